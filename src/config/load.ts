@@ -1,0 +1,249 @@
+/**
+ * Reads, validates and freezes the configuration. The only module that sees the environment.
+ * Every invalid setting is reported at once, by name, before anything starts.
+ */
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { settings, type SettingDefinition, type SettingName } from './schema.ts'
+
+export interface Config {
+  server: {
+    host: string
+    port: number
+    requestTimeoutSeconds: number
+    headersTimeoutSeconds: number
+    logLevel: string
+    /** Origins whose cookie-authenticated unsafe requests are accepted. */
+    allowedOrigins: string[]
+  }
+  storage: { dataDir: string }
+  tokens: {
+    issuer: string
+    audience: string
+    accessTokenTtlSeconds: number
+    leewaySeconds: number
+    signingAlgorithm: 'EdDSA' | 'ES256'
+  }
+  sessions: {
+    idleTimeoutSeconds: number
+    absoluteTimeoutSeconds: number
+    cacheTtlSeconds: number
+  }
+  passwords: {
+    argon2: { memoryKiB: number; passes: number; parallelism: number }
+    hashConcurrency: number
+    hashQueue: number
+    minLength: number
+    maxLength: number
+  }
+  bootstrap: { adminUsername: string | null; adminPasswordFile: string | null }
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+const durationUnits: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
+
+/** "90" → 90, "15m" → 900, "1.5h" → 5400, "250ms" → 0.25; null when unreadable. */
+export function parseDurationSeconds(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim())
+  if (!match) return null
+  return Number(match[1]) * (durationUnits[match[2] ?? 's'] ?? 1)
+}
+
+type RawValues = Partial<Record<SettingName, string>>
+type ParsedValue = string | number | boolean | string[] | undefined
+
+function parseSetting(
+  name: SettingName,
+  definition: SettingDefinition,
+  raw: string | undefined,
+  problems: string[],
+): ParsedValue {
+  const text = raw ?? definition.default
+  if (text === undefined || (text === '' && definition.type !== 'list')) return undefined
+  const fail = (why: string): undefined => {
+    problems.push(`${name}: ${why}`)
+    return undefined
+  }
+  const checkBounds = (value: number, unit: string): number | undefined => {
+    if (definition.min !== undefined && value < definition.min) {
+      return fail(`must be at least ${definition.min}${unit}`)
+    }
+    if (definition.max !== undefined && value > definition.max) {
+      return fail(`must be at most ${definition.max}${unit}`)
+    }
+    return value
+  }
+  switch (definition.type) {
+    case 'integer': {
+      if (!/^\d+$/.test(text.trim())) return fail(`expected a whole number, got "${text}"`)
+      return checkBounds(Number(text), '')
+    }
+    case 'duration': {
+      const seconds = parseDurationSeconds(text)
+      if (seconds === null) return fail(`expected a duration such as 30s, 15m, 1h or 7d, got "${text}"`)
+      return checkBounds(seconds, ' seconds')
+    }
+    case 'boolean': {
+      if (['true', '1', 'yes'].includes(text)) return true
+      if (['false', '0', 'no'].includes(text)) return false
+      return fail(`expected true or false, got "${text}"`)
+    }
+    case 'url': {
+      if (!URL.canParse(text)) return fail(`expected an absolute URL, got "${text}"`)
+      const url = new URL(text)
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail('expected an http(s) URL')
+      return text.replace(/\/+$/, '')
+    }
+    case 'list':
+      return text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    case 'string': {
+      if (definition.oneOf && !definition.oneOf.includes(text)) {
+        return fail(`expected one of ${definition.oneOf.join(', ')}, got "${text}"`)
+      }
+      return text
+    }
+  }
+}
+
+function readConfigFile(path: string, problems: string[]): RawValues {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    problems.push(`TESSERA_CONFIG_FILE: cannot read ${path} as JSON (${(error as Error).message})`)
+    return {}
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('TESSERA_CONFIG_FILE: expected a JSON object of settings')
+    return {}
+  }
+  const values: RawValues = {}
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(key in settings)) {
+      problems.push(`${key}: unknown setting in ${path}`)
+      continue
+    }
+    values[key as SettingName] = Array.isArray(value) ? value.join(',') : String(value)
+  }
+  return values
+}
+
+/** OWASP Password Storage Cheat Sheet: the argon2id equivalents of m=19 MiB, t=2, p=1. */
+function meetsArgon2Floor(memoryKiB: number, passes: number): boolean {
+  if (passes === 1) return memoryKiB >= 47104
+  if (passes === 2) return memoryKiB >= 19456
+  return memoryKiB >= 12288
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Builds the configuration from the environment (and `TESSERA_CONFIG_FILE`, which env overrides). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = []
+  const fromFile = env.TESSERA_CONFIG_FILE ? readConfigFile(env.TESSERA_CONFIG_FILE, problems) : {}
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('TESSERA_') && key !== 'TESSERA_CONFIG_FILE' && !(key in settings)) {
+      problems.push(`${key}: unknown setting`)
+    }
+  }
+  const values = {} as Record<SettingName, ParsedValue>
+  for (const [name, definition] of Object.entries(settings) as Array<[SettingName, SettingDefinition]>) {
+    const raw = env[name] ?? fromFile[name]
+    values[name] = parseSetting(name, definition, raw, problems)
+  }
+  const value = <T>(name: SettingName): T => values[name] as T
+
+  const host = value<string>('TESSERA_HOST')
+  const port = value<number>('TESSERA_PORT')
+  const publicUrl = value<string | undefined>('TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const idle = value<number>('TESSERA_SESSION_IDLE_TIMEOUT')
+  const absolute = value<number>('TESSERA_SESSION_ABSOLUTE_TIMEOUT')
+  if (idle !== undefined && absolute !== undefined && idle > absolute) {
+    problems.push('TESSERA_SESSION_IDLE_TIMEOUT: must not be longer than TESSERA_SESSION_ABSOLUTE_TIMEOUT')
+  }
+  const memoryKiB = value<number>('TESSERA_ARGON2_MEMORY_KIB')
+  const passes = value<number>('TESSERA_ARGON2_PASSES')
+  if (memoryKiB !== undefined && passes !== undefined && !meetsArgon2Floor(memoryKiB, passes)) {
+    problems.push(
+      'TESSERA_ARGON2_MEMORY_KIB: below the OWASP floor for these passes (t=1 needs 47104 KiB, t=2 19456, t>=3 12288)',
+    )
+  }
+  const minLength = value<number>('TESSERA_PASSWORD_MIN_LENGTH')
+  const maxLength = value<number>('TESSERA_PASSWORD_MAX_LENGTH')
+  const adminUsername = value<string | undefined>('TESSERA_BOOTSTRAP_ADMIN_USERNAME') ?? null
+  const adminPasswordFile = value<string | undefined>('TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE') ?? null
+  if ((adminUsername === null) !== (adminPasswordFile === null)) {
+    problems.push(
+      'TESSERA_BOOTSTRAP_ADMIN_USERNAME: must be set together with TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE',
+    )
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  const publicOrigin = new URL(publicUrl).origin
+  const allowedOrigins = [...new Set([publicOrigin, ...value<string[]>('TESSERA_ALLOWED_ORIGINS')])]
+  for (const origin of allowedOrigins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      problems.push(`TESSERA_ALLOWED_ORIGINS: "${origin}" is not an origin such as https://app.example`)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  return deepFreeze({
+    server: {
+      host,
+      port,
+      requestTimeoutSeconds: value<number>('TESSERA_REQUEST_TIMEOUT'),
+      headersTimeoutSeconds: value<number>('TESSERA_HEADERS_TIMEOUT'),
+      logLevel: value<string>('TESSERA_LOG_LEVEL'),
+      allowedOrigins,
+    },
+    storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')) },
+    tokens: {
+      issuer: publicUrl,
+      audience: value<string | undefined>('TESSERA_AUDIENCE') ?? publicUrl,
+      accessTokenTtlSeconds: Math.ceil(value<number>('TESSERA_ACCESS_TOKEN_TTL')),
+      leewaySeconds: value<number>('TESSERA_CLOCK_LEEWAY'),
+      signingAlgorithm: value<'EdDSA' | 'ES256'>('TESSERA_SIGNING_ALGORITHM'),
+    },
+    sessions: {
+      idleTimeoutSeconds: idle,
+      absoluteTimeoutSeconds: absolute,
+      cacheTtlSeconds: value<number>('TESSERA_SESSION_CACHE_TTL'),
+    },
+    passwords: {
+      argon2: {
+        memoryKiB,
+        passes,
+        parallelism: value<number>('TESSERA_ARGON2_PARALLELISM'),
+      },
+      hashConcurrency: value<number | undefined>('TESSERA_HASH_CONCURRENCY') ?? availableParallelism(),
+      hashQueue: value<number>('TESSERA_HASH_QUEUE'),
+      minLength,
+      maxLength,
+    },
+    bootstrap: { adminUsername, adminPasswordFile },
+  })
+}
+
+/** The effective settings for display, with secrets masked. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>
+}

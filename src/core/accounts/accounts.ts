@@ -1,0 +1,141 @@
+/**
+ * Accounts: registration, password checks and changes, roles. Unknown users, wrong passwords
+ * and disabled accounts all come back as the same `null` after the same argon2 work, so a caller
+ * cannot tell them apart by answer or by time.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock.ts'
+import { TesseraError } from '../errors.ts'
+import type { PasswordHasher } from '../passwords/password-hasher.ts'
+import {
+  assertPasswordAcceptable,
+  isPasswordOversized,
+  normalizePassword,
+  type PasswordPolicy,
+} from '../passwords/policy.ts'
+import type { AccountStore, UserRecord } from './store.ts'
+import { normalizeUsername, requireValidUsername } from './username.ts'
+
+export const defaultRoles: readonly string[] = ['user']
+const rolePattern = /^[a-z][a-z0-9_:-]{0,31}$/
+const maxRolesPerUser = 32
+
+export interface Accounts {
+  /** Creates an account; throws `invalid_username`, `password_*` or `username_taken`. */
+  registerUser(input: { username: string; password: string; roles?: readonly string[] }): Promise<UserRecord>
+  /** The user when the password is right and the account enabled; otherwise null. */
+  authenticateUser(input: { username: string; password: string }): Promise<UserRecord | null>
+  /** Replaces the password after checking the current one; throws `invalid_credentials`. */
+  changePassword(input: { userId: string; currentPassword: string; newPassword: string }): Promise<void>
+  findUser(userId: string): Promise<UserRecord | null>
+  findUserByUsername(username: string): Promise<UserRecord | null>
+  listUsers(options: { after: string | null; limit: number }): Promise<UserRecord[]>
+  /** Replaces a user's roles; throws `not_found` or `validation_failed`. */
+  replaceRoles(userId: string, roles: readonly string[]): Promise<UserRecord>
+  hasUserWithRole(role: string): Promise<boolean>
+}
+
+export function normalizeRoles(roles: readonly string[]): string[] {
+  const unique = [...new Set(roles)].sort()
+  if (unique.length > maxRolesPerUser || unique.some((role) => !rolePattern.test(role))) {
+    throw new TesseraError(
+      'validation_failed',
+      'Roles are 1 to 32 lower-case letters, digits, "_", ":" or "-", starting with a letter.',
+    )
+  }
+  return unique
+}
+
+export function createAccounts(deps: {
+  store: AccountStore
+  clock: Clock
+  hasher: PasswordHasher
+  policy: PasswordPolicy
+}): Accounts {
+  const { store, clock, hasher, policy } = deps
+
+  function prepareNewPassword(password: string): string {
+    if (isPasswordOversized(password, policy)) {
+      throw new TesseraError('password_too_long', `The password must be at most ${policy.maxLength} characters long.`)
+    }
+    const normalized = normalizePassword(password)
+    assertPasswordAcceptable(normalized, policy)
+    return normalized
+  }
+
+  async function upgradeHash(user: UserRecord, password: string): Promise<void> {
+    const passwordHash = await hasher.hashPassword(password)
+    await store.updatePasswordHash(user.id, passwordHash, clock.now())
+  }
+
+  return {
+    async registerUser({ username, password, roles = defaultRoles }) {
+      const name = requireValidUsername(username)
+      const normalizedPassword = prepareNewPassword(password)
+      const now = clock.now()
+      const user: UserRecord = {
+        id: randomUUID(),
+        username: name.display,
+        usernameKey: name.key,
+        passwordHash: await hasher.hashPassword(normalizedPassword),
+        roles: normalizeRoles(roles),
+        disabledAt: null,
+        createdAt: now,
+        updatedAt: now,
+      }
+      const outcome = await store.insertUser(user)
+      if (outcome === 'username_taken') {
+        throw new TesseraError('username_taken', 'This username is already taken.')
+      }
+      return user
+    },
+
+    async authenticateUser({ username, password }) {
+      const name = normalizeUsername(username)
+      const isUsable = !isPasswordOversized(password, policy) && password.isWellFormed()
+      const normalizedPassword = isUsable ? password.normalize('NFKC') : ''
+      const user = name && isUsable ? await store.findUserByUsernameKey(name.key) : null
+      if (!user) {
+        await hasher.verifyAgainstDummy(normalizedPassword)
+        return null
+      }
+      const verification = await hasher.verifyPassword(normalizedPassword, user.passwordHash)
+      if (!verification.matches || user.disabledAt !== null) return null
+      if (verification.isRehashNeeded) await upgradeHash(user, normalizedPassword)
+      return user
+    },
+
+    async changePassword({ userId, currentPassword, newPassword }) {
+      const user = await store.findUserById(userId)
+      const current = currentPassword.isWellFormed() && !isPasswordOversized(currentPassword, policy)
+        ? currentPassword.normalize('NFKC')
+        : null
+      if (!user || current === null) {
+        throw new TesseraError('invalid_credentials', 'The current password is not correct.')
+      }
+      const normalizedNew = prepareNewPassword(newPassword)
+      const verification = await hasher.verifyPassword(current, user.passwordHash)
+      if (!verification.matches) {
+        throw new TesseraError('invalid_credentials', 'The current password is not correct.')
+      }
+      await store.updatePasswordHash(user.id, await hasher.hashPassword(normalizedNew), clock.now())
+    },
+
+    findUser: (userId) => store.findUserById(userId),
+
+    async findUserByUsername(username) {
+      const name = normalizeUsername(username)
+      return name ? store.findUserByUsernameKey(name.key) : null
+    },
+
+    listUsers: ({ after, limit }) => store.listUsers({ afterUsernameKey: after, limit }),
+
+    async replaceRoles(userId, roles) {
+      const updated = await store.replaceRoles(userId, normalizeRoles(roles), clock.now())
+      if (!updated) throw new TesseraError('not_found', 'No such user.')
+      return updated
+    },
+
+    hasUserWithRole: (role) => store.hasUserWithRole(role),
+  }
+}

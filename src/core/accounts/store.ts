@@ -1,0 +1,33 @@
+export interface UserRecord {
+  /** Random UUID: ids are never sequential. */
+  id: string
+  /** NFKC form, case kept. */
+  username: string
+  /** Case-folded NFKC form; unique. */
+  usernameKey: string
+  /** argon2id PHC string. */
+  passwordHash: string
+  roles: string[]
+  disabledAt: Date | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+export type InsertUserOutcome = 'inserted' | 'username_taken'
+
+export interface AccountStore {
+  /** Inserts a user with its roles; `username_taken` when the username key exists. */
+  insertUser(user: UserRecord): Promise<InsertUserOutcome>
+  /** Returns the user with this id, or null. */
+  findUserById(id: string): Promise<UserRecord | null>
+  /** Returns the user whose case-folded username is `usernameKey`, or null. */
+  findUserByUsernameKey(usernameKey: string): Promise<UserRecord | null>
+  /** Replaces the password hash; false when the user does not exist. */
+  updatePasswordHash(userId: string, passwordHash: string, updatedAt: Date): Promise<boolean>
+  /** Replaces the user's roles; returns the updated user, or null when it does not exist. */
+  replaceRoles(userId: string, roles: string[], updatedAt: Date): Promise<UserRecord | null>
+  /** Users ordered by username key, starting after `afterUsernameKey`, at most `limit`. */
+  listUsers(options: { afterUsernameKey: string | null; limit: number }): Promise<UserRecord[]>
+  /** True when at least one user holds `role`. */
+  hasUserWithRole(role: string): Promise<boolean>
+}

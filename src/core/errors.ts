@@ -1,0 +1,48 @@
+/**
+ * The stable error codes of Tessera's public API. A code is a contract: clients branch on it,
+ * so a code is never renamed or reused for another meaning (docs/errors.md lists them all).
+ */
+export const errorCodes = [
+  'validation_failed',
+  'invalid_username',
+  'password_too_short',
+  'password_too_long',
+  'password_invalid',
+  'username_taken',
+  'invalid_credentials',
+  'unauthenticated',
+  'invalid_token',
+  'invalid_grant',
+  'forbidden',
+  'csrf_rejected',
+  'ambiguous_credentials',
+  'not_found',
+  'method_not_allowed',
+  'unsupported_media_type',
+  'payload_too_large',
+  'headers_too_large',
+  'request_timeout',
+  'server_busy',
+  'service_unavailable',
+  'internal_error',
+] as const
+
+export type ErrorCode = (typeof errorCodes)[number]
+
+/** A refused operation. The message is for humans and never carries a secret or echoes input. */
+export class TesseraError extends Error {
+  readonly code: ErrorCode
+  /** Structured, non-secret details (for example which field failed), safe to send. */
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'TesseraError'
+    this.code = code
+    this.details = options.details
+  }
+}

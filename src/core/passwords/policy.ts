@@ -1,0 +1,52 @@
+/**
+ * Password rules from NIST SP 800-63B-4: length counted in code points after NFKC, any Unicode,
+ * no composition rules, never trimmed, case-folded or truncated.
+ */
+import { TesseraError } from '../errors.ts'
+
+export interface PasswordPolicy {
+  minLength: number
+  maxLength: number
+}
+
+/**
+ * NFKC of the password exactly as received. Lone surrogates are refused because UTF-8 encoding
+ * would turn every one of them into U+FFFD, making different inputs hash to the same value.
+ */
+export function normalizePassword(password: string): string {
+  if (!password.isWellFormed()) {
+    throw new TesseraError('password_invalid', 'The password contains an invalid character sequence.')
+  }
+  return password.normalize('NFKC')
+}
+
+function countCodePoints(text: string): number {
+  let count = 0
+  for (const _ of text) count += 1
+  return count
+}
+
+/** Throws when a (normalised) new password breaks the policy; the error never echoes it. */
+export function assertPasswordAcceptable(password: string, policy: PasswordPolicy): void {
+  const length = countCodePoints(password)
+  if (length < policy.minLength) {
+    throw new TesseraError(
+      'password_too_short',
+      `The password must be at least ${policy.minLength} characters long.`,
+      { details: { min_length: policy.minLength } },
+    )
+  }
+  if (length > policy.maxLength) {
+    throw new TesseraError(
+      'password_too_long',
+      `The password must be at most ${policy.maxLength} characters long.`,
+      { details: { max_length: policy.maxLength } },
+    )
+  }
+}
+
+/** True when the raw input is too long to be worth hashing (checked before any argon2 work). */
+export function isPasswordOversized(password: string, policy: PasswordPolicy): boolean {
+  // Four UTF-8 bytes per code point is the most NFKC output can need per allowed character.
+  return password.length > policy.maxLength * 4
+}

@@ -1,0 +1,230 @@
+/**
+ * Server-side sessions. A session has a public id (listed, put in the `sid` claim) and, in cookie
+ * transport, a separate 256-bit secret token of which the store keeps only the SHA-256; in token
+ * transport it holds the hash of the current refresh token instead. Sessions end on logout,
+ * revocation, after `idleTimeoutSeconds` without use (sliding) and at `absoluteTimeoutSeconds`
+ * after login, whatever the activity.
+ *
+ * Each node keeps a short-lived copy of the sessions it has seen so the per-request check costs
+ * no store round-trip; changes made through this module drop the copy at once, and changes made
+ * elsewhere are seen after at most `cacheTtlSeconds`.
+ */
+import type { AccountStore, UserRecord } from '../accounts/store.ts'
+import type { Clock } from '../clock.ts'
+import { TesseraError } from '../errors.ts'
+import { createRandomToken, hashToken } from '../secrets.ts'
+import type { SessionRecord, SessionStore, SessionTransport } from './store.ts'
+
+export interface SessionSettings {
+  idleTimeoutSeconds: number
+  absoluteTimeoutSeconds: number
+  cacheTtlSeconds: number
+}
+
+export interface ActiveSession {
+  session: SessionRecord
+  user: UserRecord
+}
+
+export interface StartedSession {
+  session: SessionRecord
+  /** Cookie transport: the secret to put in the cookie. */
+  sessionToken: string | null
+  /** Token transport: the first refresh token. */
+  refreshToken: string | null
+}
+
+export interface Sessions {
+  startSession(input: {
+    user: UserRecord
+    transport: SessionTransport
+    ip: string
+    userAgent: string
+  }): Promise<StartedSession>
+  /** The live session of a cookie token, or null. */
+  resolveSessionToken(sessionToken: string): Promise<ActiveSession | null>
+  /** The live token-transport session with this id (from an access token's `sid`), or null. */
+  resolveSessionId(sessionId: string): Promise<ActiveSession | null>
+  /** Rotates a refresh token; reuse of a replaced token ends the session. Throws `invalid_grant`. */
+  rotateRefreshToken(refreshToken: string): Promise<{ active: ActiveSession; refreshToken: string }>
+  listUserSessions(userId: string): Promise<SessionRecord[]>
+  /** Ends one session of the user; false when the user has no such session. */
+  endUserSession(userId: string, sessionId: string): Promise<boolean>
+  /** Ends every session of the user but `exceptId`; returns how many ended. */
+  endUserSessions(userId: string, exceptId: string | null): Promise<number>
+  /** Drops cached copies of the user's sessions (after a role or account change). */
+  forgetUser(userId: string): void
+  deleteExpiredSessions(): Promise<number>
+}
+
+interface CacheEntry {
+  active: ActiveSession
+  loadedAtMs: number
+}
+
+const maxCachedSessions = 50_000
+const sessionTokenBytes = 32
+
+export function createSessions(deps: {
+  sessionStore: SessionStore
+  accountStore: AccountStore
+  clock: Clock
+  settings: SessionSettings
+}): Sessions {
+  const { sessionStore, accountStore, clock, settings } = deps
+  const idleMs = settings.idleTimeoutSeconds * 1000
+  const cacheTtlMs = settings.cacheTtlSeconds * 1000
+  // Writing lastSeenAt on every request would make each read a write; a small slack is enough
+  // for a sliding timeout (the session may end up to this much earlier than exact, never later).
+  const touchIntervalMs = Math.min(60_000, idleMs * 0.05)
+  const cacheById = new Map<string, CacheEntry>()
+  const idByTokenHash = new Map<string, string>()
+
+  function isExpired(session: SessionRecord, nowMs: number): boolean {
+    return nowMs >= session.absoluteExpiresAt.getTime() || nowMs - session.lastSeenAt.getTime() >= idleMs
+  }
+
+  function remember(active: ActiveSession, nowMs: number): void {
+    if (cacheTtlMs <= 0) return
+    if (cacheById.size >= maxCachedSessions) {
+      const oldest = cacheById.keys().next().value
+      if (oldest !== undefined) forget(oldest)
+    }
+    cacheById.set(active.session.id, { active, loadedAtMs: nowMs })
+    if (active.session.tokenHash) idByTokenHash.set(active.session.tokenHash, active.session.id)
+  }
+
+  function forget(sessionId: string): void {
+    const entry = cacheById.get(sessionId)
+    cacheById.delete(sessionId)
+    if (entry?.active.session.tokenHash) idByTokenHash.delete(entry.active.session.tokenHash)
+  }
+
+  function cached(sessionId: string | undefined, nowMs: number): ActiveSession | null {
+    if (sessionId === undefined) return null
+    const entry = cacheById.get(sessionId)
+    if (!entry) return null
+    if (nowMs - entry.loadedAtMs >= cacheTtlMs) {
+      forget(sessionId)
+      return null
+    }
+    return entry.active
+  }
+
+  async function load(session: SessionRecord | null, nowMs: number): Promise<ActiveSession | null> {
+    if (!session) return null
+    const user = await accountStore.findUserById(session.userId)
+    if (!user || user.disabledAt !== null) {
+      await sessionStore.deleteSession(session.id)
+      return null
+    }
+    const active = { session, user }
+    remember(active, nowMs)
+    return active
+  }
+
+  /** Applies expiry and the sliding touch to a session found by any key. */
+  async function keepAlive(active: ActiveSession | null, now: Date): Promise<ActiveSession | null> {
+    if (!active) return null
+    const nowMs = now.getTime()
+    const { session } = active
+    if (isExpired(session, nowMs)) {
+      forget(session.id)
+      await sessionStore.deleteSession(session.id)
+      return null
+    }
+    if (nowMs - session.lastSeenAt.getTime() < touchIntervalMs) return active
+    await sessionStore.touchSession(session.id, now)
+    const touched = { session: { ...session, lastSeenAt: now }, user: active.user }
+    const entry = cacheById.get(session.id)
+    if (entry) entry.active = touched
+    return touched
+  }
+
+  return {
+    async startSession({ user, transport, ip, userAgent }) {
+      const now = clock.now()
+      const sessionToken = transport === 'cookie' ? createRandomToken(sessionTokenBytes) : null
+      const refreshToken = transport === 'token' ? createRandomToken(sessionTokenBytes) : null
+      const session: SessionRecord = {
+        id: createRandomToken(16),
+        tokenHash: sessionToken === null ? null : hashToken(sessionToken),
+        userId: user.id,
+        transport,
+        refreshTokenHash: refreshToken === null ? null : hashToken(refreshToken),
+        previousRefreshTokenHash: null,
+        createdAt: now,
+        lastSeenAt: now,
+        absoluteExpiresAt: new Date(now.getTime() + settings.absoluteTimeoutSeconds * 1000),
+        ip,
+        userAgent,
+      }
+      await sessionStore.insertSession(session)
+      return { session, sessionToken, refreshToken }
+    },
+
+    async resolveSessionToken(sessionToken) {
+      const now = clock.now()
+      const tokenHash = hashToken(sessionToken)
+      let active = cached(idByTokenHash.get(tokenHash), now.getTime())
+      if (!active) {
+        const session = await sessionStore.findSessionByTokenHash(tokenHash)
+        active = await load(session?.transport === 'cookie' ? session : null, now.getTime())
+      }
+      return keepAlive(active, now)
+    },
+
+    async resolveSessionId(sessionId) {
+      const now = clock.now()
+      let active = cached(sessionId, now.getTime())
+      if (!active) {
+        const session = await sessionStore.findSessionById(sessionId)
+        active = await load(session?.transport === 'token' ? session : null, now.getTime())
+      }
+      return keepAlive(active, now)
+    },
+
+    async rotateRefreshToken(refreshToken) {
+      const now = clock.now()
+      const nextToken = createRandomToken(sessionTokenBytes)
+      const rotation = await sessionStore.rotateRefreshToken(hashToken(refreshToken), hashToken(nextToken), now)
+      const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
+      if (rotation.outcome === 'missing') throw invalidGrant
+      const { session } = rotation
+      if (rotation.outcome === 'reused' || isExpired(session, now.getTime())) {
+        // A replaced token presented again means two parties hold the family: end it for both.
+        forget(session.id)
+        await sessionStore.deleteSession(session.id)
+        throw invalidGrant
+      }
+      forget(session.id)
+      const active = await load({ ...session, lastSeenAt: now, refreshTokenHash: hashToken(nextToken) }, now.getTime())
+      if (!active) throw invalidGrant
+      return { active, refreshToken: nextToken }
+    },
+
+    listUserSessions: (userId) => sessionStore.listUserSessions(userId),
+
+    async endUserSession(userId, sessionId) {
+      forget(sessionId)
+      return sessionStore.deleteUserSession(userId, sessionId)
+    },
+
+    async endUserSessions(userId, exceptId) {
+      const ended = await sessionStore.deleteUserSessions(userId, exceptId)
+      for (const id of ended) forget(id)
+      return ended.length
+    },
+
+    forgetUser(userId) {
+      for (const [id, entry] of cacheById) {
+        if (entry.active.user.id === userId) forget(id)
+      }
+    },
+
+    deleteExpiredSessions() {
+      const now = clock.now()
+      return sessionStore.deleteExpiredSessions(new Date(now.getTime() - idleMs), now)
+    },
+  }
+}

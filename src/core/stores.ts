@@ -1,0 +1,13 @@
+import type { AccountStore } from './accounts/store.ts'
+import type { SessionStore } from './sessions/store.ts'
+import type { SigningKeyStore } from './tokens/store.ts'
+
+/** Every store the core needs; each backend fills the ones it holds. */
+export interface Stores {
+  accounts: AccountStore
+  sessions: SessionStore
+  signingKeys: SigningKeyStore
+  /** Fails when the backend cannot answer (used by /readyz). */
+  checkHealth(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,132 @@
+/**
+ * Access tokens: short-lived JWTs (RFC 9068 profile, `typ: at+jwt`) signed and verified with
+ * jose. Verification pins the algorithm of the key named by `kid`, the issuer and the audience,
+ * and requires every claim Tessera puts in. A bounded cache of already-verified tokens, keyed by
+ * the exact token text and dropped at `exp`, keeps repeat checks off the signature path (and off
+ * libuv's pool, which password hashing also uses).
+ */
+import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock.ts'
+import type { KeyRing } from './signing-keys.ts'
+
+export interface AccessTokenSettings {
+  issuer: string
+  audience: string
+  accessTokenTtlSeconds: number
+  leewaySeconds: number
+}
+
+export interface AccessTokenClaims {
+  sub: string
+  sid: string
+  roles: string[]
+  jti: string
+  iat: number
+  exp: number
+}
+
+export interface AccessTokens {
+  issueAccessToken(input: { userId: string; sessionId: string; roles: readonly string[] }): Promise<{
+    accessToken: string
+    expiresInSeconds: number
+  }>
+  /** The claims of a valid token, or null for anything else (never throws for bad input). */
+  verifyAccessToken(token: string): Promise<AccessTokenClaims | null>
+}
+
+const maxCachedTokens = 100_000
+// Compact JWS only: three base64url segments. Anything else (JSON serialization, JWE) is refused
+// before jose sees it; 8 KiB is far above any token Tessera issues.
+const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+const maxTokenLength = 8192
+
+function readClaims(payload: JWTPayload): AccessTokenClaims | null {
+  const { sub, sid, roles, jti, iat, exp } = payload as Record<string, unknown>
+  if (
+    typeof sub !== 'string' ||
+    typeof sid !== 'string' ||
+    typeof jti !== 'string' ||
+    typeof iat !== 'number' ||
+    typeof exp !== 'number' ||
+    !Array.isArray(roles) ||
+    !roles.every((role) => typeof role === 'string')
+  ) {
+    return null
+  }
+  return { sub, sid, roles, jti, iat, exp }
+}
+
+export function createAccessTokens(deps: {
+  keyRing: KeyRing
+  clock: Clock
+  settings: AccessTokenSettings
+}): AccessTokens {
+  const { keyRing, clock, settings } = deps
+  const verified = new Map<string, { claims: AccessTokenClaims; kid: string }>()
+
+  function resolveKey(header: JWTHeaderParameters) {
+    const found = typeof header.kid === 'string' ? keyRing.findVerificationKey(header.kid) : null
+    if (!found || found.algorithm !== header.alg) throw new Error('unknown key')
+    return found.publicKey
+  }
+
+  function isLive(claims: AccessTokenClaims, nowSeconds: number): boolean {
+    return nowSeconds < claims.exp + settings.leewaySeconds
+  }
+
+  return {
+    async issueAccessToken({ userId, sessionId, roles }) {
+      const key = keyRing.currentSigningKey()
+      const issuedAt = Math.floor(clock.now().getTime() / 1000)
+      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles] })
+        .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt' })
+        .setIssuer(settings.issuer)
+        .setAudience(settings.audience)
+        .setSubject(userId)
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + settings.accessTokenTtlSeconds)
+        .setJti(randomUUID())
+        .sign(key.privateKey)
+      return { accessToken, expiresInSeconds: settings.accessTokenTtlSeconds }
+    },
+
+    async verifyAccessToken(token) {
+      const now = clock.now()
+      const nowSeconds = now.getTime() / 1000
+      const hit = verified.get(token)
+      if (hit) {
+        if (isLive(hit.claims, nowSeconds) && keyRing.findVerificationKey(hit.kid) !== null) return hit.claims
+        verified.delete(token)
+        return null
+      }
+      if (token.length > maxTokenLength || !compactJwsPattern.test(token)) return null
+      let claims: AccessTokenClaims | null
+      let kid: string
+      try {
+        const result = await jwtVerify(token, resolveKey, {
+          algorithms: ['EdDSA', 'ES256'],
+          issuer: settings.issuer,
+          audience: settings.audience,
+          typ: 'at+jwt',
+          clockTolerance: settings.leewaySeconds,
+          currentDate: now,
+          requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
+          maxTokenAge: settings.accessTokenTtlSeconds + settings.leewaySeconds,
+        })
+        claims = readClaims(result.payload)
+        kid = String(result.protectedHeader.kid)
+      } catch {
+        // Every verification failure is the same answer to the caller: not a valid token.
+        return null
+      }
+      if (!claims) return null
+      if (verified.size >= maxCachedTokens) {
+        const oldest = verified.keys().next().value
+        if (oldest !== undefined) verified.delete(oldest)
+      }
+      verified.set(token, { claims, kid })
+      return claims
+    },
+  }
+}

@@ -1,0 +1,113 @@
+import type { DatabaseSync } from 'node:sqlite'
+import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
+
+const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.created_at,
+  u.updated_at, (SELECT group_concat(role, ' ') FROM user_roles r WHERE r.user_id = u.id) AS roles`
+
+function toUser(row: Record<string, unknown>): UserRecord {
+  const roles = typeof row.roles === 'string' && row.roles !== '' ? row.roles.split(' ').sort() : []
+  return {
+    id: String(row.id),
+    username: String(row.username),
+    usernameKey: String(row.username_key),
+    passwordHash: String(row.password_hash),
+    roles,
+    disabledAt: row.disabled_at === null ? null : new Date(Number(row.disabled_at)),
+    createdAt: new Date(Number(row.created_at)),
+    updatedAt: new Date(Number(row.updated_at)),
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    'errcode' in error &&
+    // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY
+    (error.errcode === 2067 || error.errcode === 1555)
+  )
+}
+
+export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
+  const insertUser = db.prepare(`INSERT INTO users
+    (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`)
+  const insertRole = db.prepare('INSERT INTO user_roles (user_id, role) VALUES (?, ?)')
+  const deleteRoles = db.prepare('DELETE FROM user_roles WHERE user_id = ?')
+  const findById = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.id = ?`)
+  const findByKey = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.username_key = ?`)
+  const updateHash = db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?')
+  const touchUser = db.prepare('UPDATE users SET updated_at = ? WHERE id = ?')
+  const listFirst = db.prepare(`SELECT ${userColumns} FROM users u ORDER BY u.username_key LIMIT ?`)
+  const listAfter = db.prepare(
+    `SELECT ${userColumns} FROM users u WHERE u.username_key > ? ORDER BY u.username_key LIMIT ?`,
+  )
+  const roleHolder = db.prepare('SELECT 1 FROM user_roles WHERE role = ? LIMIT 1')
+
+  function inTransaction<T>(work: () => T): T {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = work()
+      db.exec('COMMIT')
+      return result
+    } catch (error) {
+      db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  return {
+    async insertUser(user) {
+      try {
+        inTransaction(() => {
+          insertUser.run(
+            user.id,
+            user.username,
+            user.usernameKey,
+            user.passwordHash,
+            user.disabledAt?.getTime() ?? null,
+            user.createdAt.getTime(),
+            user.updatedAt.getTime(),
+          )
+          for (const role of user.roles) insertRole.run(user.id, role)
+        })
+        return 'inserted'
+      } catch (error) {
+        if (isUniqueViolation(error)) return 'username_taken'
+        throw error
+      }
+    },
+
+    async findUserById(id) {
+      const row = findById.get(id)
+      return row ? toUser(row) : null
+    },
+
+    async findUserByUsernameKey(usernameKey) {
+      const row = findByKey.get(usernameKey)
+      return row ? toUser(row) : null
+    },
+
+    async updatePasswordHash(userId, passwordHash, updatedAt) {
+      return Number(updateHash.run(passwordHash, updatedAt.getTime(), userId).changes) === 1
+    },
+
+    async replaceRoles(userId, roles, updatedAt) {
+      return inTransaction(() => {
+        if (Number(touchUser.run(updatedAt.getTime(), userId).changes) !== 1) return null
+        deleteRoles.run(userId)
+        for (const role of roles) insertRole.run(userId, role)
+        const row = findById.get(userId)
+        return row ? toUser(row) : null
+      })
+    },
+
+    async listUsers({ afterUsernameKey, limit }) {
+      const rows = afterUsernameKey === null ? listFirst.all(limit) : listAfter.all(afterUsernameKey, limit)
+      return rows.map(toUser)
+    },
+
+    async hasUserWithRole(role) {
+      return roleHolder.get(role) !== undefined
+    },
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The embedded store: one SQLite file in WAL mode through `node:sqlite`. The file is created
+ * with mode 0600 (SQLite gives its -wal and -shm files the same mode).
+ */
+import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import type { Stores } from '../../core/stores.ts'
+import { createSqliteAccountStore } from './accounts.ts'
+import { migrateSqlite } from './migrate.ts'
+import { createSqliteSessionStore } from './sessions.ts'
+import { createSqliteSigningKeyStore } from './signing-keys.ts'
+
+export const sqliteFileName = 'tessera.db'
+
+/** Opens (creating and migrating as needed) the database in `dataDir`, or in memory for ':memory:'. */
+export function openSqliteStores(dataDir: string, now: Date): Stores {
+  let path = ':memory:'
+  if (dataDir !== ':memory:') {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    path = join(dataDir, sqliteFileName)
+    closeSync(openSync(path, 'a', 0o600))
+  }
+  const db = new DatabaseSync(path)
+  db.exec('PRAGMA journal_mode = WAL')
+  db.exec('PRAGMA synchronous = NORMAL')
+  db.exec('PRAGMA busy_timeout = 5000')
+  db.exec('PRAGMA foreign_keys = ON')
+  migrateSqlite(db, now)
+  const healthCheck = db.prepare('SELECT 1')
+  return {
+    accounts: createSqliteAccountStore(db),
+    sessions: createSqliteSessionStore(db),
+    signingKeys: createSqliteSigningKeyStore(db),
+    async checkHealth() {
+      healthCheck.get()
+    },
+    async close() {
+      if (db.isOpen) db.close()
+    },
+  }
+}

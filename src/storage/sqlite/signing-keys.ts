@@ -1,0 +1,39 @@
+import type { DatabaseSync } from 'node:sqlite'
+import type { SigningKeyRecord, SigningKeyStore } from '../../core/tokens/store.ts'
+
+function toKey(row: Record<string, unknown>): SigningKeyRecord {
+  return {
+    kid: String(row.kid),
+    algorithm: row.algorithm === 'ES256' ? 'ES256' : 'EdDSA',
+    publicJwk: String(row.public_jwk),
+    privateJwkCiphertext: String(row.private_jwk_ciphertext),
+    createdAt: new Date(Number(row.created_at)),
+    activatesAt: new Date(Number(row.activates_at)),
+    retiresAt: row.retires_at === null ? null : new Date(Number(row.retires_at)),
+  }
+}
+
+export function createSqliteSigningKeyStore(db: DatabaseSync): SigningKeyStore {
+  const insert = db.prepare(`INSERT INTO signing_keys
+    (kid, algorithm, public_jwk, private_jwk_ciphertext, created_at, activates_at, retires_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`)
+  const listUsable = db.prepare(
+    'SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at, created_at',
+  )
+  return {
+    async insertSigningKey(key) {
+      insert.run(
+        key.kid,
+        key.algorithm,
+        key.publicJwk,
+        key.privateJwkCiphertext,
+        key.createdAt.getTime(),
+        key.activatesAt.getTime(),
+        key.retiresAt?.getTime() ?? null,
+      )
+    },
+    async listUsableSigningKeys(now) {
+      return listUsable.all(now.getTime()).map(toKey)
+    },
+  }
+}
