@@ -1,0 +1,136 @@
+/**
+ * Builds the HTTP application around a core. Never listens: `main.ts` and the CLI do.
+ */
+import cookie from '@fastify/cookie'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import type { Config } from '../config/load.ts'
+import type { Core } from '../core/core.ts'
+import { TesseraError } from '../core/errors.ts'
+import { createAuthenticate } from './plugins/authenticate.ts'
+import { collectRoutes, registerMethodFallbacks } from './plugins/method-not-allowed.ts'
+import { registerOpenApi } from './plugins/openapi.ts'
+import { registerSecurityHeaders } from './plugins/security-headers.ts'
+import { registerProblemHandlers } from './problem.ts'
+import { adminRoutes } from './routes/admin.ts'
+import { authRoutes } from './routes/auth.ts'
+import { meRoutes } from './routes/me.ts'
+import { publicRoutes } from './routes/public.ts'
+import type { RouteDeps } from './routes/route-deps.ts'
+import { sessionRoutes } from './routes/sessions.ts'
+import { sharedSchemas } from './schemas/shared.ts'
+import { createValidatorCompiler } from './validation.ts'
+
+export interface AppDeps {
+  config: Pick<Config, 'server' | 'sessions' | 'tokens'>
+  core: Core
+  /** Pino options, or false for no logging (tests). */
+  logger: FastifyServerOptions['logger']
+}
+
+const defaultBodyLimitBytes = 1024 * 1024
+
+/** Pino options that keep secrets out of the log. */
+export function createLoggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-csrf-token"]',
+        'res.headers["set-cookie"]',
+        '*.password',
+        '*.current_password',
+        '*.new_password',
+        '*.refresh_token',
+        '*.access_token',
+        '*.token',
+      ],
+      censor: '[redacted]',
+    },
+    serializers: {
+      // The path only: a query string may carry a token someone sent by mistake.
+      req: (request: { method: string; url: string; id: string; ip?: string }) => ({
+        id: request.id,
+        method: request.method,
+        path: request.url.split('?')[0],
+        ip: request.ip,
+      }),
+    },
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, core } = deps
+  const app = Fastify({
+    logger: deps.logger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: defaultBodyLimitBytes,
+    trustProxy: false,
+    requestTimeout: config.server.requestTimeoutSeconds * 1000,
+    connectionTimeout: config.server.requestTimeoutSeconds * 1000,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  })
+  app.server.headersTimeout = config.server.headersTimeoutSeconds * 1000
+  app.setValidatorCompiler(createValidatorCompiler())
+  registerJsonParser(app)
+  registerProblemHandlers(app)
+  registerSecurityHeaders(app)
+  app.decorateRequest('auth', null)
+  for (const schema of sharedSchemas) app.addSchema(schema)
+  await app.register(cookie)
+  await registerOpenApi(app, config.tokens.issuer)
+  const routes = collectRoutes(app)
+
+  const routeDeps: RouteDeps = {
+    core,
+    sessionSettings: config.sessions,
+    allowedOrigins: config.server.allowedOrigins,
+    authenticate: createAuthenticate({ core, allowedOrigins: config.server.allowedOrigins }),
+  }
+  await app.register(publicRoutes, routeDeps)
+  await app.register(authRoutes, { ...routeDeps, prefix: '/v1/auth' })
+  await app.register(meRoutes, { ...routeDeps, prefix: '/v1/me' })
+  await app.register(sessionRoutes, { ...routeDeps, prefix: '/v1/sessions' })
+  await app.register(adminRoutes, { ...routeDeps, prefix: '/v1/admin' })
+  app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300')
+    return app.swagger()
+  })
+  registerMethodFallbacks(app, routes)
+  return app
+}
+
+/**
+ * JSON only, in UTF-8 only. Bytes are decoded strictly (invalid UTF-8 is refused rather than
+ * turned into U+FFFD) and `__proto__` / `constructor.prototype` keys are refused.
+ */
+function registerJsonParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset=("?)([^";]+)\1/i.exec(request.headers['content-type'] ?? '')?.[2]
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      done(new TesseraError('unsupported_media_type', 'Send JSON encoded as UTF-8.'), undefined)
+      return
+    }
+    let text: string
+    try {
+      text = decoder.decode(body as Buffer)
+    } catch {
+      done(new TesseraError('validation_failed', 'The request body is not valid UTF-8.'), undefined)
+      return
+    }
+    if (text.startsWith('\ufeff')) {
+      done(new TesseraError('validation_failed', 'The request body must not start with a byte order mark.'), undefined)
+      return
+    }
+    parseJson(request, text, done)
+  })
+}

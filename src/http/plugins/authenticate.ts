@@ -1,0 +1,90 @@
+/**
+ * Finds the caller of a request in `onRequest` (before any body is read) and puts it on
+ * `request.auth`. Credentials come only from the Authorization header or the session cookie,
+ * never from the URL or the body; both at once, or the cookie twice, is refused as ambiguous.
+ * Cookie-authenticated unsafe requests must be same-origin (or carry the session's CSRF token).
+ */
+import type { FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
+import type { Principal } from '../../core/auth/authentication.ts'
+import type { Core } from '../../core/core.ts'
+import { TesseraError } from '../../core/errors.ts'
+import { classifyRequestSite, isUnsafeMethod } from '../cross-site.ts'
+import { readSessionCookie } from '../session-cookie.ts'
+
+export interface RequestAuth extends Principal {
+  transport: 'cookie' | 'token'
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: RequestAuth | null
+  }
+}
+
+const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i
+
+function challenge(reply: FastifyReply, error: string | null): void {
+  reply.header('www-authenticate', error === null ? 'Bearer' : `Bearer error="${error}"`)
+}
+
+export function createAuthenticate(deps: { core: Core; allowedOrigins: readonly string[] }): onRequestHookHandler {
+  const { core, allowedOrigins } = deps
+
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+    const authorization = request.headers.authorization
+    const cookie = readSessionCookie(request)
+    if (cookie.kind === 'duplicate' || (authorization !== undefined && cookie.kind === 'single')) {
+      throw new TesseraError('ambiguous_credentials', 'Send one credential: a bearer token or the session cookie.')
+    }
+    if (authorization !== undefined) {
+      const match = bearerPattern.exec(authorization)
+      const principal = match?.[1] ? await core.authentication.resolveAccessToken(match[1]) : null
+      if (!principal) {
+        challenge(reply, 'invalid_token')
+        throw new TesseraError('invalid_token', 'The access token is not valid.')
+      }
+      request.auth = { ...principal, transport: 'token' }
+      return
+    }
+    if (cookie.kind === 'single') {
+      const principal = await core.authentication.resolveSessionToken(cookie.token)
+      if (!principal) throw new TesseraError('unauthenticated', 'The session has ended; sign in again.')
+      if (isUnsafeMethod(request.method)) assertSameOrigin(request, principal, core, allowedOrigins)
+      request.auth = { ...principal, transport: 'cookie' }
+      return
+    }
+    challenge(reply, null)
+    throw new TesseraError('unauthenticated', 'Sign in to use this endpoint.')
+  }
+}
+
+function assertSameOrigin(
+  request: FastifyRequest,
+  principal: Principal,
+  core: Core,
+  allowedOrigins: readonly string[],
+): void {
+  const site = classifyRequestSite(request, allowedOrigins)
+  if (site === 'same-origin') return
+  const csrfToken = request.headers['x-csrf-token']
+  if (site === 'unknown' && typeof csrfToken === 'string' && core.csrfTokens.isCsrfTokenValid(principal.session.id, csrfToken)) {
+    return
+  }
+  throw new TesseraError('csrf_rejected', 'This request must come from an allowed origin.')
+}
+
+/** preHandler: the caller must hold `role`. */
+export function requireRole(role: string): preHandlerHookHandler {
+  return async function checkRole(request: FastifyRequest) {
+    if (!request.auth) throw new TesseraError('unauthenticated', 'Sign in to use this endpoint.')
+    if (!request.auth.user.roles.includes(role)) {
+      throw new TesseraError('forbidden', 'Your account may not do this.')
+    }
+  }
+}
+
+/** The authenticated caller of a route that ran `authenticate`. */
+export function requireAuth(request: FastifyRequest): RequestAuth {
+  if (!request.auth) throw new TypeError('route is missing the authenticate hook')
+  return request.auth
+}

@@ -1,0 +1,35 @@
+/**
+ * Answers 405 (with `Allow`) instead of 404 when a path exists but not for the method used.
+ * Routes are collected as they are registered; the fallbacks are added once all are known.
+ */
+import type { FastifyInstance, HTTPMethods } from 'fastify'
+import { TesseraError } from '../../core/errors.ts'
+
+const answeredMethods: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
+
+export function collectRoutes(app: FastifyInstance): Map<string, Set<string>> {
+  const methodsByUrl = new Map<string, Set<string>>()
+  app.addHook('onRoute', (route) => {
+    const methods = methodsByUrl.get(route.url) ?? new Set<string>()
+    for (const method of [route.method].flat()) methods.add(method)
+    methodsByUrl.set(route.url, methods)
+  })
+  return methodsByUrl
+}
+
+export function registerMethodFallbacks(app: FastifyInstance, methodsByUrl: Map<string, Set<string>>): void {
+  for (const [url, methods] of [...methodsByUrl]) {
+    const missing = answeredMethods.filter((method) => !methods.has(method))
+    if (missing.length === 0) continue
+    const allow = [...methods].filter((method) => method !== 'HEAD' || methods.has('GET')).join(', ')
+    app.route({
+      method: missing,
+      url,
+      schema: { hide: true },
+      handler: async (_request, reply) => {
+        reply.header('allow', allow)
+        throw new TesseraError('method_not_allowed', 'This method is not allowed here.')
+      },
+    })
+  }
+}

@@ -1,0 +1,121 @@
+/** Registration, login, refresh and logout. */
+import type { FastifyInstance } from 'fastify'
+import { TesseraError } from '../../core/errors.ts'
+import { classifyRequestSite } from '../cross-site.ts'
+import { authSecurity, passwordField, problemResponses, usernameField } from '../schemas/shared.ts'
+import { clearSessionCookie } from '../session-cookie.ts'
+import { replyWithSignIn } from '../sign-in-reply.ts'
+import { viewTokenSignIn, viewUser } from '../views.ts'
+import { authBodyLimitBytes, readUserAgent, type RouteDeps } from './route-deps.ts'
+
+interface Credentials {
+  username: string
+  password: string
+}
+
+interface LoginBody extends Credentials {
+  mode?: 'token' | 'cookie'
+}
+
+const credentialsBody = {
+  type: 'object',
+  properties: { username: usernameField, password: passwordField },
+  required: ['username', 'password'],
+  additionalProperties: false,
+} as const
+
+export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { core, sessionSettings, allowedOrigins, authenticate } = deps
+
+  app.post<{ Body: Credentials }>(
+    '/register',
+    {
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'Create an account',
+        tags: ['auth'],
+        body: credentialsBody,
+        response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      const user = await core.accounts.registerUser(request.body)
+      return reply.code(201).send(viewUser(user))
+    },
+  )
+
+  app.post<{ Body: LoginBody }>(
+    '/login',
+    {
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'Sign in',
+        description:
+          '`mode: "token"` (default) returns an access token and a refresh token; `mode: "cookie"` sets the session cookie and returns no token.',
+        tags: ['auth'],
+        body: {
+          ...credentialsBody,
+          properties: { ...credentialsBody.properties, mode: { type: 'string', enum: ['token', 'cookie'] } },
+        },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      const transport = request.body.mode ?? 'token'
+      if (transport === 'cookie' && classifyRequestSite(request, allowedOrigins) === 'cross-site') {
+        throw new TesseraError('csrf_rejected', 'Cookie sign-in must come from an allowed origin.')
+      }
+      const signIn = await core.authentication.logIn({
+        username: request.body.username,
+        password: request.body.password,
+        transport,
+        ip: request.ip,
+        userAgent: readUserAgent(request.headers['user-agent']),
+      })
+      return replyWithSignIn(reply, signIn, {
+        csrfTokens: core.csrfTokens,
+        absoluteTimeoutSeconds: sessionSettings.absoluteTimeoutSeconds,
+      })
+    },
+  )
+
+  app.post<{ Body: { refresh_token: string } }>(
+    '/refresh',
+    {
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'Exchange a refresh token for a new token pair',
+        description: 'The presented refresh token is replaced; presenting a replaced one ends the session.',
+        tags: ['auth'],
+        body: {
+          type: 'object',
+          properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 512 } },
+          required: ['refresh_token'],
+          additionalProperties: false,
+        },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 413, 415) },
+      },
+    },
+    async (request) => viewTokenSignIn(await core.authentication.refreshTokens(request.body.refresh_token)),
+  )
+
+  app.post(
+    '/logout',
+    {
+      onRequest: authenticate,
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'End the current session',
+        tags: ['auth'],
+        security: authSecurity,
+        response: { 204: { type: 'null' }, ...problemResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const auth = request.auth
+      if (auth) await core.authentication.logOut(auth)
+      if (auth?.transport === 'cookie') clearSessionCookie(reply)
+      return reply.code(204).send()
+    },
+  )
+}

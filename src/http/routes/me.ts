@@ -1,0 +1,75 @@
+/** The caller's own account. */
+import type { FastifyInstance } from 'fastify'
+import { requireAuth } from '../plugins/authenticate.ts'
+import { authSecurity, passwordField, problemResponses } from '../schemas/shared.ts'
+import { replyWithSignIn } from '../sign-in-reply.ts'
+import { viewUser } from '../views.ts'
+import { authBodyLimitBytes, readUserAgent, type RouteDeps } from './route-deps.ts'
+
+interface ChangePasswordBody {
+  current_password: string
+  new_password: string
+}
+
+export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { core, sessionSettings, authenticate } = deps
+
+  app.get(
+    '/',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'The signed-in user',
+        tags: ['account'],
+        security: authSecurity,
+        response: {
+          200: {
+            type: 'object',
+            properties: { user: { $ref: 'User#' }, session_id: { type: 'string' } },
+            required: ['user', 'session_id'],
+          },
+          ...problemResponses(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      return { user: viewUser(auth.user), session_id: auth.session.id }
+    },
+  )
+
+  app.post<{ Body: ChangePasswordBody }>(
+    '/password',
+    {
+      onRequest: authenticate,
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'Change the password',
+        description:
+          'Needs the current password. Ends every session of the user, the current one included, and answers with a new session on the same transport.',
+        tags: ['account'],
+        security: authSecurity,
+        body: {
+          type: 'object',
+          properties: { current_password: passwordField, new_password: passwordField },
+          required: ['current_password', 'new_password'],
+          additionalProperties: false,
+        },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireAuth(request)
+      const signIn = await core.authentication.changePassword(auth, {
+        currentPassword: request.body.current_password,
+        newPassword: request.body.new_password,
+        ip: request.ip,
+        userAgent: readUserAgent(request.headers['user-agent']),
+      })
+      return replyWithSignIn(reply, signIn, {
+        csrfTokens: core.csrfTokens,
+        absoluteTimeoutSeconds: sessionSettings.absoluteTimeoutSeconds,
+      })
+    },
+  )
+}

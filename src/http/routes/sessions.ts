@@ -1,0 +1,97 @@
+/** The caller's sessions: list them, end one, end all others or all. */
+import type { FastifyInstance } from 'fastify'
+import { TesseraError } from '../../core/errors.ts'
+import { requireAuth } from '../plugins/authenticate.ts'
+import { authSecurity, problemResponses } from '../schemas/shared.ts'
+import { clearSessionCookie } from '../session-cookie.ts'
+import { viewSession } from '../views.ts'
+import type { RouteDeps } from './route-deps.ts'
+
+export async function sessionRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { core, sessionSettings, authenticate } = deps
+
+  app.get(
+    '/',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'List my sessions',
+        tags: ['sessions'],
+        security: authSecurity,
+        response: {
+          200: {
+            type: 'object',
+            properties: { sessions: { type: 'array', items: { $ref: 'Session#' } } },
+            required: ['sessions'],
+          },
+          ...problemResponses(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      const sessions = await core.sessions.listUserSessions(auth.user.id)
+      return {
+        sessions: sessions.map((session) =>
+          viewSession(session, sessionSettings.idleTimeoutSeconds, auth.session.id),
+        ),
+      }
+    },
+  )
+
+  app.delete<{ Querystring: { scope: 'others' | 'all' } }>(
+    '/',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'End my other sessions, or all of them',
+        description: '`scope=others` (default) keeps the current session; `scope=all` ends it too.',
+        tags: ['sessions'],
+        security: authSecurity,
+        querystring: {
+          type: 'object',
+          properties: { scope: { type: 'string', enum: ['others', 'all'], default: 'others' } },
+          additionalProperties: false,
+        },
+        response: {
+          200: { type: 'object', properties: { ended: { type: 'integer' } }, required: ['ended'] },
+          ...problemResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireAuth(request)
+      const endsCurrent = request.query.scope === 'all'
+      const ended = await core.sessions.endUserSessions(auth.user.id, endsCurrent ? null : auth.session.id)
+      if (endsCurrent && auth.transport === 'cookie') clearSessionCookie(reply)
+      return { ended }
+    },
+  )
+
+  app.delete<{ Params: { id: string } }>(
+    '/:id',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'End one of my sessions',
+        description: 'Answers 404 alike for a session that does not exist and one of another user.',
+        tags: ['sessions'],
+        security: authSecurity,
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+          required: ['id'],
+        },
+        response: { 204: { type: 'null' }, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireAuth(request)
+      if (!(await core.sessions.endUserSession(auth.user.id, request.params.id))) {
+        throw new TesseraError('not_found', 'No such session.')
+      }
+      if (request.params.id === auth.session.id && auth.transport === 'cookie') clearSessionCookie(reply)
+      return reply.code(204).send()
+    },
+  )
+}

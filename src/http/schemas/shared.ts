@@ -1,0 +1,87 @@
+/**
+ * Shapes shared by several routes, registered once by `$id` and referenced as `{ $ref: 'User#' }`.
+ * Response schemas are also allow-lists: fast-json-stringify sends only the declared properties.
+ */
+import { errorCodes } from '../../core/errors.ts'
+
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'An RFC 9457 problem. `code` is stable; see docs/errors.md.',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string', enum: [...errorCodes] },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+  required: ['type', 'title', 'status', 'code', 'instance'],
+} as const
+
+export const userSchema = {
+  $id: 'User',
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    username: { type: 'string' },
+    roles: { type: 'array', items: { type: 'string' } },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'username', 'roles', 'created_at'],
+} as const
+
+export const sessionSchema = {
+  $id: 'Session',
+  type: 'object',
+  description: 'A session as its owner sees it. `id` is a public handle, never a credential.',
+  properties: {
+    id: { type: 'string' },
+    transport: { type: 'string', enum: ['cookie', 'token'] },
+    created_at: { type: 'string', format: 'date-time' },
+    last_seen_at: { type: 'string', format: 'date-time' },
+    expires_at: { type: 'string', format: 'date-time' },
+    ip: { type: 'string' },
+    user_agent: { type: 'string' },
+    current: { type: 'boolean' },
+  },
+  required: ['id', 'transport', 'created_at', 'last_seen_at', 'expires_at', 'ip', 'user_agent', 'current'],
+} as const
+
+export const signInSchema = {
+  $id: 'SignIn',
+  type: 'object',
+  description:
+    'Token transport: OAuth 2.0 token fields. Cookie transport: the session travels only in the cookie; `csrf_token` is for clients that send neither Origin nor Sec-Fetch-Site.',
+  properties: {
+    access_token: { type: 'string' },
+    token_type: { type: 'string', enum: ['Bearer'] },
+    expires_in: { type: 'integer' },
+    refresh_token: { type: 'string' },
+    session_id: { type: 'string' },
+    csrf_token: { type: 'string' },
+    user: { $ref: 'User#' },
+  },
+  required: ['session_id', 'user'],
+} as const
+
+export const sharedSchemas = [problemSchema, userSchema, sessionSchema, signInSchema]
+
+/** Problem responses for the given statuses, for a route's `response` schema. */
+export function problemResponses(...statuses: number[]): Record<number, { $ref: string }> {
+  return Object.fromEntries(statuses.map((status) => [status, { $ref: 'Problem#' }]))
+}
+
+/** A username or password field: length is checked by the domain in code points, this only bounds input. */
+export const usernameField = { type: 'string', minLength: 1, maxLength: 256 } as const
+export const passwordField = { type: 'string', minLength: 1, maxLength: 4096 } as const
+
+/** OpenAPI security of routes that take either credential. */
+export const authSecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { cookie: [] }]

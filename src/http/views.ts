@@ -1,0 +1,39 @@
+/** Turns domain records into the public JSON shapes of the API. */
+import type { UserRecord } from '../core/accounts/store.ts'
+import type { SignIn } from '../core/auth/authentication.ts'
+import type { SessionRecord } from '../core/sessions/store.ts'
+
+export function viewUser(user: UserRecord) {
+  return {
+    id: user.id,
+    username: user.username,
+    roles: user.roles,
+    created_at: user.createdAt.toISOString(),
+  }
+}
+
+export function viewSession(session: SessionRecord, idleTimeoutSeconds: number, currentId: string | null) {
+  const idleEndMs = session.lastSeenAt.getTime() + idleTimeoutSeconds * 1000
+  return {
+    id: session.id,
+    transport: session.transport,
+    created_at: session.createdAt.toISOString(),
+    last_seen_at: session.lastSeenAt.toISOString(),
+    expires_at: new Date(Math.min(idleEndMs, session.absoluteExpiresAt.getTime())).toISOString(),
+    ip: session.ip,
+    user_agent: session.userAgent,
+    current: session.id === currentId,
+  }
+}
+
+export function viewTokenSignIn(signIn: Pick<SignIn, 'user' | 'session' | 'tokens'>) {
+  if (!signIn.tokens) throw new TypeError('token sign-in without tokens')
+  return {
+    access_token: signIn.tokens.accessToken,
+    token_type: 'Bearer' as const,
+    expires_in: signIn.tokens.expiresInSeconds,
+    refresh_token: signIn.tokens.refreshToken,
+    session_id: signIn.session.id,
+    user: viewUser(signIn.user),
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Composition root: configuration → stores → core → HTTP app → listen. Nothing else.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadConfig, type Config, ConfigError } from './config/load.ts'
+import { systemClock, type Clock } from './core/clock.ts'
+import { createCore, type Core } from './core/core.ts'
+import { TesseraError } from './core/errors.ts'
+import type { Stores } from './core/stores.ts'
+import { buildApp, createLoggerOptions } from './http/app.ts'
+import { loadOrCreateMasterKey } from './storage/master-key.ts'
+import { openSqliteStores } from './storage/sqlite/open.ts'
+
+export interface Runtime {
+  core: Core
+  stores: Stores
+  close(): Promise<void>
+}
+
+/** Opens the stores and builds the core for `config` (used by the server and offline commands). */
+export async function openRuntime(config: Config, clock: Clock = systemClock): Promise<Runtime> {
+  const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
+  const stores = openSqliteStores(config.storage.dataDir, clock.now())
+  try {
+    const core = await createCore({
+      stores,
+      clock,
+      masterKey,
+      settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
+    })
+    return { core, stores, close: () => stores.close() }
+  } catch (error) {
+    await stores.close()
+    throw error
+  }
+}
+
+/** Creates the bootstrap admin when configured and no admin exists yet. */
+async function bootstrapAdmin(config: Config, core: Core): Promise<string | null> {
+  const { adminUsername, adminPasswordFile } = config.bootstrap
+  if (adminUsername === null || adminPasswordFile === null) return null
+  if (await core.accounts.hasUserWithRole('admin')) return null
+  const password = readFileSync(adminPasswordFile, 'utf8').replace(/\r?\n$/, '')
+  try {
+    await core.accounts.registerUser({ username: adminUsername, password, roles: ['admin', 'user'] })
+  } catch (error) {
+    if (error instanceof TesseraError) {
+      throw new Error(`bootstrap admin: ${error.message} (${error.code})`, { cause: error })
+    }
+    throw error
+  }
+  return adminUsername
+}
+
+export interface RunningServer {
+  url: string
+  close(): Promise<void>
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const runtime = await openRuntime(config)
+  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel) })
+  try {
+    const created = await bootstrapAdmin(config, runtime.core)
+    if (created) app.log.info({ username: created }, 'bootstrap admin created')
+    const sweep = setInterval(() => {
+      runtime.core.sessions.deleteExpiredSessions().catch((error: unknown) => {
+        app.log.error({ err: error }, 'expired-session sweep failed')
+      })
+    }, 60_000)
+    sweep.unref()
+    app.addHook('onClose', async () => clearInterval(sweep))
+    const url = await app.listen({ host: config.server.host, port: config.server.port })
+    return {
+      url,
+      async close() {
+        await app.close()
+        await runtime.close()
+      },
+    }
+  } catch (error) {
+    await app.close()
+    await runtime.close()
+    throw error
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+  const server = await startServer(config)
+  const stop = () => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`tessera: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,132 @@
+/**
+ * A real Tessera over real HTTP on 127.0.0.1, on the in-memory SQLite store with a manual clock.
+ * Argon2 runs with small parameters unless a test asks for the production ones.
+ */
+import { randomBytes } from 'node:crypto'
+import type { TestContext } from 'node:test'
+import { loadConfig, type Config } from '../../src/config/load.ts'
+import { createCore, type Core } from '../../src/core/core.ts'
+import type { Stores } from '../../src/core/stores.ts'
+import { buildApp } from '../../src/http/app.ts'
+import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
+import { createManualClock, type ManualClock } from './manual-clock.ts'
+
+export interface TestServer {
+  url: string
+  core: Core
+  stores: Stores
+  clock: ManualClock
+  config: Config
+  request(path: string, init?: TestRequestInit): Promise<TestResponse>
+}
+
+export interface TestRequestInit {
+  method?: string
+  body?: unknown
+  /** Sent as is, without JSON encoding. */
+  rawBody?: string | Uint8Array
+  headers?: Record<string, string>
+  bearer?: string
+  cookie?: string
+}
+
+export interface TestResponse {
+  status: number
+  headers: Headers
+  text: string
+  json: any
+}
+
+export async function startTestServer(
+  t: TestContext,
+  env: Record<string, string> = {},
+  options: { realArgon2?: boolean } = {},
+): Promise<TestServer> {
+  const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', ...env })
+  const config: Config = options.realArgon2
+    ? loaded
+    : { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
+  const clock = createManualClock()
+  const stores = openSqliteStores(':memory:', clock.now())
+  const core = await createCore({
+    stores,
+    clock,
+    masterKey: randomBytes(32),
+    settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
+  })
+  const app = await buildApp({ config, core, logger: false })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.after(async () => {
+    await app.close()
+    await stores.close()
+  })
+  return {
+    url,
+    core,
+    stores,
+    clock,
+    config,
+    async request(path, init = {}) {
+      const headers: Record<string, string> = { ...init.headers }
+      let body: string | Uint8Array | undefined = init.rawBody
+      if (init.body !== undefined) {
+        body = JSON.stringify(init.body)
+        headers['content-type'] ??= 'application/json'
+      }
+      if (init.bearer !== undefined) headers.authorization = `Bearer ${init.bearer}`
+      if (init.cookie !== undefined) headers.cookie = init.cookie
+      const response = await fetch(`${url}${path}`, {
+        method: init.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        body,
+      })
+      const text = await response.text()
+      let json: unknown = null
+      try {
+        json = text === '' ? null : JSON.parse(text)
+      } catch {
+        json = null
+      }
+      return { status: response.status, headers: response.headers, text, json }
+    },
+  }
+}
+
+export const strongPassword = 'correct horse battery staple'
+
+let counter = 0
+export function uniqueUsername(prefix = 'user'): string {
+  counter += 1
+  return `${prefix}${counter}_${randomBytes(3).toString('hex')}`
+}
+
+export async function registerUser(
+  server: TestServer,
+  username = uniqueUsername(),
+  password = strongPassword,
+): Promise<{ username: string; password: string; id: string }> {
+  const response = await server.request('/v1/auth/register', { body: { username, password } })
+  if (response.status !== 201) throw new Error(`register failed: ${response.status} ${response.text}`)
+  return { username, password, id: response.json.id }
+}
+
+export async function logInWithToken(server: TestServer, username: string, password = strongPassword) {
+  const response = await server.request('/v1/auth/login', { body: { username, password } })
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${response.text}`)
+  return response.json as {
+    access_token: string
+    refresh_token: string
+    session_id: string
+    expires_in: number
+    token_type: string
+  }
+}
+
+/** Logs in with the cookie transport; returns the `Cookie` header value to send back. */
+export async function logInWithCookie(server: TestServer, username: string, password = strongPassword) {
+  const response = await server.request('/v1/auth/login', { body: { username, password, mode: 'cookie' } })
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${response.text}`)
+  const setCookie = response.headers.get('set-cookie') ?? ''
+  const value = /__Host-session=([^;]*)/.exec(setCookie)?.[1] ?? ''
+  return { cookie: `__Host-session=${value}`, token: value, setCookie, body: response.json }
+}
