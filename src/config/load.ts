@@ -67,7 +67,9 @@ function parseSetting(
   raw: string | undefined,
   problems: string[],
 ): ParsedValue {
-  const text = raw ?? definition.default
+  // An empty value (`TESSERA_X=`) means "not set": it must fall back to the default, never leave
+  // a setting such as the idle timeout or the argon2 memory undefined.
+  const text = raw === undefined || raw === '' ? definition.default : raw
   if (text === undefined || (text === '' && definition.type !== 'list')) return undefined
   const fail = (why: string): undefined => {
     problems.push(`${name}: ${why}`)

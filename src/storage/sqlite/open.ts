@@ -22,11 +22,17 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
     closeSync(openSync(path, 'a', 0o600))
   }
   const db = new DatabaseSync(path)
-  db.exec('PRAGMA journal_mode = WAL')
-  db.exec('PRAGMA synchronous = NORMAL')
-  db.exec('PRAGMA busy_timeout = 5000')
-  db.exec('PRAGMA foreign_keys = ON')
-  migrateSqlite(db, now)
+  try {
+    db.exec('PRAGMA journal_mode = WAL')
+    db.exec('PRAGMA synchronous = NORMAL')
+    db.exec('PRAGMA busy_timeout = 5000')
+    db.exec('PRAGMA foreign_keys = ON')
+    migrateSqlite(db, now)
+  } catch (error) {
+    // A refused or failed migration must not leave the file open behind the thrown error.
+    db.close()
+    throw error
+  }
   const healthCheck = db.prepare('SELECT 1')
   return {
     accounts: createSqliteAccountStore(db),

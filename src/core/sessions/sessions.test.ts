@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { describe, it, type TestContext } from 'node:test'
+import { openSqliteStores } from '../../storage/sqlite/open.ts'
+import { createManualClock } from '../../../test/helpers/manual-clock.ts'
+import type { UserRecord } from '../accounts/store.ts'
+import { TesseraError } from '../errors.ts'
+import { hashToken } from '../secrets.ts'
+import { createSessions, type SessionSettings } from './sessions.ts'
+
+const settings: SessionSettings = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, cacheTtlSeconds: 5 }
+const client = { ip: '192.0.2.7', userAgent: 'sessions-test' }
+
+async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
+  const clock = createManualClock()
+  const stores = openSqliteStores(':memory:', clock.now())
+  t.after(() => stores.close())
+  const user: UserRecord = {
+    id: randomUUID(),
+    username: 'alice',
+    usernameKey: 'alice',
+    passwordHash: '$argon2id$stand-in',
+    roles: ['user'],
+    disabledAt: null,
+    createdAt: clock.now(),
+    updatedAt: clock.now(),
+  }
+  await stores.accounts.insertUser(user)
+  const sessions = createSessions({
+    sessionStore: stores.sessions,
+    accountStore: stores.accounts,
+    clock,
+    settings: { ...settings, ...overrides },
+  })
+  return { clock, stores, sessions, user }
+}
+
+function isInvalidGrant(error: unknown): boolean {
+  return error instanceof TesseraError && error.code === 'invalid_grant'
+}
+
+describe('sessions', () => {
+  it('startSession() gives a cookie session a 256-bit token and stores only its hash', async (t) => {
+    const { stores, sessions, user } = await setUp(t)
+    const started = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.ok(started.sessionToken)
+    assert.equal(Buffer.from(started.sessionToken, 'base64url').length, 32)
+    assert.equal(started.refreshToken, null)
+    const stored = await stores.sessions.findSessionById(started.session.id)
+    assert.equal(stored?.tokenHash, hashToken(started.sessionToken))
+    assert.notEqual(started.session.id, started.sessionToken)
+  })
+
+  it('resolveSessionToken() returns the session and its user for a live token', async (t) => {
+    const { sessions, user } = await setUp(t)
+    const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    const active = await sessions.resolveSessionToken(sessionToken ?? '')
+    assert.equal(active?.session.id, session.id)
+    assert.equal(active?.user.id, user.id)
+  })
+
+  it('resolveSessionToken() returns null for an unknown token', async (t) => {
+    const { sessions, user } = await setUp(t)
+    await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.equal(await sessions.resolveSessionToken('not-a-session-token'), null)
+  })
+
+  it('resolveSessionId() accepts token sessions and refuses cookie sessions', async (t) => {
+    const { sessions, user } = await setUp(t)
+    const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
+    const token = await sessions.startSession({ user, transport: 'token', ...client })
+    assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
+    assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
+  })
+
+  it('the idle timeout slides with activity', async (t) => {
+    const { clock, sessions, user } = await setUp(t)
+    const { sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    for (let step = 0; step < 5; step += 1) {
+      clock.advanceSeconds(500)
+      assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null, `step ${step}`)
+    }
+  })
+
+  it('a session unused for the idle timeout ends and is deleted', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    clock.advanceSeconds(599)
+    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+    clock.advanceSeconds(600)
+    assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+    assert.equal(await stores.sessions.findSessionById(session.id), null)
+  })
+
+  it('activity does not extend the absolute timeout', async (t) => {
+    const { clock, sessions, user } = await setUp(t)
+    const { sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    for (let elapsed = 500; elapsed < 3600; elapsed += 500) {
+      clock.advanceSeconds(500)
+      assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null, `at ${elapsed}s`)
+    }
+    clock.advanceSeconds(99)
+    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null, 'at 3599s')
+    clock.advanceSeconds(1)
+    assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null, 'at 3600s')
+  })
+
+  it('endUserSession() applies at once, even to a cached session', async (t) => {
+    const { sessions, user } = await setUp(t)
+    const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+    assert.equal(await sessions.endUserSession(user.id, session.id), true)
+    assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+  })
+
+  it('endUserSessions() applies at once and keeps the excepted session', async (t) => {
+    const { sessions, user } = await setUp(t)
+    const kept = await sessions.startSession({ user, transport: 'cookie', ...client })
+    const ended = await sessions.startSession({ user, transport: 'token', ...client })
+    assert.notEqual(await sessions.resolveSessionId(ended.session.id), null)
+    assert.equal(await sessions.endUserSessions(user.id, kept.session.id), 1)
+    assert.equal(await sessions.resolveSessionId(ended.session.id), null)
+    assert.notEqual(await sessions.resolveSessionToken(kept.sessionToken ?? ''), null)
+  })
+
+  it('endUserSession() refuses to end another user\'s session', async (t) => {
+    const { sessions, user } = await setUp(t)
+    const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.equal(await sessions.endUserSession(randomUUID(), session.id), false)
+    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+  })
+
+  it('a deletion made outside this module is seen once the cache entry expires', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+    await stores.sessions.deleteSession(session.id)
+    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null, 'still cached')
+    clock.advanceSeconds(settings.cacheTtlSeconds)
+    assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+  })
+
+  it('with a cache TTL of 0 a deletion made elsewhere is seen at once', async (t) => {
+    const { stores, sessions, user } = await setUp(t, { cacheTtlSeconds: 0 })
+    const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+    await stores.sessions.deleteSession(session.id)
+    assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+  })
+
+  it('rotateRefreshToken() replaces the refresh token and keeps the session', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const started = await sessions.startSession({ user, transport: 'token', ...client })
+    clock.advanceSeconds(60)
+    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '')
+    assert.notEqual(rotated.refreshToken, started.refreshToken)
+    assert.equal(rotated.active.session.id, started.session.id)
+    const stored = await stores.sessions.findSessionById(started.session.id)
+    assert.equal(stored?.refreshTokenHash, hashToken(rotated.refreshToken))
+    assert.deepEqual(stored?.lastSeenAt, clock.now())
+    const again = await sessions.rotateRefreshToken(rotated.refreshToken)
+    assert.equal(again.active.session.id, started.session.id)
+  })
+
+  it('presenting a replaced refresh token ends the session for every holder', async (t) => {
+    const { stores, sessions, user } = await setUp(t)
+    const started = await sessions.startSession({ user, transport: 'token', ...client })
+    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '')
+    assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
+    await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? ''), isInvalidGrant)
+    assert.equal(await stores.sessions.findSessionById(started.session.id), null)
+    assert.equal(await sessions.resolveSessionId(started.session.id), null)
+    await assert.rejects(sessions.rotateRefreshToken(rotated.refreshToken), isInvalidGrant)
+  })
+
+  it('rotateRefreshToken() refuses an unknown token with invalid_grant', async (t) => {
+    const { sessions, user } = await setUp(t)
+    const started = await sessions.startSession({ user, transport: 'token', ...client })
+    await assert.rejects(sessions.rotateRefreshToken('unknown-refresh-token'), isInvalidGrant)
+    assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
+  })
+
+  it('rotateRefreshToken() refuses the token of a session past its idle timeout', async (t) => {
+    const { clock, sessions, user } = await setUp(t)
+    const started = await sessions.startSession({ user, transport: 'token', ...client })
+    clock.advanceSeconds(600)
+    await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? ''), isInvalidGrant)
+  })
+
+  it('rotateRefreshToken() refuses the token of a session past its absolute timeout', async (t) => {
+    const { clock, sessions, user } = await setUp(t)
+    let { refreshToken } = await sessions.startSession({ user, transport: 'token', ...client })
+    for (let elapsed = 500; elapsed < 3600; elapsed += 500) {
+      clock.advanceSeconds(500)
+      refreshToken = (await sessions.rotateRefreshToken(refreshToken ?? '')).refreshToken
+    }
+    clock.advanceSeconds(100)
+    await assert.rejects(sessions.rotateRefreshToken(refreshToken ?? ''), isInvalidGrant)
+  })
+
+  it('deleteExpiredSessions() removes idle sessions and keeps live ones', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const idle = await sessions.startSession({ user, transport: 'cookie', ...client })
+    clock.advanceSeconds(300)
+    const live = await sessions.startSession({ user, transport: 'cookie', ...client })
+    clock.advanceSeconds(301)
+    assert.equal(await sessions.deleteExpiredSessions(), 1)
+    assert.equal(await stores.sessions.findSessionById(idle.session.id), null)
+    assert.notEqual(await stores.sessions.findSessionById(live.session.id), null)
+  })
+})

@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict'
+import { createHmac, randomBytes } from 'node:crypto'
+import { describe, it, type TestContext } from 'node:test'
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  FlattenedSign,
+  generateKeyPair,
+  GeneralSign,
+  SignJWT,
+  type JWTPayload,
+} from 'jose'
+import { openSqliteStores } from '../../storage/sqlite/open.ts'
+import { createManualClock } from '../../../test/helpers/manual-clock.ts'
+import { createAccessTokens, type AccessTokenSettings } from './access-tokens.ts'
+import { createKeyProtector } from './key-protection.ts'
+import { createKeyRing } from './signing-keys.ts'
+
+const settings: AccessTokenSettings = {
+  issuer: 'https://auth.example',
+  audience: 'https://api.example',
+  accessTokenTtlSeconds: 600,
+  leewaySeconds: 5,
+}
+const subject = { userId: 'b9a1f6c2-0000-4000-8000-000000000001', sessionId: 'session-1', roles: ['admin', 'user'] }
+
+async function setUp(t: TestContext) {
+  const clock = createManualClock()
+  const stores = openSqliteStores(':memory:', clock.now())
+  t.after(() => stores.close())
+  const keyRing = createKeyRing({
+    store: stores.signingKeys,
+    clock,
+    protector: createKeyProtector(randomBytes(32)),
+    algorithm: 'EdDSA',
+  })
+  await keyRing.loadKeys()
+  const accessTokens = createAccessTokens({ keyRing, clock, settings })
+  const signingKey = keyRing.currentSigningKey()
+
+  /** Signs claims with the real key, for tokens Tessera would never issue itself. */
+  function signWithRealKey(payload: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
+    const nowSeconds = Math.floor(clock.now().getTime() / 1000)
+    return new SignJWT({ sid: subject.sessionId, roles: subject.roles, ...payload })
+      .setProtectedHeader({ alg: signingKey.algorithm, kid: signingKey.kid, typ: 'at+jwt', ...header })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject(subject.userId)
+      .setIssuedAt(nowSeconds)
+      .setExpirationTime(nowSeconds + settings.accessTokenTtlSeconds)
+      .setJti('jti-1')
+      .sign(signingKey.privateKey)
+  }
+
+  return { clock, keyRing, accessTokens, signingKey, signWithRealKey }
+}
+
+function encodeSegment(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')
+}
+
+function replaceSegment(token: string, index: number, segment: string): string {
+  const parts = token.split('.')
+  parts[index] = segment
+  return parts.join('.')
+}
+
+describe('access tokens', () => {
+  it('issueAccessToken() signs an at+jwt with the current kid and every claim', async (t) => {
+    const { clock, accessTokens, signingKey } = await setUp(t)
+    const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken(subject)
+    assert.equal(expiresInSeconds, 600)
+    assert.deepEqual(decodeProtectedHeader(accessToken), { alg: 'EdDSA', kid: signingKey.kid, typ: 'at+jwt' })
+    const claims = decodeJwt(accessToken)
+    const nowSeconds = clock.now().getTime() / 1000
+    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'])
+    assert.equal(claims.iss, settings.issuer)
+    assert.equal(claims.aud, settings.audience)
+    assert.equal(claims.sub, subject.userId)
+    assert.equal(claims.sid, subject.sessionId)
+    assert.deepEqual(claims.roles, subject.roles)
+    assert.equal(claims.iat, nowSeconds)
+    assert.equal(claims.exp, nowSeconds + 600)
+    assert.match(String(claims.jti), /^[0-9a-f-]{36}$/)
+  })
+
+  it('issueAccessToken() gives every token its own jti', async (t) => {
+    const { accessTokens } = await setUp(t)
+    const first = decodeJwt((await accessTokens.issueAccessToken(subject)).accessToken)
+    const second = decodeJwt((await accessTokens.issueAccessToken(subject)).accessToken)
+    assert.notEqual(first.jti, second.jti)
+  })
+
+  it('verifyAccessToken() returns the claims of a token it issued', async (t) => {
+    const { accessTokens } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    const claims = await accessTokens.verifyAccessToken(accessToken)
+    assert.equal(claims?.sub, subject.userId)
+    assert.equal(claims?.sid, subject.sessionId)
+    assert.deepEqual(claims?.roles, subject.roles)
+  })
+
+  it('verifyAccessToken() returns null for a token whose payload was changed', async (t) => {
+    const { accessTokens } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken({ ...subject, roles: ['user'] })
+    const payload = decodeJwt(accessToken)
+    const tampered = replaceSegment(accessToken, 1, encodeSegment({ ...payload, roles: ['admin', 'user'] }))
+    assert.equal(await accessTokens.verifyAccessToken(tampered), null)
+  })
+
+  it('verifyAccessToken() returns null for a token whose signature was changed', async (t) => {
+    const { accessTokens } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    const signature = Buffer.from(accessToken.split('.')[2] ?? '', 'base64url')
+    signature[0] = (signature[0] ?? 0) ^ 0x01
+    const tampered = replaceSegment(accessToken, 2, signature.toString('base64url'))
+    assert.equal(await accessTokens.verifyAccessToken(tampered), null)
+  })
+
+  it('verifyAccessToken() returns null for an alg none token', async (t) => {
+    const { accessTokens, signingKey } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    const header = encodeSegment({ alg: 'none', kid: signingKey.kid, typ: 'at+jwt' })
+    const payload = accessToken.split('.')[1]
+    assert.equal(await accessTokens.verifyAccessToken(`${header}.${payload}.`), null)
+    assert.equal(await accessTokens.verifyAccessToken(`${header}.${payload}.AAAA`), null)
+  })
+
+  it('verifyAccessToken() returns null for an HS256 token keyed with the public key', async (t) => {
+    const { keyRing, accessTokens, signingKey } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    const payload = accessToken.split('.')[1]
+    const publicJwk = JSON.stringify(keyRing.publicJwks().keys[0])
+    for (const secret of [publicJwk, signingKey.kid]) {
+      const header = encodeSegment({ alg: 'HS256', kid: signingKey.kid, typ: 'at+jwt' })
+      const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url')
+      assert.equal(await accessTokens.verifyAccessToken(`${header}.${payload}.${signature}`), null)
+    }
+  })
+
+  it('verifyAccessToken() returns null for a token signed by a key with an unknown kid', async (t) => {
+    const { clock, accessTokens } = await setUp(t)
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
+    const nowSeconds = Math.floor(clock.now().getTime() / 1000)
+    const forged = await new SignJWT({ sid: subject.sessionId, roles: subject.roles })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'unknown-kid', typ: 'at+jwt' })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject(subject.userId)
+      .setIssuedAt(nowSeconds)
+      .setExpirationTime(nowSeconds + 60)
+      .setJti('forged')
+      .sign(privateKey)
+    assert.equal(await accessTokens.verifyAccessToken(forged), null)
+  })
+
+  it('verifyAccessToken() returns null for a real signature under a kid of an object prototype member', async (t) => {
+    const { accessTokens, signWithRealKey } = await setUp(t)
+    for (const kid of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({}, { kid })), null, kid)
+    }
+  })
+
+  it('verifyAccessToken() returns null for a token without a kid', async (t) => {
+    const { accessTokens, signWithRealKey } = await setUp(t)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({}, { kid: undefined })), null)
+  })
+
+  it('verifyAccessToken() accepts a token signed with the real key (control for the forgeries)', async (t) => {
+    const { accessTokens, signWithRealKey } = await setUp(t)
+    assert.notEqual(await accessTokens.verifyAccessToken(await signWithRealKey({})), null)
+  })
+
+  it('verifyAccessToken() returns null for a token of another type', async (t) => {
+    const { accessTokens, signWithRealKey } = await setUp(t)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({}, { typ: 'JWT' })), null)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({}, { typ: undefined })), null)
+  })
+
+  it('verifyAccessToken() returns null for a token missing sid or carrying malformed roles', async (t) => {
+    const { accessTokens, signWithRealKey } = await setUp(t)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ sid: undefined })), null)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ roles: 'admin' })), null)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ roles: [1] })), null)
+  })
+
+  it('verifyAccessToken() accepts a token within the leeway after exp', async (t) => {
+    const { clock, accessTokens } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    clock.advanceSeconds(settings.accessTokenTtlSeconds + settings.leewaySeconds - 1)
+    assert.notEqual(await accessTokens.verifyAccessToken(accessToken), null)
+  })
+
+  it('verifyAccessToken() returns null for a token expired beyond the leeway', async (t) => {
+    const { clock, accessTokens } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    clock.advanceSeconds(settings.accessTokenTtlSeconds + settings.leewaySeconds + 1)
+    assert.equal(await accessTokens.verifyAccessToken(accessToken), null)
+  })
+
+  it('verifyAccessToken() returns null for an expired token even after an earlier successful check', async (t) => {
+    const { clock, accessTokens } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    assert.notEqual(await accessTokens.verifyAccessToken(accessToken), null)
+    clock.advanceSeconds(settings.accessTokenTtlSeconds + settings.leewaySeconds)
+    assert.equal(await accessTokens.verifyAccessToken(accessToken), null)
+  })
+
+  it('verifyAccessToken() returns null for a token from another issuer', async (t) => {
+    const { clock, keyRing, accessTokens } = await setUp(t)
+    const other = createAccessTokens({ keyRing, clock, settings: { ...settings, issuer: 'https://evil.example' } })
+    const { accessToken } = await other.issueAccessToken(subject)
+    assert.equal(await accessTokens.verifyAccessToken(accessToken), null)
+  })
+
+  it('verifyAccessToken() returns null for a token for another audience', async (t) => {
+    const { clock, keyRing, accessTokens } = await setUp(t)
+    const otherSettings = { ...settings, audience: 'https://other-api.example' }
+    const other = createAccessTokens({ keyRing, clock, settings: otherSettings })
+    const { accessToken } = await other.issueAccessToken(subject)
+    assert.equal(await accessTokens.verifyAccessToken(accessToken), null)
+  })
+
+  it('verifyAccessToken() returns null for a JWS in JSON serialization', async (t) => {
+    const { accessTokens, signingKey } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    const payload = Buffer.from(accessToken.split('.')[1] ?? '', 'base64url')
+    const header = { alg: signingKey.algorithm, kid: signingKey.kid, typ: 'at+jwt' }
+    const flattened = await new FlattenedSign(payload).setProtectedHeader(header).sign(signingKey.privateKey)
+    const general = await new GeneralSign(payload)
+      .addSignature(signingKey.privateKey)
+      .setProtectedHeader(header)
+      .done()
+      .sign()
+    assert.equal(await accessTokens.verifyAccessToken(JSON.stringify(flattened)), null)
+    assert.equal(await accessTokens.verifyAccessToken(JSON.stringify(general)), null)
+    // The same signature in compact form is accepted, so the refusal is about the serialization.
+    const compact = `${flattened.protected}.${flattened.payload}.${flattened.signature}`
+    assert.notEqual(await accessTokens.verifyAccessToken(compact), null)
+  })
+
+  it('verifyAccessToken() returns null for junk input without throwing', async (t) => {
+    const { accessTokens } = await setUp(t)
+    for (const junk of ['', 'a.b', 'a.b.c', '...', 'x'.repeat(10_000), `${'a'.repeat(9000)}.b.c`]) {
+      assert.equal(await accessTokens.verifyAccessToken(junk), null)
+    }
+  })
+})

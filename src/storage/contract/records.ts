@@ -1,0 +1,89 @@
+/**
+ * Record builders and store opening shared by the contract suites. Every record is complete and
+ * valid by default; a test overrides only the fields its behaviour is about.
+ */
+import { randomUUID } from 'node:crypto'
+import type { TestContext } from 'node:test'
+import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
+import type { SessionRecord } from '../../core/sessions/store.ts'
+import type { Stores } from '../../core/stores.ts'
+import type { SigningKeyRecord } from '../../core/tokens/store.ts'
+
+export type OpenStores = () => Promise<Stores>
+
+/** A fixed instant with whole milliseconds, which every backend can hold exactly. */
+export const contractEpoch = new Date('2030-01-01T00:00:00.000Z')
+
+export function secondsAfterEpoch(seconds: number): Date {
+  return new Date(contractEpoch.getTime() + seconds * 1000)
+}
+
+/** Opens a fresh set of stores for one test and closes them when the test ends. */
+export async function openStoresForTest(t: TestContext, openStores: OpenStores): Promise<Stores> {
+  const stores = await openStores()
+  t.after(() => stores.close())
+  return stores
+}
+
+export function buildUserRecord(overrides: Partial<UserRecord> = {}): UserRecord {
+  const usernameKey = overrides.usernameKey ?? `user-${randomUUID()}`
+  return {
+    id: randomUUID(),
+    username: usernameKey,
+    usernameKey,
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXphYmNkZWY',
+    roles: ['user'],
+    disabledAt: null,
+    createdAt: contractEpoch,
+    updatedAt: contractEpoch,
+    ...overrides,
+  }
+}
+
+/** Inserts a user (sessions refer to one) and returns it. */
+export async function insertTestUser(
+  accounts: AccountStore,
+  overrides: Partial<UserRecord> = {},
+): Promise<UserRecord> {
+  const user = buildUserRecord(overrides)
+  const outcome = await accounts.insertUser(user)
+  if (outcome !== 'inserted') throw new Error(`could not insert test user ${user.usernameKey}`)
+  return user
+}
+
+export function buildSessionRecord(overrides: Partial<SessionRecord> & { userId: string }): SessionRecord {
+  return {
+    id: randomUUID(),
+    tokenHash: `token-hash-${randomUUID()}`,
+    transport: 'cookie',
+    refreshTokenHash: null,
+    previousRefreshTokenHash: null,
+    createdAt: contractEpoch,
+    lastSeenAt: contractEpoch,
+    absoluteExpiresAt: secondsAfterEpoch(86_400),
+    ip: '192.0.2.10',
+    userAgent: 'contract-suite/1.0',
+    ...overrides,
+  }
+}
+
+/** A token-transport session holding `refreshTokenHash`. */
+export function buildTokenSessionRecord(
+  overrides: Partial<SessionRecord> & { userId: string; refreshTokenHash: string },
+): SessionRecord {
+  return buildSessionRecord({ tokenHash: null, transport: 'token', ...overrides })
+}
+
+export function buildSigningKeyRecord(overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+  const kid = overrides.kid ?? randomUUID()
+  return {
+    kid,
+    algorithm: 'EdDSA',
+    publicJwk: JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: 'public-part', kid, alg: 'EdDSA', use: 'sig' }),
+    privateJwkCiphertext: `v1.iv.sealed-${kid}.tag`,
+    createdAt: contractEpoch,
+    activatesAt: contractEpoch,
+    retiresAt: null,
+    ...overrides,
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * The SessionStore contract: every backend must pass it. The store holds only token hashes; the
+ * strings used here stand for them. Refresh rotation is the security-critical step: exactly one
+ * presenter of a token can rotate it, and its predecessor is recognised as reuse.
+ */
+import assert from 'node:assert/strict'
+import { describe, it, type TestContext } from 'node:test'
+import type { Stores } from '../../core/stores.ts'
+import {
+  buildSessionRecord,
+  buildTokenSessionRecord,
+  insertTestUser,
+  openStoresForTest,
+  secondsAfterEpoch,
+  type OpenStores,
+} from './records.ts'
+
+async function openWithUser(t: TestContext, openStores: OpenStores) {
+  const stores: Stores = await openStoresForTest(t, openStores)
+  const user = await insertTestUser(stores.accounts)
+  return { sessions: stores.sessions, accounts: stores.accounts, userId: user.id }
+}
+
+export function testSessionStore(openStores: OpenStores): void {
+  describe('SessionStore', () => {
+    it('insertSession() stores a cookie session that findSessionById() returns field for field', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId, ip: '2001:db8::1', userAgent: 'Mozilla/5.0 (X11) ü' })
+      await sessions.insertSession(session)
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('insertSession() stores a token session with its refresh hashes', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({
+        userId,
+        refreshTokenHash: 'refresh-2',
+        previousRefreshTokenHash: 'refresh-1',
+      })
+      await sessions.insertSession(session)
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('insertSession() refuses a second session with the same id', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId })
+      await sessions.insertSession(session)
+      await assert.rejects(sessions.insertSession({ ...session, tokenHash: 'another-token-hash' }))
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('insertSession() refuses a second session with the same token hash', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      await sessions.insertSession(buildSessionRecord({ userId, tokenHash: 'same-hash' }))
+      await assert.rejects(sessions.insertSession(buildSessionRecord({ userId, tokenHash: 'same-hash' })))
+    })
+
+    it('findSessionById() returns null for an unknown id', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      await sessions.insertSession(buildSessionRecord({ userId }))
+      assert.equal(await sessions.findSessionById('no-such-session'), null)
+    })
+
+    it('findSessionByTokenHash() finds the session holding the hash', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId, tokenHash: 'hash-a' })
+      await sessions.insertSession(session)
+      await sessions.insertSession(buildSessionRecord({ userId, tokenHash: 'hash-b' }))
+      assert.deepEqual(await sessions.findSessionByTokenHash('hash-a'), session)
+    })
+
+    it('findSessionByTokenHash() returns null for an unknown hash or a session id', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId, tokenHash: 'hash-a' })
+      await sessions.insertSession(session)
+      assert.equal(await sessions.findSessionByTokenHash('hash-b'), null)
+      assert.equal(await sessions.findSessionByTokenHash(session.id), null)
+    })
+
+    it('touchSession() moves lastSeenAt forward', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId })
+      await sessions.insertSession(session)
+      await sessions.touchSession(session.id, secondsAfterEpoch(120))
+      assert.deepEqual(await sessions.findSessionById(session.id), { ...session, lastSeenAt: secondsAfterEpoch(120) })
+    })
+
+    it('touchSession() never moves lastSeenAt backward', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(300) })
+      await sessions.insertSession(session)
+      await sessions.touchSession(session.id, secondsAfterEpoch(299))
+      assert.deepEqual((await sessions.findSessionById(session.id))?.lastSeenAt, secondsAfterEpoch(300))
+    })
+
+    it('touchSession() on an unknown id changes nothing and does not fail', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId })
+      await sessions.insertSession(session)
+      await sessions.touchSession('no-such-session', secondsAfterEpoch(60))
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+      assert.equal(await sessions.findSessionById('no-such-session'), null)
+    })
+
+    it('listUserSessions() returns only the user\'s sessions, newest first', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts)
+      const oldest = buildSessionRecord({ userId, createdAt: secondsAfterEpoch(10) })
+      const newest = buildSessionRecord({ userId, createdAt: secondsAfterEpoch(30) })
+      const middle = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh', createdAt: secondsAfterEpoch(20) })
+      for (const session of [oldest, newest, middle]) await sessions.insertSession(session)
+      await sessions.insertSession(buildSessionRecord({ userId: other.id, createdAt: secondsAfterEpoch(40) }))
+      assert.deepEqual(await sessions.listUserSessions(userId), [newest, middle, oldest])
+    })
+
+    it('listUserSessions() returns an empty list for a user without sessions', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts)
+      await sessions.insertSession(buildSessionRecord({ userId }))
+      assert.deepEqual(await sessions.listUserSessions(other.id), [])
+    })
+
+    it('deleteSession() deletes the session once', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId })
+      const kept = buildSessionRecord({ userId })
+      await sessions.insertSession(session)
+      await sessions.insertSession(kept)
+      assert.equal(await sessions.deleteSession(session.id), true)
+      assert.equal(await sessions.findSessionById(session.id), null)
+      assert.equal(await sessions.findSessionByTokenHash(session.tokenHash ?? ''), null)
+      assert.equal(await sessions.deleteSession(session.id), false)
+      assert.deepEqual(await sessions.findSessionById(kept.id), kept)
+    })
+
+    it('deleteUserSession() deletes a session of that user', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId })
+      await sessions.insertSession(session)
+      assert.equal(await sessions.deleteUserSession(userId, session.id), true)
+      assert.equal(await sessions.findSessionById(session.id), null)
+      assert.equal(await sessions.deleteUserSession(userId, session.id), false)
+    })
+
+    it('deleteUserSession() refuses another user\'s session', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts)
+      const session = buildSessionRecord({ userId: other.id })
+      await sessions.insertSession(session)
+      assert.equal(await sessions.deleteUserSession(userId, session.id), false)
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('deleteUserSessions() keeps the excepted session', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts)
+      const kept = buildSessionRecord({ userId })
+      const ended = [buildSessionRecord({ userId }), buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh' })]
+      const othersSession = buildSessionRecord({ userId: other.id })
+      for (const session of [kept, ...ended, othersSession]) await sessions.insertSession(session)
+      const deleted = await sessions.deleteUserSessions(userId, kept.id)
+      assert.deepEqual([...deleted].sort(), ended.map((session) => session.id).sort())
+      assert.deepEqual(await sessions.listUserSessions(userId), [kept])
+      assert.deepEqual(await sessions.findSessionById(othersSession.id), othersSession)
+    })
+
+    it('deleteUserSessions() without an exception deletes every session of the user', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts)
+      const mine = [buildSessionRecord({ userId }), buildSessionRecord({ userId })]
+      const othersSession = buildSessionRecord({ userId: other.id })
+      for (const session of [...mine, othersSession]) await sessions.insertSession(session)
+      const deleted = await sessions.deleteUserSessions(userId, null)
+      assert.deepEqual([...deleted].sort(), mine.map((session) => session.id).sort())
+      assert.deepEqual(await sessions.listUserSessions(userId), [])
+      assert.deepEqual(await sessions.listUserSessions(other.id), [othersSession])
+    })
+
+    it('deleteUserSessions() does not spare another user\'s session named as the exception', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts)
+      const othersSession = buildSessionRecord({ userId: other.id })
+      const mine = buildSessionRecord({ userId })
+      await sessions.insertSession(othersSession)
+      await sessions.insertSession(mine)
+      assert.deepEqual(await sessions.deleteUserSessions(userId, othersSession.id), [mine.id])
+      assert.deepEqual(await sessions.findSessionById(othersSession.id), othersSession)
+    })
+
+    it('deleteUserSessions() returns an empty list when the user has no other session', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const only = buildSessionRecord({ userId })
+      await sessions.insertSession(only)
+      assert.deepEqual(await sessions.deleteUserSessions(userId, only.id), [])
+      assert.deepEqual(await sessions.findSessionById(only.id), only)
+    })
+
+    it('rotateRefreshToken() rotates and returns the session as it was before', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
+      await sessions.insertSession(session)
+      const rotation = await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
+      assert.deepEqual(rotation, { outcome: 'rotated', session })
+      assert.deepEqual(await sessions.findSessionById(session.id), {
+        ...session,
+        refreshTokenHash: 'refresh-2',
+        previousRefreshTokenHash: 'refresh-1',
+        lastSeenAt: secondsAfterEpoch(60),
+      })
+    })
+
+    it('rotateRefreshToken() accepts the new token for the next rotation', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
+      await sessions.insertSession(session)
+      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
+      const second = await sessions.rotateRefreshToken('refresh-2', 'refresh-3', secondsAfterEpoch(120))
+      assert.equal(second.outcome, 'rotated')
+      assert.equal(second.outcome === 'rotated' ? second.session.refreshTokenHash : null, 'refresh-2')
+      const stored = await sessions.findSessionById(session.id)
+      assert.equal(stored?.refreshTokenHash, 'refresh-3')
+      assert.equal(stored?.previousRefreshTokenHash, 'refresh-2')
+    })
+
+    it('rotateRefreshToken() reports reuse when the same token is presented after a successful rotation', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
+      await sessions.insertSession(session)
+      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
+      const rotated = await sessions.findSessionById(session.id)
+      const replay = await sessions.rotateRefreshToken('refresh-1', 'refresh-x', secondsAfterEpoch(90))
+      assert.deepEqual(replay, { outcome: 'reused', session: rotated })
+      assert.deepEqual(await sessions.findSessionById(session.id), rotated)
+    })
+
+    it('rotateRefreshToken() lets only one of two concurrent presenters rotate', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      await sessions.insertSession(buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' }))
+      const outcomes = await Promise.all([
+        sessions.rotateRefreshToken('refresh-1', 'refresh-a', secondsAfterEpoch(60)),
+        sessions.rotateRefreshToken('refresh-1', 'refresh-b', secondsAfterEpoch(60)),
+      ])
+      // The loser may see `reused` or `missing` depending on where the race is decided; what
+      // matters is that one token never yields two live successors.
+      assert.equal(outcomes.filter((rotation) => rotation.outcome === 'rotated').length, 1)
+    })
+
+    it('rotateRefreshToken() reports missing for an unknown token and changes nothing', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
+      await sessions.insertSession(session)
+      assert.deepEqual(
+        await sessions.rotateRefreshToken('refresh-unknown', 'refresh-2', secondsAfterEpoch(60)),
+        { outcome: 'missing' },
+      )
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('rotateRefreshToken() does not take a cookie token hash for a refresh token', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId, tokenHash: 'cookie-hash' })
+      await sessions.insertSession(session)
+      assert.deepEqual(
+        await sessions.rotateRefreshToken('cookie-hash', 'refresh-2', secondsAfterEpoch(60)),
+        { outcome: 'missing' },
+      )
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('rotateRefreshToken() never moves lastSeenAt backward', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({
+        userId,
+        refreshTokenHash: 'refresh-1',
+        lastSeenAt: secondsAfterEpoch(300),
+      })
+      await sessions.insertSession(session)
+      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(200))
+      assert.deepEqual((await sessions.findSessionById(session.id))?.lastSeenAt, secondsAfterEpoch(300))
+    })
+
+    it('rotateRefreshToken() reports missing once the session is deleted', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
+      await sessions.insertSession(session)
+      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
+      await sessions.deleteSession(session.id)
+      assert.deepEqual(await sessions.rotateRefreshToken('refresh-2', 'refresh-3', secondsAfterEpoch(90)), {
+        outcome: 'missing',
+      })
+      assert.deepEqual(await sessions.rotateRefreshToken('refresh-1', 'refresh-3', secondsAfterEpoch(90)), {
+        outcome: 'missing',
+      })
+    })
+
+    it('deleteExpiredSessions() deletes sessions idle since before the cutoff', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const idle = buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(99) })
+      const active = buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(101) })
+      await sessions.insertSession(idle)
+      await sessions.insertSession(active)
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 1)
+      assert.equal(await sessions.findSessionById(idle.id), null)
+      assert.deepEqual(await sessions.findSessionById(active.id), active)
+    })
+
+    it('deleteExpiredSessions() deletes sessions at or past their absolute expiry', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const expiringAt = (seconds: number) =>
+        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(seconds) })
+      const past = expiringAt(199)
+      const atNow = expiringAt(200)
+      const future = expiringAt(201)
+      for (const session of [past, atNow, future]) await sessions.insertSession(session)
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 2)
+      assert.equal(await sessions.findSessionById(past.id), null)
+      assert.equal(await sessions.findSessionById(atNow.id), null)
+      assert.deepEqual(await sessions.findSessionById(future.id), future)
+    })
+
+    it('deleteExpiredSessions() returns 0 when nothing has expired', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(150) })
+      await sessions.insertSession(session)
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
+      assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+  })
+}

@@ -1,0 +1,79 @@
+/**
+ * The SigningKeyStore contract: every backend must pass it. A key is usable until the instant it
+ * retires; the key ring relies on the oldest-first order to pick the newest active key last.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { buildSigningKeyRecord, openStoresForTest, secondsAfterEpoch, type OpenStores } from './records.ts'
+
+export function testSigningKeyStore(openStores: OpenStores): void {
+  describe('SigningKeyStore', () => {
+    it('insertSigningKey() stores a key that listUsableSigningKeys() returns field for field', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const key = buildSigningKeyRecord({ retiresAt: secondsAfterEpoch(3600) })
+      await signingKeys.insertSigningKey(key)
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [key])
+    })
+
+    it('insertSigningKey() keeps the algorithm of an ES256 key', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const key = buildSigningKeyRecord({ algorithm: 'ES256' })
+      await signingKeys.insertSigningKey(key)
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [key])
+    })
+
+    it('insertSigningKey() refuses a second key with the same kid', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const key = buildSigningKeyRecord()
+      await signingKeys.insertSigningKey(key)
+      await assert.rejects(signingKeys.insertSigningKey({ ...key, privateJwkCiphertext: 'v1.other' }))
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [key])
+    })
+
+    it('listUsableSigningKeys() excludes keys retired at or before now', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const retiredEarlier = buildSigningKeyRecord({ retiresAt: secondsAfterEpoch(50) })
+      const retiringNow = buildSigningKeyRecord({ retiresAt: secondsAfterEpoch(100) })
+      const retiringLater = buildSigningKeyRecord({ retiresAt: secondsAfterEpoch(101) })
+      const inService = buildSigningKeyRecord({ retiresAt: null })
+      for (const key of [retiredEarlier, retiringNow, retiringLater, inService]) {
+        await signingKeys.insertSigningKey(key)
+      }
+      const usable = await signingKeys.listUsableSigningKeys(secondsAfterEpoch(100))
+      assert.deepEqual(usable.map((key) => key.kid).sort(), [retiringLater.kid, inService.kid].sort())
+    })
+
+    it('listUsableSigningKeys() includes keys that are not active yet', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const upcoming = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(0), activatesAt: secondsAfterEpoch(500) })
+      await signingKeys.insertSigningKey(upcoming)
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(100)), [upcoming])
+    })
+
+    it('listUsableSigningKeys() lists keys oldest first by activation', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      // The third key was published ahead of its activation, so creation order differs.
+      const first = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(0), activatesAt: secondsAfterEpoch(0) })
+      const second = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(10), activatesAt: secondsAfterEpoch(20) })
+      const third = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(5), activatesAt: secondsAfterEpoch(40) })
+      for (const key of [third, first, second]) await signingKeys.insertSigningKey(key)
+      const usable = await signingKeys.listUsableSigningKeys(secondsAfterEpoch(60))
+      assert.deepEqual(usable.map((key) => key.kid), [first.kid, second.kid, third.kid])
+    })
+
+    it('listUsableSigningKeys() orders keys that activate together by creation', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const older = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(1), activatesAt: secondsAfterEpoch(30) })
+      const newer = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(2), activatesAt: secondsAfterEpoch(30) })
+      await signingKeys.insertSigningKey(newer)
+      await signingKeys.insertSigningKey(older)
+      const usable = await signingKeys.listUsableSigningKeys(secondsAfterEpoch(60))
+      assert.deepEqual(usable.map((key) => key.kid), [older.kid, newer.kid])
+    })
+
+    it('listUsableSigningKeys() returns an empty list when there are no keys', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(0)), [])
+    })
+  })
+}

@@ -1,0 +1,129 @@
+/**
+ * The repository checks itself: the domain core stays pure (no web framework, no database driver,
+ * no HTTP server, no environment), and every public error code is documented.
+ */
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { errorCodes } from '../src/core/errors.ts'
+
+const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const coreDir = join(repositoryRoot, 'src', 'core')
+const errorsDoc = join(repositoryRoot, 'docs', 'errors.md')
+
+const forbiddenModules = [
+  /^fastify$/,
+  /^fastify-/,
+  /^@fastify\//,
+  /^(node:)?sqlite$/,
+  /^(node:)?https?$/,
+  /^(node:)?http2$/,
+  /^pg(-.*)?$/,
+  /^postgres$/,
+  /^redis$/,
+  /^ioredis$/,
+  /^@redis\//,
+]
+
+const specifierPatterns = [
+  /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
+  /\bimport\s*['"]([^'"]+)['"]/g,
+  /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+]
+
+function listSourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    // Tests next to core modules may use a real store; the rule is about what the core ships.
+    .filter((entry) => !entry.name.endsWith('.test.ts'))
+    .map((entry) => join(entry.parentPath, entry.name))
+}
+
+function readImportSpecifiers(source: string): string[] {
+  return specifierPatterns.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1] ?? ''))
+}
+
+/** The reasons a core source file breaks the import rules; empty when it keeps them. */
+function findCoreViolations(source: string, filePath: string): string[] {
+  const violations: string[] = []
+  for (const specifier of readImportSpecifiers(source)) {
+    if (forbiddenModules.some((pattern) => pattern.test(specifier))) {
+      violations.push(`imports ${specifier}`)
+    } else if (specifier.startsWith('.')) {
+      const target = resolve(dirname(filePath), specifier)
+      if (relative(coreDir, target).startsWith('..')) violations.push(`imports ${specifier} from outside src/core`)
+    }
+  }
+  if (/\bprocess\s*(?:\.\s*env\b|\[\s*['"]env['"]\s*\])/.test(source)) violations.push('reads process.env')
+  return violations
+}
+
+describe('architecture', () => {
+  it('src/core imports no framework, driver or HTTP module and never reads process.env', () => {
+    const files = listSourceFiles(coreDir)
+    assert.ok(files.length > 10, 'expected to find the core sources')
+    const violations = files.flatMap((file) =>
+      findCoreViolations(readFileSync(file, 'utf8'), file).map((why) => `${relative(repositoryRoot, file)}: ${why}`),
+    )
+    assert.deepEqual(violations, [])
+  })
+
+  it('the core import check catches each kind of violation', () => {
+    const file = join(coreDir, 'sessions', 'example.ts')
+    const cases: Array<[string, string]> = [
+      ["import Fastify from 'fastify'", 'imports fastify'],
+      ["import type { FastifyInstance } from 'fastify'", 'imports fastify'],
+      ["import cookie from '@fastify/cookie'", 'imports @fastify/cookie'],
+      ["import { DatabaseSync } from 'node:sqlite'", 'imports node:sqlite'],
+      ["import pg from 'pg'", 'imports pg'],
+      ["import { Redis } from 'ioredis'", 'imports ioredis'],
+      ["import { createClient } from 'redis'", 'imports redis'],
+      ["import { createServer } from 'node:http'", 'imports node:http'],
+      ["import http from 'http'", 'imports http'],
+      ["export { x } from 'node:https'", 'imports node:https'],
+      ["const pg = await import('pg')", 'imports pg'],
+      ["import 'node:sqlite'", 'imports node:sqlite'],
+      [
+        "import {\n  openSqliteStores,\n} from '../../storage/sqlite/open.ts'",
+        'imports ../../storage/sqlite/open.ts from outside src/core',
+      ],
+      ['const port = process.env.PORT', 'reads process.env'],
+      ["const port = process['env']", 'reads process.env'],
+    ]
+    for (const [source, expected] of cases) {
+      assert.deepEqual(findCoreViolations(source, file), [expected], source)
+    }
+  })
+
+  it('the core import check accepts what the core may use', () => {
+    const file = join(coreDir, 'sessions', 'example.ts')
+    const allowed = [
+      "import { jwtVerify } from 'jose'",
+      "import { randomBytes } from 'node:crypto'",
+      "import type { Clock } from '../clock.ts'",
+      "import { TesseraError } from '../errors.ts'",
+      "import type { SessionStore } from './store.ts'",
+      '// the HTTP layer maps this code; the session id is never a process-wide value',
+    ]
+    for (const source of allowed) assert.deepEqual(findCoreViolations(source, file), [], source)
+  })
+
+  it('docs/errors.md documents every error code', () => {
+    assert.ok(existsSync(errorsDoc), 'docs/errors.md is missing')
+    const doc = readFileSync(errorsDoc, 'utf8')
+    const undocumented = errorCodes.filter((code) => !doc.includes(`\`${code}\``))
+    assert.deepEqual(undocumented, [])
+  })
+
+  it('docs/errors.md lists no code that the core does not have', () => {
+    assert.ok(existsSync(errorsDoc), 'docs/errors.md is missing')
+    const known = new Set<string>(errorCodes)
+    const listed = [...readFileSync(errorsDoc, 'utf8').matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*\d{3}\s*\|/gm)]
+      .map((match) => match[1] ?? '')
+    assert.ok(listed.length > 0, 'expected a table of codes and statuses in docs/errors.md')
+    assert.deepEqual(listed.filter((code) => !known.has(code)), [])
+  })
+})
