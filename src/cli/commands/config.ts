@@ -1,0 +1,63 @@
+/** `tessera config check`: validates the configuration and prints the effective settings. */
+import { parseArgs } from 'node:util'
+import { describeConfig, loadConfig } from '../../config/load.ts'
+import { exitCodes, usageError } from '../errors.ts'
+import type { Io } from '../io.ts'
+import { commandUsages } from '../usage.ts'
+import { formatJson } from '../format.ts'
+
+/** `{ server: { port: 8080 } }` → `["server.port", "8080"]`; lists are comma-joined. */
+function flattenSettings(value: unknown, prefix: string, lines: Array<[string, string]>): void {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) {
+      flattenSettings(inner, prefix === '' ? key : `${prefix}.${key}`, lines)
+    }
+    return
+  }
+  const text = Array.isArray(value) ? value.join(',') : value === null ? '(not set)' : String(value)
+  lines.push([prefix, text])
+}
+
+async function checkConfig(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    io.stdout(commandUsages.config)
+    return exitCodes.success
+  }
+  if (positionals.length > 0) throw usageError('config check: takes no arguments.')
+  // A ConfigError carries every bad setting; the caller prints them all and exits with 1.
+  const settings = describeConfig(loadConfig(io.env))
+  if (values.json) {
+    io.stdout(formatJson(settings))
+    return exitCodes.success
+  }
+  const lines: Array<[string, string]> = []
+  flattenSettings(settings, '', lines)
+  const width = Math.max(...lines.map(([name]) => name.length))
+  io.stdout('Configuration is valid. Effective settings:\n')
+  io.stdout(lines.map(([name, text]) => `  ${name.padEnd(width)}  ${text}\n`).join(''))
+  return exitCodes.success
+}
+
+export async function run(args: string[], io: Io): Promise<number> {
+  const [subcommand, ...rest] = args
+  switch (subcommand) {
+    case 'check':
+      return checkConfig(rest, io)
+    case undefined:
+      throw usageError('config: missing subcommand (check).')
+    case '-h':
+    case '--help':
+      io.stdout(commandUsages.config)
+      return exitCodes.success
+    default:
+      throw usageError(`config: unknown subcommand "${subcommand}" (expected check).`)
+  }
+}

@@ -1,0 +1,119 @@
+/** `tessera user create` and `tessera user list`. */
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../../config/load.ts'
+import { defaultRoles } from '../../core/accounts/accounts.ts'
+import type { UserRecord } from '../../core/accounts/store.ts'
+import { CliError, exitCodes, usageError } from '../errors.ts'
+import type { Io } from '../io.ts'
+import { withCore } from '../open-core.ts'
+import { commandUsages } from '../usage.ts'
+import { formatJson } from '../format.ts'
+import { describeUser, formatUserTable } from '../user-view.ts'
+
+const listPageSize = 200
+
+// A password in argv is kept in shell history and visible to every local user through ps.
+const passwordArgumentRefusal =
+  'The password is never taken as an argument; type it at the prompt or pipe it on standard input.'
+
+/** Reads the new password: twice at a terminal to catch typos, once from a pipe. */
+async function readNewPassword(io: Io, username: string): Promise<string> {
+  const password = await io.readSecret(`Password for ${username}: `)
+  if (io.isInteractive) {
+    const repeated = await io.readSecret('Repeat the password: ')
+    if (repeated !== password) throw new CliError('The passwords do not match.')
+  }
+  return password
+}
+
+async function createUser(args: string[], io: Io): Promise<number> {
+  if (args.some((arg) => /^--?(?:password|pass|p)(?:=|$)/.test(arg))) {
+    throw usageError(passwordArgumentRefusal)
+  }
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      role: { type: 'string', multiple: true, default: [] },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    io.stdout(commandUsages.user)
+    return exitCodes.success
+  }
+  const [username, ...extra] = positionals
+  if (username === undefined) throw usageError('user create: missing <username>.')
+  if (extra.length > 0) {
+    // The extra argument is not echoed: it may well be the password.
+    throw usageError(`user create: too many arguments. ${passwordArgumentRefusal}`)
+  }
+  const config = loadConfig(io.env)
+  const user = await withCore(config, async (core) => {
+    // Refuse a taken name before asking for a password (registerUser still guards the race).
+    if (await core.accounts.findUserByUsername(username)) {
+      throw new CliError('This username is already taken.')
+    }
+    const password = await readNewPassword(io, username)
+    return core.accounts.registerUser({ username, password, roles: [...defaultRoles, ...values.role] })
+  })
+  const view = describeUser(user)
+  io.stdout(
+    values.json
+      ? formatJson(view)
+      : `Created user ${view.username} with roles ${view.roles.join(', ')} (id ${view.id}).\n`,
+  )
+  return exitCodes.success
+}
+
+async function listUsers(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    io.stdout(commandUsages.user)
+    return exitCodes.success
+  }
+  if (positionals.length > 0) throw usageError('user list: takes no arguments.')
+  const config = loadConfig(io.env)
+  const users = await withCore(config, async (core) => {
+    const all: UserRecord[] = []
+    let after: string | null = null
+    for (;;) {
+      const page = await core.accounts.listUsers({ after, limit: listPageSize })
+      all.push(...page)
+      const last = page.at(-1)
+      if (page.length < listPageSize || last === undefined) return all
+      after = last.usernameKey
+    }
+  })
+  const views = users.map(describeUser)
+  if (values.json) io.stdout(formatJson({ users: views }))
+  else if (views.length === 0) io.stdout('No users.\n')
+  else io.stdout(formatUserTable(views))
+  return exitCodes.success
+}
+
+export async function run(args: string[], io: Io): Promise<number> {
+  const [subcommand, ...rest] = args
+  switch (subcommand) {
+    case 'create':
+      return createUser(rest, io)
+    case 'list':
+      return listUsers(rest, io)
+    case undefined:
+      throw usageError('user: missing subcommand (create or list).')
+    case '-h':
+    case '--help':
+      io.stdout(commandUsages.user)
+      return exitCodes.success
+    default:
+      throw usageError(`user: unknown subcommand "${subcommand}" (expected create or list).`)
+  }
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { describe, it, type TestContext } from 'node:test'
+import { ConfigError } from '../config/load.ts'
+import { TesseraError } from '../core/errors.ts'
+import { reportError } from './errors.ts'
+import { formatTable } from './format.ts'
+import { readFirstLine, type Io } from './io.ts'
+import { runCli } from './main.ts'
+import { describeUser } from './user-view.ts'
+
+const password = 'correct horse battery staple'
+
+interface FakeIo extends Io {
+  output: { stdout: string; stderr: string; prompts: string[] }
+}
+
+/** An Io that answers prompts from `secrets` in order and records everything written. */
+function createFakeIo(
+  options: { env?: Record<string, string>; secrets?: string[]; isInteractive?: boolean } = {},
+): FakeIo {
+  const secrets = [...(options.secrets ?? [])]
+  const output = { stdout: '', stderr: '', prompts: [] as string[] }
+  return {
+    output,
+    env: options.env ?? {},
+    isInteractive: options.isInteractive ?? false,
+    stdout: (text) => void (output.stdout += text),
+    stderr: (text) => void (output.stderr += text),
+    async readSecret(prompt) {
+      output.prompts.push(prompt)
+      const secret = secrets.shift()
+      if (secret === undefined) throw new Error('no more secrets in the fake')
+      return secret
+    },
+  }
+}
+
+function createDataDir(t: TestContext): Record<string, string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-unit-'))
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+  return { TESSERA_DATA_DIR: dataDir }
+}
+
+describe('user create with an injected Io', () => {
+  it('asks twice at a terminal and creates the user when both answers match', async (t) => {
+    const io = createFakeIo({ env: createDataDir(t), secrets: [password, password], isInteractive: true })
+    assert.equal(await runCli(['user', 'create', 'alice'], io), 0)
+    assert.deepEqual(io.output.prompts, ['Password for alice: ', 'Repeat the password: '])
+    assert.match(io.output.stdout, /^Created user alice with roles user \(id [0-9a-f-]{36}\)\.\n$/)
+  })
+
+  it('refuses different answers at a terminal with exit code 1 and creates nothing', async (t) => {
+    const env = createDataDir(t)
+    const io = createFakeIo({ env, secrets: [password, `${password}!`], isInteractive: true })
+    assert.equal(await runCli(['user', 'create', 'alice'], io), 1)
+    assert.equal(io.output.stderr, 'tessera: The passwords do not match.\n')
+    const list = createFakeIo({ env })
+    assert.equal(await runCli(['user', 'list', '--json'], list), 0)
+    assert.deepEqual(JSON.parse(list.output.stdout), { users: [] })
+  })
+
+  it('asks once when the password comes from a pipe', async (t) => {
+    const io = createFakeIo({ env: createDataDir(t), secrets: [password] })
+    assert.equal(await runCli(['user', 'create', 'alice', '--role', 'admin', '--role', 'ops'], io), 0)
+    assert.equal(io.output.prompts.length, 1)
+    assert.match(io.output.stdout, /with roles admin, ops, user/)
+  })
+
+  it('refuses a taken username before asking for a password', async (t) => {
+    const env = createDataDir(t)
+    assert.equal(await runCli(['user', 'create', 'alice'], createFakeIo({ env, secrets: [password] })), 0)
+    const io = createFakeIo({ env, secrets: [password] })
+    assert.equal(await runCli(['user', 'create', 'Alice'], io), 1)
+    assert.deepEqual(io.output.prompts, [])
+  })
+})
+
+describe('readFirstLine()', () => {
+  it('keeps spaces and strips only the line ending', async () => {
+    assert.equal(await readFirstLine(Readable.from(['  two ', 'chunks  \r\n', 'next line\n'])), '  two chunks  ')
+    assert.equal(await readFirstLine(Readable.from(['\tpass word \n'])), '\tpass word ')
+  })
+
+  it('returns an unterminated last line, and null for empty input', async () => {
+    assert.equal(await readFirstLine(Readable.from(['no newline '])), 'no newline ')
+    assert.equal(await readFirstLine(Readable.from([])), null)
+  })
+
+  it('returns an empty string for an empty first line', async () => {
+    assert.equal(await readFirstLine(Readable.from(['\nsecond\n'])), '')
+  })
+})
+
+describe('reportError()', () => {
+  it('prints a TesseraError message and code without a stack and returns 1', () => {
+    const io = createFakeIo()
+    const code = reportError(new TesseraError('username_taken', 'This username is already taken.'), io)
+    assert.equal(code, 1)
+    assert.equal(io.output.stderr, 'tessera: This username is already taken. (username_taken)\n')
+  })
+
+  it('lists every problem of a ConfigError and returns 1', () => {
+    const io = createFakeIo()
+    assert.equal(reportError(new ConfigError(['TESSERA_PORT: bad', 'TESSERA_HOST: bad']), io), 1)
+    assert.equal(io.output.stderr, 'tessera: invalid configuration:\n  TESSERA_PORT: bad\n  TESSERA_HOST: bad\n')
+  })
+
+  it('treats a parseArgs error as a usage error and returns 2', async () => {
+    const io = createFakeIo()
+    assert.equal(await runCli(['version', '--verbose'], io), 2)
+    assert.match(io.output.stderr, /Unknown option '--verbose'/)
+  })
+
+  it('prints only the message of an unexpected error', () => {
+    const io = createFakeIo()
+    assert.equal(reportError(new Error('disk full'), io), 1)
+    assert.equal(io.output.stderr, 'tessera: disk full\n')
+  })
+})
+
+describe('output', () => {
+  it('describeUser() copies no password hash', () => {
+    const now = new Date('2025-01-02T03:04:05Z')
+    const view = describeUser({
+      id: 'id-1',
+      username: 'alice',
+      usernameKey: 'alice',
+      passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
+      roles: ['user'],
+      disabledAt: null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    assert.ok(!JSON.stringify(view).includes('argon2'))
+    assert.deepEqual(Object.keys(view).sort(), ['createdAt', 'id', 'isDisabled', 'roles', 'updatedAt', 'username'])
+  })
+
+  it('formatTable() pads columns by code points', () => {
+    assert.equal(formatTable([['a', 'x'], ['𝒜𝒷𝒸', 'y']]), 'a    x\n𝒜𝒷𝒸  y')
+  })
+})
