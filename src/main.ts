@@ -2,39 +2,11 @@
  * Composition root: configuration → stores → core → HTTP app → listen. Nothing else.
  */
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { loadConfig, type Config, ConfigError } from './config/load.ts'
-import { systemClock, type Clock } from './core/clock.ts'
-import { createCore, type Core } from './core/core.ts'
+import type { Core } from './core/core.ts'
 import { TesseraError } from './core/errors.ts'
-import type { Stores } from './core/stores.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
-import { loadOrCreateMasterKey } from './storage/master-key.ts'
-import { openSqliteStores } from './storage/sqlite/open.ts'
-
-export interface Runtime {
-  core: Core
-  stores: Stores
-  close(): Promise<void>
-}
-
-/** Opens the stores and builds the core for `config` (used by the server and offline commands). */
-export async function openRuntime(config: Config, clock: Clock = systemClock): Promise<Runtime> {
-  const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
-  const stores = openSqliteStores(config.storage.dataDir, clock.now())
-  try {
-    const core = await createCore({
-      stores,
-      clock,
-      masterKey,
-      settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
-    })
-    return { core, stores, close: () => stores.close() }
-  } catch (error) {
-    await stores.close()
-    throw error
-  }
-}
+import { openRuntime } from './runtime.ts'
 
 /** Creates the bootstrap admin when configured and no admin exists yet. */
 async function bootstrapAdmin(config: Config, core: Core): Promise<string | null> {

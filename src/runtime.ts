@@ -1,0 +1,35 @@
+/**
+ * Opens the configured stores and builds the core: shared by the server and the offline CLI
+ * commands (which must not load the HTTP stack).
+ */
+import { join } from 'node:path'
+import type { Config } from './config/load.ts'
+import { systemClock, type Clock } from './core/clock.ts'
+import { createCore, type Core } from './core/core.ts'
+import type { Stores } from './core/stores.ts'
+import { loadOrCreateMasterKey } from './storage/master-key.ts'
+import { openSqliteStores } from './storage/sqlite/open.ts'
+
+export interface Runtime {
+  core: Core
+  stores: Stores
+  close(): Promise<void>
+}
+
+/** Opens the stores and builds the core for `config` (used by the server and offline commands). */
+export async function openRuntime(config: Config, clock: Clock = systemClock): Promise<Runtime> {
+  const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
+  const stores = openSqliteStores(config.storage.dataDir, clock.now())
+  try {
+    const core = await createCore({
+      stores,
+      clock,
+      masterKey,
+      settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
+    })
+    return { core, stores, close: () => stores.close() }
+  } catch (error) {
+    await stores.close()
+    throw error
+  }
+}
