@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadConfig, type Config, ConfigError } from './config/load.ts'
+import { reserveThreadPool } from './config/thread-pool.ts'
 import type { Core } from './core/core.ts'
 import { TesseraError } from './core/errors.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
@@ -31,6 +32,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
+  reserveThreadPool(config.passwords.hashConcurrency)
   const runtime = await openRuntime(config)
   const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel) })
   try {

@@ -236,7 +236,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         passes,
         parallelism: value<number>('TESSERA_ARGON2_PARALLELISM'),
       },
-      hashConcurrency: value<number | undefined>('TESSERA_HASH_CONCURRENCY') ?? availableParallelism(),
+      // One more than the cores: a hash thread waiting for its next job leaves a core idle otherwise.
+      hashConcurrency: value<number | undefined>('TESSERA_HASH_CONCURRENCY') ?? availableParallelism() + 1,
       hashQueue: value<number>('TESSERA_HASH_QUEUE'),
       minLength,
       maxLength,

@@ -114,7 +114,7 @@ export const settings = {
     type: 'integer',
     min: 1,
     max: 64,
-    description: 'Password hashes run at once. Default: CPU cores.',
+    description: 'Password hashes run at once. Default: CPU cores + 1. The thread pool is sized to this + 2.',
   },
   TESSERA_HASH_QUEUE: {
     type: 'integer',

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** A new random token of `byteLength` CSPRNG bytes, base64url without padding. */
 export function createRandomToken(byteLength = 32): string {
@@ -7,7 +7,7 @@ export function createRandomToken(byteLength = 32): string {
 
 /** SHA-256 of a token, base64url. Stores keep only this, never the token itself. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url')
+  return hash('sha256', token, 'base64url')
 }
 
 /** Compares two secrets in time that depends only on their lengths. */

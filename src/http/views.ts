@@ -3,13 +3,24 @@ import type { UserRecord } from '../core/accounts/store.ts'
 import type { SignIn } from '../core/auth/authentication.ts'
 import type { SessionRecord } from '../core/sessions/store.ts'
 
-export function viewUser(user: UserRecord) {
-  return {
-    id: user.id,
-    username: user.username,
-    roles: user.roles,
-    created_at: user.createdAt.toISOString(),
+export interface UserView {
+  id: string
+  username: string
+  roles: string[]
+  created_at: string
+}
+
+// Records are immutable once loaded and the session cache hands out the same object on every
+// request, so its view is built once rather than per request.
+const userViews = new WeakMap<UserRecord, UserView>()
+
+export function viewUser(user: UserRecord): UserView {
+  let view = userViews.get(user)
+  if (!view) {
+    view = { id: user.id, username: user.username, roles: user.roles, created_at: user.createdAt.toISOString() }
+    userViews.set(user, view)
   }
+  return view
 }
 
 export function viewSession(session: SessionRecord, idleTimeoutSeconds: number, currentId: string | null) {

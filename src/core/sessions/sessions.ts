@@ -123,6 +123,12 @@ export function createSessions(deps: {
     return active
   }
 
+  /** True when a cached session can be used as is: alive, and not yet due for a touch. */
+  function isUsableWithoutWrite(active: ActiveSession, nowMs: number): boolean {
+    const sinceLastSeenMs = nowMs - active.session.lastSeenAt.getTime()
+    return sinceLastSeenMs < touchIntervalMs && nowMs < active.session.absoluteExpiresAt.getTime()
+  }
+
   /** Applies expiry and the sliding touch to a session found by any key. */
   async function keepAlive(active: ActiveSession | null, now: Date): Promise<ActiveSession | null> {
     if (!active) return null
@@ -167,6 +173,8 @@ export function createSessions(deps: {
       const now = clock.now()
       const tokenHash = hashToken(sessionToken)
       let active = cached(idByTokenHash.get(tokenHash), now.getTime())
+      // The per-request path: a cached, live session costs no store round-trip and no await.
+      if (active && isUsableWithoutWrite(active, now.getTime())) return active
       if (!active) {
         const session = await sessionStore.findSessionByTokenHash(tokenHash)
         active = await load(session?.transport === 'cookie' ? session : null, now.getTime())
@@ -177,6 +185,7 @@ export function createSessions(deps: {
     async resolveSessionId(sessionId) {
       const now = clock.now()
       let active = cached(sessionId, now.getTime())
+      if (active && isUsableWithoutWrite(active, now.getTime())) return active
       if (!active) {
         const session = await sessionStore.findSessionById(sessionId)
         active = await load(session?.transport === 'token' ? session : null, now.getTime())

@@ -21,7 +21,15 @@ declare module 'fastify' {
   }
 }
 
-const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i
+const bearerPrefixLength = 'Bearer '.length
+
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or null. */
+function readBearerToken(authorization: string): string | null {
+  if (authorization.length <= bearerPrefixLength) return null
+  if (authorization.slice(0, bearerPrefixLength).toLowerCase() !== 'bearer ') return null
+  // The access-token verifier accepts compact JWS text only; anything else fails there.
+  return authorization.slice(bearerPrefixLength)
+}
 
 function challenge(reply: FastifyReply, error: string | null): void {
   reply.header('www-authenticate', error === null ? 'Bearer' : `Bearer error="${error}"`)
@@ -37,8 +45,8 @@ export function createAuthenticate(deps: { core: Core; allowedOrigins: readonly 
       throw new TesseraError('ambiguous_credentials', 'Send one credential: a bearer token or the session cookie.')
     }
     if (authorization !== undefined) {
-      const match = bearerPattern.exec(authorization)
-      const principal = match?.[1] ? await core.authentication.resolveAccessToken(match[1]) : null
+      const token = readBearerToken(authorization)
+      const principal = token === null ? null : await core.authentication.resolveAccessToken(token)
       if (!principal) {
         challenge(reply, 'invalid_token')
         throw new TesseraError('invalid_token', 'The access token is not valid.')
