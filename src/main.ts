@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { loadConfig, type Config, ConfigError } from './config/load.ts'
 import type { Core } from './core/core.ts'
 import { TesseraError } from './core/errors.ts'
+import { createOfflineContext } from './core/request-context.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -15,7 +16,8 @@ async function bootstrapAdmin(config: Config, core: Core): Promise<string | null
   if (await core.accounts.hasUserWithRole('admin')) return null
   const password = readFileSync(adminPasswordFile, 'utf8').replace(/\r?\n$/, '')
   try {
-    await core.accounts.registerUser({ username: adminUsername, password, roles: ['admin', 'user'] })
+    const actor = { actorUserId: null, context: createOfflineContext('startup') }
+    await core.registration.createUser({ username: adminUsername, password, roles: ['admin', 'user'] }, actor)
   } catch (error) {
     if (error instanceof TesseraError) {
       throw new Error(`bootstrap admin: ${error.message} (${error.code})`, { cause: error })
