@@ -100,7 +100,8 @@ export function createSecurityReview(deps: {
   return {
     async runReview(at) {
       const windowStartsAt = new Date(at.getTime() - settings.windowSeconds * 1000)
-      const { events, isTruncated } = await readWindow(windowStartsAt, at, reviewedTypes)
+      // The window includes its end: an event recorded at the very instant of the run counts.
+      const { events, isTruncated } = await readWindow(windowStartsAt, new Date(at.getTime() + 1), reviewedTypes)
       const findings = [
         ...detectAccountAttacks(events, settings.rules, settings.windowSeconds),
         ...detectPasswordSpraying(events, settings.rules, settings.windowSeconds),
