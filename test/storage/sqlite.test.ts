@@ -10,7 +10,7 @@ import { hashToken } from '../../src/core/secrets.ts'
 import { testAccountStore } from '../../src/storage/contract/accounts.ts'
 import { testAlertStore } from '../../src/storage/contract/alerts.ts'
 import { testAuditStore } from '../../src/storage/contract/audit.ts'
-import { contractEpoch } from '../../src/storage/contract/records.ts'
+import { buildAuditEventRecord, contractEpoch } from '../../src/storage/contract/records.ts'
 import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testSigningKeyStore } from '../../src/storage/contract/signing-keys.ts'
@@ -254,5 +254,18 @@ describe('secrets at rest', () => {
     for (const hash of hashes) assert.match(hash, argon2PHC)
     const salts = hashes.map((hash) => hash.split('$')[4])
     assert.notEqual(salts[0], salts[1])
+  })
+})
+
+describe('SQLite audit table', () => {
+  it('refuses to update an audit event (append-only, AU-05)', async (t) => {
+    const dataDir = createDataDir()
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    await stores.audit.appendEvents([buildAuditEventRecord({ id: 'event-1' })])
+    const db = new DatabaseSync(join(dataDir, sqliteFileName))
+    t.after(() => db.close())
+    assert.throws(() => db.prepare("UPDATE audit_events SET type = 'login_succeeded' WHERE id = 'event-1'").run(), /append-only/)
+    assert.equal(db.prepare("SELECT type FROM audit_events WHERE id = 'event-1'").get()?.type, 'login_failed')
   })
 })

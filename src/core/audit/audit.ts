@@ -10,7 +10,7 @@ import { TesseraError } from '../errors.ts'
 import type { CoreObserver } from '../observer.ts'
 import type { RequestContext } from '../request-context.ts'
 import { describeAttemptedUsername } from './attempted-username.ts'
-import { createEventId } from './event-id.ts'
+import { createEventIdSequence } from './event-id.ts'
 import {
   assertSafeDetails,
   type AuditDetails,
@@ -63,6 +63,7 @@ export function createAudit(deps: {
   observer: CoreObserver
 }): Audit {
   const { store, clock, nodeId, observer } = deps
+  const createEventId = createEventIdSequence()
 
   function buildRecord(input: AuditEventInput): AuditEventRecord {
     const details = input.details ?? {}
