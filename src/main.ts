@@ -6,8 +6,13 @@ import { loadConfig, type Config, ConfigError } from './config/load.ts'
 import { reserveThreadPool } from './config/thread-pool.ts'
 import type { Core } from './core/core.ts'
 import { TesseraError } from './core/errors.ts'
+import { createOfflineContext } from './core/request-context.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
 import { openRuntime } from './runtime.ts'
+import { startSchedulerLoop } from './background/scheduler-loop.ts'
+import { systemClock } from './core/clock.ts'
+import { createMetrics } from './metrics/metrics.ts'
+import { createServerObserver, stderrLog } from './metrics/server-observer.ts'
 
 /** Creates the bootstrap admin when configured and no admin exists yet. */
 async function bootstrapAdmin(config: Config, core: Core): Promise<string | null> {
@@ -16,7 +21,8 @@ async function bootstrapAdmin(config: Config, core: Core): Promise<string | null
   if (await core.accounts.hasUserWithRole('admin')) return null
   const password = readFileSync(adminPasswordFile, 'utf8').replace(/\r?\n$/, '')
   try {
-    await core.accounts.registerUser({ username: adminUsername, password, roles: ['admin', 'user'] })
+    const actor = { actorUserId: null, context: createOfflineContext('startup') }
+    await core.registration.createUser({ username: adminUsername, password, roles: ['admin', 'user'] }, actor)
   } catch (error) {
     if (error instanceof TesseraError) {
       throw new Error(`bootstrap admin: ${error.message} (${error.code})`, { cause: error })
@@ -33,8 +39,12 @@ export interface RunningServer {
 
 export async function startServer(config: Config): Promise<RunningServer> {
   reserveThreadPool(config.passwords.hashConcurrency)
-  const runtime = await openRuntime(config)
-  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel) })
+  const metrics = createMetrics()
+  const observer = createServerObserver(metrics.observer, stderrLog)
+  const runtime = await openRuntime(config, systemClock, observer)
+  metrics.countActiveSessionsWith(() => runtime.core.countActiveSessions())
+  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel), metrics })
+  observer.attachLog(app.log)
   try {
     const created = await bootstrapAdmin(config, runtime.core)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')
@@ -45,6 +55,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }, 60_000)
     sweep.unref()
     app.addHook('onClose', async () => clearInterval(sweep))
+    if (config.audit.isSchedulerEnabled) {
+      const jobs = startSchedulerLoop({ scheduler: runtime.core.scheduler, clock: systemClock, log: app.log })
+      app.addHook('onClose', () => jobs.stop())
+    }
     const url = await app.listen({ host: config.server.host, port: config.server.port })
     return {
       url,

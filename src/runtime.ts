@@ -7,6 +7,9 @@ import type { Config } from './config/load.ts'
 import { systemClock, type Clock } from './core/clock.ts'
 import { createCore, type Core } from './core/core.ts'
 import type { Stores } from './core/stores.ts'
+import { toAuditSettings } from './config/audit-settings.ts'
+import type { CoreObserver } from './core/observer.ts'
+import { createWebhookPoster } from './background/webhook-poster.ts'
 import { loadOrCreateMasterKey } from './storage/master-key.ts'
 import { openSqliteStores } from './storage/sqlite/open.ts'
 
@@ -17,7 +20,11 @@ export interface Runtime {
 }
 
 /** Opens the stores and builds the core for `config` (used by the server and offline commands). */
-export async function openRuntime(config: Config, clock: Clock = systemClock): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  clock: Clock = systemClock,
+  observer?: CoreObserver,
+): Promise<Runtime> {
   const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
   const stores = openSqliteStores(config.storage.dataDir, clock.now())
   try {
@@ -25,7 +32,14 @@ export async function openRuntime(config: Config, clock: Clock = systemClock): P
       stores,
       clock,
       masterKey,
-      settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
+      settings: {
+        tokens: config.tokens,
+        sessions: config.sessions,
+        passwords: config.passwords,
+        audit: toAuditSettings(config.audit),
+      },
+      ...(observer ? { observer } : {}),
+      postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
     })
     return { core, stores, close: () => stores.close() }
   } catch (error) {

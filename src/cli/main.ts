@@ -3,6 +3,7 @@
  * exit code, so tests can call it in-process; run as a program, it uses the real process.
  */
 import { parseArgs } from 'node:util'
+import { run as runAudit } from './commands/audit.ts'
 import { run as runConfig } from './commands/config.ts'
 import { run as runHelp } from './commands/help.ts'
 import { run as runRole } from './commands/role.ts'
@@ -20,6 +21,7 @@ const commands: Record<CommandName, Command> = {
   user: runUser,
   role: runRole,
   config: runConfig,
+  audit: runAudit,
   version: runVersion,
   help: runHelp,
 }

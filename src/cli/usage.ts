@@ -29,6 +29,20 @@ lists every invalid setting when the configuration is wrong.
 `,
   version: `Usage: tessera version [--json]
 `,
+  audit: `Usage:
+  tessera audit query [filters] [--limit n] [--jsonl]
+  tessera audit tail [filters] [--interval 1s] [--count n] [--for 10m]
+  tessera audit alerts [--since time] [--rule name] [--limit n] [--json]
+
+Filters: --user <user id> (actor or subject), --type <event type> (repeatable),
+--outcome success|failure, --ip <address>, --since <ISO time>, --until <ISO time>.
+
+audit query   The newest matching events (50 by default); --jsonl prints one JSON
+              object per line, the shape of GET /v1/admin/audit?format=jsonl.
+audit tail    Prints new events as JSON lines as they are recorded (by any node),
+              until --count events were printed, --for has passed, or Ctrl-C.
+audit alerts  Alerts raised by the security review, newest first.
+`,
   help: `Usage: tessera help [<command>]
 `,
 } as const
@@ -43,6 +57,7 @@ Commands:
   user list                          List accounts
   role grant <username> <role>       Give a role to an account
   role revoke <username> <role>      Take a role from an account
+  audit query|tail|alerts            Read the audit trail and the alerts
   config check                       Validate and print the configuration
   version                            Print the version
   help [<command>]                   Print help

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { ConfigError, loadConfig, parseDurationSeconds } from './load.ts'
+import { ConfigError, describeConfig, loadConfig, parseDurationSeconds } from './load.ts'
 
 const scratch = mkdtempSync(join(tmpdir(), 'tessera-config-test-'))
 after(() => rmSync(scratch, { recursive: true, force: true }))
@@ -211,5 +211,46 @@ describe('loadConfig()', () => {
     assertProblemFor({ TESSERA_CONFIG_FILE: writeConfigFile('broken.json', '{ not json') }, 'TESSERA_CONFIG_FILE')
     assertProblemFor({ TESSERA_CONFIG_FILE: writeConfigFile('array.json', '[1, 2]') }, 'TESSERA_CONFIG_FILE')
     assertProblemFor({ TESSERA_CONFIG_FILE: join(scratch, 'missing.json') }, 'TESSERA_CONFIG_FILE')
+  })
+})
+
+describe('audit, review and alert settings', () => {
+  it('loadConfig() reads schedules, thresholds and the webhook, and defaults to 5 min / 23:00 / 90 days', () => {
+    const defaults = loadConfig({})
+    assert.equal(defaults.audit.schedules.review, '*/5 * * * *')
+    assert.equal(defaults.audit.schedules.report, '0 23 * * *')
+    assert.equal(defaults.audit.retentionSeconds, 90 * 86_400)
+    assert.equal(defaults.audit.webhook, null)
+    const custom = loadConfig({
+      TESSERA_REVIEW_SCHEDULE: '*/2 * * * *',
+      TESSERA_SCHEDULE_TIMEZONE: 'Asia/Seoul',
+      TESSERA_REVIEW_SPRAY_ACCOUNTS: '30',
+      TESSERA_ALERT_WEBHOOK_URL: 'https://hooks.example/tessera',
+      TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret',
+    })
+    assert.equal(custom.audit.schedules.timezone, 'Asia/Seoul')
+    assert.equal(custom.audit.rules.sprayAccountThreshold, 30)
+    assert.equal(custom.audit.webhook?.url, 'https://hooks.example/tessera')
+  })
+
+  it('loadConfig() refuses a bad cron expression, an unknown time zone and a half-configured webhook', () => {
+    assert.throws(
+      () => loadConfig({ TESSERA_REPORT_SCHEDULE: 'nightly', TESSERA_SCHEDULE_TIMEZONE: 'Mars/Olympus', TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret' }),
+      (error) =>
+        error instanceof ConfigError &&
+        error.problems.some((problem) => problem.startsWith('TESSERA_REPORT_SCHEDULE:')) &&
+        error.problems.some((problem) => problem.startsWith('TESSERA_SCHEDULE_TIMEZONE:')) &&
+        error.problems.some((problem) => problem.startsWith('TESSERA_ALERT_WEBHOOK_URL:')),
+    )
+  })
+
+  it('describeConfig() hides the webhook secret and the metrics token', () => {
+    const shown = JSON.stringify(describeConfig(loadConfig({
+      TESSERA_ALERT_WEBHOOK_URL: 'https://hooks.example/tessera',
+      TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret',
+      TESSERA_METRICS_TOKEN: 'metrics-token-value',
+    })))
+    assert.ok(!shown.includes('a-long-enough-shared-secret') && !shown.includes('metrics-token-value'))
+    assert.match(shown, /\(set, hidden\)/)
   })
 })

@@ -3,7 +3,8 @@
  * Every invalid setting is reported at once, by name, before anything starts.
  */
 import { readFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
+import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
 import { settings, type SettingDefinition, type SettingName } from './schema.ts'
 
@@ -38,6 +39,22 @@ export interface Config {
     maxLength: number
   }
   bootstrap: { adminUsername: string | null; adminPasswordFile: string | null }
+  audit: {
+    nodeId: string
+    retentionSeconds: number
+    reviewWindowSeconds: number
+    rules: {
+      accountFailureThreshold: number
+      sprayAccountThreshold: number
+      stuffingIpThreshold: number
+      successAfterFailuresThreshold: number
+    }
+    alertDedupeWindowSeconds: number
+    schedules: { review: string; report: string; retention: string; timezone: string | null }
+    isSchedulerEnabled: boolean
+    webhook: { url: string; secret: string; timeoutSeconds: number; maxAttempts: number } | null
+  }
+  metrics: { token: string | null }
 }
 
 export class ConfigError extends Error {
@@ -110,6 +127,14 @@ function parseSetting(
         .split(',')
         .map((item) => item.trim())
         .filter((item) => item !== '')
+    case 'cron': {
+      try {
+        createCronSchedule(text, null)
+      } catch (error) {
+        return fail((error as Error).message)
+      }
+      return text
+    }
     case 'string': {
       if (definition.oneOf && !definition.oneOf.includes(text)) {
         return fail(`expected one of ${definition.oneOf.join(', ')}, got "${text}"`)
@@ -197,6 +222,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'TESSERA_BOOTSTRAP_ADMIN_USERNAME: must be set together with TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE',
     )
   }
+  const timezone = value<string | undefined>('TESSERA_SCHEDULE_TIMEZONE') ?? null
+  if (timezone !== null) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: timezone })
+    } catch {
+      problems.push(`TESSERA_SCHEDULE_TIMEZONE: "${timezone}" is not an IANA time zone such as Europe/Paris`)
+    }
+  }
+  const webhookUrl = value<string | undefined>('TESSERA_ALERT_WEBHOOK_URL') ?? null
+  const webhookSecret = value<string | undefined>('TESSERA_ALERT_WEBHOOK_SECRET') ?? null
+  if ((webhookUrl === null) !== (webhookSecret === null)) {
+    problems.push('TESSERA_ALERT_WEBHOOK_URL: must be set together with TESSERA_ALERT_WEBHOOK_SECRET')
+  } else if (webhookSecret !== null && webhookSecret.length < 16) {
+    problems.push('TESSERA_ALERT_WEBHOOK_SECRET: must be at least 16 characters')
+  }
   if (problems.length > 0) throw new ConfigError(problems)
 
   const publicOrigin = new URL(publicUrl).origin
@@ -243,10 +283,43 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxLength,
     },
     bootstrap: { adminUsername, adminPasswordFile },
+    audit: {
+      nodeId: value<string | undefined>('TESSERA_NODE_ID') ?? `${hostname()}:${process.pid}`,
+      retentionSeconds: value<number>('TESSERA_AUDIT_RETENTION'),
+      reviewWindowSeconds: value<number>('TESSERA_REVIEW_WINDOW'),
+      rules: {
+        accountFailureThreshold: value<number>('TESSERA_REVIEW_ACCOUNT_FAILURES'),
+        sprayAccountThreshold: value<number>('TESSERA_REVIEW_SPRAY_ACCOUNTS'),
+        stuffingIpThreshold: value<number>('TESSERA_REVIEW_STUFFING_ADDRESSES'),
+        successAfterFailuresThreshold: value<number>('TESSERA_REVIEW_SUCCESS_AFTER_FAILURES'),
+      },
+      alertDedupeWindowSeconds: value<number>('TESSERA_ALERT_DEDUPE_WINDOW'),
+      schedules: {
+        review: value<string>('TESSERA_REVIEW_SCHEDULE'),
+        report: value<string>('TESSERA_REPORT_SCHEDULE'),
+        retention: value<string>('TESSERA_RETENTION_SCHEDULE'),
+        timezone,
+      },
+      isSchedulerEnabled: value<boolean>('TESSERA_SCHEDULER_ENABLED'),
+      webhook:
+        webhookUrl === null || webhookSecret === null
+          ? null
+          : {
+              url: webhookUrl,
+              secret: webhookSecret,
+              timeoutSeconds: value<number>('TESSERA_ALERT_WEBHOOK_TIMEOUT'),
+              maxAttempts: value<number>('TESSERA_ALERT_WEBHOOK_MAX_ATTEMPTS'),
+            },
+    },
+    metrics: { token: value<string | undefined>('TESSERA_METRICS_TOKEN') ?? null },
   })
 }
 
 /** The effective settings for display, with secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>
+  const masked = structuredClone(config) as Config
+  // Secrets are shown only as set or not: `config check` output ends up in tickets and chats.
+  if (masked.audit.webhook) masked.audit.webhook.secret = '(set, hidden)'
+  if (masked.metrics.token !== null) masked.metrics.token = '(set, hidden)'
+  return JSON.parse(JSON.stringify(masked)) as Record<string, unknown>
 }

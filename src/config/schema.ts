@@ -2,7 +2,7 @@
  * Every setting Tessera reads, with its environment name, type, default and bounds. Names in a
  * config file are the same as in the environment (for example `{"TESSERA_PORT": 9000}`).
  */
-export type SettingType = 'string' | 'integer' | 'duration' | 'boolean' | 'url' | 'list'
+export type SettingType = 'string' | 'integer' | 'duration' | 'boolean' | 'url' | 'list' | 'cron'
 
 export interface SettingDefinition {
   type: SettingType
@@ -158,6 +158,111 @@ export const settings = {
     min: 1,
     max: 60,
     description: 'Longest time to receive request headers.',
+  },
+  TESSERA_NODE_ID: {
+    type: 'string',
+    description: 'Names this node in audit events and scheduler leases. Default: host name and process id.',
+  },
+  TESSERA_AUDIT_RETENTION: {
+    type: 'duration',
+    default: '90d',
+    min: 3600,
+    description: 'Audit events and alerts older than this are pruned, in bounded batches.',
+  },
+  TESSERA_REVIEW_SCHEDULE: {
+    type: 'cron',
+    default: '*/5 * * * *',
+    description: 'Cron expression of the security review (the detection rules).',
+  },
+  TESSERA_REPORT_SCHEDULE: {
+    type: 'cron',
+    default: '0 23 * * *',
+    description: 'Cron expression of the daily report (summary of the 24 hours before it).',
+  },
+  TESSERA_RETENTION_SCHEDULE: {
+    type: 'cron',
+    default: '15 * * * *',
+    description: 'Cron expression of retention pruning.',
+  },
+  TESSERA_SCHEDULE_TIMEZONE: {
+    type: 'string',
+    description: 'IANA time zone of the cron expressions (for example Europe/Paris). Default: the host time zone.',
+  },
+  TESSERA_SCHEDULER_ENABLED: {
+    type: 'boolean',
+    default: 'true',
+    description: 'Run the scheduled jobs on this node (leases keep each run on one node anyway).',
+  },
+  TESSERA_REVIEW_WINDOW: {
+    type: 'duration',
+    default: '15m',
+    min: 60,
+    max: 86400,
+    description: 'How far back each security review looks.',
+  },
+  TESSERA_REVIEW_ACCOUNT_FAILURES: {
+    type: 'integer',
+    default: '10',
+    min: 2,
+    max: 100000,
+    description: 'Failed sign-ins on one account within the window that raise a brute-force (or, from many addresses, stuffing) alert.',
+  },
+  TESSERA_REVIEW_SPRAY_ACCOUNTS: {
+    type: 'integer',
+    default: '10',
+    min: 2,
+    max: 100000,
+    description: 'Accounts failed from one address within the window that raise a password-spraying alert.',
+  },
+  TESSERA_REVIEW_STUFFING_ADDRESSES: {
+    type: 'integer',
+    default: '10',
+    min: 2,
+    max: 100000,
+    description:
+      'Distinct addresses (and distinct accounts) of failed sign-ins, at 80% failures or more, that raise a credential-stuffing alert; from 5 addresses, failures on one account count as stuffing.',
+  },
+  TESSERA_REVIEW_SUCCESS_AFTER_FAILURES: {
+    type: 'integer',
+    default: '5',
+    min: 1,
+    max: 100000,
+    description: 'Failed attempts right before a successful sign-in that make it suspicious.',
+  },
+  TESSERA_ALERT_DEDUPE_WINDOW: {
+    type: 'duration',
+    default: '1h',
+    min: 0,
+    max: 604800,
+    description: 'A finding with the same rule and subject as an alert raised this recently raises no new alert.',
+  },
+  TESSERA_ALERT_WEBHOOK_URL: {
+    type: 'url',
+    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 (X-Tessera-Signature).',
+  },
+  TESSERA_ALERT_WEBHOOK_SECRET: {
+    type: 'string',
+    isSecret: true,
+    description: 'Shared secret of the webhook signature (at least 16 characters); required with the URL.',
+  },
+  TESSERA_ALERT_WEBHOOK_TIMEOUT: {
+    type: 'duration',
+    default: '5s',
+    min: 0.1,
+    max: 60,
+    description: 'Longest wait for the webhook receiver to answer one delivery.',
+  },
+  TESSERA_ALERT_WEBHOOK_MAX_ATTEMPTS: {
+    type: 'integer',
+    default: '8',
+    min: 1,
+    max: 50,
+    description: 'Deliveries tried per alert (back-off 15 s, 30 s, 60 s … capped at 1 h) before it is abandoned.',
+  },
+  TESSERA_METRICS_TOKEN: {
+    type: 'string',
+    isSecret: true,
+    description: 'When set, GET /metrics needs `Authorization: Bearer <token>`; otherwise it is open (bind or firewall it).',
   },
 } as const satisfies Record<string, SettingDefinition>
 

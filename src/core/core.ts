@@ -16,6 +16,19 @@ import { createAccessTokens, type AccessTokenSettings, type AccessTokens } from 
 import { createKeyProtector, deriveSecret } from './tokens/key-protection.ts'
 import { createKeyRing, type KeyRing } from './tokens/signing-keys.ts'
 import type { SigningAlgorithm } from './tokens/store.ts'
+import { createAlerts, type Alerts } from './alerts/alerts.ts'
+import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from './alerts/webhook-delivery.ts'
+import { createAudit, type Audit } from './audit/audit.ts'
+import { defaultAuditSettings, type AuditSettings } from './audit/settings.ts'
+import { createRegistration, type Registration } from './auth/registration.ts'
+import { createRoleChanges } from './auth/role-changes.ts'
+import { silentObserver, type CoreObserver } from './observer.ts'
+import { createTimedHashLimiter } from './passwords/timed-hash-limiter.ts'
+import type { RequestContext } from './request-context.ts'
+import { createBackgroundJobs } from './review/background-jobs.ts'
+import { createSecurityReview, type SecurityReview } from './review/review.ts'
+import { createScheduler, type Scheduler } from './scheduler/scheduler.ts'
+import { createSessionRevocation, type SessionRevocation } from './sessions/session-revocation.ts'
 
 export interface CoreSettings {
   tokens: AccessTokenSettings & { signingAlgorithm: SigningAlgorithm }
@@ -27,6 +40,8 @@ export interface CoreSettings {
     minLength: number
     maxLength: number
   }
+  /** Audit trail, review, alerts and background jobs; `defaultAuditSettings` when absent. */
+  audit?: AuditSettings
 }
 
 export interface Core {
@@ -38,7 +53,21 @@ export interface Core {
   csrfTokens: CsrfTokens
   hashLimiter: HashLimiter
   /** Replaces a user's roles; sessions of the user see the change on their next request. */
-  replaceUserRoles(userId: string, roles: readonly string[]): Promise<UserRecord>
+  replaceUserRoles(
+    userId: string,
+    roles: readonly string[],
+    actor: { actorUserId: string | null; context: RequestContext },
+  ): Promise<UserRecord>
+  audit: Audit
+  alerts: Alerts
+  review: SecurityReview
+  /** Null when no webhook is configured. */
+  alertDelivery: AlertDelivery | null
+  scheduler: Scheduler
+  registration: Registration
+  sessionRevocation: SessionRevocation
+  /** Sessions neither idle nor past their absolute timeout now (for the metrics gauge). */
+  countActiveSessions(): Promise<number>
   /** Checks that the stores answer; throws otherwise. */
   checkReadiness(): Promise<void>
 }
@@ -48,12 +77,19 @@ export async function createCore(deps: {
   clock: Clock
   settings: CoreSettings
   masterKey: Uint8Array
+  /** Receives metrics-worthy facts and audit write failures; silent when absent. */
+  observer?: CoreObserver
+  /** Sends alert webhooks (an HTTP client lives outside the core); needed with a webhook. */
+  postWebhook?: WebhookPoster
 }): Promise<Core> {
   const { stores, clock, settings, masterKey } = deps
-  const hashLimiter = createHashLimiter({
-    concurrency: settings.passwords.hashConcurrency,
-    maxQueue: settings.passwords.hashQueue,
-  })
+  const observer = deps.observer ?? silentObserver
+  const auditSettings = settings.audit ?? defaultAuditSettings
+  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer })
+  const hashLimiter = createTimedHashLimiter(
+    createHashLimiter({ concurrency: settings.passwords.hashConcurrency, maxQueue: settings.passwords.hashQueue }),
+    (seconds) => observer.passwordHashTimed(seconds),
+  )
   const hasher = createPasswordHasher({ parameters: settings.passwords.argon2, limiter: hashLimiter })
   const accounts = createAccounts({
     store: stores.accounts,
@@ -66,6 +102,7 @@ export async function createCore(deps: {
     accountStore: stores.accounts,
     clock,
     settings: settings.sessions,
+    audit,
   })
   const keyRing = createKeyRing({
     store: stores.signingKeys,
@@ -75,7 +112,27 @@ export async function createCore(deps: {
   })
   await keyRing.loadKeys()
   const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
-  const authentication = createAuthentication({ accounts, sessions, accessTokens })
+  const authentication = createAuthentication({ accounts, sessions, accessTokens, audit })
+  const roleChanges = createRoleChanges({ accounts, sessions, audit })
+  const alerts = createAlerts({
+    store: stores.alerts,
+    clock,
+    observer,
+    settings: { dedupeWindowSeconds: auditSettings.alertDedupeWindowSeconds, isWebhookConfigured: auditSettings.webhook !== null },
+  })
+  const review = createSecurityReview({ auditStore: stores.audit, alerts, settings: auditSettings.review })
+  if (auditSettings.webhook && !deps.postWebhook) throw new TypeError('a webhook is configured but no poster was given')
+  const alertDelivery = auditSettings.webhook && deps.postWebhook
+    ? createAlertDelivery({ store: stores.alerts, clock, settings: auditSettings.webhook, post: deps.postWebhook })
+    : null
+  const scheduler = createScheduler({
+    store: stores.schedulerLocks,
+    clock,
+    nodeId: auditSettings.nodeId,
+    jobs: createBackgroundJobs({ review, audit, alerts, delivery: alertDelivery, settings: auditSettings }),
+    leaseSeconds: auditSettings.schedulerLeaseSeconds,
+    maxLatenessSeconds: 3600,
+  })
 
   return {
     accounts,
@@ -85,10 +142,18 @@ export async function createCore(deps: {
     keyRing,
     csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
     hashLimiter,
-    async replaceUserRoles(userId, roles) {
-      const user = await accounts.replaceRoles(userId, roles)
-      sessions.forgetUser(userId)
-      return user
+    replaceUserRoles: (userId, roles, actor) => roleChanges.replaceUserRoles(userId, roles, actor),
+    audit,
+    alerts,
+    review,
+    alertDelivery,
+    scheduler,
+    registration: createRegistration({ accounts, audit }),
+    sessionRevocation: createSessionRevocation({ sessions, audit }),
+    countActiveSessions() {
+      const now = clock.now()
+      const idleCutoff = new Date(now.getTime() - settings.sessions.idleTimeoutSeconds * 1000)
+      return stores.sessions.countActiveSessions(idleCutoff, now)
     },
     checkReadiness: () => stores.checkHealth(),
   }

@@ -1,4 +1,7 @@
 import type { AccountStore } from './accounts/store.ts'
+import type { AlertStore } from './alerts/store.ts'
+import type { AuditStore } from './audit/store.ts'
+import type { SchedulerLockStore } from './scheduler/store.ts'
 import type { SessionStore } from './sessions/store.ts'
 import type { SigningKeyStore } from './tokens/store.ts'
 
@@ -7,6 +10,9 @@ export interface Stores {
   accounts: AccountStore
   sessions: SessionStore
   signingKeys: SigningKeyStore
+  audit: AuditStore
+  alerts: AlertStore
+  schedulerLocks: SchedulerLockStore
   /** Fails when the backend cannot answer (used by /readyz). */
   checkHealth(): Promise<void>
   close(): Promise<void>

@@ -20,12 +20,22 @@ import type { RouteDeps } from './routes/route-deps.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
+import { scrubLogObject } from './log-scrubbing.ts'
+import type { Metrics } from '../metrics/metrics.ts'
+import { registerAuditedDenials } from './plugins/audit-denials.ts'
+import { registerMetrics } from './plugins/metrics.ts'
+import { alertRoutes } from './routes/alerts.ts'
+import { auditRoutes } from './routes/audit.ts'
+import { myEventsRoutes } from './routes/my-events.ts'
+import { alertSchema, auditEventSchema } from './schemas/audit.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'server' | 'sessions' | 'tokens'>
+  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
   core: Core
   /** Pino options, or false for no logging (tests). */
   logger: FastifyServerOptions['logger']
+  /** Prometheus metrics served at /metrics; none when absent. */
+  metrics?: Metrics
 }
 
 const defaultBodyLimitBytes = 1024 * 1024
@@ -46,9 +56,23 @@ export function createLoggerOptions(level: string): FastifyServerOptions['logger
         '*.refresh_token',
         '*.access_token',
         '*.token',
+        'req.headers["x-api-key"]',
+        '*.authorization',
+        '*.cookie',
+        '*.secret',
+        '*.client_secret',
+        '*.passwordHash',
+        '*.password_hash',
+        '*.sessionToken',
+        '*.refreshToken',
+        '*.accessToken',
+        '*.privateJwk',
+        '*.privateJwkCiphertext',
       ],
       censor: '[redacted]',
     },
+    // Paths catch the known places; this catches a secret nested anywhere else in a log object.
+    formatters: { log: scrubLogObject },
     serializers: {
       // The path only: a query string may carry a token someone sent by mistake.
       req: (request: { method: string; url: string; id: string; ip?: string }) => ({
@@ -83,9 +107,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerSecurityHeaders(app)
   app.decorateRequest('auth', null)
   for (const schema of sharedSchemas) app.addSchema(schema)
+  for (const schema of [auditEventSchema, alertSchema]) app.addSchema(schema)
+  registerAuditedDenials(app, core)
   await app.register(cookie)
   await registerOpenApi(app, config.tokens.issuer)
   const routes = collectRoutes(app)
+  if (deps.metrics) registerMetrics(app, deps.metrics, config.metrics.token)
 
   const routeDeps: RouteDeps = {
     core,
@@ -98,6 +125,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(meRoutes, { ...routeDeps, prefix: '/v1/me' })
   await app.register(sessionRoutes, { ...routeDeps, prefix: '/v1/sessions' })
   await app.register(adminRoutes, { ...routeDeps, prefix: '/v1/admin' })
+  await app.register(auditRoutes, { ...routeDeps, prefix: '/v1/admin/audit' })
+  await app.register(alertRoutes, { ...routeDeps, prefix: '/v1/admin/alerts' })
+  await app.register(myEventsRoutes, { ...routeDeps, prefix: '/v1/me/events' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

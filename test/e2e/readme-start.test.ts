@@ -65,6 +65,18 @@ function stop(started: Started): Promise<void> {
   })
 }
 
+/**
+ * npm may exit before the server it started has closed its database; SQLite removes the -wal
+ * and -shm files on a clean close, so their absence says the files on disk are final.
+ */
+async function waitForDatabaseClosed(dataDir: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (readdirSync(dataDir).some((file) => file.endsWith('-wal') || file.endsWith('-shm'))) {
+    if (Date.now() > deadline) return
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
 async function post(url: string, body: unknown, bearer?: string) {
   const response = await fetch(url, {
     method: 'POST',
@@ -98,6 +110,7 @@ describe('the README start command', () => {
       await stop(first)
     }
     assert.doesNotMatch(first.output(), new RegExp(password))
+    await waitForDatabaseClosed(dataDir)
 
     // On disk: a private directory, private files, only hashes of secrets.
     assert.equal(statSync(dataDir).mode & 0o777, 0o700)

@@ -8,7 +8,10 @@ import { after, describe, it } from 'node:test'
 import { createCore, type CoreSettings } from '../../src/core/core.ts'
 import { hashToken } from '../../src/core/secrets.ts'
 import { testAccountStore } from '../../src/storage/contract/accounts.ts'
-import { contractEpoch } from '../../src/storage/contract/records.ts'
+import { testAlertStore } from '../../src/storage/contract/alerts.ts'
+import { testAuditStore } from '../../src/storage/contract/audit.ts'
+import { buildAuditEventRecord, contractEpoch } from '../../src/storage/contract/records.ts'
+import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testSigningKeyStore } from '../../src/storage/contract/signing-keys.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
@@ -52,6 +55,9 @@ describe('SQLite stores in memory', () => {
   testAccountStore(openStores)
   testSessionStore(openStores)
   testSigningKeyStore(openStores)
+  testAuditStore(openStores, { hasTransactions: true })
+  testAlertStore(openStores)
+  testSchedulerLockStore(openStores)
 })
 
 describe('SQLite stores in a file', () => {
@@ -59,6 +65,9 @@ describe('SQLite stores in a file', () => {
   testAccountStore(openStores)
   testSessionStore(openStores)
   testSigningKeyStore(openStores)
+  testAuditStore(openStores, { hasTransactions: true })
+  testAlertStore(openStores)
+  testSchedulerLockStore(openStores)
 })
 
 describe('SQLite database file', () => {
@@ -110,7 +119,10 @@ describe('SQLite database file', () => {
       const rows = db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()
       assert.deepEqual(
         rows.map((row) => ({ ...row })),
-        [{ version: 1, name: 'init', applied_at: contractEpoch.getTime() }],
+        [
+          { version: 1, name: 'init', applied_at: contractEpoch.getTime() },
+          { version: 4, name: 'audit', applied_at: contractEpoch.getTime() },
+        ],
       )
     } finally {
       db.close()
@@ -141,7 +153,10 @@ describe('SQLite database file', () => {
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
     try {
       const rows = db.prepare('SELECT version, applied_at FROM schema_migrations').all()
-      assert.deepEqual(rows.map((row) => ({ ...row })), [{ version: 1, applied_at: contractEpoch.getTime() }])
+      assert.deepEqual(rows.map((row) => ({ ...row })), [
+        { version: 1, applied_at: contractEpoch.getTime() },
+        { version: 4, applied_at: contractEpoch.getTime() },
+      ])
     } finally {
       db.close()
     }
@@ -150,7 +165,7 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), [1])
+      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 4])
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()
@@ -208,12 +223,12 @@ describe('secrets at rest', () => {
     const password = 'plaintext-marker-Zq7 correct horse'
     await core.accounts.registerUser({ username: 'alice', password })
     await core.accounts.registerUser({ username: 'bob', password })
-    const client = { ip: '192.0.2.1', userAgent: 'test' }
+    const client = { ip: '192.0.2.1', userAgent: 'test', requestId: null }
     const cookie = await core.authentication.logIn({ username: 'alice', password, transport: 'cookie', ...client })
     const token = await core.authentication.logIn({ username: 'bob', password, transport: 'token', ...client })
     const firstRefreshToken = token.tokens?.refreshToken ?? ''
     clock.advanceSeconds(5)
-    const refreshed = await core.authentication.refreshTokens(firstRefreshToken)
+    const refreshed = await core.authentication.refreshTokens(firstRefreshToken, client)
     const secondRefreshToken = refreshed.tokens.refreshToken
     const sessionToken = cookie.sessionToken ?? ''
     assert.ok(sessionToken.length >= 43 && firstRefreshToken.length >= 43 && secondRefreshToken.length >= 43)
@@ -239,5 +254,18 @@ describe('secrets at rest', () => {
     for (const hash of hashes) assert.match(hash, argon2PHC)
     const salts = hashes.map((hash) => hash.split('$')[4])
     assert.notEqual(salts[0], salts[1])
+  })
+})
+
+describe('SQLite audit table', () => {
+  it('refuses to update an audit event (append-only, AU-05)', async (t) => {
+    const dataDir = createDataDir()
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    await stores.audit.appendEvents([buildAuditEventRecord({ id: 'event-1' })])
+    const db = new DatabaseSync(join(dataDir, sqliteFileName))
+    t.after(() => db.close())
+    assert.throws(() => db.prepare("UPDATE audit_events SET type = 'login_succeeded' WHERE id = 'event-1'").run(), /append-only/)
+    assert.equal(db.prepare("SELECT type FROM audit_events WHERE id = 'event-1'").get()?.type, 'login_failed')
   })
 })

@@ -1,6 +1,7 @@
 /** `tessera role grant` and `tessera role revoke`. Both are idempotent: a no-op is a success. */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
+import { createOfflineContext } from '../../core/request-context.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
 import { withCore } from '../open-core.ts'
@@ -35,7 +36,8 @@ async function changeRole(change: RoleChange, args: string[], io: Io): Promise<n
     const hasRole = user.roles.includes(role)
     if (change === 'grant' ? hasRole : !hasRole) return { user, isChanged: false }
     const roles = change === 'grant' ? [...user.roles, role] : user.roles.filter((held) => held !== role)
-    return { user: await core.replaceUserRoles(user.id, roles), isChanged: true }
+    const actor = { actorUserId: null, context: createOfflineContext('cli') }
+    return { user: await core.replaceUserRoles(user.id, roles, actor), isChanged: true }
   })
 
   const view = describeUser(outcome.user)

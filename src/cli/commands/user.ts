@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import { defaultRoles } from '../../core/accounts/accounts.ts'
 import type { UserRecord } from '../../core/accounts/store.ts'
+import { createOfflineContext } from '../../core/request-context.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
 import { withCore } from '../open-core.ts'
@@ -56,7 +57,8 @@ async function createUser(args: string[], io: Io): Promise<number> {
       throw new CliError('This username is already taken.')
     }
     const password = await readNewPassword(io, username)
-    return core.accounts.registerUser({ username, password, roles: [...defaultRoles, ...values.role] })
+    const actor = { actorUserId: null, context: createOfflineContext('cli') }
+    return core.registration.createUser({ username, password, roles: [...defaultRoles, ...values.role] }, actor)
   })
   const view = describeUser(user)
   io.stdout(

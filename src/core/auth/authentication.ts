@@ -4,11 +4,13 @@
  * check failed collapses into one code (`invalid_credentials`, `invalid_grant`) or `null`.
  */
 import type { Accounts } from '../accounts/accounts.ts'
+import type { Audit } from '../audit/audit.ts'
 import type { UserRecord } from '../accounts/store.ts'
 import { TesseraError } from '../errors.ts'
-import type { Sessions } from '../sessions/sessions.ts'
+import type { Sessions, StartedSession } from '../sessions/sessions.ts'
 import type { SessionRecord, SessionTransport } from '../sessions/store.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
+import { describeLoginFailure, describePasswordChange, describePasswordChangeFailure, describeSessionStart } from './sign-in-events.ts'
 
 export interface Principal {
   user: UserRecord
@@ -33,11 +35,13 @@ export interface SignIn {
 export interface ClientContext {
   ip: string
   userAgent: string
+  /** The HTTP request id, for the audit trail; null outside a request. */
+  requestId: string | null
 }
 
 export interface Authentication {
   logIn(input: { username: string; password: string; transport: SessionTransport } & ClientContext): Promise<SignIn>
-  refreshTokens(refreshToken: string): Promise<{ user: UserRecord; session: SessionRecord; tokens: IssuedTokens }>
+  refreshTokens(refreshToken: string, context: ClientContext): Promise<{ user: UserRecord; session: SessionRecord; tokens: IssuedTokens }>
   /** The caller behind an access token whose session is still alive, or null. */
   resolveAccessToken(accessToken: string): Promise<Principal | null>
   /** The caller behind a cookie session token, or null. */
@@ -50,15 +54,16 @@ export interface Authentication {
     principal: Principal,
     input: { currentPassword: string; newPassword: string } & ClientContext,
   ): Promise<SignIn>
-  logOut(principal: Principal): Promise<void>
+  logOut(principal: Principal, context: ClientContext): Promise<void>
 }
 
 export function createAuthentication(deps: {
   accounts: Accounts
   sessions: Sessions
   accessTokens: AccessTokens
+  audit: Audit
 }): Authentication {
-  const { accounts, sessions, accessTokens } = deps
+  const { accounts, sessions, accessTokens, audit } = deps
 
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
@@ -70,20 +75,32 @@ export function createAuthentication(deps: {
   }
 
   async function openSession(user: UserRecord, transport: SessionTransport, client: ClientContext): Promise<SignIn> {
-    const started = await sessions.startSession({ user, transport, ...client })
+    const started = await audit.recordChange(
+      () => sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent }),
+      (result) => describeSessionStart(user, result.session, client),
+    )
+    return issueSignIn(user, started)
+  }
+
+  async function issueSignIn(user: UserRecord, started: StartedSession): Promise<SignIn> {
     const tokens = started.refreshToken === null ? null : await issueTokens(user, started.session, started.refreshToken)
     return { user, session: started.session, sessionToken: started.sessionToken, tokens }
   }
 
   return {
-    async logIn({ username, password, transport, ip, userAgent }) {
+    async logIn({ username, password, transport, ip, userAgent, requestId }) {
+      const client = { ip, userAgent, requestId }
       const user = await accounts.authenticateUser({ username, password })
-      if (!user) throw new TesseraError('invalid_credentials', 'The username or password is not correct.')
-      return openSession(user, transport, { ip, userAgent })
+      if (!user) {
+        // The reason is for the audit trail only: the answer is the same for every failure.
+        await audit.record(describeLoginFailure(username, await accounts.findUserByUsername(username), client))
+        throw new TesseraError('invalid_credentials', 'The username or password is not correct.')
+      }
+      return openSession(user, transport, client)
     },
 
-    async refreshTokens(refreshToken) {
-      const { active, refreshToken: nextRefreshToken } = await sessions.rotateRefreshToken(refreshToken)
+    async refreshTokens(refreshToken, context) {
+      const { active, refreshToken: nextRefreshToken } = await sessions.rotateRefreshToken(refreshToken, context)
       return {
         user: active.user,
         session: active.session,
@@ -101,14 +118,42 @@ export function createAuthentication(deps: {
 
     resolveSessionToken: (sessionToken) => sessions.resolveSessionToken(sessionToken),
 
-    async changePassword(principal, { currentPassword, newPassword, ip, userAgent }) {
-      await accounts.changePassword({ userId: principal.user.id, currentPassword, newPassword })
-      await sessions.endUserSessions(principal.user.id, null)
-      return openSession(principal.user, principal.session.transport, { ip, userAgent })
+    async changePassword(principal, { currentPassword, newPassword, ip, userAgent, requestId }) {
+      const client = { ip, userAgent, requestId }
+      const userId = principal.user.id
+      try {
+        await accounts.changePassword({ userId, currentPassword, newPassword })
+      } catch (error) {
+        if (error instanceof TesseraError) await audit.record(describePasswordChangeFailure(principal, error.code, client))
+        throw error
+      }
+      // The hash is already replaced; the old sessions end and the new one starts together with
+      // the events that record it.
+      const started = await audit.recordChange(
+        async () => {
+          const ended = await sessions.listUserSessions(userId)
+          await sessions.endUserSessions(userId, null)
+          const session = await sessions.startSession({ user: principal.user, transport: principal.session.transport, ip, userAgent })
+          return { ended, session }
+        },
+        ({ ended, session }) => describePasswordChange(principal, ended, session.session, client),
+      )
+      return issueSignIn(principal.user, started.session)
     },
 
-    async logOut(principal) {
-      await sessions.endUserSession(principal.user.id, principal.session.id)
+    async logOut(principal, context) {
+      await audit.recordChange(
+        () => sessions.endUserSession(principal.user.id, principal.session.id),
+        (ended) => (ended ? [{
+          type: 'logged_out' as const,
+          outcome: 'success' as const,
+          reason: 'logout' as const,
+          actorUserId: principal.user.id,
+          subjectUserId: principal.user.id,
+          sessionId: principal.session.id,
+          context,
+        }] : []),
+      )
     },
   }
 }

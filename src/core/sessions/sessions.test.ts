@@ -4,12 +4,15 @@ import { describe, it, type TestContext } from 'node:test'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import type { UserRecord } from '../accounts/store.ts'
+import { createAudit } from '../audit/audit.ts'
 import { TesseraError } from '../errors.ts'
+import { silentObserver } from '../observer.ts'
 import { hashToken } from '../secrets.ts'
 import { createSessions, type SessionSettings } from './sessions.ts'
 
 const settings: SessionSettings = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, cacheTtlSeconds: 5 }
 const client = { ip: '192.0.2.7', userAgent: 'sessions-test' }
+const context = { ...client, requestId: null }
 
 async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
   const clock = createManualClock()
@@ -31,6 +34,7 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     accountStore: stores.accounts,
     clock,
     settings: { ...settings, ...overrides },
+    audit: createAudit({ store: stores.audit, clock, nodeId: 'test-node', observer: silentObserver }),
   })
   return { clock, stores, sessions, user }
 }
@@ -152,31 +156,31 @@ describe('sessions', () => {
     const { clock, stores, sessions, user } = await setUp(t)
     const started = await sessions.startSession({ user, transport: 'token', ...client })
     clock.advanceSeconds(60)
-    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '')
+    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '', context)
     assert.notEqual(rotated.refreshToken, started.refreshToken)
     assert.equal(rotated.active.session.id, started.session.id)
     const stored = await stores.sessions.findSessionById(started.session.id)
     assert.equal(stored?.refreshTokenHash, hashToken(rotated.refreshToken))
     assert.deepEqual(stored?.lastSeenAt, clock.now())
-    const again = await sessions.rotateRefreshToken(rotated.refreshToken)
+    const again = await sessions.rotateRefreshToken(rotated.refreshToken, context)
     assert.equal(again.active.session.id, started.session.id)
   })
 
   it('presenting a replaced refresh token ends the session for every holder', async (t) => {
     const { stores, sessions, user } = await setUp(t)
     const started = await sessions.startSession({ user, transport: 'token', ...client })
-    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '')
+    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '', context)
     assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
-    await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? ''), isInvalidGrant)
+    await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? '', context), isInvalidGrant)
     assert.equal(await stores.sessions.findSessionById(started.session.id), null)
     assert.equal(await sessions.resolveSessionId(started.session.id), null)
-    await assert.rejects(sessions.rotateRefreshToken(rotated.refreshToken), isInvalidGrant)
+    await assert.rejects(sessions.rotateRefreshToken(rotated.refreshToken, context), isInvalidGrant)
   })
 
   it('rotateRefreshToken() refuses an unknown token with invalid_grant', async (t) => {
     const { sessions, user } = await setUp(t)
     const started = await sessions.startSession({ user, transport: 'token', ...client })
-    await assert.rejects(sessions.rotateRefreshToken('unknown-refresh-token'), isInvalidGrant)
+    await assert.rejects(sessions.rotateRefreshToken('unknown-refresh-token', context), isInvalidGrant)
     assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
   })
 
@@ -184,7 +188,7 @@ describe('sessions', () => {
     const { clock, sessions, user } = await setUp(t)
     const started = await sessions.startSession({ user, transport: 'token', ...client })
     clock.advanceSeconds(600)
-    await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? ''), isInvalidGrant)
+    await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? '', context), isInvalidGrant)
   })
 
   it('rotateRefreshToken() refuses the token of a session past its absolute timeout', async (t) => {
@@ -192,10 +196,10 @@ describe('sessions', () => {
     let { refreshToken } = await sessions.startSession({ user, transport: 'token', ...client })
     for (let elapsed = 500; elapsed < 3600; elapsed += 500) {
       clock.advanceSeconds(500)
-      refreshToken = (await sessions.rotateRefreshToken(refreshToken ?? '')).refreshToken
+      refreshToken = (await sessions.rotateRefreshToken(refreshToken ?? '', context)).refreshToken
     }
     clock.advanceSeconds(100)
-    await assert.rejects(sessions.rotateRefreshToken(refreshToken ?? ''), isInvalidGrant)
+    await assert.rejects(sessions.rotateRefreshToken(refreshToken ?? '', context), isInvalidGrant)
   })
 
   it('deleteExpiredSessions() removes idle sessions and keeps live ones', async (t) => {

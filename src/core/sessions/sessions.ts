@@ -10,10 +10,13 @@
  * elsewhere are seen after at most `cacheTtlSeconds`.
  */
 import type { AccountStore, UserRecord } from '../accounts/store.ts'
+import type { Audit } from '../audit/audit.ts'
+import type { RequestContext } from '../request-context.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
-import type { SessionRecord, SessionStore, SessionTransport } from './store.ts'
+import { describeExpiry, describeRefresh } from './session-events.ts'
+import type { RefreshRotation, SessionRecord, SessionStore, SessionTransport } from './store.ts'
 
 export interface SessionSettings {
   idleTimeoutSeconds: number
@@ -46,7 +49,7 @@ export interface Sessions {
   /** The live token-transport session with this id (from an access token's `sid`), or null. */
   resolveSessionId(sessionId: string): Promise<ActiveSession | null>
   /** Rotates a refresh token; reuse of a replaced token ends the session. Throws `invalid_grant`. */
-  rotateRefreshToken(refreshToken: string): Promise<{ active: ActiveSession; refreshToken: string }>
+  rotateRefreshToken(refreshToken: string, context: RequestContext): Promise<{ active: ActiveSession; refreshToken: string }>
   listUserSessions(userId: string): Promise<SessionRecord[]>
   /** Ends one session of the user; false when the user has no such session. */
   endUserSession(userId: string, sessionId: string): Promise<boolean>
@@ -70,8 +73,9 @@ export function createSessions(deps: {
   accountStore: AccountStore
   clock: Clock
   settings: SessionSettings
+  audit: Audit
 }): Sessions {
-  const { sessionStore, accountStore, clock, settings } = deps
+  const { sessionStore, accountStore, clock, settings, audit } = deps
   const idleMs = settings.idleTimeoutSeconds * 1000
   const cacheTtlMs = settings.cacheTtlSeconds * 1000
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
@@ -136,7 +140,10 @@ export function createSessions(deps: {
     const { session } = active
     if (isExpired(session, nowMs)) {
       forget(session.id)
-      await sessionStore.deleteSession(session.id)
+      await audit.recordChange(
+        () => sessionStore.deleteSession(session.id),
+        (deleted) => (deleted ? [describeExpiry(session, nowMs)] : []),
+      )
       return null
     }
     if (nowMs - session.lastSeenAt.getTime() < touchIntervalMs) return active
@@ -193,19 +200,26 @@ export function createSessions(deps: {
       return keepAlive(active, now)
     },
 
-    async rotateRefreshToken(refreshToken) {
+    async rotateRefreshToken(refreshToken, context) {
       const now = clock.now()
       const nextToken = createRandomToken(sessionTokenBytes)
-      const rotation = await sessionStore.rotateRefreshToken(hashToken(refreshToken), hashToken(nextToken), now)
+      const endsSession = (rotation: RefreshRotation) =>
+        rotation.outcome === 'reused' || (rotation.outcome === 'rotated' && isExpired(rotation.session, now.getTime()))
+      const rotation = await audit.recordChange(
+        async () => {
+          const rotated = await sessionStore.rotateRefreshToken(hashToken(refreshToken), hashToken(nextToken), now)
+          if (rotated.outcome !== 'missing' && endsSession(rotated)) {
+            // A replaced token presented again means two parties hold the family: end it for both.
+            forget(rotated.session.id)
+            await sessionStore.deleteSession(rotated.session.id)
+          }
+          return rotated
+        },
+        (rotated) => describeRefresh(rotated, endsSession(rotated), context),
+      )
       const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
-      if (rotation.outcome === 'missing') throw invalidGrant
+      if (rotation.outcome === 'missing' || endsSession(rotation)) throw invalidGrant
       const { session } = rotation
-      if (rotation.outcome === 'reused' || isExpired(session, now.getTime())) {
-        // A replaced token presented again means two parties hold the family: end it for both.
-        forget(session.id)
-        await sessionStore.deleteSession(session.id)
-        throw invalidGrant
-      }
       forget(session.id)
       const active = await load({ ...session, lastSeenAt: now, refreshTokenHash: hashToken(nextToken) }, now.getTime())
       if (!active) throw invalidGrant

@@ -48,4 +48,6 @@ export interface SessionStore {
   rotateRefreshToken(presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation>
   /** Deletes sessions idle since before `idleCutoff` or past their absolute expiry at `now`. */
   deleteExpiredSessions(idleCutoff: Date, now: Date): Promise<number>
+  /** Counts sessions seen after `idleCutoff` and not past their absolute expiry at `now`. */
+  countActiveSessions(idleCutoff: Date, now: Date): Promise<number>
 }

@@ -1,6 +1,7 @@
 /** Administration: users and their roles. Every route needs the `admin` role. */
 import type { FastifyInstance } from 'fastify'
-import { requireRole } from '../plugins/authenticate.ts'
+import { requireAuth, requireRole } from '../plugins/authenticate.ts'
+import { readClientContext } from '../request-context.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { viewUser } from '../views.ts'
 import type { RouteDeps } from './route-deps.ts'
@@ -82,6 +83,9 @@ export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promis
         response: { 200: { $ref: 'User#' }, ...problemResponses(400, 401, 403, 404, 413, 415) },
       },
     },
-    async (request) => viewUser(await core.replaceUserRoles(request.params.id, request.body.roles)),
+    async (request) => {
+      const actor = { actorUserId: requireAuth(request).user.id, context: readClientContext(request) }
+      return viewUser(await core.replaceUserRoles(request.params.id, request.body.roles, actor))
+    },
   )
 }

@@ -5,8 +5,9 @@ import { classifyRequestSite } from '../cross-site.ts'
 import { authSecurity, passwordField, problemResponses, usernameField } from '../schemas/shared.ts'
 import { clearSessionCookie } from '../session-cookie.ts'
 import { replyWithSignIn } from '../sign-in-reply.ts'
+import { readClientContext } from '../request-context.ts'
 import { viewTokenSignIn, viewUser } from '../views.ts'
-import { authBodyLimitBytes, readUserAgent, type RouteDeps } from './route-deps.ts'
+import { authBodyLimitBytes, type RouteDeps } from './route-deps.ts'
 
 interface Credentials {
   username: string
@@ -39,7 +40,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       },
     },
     async (request, reply) => {
-      const user = await core.accounts.registerUser(request.body)
+      const user = await core.registration.registerUser(request.body, readClientContext(request))
       return reply.code(201).send(viewUser(user))
     },
   )
@@ -69,8 +70,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
         username: request.body.username,
         password: request.body.password,
         transport,
-        ip: request.ip,
-        userAgent: readUserAgent(request.headers['user-agent']),
+        ...readClientContext(request),
       })
       return replyWithSignIn(reply, signIn, {
         csrfTokens: core.csrfTokens,
@@ -96,7 +96,8 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
         response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 413, 415) },
       },
     },
-    async (request) => viewTokenSignIn(await core.authentication.refreshTokens(request.body.refresh_token)),
+    async (request) =>
+      viewTokenSignIn(await core.authentication.refreshTokens(request.body.refresh_token, readClientContext(request))),
   )
 
   app.post(
@@ -113,7 +114,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
     },
     async (request, reply) => {
       const auth = request.auth
-      if (auth) await core.authentication.logOut(auth)
+      if (auth) await core.authentication.logOut(auth, readClientContext(request))
       if (auth?.transport === 'cookie') clearSessionCookie(reply)
       return reply.code(204).send()
     },

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify'
 import { requireAuth } from '../plugins/authenticate.ts'
 import { authSecurity, passwordField, problemResponses } from '../schemas/shared.ts'
 import { replyWithSignIn } from '../sign-in-reply.ts'
+import { readClientContext } from '../request-context.ts'
 import { viewUser } from '../views.ts'
-import { authBodyLimitBytes, readUserAgent, type RouteDeps } from './route-deps.ts'
+import { authBodyLimitBytes, type RouteDeps } from './route-deps.ts'
 
 interface ChangePasswordBody {
   current_password: string
@@ -63,8 +64,7 @@ export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
       const signIn = await core.authentication.changePassword(auth, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
-        ip: request.ip,
-        userAgent: readUserAgent(request.headers['user-agent']),
+        ...readClientContext(request),
       })
       return replyWithSignIn(reply, signIn, {
         csrfTokens: core.csrfTokens,

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { TesseraError } from '../../core/errors.ts'
 import { requireAuth } from '../plugins/authenticate.ts'
+import { readClientContext } from '../request-context.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { clearSessionCookie } from '../session-cookie.ts'
 import { viewSession } from '../views.ts'
@@ -62,7 +63,8 @@ export async function sessionRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     async (request, reply) => {
       const auth = requireAuth(request)
       const endsCurrent = request.query.scope === 'all'
-      const ended = await core.sessions.endUserSessions(auth.user.id, endsCurrent ? null : auth.session.id)
+      const caller = { userId: auth.user.id, sessionId: auth.session.id }
+      const ended = await core.sessionRevocation.revokeOwnSessions(caller, endsCurrent, readClientContext(request))
       if (endsCurrent && auth.transport === 'cookie') clearSessionCookie(reply)
       return { ended }
     },
@@ -87,7 +89,8 @@ export async function sessionRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     },
     async (request, reply) => {
       const auth = requireAuth(request)
-      if (!(await core.sessions.endUserSession(auth.user.id, request.params.id))) {
+      const caller = { userId: auth.user.id, sessionId: auth.session.id }
+      if (!(await core.sessionRevocation.revokeOwnSession(caller, request.params.id, readClientContext(request)))) {
         throw new TesseraError('not_found', 'No such session.')
       }
       if (request.params.id === auth.session.id && auth.transport === 'cookie') clearSessionCookie(reply)

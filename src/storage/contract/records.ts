@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto'
 import type { TestContext } from 'node:test'
 import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
+import type { AlertRecord } from '../../core/alerts/store.ts'
+import type { AuditEventRecord } from '../../core/audit/events.ts'
 import type { SessionRecord } from '../../core/sessions/store.ts'
 import type { Stores } from '../../core/stores.ts'
 import type { SigningKeyRecord } from '../../core/tokens/store.ts'
@@ -84,6 +86,54 @@ export function buildSigningKeyRecord(overrides: Partial<SigningKeyRecord> = {})
     createdAt: contractEpoch,
     activatesAt: contractEpoch,
     retiresAt: null,
+    ...overrides,
+  }
+}
+
+export function buildAuditEventRecord(overrides: Partial<AuditEventRecord> = {}): AuditEventRecord {
+  return {
+    id: randomUUID(),
+    occurredAt: contractEpoch,
+    type: 'login_failed',
+    outcome: 'failure',
+    reason: 'bad_password',
+    actorUserId: null,
+    subjectUserId: randomUUID(),
+    username: 'alice',
+    ip: '192.0.2.10',
+    userAgent: 'contract-suite/1.0',
+    sessionId: null,
+    requestId: randomUUID(),
+    nodeId: 'node-a',
+    details: {},
+    ...overrides,
+  }
+}
+
+export function buildAlertRecord(overrides: Partial<AlertRecord> = {}): AlertRecord {
+  return {
+    id: randomUUID(),
+    rule: 'brute_force',
+    severity: 'high',
+    dedupeKey: 'brute_force:account:alice',
+    summary: '12 failed sign-ins on account "alice"',
+    evidence: {
+      counts: { failures: 12 },
+      ips: ['192.0.2.10'],
+      usernames: ['alice'],
+      userIds: [],
+      sessionIds: [],
+      eventIds: [randomUUID()],
+      firstSeenAt: contractEpoch,
+      lastSeenAt: secondsAfterEpoch(60),
+    },
+    windowStartsAt: contractEpoch,
+    windowEndsAt: secondsAfterEpoch(900),
+    raisedAt: secondsAfterEpoch(900),
+    deliveryState: 'not_configured',
+    deliveryAttempts: 0,
+    nextDeliveryAt: null,
+    deliveredAt: null,
     ...overrides,
   }
 }

@@ -325,5 +325,20 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
       assert.deepEqual(await sessions.findSessionById(session.id), session)
     })
+
+    it('countActiveSessions() counts sessions seen after the idle cutoff and not past their absolute expiry', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const build = (lastSeen: number, expires: number) =>
+        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(lastSeen), absoluteExpiresAt: secondsAfterEpoch(expires) })
+      const active = [build(150, 500), build(101, 201)]
+      const ended = [build(100, 500), build(99, 500), build(150, 200), build(150, 199)]
+      for (const session of [...active, ...ended]) await sessions.insertSession(session)
+      assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 2)
+    })
+
+    it('countActiveSessions() returns 0 without sessions', async (t) => {
+      const { sessions } = await openWithUser(t, openStores)
+      assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
+    })
   })
 }

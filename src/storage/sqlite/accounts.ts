@@ -44,13 +44,16 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const roleHolder = db.prepare('SELECT 1 FROM user_roles WHERE role = ? LIMIT 1')
 
   function inTransaction<T>(work: () => T): T {
-    db.exec('BEGIN IMMEDIATE')
+    // Inside a transaction the caller opened (a change recorded with its audit event), a
+    // savepoint nests where a second BEGIN would fail.
+    const isNested = db.isTransaction
+    db.exec(isNested ? 'SAVEPOINT accounts_change' : 'BEGIN IMMEDIATE')
     try {
       const result = work()
-      db.exec('COMMIT')
+      db.exec(isNested ? 'RELEASE accounts_change' : 'COMMIT')
       return result
     } catch (error) {
-      db.exec('ROLLBACK')
+      db.exec(isNested ? 'ROLLBACK TO accounts_change; RELEASE accounts_change' : 'ROLLBACK')
       throw error
     }
   }

@@ -7,6 +7,10 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { Stores } from '../../core/stores.ts'
 import { createSqliteAccountStore } from './accounts.ts'
+import { createSqliteAlertStore } from './alerts.ts'
+import { createSqliteAuditStore } from './audit.ts'
+import { createSqliteSchedulerLockStore } from './scheduler-leases.ts'
+import { createTransactionGate, gateStore } from './transaction-gate.ts'
 import { migrateSqlite } from './migrate.ts'
 import { createSqliteSessionStore } from './sessions.ts'
 import { createSqliteSigningKeyStore } from './signing-keys.ts'
@@ -34,12 +38,17 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
     throw error
   }
   const healthCheck = db.prepare('SELECT 1')
+  // Every store waits while a change recorded with its audit event holds the connection.
+  const gate = createTransactionGate(db)
   return {
-    accounts: createSqliteAccountStore(db),
-    sessions: createSqliteSessionStore(db),
-    signingKeys: createSqliteSigningKeyStore(db),
+    accounts: gateStore(createSqliteAccountStore(db), gate),
+    sessions: gateStore(createSqliteSessionStore(db), gate),
+    signingKeys: gateStore(createSqliteSigningKeyStore(db), gate),
+    audit: gateStore(createSqliteAuditStore(db, gate), gate),
+    alerts: gateStore(createSqliteAlertStore(db), gate),
+    schedulerLocks: gateStore(createSqliteSchedulerLockStore(db), gate),
     async checkHealth() {
-      healthCheck.get()
+      await gate.callInTurn(() => healthCheck.get())
     },
     async close() {
       if (db.isOpen) db.close()

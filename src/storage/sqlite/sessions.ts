@@ -39,6 +39,9 @@ export function createSqliteSessionStore(db: DatabaseSync): SessionStore {
   const deleteExpired = db.prepare(
     'DELETE FROM sessions WHERE last_seen_at < ? OR absolute_expires_at <= ?',
   )
+  const countActive = db.prepare(
+    'SELECT count(*) AS active FROM sessions WHERE last_seen_at > ? AND absolute_expires_at > ?',
+  )
 
   return {
     async insertSession(session) {
@@ -102,6 +105,10 @@ export function createSqliteSessionStore(db: DatabaseSync): SessionStore {
 
     async deleteExpiredSessions(idleCutoff, now) {
       return Number(deleteExpired.run(idleCutoff.getTime(), now.getTime()).changes)
+    },
+
+    async countActiveSessions(idleCutoff, now) {
+      return Number(countActive.get(idleCutoff.getTime(), now.getTime())?.active ?? 0)
     },
   }
 }

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { createManualClock } from '../../../test/helpers/manual-clock.ts'
+import { openSqliteStores } from '../../storage/sqlite/open.ts'
+import { TesseraError } from '../errors.ts'
+import { silentObserver, type CoreObserver } from '../observer.ts'
+import { describeAttemptedUsername } from './attempted-username.ts'
+import { createAudit } from './audit.ts'
+import { createEventIdSequence } from './event-id.ts'
+import { assertSafeDetails, type AuditEventRecord } from './events.ts'
+
+const context = { ip: '192.0.2.1', userAgent: 'unit', requestId: 'request-1' }
+
+function setUp(observer: CoreObserver = silentObserver) {
+  const clock = createManualClock()
+  const stores = openSqliteStores(':memory:', clock.now())
+  return { clock, stores, audit: createAudit({ store: stores.audit, clock, nodeId: 'node-1', observer }) }
+}
+
+describe('audit recorder', () => {
+  it('record() fails closed with service_unavailable and hands the event to the observer', async (t) => {
+    const failed: AuditEventRecord[] = []
+    const { stores, audit } = setUp({ ...silentObserver, auditWriteFailed: (events) => failed.push(...events) })
+    t.after(() => stores.close())
+    stores.audit.appendEvents = async () => {
+      throw new Error('disk full')
+    }
+    await assert.rejects(
+      audit.record({ type: 'login_failed', outcome: 'failure', reason: 'bad_password', username: 'Alice', context }),
+      (error) => error instanceof TesseraError && error.code === 'service_unavailable',
+    )
+    assert.deepEqual(failed.map((event) => [event.type, event.username, event.ip, event.nodeId]), [['login_failed', 'alice', '192.0.2.1', 'node-1']])
+  })
+
+  it('recordChange() undoes the change when its events cannot be written', async (t) => {
+    const { stores, audit } = setUp()
+    t.after(() => stores.close())
+    await stores.audit.appendEvents([])
+    const original = stores.audit.appendEventsWithChange
+    stores.audit.appendEventsWithChange = (change, eventsOf) =>
+      original(change, (result) => [...eventsOf(result), { ...eventsOf(result)[0], id: 'duplicate' } as AuditEventRecord, { ...eventsOf(result)[0], id: 'duplicate' } as AuditEventRecord])
+    let isChanged = false
+    await assert.rejects(
+      audit.recordChange(async () => {
+        isChanged = true
+        return 'changed'
+      }, () => ({ type: 'logged_out', outcome: 'success', context })),
+      (error) => error instanceof TesseraError && error.code === 'service_unavailable',
+    )
+    assert.equal(isChanged, true)
+    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events, [])
+  })
+
+  it('recordChange() passes a refusal of the change through and records nothing', async (t) => {
+    const { stores, audit } = setUp()
+    t.after(() => stores.close())
+    const refusal = new TesseraError('not_found', 'No such user.')
+    await assert.rejects(audit.recordChange(async () => {
+      throw refusal
+    }, () => ({ type: 'role_granted', outcome: 'success', context })), refusal)
+    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events, [])
+  })
+
+  it('pruneEvents() removes only events older than the retention, in bounded batches', async (t) => {
+    const { clock, stores, audit } = setUp()
+    t.after(() => stores.close())
+    for (let index = 0; index < 25; index += 1) await audit.record({ type: 'login_failed', outcome: 'failure', context })
+    clock.advanceSeconds(100)
+    await audit.record({ type: 'login_succeeded', outcome: 'success', context })
+    assert.equal(await audit.pruneEvents({ retentionSeconds: 50, batchSize: 10, maxBatches: 2 }), 20)
+    assert.equal(await audit.pruneEvents({ retentionSeconds: 50, batchSize: 10, maxBatches: 2 }), 5)
+    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events.map((event) => event.type), ['login_succeeded'])
+  })
+})
+
+describe('audit event content', () => {
+  it('assertSafeDetails() refuses keys that name a secret and accepts plain facts', () => {
+    for (const key of ['password', 'new_password', 'refreshToken', 'session_token', 'secret', 'passwordHash', 'cookie', 'authorization', 'd', 'privateJwk']) {
+      assert.throws(() => assertSafeDetails({ [key]: 'x' }), TypeError, key)
+    }
+    assert.throws(() => assertSafeDetails({ note: 'x'.repeat(257) }), TypeError)
+    assert.doesNotThrow(() => assertSafeDetails({ role: 'admin', transport: 'cookie', sessions_ended: 2, kid: 'k1' }))
+  })
+
+  it('describeAttemptedUsername() keeps a valid name normalised and escapes controls, bidi and backslashes', () => {
+    assert.equal(describeAttemptedUsername('ＡＬＩＣＥ'), 'alice')
+    assert.equal(describeAttemptedUsername('evil\n{"x":1}\r\u001b[31m'), 'evil\\u{a}{"x":1}\\u{d}\\u{1b}[31m')
+    assert.equal(describeAttemptedUsername('\u202eadmin'), '\\u{202e}admin')
+    assert.equal(describeAttemptedUsername('a\\u{a}b'), 'a\\\\u{a}b')
+    assert.equal([...describeAttemptedUsername('x '.repeat(500))].length, 128)
+  })
+
+  it('event ids are UUIDv7 and keep their creation order within one millisecond', () => {
+    const next = createEventIdSequence()
+    const at = new Date('2030-01-01T00:00:00.000Z')
+    const ids = Array.from({ length: 5000 }, () => next(at))
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.deepEqual([...ids].sort(), ids)
+    assert.equal(new Set(ids).size, ids.length)
+    assert.ok(next(new Date(at.getTime() + 10_000)) > (ids.at(-1) ?? ''))
+  })
+})

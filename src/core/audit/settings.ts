@@ -1,0 +1,44 @@
+/** Settings of the audit trail, the review, alerts and the background jobs that run them. */
+import type { WebhookSettings } from '../alerts/webhook-delivery.ts'
+import { defaultLoginRuleSettings } from '../review/login-rules.ts'
+import type { ReviewSettings } from '../review/review.ts'
+
+export interface AuditSettings {
+  /** Names this process in events and in scheduler leases. */
+  nodeId: string
+  /** Events and alerts older than this are pruned. */
+  retentionSeconds: number
+  /** Rows deleted per batch, and batches per pruning run (bounded work per run). */
+  pruneBatchSize: number
+  pruneMaxBatches: number
+  review: ReviewSettings
+  alertDedupeWindowSeconds: number
+  webhook: WebhookSettings | null
+  schedules: {
+    review: string
+    report: string
+    retention: string
+    delivery: string
+    /** IANA time zone of the cron expressions; null: the host's. */
+    timezone: string | null
+  }
+  schedulerLeaseSeconds: number
+}
+
+export const defaultAuditSettings: AuditSettings = {
+  nodeId: 'tessera',
+  retentionSeconds: 90 * 86_400,
+  pruneBatchSize: 1000,
+  pruneMaxBatches: 50,
+  review: { windowSeconds: 900, rules: defaultLoginRuleSettings },
+  alertDedupeWindowSeconds: 3600,
+  webhook: null,
+  schedules: {
+    review: '*/5 * * * *',
+    report: '0 23 * * *',
+    retention: '15 * * * *',
+    delivery: '*/15 * * * * *',
+    timezone: null,
+  },
+  schedulerLeaseSeconds: 600,
+}

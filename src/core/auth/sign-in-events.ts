@@ -1,0 +1,72 @@
+/** The audit events of sign-in, password change and their sessions. */
+import type { UserRecord } from '../accounts/store.ts'
+import type { AuditEventInput } from '../audit/audit.ts'
+import type { AuditReason } from '../audit/events.ts'
+import type { ErrorCode } from '../errors.ts'
+import type { RequestContext } from '../request-context.ts'
+import type { SessionRecord } from '../sessions/store.ts'
+
+export function describeSessionStart(user: UserRecord, session: SessionRecord, context: RequestContext): AuditEventInput {
+  return {
+    type: 'login_succeeded',
+    outcome: 'success',
+    actorUserId: user.id,
+    subjectUserId: user.id,
+    username: user.usernameKey,
+    sessionId: session.id,
+    details: { transport: session.transport },
+    context,
+  }
+}
+
+/**
+ * Why a login failed, from what the store holds for the attempted name. `existing` is looked
+ * up on every failure, whatever the reason, so this lookup adds the same work to each path.
+ */
+export function describeLoginFailure(username: string, existing: UserRecord | null, context: RequestContext): AuditEventInput {
+  let reason: AuditReason = 'unknown_user'
+  if (existing) reason = existing.disabledAt === null ? 'bad_password' : 'account_disabled'
+  return {
+    type: 'login_failed',
+    outcome: 'failure',
+    reason,
+    subjectUserId: existing?.id ?? null,
+    username,
+    context,
+  }
+}
+
+export function describePasswordChangeFailure(
+  principal: { user: UserRecord; session: SessionRecord },
+  code: ErrorCode,
+  context: RequestContext,
+): AuditEventInput {
+  return {
+    type: 'password_change_failed',
+    outcome: 'failure',
+    reason: code === 'invalid_credentials' ? 'bad_password' : 'password_rejected',
+    actorUserId: principal.user.id,
+    subjectUserId: principal.user.id,
+    sessionId: principal.session.id,
+    context,
+  }
+}
+
+export function describePasswordChange(
+  principal: { user: UserRecord; session: SessionRecord },
+  ended: readonly SessionRecord[],
+  next: SessionRecord,
+  context: RequestContext,
+): AuditEventInput[] {
+  const about = { actorUserId: principal.user.id, subjectUserId: principal.user.id, context }
+  return [
+    { type: 'password_changed', outcome: 'success', sessionId: next.id, details: { sessions_ended: ended.length }, ...about },
+    ...ended.map((session) => ({
+      type: 'session_revoked' as const,
+      outcome: 'success' as const,
+      reason: 'password_changed' as const,
+      sessionId: session.id,
+      ...about,
+    })),
+  ]
+}

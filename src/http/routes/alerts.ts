@@ -1,0 +1,57 @@
+/** Alerts raised by the security review, newest first. */
+import type { FastifyInstance } from 'fastify'
+import { TesseraError } from '../../core/errors.ts'
+import { requireRole } from '../plugins/authenticate.ts'
+import { cursorField, decodeTimeCursor, encodeTimeCursor, viewAlert } from '../schemas/audit.ts'
+import { authSecurity, problemResponses } from '../schemas/shared.ts'
+import type { RouteDeps } from './route-deps.ts'
+
+export async function alertRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { core, authenticate } = deps
+  app.addHook('onRequest', authenticate)
+  app.addHook('preHandler', requireRole('admin'))
+
+  app.get<{ Querystring: { since?: string; rule?: string; limit: number; cursor?: string } }>(
+    '/',
+    {
+      schema: {
+        summary: 'List alerts',
+        tags: ['admin'],
+        security: authSecurity,
+        querystring: {
+          type: 'object',
+          properties: {
+            since: { type: 'string', format: 'date-time' },
+            rule: { type: 'string', pattern: '^[a-z_]{1,64}$' },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            cursor: cursorField,
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { alerts: { type: 'array', items: { $ref: 'Alert#' } }, next_cursor: { type: ['string', 'null'] } },
+            required: ['alerts', 'next_cursor'],
+          },
+          ...problemResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const { since, rule, limit, cursor } = request.query
+      const decoded = decodeTimeCursor(cursor)
+      if (cursor !== undefined && decoded === null) throw new TesseraError('validation_failed', 'The cursor is not valid.')
+      const page = await core.alerts.listAlerts({
+        since: since === undefined ? null : new Date(since),
+        rule: rule ?? null,
+        after: decoded && { raisedAt: decoded.at, id: decoded.id },
+        limit,
+      })
+      return {
+        alerts: page.alerts.map(viewAlert),
+        next_cursor: page.nextCursor && encodeTimeCursor(page.nextCursor.raisedAt, page.nextCursor.id),
+      }
+    },
+  )
+}

@@ -1,0 +1,66 @@
+/** The security events of the caller's own account (sign-ins, sessions, password, roles). */
+import type { FastifyInstance } from 'fastify'
+import { requireAuth } from '../plugins/authenticate.ts'
+import { cursorField, encodeTimeCursor, viewAuditEvent } from '../schemas/audit.ts'
+import { authSecurity, problemResponses } from '../schemas/shared.ts'
+import { readCursor } from './audit.ts'
+import type { RouteDeps } from './route-deps.ts'
+
+export async function myEventsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { core, authenticate } = deps
+
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+    '/',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Security events of my account',
+        description: 'Newest first. Failed sign-ins with my username that named no account are not listed.',
+        tags: ['account'],
+        security: authSecurity,
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: cursorField },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              events: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    occurred_at: { type: 'string', format: 'date-time' },
+                    type: { type: 'string' },
+                    outcome: { type: 'string' },
+                    ip: { type: ['string', 'null'] },
+                    user_agent: { type: ['string', 'null'] },
+                    session_id: { type: ['string', 'null'] },
+                  },
+                  required: ['id', 'occurred_at', 'type', 'outcome', 'ip', 'user_agent', 'session_id'],
+                },
+              },
+              next_cursor: { type: ['string', 'null'] },
+            },
+            required: ['events', 'next_cursor'],
+          },
+          ...problemResponses(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      const page = await core.audit.queryEvents(
+        { userId: auth.user.id },
+        { after: readCursor(request.query.cursor), limit: request.query.limit },
+      )
+      return {
+        events: page.events.map(viewAuditEvent),
+        next_cursor: page.nextCursor && encodeTimeCursor(page.nextCursor.occurredAt, page.nextCursor.id),
+      }
+    },
+  )
+}
