@@ -25,7 +25,7 @@ export async function openRuntime(config: Config, clock: Clock = systemClock): P
       stores,
       clock,
       masterKey,
-      settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
+      settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords, throttle: config.throttle },
     })
     return { core, stores, close: () => stores.close() }
   } catch (error) {

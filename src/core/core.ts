@@ -16,6 +16,12 @@ import { createAccessTokens, type AccessTokenSettings, type AccessTokens } from 
 import { createKeyProtector, deriveSecret } from './tokens/key-protection.ts'
 import { createKeyRing, type KeyRing } from './tokens/signing-keys.ts'
 import type { SigningAlgorithm } from './tokens/store.ts'
+import { createThrottledAuthentication } from './auth/throttled-authentication.ts'
+import { createPasswordBlocklist } from './passwords/blocklist.ts'
+import { createAccountAdministration, type AccountAdministration } from './accounts/account-administration.ts'
+import { createUserImport } from './accounts/import-users.ts'
+import { loadCommonPasswords } from './passwords/common-passwords.ts'
+import { createThrottle, defaultThrottleSettings, type Throttle, type ThrottleSettings } from './throttle/throttle.ts'
 
 export interface CoreSettings {
   tokens: AccessTokenSettings & { signingAlgorithm: SigningAlgorithm }
@@ -26,7 +32,11 @@ export interface CoreSettings {
     hashQueue: number
     minLength: number
     maxLength: number
+    /** Words new passwords may not be built on, besides the username and "tessera". */
+    contextWords?: readonly string[]
   }
+  /** Throttling and lock-out; the documented defaults when absent. */
+  throttle?: ThrottleSettings
 }
 
 export interface Core {
@@ -37,6 +47,8 @@ export interface Core {
   keyRing: KeyRing
   csrfTokens: CsrfTokens
   hashLimiter: HashLimiter
+  throttle: Throttle
+  accountAdministration: AccountAdministration
   /** Replaces a user's roles; sessions of the user see the change on their next request. */
   replaceUserRoles(userId: string, roles: readonly string[]): Promise<UserRecord>
   /** Checks that the stores answer; throws otherwise. */
@@ -60,6 +72,7 @@ export async function createCore(deps: {
     clock,
     hasher,
     policy: { minLength: settings.passwords.minLength, maxLength: settings.passwords.maxLength },
+    blocklist: createPasswordBlocklist({ loadCommonPasswords, contextWords: settings.passwords.contextWords ?? [] }),
   })
   const sessions = createSessions({
     sessionStore: stores.sessions,
@@ -76,15 +89,22 @@ export async function createCore(deps: {
   await keyRing.loadKeys()
   const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
   const authentication = createAuthentication({ accounts, sessions, accessTokens })
+  const throttle = createThrottle({ store: stores.throttles, clock, settings: settings.throttle ?? defaultThrottleSettings })
 
   return {
     accounts,
     sessions,
-    authentication,
+    authentication: createThrottledAuthentication(authentication, throttle),
     accessTokens,
     keyRing,
     csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
     hashLimiter,
+    throttle,
+    accountAdministration: createAccountAdministration({
+      accounts,
+      throttle,
+      userImport: createUserImport({ store: stores.accounts, clock }),
+    }),
     async replaceUserRoles(userId, roles) {
       const user = await accounts.replaceRoles(userId, roles)
       sessions.forgetUser(userId)

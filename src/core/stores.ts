@@ -1,12 +1,14 @@
 import type { AccountStore } from './accounts/store.ts'
 import type { SessionStore } from './sessions/store.ts'
 import type { SigningKeyStore } from './tokens/store.ts'
+import type { ThrottleStore } from './throttle/store.ts'
 
 /** Every store the core needs; each backend fills the ones it holds. */
 export interface Stores {
   accounts: AccountStore
   sessions: SessionStore
   signingKeys: SigningKeyStore
+  throttles: ThrottleStore
   /** Fails when the backend cannot answer (used by /readyz). */
   checkHealth(): Promise<void>
   close(): Promise<void>

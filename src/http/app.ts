@@ -20,12 +20,19 @@ import type { RouteDeps } from './routes/route-deps.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
+import { createClientErrorHandler } from './client-errors.ts'
+import { adminAccountRoutes } from './routes/admin-accounts.ts'
+import { registerRequestLimits } from './plugins/request-limits.ts'
+import { registerStrictTransport } from './plugins/strict-transport.ts'
+import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens'>
   core: Core
   /** Pino options, or false for no logging (tests). */
   logger: FastifyServerOptions['logger']
+  /** Certificate and key to serve HTTPS with (read from TESSERA_TLS_CERT / TESSERA_TLS_KEY). */
+  tls?: TlsMaterial | null
 }
 
 const defaultBodyLimitBytes = 1024 * 1024
@@ -68,7 +75,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: defaultBodyLimitBytes,
-    trustProxy: false,
+    // Forwarded addresses are believed only from the configured number of proxy hops.
+    trustProxy: config.server.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.server.trustProxyHops : false,
+    serverFactory: (handler) => createNodeServer(handler, config.server, deps.tls ?? null),
+    clientErrorHandler: createClientErrorHandler(config.server.isHttps),
     requestTimeout: config.server.requestTimeoutSeconds * 1000,
     connectionTimeout: config.server.requestTimeoutSeconds * 1000,
     onProtoPoisoning: 'error',
@@ -81,6 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerJsonParser(app)
   registerProblemHandlers(app)
   registerSecurityHeaders(app)
+  registerStrictTransport(app, config.server.isHttps)
+  registerRequestLimits(app, core.throttle)
   app.decorateRequest('auth', null)
   for (const schema of sharedSchemas) app.addSchema(schema)
   await app.register(cookie)
@@ -98,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(meRoutes, { ...routeDeps, prefix: '/v1/me' })
   await app.register(sessionRoutes, { ...routeDeps, prefix: '/v1/sessions' })
   await app.register(adminRoutes, { ...routeDeps, prefix: '/v1/admin' })
+  await app.register(adminAccountRoutes, { ...routeDeps, prefix: '/v1/admin' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

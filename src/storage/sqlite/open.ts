@@ -10,6 +10,7 @@ import { createSqliteAccountStore } from './accounts.ts'
 import { migrateSqlite } from './migrate.ts'
 import { createSqliteSessionStore } from './sessions.ts'
 import { createSqliteSigningKeyStore } from './signing-keys.ts'
+import { createSqliteThrottleStore } from './throttles.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -38,6 +39,7 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
     accounts: createSqliteAccountStore(db),
     sessions: createSqliteSessionStore(db),
     signingKeys: createSqliteSigningKeyStore(db),
+    throttles: createSqliteThrottleStore(db),
     async checkHealth() {
       healthCheck.get()
     },
