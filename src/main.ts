@@ -32,7 +32,9 @@ export interface RunningServer {
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const runtime = await openRuntime(config)
-  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel) })
+  const tlsFiles = config.server.tls
+  const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile, 'utf8'), key: readFileSync(tlsFiles.keyFile, 'utf8') } : null
+  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel), tls })
   try {
     const created = await bootstrapAdmin(config, runtime.core)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')
@@ -40,10 +42,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
       runtime.core.sessions.deleteExpiredSessions().catch((error: unknown) => {
         app.log.error({ err: error }, 'expired-session sweep failed')
       })
+      runtime.core.throttle.deleteExpiredThrottles().catch((error: unknown) => {
+        app.log.error({ err: error }, 'expired-throttle sweep failed')
+      })
     }, 60_000)
     sweep.unref()
     app.addHook('onClose', async () => clearInterval(sweep))
-    const url = await app.listen({ host: config.server.host, port: config.server.port })
+    const address = await app.listen({ host: config.server.host, port: config.server.port })
+    // Fastify names the scheme after its own `https` option, which the server factory replaces.
+    const url = tls ? address.replace(/^http:/, 'https:') : address
     return {
       url,
       async close() {

@@ -39,7 +39,8 @@ export function createNodeServer(handler: Handler, limits: ServerLimits, tls: Tl
     ? // An https.Server emits the same request events; Fastify drives it as an http.Server.
       (createHttpsServer({ ...options, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) as unknown as Server)
     : createHttpServer(options, handler)
-  // Socket inactivity (a connection that sends nothing at all) ends it after the same time.
-  server.setTimeout(requestTimeout)
+  // A connection that sends nothing at all is closed a little after the request timeout, which
+  // leaves the 408 answer to a stalled request time to go out first.
+  server.setTimeout(requestTimeout + 1000)
   return server
 }
