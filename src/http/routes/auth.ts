@@ -35,7 +35,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
         summary: 'Create an account',
         tags: ['auth'],
         body: credentialsBody,
-        response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 503) },
+        response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -57,7 +57,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
           ...credentialsBody,
           properties: { ...credentialsBody.properties, mode: { type: 'string', enum: ['token', 'cookie'] } },
         },
-        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 503) },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -93,7 +93,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
           required: ['refresh_token'],
           additionalProperties: false,
         },
-        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 413, 415) },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 413, 415, 429) },
       },
     },
     async (request) => viewTokenSignIn(await core.authentication.refreshTokens(request.body.refresh_token)),
