@@ -45,7 +45,12 @@ export function createClientErrorHandler(isHttps: boolean) {
       'connection: close',
       ...(isHttps ? [`strict-transport-security: ${strictTransportSecurity}`] : []),
     ]
-    if (socket.writable) socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`)
-    else socket.destroy()
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
+    // The parser has stopped reading this socket: close it once the answer is flushed, rather than
+    // wait for a FIN it would never read.
+    socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy())
   }
 }

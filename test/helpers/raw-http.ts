@@ -33,8 +33,10 @@ export async function sendRaw(
     socket.write(chunk)
     if (options.pauseMs) await sleep(options.pauseMs)
   }
-  const timeout = sleep(options.timeoutMs ?? 8000).then(() => 'timeout' as const)
+  const stopWaiting = new AbortController()
+  const timeout = sleep(options.timeoutMs ?? 8000, undefined, { signal: stopWaiting.signal }).catch(() => undefined)
   await Promise.race([closed, timeout])
+  stopWaiting.abort()
   socket.destroy()
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
   return { status, text, elapsedMs: performance.now() - started }

@@ -1,7 +1,7 @@
 /**
  * Sends more than 10,000 malformed requests to every route (random bytes, broken and deeply
  * nested JSON, huge bodies, wrong content types, odd Unicode, extreme headers, garbage request
- * lines), from a seeded generator so a failure can be replayed (TESSERA_FUZZ_SEED). No answer may
+ * lines), from a seeded generator so a failure can be replayed (FUZZ_SEED). No answer may
  * be a 5xx, none may hang, and the server must still sign a user in afterwards. A few requests get
  * no answer at all by design: Node closes a CONNECT it has no tunnel for.
  */
@@ -11,7 +11,7 @@ import { describe, it } from 'node:test'
 import { sendRaw } from '../helpers/raw-http.ts'
 import { logInWithToken, startTestServer, strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
 
-const seed = Number(process.env.TESSERA_FUZZ_SEED ?? 20261127)
+const seed = Number(process.env.FUZZ_SEED ?? 20261127)
 const fetchCases = 8500
 const rawCases = 2000
 const concurrency = 24

@@ -14,7 +14,8 @@ function problemOf(text: string): { code?: string; status?: number } {
 
 const loginBody = JSON.stringify({ username: 'someone', password: 'whatever it is, really' })
 
-describe('hostile HTTP', () => {
+// Independent servers; run side by side so the timeout tests wait together.
+describe('hostile HTTP', { concurrency: true }, () => {
   it('answers oversized headers with 431 problem+json', async (t) => {
     const server = await startTestServer(t)
     for (const header of [`Cookie: a=${'x'.repeat(20_000)}`, `Authorization: Bearer ${'x'.repeat(20_000)}`]) {
