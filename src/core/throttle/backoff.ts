@@ -5,6 +5,7 @@
  * last counted attempt.
  */
 import { TesseraError } from '../errors.ts'
+import type { ThrottleBlock, ThrottleRecord } from './store.ts'
 
 export interface BackoffRule {
   threshold: number
@@ -36,6 +37,29 @@ export function latestBlock(blocks: ReadonlyArray<Date | null | undefined>, now:
     if (block && block > now && (latest === null || block > latest)) latest = block
   }
   return latest
+}
+
+export interface BlockCandidate {
+  key: string
+  record: ThrottleRecord | null
+  rule: BackoffRule
+}
+
+/**
+ * The blocks in force at `now`, each pushed out to a full wait of its current length: hammering a
+ * blocked key keeps it blocked, and the Retry-After a client sees never shrinks while it does.
+ * `until` is the latest of them, or null when nothing blocks.
+ */
+export function renewBlocks(candidates: readonly BlockCandidate[], now: Date): { blocks: ThrottleBlock[]; until: Date | null } {
+  const blocks: ThrottleBlock[] = []
+  for (const { key, record, rule } of candidates) {
+    if (!record?.blockedUntil || record.blockedUntil <= now) continue
+    const renewed = addSeconds(now, computeBlockSeconds(record.count, rule))
+    const blockedUntil = renewed > record.blockedUntil ? renewed : record.blockedUntil
+    const expiresAt = record.expiresAt === null || record.expiresAt > blockedUntil ? record.expiresAt : blockedUntil
+    blocks.push({ key, blockedUntil, expiresAt })
+  }
+  return { blocks, until: latestBlock(blocks.map((block) => block.blockedUntil), now) }
 }
 
 /**

@@ -5,7 +5,7 @@
  * revocation, one-time tickets) take a kind here.
  */
 import type { Clock } from '../clock.ts'
-import { addSeconds, computeBlockSeconds, createRateLimitedError, latestBlock, secondsUntil, type BackoffRule } from './backoff.ts'
+import { addSeconds, computeBlockSeconds, createRateLimitedError, renewBlocks, secondsUntil, type BackoffRule } from './backoff.ts'
 import { describeClientNetwork } from './client-network.ts'
 import type { ThrottleStore } from './store.ts'
 
@@ -37,9 +37,12 @@ export function createRequestThrottle(deps: {
       const limit: RequestLimit = found
       const key = `${kind}:network:${describeClientNetwork(ip)}`
       const now = clock.now()
-      const [record] = await store.readThrottles([key], now)
-      const block = latestBlock([record?.blockedUntil], now)
-      if (block) throw createRateLimitedError(secondsUntil(block, now))
+      const [record = null] = await store.readThrottles([key], now)
+      const renewal = renewBlocks([{ key, record, rule: limit }], now)
+      if (renewal.until) {
+        await store.extendThrottleBlocks(renewal.blocks, now)
+        throw createRateLimitedError(secondsUntil(renewal.until, now))
+      }
       async function count(): Promise<void> {
         const at = clock.now()
         const expiresAt = addSeconds(at, limit.forgetAfterSeconds)

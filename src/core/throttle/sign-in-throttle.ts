@@ -28,9 +28,10 @@ import {
   addSeconds,
   computeBlockSeconds,
   createRateLimitedError,
-  latestBlock,
+  renewBlocks,
   secondsUntil,
   type BackoffRule,
+  type BlockCandidate,
 } from './backoff.ts'
 import { describeClientNetwork } from './client-network.ts'
 import type { ThrottleBlock, ThrottleIncrement, ThrottleStore } from './store.ts'
@@ -109,11 +110,16 @@ export function createSignInThrottle(deps: {
       if ((account?.count ?? 0) >= accountCap) {
         throw createRateLimitedError(settings.account.maxDelaySeconds)
       }
-      const block = latestBlock(
-        [accountNetwork?.blockedUntil, isKnown ? null : account?.blockedUntil, isKnown ? null : networkRecord?.blockedUntil],
-        now,
-      )
-      if (block) throw createRateLimitedError(secondsUntil(block, now))
+      const candidates: BlockCandidate[] = [{ key: keys.accountNetwork, record: accountNetwork ?? null, rule: settings.accountNetwork }]
+      if (!isKnown) {
+        candidates.push({ key: keys.account, record: account ?? null, rule: settings.account })
+        candidates.push({ key: keys.network, record: networkRecord ?? null, rule: settings.network })
+      }
+      const renewal = renewBlocks(candidates, now)
+      if (renewal.until) {
+        await store.extendThrottleBlocks(renewal.blocks, now)
+        throw createRateLimitedError(secondsUntil(renewal.until, now))
+      }
 
       const counted = [
         { key: keys.account, rule: settings.account },
