@@ -21,6 +21,8 @@ export interface ServerLimits {
 /** Node's own default: larger request headers are refused with 431. */
 export const maxHeaderBytes = 16 * 1024
 const checkingIntervalMs = 250
+/** How long an idle keep-alive connection stays open between requests. */
+const keepAliveMs = 10_000
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void
 
@@ -31,7 +33,7 @@ export function createNodeServer(handler: Handler, limits: ServerLimits, tls: Tl
     // Node refuses a header timeout longer than the request timeout.
     headersTimeout: Math.min(limits.headersTimeoutSeconds * 1000, requestTimeout),
     connectionsCheckingInterval: checkingIntervalMs,
-    keepAliveTimeout: 5000,
+    keepAliveTimeout: keepAliveMs,
     maxHeaderSize: maxHeaderBytes,
     requireHostHeader: true,
   }
@@ -39,8 +41,8 @@ export function createNodeServer(handler: Handler, limits: ServerLimits, tls: Tl
     ? // An https.Server emits the same request events; Fastify drives it as an http.Server.
       (createHttpsServer({ ...options, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) as unknown as Server)
     : createHttpServer(options, handler)
-  // A connection that sends nothing at all is closed a little after the request timeout, which
-  // leaves the 408 answer to a stalled request time to go out first.
-  server.setTimeout(requestTimeout + 1000)
+  // Silent and slow senders are answered 408 by the timeouts above; this closes a socket on which
+  // nothing moves at all (a client that stops reading its answer), after the keep-alive window.
+  server.setTimeout(keepAliveMs + requestTimeout)
   return server
 }

@@ -37,6 +37,13 @@ describe('hostile HTTP', { concurrency: true }, () => {
     assert.ok(answer.elapsedMs < 4000, `${answer.elapsedMs} ms`)
   })
 
+  it('answers a connection that sends nothing with 408 within 4 seconds', async (t) => {
+    const server = await startTestServer(t)
+    const answer = await sendRaw(server.url, [], { timeoutMs: 8000 })
+    assert.equal(answer.status, 408)
+    assert.ok(answer.elapsedMs < 4000, `${answer.elapsedMs} ms`)
+  })
+
   it('closes a connection whose headers trickle in, within the header timeout', async (t) => {
     const server = await startTestServer(t)
     const bytes = [...'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n']
