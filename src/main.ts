@@ -43,7 +43,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const observer = createServerObserver(metrics.observer, stderrLog)
   const runtime = await openRuntime(config, systemClock, observer)
   metrics.countActiveSessionsWith(() => runtime.core.countActiveSessions())
-  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel), metrics })
+  const tlsFiles = config.server.tls
+  const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile, 'utf8'), key: readFileSync(tlsFiles.keyFile, 'utf8') } : null
+  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel), metrics, tls })
   observer.attachLog(app.log)
   try {
     const created = await bootstrapAdmin(config, runtime.core)
@@ -52,6 +54,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       runtime.core.sessions.deleteExpiredSessions().catch((error: unknown) => {
         app.log.error({ err: error }, 'expired-session sweep failed')
       })
+      runtime.core.throttle.deleteExpiredThrottles().catch((error: unknown) => {
+        app.log.error({ err: error }, 'expired-throttle sweep failed')
+      })
     }, 60_000)
     sweep.unref()
     app.addHook('onClose', async () => clearInterval(sweep))
@@ -59,7 +64,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       const jobs = startSchedulerLoop({ scheduler: runtime.core.scheduler, clock: systemClock, log: app.log })
       app.addHook('onClose', () => jobs.stop())
     }
-    const url = await app.listen({ host: config.server.host, port: config.server.port })
+    const address = await app.listen({ host: config.server.host, port: config.server.port })
+    // Fastify names the scheme after its own `https` option, which the server factory replaces.
+    const url = tls ? address.replace(/^http:/, 'https:') : address
     return {
       url,
       async close() {

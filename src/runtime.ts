@@ -37,6 +37,7 @@ export async function openRuntime(
         sessions: config.sessions,
         passwords: config.passwords,
         audit: toAuditSettings(config.audit),
+        throttle: config.throttle,
       },
       ...(observer ? { observer } : {}),
       postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),

@@ -8,12 +8,21 @@ TESSERA_CONFIG_FILE, prints its URL and runs until SIGINT or SIGTERM.
   user: `Usage:
   tessera user create <username> [--role <role>]... [--json]
   tessera user list [--json]
+  tessera user import FILE [--json]
+  tessera user unlock <username> [--json]
 
 user create   Creates an account with the role "user" plus every --role given.
               The password is typed at a prompt (twice) or, when standard input
               is not a terminal, read from its first line. It is never taken as
               an argument, where it would be kept in shell history and shown by ps.
 user list     Lists every account.
+user import   Imports accounts with their existing password hashes from FILE, one
+              JSON object per line: {"username": "...", "password_hash": "$2b$...",
+              "roles": ["user"]}. bcrypt ($2a$, $2b$, $2y$) or argon2id hashes; a
+              bcrypt hash becomes argon2id at the user's first sign-in. Existing
+              usernames are left untouched, so a file can be imported again. Bad
+              lines are reported by number and skipped; exit code 1 if any failed.
+user unlock   Clears the sign-in failure counters of an account (lock-out).
 `,
   role: `Usage:
   tessera role grant <username> <role> [--json]
@@ -55,6 +64,8 @@ Commands:
   serve                              Start the server
   user create <username> [--role r]  Create an account (password from a prompt or stdin)
   user list                          List accounts
+  user import FILE                   Import accounts with bcrypt/argon2id hashes (JSON lines)
+  user unlock <username>             Lift a sign-in lock-out
   role grant <username> <role>       Give a role to an account
   role revoke <username> <role>      Take a role from an account
   audit query|tail|alerts            Read the audit trail and the alerts

@@ -48,7 +48,7 @@ describe('loadConfig()', () => {
     assert.deepEqual(config.sessions, { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 })
     assert.deepEqual(config.passwords.argon2, { memoryKiB: 19456, passes: 2, parallelism: 1 })
     assert.equal(config.passwords.minLength, 15)
-    assert.equal(config.passwords.maxLength, 256)
+    assert.equal(config.passwords.maxLength, 1024)
     assert.equal(config.passwords.hashQueue, 256)
     assert.ok(config.passwords.hashConcurrency >= 1)
     assert.deepEqual(config.bootstrap, { adminUsername: null, adminPasswordFile: null })
@@ -188,7 +188,12 @@ describe('loadConfig()', () => {
   it('reads a config file and lets the environment override it', () => {
     const path = writeConfigFile(
       'precedence.json',
-      JSON.stringify({ TESSERA_PORT: 9000, TESSERA_HOST: '0.0.0.0', TESSERA_ALLOWED_ORIGINS: ['https://a.example'] }),
+      JSON.stringify({
+        TESSERA_PORT: 9000,
+        TESSERA_HOST: '0.0.0.0',
+        TESSERA_ALLOWED_ORIGINS: ['https://a.example'],
+        TESSERA_ALLOW_INSECURE_COOKIES: true,
+      }),
     )
     const config = loadConfig({ TESSERA_CONFIG_FILE: path, TESSERA_PORT: '9100' })
     assert.equal(config.server.port, 9100)

@@ -7,6 +7,8 @@ import { availableParallelism, hostname } from 'node:os'
 import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
 import { settings, type SettingDefinition, type SettingName } from './schema.ts'
+import type { ThrottleSettings } from '../core/throttle/throttle.ts'
+import { buildThrottleSettings, checkCookieTransport, readTlsFiles, type TlsFiles } from './hardening.ts'
 
 export interface Config {
   server: {
@@ -17,6 +19,12 @@ export interface Config {
     logLevel: string
     /** Origins whose cookie-authenticated unsafe requests are accepted. */
     allowedOrigins: string[]
+    /** Proxies whose X-Forwarded-For entries are believed; 0 trusts none. */
+    trustProxyHops: number
+    /** Served by Tessera itself when set. */
+    tls: TlsFiles | null
+    /** True when clients reach Tessera over TLS (served here or ended by a proxy): HSTS is sent. */
+    isHttps: boolean
   }
   storage: { dataDir: string }
   tokens: {
@@ -37,7 +45,10 @@ export interface Config {
     hashQueue: number
     minLength: number
     maxLength: number
+    /** Words new passwords may not be built on, besides the username and "tessera". */
+    contextWords: string[]
   }
+  throttle: ThrottleSettings
   bootstrap: { adminUsername: string | null; adminPasswordFile: string | null }
   audit: {
     nodeId: string
@@ -237,6 +248,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } else if (webhookSecret !== null && webhookSecret.length < 16) {
     problems.push('TESSERA_ALERT_WEBHOOK_SECRET: must be at least 16 characters')
   }
+  const tls = readTlsFiles(value, problems)
+  if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST'))) {
+    const allowInsecureCookies = value<boolean>('TESSERA_ALLOW_INSECURE_COOKIES')
+    checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
+  }
   if (problems.length > 0) throw new ConfigError(problems)
 
   const publicOrigin = new URL(publicUrl).origin
@@ -256,6 +272,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       headersTimeoutSeconds: value<number>('TESSERA_HEADERS_TIMEOUT'),
       logLevel: value<string>('TESSERA_LOG_LEVEL'),
       allowedOrigins,
+      trustProxyHops: value<number>('TESSERA_TRUST_PROXY'),
+      tls,
+      isHttps: tls !== null || new URL(publicUrl).protocol === 'https:',
     },
     storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')) },
     tokens: {
@@ -281,7 +300,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       hashQueue: value<number>('TESSERA_HASH_QUEUE'),
       minLength,
       maxLength,
+      contextWords: value<string[]>('TESSERA_PASSWORD_CONTEXT_WORDS'),
     },
+    throttle: buildThrottleSettings(value),
     bootstrap: { adminUsername, adminPasswordFile },
     audit: {
       nodeId: value<string | undefined>('TESSERA_NODE_ID') ?? `${hostname()}:${process.pid}`,

@@ -132,10 +132,10 @@ export const settings = {
   },
   TESSERA_PASSWORD_MAX_LENGTH: {
     type: 'integer',
-    default: '256',
+    default: '1024',
     min: 64,
     max: 1024,
-    description: 'Maximum password length in code points.',
+    description: 'Maximum password length in code points (and never more than 1024 UTF-8 bytes as sent).',
   },
   TESSERA_BOOTSTRAP_ADMIN_USERNAME: {
     type: 'string',
@@ -147,14 +147,14 @@ export const settings = {
   },
   TESSERA_REQUEST_TIMEOUT: {
     type: 'duration',
-    default: '10s',
+    default: '3s',
     min: 1,
     max: 300,
     description: 'Longest time to receive a whole request.',
   },
   TESSERA_HEADERS_TIMEOUT: {
     type: 'duration',
-    default: '4s',
+    default: '3s',
     min: 1,
     max: 60,
     description: 'Longest time to receive request headers.',
@@ -263,6 +263,98 @@ export const settings = {
     type: 'string',
     isSecret: true,
     description: 'When set, GET /metrics needs `Authorization: Bearer <token>`; otherwise it is open (bind or firewall it).',
+  },
+  TESSERA_TRUST_PROXY: {
+    type: 'integer',
+    default: '0',
+    min: 0,
+    max: 10,
+    description:
+      'Reverse proxies in front of Tessera whose X-Forwarded-For entries are believed (0: none; the peer address is the client).',
+  },
+  TESSERA_TLS_CERT: { type: 'string', description: 'PEM certificate chain file; with TESSERA_TLS_KEY, Tessera serves HTTPS itself.' },
+  TESSERA_TLS_KEY: { type: 'string', description: 'PEM private key file of TESSERA_TLS_CERT.' },
+  TESSERA_ALLOW_INSECURE_COOKIES: {
+    type: 'boolean',
+    default: 'false',
+    description:
+      'Start on plain HTTP on a non-loopback address with an http public URL, where session cookies would travel unencrypted.',
+  },
+  TESSERA_PASSWORD_CONTEXT_WORDS: {
+    type: 'list',
+    default: '',
+    description: 'Comma-separated words (for example the product or company name) that new passwords may not be built on.',
+  },
+  TESSERA_THROTTLE_ACCOUNT_THRESHOLD: {
+    type: 'integer',
+    default: '10',
+    min: 1,
+    max: 90,
+    description: 'Failed sign-ins for one username, from anywhere, before its back-off starts.',
+  },
+  TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: {
+    type: 'integer',
+    default: '5',
+    min: 1,
+    max: 90,
+    description: 'Failed sign-ins for one username from one IP (IPv6: one /64) before their back-off starts.',
+  },
+  TESSERA_THROTTLE_IP_THRESHOLD: {
+    type: 'integer',
+    default: '20',
+    min: 1,
+    max: 100000,
+    description: 'Failed sign-ins from one IP for usernames not known there, before the IP is slowed down.',
+  },
+  TESSERA_THROTTLE_BASE_DELAY: {
+    type: 'duration',
+    default: '1s',
+    min: 1,
+    max: 3600,
+    description: 'First back-off wait; each further failure doubles it.',
+  },
+  TESSERA_THROTTLE_MAX_DELAY: {
+    type: 'duration',
+    default: '1h',
+    min: 1,
+    max: 86400,
+    description: 'Longest single back-off wait (the lock time).',
+  },
+  TESSERA_THROTTLE_FORGET_AFTER: {
+    type: 'duration',
+    default: '24h',
+    min: 60,
+    max: 2592000,
+    description: 'Failure counters of a username are forgotten this long after their last failure (below the hard cap).',
+  },
+  TESSERA_THROTTLE_MAX_FAILURES: {
+    type: 'integer',
+    default: '100',
+    min: 20,
+    max: 100,
+    description:
+      'Consecutive failures a username may accrue (NIST SP 800-63B: at most 100); IPs it never signed in from stop 10 short.',
+  },
+  TESSERA_THROTTLE_KNOWN_IP_TTL: {
+    type: 'duration',
+    default: '90d',
+    min: 0,
+    max: 31536000,
+    description: 'How long an IP stays known to a user after a successful sign-in from it (0: never known).',
+  },
+  TESSERA_THROTTLE_REGISTER_THRESHOLD: {
+    type: 'integer',
+    default: '10',
+    min: 1,
+    max: 100000,
+    description: 'Registrations from one IP before it is slowed down.',
+  },
+  TESSERA_THROTTLE_REFRESH_THRESHOLD: {
+    type: 'integer',
+    default: '30',
+    min: 1,
+    max: 100000,
+    description: 'Failed refresh-token redemptions from one IP before it is slowed down.',
   },
 } as const satisfies Record<string, SettingDefinition>
 

@@ -29,6 +29,12 @@ import { createBackgroundJobs } from './review/background-jobs.ts'
 import { createSecurityReview, type SecurityReview } from './review/review.ts'
 import { createScheduler, type Scheduler } from './scheduler/scheduler.ts'
 import { createSessionRevocation, type SessionRevocation } from './sessions/session-revocation.ts'
+import { createThrottledAuthentication } from './auth/throttled-authentication.ts'
+import { createPasswordBlocklist } from './passwords/blocklist.ts'
+import { createAccountAdministration, type AccountAdministration } from './accounts/account-administration.ts'
+import { createUserImport } from './accounts/import-users.ts'
+import { loadCommonPasswords } from './passwords/common-passwords.ts'
+import { createThrottle, defaultThrottleSettings, type Throttle, type ThrottleSettings } from './throttle/throttle.ts'
 
 export interface CoreSettings {
   tokens: AccessTokenSettings & { signingAlgorithm: SigningAlgorithm }
@@ -39,9 +45,13 @@ export interface CoreSettings {
     hashQueue: number
     minLength: number
     maxLength: number
+    /** Words new passwords may not be built on, besides the username and "tessera". */
+    contextWords?: readonly string[]
   }
   /** Audit trail, review, alerts and background jobs; `defaultAuditSettings` when absent. */
   audit?: AuditSettings
+  /** Throttling and lock-out; the documented defaults when absent. */
+  throttle?: ThrottleSettings
 }
 
 export interface Core {
@@ -52,6 +62,8 @@ export interface Core {
   keyRing: KeyRing
   csrfTokens: CsrfTokens
   hashLimiter: HashLimiter
+  throttle: Throttle
+  accountAdministration: AccountAdministration
   /** Replaces a user's roles; sessions of the user see the change on their next request. */
   replaceUserRoles(
     userId: string,
@@ -96,6 +108,7 @@ export async function createCore(deps: {
     clock,
     hasher,
     policy: { minLength: settings.passwords.minLength, maxLength: settings.passwords.maxLength },
+    blocklist: createPasswordBlocklist({ loadCommonPasswords, contextWords: settings.passwords.contextWords ?? [] }),
   })
   const sessions = createSessions({
     sessionStore: stores.sessions,
@@ -113,6 +126,7 @@ export async function createCore(deps: {
   await keyRing.loadKeys()
   const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
   const authentication = createAuthentication({ accounts, sessions, accessTokens, audit })
+  const throttle = createThrottle({ store: stores.throttles, clock, settings: settings.throttle ?? defaultThrottleSettings })
   const roleChanges = createRoleChanges({ accounts, sessions, audit })
   const alerts = createAlerts({
     store: stores.alerts,
@@ -137,7 +151,7 @@ export async function createCore(deps: {
   return {
     accounts,
     sessions,
-    authentication,
+    authentication: createThrottledAuthentication(authentication, throttle, audit),
     accessTokens,
     keyRing,
     csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
@@ -150,6 +164,13 @@ export async function createCore(deps: {
     scheduler,
     registration: createRegistration({ accounts, audit }),
     sessionRevocation: createSessionRevocation({ sessions, audit }),
+    throttle,
+    accountAdministration: createAccountAdministration({
+      accounts,
+      throttle,
+      userImport: createUserImport({ store: stores.accounts, clock }),
+      audit,
+    }),
     countActiveSessions() {
       const now = clock.now()
       const idleCutoff = new Date(now.getTime() - settings.sessions.idleTimeoutSeconds * 1000)

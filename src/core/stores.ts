@@ -4,6 +4,7 @@ import type { AuditStore } from './audit/store.ts'
 import type { SchedulerLockStore } from './scheduler/store.ts'
 import type { SessionStore } from './sessions/store.ts'
 import type { SigningKeyStore } from './tokens/store.ts'
+import type { ThrottleStore } from './throttle/store.ts'
 
 /** Every store the core needs; each backend fills the ones it holds. */
 export interface Stores {
@@ -13,6 +14,7 @@ export interface Stores {
   audit: AuditStore
   alerts: AlertStore
   schedulerLocks: SchedulerLockStore
+  throttles: ThrottleStore
   /** Fails when the backend cannot answer (used by /readyz). */
   checkHealth(): Promise<void>
   close(): Promise<void>

@@ -28,6 +28,11 @@ import { alertRoutes } from './routes/alerts.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { myEventsRoutes } from './routes/my-events.ts'
 import { alertSchema, auditEventSchema } from './schemas/audit.ts'
+import { createClientErrorHandler } from './client-errors.ts'
+import { adminAccountRoutes } from './routes/admin-accounts.ts'
+import { registerRequestLimits } from './plugins/request-limits.ts'
+import { registerStrictTransport } from './plugins/strict-transport.ts'
+import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
@@ -36,6 +41,8 @@ export interface AppDeps {
   logger: FastifyServerOptions['logger']
   /** Prometheus metrics served at /metrics; none when absent. */
   metrics?: Metrics
+  /** Certificate and key to serve HTTPS with (read from TESSERA_TLS_CERT / TESSERA_TLS_KEY). */
+  tls?: TlsMaterial | null
 }
 
 const defaultBodyLimitBytes = 1024 * 1024
@@ -92,7 +99,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: defaultBodyLimitBytes,
-    trustProxy: false,
+    // Forwarded addresses are believed only from the configured number of proxy hops.
+    trustProxy: config.server.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.server.trustProxyHops : false,
+    serverFactory: (handler) => createNodeServer(handler, config.server, deps.tls ?? null),
+    clientErrorHandler: createClientErrorHandler(config.server.isHttps),
     requestTimeout: config.server.requestTimeoutSeconds * 1000,
     connectionTimeout: config.server.requestTimeoutSeconds * 1000,
     onProtoPoisoning: 'error',
@@ -105,6 +115,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerJsonParser(app)
   registerProblemHandlers(app)
   registerSecurityHeaders(app)
+  registerStrictTransport(app, config.server.isHttps)
+  registerRequestLimits(app, core.throttle)
   app.decorateRequest('auth', null)
   for (const schema of sharedSchemas) app.addSchema(schema)
   for (const schema of [auditEventSchema, alertSchema]) app.addSchema(schema)
@@ -128,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes, { ...routeDeps, prefix: '/v1/admin/audit' })
   await app.register(alertRoutes, { ...routeDeps, prefix: '/v1/admin/alerts' })
   await app.register(myEventsRoutes, { ...routeDeps, prefix: '/v1/me/events' })
+  await app.register(adminAccountRoutes, { ...routeDeps, prefix: '/v1/admin' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

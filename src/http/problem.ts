@@ -12,6 +12,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   password_too_short: { status: 400, title: 'The password is too short' },
   password_too_long: { status: 400, title: 'The password is too long' },
   password_invalid: { status: 400, title: 'The password is not valid' },
+  password_blocklisted: { status: 400, title: 'The password is too easy to guess' },
   username_taken: { status: 409, title: 'The username is taken' },
   invalid_credentials: { status: 401, title: 'Invalid credentials' },
   unauthenticated: { status: 401, title: 'Authentication required' },
@@ -26,6 +27,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   payload_too_large: { status: 413, title: 'Payload too large' },
   headers_too_large: { status: 431, title: 'Request headers too large' },
   request_timeout: { status: 408, title: 'Request timeout' },
+  rate_limited: { status: 429, title: 'Too many attempts' },
   server_busy: { status: 503, title: 'Server busy' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
   internal_error: { status: 500, title: 'Internal error' },
@@ -127,6 +129,8 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed')
     } else if (code === 'server_busy') {
       reply.header('retry-after', '1')
+    } else if (code === 'rate_limited' && error instanceof TesseraError) {
+      reply.header('retry-after', String(error.details?.retry_after ?? 1))
     }
     if (error instanceof TesseraError && error.details) {
       return sendProblem(reply, code, detail, error.details)

@@ -38,7 +38,16 @@ export async function startAuditServer(
   env: Record<string, string> = {},
   options: { logLevel?: string } = {},
 ): Promise<AuditTestServer> {
-  const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_NODE_ID: 'test-node', TESSERA_SCHEDULE_TIMEZONE: 'UTC', ...env })
+  const loaded = loadConfig({
+    TESSERA_PORT: '0',
+    TESSERA_NODE_ID: 'test-node',
+    TESSERA_SCHEDULE_TIMEZONE: 'UTC',
+    // The review's own tests play whole attacks; throttling (tested on its own) would cut them short.
+    TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '90',
+    TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '90',
+    TESSERA_THROTTLE_IP_THRESHOLD: '100000',
+    ...env,
+  })
   const config: Config = { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
   const clock = createManualClock()
   const stores = openSqliteStores(':memory:', clock.now())
@@ -48,7 +57,13 @@ export async function startAuditServer(
     stores,
     clock,
     masterKey: randomBytes(32),
-    settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords, audit: toAuditSettings(config.audit) },
+    settings: {
+      tokens: config.tokens,
+      sessions: config.sessions,
+      passwords: config.passwords,
+      audit: toAuditSettings(config.audit),
+      throttle: config.throttle,
+    },
     observer,
     postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
   })

@@ -52,7 +52,7 @@ export async function startTestServer(
     stores,
     clock,
     masterKey: randomBytes(32),
-    settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
+    settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords, throttle: config.throttle },
   })
   const app = await buildApp({ config, core, logger: false })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })

@@ -211,3 +211,28 @@ describe('security review over real traffic', () => {
     assert.deepEqual((await server.core.scheduler.runDueJobs()).map((run) => run.job), ['security-review'])
   })
 })
+
+describe('security review with throttling on', () => {
+  it('throttled attempts are audited as login_throttled and still count toward brute force', async (t) => {
+    const server = await startAuditServer(t, {
+      TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '5',
+      TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '10',
+      TESSERA_THROTTLE_IP_THRESHOLD: '20',
+    })
+    await createAccount(server, 'player0', password)
+    server.clock.advanceSeconds(7200)
+    const statuses: number[] = []
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      statuses.push((await logIn(server, '127.0.0.2', 'player0', `${wrongPassword}${attempt}`)).status)
+    }
+    // The threshold lets five failures through plus the one that crosses it; then the back-off.
+    assert.deepEqual(statuses.slice(0, 6), [401, 401, 401, 401, 401, 401])
+    assert.ok(statuses.slice(6).every((status) => status === 429), statuses.join(','))
+    const page = await server.core.audit.queryEvents({ types: ['login_throttled'] }, { after: null, limit: 100 })
+    assert.equal(page.events.length, 6)
+    assert.ok(page.events.every((event) => event.ip === '127.0.0.2' && event.reason === 'account_throttled'))
+    const outcome = await server.core.review.runReview(server.clock.now())
+    assert.deepEqual(summarize(outcome.alerts), [{ rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' }])
+    assert.equal(outcome.alerts[0]?.evidence.counts.failures, 12)
+  })
+})

@@ -14,6 +14,7 @@ import { buildAuditEventRecord, contractEpoch } from '../../src/storage/contract
 import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testSigningKeyStore } from '../../src/storage/contract/signing-keys.ts'
+import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
@@ -58,6 +59,7 @@ describe('SQLite stores in memory', () => {
   testAuditStore(openStores, { hasTransactions: true })
   testAlertStore(openStores)
   testSchedulerLockStore(openStores)
+  testThrottleStore(openStores)
 })
 
 describe('SQLite stores in a file', () => {
@@ -68,6 +70,7 @@ describe('SQLite stores in a file', () => {
   testAuditStore(openStores, { hasTransactions: true })
   testAlertStore(openStores)
   testSchedulerLockStore(openStores)
+  testThrottleStore(openStores)
 })
 
 describe('SQLite database file', () => {
@@ -121,6 +124,7 @@ describe('SQLite database file', () => {
         rows.map((row) => ({ ...row })),
         [
           { version: 1, name: 'init', applied_at: contractEpoch.getTime() },
+          { version: 3, name: 'throttling', applied_at: contractEpoch.getTime() },
           { version: 4, name: 'audit', applied_at: contractEpoch.getTime() },
         ],
       )
@@ -155,6 +159,7 @@ describe('SQLite database file', () => {
       const rows = db.prepare('SELECT version, applied_at FROM schema_migrations').all()
       assert.deepEqual(rows.map((row) => ({ ...row })), [
         { version: 1, applied_at: contractEpoch.getTime() },
+        { version: 3, applied_at: contractEpoch.getTime() },
         { version: 4, applied_at: contractEpoch.getTime() },
       ])
     } finally {
@@ -165,7 +170,7 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 4])
+      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 3, 4])
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()

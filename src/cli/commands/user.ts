@@ -10,6 +10,7 @@ import { withCore } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
 import { formatJson } from '../format.ts'
 import { describeUser, formatUserTable } from '../user-view.ts'
+import { importUsers, unlockUser } from './user-import.ts'
 
 const listPageSize = 200
 
@@ -109,13 +110,17 @@ export async function run(args: string[], io: Io): Promise<number> {
       return createUser(rest, io)
     case 'list':
       return listUsers(rest, io)
+    case 'import':
+      return importUsers(rest, io)
+    case 'unlock':
+      return unlockUser(rest, io)
     case undefined:
-      throw usageError('user: missing subcommand (create or list).')
+      throw usageError('user: missing subcommand (create, list, import or unlock).')
     case '-h':
     case '--help':
       io.stdout(commandUsages.user)
       return exitCodes.success
     default:
-      throw usageError(`user: unknown subcommand "${subcommand}" (expected create or list).`)
+      throw usageError(`user: unknown subcommand "${subcommand}" (expected create, list, import or unlock).`)
   }
 }

@@ -7,6 +7,8 @@ import { TesseraError } from '../errors.ts'
 import { hashPassword, type Argon2Parameters } from '../passwords/argon2id.ts'
 import { createHashLimiter } from '../passwords/hash-limiter.ts'
 import { createPasswordHasher } from '../passwords/password-hasher.ts'
+import { createPasswordBlocklist } from '../passwords/blocklist.ts'
+import { loadCommonPasswords } from '../passwords/common-passwords.ts'
 import { createAccounts } from './accounts.ts'
 import type { AccountStore } from './store.ts'
 
@@ -20,6 +22,7 @@ function buildAccounts(store: AccountStore, clock: Clock, parameters: Argon2Para
     clock,
     hasher: createPasswordHasher({ parameters, limiter: createHashLimiter({ concurrency: 2, maxQueue: 16 }) }),
     policy: { minLength: 15, maxLength: 256 },
+    blocklist: createPasswordBlocklist({ loadCommonPasswords }),
   })
 }
 

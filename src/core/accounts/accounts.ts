@@ -6,10 +6,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
+import { createBlocklistedError, type PasswordBlocklist } from '../passwords/blocklist.ts'
 import type { PasswordHasher } from '../passwords/password-hasher.ts'
 import {
   assertPasswordAcceptable,
   isPasswordOversized,
+  maxPasswordBytes,
   normalizePassword,
   type PasswordPolicy,
 } from '../passwords/policy.ts'
@@ -51,15 +53,22 @@ export function createAccounts(deps: {
   clock: Clock
   hasher: PasswordHasher
   policy: PasswordPolicy
+  blocklist: PasswordBlocklist
 }): Accounts {
-  const { store, clock, hasher, policy } = deps
+  const { store, clock, hasher, policy, blocklist } = deps
 
-  function prepareNewPassword(password: string): string {
+  async function prepareNewPassword(password: string, username: string): Promise<string> {
     if (isPasswordOversized(password, policy)) {
-      throw new TesseraError('password_too_long', `The password must be at most ${policy.maxLength} characters long.`)
+      throw new TesseraError(
+        'password_too_long',
+        `The password must be at most ${policy.maxLength} characters and ${maxPasswordBytes} bytes (UTF-8) long.`,
+        { details: { max_length: policy.maxLength, max_bytes: maxPasswordBytes } },
+      )
     }
     const normalized = normalizePassword(password)
     assertPasswordAcceptable(normalized, policy)
+    const weakness = await blocklist.findWeakness(normalized, { username, minLength: policy.minLength })
+    if (weakness) throw createBlocklistedError(weakness)
     return normalized
   }
 
@@ -71,7 +80,7 @@ export function createAccounts(deps: {
   return {
     async registerUser({ username, password, roles = defaultRoles }) {
       const name = requireValidUsername(username)
-      const normalizedPassword = prepareNewPassword(password)
+      const normalizedPassword = await prepareNewPassword(password, name.display)
       const now = clock.now()
       const user: UserRecord = {
         id: randomUUID(),
@@ -113,7 +122,7 @@ export function createAccounts(deps: {
       if (!user || current === null) {
         throw new TesseraError('invalid_credentials', 'The current password is not correct.')
       }
-      const normalizedNew = prepareNewPassword(newPassword)
+      const normalizedNew = await prepareNewPassword(newPassword, user.username)
       const verification = await hasher.verifyPassword(current, user.passwordHash)
       if (!verification.matches) {
         throw new TesseraError('invalid_credentials', 'The current password is not correct.')

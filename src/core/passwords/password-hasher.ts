@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { hashPassword, needsRehash, verifyPassword, type Argon2Parameters } from './argon2id.ts'
+import { createBcryptVerifier, isBcryptHash } from './bcrypt.ts'
 import type { HashLimiter } from './hash-limiter.ts'
 
 export interface PasswordVerification {
@@ -26,11 +27,17 @@ export function createPasswordHasher(deps: {
 }): PasswordHasher {
   const { parameters, limiter } = deps
   let dummyHash: Promise<string> | null = null
+  const bcrypt = createBcryptVerifier()
 
   return {
     hashPassword: (password) => limiter.run(() => hashPassword(password, parameters)),
 
     async verifyPassword(password, passwordHash) {
+      if (isBcryptHash(passwordHash)) {
+        // An imported bcrypt hash is replaced by argon2id at the first successful sign-in.
+        const matches = await limiter.run(() => bcrypt.verifyBcryptPassword(password, passwordHash))
+        return { matches, isRehashNeeded: matches }
+      }
       const matches = await limiter.run(() => verifyPassword(password, passwordHash))
       return { matches, isRehashNeeded: matches && needsRehash(passwordHash, parameters) }
     },

@@ -45,8 +45,13 @@ export function assertPasswordAcceptable(password: string, policy: PasswordPolic
   }
 }
 
+/**
+ * The most UTF-8 bytes a password may have as sent (SECURITY.md PW-02): enough for 256 code
+ * points of any script, or 1024 ASCII characters, and checked before any normalisation or hashing.
+ */
+export const maxPasswordBytes = 1024
+
 /** True when the raw input is too long to be worth hashing (checked before any argon2 work). */
 export function isPasswordOversized(password: string, policy: PasswordPolicy): boolean {
-  // Four UTF-8 bytes per code point is the most NFKC output can need per allowed character.
-  return password.length > policy.maxLength * 4
+  return password.length > policy.maxLength * 4 || Buffer.byteLength(password, 'utf8') > maxPasswordBytes
 }

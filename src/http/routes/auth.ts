@@ -36,7 +36,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
         summary: 'Create an account',
         tags: ['auth'],
         body: credentialsBody,
-        response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 503) },
+        response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -58,7 +58,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
           ...credentialsBody,
           properties: { ...credentialsBody.properties, mode: { type: 'string', enum: ['token', 'cookie'] } },
         },
-        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 503) },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -93,7 +93,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
           required: ['refresh_token'],
           additionalProperties: false,
         },
-        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 413, 415) },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 413, 415, 429) },
       },
     },
     async (request) =>

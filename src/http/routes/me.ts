@@ -56,7 +56,7 @@ export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
           required: ['current_password', 'new_password'],
           additionalProperties: false,
         },
-        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 503) },
+        response: { 200: { $ref: 'SignIn#' }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {

@@ -14,6 +14,7 @@ import { createTransactionGate, gateStore } from './transaction-gate.ts'
 import { migrateSqlite } from './migrate.ts'
 import { createSqliteSessionStore } from './sessions.ts'
 import { createSqliteSigningKeyStore } from './signing-keys.ts'
+import { createSqliteThrottleStore } from './throttles.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -47,6 +48,7 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
     audit: gateStore(createSqliteAuditStore(db, gate), gate),
     alerts: gateStore(createSqliteAlertStore(db), gate),
     schedulerLocks: gateStore(createSqliteSchedulerLockStore(db), gate),
+    throttles: gateStore(createSqliteThrottleStore(db), gate),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())
     },

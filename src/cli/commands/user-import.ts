@@ -1,0 +1,138 @@
+/**
+ * `tessera user import FILE`: users from another system, one JSON object per line:
+ * `{"username": "alice", "password_hash": "$2b$12$…", "roles": ["user"]}`. A bad line is reported
+ * with its number and skipped; the rest of the file is imported. Importing the same file again
+ * changes nothing (existing usernames are left as they are).
+ */
+import { createReadStream } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../../config/load.ts'
+import { maxImportBatch, type ImportEntry } from '../../core/accounts/import-users.ts'
+import type { Core } from '../../core/core.ts'
+import { CliError, exitCodes, usageError } from '../errors.ts'
+import { formatJson } from '../format.ts'
+import type { Io } from '../io.ts'
+import { withCore } from '../open-core.ts'
+import { commandUsages } from '../usage.ts'
+import { createOfflineContext } from '../../core/request-context.ts'
+
+const cliActor = { actorUserId: null, context: createOfflineContext('cli') }
+
+interface LineError {
+  line: number
+  code: string
+  message: string
+}
+
+interface ImportTally {
+  imported: number
+  existing: number
+  failed: number
+  errors: LineError[]
+}
+
+/** The entry a line describes, or the reason it describes none (never echoing the line). */
+function parseLine(text: string): ImportEntry | string {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return 'not a JSON object'
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object'
+  const { username, password_hash: passwordHash, roles, ...rest } = value as Record<string, unknown>
+  if (Object.keys(rest).length > 0) return `unknown field ${Object.keys(rest)[0]}`
+  if (typeof username !== 'string') return 'username must be a string'
+  if (typeof passwordHash !== 'string') return 'password_hash must be a string'
+  if (roles !== undefined && !(Array.isArray(roles) && roles.every((role) => typeof role === 'string'))) {
+    return 'roles must be a list of strings'
+  }
+  return { username, passwordHash, ...(roles === undefined ? {} : { roles: roles as string[] }) }
+}
+
+async function importBatch(core: Core, batch: Array<{ line: number; entry: ImportEntry }>, tally: ImportTally) {
+  const results = await core.accountAdministration.importUsers(batch.map(({ entry }) => entry), cliActor)
+  results.forEach((result, index) => {
+    if (result.outcome === 'imported') tally.imported += 1
+    else if (result.outcome === 'exists') tally.existing += 1
+    else {
+      tally.failed += 1
+      tally.errors.push({ line: batch[index]?.line ?? 0, code: result.code, message: result.message })
+    }
+  })
+}
+
+async function importFile(core: Core, path: string): Promise<ImportTally> {
+  const tally: ImportTally = { imported: 0, existing: 0, failed: 0, errors: [] }
+  const input = createReadStream(path, { encoding: 'utf8' })
+  try {
+    await new Promise<void>((resolve, reject) => input.once('ready', () => resolve()).once('error', reject))
+  } catch {
+    throw new CliError(`Cannot read ${path}.`)
+  }
+  let batch: Array<{ line: number; entry: ImportEntry }> = []
+  let line = 0
+  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+    line += 1
+    if (text.trim() === '') continue
+    const parsed = parseLine(text)
+    if (typeof parsed === 'string') {
+      tally.failed += 1
+      tally.errors.push({ line, code: 'validation_failed', message: parsed })
+      continue
+    }
+    batch.push({ line, entry: parsed })
+    if (batch.length === maxImportBatch) {
+      await importBatch(core, batch, tally)
+      batch = []
+    }
+  }
+  if (batch.length > 0) await importBatch(core, batch, tally)
+  return tally
+}
+
+export async function importUsers(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    io.stdout(commandUsages.user)
+    return exitCodes.success
+  }
+  const [path, ...extra] = positionals
+  if (path === undefined || extra.length > 0) throw usageError('user import: expected exactly one FILE.')
+  const config = loadConfig(io.env)
+  const tally = await withCore(config, (core) => importFile(core, path))
+  if (values.json) {
+    io.stdout(formatJson(tally))
+  } else {
+    for (const error of tally.errors) io.stderr(`line ${error.line}: ${error.message} (${error.code})\n`)
+    io.stdout(`Imported ${tally.imported}, already present ${tally.existing}, failed ${tally.failed}.\n`)
+  }
+  return tally.failed > 0 ? exitCodes.failure : exitCodes.success
+}
+
+export async function unlockUser(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    io.stdout(commandUsages.user)
+    return exitCodes.success
+  }
+  const [username, ...extra] = positionals
+  if (username === undefined || extra.length > 0) throw usageError('user unlock: expected exactly one <username>.')
+  const config = loadConfig(io.env)
+  const { user, clearedCounters } = await withCore(config, (core) => core.accountAdministration.unlockUsername(username, cliActor))
+  io.stdout(
+    values.json
+      ? formatJson({ username: user.username, id: user.id, cleared_counters: clearedCounters })
+      : `Unlocked ${user.username}: cleared ${clearedCounters} failure counters.\n`,
+  )
+  return exitCodes.success
+}

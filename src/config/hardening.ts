@@ -1,0 +1,84 @@
+/**
+ * The parts of the configuration that harden Tessera against abuse: throttling, trusted proxies,
+ * TLS and the refusal to send session cookies over plain HTTP to a non-loopback address.
+ */
+import { accessSync, constants } from 'node:fs'
+import type { ThrottleSettings } from '../core/throttle/throttle.ts'
+import type { SettingName } from './schema.ts'
+
+type ReadSetting = <T>(name: SettingName) => T
+
+/** Failures below the hard cap kept for IPs a user has signed in from (see docs/throttling.md). */
+export const knownNetworkReserve = 10
+/** Per-IP counters (spraying, registrations, refreshes) are forgotten an hour after their last count. */
+const networkForgetAfterSeconds = 3600
+
+export interface TlsFiles {
+  certFile: string
+  keyFile: string
+}
+
+export function buildThrottleSettings(value: ReadSetting): ThrottleSettings {
+  const delays = {
+    baseDelaySeconds: value<number>('TESSERA_THROTTLE_BASE_DELAY'),
+    maxDelaySeconds: value<number>('TESSERA_THROTTLE_MAX_DELAY'),
+  }
+  const forgetAfterSeconds = value<number>('TESSERA_THROTTLE_FORGET_AFTER')
+  const network = { ...delays, forgetAfterSeconds: networkForgetAfterSeconds }
+  return {
+    signIn: {
+      account: { threshold: value<number>('TESSERA_THROTTLE_ACCOUNT_THRESHOLD'), ...delays, forgetAfterSeconds },
+      accountNetwork: { threshold: value<number>('TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD'), ...delays, forgetAfterSeconds },
+      network: { threshold: value<number>('TESSERA_THROTTLE_IP_THRESHOLD'), ...network },
+      maxFailures: value<number>('TESSERA_THROTTLE_MAX_FAILURES'),
+      knownNetworkReserve,
+      knownNetworkTtlSeconds: value<number>('TESSERA_THROTTLE_KNOWN_IP_TTL'),
+    },
+    requests: {
+      registration: { counts: 'every', threshold: value<number>('TESSERA_THROTTLE_REGISTER_THRESHOLD'), ...network },
+      refresh: { counts: 'failures', threshold: value<number>('TESSERA_THROTTLE_REFRESH_THRESHOLD'), ...network },
+    },
+  }
+}
+
+/** Reads the TLS file settings; both or neither, each readable. */
+export function readTlsFiles(value: ReadSetting, problems: string[]): TlsFiles | null {
+  const certFile = value<string | undefined>('TESSERA_TLS_CERT')
+  const keyFile = value<string | undefined>('TESSERA_TLS_KEY')
+  if (certFile === undefined && keyFile === undefined) return null
+  if (certFile === undefined || keyFile === undefined) {
+    problems.push('TESSERA_TLS_CERT: must be set together with TESSERA_TLS_KEY')
+    return null
+  }
+  for (const [name, path] of [['TESSERA_TLS_CERT', certFile], ['TESSERA_TLS_KEY', keyFile]] as const) {
+    try {
+      accessSync(path, constants.R_OK)
+    } catch {
+      problems.push(`${name}: cannot read ${path}`)
+    }
+  }
+  return { certFile, keyFile }
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare) || bare === '::ffff:127.0.0.1'
+}
+
+/**
+ * Session cookies are `Secure`, but a browser talking plain HTTP to a remote Tessera would still
+ * send the login password in clear and never get a usable cookie back: refuse to start that way
+ * unless TLS is served here, declared by an https public URL (a TLS-terminating proxy), or the
+ * operator explicitly allows it.
+ */
+export function checkCookieTransport(
+  input: { host: string; publicUrl: string; tls: TlsFiles | null; allowInsecureCookies: boolean },
+  problems: string[],
+): void {
+  if (input.tls !== null || input.allowInsecureCookies || isLoopbackHost(input.host)) return
+  if (URL.canParse(input.publicUrl) && new URL(input.publicUrl).protocol === 'https:') return
+  problems.push(
+    'TESSERA_HOST: session cookies would travel over plain HTTP to a non-loopback address; set TESSERA_TLS_CERT and TESSERA_TLS_KEY, an https TESSERA_PUBLIC_URL (TLS ended by a proxy), or TESSERA_ALLOW_INSECURE_COOKIES=true',
+  )
+}

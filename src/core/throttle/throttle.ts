@@ -1,0 +1,47 @@
+/**
+ * The throttle service: sign-in back-off and lock-out, per-network request limits, and the sweep
+ * of expired counters. All state lives in the ThrottleStore, so every node shares it.
+ */
+import type { Clock } from '../clock.ts'
+import { createRequestThrottle, type RequestLimit, type RequestThrottle } from './request-throttle.ts'
+import { createSignInThrottle, type SignInThrottle, type SignInThrottleSettings } from './sign-in-throttle.ts'
+import type { ThrottleStore } from './store.ts'
+
+export interface ThrottleSettings {
+  signIn: SignInThrottleSettings
+  /** Limits by request kind: `registration`, `refresh`, and any later credential endpoint. */
+  requests: Readonly<Record<string, RequestLimit>>
+}
+
+export interface Throttle extends SignInThrottle, RequestThrottle {
+  /** Deletes counters that have expired; returns how many. */
+  deleteExpiredThrottles(): Promise<number>
+}
+
+export function createThrottle(deps: { store: ThrottleStore; clock: Clock; settings: ThrottleSettings }): Throttle {
+  const { store, clock, settings } = deps
+  const signIn = createSignInThrottle({ store, clock, settings: settings.signIn })
+  const requests = createRequestThrottle({ store, clock, limits: settings.requests })
+  return {
+    admitSignIn: signIn.admitSignIn,
+    unlockAccount: signIn.unlockAccount,
+    admitRequest: requests.admitRequest,
+    deleteExpiredThrottles: () => store.deleteExpiredThrottles(clock.now()),
+  }
+}
+
+/** The defaults documented in docs/config.md; `loadConfig` builds the same from the settings. */
+export const defaultThrottleSettings: ThrottleSettings = {
+  signIn: {
+    account: { threshold: 10, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 86_400 },
+    accountNetwork: { threshold: 5, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 86_400 },
+    network: { threshold: 20, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 3600 },
+    maxFailures: 100,
+    knownNetworkReserve: 10,
+    knownNetworkTtlSeconds: 90 * 86_400,
+  },
+  requests: {
+    registration: { counts: 'every', threshold: 10, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 3600 },
+    refresh: { counts: 'failures', threshold: 30, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 3600 },
+  },
+}
