@@ -7,6 +7,9 @@ import type { Core } from './core/core.ts'
 import { TesseraError } from './core/errors.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
 import { openRuntime } from './runtime.ts'
+import type { FastifyBaseLogger } from 'fastify'
+import { systemClock } from './core/clock.ts'
+import type { RecordTokenEvent } from './core/tokens/token-events.ts'
 
 /** Creates the bootstrap admin when configured and no admin exists yet. */
 async function bootstrapAdmin(config: Config, core: Core): Promise<string | null> {
@@ -25,14 +28,27 @@ async function bootstrapAdmin(config: Config, core: Core): Promise<string | null
   return adminUsername
 }
 
+/** Re-reads the signing keys on an interval, so a rotation made by the CLI or another node is served without a restart. */
+function startKeyReload(core: Core, intervalSeconds: number, log: FastifyBaseLogger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    core.reloadSigningKeys().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'))
+  }, intervalSeconds * 1000)
+  timer.unref()
+  return timer
+}
+
 export interface RunningServer {
   url: string
   close(): Promise<void>
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
-  const runtime = await openRuntime(config)
+  // Token events (refresh reuse, revocations, key rotations) go to the log; the logger exists
+  // only once the app is built, and no event can happen before it serves.
+  let logTokenEvent: RecordTokenEvent = () => {}
+  const runtime = await openRuntime(config, systemClock, { recordTokenEvent: (event) => logTokenEvent(event) })
   const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel) })
+  logTokenEvent = (event) => app.log.warn({ tokenEvent: event }, event.type)
   try {
     const created = await bootstrapAdmin(config, runtime.core)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')
@@ -43,6 +59,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }, 60_000)
     sweep.unref()
     app.addHook('onClose', async () => clearInterval(sweep))
+    const keyReload = startKeyReload(runtime.core, config.tokens.keyReloadIntervalSeconds, app.log)
+    app.addHook('onClose', async () => clearInterval(keyReload))
     const url = await app.listen({ host: config.server.host, port: config.server.port })
     return {
       url,

@@ -7,6 +7,7 @@ import type { Config } from './config/load.ts'
 import { systemClock, type Clock } from './core/clock.ts'
 import { createCore, type Core } from './core/core.ts'
 import type { Stores } from './core/stores.ts'
+import type { RecordTokenEvent } from './core/tokens/token-events.ts'
 import { loadOrCreateMasterKey } from './storage/master-key.ts'
 import { openSqliteStores } from './storage/sqlite/open.ts'
 
@@ -17,7 +18,11 @@ export interface Runtime {
 }
 
 /** Opens the stores and builds the core for `config` (used by the server and offline commands). */
-export async function openRuntime(config: Config, clock: Clock = systemClock): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  clock: Clock = systemClock,
+  options: { recordTokenEvent?: RecordTokenEvent } = {},
+): Promise<Runtime> {
   const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
   const stores = openSqliteStores(config.storage.dataDir, clock.now())
   try {
@@ -25,6 +30,7 @@ export async function openRuntime(config: Config, clock: Clock = systemClock): P
       stores,
       clock,
       masterKey,
+      ...options,
       settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
     })
     return { core, stores, close: () => stores.close() }

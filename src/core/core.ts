@@ -14,11 +14,19 @@ import { createSessions, type SessionSettings, type Sessions } from './sessions/
 import type { Stores } from './stores.ts'
 import { createAccessTokens, type AccessTokenSettings, type AccessTokens } from './tokens/access-tokens.ts'
 import { createKeyProtector, deriveSecret } from './tokens/key-protection.ts'
-import { createKeyRing, type KeyRing } from './tokens/signing-keys.ts'
+import { createKeyRing, type KeyRing, type SigningKeyView } from './tokens/signing-keys.ts'
 import type { SigningAlgorithm } from './tokens/store.ts'
+import { createServiceClients, type ServiceClients } from './clients/service-clients.ts'
+import { createTokenIntrospection, type TokenIntrospection } from './tokens/introspection.ts'
+import { createRefreshTokens, type RefreshTokens } from './tokens/refresh-tokens.ts'
+import { ignoreTokenEvent, type RecordTokenEvent } from './tokens/token-events.ts'
 
 export interface CoreSettings {
-  tokens: AccessTokenSettings & { signingAlgorithm: SigningAlgorithm }
+  tokens: AccessTokenSettings & {
+    signingAlgorithm: SigningAlgorithm
+    refreshGraceSeconds: number
+    keyActivationDelaySeconds: number
+  }
   sessions: SessionSettings
   passwords: {
     argon2: Argon2Parameters
@@ -41,6 +49,13 @@ export interface Core {
   replaceUserRoles(userId: string, roles: readonly string[]): Promise<UserRecord>
   /** Checks that the stores answer; throws otherwise. */
   checkReadiness(): Promise<void>
+  refreshTokens: RefreshTokens
+  serviceClients: ServiceClients
+  tokenIntrospection: TokenIntrospection
+  /** Publishes a new signing key (it signs after the activation delay) and schedules the old ones' retirement. */
+  rotateSigningKeys(options?: { algorithm?: SigningAlgorithm }): Promise<SigningKeyView>
+  /** Picks up keys added by another process and forgets tokens verified by retired keys. */
+  reloadSigningKeys(): Promise<void>
 }
 
 export async function createCore(deps: {
@@ -48,8 +63,17 @@ export async function createCore(deps: {
   clock: Clock
   settings: CoreSettings
   masterKey: Uint8Array
+  /** Receives reuse, revocation, key and client events (never a secret). */
+  recordTokenEvent?: RecordTokenEvent
 }): Promise<Core> {
   const { stores, clock, settings, masterKey } = deps
+  const recordTokenEvent = deps.recordTokenEvent ?? ignoreTokenEvent
+  const refreshTokens = createRefreshTokens({
+    store: stores.refreshTokens,
+    clock,
+    secret: deriveSecret(masterKey, 'tessera refresh token successors'),
+    settings: settings.tokens,
+  })
   const hashLimiter = createHashLimiter({
     concurrency: settings.passwords.hashConcurrency,
     maxQueue: settings.passwords.hashQueue,
@@ -64,14 +88,16 @@ export async function createCore(deps: {
   const sessions = createSessions({
     sessionStore: stores.sessions,
     accountStore: stores.accounts,
+    refreshTokens,
     clock,
     settings: settings.sessions,
+    recordTokenEvent,
   })
   const keyRing = createKeyRing({
     store: stores.signingKeys,
     clock,
     protector: createKeyProtector(masterKey),
-    algorithm: settings.tokens.signingAlgorithm,
+    settings: settings.tokens,
   })
   await keyRing.loadKeys()
   const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
@@ -91,5 +117,24 @@ export async function createCore(deps: {
       return user
     },
     checkReadiness: () => stores.checkHealth(),
+    refreshTokens,
+    serviceClients: createServiceClients({ store: stores.serviceClients, clock, recordTokenEvent }),
+    tokenIntrospection: createTokenIntrospection({
+      accessTokens,
+      refreshTokens,
+      sessions,
+      clock,
+      settings: settings.sessions,
+      recordTokenEvent,
+    }),
+    async rotateSigningKeys(options) {
+      const key = await keyRing.rotateKeys(options)
+      recordTokenEvent({ type: 'signing_key_rotated', at: clock.now(), kid: key.kid, algorithm: key.algorithm, activatesAt: key.activatesAt })
+      return key
+    },
+    async reloadSigningKeys() {
+      await keyRing.loadKeys()
+      accessTokens.forgetRetiredKeys()
+    },
   }
 }

@@ -20,6 +20,8 @@ import type { RouteDeps } from './routes/route-deps.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
+import { adminTokenRoutes } from './routes/admin-tokens.ts'
+import { oauthRoutes } from './routes/oauth.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens'>
@@ -46,6 +48,7 @@ export function createLoggerOptions(level: string): FastifyServerOptions['logger
         '*.refresh_token',
         '*.access_token',
         '*.token',
+        '*.client_secret',
       ],
       censor: '[redacted]',
     },
@@ -98,6 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(meRoutes, { ...routeDeps, prefix: '/v1/me' })
   await app.register(sessionRoutes, { ...routeDeps, prefix: '/v1/sessions' })
   await app.register(adminRoutes, { ...routeDeps, prefix: '/v1/admin' })
+  await app.register(adminTokenRoutes, { ...routeDeps, prefix: '/v1/admin' })
+  await app.register(oauthRoutes, { ...routeDeps, tokenSettings: config.tokens, prefix: '/v1/oauth' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

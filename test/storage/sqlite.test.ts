@@ -11,6 +11,8 @@ import { testAccountStore } from '../../src/storage/contract/accounts.ts'
 import { contractEpoch } from '../../src/storage/contract/records.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testSigningKeyStore } from '../../src/storage/contract/signing-keys.ts'
+import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
+import { testServiceClientStore } from '../../src/storage/contract/service-clients.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
@@ -36,6 +38,8 @@ const coreSettings: CoreSettings = {
     accessTokenTtlSeconds: 600,
     leewaySeconds: 5,
     signingAlgorithm: 'EdDSA',
+    refreshGraceSeconds: 5,
+    keyActivationDelaySeconds: 600,
   },
   sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 },
   passwords: {
@@ -52,6 +56,8 @@ describe('SQLite stores in memory', () => {
   testAccountStore(openStores)
   testSessionStore(openStores)
   testSigningKeyStore(openStores)
+  testRefreshTokenStore(openStores)
+  testServiceClientStore(openStores)
 })
 
 describe('SQLite stores in a file', () => {
@@ -59,6 +65,8 @@ describe('SQLite stores in a file', () => {
   testAccountStore(openStores)
   testSessionStore(openStores)
   testSigningKeyStore(openStores)
+  testRefreshTokenStore(openStores)
+  testServiceClientStore(openStores)
 })
 
 describe('SQLite database file', () => {
@@ -110,7 +118,10 @@ describe('SQLite database file', () => {
       const rows = db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()
       assert.deepEqual(
         rows.map((row) => ({ ...row })),
-        [{ version: 1, name: 'init', applied_at: contractEpoch.getTime() }],
+        [
+          { version: 1, name: 'init', applied_at: contractEpoch.getTime() },
+          { version: 2, name: 'token_lifecycle', applied_at: contractEpoch.getTime() },
+        ],
       )
     } finally {
       db.close()
@@ -141,7 +152,10 @@ describe('SQLite database file', () => {
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
     try {
       const rows = db.prepare('SELECT version, applied_at FROM schema_migrations').all()
-      assert.deepEqual(rows.map((row) => ({ ...row })), [{ version: 1, applied_at: contractEpoch.getTime() }])
+      assert.deepEqual(rows.map((row) => ({ ...row })), [
+        { version: 1, applied_at: contractEpoch.getTime() },
+        { version: 2, applied_at: contractEpoch.getTime() },
+      ])
     } finally {
       db.close()
     }
@@ -150,7 +164,7 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), [1])
+      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 2])
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()

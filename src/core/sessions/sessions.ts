@@ -1,7 +1,7 @@
 /**
  * Server-side sessions. A session has a public id (listed, put in the `sid` claim) and, in cookie
  * transport, a separate 256-bit secret token of which the store keeps only the SHA-256; in token
- * transport it holds the hash of the current refresh token instead. Sessions end on logout,
+ * transport it is the family of its refresh tokens (see tokens/refresh-tokens.ts). Sessions end on logout,
  * revocation, after `idleTimeoutSeconds` without use (sliding) and at `absoluteTimeoutSeconds`
  * after login, whatever the activity.
  *
@@ -13,6 +13,8 @@ import type { AccountStore, UserRecord } from '../accounts/store.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
+import type { RefreshTokens } from '../tokens/refresh-tokens.ts'
+import { ignoreTokenEvent, type RecordTokenEvent } from '../tokens/token-events.ts'
 import type { SessionRecord, SessionStore, SessionTransport } from './store.ts'
 
 export interface SessionSettings {
@@ -45,8 +47,13 @@ export interface Sessions {
   resolveSessionToken(sessionToken: string): Promise<ActiveSession | null>
   /** The live token-transport session with this id (from an access token's `sid`), or null. */
   resolveSessionId(sessionId: string): Promise<ActiveSession | null>
-  /** Rotates a refresh token; reuse of a replaced token ends the session. Throws `invalid_grant`. */
+  /**
+   * Rotates a refresh token (a retry within the grace window gets the same successor); reuse of
+   * a replaced token ends the session. Throws `invalid_grant`.
+   */
   rotateRefreshToken(refreshToken: string): Promise<{ active: ActiveSession; refreshToken: string }>
+  /** Ends one session (and its refresh-token family) whoever owns it; the ended session or null. */
+  endSession(sessionId: string): Promise<SessionRecord | null>
   listUserSessions(userId: string): Promise<SessionRecord[]>
   /** Ends one session of the user; false when the user has no such session. */
   endUserSession(userId: string, sessionId: string): Promise<boolean>
@@ -68,10 +75,13 @@ const sessionTokenBytes = 32
 export function createSessions(deps: {
   sessionStore: SessionStore
   accountStore: AccountStore
+  refreshTokens: RefreshTokens
   clock: Clock
   settings: SessionSettings
+  recordTokenEvent?: RecordTokenEvent
 }): Sessions {
-  const { sessionStore, accountStore, clock, settings } = deps
+  const { sessionStore, accountStore, refreshTokens, clock, settings } = deps
+  const recordTokenEvent = deps.recordTokenEvent ?? ignoreTokenEvent
   const idleMs = settings.idleTimeoutSeconds * 1000
   const cacheTtlMs = settings.cacheTtlSeconds * 1000
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
@@ -141,18 +151,25 @@ export function createSessions(deps: {
     return touched
   }
 
+  async function resolveSessionId(sessionId: string): Promise<ActiveSession | null> {
+    const now = clock.now()
+    let active = cached(sessionId, now.getTime())
+    if (!active) {
+      const session = await sessionStore.findSessionById(sessionId)
+      active = await load(session?.transport === 'token' ? session : null, now.getTime())
+    }
+    return keepAlive(active, now)
+  }
+
   return {
     async startSession({ user, transport, ip, userAgent }) {
       const now = clock.now()
       const sessionToken = transport === 'cookie' ? createRandomToken(sessionTokenBytes) : null
-      const refreshToken = transport === 'token' ? createRandomToken(sessionTokenBytes) : null
       const session: SessionRecord = {
         id: createRandomToken(16),
         tokenHash: sessionToken === null ? null : hashToken(sessionToken),
         userId: user.id,
         transport,
-        refreshTokenHash: refreshToken === null ? null : hashToken(refreshToken),
-        previousRefreshTokenHash: null,
         createdAt: now,
         lastSeenAt: now,
         absoluteExpiresAt: new Date(now.getTime() + settings.absoluteTimeoutSeconds * 1000),
@@ -160,6 +177,7 @@ export function createSessions(deps: {
         userAgent,
       }
       await sessionStore.insertSession(session)
+      const refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
       return { session, sessionToken, refreshToken }
     },
 
@@ -174,33 +192,34 @@ export function createSessions(deps: {
       return keepAlive(active, now)
     },
 
-    async resolveSessionId(sessionId) {
-      const now = clock.now()
-      let active = cached(sessionId, now.getTime())
-      if (!active) {
-        const session = await sessionStore.findSessionById(sessionId)
-        active = await load(session?.transport === 'token' ? session : null, now.getTime())
-      }
-      return keepAlive(active, now)
-    },
+    resolveSessionId,
 
     async rotateRefreshToken(refreshToken) {
       const now = clock.now()
-      const nextToken = createRandomToken(sessionTokenBytes)
-      const rotation = await sessionStore.rotateRefreshToken(hashToken(refreshToken), hashToken(nextToken), now)
+      const rotation = await refreshTokens.rotateRefreshToken(refreshToken)
       const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
       if (rotation.outcome === 'missing') throw invalidGrant
       const { session } = rotation
-      if (rotation.outcome === 'reused' || isExpired(session, now.getTime())) {
-        // A replaced token presented again means two parties hold the family: end it for both.
-        forget(session.id)
+      forget(session.id)
+      if (rotation.outcome === 'reused') {
+        // The store has already ended the family: two parties hold it, and neither keeps it.
+        recordTokenEvent({ type: 'refresh_token_reused', at: now, userId: session.userId, sessionId: session.id })
+        throw invalidGrant
+      }
+      if (isExpired(session, now.getTime())) {
         await sessionStore.deleteSession(session.id)
         throw invalidGrant
       }
-      forget(session.id)
-      const active = await load({ ...session, lastSeenAt: now, refreshTokenHash: hashToken(nextToken) }, now.getTime())
+      const active = await load({ ...session, lastSeenAt: now }, now.getTime())
       if (!active) throw invalidGrant
-      return { active, refreshToken: nextToken }
+      return { active, refreshToken: rotation.refreshToken }
+    },
+
+    async endSession(sessionId) {
+      forget(sessionId)
+      const session = await sessionStore.findSessionById(sessionId)
+      if (!session || !(await sessionStore.deleteSession(sessionId))) return null
+      return session
     },
 
     listUserSessions: (userId) => sessionStore.listUserSessions(userId),

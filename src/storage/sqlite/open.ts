@@ -10,6 +10,8 @@ import { createSqliteAccountStore } from './accounts.ts'
 import { migrateSqlite } from './migrate.ts'
 import { createSqliteSessionStore } from './sessions.ts'
 import { createSqliteSigningKeyStore } from './signing-keys.ts'
+import { createSqliteRefreshTokenStore } from './refresh-tokens.ts'
+import { createSqliteServiceClientStore } from './service-clients.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -38,6 +40,8 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
     accounts: createSqliteAccountStore(db),
     sessions: createSqliteSessionStore(db),
     signingKeys: createSqliteSigningKeyStore(db),
+    refreshTokens: createSqliteRefreshTokenStore(db),
+    serviceClients: createSqliteServiceClientStore(db),
     async checkHealth() {
       healthCheck.get()
     },
