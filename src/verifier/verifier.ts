@@ -54,6 +54,8 @@ export interface Principal {
 /** The request parts the verifier reads: any Node, Fastify or similar request will do. */
 export interface RequestWithHeaders {
   headers: Record<string, string | string[] | undefined>
+  /** Node's raw header list: read instead of `headers` when present, which Node builds lazily. */
+  rawHeaders?: readonly string[]
 }
 
 export interface Verifier {
@@ -84,6 +86,23 @@ const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const maxTokenLength = 8192
 const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i
 const supportedAlgorithms: readonly AccessTokenAlgorithm[] = ['EdDSA', 'ES256']
+
+/** The Authorization header: a string, undefined when absent, null when sent more than once. */
+function readAuthorization(request: RequestWithHeaders): string | undefined | null {
+  const raw = request.rawHeaders
+  if (!raw) {
+    const header = request.headers.authorization
+    return Array.isArray(header) ? null : header
+  }
+  let found: string | undefined
+  for (let index = 0; index < raw.length - 1; index += 2) {
+    const name = raw[index]
+    if (name?.length !== 13 || name.toLowerCase() !== 'authorization') continue
+    if (found !== undefined) return null
+    found = raw[index + 1]
+  }
+  return found
+}
 
 function readPrincipal(payload: JWTPayload): Principal | null {
   const { sub, sid, roles, jti, iat, exp } = payload as Record<string, unknown>
@@ -205,26 +224,37 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return principal
   }
 
-  async function verifyAccessToken(token: string): Promise<Principal> {
-    let principal = findVerified(token)
-    if (!principal) {
-      principal = await verifySignedToken(token)
-      rememberVerified(token, principal)
-    }
+  async function confirmLiveness(token: string, principal: Principal): Promise<Principal> {
     if (!checkLiveness) return principal
     const liveness = await checkLiveness(token)
     if (!liveness.active) throw new VerifierError('invalid_token', 'The access token is no longer active.')
     return liveness.roles ? { ...principal, roles: liveness.roles } : principal
   }
 
+  async function verifyAccessToken(token: string): Promise<Principal> {
+    let principal = findVerified(token)
+    if (!principal) {
+      principal = await verifySignedToken(token)
+      rememberVerified(token, principal)
+    }
+    return checkLiveness ? confirmLiveness(token, principal) : principal
+  }
+
   return {
     verifyAccessToken,
     async authenticateRequest(request) {
-      const header = request.headers.authorization
+      const header = readAuthorization(request)
       if (header === undefined || header === '') throw new VerifierError('missing_token', 'Send a bearer token.')
-      const token = typeof header === 'string' ? bearerPattern.exec(header)?.[1] : undefined
-      if (token === undefined) throw new VerifierError('invalid_token', 'The access token is not valid.')
-      return verifyAccessToken(token)
+      // Two Authorization headers are ambiguous: refuse rather than pick one.
+      if (header === null) throw new VerifierError('invalid_token', 'The access token is not valid.')
+      // The hot path: a token verified before is found by the text after the scheme (the cache
+      // holds verified tokens only, so a hit needs no syntax check); anything else is parsed.
+      const isBearer = header.length > 7 && header.charCodeAt(6) === 0x20 && header.slice(0, 6).toLowerCase() === 'bearer'
+      const hit = isBearer ? findVerified(header.slice(7)) : null
+      if (hit) return checkLiveness ? confirmLiveness(header.slice(7), hit) : hit
+      const parsed = bearerPattern.exec(header)?.[1]
+      if (parsed === undefined) throw new VerifierError('invalid_token', 'The access token is not valid.')
+      return verifyAccessToken(parsed)
     },
   }
 }

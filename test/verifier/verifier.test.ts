@@ -64,6 +64,22 @@ describe('verifier', () => {
     assert.equal(twice.code, 'invalid_token')
   })
 
+  it('reads Node\'s raw header list when there is one, refusing a repeated Authorization header', async (t) => {
+    const start = startAtRealTime(t)
+    const server = await startTestServer(t, {}, { clockStart: start })
+    const user = await signedIn(server)
+    const { verifier } = createTestVerifier(server)
+    const headers = {}
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      const rawHeaders = ['Host', 'game.example', 'authorization', `${scheme} ${user.access_token}`]
+      assert.equal((await verifier.authenticateRequest({ headers, rawHeaders })).userId, user.id, scheme)
+    }
+    const repeated = ['Authorization', `Bearer ${user.access_token}`, 'AUTHORIZATION', `Bearer ${user.access_token}`]
+    assert.equal((await refusal(verifier.authenticateRequest({ headers, rawHeaders: repeated }))).code, 'invalid_token')
+    const none = ['Host', 'game.example', 'X-Authorization', `Bearer ${user.access_token}`]
+    assert.equal((await refusal(verifier.authenticateRequest({ headers, rawHeaders: none }))).code, 'missing_token')
+  })
+
   it('refuses a token for another audience or issuer of the same Tessera', async (t) => {
     const start = startAtRealTime(t)
     const server = await startTestServer(t, {}, { clockStart: start })
