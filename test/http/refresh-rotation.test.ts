@@ -4,6 +4,7 @@
  * of parallel refreshes leaves exactly one successor.
  */
 import assert from 'node:assert/strict'
+import { decodeJwt } from 'jose'
 import { describe, it } from 'node:test'
 import { refresh } from '../helpers/token-lifecycle.ts'
 import { logInWithToken, registerUser, startTestServer, type TestServer } from '../helpers/test-server.ts'
@@ -136,6 +137,19 @@ describe('refresh rotation', () => {
       bodies.add(JSON.stringify(withoutInstance(response.json)))
     }
     assert.equal(bodies.size, 1)
+  })
+
+  it('issues the current roles on refresh, so a demotion reaches new access tokens (AZ-02)', async (t) => {
+    const server = await startTestServer(t)
+    const { username, id } = await registerUser(server)
+    await server.core.replaceUserRoles(id, ['admin', 'user'])
+    const first = await logInWithToken(server, username)
+    assert.deepEqual(decodeJwt(first.access_token).roles, ['admin', 'user'])
+    await server.core.replaceUserRoles(id, ['user'])
+    const refreshed = await refresh(server, first.refresh_token)
+    assert.deepEqual(decodeJwt(refreshed.json.access_token).roles, ['user'])
+    const claims = decodeJwt(first.access_token)
+    assert.ok((claims.exp ?? 0) - (claims.iat ?? 0) <= server.config.tokens.accessTokenTtlSeconds)
   })
 
   it('refuses an access token presented as a refresh token', async (t) => {

@@ -40,8 +40,11 @@ async function assertRefusedEverywhere(server: TestServer, tokens: HostileToken[
   const client = await createIntrospectionClient(server, `checker-${tokens.length}`)
   const { verifier } = createTestVerifier(server)
   const bodies = new Set<string>()
+  const durationsMs: number[] = []
   for (const [name, token] of tokens) {
+    const startedAt = performance.now()
     const response = await server.request('/v1/me', { headers: { authorization: `Bearer ${token}` } })
+    durationsMs.push(performance.now() - startedAt)
     // Over 16 KiB of headers, Node's parser answers 431 before Tessera sees the token.
     const isOversized = token.length > 16 * 1024
     assert.equal(response.status, isOversized ? 431 : 401, `Tessera: ${name}`)
@@ -62,6 +65,9 @@ async function assertRefusedEverywhere(server: TestServer, tokens: HostileToken[
     }
   }
   assert.equal(bodies.size, 1, 'every refusal has the same body')
+  // JW-14: hostile tokens are refused cheaply (median well under 50 ms, over real HTTP).
+  const median = durationsMs.sort((a, b) => a - b)[Math.floor(durationsMs.length / 2)] ?? 0
+  assert.ok(median < 50, `median ${median.toFixed(1)} ms`)
   // The persistence check: the genuine token still works everywhere.
   assert.equal((await server.request('/v1/me', { bearer: genuine })).status, 200)
   assert.equal((await verifier.verifyAccessToken(genuine)).sessionId.length > 0, true)
