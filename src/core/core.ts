@@ -52,7 +52,7 @@ export interface Core {
   refreshTokens: RefreshTokens
   serviceClients: ServiceClients
   tokenIntrospection: TokenIntrospection
-  /** Publishes a new signing key (it signs after the activation delay) and schedules the old ones' retirement. */
+  /** Publishes a new signing key (it signs after the activation delay); schedules the old ones' retirement. */
   rotateSigningKeys(options?: { algorithm?: SigningAlgorithm }): Promise<SigningKeyView>
   /** Picks up keys added by another process and forgets tokens verified by retired keys. */
   reloadSigningKeys(): Promise<void>
@@ -129,7 +129,8 @@ export async function createCore(deps: {
     }),
     async rotateSigningKeys(options) {
       const key = await keyRing.rotateKeys(options)
-      recordTokenEvent({ type: 'signing_key_rotated', at: clock.now(), kid: key.kid, algorithm: key.algorithm, activatesAt: key.activatesAt })
+      const { kid, algorithm, activatesAt } = key
+      recordTokenEvent({ type: 'signing_key_rotated', at: clock.now(), kid, algorithm, activatesAt })
       return key
     },
     async reloadSigningKeys() {

@@ -166,13 +166,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const algorithms = [...(options.algorithms ?? supportedAlgorithms)]
   const maxTokenAgeSeconds = options.maxTokenAgeSeconds ?? 900
   const cacheSize = options.verifiedTokenCacheSize ?? 10_000
+  const baseUrl = issuer.replace(/\/+$/, '')
   const resolveKey: KeyResolver = createKeySet({
-    url: new URL(options.jwksUrl ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`),
+    url: new URL(options.jwksUrl ?? `${baseUrl}/.well-known/jwks.json`),
     ...options.jwks,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   })
   const checkLiveness: CheckLiveness | null = options.introspection
-    ? createLivenessCheck({ ...options.introspection, issuer: issuer.replace(/\/+$/, ''), ...(options.fetch ? { fetch: options.fetch } : {}) })
+    ? createLivenessCheck({ ...options.introspection, issuer: baseUrl, ...(options.fetch ? { fetch: options.fetch } : {}) })
     : null
   const verified = new Map<string, Principal>()
 

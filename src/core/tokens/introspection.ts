@@ -105,7 +105,8 @@ export function createTokenIntrospection(deps: {
   return {
     async introspectToken(token, hint) {
       for (const tokenType of tryOrder(token, hint)) {
-        const answer = tokenType === 'access_token' ? await introspectAccessToken(token) : await introspectRefreshToken(token)
+        const answer =
+          tokenType === 'access_token' ? await introspectAccessToken(token) : await introspectRefreshToken(token)
         if (answer.active) return answer
       }
       return inactive

@@ -186,8 +186,10 @@ export function createKeyRing(deps: {
       const activatesAt = new Date(now.getTime() + settings.keyActivationDelaySeconds * 1000)
       // The keys it replaces sign until `activatesAt`; their last tokens expire one TTL later,
       // and verifiers accept them for the leeway beyond that.
-      const lastTokenEndMs = activatesAt.getTime() + (settings.accessTokenTtlSeconds + settings.leewaySeconds) * 1000
-      const record = await createSigningKeyRecord(options.algorithm ?? settings.signingAlgorithm, protector, now, activatesAt)
+      const lastTokenEndMs =
+        activatesAt.getTime() + (settings.accessTokenTtlSeconds + settings.leewaySeconds) * 1000
+      const algorithm = options.algorithm ?? settings.signingAlgorithm
+      const record = await createSigningKeyRecord(algorithm, protector, now, activatesAt)
       await store.rotateSigningKey(record, new Date(lastTokenEndMs))
       await readKeys(now)
       const key = byKid.get(record.kid)

@@ -80,7 +80,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): P
     },
     async (request, reply) => {
       if (!request.serviceClient) throw refuseClient(reply)
-      const answer = await core.tokenIntrospection.introspectToken(request.body.token, readHint(request.body.token_type_hint))
+      const hint = readHint(request.body.token_type_hint)
+      const answer = await core.tokenIntrospection.introspectToken(request.body.token, hint)
       if (!answer.active) return { active: false }
       return {
         active: true,
