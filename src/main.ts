@@ -13,6 +13,7 @@ import { startSchedulerLoop } from './background/scheduler-loop.ts'
 import { systemClock } from './core/clock.ts'
 import { createMetrics } from './metrics/metrics.ts'
 import { createServerObserver, stderrLog } from './metrics/server-observer.ts'
+import type { FastifyBaseLogger } from 'fastify'
 
 /** Creates the bootstrap admin when configured and no admin exists yet. */
 async function bootstrapAdmin(config: Config, core: Core): Promise<string | null> {
@@ -30,6 +31,15 @@ async function bootstrapAdmin(config: Config, core: Core): Promise<string | null
     throw error
   }
   return adminUsername
+}
+
+/** Re-reads the signing keys on an interval, so a rotation made by the CLI or another node is served without a restart. */
+function startKeyReload(core: Core, intervalSeconds: number, log: FastifyBaseLogger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    core.reloadSigningKeys().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'))
+  }, intervalSeconds * 1000)
+  timer.unref()
+  return timer
 }
 
 export interface RunningServer {
@@ -64,6 +74,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       const jobs = startSchedulerLoop({ scheduler: runtime.core.scheduler, clock: systemClock, log: app.log })
       app.addHook('onClose', () => jobs.stop())
     }
+    const keyReload = startKeyReload(runtime.core, config.tokens.keyReloadIntervalSeconds, app.log)
+    app.addHook('onClose', async () => clearInterval(keyReload))
     const address = await app.listen({ host: config.server.host, port: config.server.port })
     // Fastify names the scheme after its own `https` option, which the server factory replaces.
     const url = tls ? address.replace(/^http:/, 'https:') : address

@@ -10,6 +10,7 @@ import type { Stores } from './core/stores.ts'
 import { toAuditSettings } from './config/audit-settings.ts'
 import type { CoreObserver } from './core/observer.ts'
 import { createWebhookPoster } from './background/webhook-poster.ts'
+import type { RecordTokenEvent } from './core/tokens/token-events.ts'
 import { loadOrCreateMasterKey } from './storage/master-key.ts'
 import { openSqliteStores } from './storage/sqlite/open.ts'
 
@@ -24,6 +25,7 @@ export async function openRuntime(
   config: Config,
   clock: Clock = systemClock,
   observer?: CoreObserver,
+  options: { recordTokenEvent?: RecordTokenEvent } = {},
 ): Promise<Runtime> {
   const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
   const stores = openSqliteStores(config.storage.dataDir, clock.now())
@@ -41,6 +43,7 @@ export async function openRuntime(
       },
       ...(observer ? { observer } : {}),
       postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
+      ...options,
     })
     return { core, stores, close: () => stores.close() }
   } catch (error) {

@@ -10,6 +10,8 @@ import { run as runRole } from './commands/role.ts'
 import { run as runServe } from './commands/serve.ts'
 import { run as runUser } from './commands/user.ts'
 import { run as runVersion } from './commands/version.ts'
+import { run as runClient } from './commands/client.ts'
+import { run as runKeys } from './commands/keys.ts'
 import { exitCodes, reportError, usageError } from './errors.ts'
 import { createProcessIo, type Io } from './io.ts'
 import { generalUsage, type CommandName } from './usage.ts'
@@ -24,6 +26,8 @@ const commands: Record<CommandName, Command> = {
   audit: runAudit,
   version: runVersion,
   help: runHelp,
+  keys: runKeys,
+  client: runClient,
 }
 
 async function dispatch(args: string[], io: Io): Promise<number> {

@@ -52,6 +52,25 @@ audit tail    Prints new events as JSON lines as they are recorded (by any node)
               until --count events were printed, --for has passed, or Ctrl-C.
 audit alerts  Alerts raised by the security review, newest first.
 `,
+  keys: `Usage:
+  tessera keys list [--json]
+  tessera keys rotate [--algorithm EdDSA|ES256] [--json]
+
+keys list     Lists the published signing keys: pending (published, not signing
+              yet), active (signing) and retiring (verifying tokens it signed).
+keys rotate   Publishes a new key at once; it signs after TESSERA_KEY_ACTIVATION_DELAY.
+              The keys it replaces leave the JWKS once every token they signed has
+              expired. Running servers pick it up within TESSERA_KEY_RELOAD_INTERVAL.
+`,
+  client: `Usage:
+  tessera client create <name> [--json]
+  tessera client list [--json]
+  tessera client delete <name-or-id> [--json]
+
+Service clients are the credentials of resource servers (game servers, APIs) for
+POST /v1/oauth/introspect (HTTP Basic: client id and secret). The secret is printed
+once, at creation; Tessera keeps only its hash.
+`,
   help: `Usage: tessera help [<command>]
 `,
 } as const
@@ -69,12 +88,15 @@ Commands:
   role grant <username> <role>       Give a role to an account
   role revoke <username> <role>      Take a role from an account
   audit query|tail|alerts            Read the audit trail and the alerts
+  keys list | keys rotate            List or rotate the token signing keys
+  client create <name>               Create a service client (prints its secret once)
+  client list | client delete <name> List or delete service clients
   config check                       Validate and print the configuration
   version                            Print the version
   help [<command>]                   Print help
 
 Options:
-  --json       Machine-readable output (user, role, config, version)
+  --json       Machine-readable output (user, role, keys, client, config, version)
   -h, --help   Help for a command
 
 Exit codes: 0 success, 1 refused or failed, 2 wrong command line, 130 cancelled.

@@ -44,6 +44,9 @@ describe('loadConfig()', () => {
       accessTokenTtlSeconds: 600,
       leewaySeconds: 5,
       signingAlgorithm: 'EdDSA',
+      refreshGraceSeconds: 5,
+      keyActivationDelaySeconds: 600,
+      keyReloadIntervalSeconds: 10,
     })
     assert.deepEqual(config.sessions, { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 })
     assert.deepEqual(config.passwords.argon2, { memoryKiB: 19456, passes: 2, parallelism: 1 })

@@ -33,6 +33,9 @@ export interface Config {
     accessTokenTtlSeconds: number
     leewaySeconds: number
     signingAlgorithm: 'EdDSA' | 'ES256'
+    refreshGraceSeconds: number
+    keyActivationDelaySeconds: number
+    keyReloadIntervalSeconds: number
   }
   sessions: {
     idleTimeoutSeconds: number
@@ -283,6 +286,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       accessTokenTtlSeconds: Math.ceil(value<number>('TESSERA_ACCESS_TOKEN_TTL')),
       leewaySeconds: value<number>('TESSERA_CLOCK_LEEWAY'),
       signingAlgorithm: value<'EdDSA' | 'ES256'>('TESSERA_SIGNING_ALGORITHM'),
+      refreshGraceSeconds: value<number>('TESSERA_REFRESH_GRACE'),
+      keyActivationDelaySeconds: value<number>('TESSERA_KEY_ACTIVATION_DELAY'),
+      keyReloadIntervalSeconds: value<number>('TESSERA_KEY_RELOAD_INTERVAL'),
     },
     sessions: {
       idleTimeoutSeconds: idle,

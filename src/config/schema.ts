@@ -356,6 +356,29 @@ export const settings = {
     max: 100000,
     description: 'Failed refresh-token redemptions from one IP before it is slowed down.',
   },
+  TESSERA_REFRESH_GRACE: {
+    type: 'duration',
+    default: '5s',
+    min: 0,
+    max: 30,
+    description:
+      'After a refresh, a repeat of the replaced refresh token within this window (a retry) gets the same new token; later it is reuse and ends the session.',
+  },
+  TESSERA_KEY_ACTIVATION_DELAY: {
+    type: 'duration',
+    default: '10m',
+    min: 0,
+    max: 604800,
+    description:
+      'A rotated-in signing key is published at once and signs only after this delay; keep it above the JWKS max-age (300 s) plus TESSERA_KEY_RELOAD_INTERVAL.',
+  },
+  TESSERA_KEY_RELOAD_INTERVAL: {
+    type: 'duration',
+    default: '10s',
+    min: 1,
+    max: 60,
+    description: 'How often a running server re-reads the signing keys (to see a rotation made by the CLI or another node).',
+  },
 } as const satisfies Record<string, SettingDefinition>
 
 export type SettingName = keyof typeof settings

@@ -14,7 +14,7 @@ import { createSessions, type SessionSettings, type Sessions } from './sessions/
 import type { Stores } from './stores.ts'
 import { createAccessTokens, type AccessTokenSettings, type AccessTokens } from './tokens/access-tokens.ts'
 import { createKeyProtector, deriveSecret } from './tokens/key-protection.ts'
-import { createKeyRing, type KeyRing } from './tokens/signing-keys.ts'
+import { createKeyRing, type KeyRing, type SigningKeyView } from './tokens/signing-keys.ts'
 import type { SigningAlgorithm } from './tokens/store.ts'
 import { createAlerts, type Alerts } from './alerts/alerts.ts'
 import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from './alerts/webhook-delivery.ts'
@@ -35,9 +35,18 @@ import { createAccountAdministration, type AccountAdministration } from './accou
 import { createUserImport } from './accounts/import-users.ts'
 import { loadCommonPasswords } from './passwords/common-passwords.ts'
 import { createThrottle, defaultThrottleSettings, type Throttle, type ThrottleSettings } from './throttle/throttle.ts'
+import { createServiceClients, type ServiceClients } from './clients/service-clients.ts'
+import { createTokenIntrospection, type TokenIntrospection } from './tokens/introspection.ts'
+import { createRefreshTokens, type RefreshTokens } from './tokens/refresh-tokens.ts'
+import { ignoreTokenEvent, type RecordTokenEvent } from './tokens/token-events.ts'
+import { createAuditedTokenEvents } from './audit/token-events.ts'
 
 export interface CoreSettings {
-  tokens: AccessTokenSettings & { signingAlgorithm: SigningAlgorithm }
+  tokens: AccessTokenSettings & {
+    signingAlgorithm: SigningAlgorithm
+    refreshGraceSeconds: number
+    keyActivationDelaySeconds: number
+  }
   sessions: SessionSettings
   passwords: {
     argon2: Argon2Parameters
@@ -82,6 +91,13 @@ export interface Core {
   countActiveSessions(): Promise<number>
   /** Checks that the stores answer; throws otherwise. */
   checkReadiness(): Promise<void>
+  refreshTokens: RefreshTokens
+  serviceClients: ServiceClients
+  tokenIntrospection: TokenIntrospection
+  /** Publishes a new signing key (it signs after the activation delay); schedules the old ones' retirement. */
+  rotateSigningKeys(options?: { algorithm?: SigningAlgorithm }): Promise<SigningKeyView>
+  /** Picks up keys added by another process and forgets tokens verified by retired keys. */
+  reloadSigningKeys(): Promise<void>
 }
 
 export async function createCore(deps: {
@@ -93,11 +109,20 @@ export async function createCore(deps: {
   observer?: CoreObserver
   /** Sends alert webhooks (an HTTP client lives outside the core); needed with a webhook. */
   postWebhook?: WebhookPoster
+  /** Also receives reuse, revocation, key and client events (never a secret); they are audited anyway. */
+  recordTokenEvent?: RecordTokenEvent
 }): Promise<Core> {
   const { stores, clock, settings, masterKey } = deps
   const observer = deps.observer ?? silentObserver
   const auditSettings = settings.audit ?? defaultAuditSettings
   const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer })
+  const recordTokenEvent = createAuditedTokenEvents(audit, deps.recordTokenEvent ?? ignoreTokenEvent)
+  const refreshTokens = createRefreshTokens({
+    store: stores.refreshTokens,
+    clock,
+    secret: deriveSecret(masterKey, 'tessera refresh token successors'),
+    settings: settings.tokens,
+  })
   const hashLimiter = createTimedHashLimiter(
     createHashLimiter({ concurrency: settings.passwords.hashConcurrency, maxQueue: settings.passwords.hashQueue }),
     (seconds) => observer.passwordHashTimed(seconds),
@@ -113,15 +138,17 @@ export async function createCore(deps: {
   const sessions = createSessions({
     sessionStore: stores.sessions,
     accountStore: stores.accounts,
+    refreshTokens,
     clock,
     settings: settings.sessions,
     audit,
+    recordTokenEvent,
   })
   const keyRing = createKeyRing({
     store: stores.signingKeys,
     clock,
     protector: createKeyProtector(masterKey),
-    algorithm: settings.tokens.signingAlgorithm,
+    settings: settings.tokens,
   })
   await keyRing.loadKeys()
   const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
@@ -177,5 +204,25 @@ export async function createCore(deps: {
       return stores.sessions.countActiveSessions(idleCutoff, now)
     },
     checkReadiness: () => stores.checkHealth(),
+    refreshTokens,
+    serviceClients: createServiceClients({ store: stores.serviceClients, clock, recordTokenEvent }),
+    tokenIntrospection: createTokenIntrospection({
+      accessTokens,
+      refreshTokens,
+      sessions,
+      clock,
+      settings: settings.sessions,
+      recordTokenEvent,
+    }),
+    async rotateSigningKeys(options) {
+      const key = await keyRing.rotateKeys(options)
+      const { kid, algorithm, activatesAt } = key
+      recordTokenEvent({ type: 'signing_key_rotated', at: clock.now(), kid, algorithm, activatesAt })
+      return key
+    },
+    async reloadSigningKeys() {
+      await keyRing.loadKeys()
+      accessTokens.forgetRetiredKeys()
+    },
   }
 }

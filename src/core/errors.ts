@@ -27,6 +27,8 @@ export const errorCodes = [
   'server_busy',
   'service_unavailable',
   'internal_error',
+  'invalid_client',
+  'client_name_taken',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -33,6 +33,8 @@ import { adminAccountRoutes } from './routes/admin-accounts.ts'
 import { registerRequestLimits } from './plugins/request-limits.ts'
 import { registerStrictTransport } from './plugins/strict-transport.ts'
 import { createNodeServer, type TlsMaterial } from './server-factory.ts'
+import { adminTokenRoutes } from './routes/admin-tokens.ts'
+import { oauthRoutes } from './routes/oauth.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
@@ -141,6 +143,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(alertRoutes, { ...routeDeps, prefix: '/v1/admin/alerts' })
   await app.register(myEventsRoutes, { ...routeDeps, prefix: '/v1/me/events' })
   await app.register(adminAccountRoutes, { ...routeDeps, prefix: '/v1/admin' })
+  await app.register(adminTokenRoutes, { ...routeDeps, prefix: '/v1/admin' })
+  await app.register(oauthRoutes, { ...routeDeps, tokenSettings: config.tokens, prefix: '/v1/oauth' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

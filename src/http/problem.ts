@@ -31,6 +31,8 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   server_busy: { status: 503, title: 'Server busy' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
   internal_error: { status: 500, title: 'Internal error' },
+  invalid_client: { status: 401, title: 'Client authentication failed' },
+  client_name_taken: { status: 409, title: 'The client name is taken' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -56,13 +56,26 @@ async function startWithNpm(env: Record<string, string>): Promise<Started> {
   throw new Error(`server did not become healthy:\n${output}`)
 }
 
-function stop(started: Started): Promise<void> {
-  return new Promise((resolve) => {
-    if (started.child.exitCode !== null || started.child.pid === undefined) return resolve()
-    started.child.once('exit', () => resolve())
-    // npm runs node in a child; signal the whole process group.
-    process.kill(-started.child.pid, 'SIGTERM')
-  })
+function isGroupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function stop(started: Started): Promise<void> {
+  const pid = started.child.pid
+  if (started.child.exitCode !== null || pid === undefined) return
+  const exited = new Promise((resolve) => started.child.once('exit', resolve))
+  // npm runs node in a child; signal the whole process group.
+  process.kill(-pid, 'SIGTERM')
+  await exited
+  // npm may exit before the server it started has closed the database (and removed its -wal
+  // file); wait for the whole group, so the files looked at next are the final ones.
+  const deadline = Date.now() + 10_000
+  while (isGroupAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
 /**

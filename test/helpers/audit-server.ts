@@ -46,6 +46,8 @@ export async function startAuditServer(
     TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '90',
     TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '90',
     TESSERA_THROTTLE_IP_THRESHOLD: '100000',
+    // A replayed refresh token is reuse at once here; the grace window has its own tests.
+    TESSERA_REFRESH_GRACE: '0s',
     ...env,
   })
   const config: Config = { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }

@@ -7,8 +7,11 @@ import type { TestContext } from 'node:test'
 import { loadConfig, type Config } from '../../src/config/load.ts'
 import { createCore, type Core } from '../../src/core/core.ts'
 import type { Stores } from '../../src/core/stores.ts'
+import type { TokenEvent } from '../../src/core/tokens/token-events.ts'
 import { buildApp } from '../../src/http/app.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
+import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
+import { join } from 'node:path'
 import { createManualClock, type ManualClock } from './manual-clock.ts'
 
 export interface TestServer {
@@ -17,6 +20,8 @@ export interface TestServer {
   stores: Stores
   clock: ManualClock
   config: Config
+  /** Every token event the core recorded, in order. */
+  tokenEvents: TokenEvent[]
   request(path: string, init?: TestRequestInit): Promise<TestResponse>
 }
 
@@ -40,19 +45,21 @@ export interface TestResponse {
 export async function startTestServer(
   t: TestContext,
   env: Record<string, string> = {},
-  options: { realArgon2?: boolean } = {},
+  options: { realArgon2?: boolean; clockStart?: Date; dataDir?: string } = {},
 ): Promise<TestServer> {
   const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', ...env })
   const config: Config = options.realArgon2
     ? loaded
     : { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
-  const clock = createManualClock()
-  const stores = openSqliteStores(':memory:', clock.now())
+  const clock = createManualClock(options.clockStart)
+  const stores = openSqliteStores(options.dataDir ?? ':memory:', clock.now())
+  const tokenEvents: TokenEvent[] = []
   const core = await createCore({
     stores,
     clock,
-    masterKey: randomBytes(32),
+    masterKey: options.dataDir ? loadOrCreateMasterKey(join(options.dataDir, 'master.key')) : randomBytes(32),
     settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords, throttle: config.throttle },
+    recordTokenEvent: (event) => tokenEvents.push(event),
   })
   const app = await buildApp({ config, core, logger: false })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -66,6 +73,7 @@ export async function startTestServer(
     stores,
     clock,
     config,
+    tokenEvents,
     async request(path, init = {}) {
       const headers: Record<string, string> = { ...init.headers }
       let body: string | Uint8Array | undefined = init.rawBody

@@ -155,6 +155,8 @@ describe('refresh', () => {
     const first = await logInWithToken(server, username)
     const other = await logInWithToken(server, username)
     const second = (await server.request('/v1/auth/refresh', { body: { refresh_token: first.refresh_token } })).json
+    // Past the grace window (TESSERA_REFRESH_GRACE) a replay is reuse, not a retry.
+    server.clock.advanceSeconds(server.config.tokens.refreshGraceSeconds)
     const reuse = await server.request('/v1/auth/refresh', { body: { refresh_token: first.refresh_token } })
     assert.equal(reuse.status, 400)
     assert.equal(reuse.json.code, 'invalid_grant')

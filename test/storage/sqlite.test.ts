@@ -15,6 +15,8 @@ import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-lea
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testSigningKeyStore } from '../../src/storage/contract/signing-keys.ts'
 import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
+import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
+import { testServiceClientStore } from '../../src/storage/contract/service-clients.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
@@ -40,6 +42,8 @@ const coreSettings: CoreSettings = {
     accessTokenTtlSeconds: 600,
     leewaySeconds: 5,
     signingAlgorithm: 'EdDSA',
+    refreshGraceSeconds: 5,
+    keyActivationDelaySeconds: 600,
   },
   sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 },
   passwords: {
@@ -60,6 +64,8 @@ describe('SQLite stores in memory', () => {
   testAlertStore(openStores)
   testSchedulerLockStore(openStores)
   testThrottleStore(openStores)
+  testRefreshTokenStore(openStores)
+  testServiceClientStore(openStores)
 })
 
 describe('SQLite stores in a file', () => {
@@ -71,6 +77,8 @@ describe('SQLite stores in a file', () => {
   testAlertStore(openStores)
   testSchedulerLockStore(openStores)
   testThrottleStore(openStores)
+  testRefreshTokenStore(openStores)
+  testServiceClientStore(openStores)
 })
 
 describe('SQLite database file', () => {
@@ -124,6 +132,7 @@ describe('SQLite database file', () => {
         rows.map((row) => ({ ...row })),
         [
           { version: 1, name: 'init', applied_at: contractEpoch.getTime() },
+          { version: 2, name: 'token_lifecycle', applied_at: contractEpoch.getTime() },
           { version: 3, name: 'throttling', applied_at: contractEpoch.getTime() },
           { version: 4, name: 'audit', applied_at: contractEpoch.getTime() },
         ],
@@ -159,6 +168,7 @@ describe('SQLite database file', () => {
       const rows = db.prepare('SELECT version, applied_at FROM schema_migrations').all()
       assert.deepEqual(rows.map((row) => ({ ...row })), [
         { version: 1, applied_at: contractEpoch.getTime() },
+        { version: 2, applied_at: contractEpoch.getTime() },
         { version: 3, applied_at: contractEpoch.getTime() },
         { version: 4, applied_at: contractEpoch.getTime() },
       ])
@@ -170,7 +180,7 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 3, 4])
+      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 2, 3, 4])
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()

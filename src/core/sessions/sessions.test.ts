@@ -8,6 +8,8 @@ import { createAudit } from '../audit/audit.ts'
 import { TesseraError } from '../errors.ts'
 import { silentObserver } from '../observer.ts'
 import { hashToken } from '../secrets.ts'
+import { createRefreshTokens } from '../tokens/refresh-tokens.ts'
+import type { TokenEvent } from '../tokens/token-events.ts'
 import { createSessions, type SessionSettings } from './sessions.ts'
 
 const settings: SessionSettings = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, cacheTtlSeconds: 5 }
@@ -29,14 +31,23 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     updatedAt: clock.now(),
   }
   await stores.accounts.insertUser(user)
+  const events: TokenEvent[] = []
+  const refreshTokens = createRefreshTokens({
+    store: stores.refreshTokens,
+    clock,
+    secret: new Uint8Array(32).fill(7),
+    settings: { refreshGraceSeconds: 5 },
+  })
   const sessions = createSessions({
     sessionStore: stores.sessions,
     accountStore: stores.accounts,
+    refreshTokens,
     clock,
     settings: { ...settings, ...overrides },
     audit: createAudit({ store: stores.audit, clock, nodeId: 'test-node', observer: silentObserver }),
+    recordTokenEvent: (event) => events.push(event),
   })
-  return { clock, stores, sessions, user }
+  return { clock, stores, sessions, user, events }
 }
 
 function isInvalidGrant(error: unknown): boolean {
@@ -160,17 +171,46 @@ describe('sessions', () => {
     assert.notEqual(rotated.refreshToken, started.refreshToken)
     assert.equal(rotated.active.session.id, started.session.id)
     const stored = await stores.sessions.findSessionById(started.session.id)
-    assert.equal(stored?.refreshTokenHash, hashToken(rotated.refreshToken))
+    assert.equal((await stores.refreshTokens.findRefreshToken(hashToken(rotated.refreshToken)))?.rotatedAt, null)
     assert.deepEqual(stored?.lastSeenAt, clock.now())
     const again = await sessions.rotateRefreshToken(rotated.refreshToken, context)
     assert.equal(again.active.session.id, started.session.id)
   })
 
-  it('presenting a replaced refresh token ends the session for every holder', async (t) => {
-    const { stores, sessions, user } = await setUp(t)
+  it('rotateRefreshToken() gives a retry within the grace window the same successor', async (t) => {
+    const { clock, sessions, user, events } = await setUp(t)
+    const started = await sessions.startSession({ user, transport: 'token', ...client })
+    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '', context)
+    clock.advanceSeconds(4)
+    const retried = await sessions.rotateRefreshToken(started.refreshToken ?? '', context)
+    assert.equal(retried.refreshToken, rotated.refreshToken)
+    assert.equal(retried.active.session.id, started.session.id)
+    assert.deepEqual(events, [])
+    const next = await sessions.rotateRefreshToken(rotated.refreshToken, context)
+    assert.notEqual(next.refreshToken, rotated.refreshToken)
+  })
+
+  it('presenting a replaced refresh token after the grace window ends the session and records the reuse', async (t) => {
+    const { clock, stores, sessions, user, events } = await setUp(t)
     const started = await sessions.startSession({ user, transport: 'token', ...client })
     const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '', context)
     assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
+    clock.advanceSeconds(5)
+    await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? '', context), isInvalidGrant)
+    assert.deepEqual(events, [
+      { type: 'refresh_token_reused', at: clock.now(), userId: user.id, sessionId: started.session.id },
+    ])
+    assert.equal(await stores.sessions.findSessionById(started.session.id), null)
+    assert.equal(await sessions.resolveSessionId(started.session.id), null)
+    await assert.rejects(sessions.rotateRefreshToken(rotated.refreshToken, context), isInvalidGrant)
+  })
+
+  it('presenting a replaced refresh token ends the session for every holder', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const started = await sessions.startSession({ user, transport: 'token', ...client })
+    const rotated = await sessions.rotateRefreshToken(started.refreshToken ?? '', context)
+    assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
+    clock.advanceSeconds(60)
     await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? '', context), isInvalidGrant)
     assert.equal(await stores.sessions.findSessionById(started.session.id), null)
     assert.equal(await sessions.resolveSessionId(started.session.id), null)

@@ -1,7 +1,7 @@
 /**
  * Server-side sessions. A session has a public id (listed, put in the `sid` claim) and, in cookie
  * transport, a separate 256-bit secret token of which the store keeps only the SHA-256; in token
- * transport it holds the hash of the current refresh token instead. Sessions end on logout,
+ * transport it is the family of its refresh tokens (see tokens/refresh-tokens.ts). Sessions end on logout,
  * revocation, after `idleTimeoutSeconds` without use (sliding) and at `absoluteTimeoutSeconds`
  * after login, whatever the activity.
  *
@@ -16,7 +16,9 @@ import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
 import { describeExpiry, describeRefresh } from './session-events.ts'
-import type { RefreshRotation, SessionRecord, SessionStore, SessionTransport } from './store.ts'
+import type { RefreshTokens } from '../tokens/refresh-tokens.ts'
+import { ignoreTokenEvent, type RecordTokenEvent } from '../tokens/token-events.ts'
+import type { SessionRecord, SessionStore, SessionTransport } from './store.ts'
 
 export interface SessionSettings {
   idleTimeoutSeconds: number
@@ -48,8 +50,13 @@ export interface Sessions {
   resolveSessionToken(sessionToken: string): Promise<ActiveSession | null>
   /** The live token-transport session with this id (from an access token's `sid`), or null. */
   resolveSessionId(sessionId: string): Promise<ActiveSession | null>
-  /** Rotates a refresh token; reuse of a replaced token ends the session. Throws `invalid_grant`. */
+  /**
+   * Rotates a refresh token (a retry within the grace window gets the same successor); reuse of
+   * a replaced token ends the session. Throws `invalid_grant`.
+   */
   rotateRefreshToken(refreshToken: string, context: RequestContext): Promise<{ active: ActiveSession; refreshToken: string }>
+  /** Ends one session (and its refresh-token family) whoever owns it; the ended session or null. */
+  endSession(sessionId: string): Promise<SessionRecord | null>
   listUserSessions(userId: string): Promise<SessionRecord[]>
   /** Ends one session of the user; false when the user has no such session. */
   endUserSession(userId: string, sessionId: string): Promise<boolean>
@@ -71,11 +78,14 @@ const sessionTokenBytes = 32
 export function createSessions(deps: {
   sessionStore: SessionStore
   accountStore: AccountStore
+  refreshTokens: RefreshTokens
   clock: Clock
   settings: SessionSettings
   audit: Audit
+  recordTokenEvent?: RecordTokenEvent
 }): Sessions {
-  const { sessionStore, accountStore, clock, settings, audit } = deps
+  const { sessionStore, accountStore, refreshTokens, clock, settings, audit } = deps
+  const recordTokenEvent = deps.recordTokenEvent ?? ignoreTokenEvent
   const idleMs = settings.idleTimeoutSeconds * 1000
   const cacheTtlMs = settings.cacheTtlSeconds * 1000
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
@@ -154,18 +164,25 @@ export function createSessions(deps: {
     return touched
   }
 
+  async function resolveSessionId(sessionId: string): Promise<ActiveSession | null> {
+    const now = clock.now()
+    let active = cached(sessionId, now.getTime())
+    if (!active) {
+      const session = await sessionStore.findSessionById(sessionId)
+      active = await load(session?.transport === 'token' ? session : null, now.getTime())
+    }
+    return keepAlive(active, now)
+  }
+
   return {
     async startSession({ user, transport, ip, userAgent }) {
       const now = clock.now()
       const sessionToken = transport === 'cookie' ? createRandomToken(sessionTokenBytes) : null
-      const refreshToken = transport === 'token' ? createRandomToken(sessionTokenBytes) : null
       const session: SessionRecord = {
         id: createRandomToken(16),
         tokenHash: sessionToken === null ? null : hashToken(sessionToken),
         userId: user.id,
         transport,
-        refreshTokenHash: refreshToken === null ? null : hashToken(refreshToken),
-        previousRefreshTokenHash: null,
         createdAt: now,
         lastSeenAt: now,
         absoluteExpiresAt: new Date(now.getTime() + settings.absoluteTimeoutSeconds * 1000),
@@ -173,6 +190,7 @@ export function createSessions(deps: {
         userAgent,
       }
       await sessionStore.insertSession(session)
+      const refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
       return { session, sessionToken, refreshToken }
     },
 
@@ -191,39 +209,46 @@ export function createSessions(deps: {
 
     async resolveSessionId(sessionId) {
       const now = clock.now()
-      let active = cached(sessionId, now.getTime())
+      const active = cached(sessionId, now.getTime())
+      // The per-request path: a cached, live session costs no store round-trip and no await.
       if (active && isUsableWithoutWrite(active, now.getTime())) return active
-      if (!active) {
-        const session = await sessionStore.findSessionById(sessionId)
-        active = await load(session?.transport === 'token' ? session : null, now.getTime())
-      }
-      return keepAlive(active, now)
+      return resolveSessionId(sessionId)
     },
 
     async rotateRefreshToken(refreshToken, context) {
       const now = clock.now()
-      const nextToken = createRandomToken(sessionTokenBytes)
-      const endsSession = (rotation: RefreshRotation) =>
-        rotation.outcome === 'reused' || (rotation.outcome === 'rotated' && isExpired(rotation.session, now.getTime()))
-      const rotation = await audit.recordChange(
-        async () => {
-          const rotated = await sessionStore.rotateRefreshToken(hashToken(refreshToken), hashToken(nextToken), now)
-          if (rotated.outcome !== 'missing' && endsSession(rotated)) {
-            // A replaced token presented again means two parties hold the family: end it for both.
-            forget(rotated.session.id)
-            await sessionStore.deleteSession(rotated.session.id)
-          }
-          return rotated
-        },
-        (rotated) => describeRefresh(rotated, endsSession(rotated), context),
-      )
+      const rotation = await refreshTokens.rotateRefreshToken(refreshToken)
       const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
-      if (rotation.outcome === 'missing' || endsSession(rotation)) throw invalidGrant
+      if (rotation.outcome === 'missing') {
+        await audit.record(describeRefresh('missing', null, context))
+        throw invalidGrant
+      }
       const { session } = rotation
       forget(session.id)
-      const active = await load({ ...session, lastSeenAt: now, refreshTokenHash: hashToken(nextToken) }, now.getTime())
+      if (rotation.outcome === 'reused') {
+        // The store has already ended the family: two parties hold it, and neither keeps it.
+        await audit.record(describeRefresh('reused', session, context))
+        recordTokenEvent({ type: 'refresh_token_reused', at: now, userId: session.userId, sessionId: session.id })
+        throw invalidGrant
+      }
+      if (isExpired(session, now.getTime())) {
+        await audit.recordChange(
+          () => sessionStore.deleteSession(session.id),
+          () => describeRefresh('expired', session, context),
+        )
+        throw invalidGrant
+      }
+      const active = await load({ ...session, lastSeenAt: now }, now.getTime())
       if (!active) throw invalidGrant
-      return { active, refreshToken: nextToken }
+      await audit.record(describeRefresh(rotation.outcome, session, context))
+      return { active, refreshToken: rotation.refreshToken }
+    },
+
+    async endSession(sessionId) {
+      forget(sessionId)
+      const session = await sessionStore.findSessionById(sessionId)
+      if (!session || !(await sessionStore.deleteSession(sessionId))) return null
+      return session
     },
 
     listUserSessions: (userId) => sessionStore.listUserSessions(userId),

@@ -3,25 +3,19 @@ export type SessionTransport = 'cookie' | 'token'
 export interface SessionRecord {
   /** Public handle (listed, used in `sid` and URLs); never a credential. */
   id: string
-  /** SHA-256 of the session token (cookie transport); null for token transport. */
+  /**
+   * SHA-256 of the session token (cookie transport); null for token transport, whose refresh
+   * tokens form a family in the RefreshTokenStore.
+   */
   tokenHash: string | null
   userId: string
   transport: SessionTransport
-  /** SHA-256 of the current refresh token (token transport). */
-  refreshTokenHash: string | null
-  /** SHA-256 of the refresh token it replaced: presenting it again is reuse. */
-  previousRefreshTokenHash: string | null
   createdAt: Date
   lastSeenAt: Date
   absoluteExpiresAt: Date
   ip: string
   userAgent: string
 }
-
-export type RefreshRotation =
-  | { outcome: 'rotated'; session: SessionRecord }
-  | { outcome: 'reused'; session: SessionRecord }
-  | { outcome: 'missing' }
 
 export interface SessionStore {
   /** Inserts a new session; its id and token hashes are unique. */
@@ -34,18 +28,12 @@ export interface SessionStore {
   touchSession(id: string, lastSeenAt: Date): Promise<void>
   /** The user's sessions, newest first. */
   listUserSessions(userId: string): Promise<SessionRecord[]>
-  /** Deletes one session; false when there was none. */
+  /** Deletes one session (and its refresh-token family); false when there was none. */
   deleteSession(id: string): Promise<boolean>
   /** Deletes the session only if it belongs to `userId`; false otherwise. */
   deleteUserSession(userId: string, id: string): Promise<boolean>
   /** Deletes every session of the user except `exceptId`; returns the deleted ids. */
   deleteUserSessions(userId: string, exceptId: string | null): Promise<string[]>
-  /**
-   * Atomically replaces refresh token `presentedHash` by `nextHash` with `lastSeenAt` = `now`.
-   * Returns the session as it was before the rotation (so the caller can check its expiry).
-   * When `presentedHash` is a session's previous token, reports `reused` and changes nothing.
-   */
-  rotateRefreshToken(presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation>
   /** Deletes sessions idle since before `idleCutoff` or past their absolute expiry at `now`. */
   deleteExpiredSessions(idleCutoff: Date, now: Date): Promise<number>
   /** Counts sessions seen after `idleCutoff` and not past their absolute expiry at `now`. */

@@ -32,7 +32,7 @@ async function setUp(t: TestContext) {
     store: stores.signingKeys,
     clock,
     protector: createKeyProtector(randomBytes(32)),
-    algorithm: 'EdDSA',
+    settings: { signingAlgorithm: 'EdDSA', keyActivationDelaySeconds: 600, accessTokenTtlSeconds: 600, leewaySeconds: 5 },
   })
   await keyRing.loadKeys()
   const accessTokens = createAccessTokens({ keyRing, clock, settings })

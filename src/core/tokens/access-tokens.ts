@@ -33,6 +33,8 @@ export interface AccessTokens {
   }>
   /** The claims of a valid token, or null for anything else (never throws for bad input). */
   verifyAccessToken(token: string): Promise<AccessTokenClaims | null>
+  /** Drops verified tokens whose key has retired (they would be refused at their next check anyway). */
+  forgetRetiredKeys(): number
 }
 
 const maxCachedTokens = 100_000
@@ -127,6 +129,17 @@ export function createAccessTokens(deps: {
       }
       verified.set(token, { claims, kid })
       return claims
+    },
+
+    forgetRetiredKeys() {
+      let forgotten = 0
+      for (const [token, entry] of verified) {
+        if (keyRing.findVerificationKey(entry.kid) === null) {
+          verified.delete(token)
+          forgotten += 1
+        }
+      }
+      return forgotten
     },
   }
 }

@@ -1,7 +1,14 @@
 /**
- * The key ring: signing keys from the store, the newest activated one signing, every
- * unretired one verifying. Verification keys are looked up by `kid` in a Map, never in an
- * object, a file or a query, so a hostile `kid` can only miss.
+ * The key ring: signing keys from the store. Rotation publishes a new key at once and lets it
+ * sign only after `keyActivationDelaySeconds`, longer than verifiers cache the JWKS, so no
+ * verifier meets a `kid` it has not seen. The keys it replaces stop signing when it activates
+ * and retire once every token they signed has expired (activation + access-token TTL + leeway):
+ * only then do they leave the JWKS and stop verifying.
+ *
+ * Which key signs and which verify is decided on every call from the clock, so activation and
+ * retirement happen at their instant without any reload; `loadKeys()` only picks up keys added
+ * by another process (the CLI) and is called on a short interval. Verification keys are looked
+ * up by `kid` in a Map, never in an object, a file or a query, so a hostile `kid` can only miss.
  */
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import { randomUUID } from 'node:crypto'
@@ -21,15 +28,46 @@ export interface SigningKey {
   privateKey: CryptoKey
 }
 
+export interface KeyRingSettings {
+  signingAlgorithm: SigningAlgorithm
+  keyActivationDelaySeconds: number
+  accessTokenTtlSeconds: number
+  leewaySeconds: number
+}
+
+/** `pending`: published, not signing yet. `active`: signs new tokens. `retiring`: verifies only. */
+export type SigningKeyState = 'pending' | 'active' | 'retiring'
+
+export interface SigningKeyView {
+  kid: string
+  algorithm: SigningAlgorithm
+  state: SigningKeyState
+  createdAt: Date
+  activatesAt: Date
+  /** When it leaves the JWKS; null while no newer key replaces it. */
+  retiresAt: Date | null
+}
+
 export interface KeyRing {
-  /** Loads the keys from the store, creating the first one when there is none. */
+  /** Loads the keys from the store, creating an active one when there is none. */
   loadKeys(): Promise<void>
-  /** The key new tokens are signed with. */
+  /** The key new tokens are signed with now. */
   currentSigningKey(): SigningKey
   /** The public key for `kid`, or null when the kid is unknown or retired. */
   findVerificationKey(kid: string): { algorithm: SigningAlgorithm; publicKey: CryptoKey } | null
-  /** The published JSON Web Key Set (public parts only). */
+  /** The published JSON Web Key Set (public parts only): pending, active and retiring keys. */
   publicJwks(): { keys: PublicJwk[] }
+  /** Every published key and its state now. */
+  listKeys(): SigningKeyView[]
+  /** Publishes a new key that signs after the activation delay; schedules its predecessors' retirement. */
+  rotateKeys(options?: { algorithm?: SigningAlgorithm }): Promise<SigningKeyView>
+}
+
+interface LoadedKey {
+  record: SigningKeyRecord
+  publicJwk: PublicJwk
+  publicKey: CryptoKey
+  privateKey: CryptoKey
 }
 
 function curveOf(algorithm: SigningAlgorithm): { crv: string } {
@@ -40,6 +78,7 @@ export async function createSigningKeyRecord(
   algorithm: SigningAlgorithm,
   protector: KeyProtector,
   now: Date,
+  activatesAt: Date = now,
 ): Promise<SigningKeyRecord> {
   const { publicKey, privateKey } = await generateKeyPair(algorithm, { ...curveOf(algorithm), extractable: true })
   const kid = randomUUID()
@@ -51,7 +90,7 @@ export async function createSigningKeyRecord(
     publicJwk: JSON.stringify(publicJwk),
     privateJwkCiphertext: protector.seal(JSON.stringify(privateJwk)),
     createdAt: now,
-    activatesAt: now,
+    activatesAt,
     retiresAt: null,
   }
 }
@@ -60,48 +99,102 @@ export function createKeyRing(deps: {
   store: SigningKeyStore
   clock: Clock
   protector: KeyProtector
-  algorithm: SigningAlgorithm
+  settings: KeyRingSettings
 }): KeyRing {
-  const { store, clock, protector, algorithm } = deps
-  let signing: SigningKey | null = null
-  let verification = new Map<string, { algorithm: SigningAlgorithm; publicKey: CryptoKey }>()
-  let jwks: PublicJwk[] = []
+  const { store, clock, protector, settings } = deps
+  // Oldest activation first, as the store lists them: the last activated one signs.
+  let loaded: LoadedKey[] = []
+  let byKid = new Map<string, LoadedKey>()
+
+  const isRetired = (key: LoadedKey, nowMs: number) =>
+    key.record.retiresAt !== null && key.record.retiresAt.getTime() <= nowMs
+  const isActivated = (key: LoadedKey, nowMs: number) => key.record.activatesAt.getTime() <= nowMs
+
+  function findSigningKey(nowMs: number): LoadedKey | null {
+    for (let index = loaded.length - 1; index >= 0; index -= 1) {
+      const key = loaded[index]
+      if (key && isActivated(key, nowMs) && !isRetired(key, nowMs)) return key
+    }
+    return null
+  }
+
+  async function importKey(record: SigningKeyRecord): Promise<LoadedKey> {
+    const publicJwk = JSON.parse(record.publicJwk) as PublicJwk
+    const privateJwk = JSON.parse(protector.open(record.privateJwkCiphertext)) as JWK
+    return {
+      record,
+      publicJwk,
+      publicKey: (await importJWK(publicJwk, record.algorithm)) as CryptoKey,
+      privateKey: (await importJWK(privateJwk, record.algorithm)) as CryptoKey,
+    }
+  }
+
+  async function readKeys(now: Date): Promise<void> {
+    const records = await store.listUsableSigningKeys(now)
+    const next: LoadedKey[] = []
+    for (const record of records) {
+      const known = byKid.get(record.kid)
+      // A known key only ever gains a retirement instant; its key material never changes.
+      next.push(known ? { ...known, record } : await importKey(record))
+    }
+    loaded = next
+    byKid = new Map(next.map((key) => [key.record.kid, key]))
+  }
+
+  function describeKey(key: LoadedKey, nowMs: number, signingKid: string | undefined): SigningKeyView {
+    const state: SigningKeyState =
+      key.record.kid === signingKid ? 'active' : isActivated(key, nowMs) ? 'retiring' : 'pending'
+    const { kid, algorithm, createdAt, activatesAt, retiresAt } = key.record
+    return { kid, algorithm, state, createdAt, activatesAt, retiresAt }
+  }
 
   return {
     async loadKeys() {
       const now = clock.now()
-      let records = await store.listUsableSigningKeys(now)
-      if (!records.some((record) => record.activatesAt <= now)) {
-        await store.insertSigningKey(await createSigningKeyRecord(algorithm, protector, now))
-        records = await store.listUsableSigningKeys(now)
+      await readKeys(now)
+      if (findSigningKey(now.getTime()) === null) {
+        await store.insertSigningKey(await createSigningKeyRecord(settings.signingAlgorithm, protector, now))
+        await readKeys(now)
       }
-      const nextVerification = new Map<string, { algorithm: SigningAlgorithm; publicKey: CryptoKey }>()
-      const nextJwks: PublicJwk[] = []
-      for (const record of records) {
-        const publicJwk = JSON.parse(record.publicJwk) as PublicJwk
-        const publicKey = (await importJWK(publicJwk, record.algorithm)) as CryptoKey
-        nextVerification.set(record.kid, { algorithm: record.algorithm, publicKey })
-        nextJwks.push(publicJwk)
-      }
-      const active = records.filter((record) => record.activatesAt <= now).at(-1)
-      if (!active) throw new Error('no active signing key')
-      const privateJwk = JSON.parse(protector.open(active.privateJwkCiphertext)) as JWK
-      signing = {
-        kid: active.kid,
-        algorithm: active.algorithm,
-        privateKey: (await importJWK(privateJwk, active.algorithm)) as CryptoKey,
-      }
-      verification = nextVerification
-      jwks = nextJwks
     },
 
     currentSigningKey() {
-      if (!signing) throw new TypeError('loadKeys() must run before signing')
-      return signing
+      const key = findSigningKey(clock.now().getTime())
+      if (!key) throw new TypeError('loadKeys() must run before signing')
+      return { kid: key.record.kid, algorithm: key.record.algorithm, privateKey: key.privateKey }
     },
 
-    findVerificationKey: (kid) => verification.get(kid) ?? null,
+    findVerificationKey(kid) {
+      const key = byKid.get(kid)
+      if (!key || isRetired(key, clock.now().getTime())) return null
+      return { algorithm: key.record.algorithm, publicKey: key.publicKey }
+    },
 
-    publicJwks: () => ({ keys: jwks }),
+    publicJwks() {
+      const nowMs = clock.now().getTime()
+      return { keys: loaded.filter((key) => !isRetired(key, nowMs)).map((key) => key.publicJwk) }
+    },
+
+    listKeys() {
+      const nowMs = clock.now().getTime()
+      const signingKid = findSigningKey(nowMs)?.record.kid
+      return loaded.filter((key) => !isRetired(key, nowMs)).map((key) => describeKey(key, nowMs, signingKid))
+    },
+
+    async rotateKeys(options = {}) {
+      const now = clock.now()
+      const activatesAt = new Date(now.getTime() + settings.keyActivationDelaySeconds * 1000)
+      // The keys it replaces sign until `activatesAt`; their last tokens expire one TTL later,
+      // and verifiers accept them for the leeway beyond that.
+      const lastTokenEndMs =
+        activatesAt.getTime() + (settings.accessTokenTtlSeconds + settings.leewaySeconds) * 1000
+      const algorithm = options.algorithm ?? settings.signingAlgorithm
+      const record = await createSigningKeyRecord(algorithm, protector, now, activatesAt)
+      await store.rotateSigningKey(record, new Date(lastTokenEndMs))
+      await readKeys(now)
+      const key = byKid.get(record.kid)
+      if (!key) throw new Error('the new signing key was not stored')
+      return describeKey(key, now.getTime(), findSigningKey(now.getTime())?.record.kid)
+    },
   }
 }

@@ -1,3 +1,5 @@
+import type { SessionRecord } from '../sessions/store.ts'
+
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
 
 export interface SigningKeyRecord {
@@ -8,9 +10,9 @@ export interface SigningKeyRecord {
   /** Private JWK encrypted with the instance's master key (never stored in clear). */
   privateJwkCiphertext: string
   createdAt: Date
-  /** From this instant the key signs new tokens. */
+  /** From this instant the key signs new tokens (until a newer key activates). */
   activatesAt: Date
-  /** From this instant the key no longer verifies; null while in service. */
+  /** From this instant the key neither verifies nor is published; null while in service. */
   retiresAt: Date | null
 }
 
@@ -19,4 +21,52 @@ export interface SigningKeyStore {
   insertSigningKey(key: SigningKeyRecord): Promise<void>
   /** Every key not yet retired at `now`, oldest first. */
   listUsableSigningKeys(now: Date): Promise<SigningKeyRecord[]>
+  /**
+   * Inserts `key` and, in the same step, gives every key still in service (`retiresAt` null)
+   * the retirement instant `predecessorsRetireAt`. Keys already retiring keep their instant.
+   */
+  rotateSigningKey(key: SigningKeyRecord, predecessorsRetireAt: Date): Promise<void>
+}
+
+/** One token of a refresh-token family (a session). Only the SHA-256 of the token is kept. */
+export interface RefreshTokenRecord {
+  tokenHash: string
+  sessionId: string
+  issuedAt: Date
+  /** When it was replaced; null while it is the family's current token. */
+  rotatedAt: Date | null
+  /** The hash of the token that replaced it. */
+  successorHash: string | null
+}
+
+/**
+ * What presenting a refresh token did. `rotated`: it was current and now has a successor.
+ * `grace`: it was replaced less than the grace window ago by exactly this successor, which is
+ * still current (a retry); nothing changed. `reused`: any other earlier token of the family;
+ * the family (its session) has been deleted. `missing`: no family knows it.
+ */
+export type RefreshRotation =
+  | { outcome: 'rotated'; session: SessionRecord }
+  | { outcome: 'grace'; session: SessionRecord }
+  | { outcome: 'reused'; session: SessionRecord }
+  | { outcome: 'missing' }
+
+export interface RefreshTokenStore {
+  /** Records the first token of a session's family; the session must exist. */
+  insertRefreshToken(record: { tokenHash: string; sessionId: string; issuedAt: Date }): Promise<void>
+  /**
+   * The atomic rotation step (one transaction). When `presentedHash` is current: marks it
+   * rotated at `now` with `successorHash`, inserts the successor as current and moves the
+   * session's `lastSeenAt` forward; returns the session as it was before. When it was rotated
+   * after `graceStartsAt` to `successorHash` and that successor is still current: `grace`.
+   * Any other known token: deletes the session (and so the family) and reports `reused`.
+   */
+  rotateRefreshToken(input: {
+    presentedHash: string
+    successorHash: string
+    now: Date
+    graceStartsAt: Date
+  }): Promise<RefreshRotation>
+  /** The family member with this hash, current or not, or null. */
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>
 }

@@ -16,6 +16,7 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
           cookie: { type: 'apiKey', in: 'cookie', name: '__Host-session' },
+          client: { type: 'http', scheme: 'basic', description: 'A service client: id and secret.' },
         },
       },
     },

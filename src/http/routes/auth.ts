@@ -85,7 +85,8 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Exchange a refresh token for a new token pair',
-        description: 'The presented refresh token is replaced; presenting a replaced one ends the session.',
+        description:
+          'The presented refresh token is replaced. A repeat within TESSERA_REFRESH_GRACE (a retry) gets the same new token; presenting a replaced one later ends the session.',
         tags: ['auth'],
         body: {
           type: 'object',

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test'
 import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
 import type { AlertRecord } from '../../core/alerts/store.ts'
 import type { AuditEventRecord } from '../../core/audit/events.ts'
+import type { ServiceClientRecord } from '../../core/clients/store.ts'
 import type { SessionRecord } from '../../core/sessions/store.ts'
 import type { Stores } from '../../core/stores.ts'
 import type { SigningKeyRecord } from '../../core/tokens/store.ts'
@@ -58,8 +59,6 @@ export function buildSessionRecord(overrides: Partial<SessionRecord> & { userId:
     id: randomUUID(),
     tokenHash: `token-hash-${randomUUID()}`,
     transport: 'cookie',
-    refreshTokenHash: null,
-    previousRefreshTokenHash: null,
     createdAt: contractEpoch,
     lastSeenAt: contractEpoch,
     absoluteExpiresAt: secondsAfterEpoch(86_400),
@@ -69,10 +68,8 @@ export function buildSessionRecord(overrides: Partial<SessionRecord> & { userId:
   }
 }
 
-/** A token-transport session holding `refreshTokenHash`. */
-export function buildTokenSessionRecord(
-  overrides: Partial<SessionRecord> & { userId: string; refreshTokenHash: string },
-): SessionRecord {
+/** A token-transport session (its refresh tokens live in the RefreshTokenStore). */
+export function buildTokenSessionRecord(overrides: Partial<SessionRecord> & { userId: string }): SessionRecord {
   return buildSessionRecord({ tokenHash: null, transport: 'token', ...overrides })
 }
 
@@ -134,6 +131,17 @@ export function buildAlertRecord(overrides: Partial<AlertRecord> = {}): AlertRec
     deliveryAttempts: 0,
     nextDeliveryAt: null,
     deliveredAt: null,
+    ...overrides,
+  }
+}
+
+export function buildServiceClientRecord(overrides: Partial<ServiceClientRecord> = {}): ServiceClientRecord {
+  const id = overrides.id ?? randomUUID()
+  return {
+    id,
+    name: `client-${id}`,
+    secretHash: `secret-hash-${id}`,
+    createdAt: contractEpoch,
     ...overrides,
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The SessionStore contract: every backend must pass it. The store holds only token hashes; the
- * strings used here stand for them. Refresh rotation is the security-critical step: exactly one
- * presenter of a token can rotate it, and its predecessor is recognised as reuse.
+ * strings used here stand for them. Refresh-token families have their own contract
+ * (refresh-tokens.ts).
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
@@ -30,13 +30,9 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.deepEqual(await sessions.findSessionById(session.id), session)
     })
 
-    it('insertSession() stores a token session with its refresh hashes', async (t) => {
+    it('insertSession() stores a token session without a token hash', async (t) => {
       const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildTokenSessionRecord({
-        userId,
-        refreshTokenHash: 'refresh-2',
-        previousRefreshTokenHash: 'refresh-1',
-      })
+      const session = buildTokenSessionRecord({ userId })
       await sessions.insertSession(session)
       assert.deepEqual(await sessions.findSessionById(session.id), session)
     })
@@ -107,7 +103,7 @@ export function testSessionStore(openStores: OpenStores): void {
       const other = await insertTestUser(accounts)
       const oldest = buildSessionRecord({ userId, createdAt: secondsAfterEpoch(10) })
       const newest = buildSessionRecord({ userId, createdAt: secondsAfterEpoch(30) })
-      const middle = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh', createdAt: secondsAfterEpoch(20) })
+      const middle = buildTokenSessionRecord({ userId, createdAt: secondsAfterEpoch(20) })
       for (const session of [oldest, newest, middle]) await sessions.insertSession(session)
       await sessions.insertSession(buildSessionRecord({ userId: other.id, createdAt: secondsAfterEpoch(40) }))
       assert.deepEqual(await sessions.listUserSessions(userId), [newest, middle, oldest])
@@ -155,7 +151,7 @@ export function testSessionStore(openStores: OpenStores): void {
       const { sessions, accounts, userId } = await openWithUser(t, openStores)
       const other = await insertTestUser(accounts)
       const kept = buildSessionRecord({ userId })
-      const ended = [buildSessionRecord({ userId }), buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh' })]
+      const ended = [buildSessionRecord({ userId }), buildTokenSessionRecord({ userId })]
       const othersSession = buildSessionRecord({ userId: other.id })
       for (const session of [kept, ...ended, othersSession]) await sessions.insertSession(session)
       const deleted = await sessions.deleteUserSessions(userId, kept.id)
@@ -193,104 +189,6 @@ export function testSessionStore(openStores: OpenStores): void {
       await sessions.insertSession(only)
       assert.deepEqual(await sessions.deleteUserSessions(userId, only.id), [])
       assert.deepEqual(await sessions.findSessionById(only.id), only)
-    })
-
-    it('rotateRefreshToken() rotates and returns the session as it was before', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
-      await sessions.insertSession(session)
-      const rotation = await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
-      assert.deepEqual(rotation, { outcome: 'rotated', session })
-      assert.deepEqual(await sessions.findSessionById(session.id), {
-        ...session,
-        refreshTokenHash: 'refresh-2',
-        previousRefreshTokenHash: 'refresh-1',
-        lastSeenAt: secondsAfterEpoch(60),
-      })
-    })
-
-    it('rotateRefreshToken() accepts the new token for the next rotation', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
-      await sessions.insertSession(session)
-      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
-      const second = await sessions.rotateRefreshToken('refresh-2', 'refresh-3', secondsAfterEpoch(120))
-      assert.equal(second.outcome, 'rotated')
-      assert.equal(second.outcome === 'rotated' ? second.session.refreshTokenHash : null, 'refresh-2')
-      const stored = await sessions.findSessionById(session.id)
-      assert.equal(stored?.refreshTokenHash, 'refresh-3')
-      assert.equal(stored?.previousRefreshTokenHash, 'refresh-2')
-    })
-
-    it('rotateRefreshToken() reports reuse when the same token is presented after a successful rotation', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
-      await sessions.insertSession(session)
-      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
-      const rotated = await sessions.findSessionById(session.id)
-      const replay = await sessions.rotateRefreshToken('refresh-1', 'refresh-x', secondsAfterEpoch(90))
-      assert.deepEqual(replay, { outcome: 'reused', session: rotated })
-      assert.deepEqual(await sessions.findSessionById(session.id), rotated)
-    })
-
-    it('rotateRefreshToken() lets only one of two concurrent presenters rotate', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      await sessions.insertSession(buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' }))
-      const outcomes = await Promise.all([
-        sessions.rotateRefreshToken('refresh-1', 'refresh-a', secondsAfterEpoch(60)),
-        sessions.rotateRefreshToken('refresh-1', 'refresh-b', secondsAfterEpoch(60)),
-      ])
-      // The loser may see `reused` or `missing` depending on where the race is decided; what
-      // matters is that one token never yields two live successors.
-      assert.equal(outcomes.filter((rotation) => rotation.outcome === 'rotated').length, 1)
-    })
-
-    it('rotateRefreshToken() reports missing for an unknown token and changes nothing', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
-      await sessions.insertSession(session)
-      assert.deepEqual(
-        await sessions.rotateRefreshToken('refresh-unknown', 'refresh-2', secondsAfterEpoch(60)),
-        { outcome: 'missing' },
-      )
-      assert.deepEqual(await sessions.findSessionById(session.id), session)
-    })
-
-    it('rotateRefreshToken() does not take a cookie token hash for a refresh token', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildSessionRecord({ userId, tokenHash: 'cookie-hash' })
-      await sessions.insertSession(session)
-      assert.deepEqual(
-        await sessions.rotateRefreshToken('cookie-hash', 'refresh-2', secondsAfterEpoch(60)),
-        { outcome: 'missing' },
-      )
-      assert.deepEqual(await sessions.findSessionById(session.id), session)
-    })
-
-    it('rotateRefreshToken() never moves lastSeenAt backward', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildTokenSessionRecord({
-        userId,
-        refreshTokenHash: 'refresh-1',
-        lastSeenAt: secondsAfterEpoch(300),
-      })
-      await sessions.insertSession(session)
-      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(200))
-      assert.deepEqual((await sessions.findSessionById(session.id))?.lastSeenAt, secondsAfterEpoch(300))
-    })
-
-    it('rotateRefreshToken() reports missing once the session is deleted', async (t) => {
-      const { sessions, userId } = await openWithUser(t, openStores)
-      const session = buildTokenSessionRecord({ userId, refreshTokenHash: 'refresh-1' })
-      await sessions.insertSession(session)
-      await sessions.rotateRefreshToken('refresh-1', 'refresh-2', secondsAfterEpoch(60))
-      await sessions.deleteSession(session.id)
-      assert.deepEqual(await sessions.rotateRefreshToken('refresh-2', 'refresh-3', secondsAfterEpoch(90)), {
-        outcome: 'missing',
-      })
-      assert.deepEqual(await sessions.rotateRefreshToken('refresh-1', 'refresh-3', secondsAfterEpoch(90)), {
-        outcome: 'missing',
-      })
     })
 
     it('deleteExpiredSessions() deletes sessions idle since before the cutoff', async (t) => {

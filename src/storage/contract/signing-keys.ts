@@ -71,6 +71,42 @@ export function testSigningKeyStore(openStores: OpenStores): void {
       assert.deepEqual(usable.map((key) => key.kid), [older.kid, newer.kid])
     })
 
+    it('rotateSigningKey() inserts the new key and schedules the retirement of the keys in service', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const current = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(0), activatesAt: secondsAfterEpoch(0) })
+      await signingKeys.insertSigningKey(current)
+      const next = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(100), activatesAt: secondsAfterEpoch(700) })
+      await signingKeys.rotateSigningKey(next, secondsAfterEpoch(1305))
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(100)), [
+        { ...current, retiresAt: secondsAfterEpoch(1305) },
+        next,
+      ])
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(1305)), [next])
+    })
+
+    it('rotateSigningKey() leaves the instant of a key already retiring', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const oldest = buildSigningKeyRecord({ activatesAt: secondsAfterEpoch(0), retiresAt: secondsAfterEpoch(1305) })
+      const pending = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(100), activatesAt: secondsAfterEpoch(700) })
+      await signingKeys.insertSigningKey(oldest)
+      await signingKeys.insertSigningKey(pending)
+      const newest = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(200), activatesAt: secondsAfterEpoch(800) })
+      await signingKeys.rotateSigningKey(newest, secondsAfterEpoch(1405))
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(200)), [
+        oldest,
+        { ...pending, retiresAt: secondsAfterEpoch(1405) },
+        newest,
+      ])
+    })
+
+    it('rotateSigningKey() changes nothing when the new kid is taken', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const current = buildSigningKeyRecord()
+      await signingKeys.insertSigningKey(current)
+      await assert.rejects(signingKeys.rotateSigningKey({ ...current, privateJwkCiphertext: 'v1.other' }, secondsAfterEpoch(60)))
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(100)), [current])
+    })
+
     it('listUsableSigningKeys() returns an empty list when there are no keys', async (t) => {
       const { signingKeys } = await openStoresForTest(t, openStores)
       assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(0)), [])

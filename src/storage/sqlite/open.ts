@@ -15,6 +15,8 @@ import { migrateSqlite } from './migrate.ts'
 import { createSqliteSessionStore } from './sessions.ts'
 import { createSqliteSigningKeyStore } from './signing-keys.ts'
 import { createSqliteThrottleStore } from './throttles.ts'
+import { createSqliteRefreshTokenStore } from './refresh-tokens.ts'
+import { createSqliteServiceClientStore } from './service-clients.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -49,6 +51,8 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
     alerts: gateStore(createSqliteAlertStore(db), gate),
     schedulerLocks: gateStore(createSqliteSchedulerLockStore(db), gate),
     throttles: gateStore(createSqliteThrottleStore(db), gate),
+    refreshTokens: gateStore(createSqliteRefreshTokenStore(db), gate),
+    serviceClients: gateStore(createSqliteServiceClientStore(db), gate),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())
     },

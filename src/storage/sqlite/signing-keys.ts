@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite'
 import type { SigningKeyRecord, SigningKeyStore } from '../../core/tokens/store.ts'
+import { runInTransaction } from './transaction.ts'
 
 function toKey(row: Record<string, unknown>): SigningKeyRecord {
   return {
@@ -20,17 +21,26 @@ export function createSqliteSigningKeyStore(db: DatabaseSync): SigningKeyStore {
   const listUsable = db.prepare(
     'SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at, created_at',
   )
+  const retireInService = db.prepare('UPDATE signing_keys SET retires_at = ? WHERE retires_at IS NULL')
+  const insertKey = (key: SigningKeyRecord) =>
+    insert.run(
+      key.kid,
+      key.algorithm,
+      key.publicJwk,
+      key.privateJwkCiphertext,
+      key.createdAt.getTime(),
+      key.activatesAt.getTime(),
+      key.retiresAt?.getTime() ?? null,
+    )
   return {
     async insertSigningKey(key) {
-      insert.run(
-        key.kid,
-        key.algorithm,
-        key.publicJwk,
-        key.privateJwkCiphertext,
-        key.createdAt.getTime(),
-        key.activatesAt.getTime(),
-        key.retiresAt?.getTime() ?? null,
-      )
+      insertKey(key)
+    },
+    async rotateSigningKey(key, predecessorsRetireAt) {
+      runInTransaction(db, () => {
+        retireInService.run(predecessorsRetireAt.getTime())
+        insertKey(key)
+      })
     },
     async listUsableSigningKeys(now) {
       return listUsable.all(now.getTime()).map(toKey)

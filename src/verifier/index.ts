@@ -1,0 +1,21 @@
+/**
+ * `tessera/verifier`: verify Tessera access tokens in a resource server (a game server, an API).
+ * Only `jose` and `fetch`; no `node:` module, so it also runs outside Node.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier, createFastifyAuthHook } from 'tessera/verifier'
+ *
+ * const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example' })
+ * app.decorateRequest('principal', null)
+ * app.addHook('onRequest', createFastifyAuthHook(verifier))
+ * ```
+ */
+export { createVerifier, requireRoles } from './verifier.ts'
+export type { AccessTokenAlgorithm, Principal, RequestWithHeaders, Verifier, VerifierOptions } from './verifier.ts'
+export { describeVerifierError, VerifierError } from './verifier-error.ts'
+export type { VerifierErrorCode, VerifierErrorResponse } from './verifier-error.ts'
+export { createFastifyAuthHook, sendVerifierError } from './http-adapters.ts'
+export type { HookReply, HookRequest, WritableResponse } from './http-adapters.ts'
+export type { IntrospectionOptions } from './introspection-client.ts'
+export { readMaxAgeSeconds } from './key-set.ts'

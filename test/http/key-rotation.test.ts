@@ -1,0 +1,104 @@
+/**
+ * Signing-key rotation over real HTTP (SECURITY.md JW-12): the new key is published at once and
+ * signs after the activation delay; old tokens keep working until they expire; the old key
+ * leaves the JWKS once they all have, and its tokens are refused.
+ */
+import assert from 'node:assert/strict'
+import { decodeProtectedHeader } from 'jose'
+import { describe, it } from 'node:test'
+import { signInAsAdmin } from '../helpers/token-lifecycle.ts'
+import { logInWithToken, registerUser, startTestServer, type TestServer } from '../helpers/test-server.ts'
+
+const profile = {
+  TESSERA_ACCESS_TOKEN_TTL: '5m',
+  TESSERA_CLOCK_LEEWAY: '5s',
+  TESSERA_KEY_ACTIVATION_DELAY: '10m',
+  TESSERA_SESSION_IDLE_TIMEOUT: '2h',
+}
+
+async function jwksKids(server: TestServer): Promise<string[]> {
+  const response = await server.request('/.well-known/jwks.json')
+  assert.equal(response.headers.get('cache-control'), 'public, max-age=300')
+  return response.json.keys.map((key: { kid: string }) => key.kid)
+}
+
+describe('signing key rotation', () => {
+  it('publishes at once, signs after the delay, and retires the old key after its last token expired', async (t) => {
+    const server = await startTestServer(t, profile)
+    const admin = await signInAsAdmin(server)
+    const { username } = await registerUser(server)
+    const oldKid = decodeProtectedHeader(admin.access_token).kid
+    const rotation = await server.request('/v1/admin/keys/rotate', { method: 'POST', bearer: admin.access_token })
+    assert.equal(rotation.status, 201)
+    assert.equal(rotation.json.state, 'pending')
+    assert.equal(rotation.json.alg, 'EdDSA')
+    const newKid = rotation.json.kid
+    assert.deepEqual(await jwksKids(server), [oldKid, newKid])
+
+    // 1. Until the activation delay, new tokens still carry the old kid.
+    server.clock.advanceSeconds(599)
+    const beforeActivation = await logInWithToken(server, username)
+    assert.equal(decodeProtectedHeader(beforeActivation.access_token).kid, oldKid)
+
+    // 2. From the activation on, the new key signs; the old key's tokens still work.
+    server.clock.advanceSeconds(1)
+    const afterActivation = await logInWithToken(server, username)
+    assert.equal(decodeProtectedHeader(afterActivation.access_token).kid, newKid)
+    assert.equal((await server.request('/v1/me', { bearer: beforeActivation.access_token })).status, 200)
+    const keys = await server.request('/v1/admin/keys', { bearer: (await signInAsAdmin(server)).access_token })
+    assert.deepEqual(keys.json.keys.map((key: { kid: string; state: string }) => [key.kid, key.state]), [
+      [oldKid, 'retiring'],
+      [newKid, 'active'],
+    ])
+
+    // 3. The old key stays published until its last token (signed just before activation) has
+    // expired, leeway included; then it leaves the JWKS and its tokens are refused.
+    server.clock.advanceSeconds(300 + 5 - 1)
+    assert.deepEqual(await jwksKids(server), [oldKid, newKid])
+    server.clock.advanceSeconds(1)
+    assert.deepEqual(await jwksKids(server), [newKid])
+    assert.equal((await server.request('/v1/me', { bearer: beforeActivation.access_token })).status, 401)
+    const fresh = await logInWithToken(server, username)
+    assert.equal(decodeProtectedHeader(fresh.access_token).kid, newKid)
+    assert.equal((await server.request('/v1/me', { bearer: fresh.access_token })).status, 200)
+  })
+
+  it('lists keys without any private member and rotates to ES256 on request', async (t) => {
+    const server = await startTestServer(t, profile)
+    const admin = await signInAsAdmin(server)
+    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=ES256', { method: 'POST', bearer: admin.access_token })
+    assert.equal(rotation.json.alg, 'ES256')
+    const listed = await server.request('/v1/admin/keys', { bearer: admin.access_token })
+    assert.deepEqual(listed.json.keys.map((key: { alg: string }) => key.alg), ['EdDSA', 'ES256'])
+    const jwks = await server.request('/.well-known/jwks.json')
+    for (const text of [listed.text, rotation.text, jwks.text]) {
+      assert.doesNotMatch(text, /"(d|p|q|dp|dq|qi|k)"\s*:/)
+      assert.doesNotMatch(text, /v1\.[A-Za-z0-9_-]+\./, 'no sealed private key')
+    }
+    assert.deepEqual(jwks.json.keys.map((key: { kty: string; crv: string }) => [key.kty, key.crv]), [['OKP', 'Ed25519'], ['EC', 'P-256']])
+    server.clock.advanceSeconds(600)
+    const signedIn = await signInAsAdmin(server)
+    assert.deepEqual(decodeProtectedHeader(signedIn.access_token).alg, 'ES256')
+    assert.equal((await server.request('/v1/me', { bearer: signedIn.access_token })).status, 200)
+  })
+
+  it('refuses an unknown algorithm', async (t) => {
+    const server = await startTestServer(t, profile)
+    const admin = await signInAsAdmin(server)
+    for (const algorithm of ['HS256', 'none', 'RS256']) {
+      const response = await server.request(`/v1/admin/keys/rotate?algorithm=${algorithm}`, { method: 'POST', bearer: admin.access_token })
+      assert.equal(response.status, 400, algorithm)
+    }
+    assert.equal((await jwksKids(server)).length, 1)
+  })
+
+  it('records the rotation as a token event', async (t) => {
+    const server = await startTestServer(t, profile)
+    const admin = await signInAsAdmin(server)
+    const rotation = await server.request('/v1/admin/keys/rotate', { method: 'POST', bearer: admin.access_token })
+    assert.deepEqual(
+      server.tokenEvents.map((event) => [event.type, 'kid' in event ? event.kid : null]),
+      [['signing_key_rotated', rotation.json.kid]],
+    )
+  })
+})
