@@ -23,6 +23,19 @@ function withoutInstance(body: Record<string, unknown>): Record<string, unknown>
 }
 
 describe('sign-in throttling', () => {
+  it('never throttles concurrent correct sign-ins of one user from one address', async (t) => {
+    // Production hashing keeps the sign-ins in flight together.
+    const server = await startTestServer(t, {}, { realArgon2: true })
+    const { username } = await registerUser(server)
+    const statuses = await Promise.all(
+      Array.from({ length: 24 }, async () => {
+        const response = await server.request('/v1/auth/login', { body: { username, password: strongPassword } })
+        return response.status
+      }),
+    )
+    assert.deepEqual([...new Set(statuses)], [200])
+  })
+
   it('throttles then locks a brute force of 200 passwords from one address, while the owner still signs in from a known one', async (t) => {
     const server = await startTestServer(t, proxyProfile)
     const { username } = await registerUser(server)

@@ -133,26 +133,6 @@ export function createSignInThrottle(deps: {
         await store.decrementThrottles(countedKeys, now)
         throw createRateLimitedError(settings.account.maxDelaySeconds)
       }
-      // At the unknown-network cap the account counter is kept until a success or an unlock.
-      const isHardLocked = accountCount >= hardCapForUnknown
-      const blocks: ThrottleBlock[] = []
-      const accountSeconds = computeBlockSeconds(accountCount, settings.account)
-      if (accountSeconds > 0 || isHardLocked) {
-        blocks.push({
-          key: keys.account,
-          blockedUntil: addSeconds(now, accountSeconds),
-          expiresAt: isHardLocked ? null : expiryFor(settings.account, now),
-        })
-      }
-      const accountNetworkSeconds = computeBlockSeconds(accountNetworkCount, settings.accountNetwork)
-      if (accountNetworkSeconds > 0) {
-        blocks.push({
-          key: keys.accountNetwork,
-          blockedUntil: addSeconds(now, accountNetworkSeconds),
-          expiresAt: expiryFor(settings.accountNetwork, now),
-        })
-      }
-      if (blocks.length > 0) await store.extendThrottleBlocks(blocks, now)
 
       return {
         async recordSuccess() {
@@ -161,9 +141,31 @@ export function createSignInThrottle(deps: {
           await store.incrementThrottles([{ key: keys.known, expiresAt: addSeconds(at, settings.knownNetworkTtlSeconds) }], at)
         },
         async recordFailure() {
+          // Back-off starts from settled failures only: concurrent sign-ins of the same user that
+          // succeed never block each other (the attempt counters above still bound the hard cap).
+          const at = clock.now()
+          // At the unknown-network cap the account counter is kept until a success or an unlock.
+          const isHardLocked = accountCount >= hardCapForUnknown
+          const blocks: ThrottleBlock[] = []
+          const accountSeconds = computeBlockSeconds(accountCount, settings.account)
+          if (accountSeconds > 0 || isHardLocked) {
+            blocks.push({
+              key: keys.account,
+              blockedUntil: addSeconds(at, accountSeconds),
+              expiresAt: isHardLocked ? null : expiryFor(settings.account, at),
+            })
+          }
+          const accountNetworkSeconds = computeBlockSeconds(accountNetworkCount, settings.accountNetwork)
+          if (accountNetworkSeconds > 0) {
+            blocks.push({
+              key: keys.accountNetwork,
+              blockedUntil: addSeconds(at, accountNetworkSeconds),
+              expiresAt: expiryFor(settings.accountNetwork, at),
+            })
+          }
+          if (blocks.length > 0) await store.extendThrottleBlocks(blocks, at)
           // Counted after the fact, so concurrent sign-ins that succeed never block a shared address.
           if (isKnown) return
-          const at = clock.now()
           const expiresAt = expiryFor(settings.network, at)
           const [count = 0] = await store.incrementThrottles([{ key: keys.network, expiresAt }], at)
           const seconds = computeBlockSeconds(count, settings.network)
