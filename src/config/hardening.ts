@@ -37,6 +37,8 @@ export function buildThrottleSettings(value: ReadSetting): ThrottleSettings {
     requests: {
       registration: { counts: 'every', threshold: value<number>('TESSERA_THROTTLE_REGISTER_THRESHOLD'), ...network },
       refresh: { counts: 'failures', threshold: value<number>('TESSERA_THROTTLE_REFRESH_THRESHOLD'), ...network },
+      introspection: { counts: 'failures', threshold: value<number>('TESSERA_THROTTLE_INTROSPECT_THRESHOLD'), ...network },
+      revocation: { counts: 'every', threshold: value<number>('TESSERA_THROTTLE_REVOKE_THRESHOLD'), ...network },
     },
   }
 }

@@ -356,6 +356,20 @@ export const settings = {
     max: 100000,
     description: 'Failed refresh-token redemptions from one IP before it is slowed down.',
   },
+  TESSERA_THROTTLE_INTROSPECT_THRESHOLD: {
+    type: 'integer',
+    default: '100',
+    min: 1,
+    max: 100000,
+    description: 'Introspections answering inactive (or refusing the client) from one IP before it is slowed down.',
+  },
+  TESSERA_THROTTLE_REVOKE_THRESHOLD: {
+    type: 'integer',
+    default: '60',
+    min: 1,
+    max: 100000,
+    description: 'Revocation requests from one IP (every one counts: they always answer 200) before it is slowed down.',
+  },
   TESSERA_REFRESH_GRACE: {
     type: 'duration',
     default: '5s',

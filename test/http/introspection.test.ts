@@ -188,3 +188,38 @@ describe('introspection', () => {
     assert.equal((await refresh(server, user.refresh_token)).status, 200)
   })
 })
+
+describe('introspection and revocation limits', () => {
+  it('slows down token scanning: 500 random tokens sent to introspection meet 429 before the end', async (t) => {
+    const server = await startTestServer(t)
+    const client = await createIntrospectionClient(server)
+    const user = await signedIn(server)
+    const statuses: number[] = []
+    for (let index = 0; index < 500; index += 1) {
+      const response = await introspect(server, client, `random-token-${index}-${Math.random()}`)
+      statuses.push(response.status)
+      if (response.status === 429) break
+    }
+    assert.equal(statuses.at(-1), 429)
+    assert.ok(statuses.length > 100 && statuses.length < 500, `${statuses.length} attempts`)
+    assert.ok(statuses.slice(0, -1).every((status) => status === 200))
+    // Live tokens answered active never count: a resource server checking real tokens is not slowed.
+    const other = await startTestServer(t)
+    const otherClient = await createIntrospectionClient(other)
+    const live = await signedIn(other)
+    for (let index = 0; index < 150; index += 1) {
+      assert.equal((await introspect(other, otherClient, live.access_token)).json.active, true)
+    }
+    assert.ok(user.access_token)
+  })
+
+  it('limits revocation requests per address, which always answer 200 otherwise', async (t) => {
+    const server = await startTestServer(t)
+    const statuses: number[] = []
+    for (let index = 0; index < 80; index += 1) {
+      statuses.push((await postForm(server, '/v1/oauth/revoke', { token: `garbage-${index}` })).status)
+    }
+    assert.ok(statuses.slice(0, 60).every((status) => status === 200))
+    assert.ok(statuses.includes(429))
+  })
+})

@@ -10,18 +10,28 @@ import type { RequestAttempt, RequestThrottle } from '../../core/throttle/reques
 const limitedRoutes: Readonly<Record<string, string>> = {
   'POST /v1/auth/register': 'registration',
   'POST /v1/auth/refresh': 'refresh',
+  'POST /v1/oauth/introspect': 'introspection',
+  'POST /v1/oauth/revoke': 'revocation',
+}
+
+// Introspection answers an unknown token with 200 {"active":false} (RFC 7662); for token
+// scanning that answer is the failure to count.
+const inactiveAnswer = '{"active":false}'
+
+function isFailedAttempt(kind: string, statusCode: number, payload: unknown): boolean {
+  if (statusCode >= 400 && statusCode < 500) return statusCode !== 429
+  return kind === 'introspection' && payload === inactiveAnswer
 }
 
 export function registerRequestLimits(app: FastifyInstance, throttle: RequestThrottle): void {
-  const attempts = new WeakMap<FastifyRequest, RequestAttempt>()
+  const attempts = new WeakMap<FastifyRequest, { kind: string; attempt: RequestAttempt }>()
   app.addHook('onRequest', async (request) => {
     const kind = limitedRoutes[`${request.method} ${request.routeOptions.url}`]
-    if (kind !== undefined) attempts.set(request, await throttle.admitRequest(kind, request.ip))
+    if (kind !== undefined) attempts.set(request, { kind, attempt: await throttle.admitRequest(kind, request.ip) })
   })
   app.addHook('onSend', async (request, reply, payload) => {
-    const attempt = attempts.get(request)
-    const isFailure = reply.statusCode >= 400 && reply.statusCode < 500 && reply.statusCode !== 429
-    if (attempt && isFailure) await attempt.recordFailure()
+    const limited = attempts.get(request)
+    if (limited && isFailedAttempt(limited.kind, reply.statusCode, payload)) await limited.attempt.recordFailure()
     return payload
   })
 }
