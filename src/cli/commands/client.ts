@@ -2,7 +2,6 @@
  * `tessera client create|list|delete`: service clients, the credentials resource servers use for
  * introspection. The secret is printed once, at creation, and is kept only as a hash.
  */
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import type { ServiceClientRecord } from '../../core/clients/store.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
@@ -10,20 +9,14 @@ import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
 import { withCore } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 function describeClient(client: ServiceClientRecord) {
   return { clientId: client.id, name: client.name, createdAt: client.createdAt.toISOString() }
 }
 
 function parseCommand(args: string[], subcommand: string, expectedPositionals: number) {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (!values.help && positionals.length < expectedPositionals) {
     throw usageError(`client ${subcommand}: missing <name>.`)
   }

@@ -1,10 +1,10 @@
 /** `tessera config check`: validates the configuration and prints the effective settings. */
-import { parseArgs } from 'node:util'
 import { describeConfig, loadConfig } from '../../config/load.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
 import { formatJson } from '../format.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 /** `{ server: { port: 8080 } }` → `["server.port", "8080"]`; lists are comma-joined. */
 function flattenSettings(value: unknown, prefix: string, lines: Array<[string, string]>): void {
@@ -19,14 +19,7 @@ function flattenSettings(value: unknown, prefix: string, lines: Array<[string, s
 }
 
 async function checkConfig(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
     io.stdout(commandUsages.config)
     return exitCodes.success

@@ -3,7 +3,6 @@
  * running server sees a rotation at its next key reload (TESSERA_KEY_RELOAD_INTERVAL), long
  * before the new key starts signing.
  */
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import type { SigningKeyView } from '../../core/tokens/signing-keys.ts'
 import type { SigningAlgorithm } from '../../core/tokens/store.ts'
@@ -12,6 +11,7 @@ import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
 import { withCore } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 function describeKey(key: SigningKeyView) {
   return {
@@ -33,15 +33,7 @@ function formatKeyTable(keys: SigningKeyView[]): string {
 }
 
 function parseOptions(args: string[]) {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-      algorithm: { type: 'string' },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args, { algorithm: { type: 'string' } })
   if (positionals.length > 0) throw usageError('keys: takes no arguments besides its options.')
   return { isJson: values.json, isHelp: values.help, algorithm: values.algorithm }
 }

@@ -1,5 +1,4 @@
 /** `tessera role grant` and `tessera role revoke`. Both are idempotent: a no-op is a success. */
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import { createOfflineContext } from '../../core/request-context.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
@@ -8,18 +7,12 @@ import { withCore } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
 import { formatJson } from '../format.ts'
 import { describeUser } from '../user-view.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 type RoleChange = 'grant' | 'revoke'
 
 async function changeRole(change: RoleChange, args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
     io.stdout(commandUsages.role)
     return exitCodes.success

@@ -11,6 +11,7 @@ import { commandUsages } from '../usage.ts'
 import { formatJson } from '../format.ts'
 import { describeUser, formatUserTable } from '../user-view.ts'
 import { importUsers, unlockUser } from './user-import.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 const listPageSize = 200
 
@@ -71,14 +72,7 @@ async function createUser(args: string[], io: Io): Promise<number> {
 }
 
 async function listUsers(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
     io.stdout(commandUsages.user)
     return exitCodes.success

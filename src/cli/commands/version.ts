@@ -1,10 +1,10 @@
 /** `tessera version`: the package version and the Node.js running it. */
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
 import { formatJson } from '../format.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 export function readPackageVersion(): string {
   const packageUrl = new URL('../../../package.json', import.meta.url)
@@ -15,14 +15,7 @@ export function readPackageVersion(): string {
 }
 
 export async function run(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
     io.stdout(commandUsages.version)
     return exitCodes.success
