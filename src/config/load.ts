@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
+import { describeBackendSettings, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type SettingDefinition, type SettingName } from './schema.ts'
 
 export interface Config {
@@ -17,7 +18,7 @@ export interface Config {
     /** Origins whose cookie-authenticated unsafe requests are accepted. */
     allowedOrigins: string[]
   }
-  storage: { dataDir: string }
+  storage: { dataDir: string } & BackendSettings
   tokens: {
     issuer: string
     audience: string
@@ -197,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'TESSERA_BOOTSTRAP_ADMIN_USERNAME: must be set together with TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE',
     )
   }
+  const backends = readBackendSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const publicOrigin = new URL(publicUrl).origin
@@ -217,7 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       logLevel: value<string>('TESSERA_LOG_LEVEL'),
       allowedOrigins,
     },
-    storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')) },
+    storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')), ...backends },
     tokens: {
       issuer: publicUrl,
       audience: value<string | undefined>('TESSERA_AUDIENCE') ?? publicUrl,
@@ -247,5 +249,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The effective settings for display, with secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>
+  const described = JSON.parse(JSON.stringify(config)) as Record<string, unknown>
+  const { dataDir, ...backends } = config.storage
+  described.storage = { dataDir, ...describeBackendSettings(backends) }
+  return described
 }
