@@ -7,6 +7,8 @@ import type { UserRecord } from './accounts/store.ts'
 import { createAuthentication, type Authentication } from './auth/authentication.ts'
 import { createCsrfTokens, type CsrfTokens } from './auth/csrf-tokens.ts'
 import type { Clock } from './clock.ts'
+import { createLocalInvalidationBus, type InvalidationBus } from './invalidation/bus.ts'
+import { connectCachesToBus } from './invalidation/cache-coherence.ts'
 import type { Argon2Parameters } from './passwords/argon2id.ts'
 import { createHashLimiter, type HashLimiter } from './passwords/hash-limiter.ts'
 import { createPasswordHasher } from './passwords/password-hasher.ts'
@@ -48,8 +50,11 @@ export async function createCore(deps: {
   clock: Clock
   settings: CoreSettings
   masterKey: Uint8Array
+  /** Shared with the other nodes; a node alone needs none. */
+  invalidationBus?: InvalidationBus
 }): Promise<Core> {
   const { stores, clock, settings, masterKey } = deps
+  const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
   const hashLimiter = createHashLimiter({
     concurrency: settings.passwords.hashConcurrency,
     maxQueue: settings.passwords.hashQueue,
@@ -66,6 +71,7 @@ export async function createCore(deps: {
     accountStore: stores.accounts,
     clock,
     settings: settings.sessions,
+    invalidationBus,
   })
   const keyRing = createKeyRing({
     store: stores.signingKeys,
@@ -74,6 +80,9 @@ export async function createCore(deps: {
     algorithm: settings.tokens.signingAlgorithm,
   })
   await keyRing.loadKeys()
+  connectCachesToBus({ bus: invalidationBus, sessions, keyRing })
+  // The first node to start may have just created the first key: others must load it.
+  await invalidationBus.publish({ kind: 'signing-keys' })
   const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
   const authentication = createAuthentication({ accounts, sessions, accessTokens })
 
@@ -88,6 +97,7 @@ export async function createCore(deps: {
     async replaceUserRoles(userId, roles) {
       const user = await accounts.replaceRoles(userId, roles)
       sessions.forgetUser(userId)
+      await invalidationBus.publish({ kind: 'user', userId })
       return user
     },
     checkReadiness: () => stores.checkHealth(),

@@ -7,11 +7,13 @@
  *
  * Each node keeps a short-lived copy of the sessions it has seen so the per-request check costs
  * no store round-trip; changes made through this module drop the copy at once, and changes made
- * elsewhere are seen after at most `cacheTtlSeconds`.
+ * elsewhere are seen after at most `cacheTtlSeconds`, or at once when the nodes share an
+ * invalidation bus (and not at all from memory while that bus is disconnected).
  */
 import type { AccountStore, UserRecord } from '../accounts/store.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
+import type { Invalidation, InvalidationBus } from '../invalidation/bus.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
 import type { SessionRecord, SessionStore, SessionTransport } from './store.ts'
 
@@ -54,6 +56,10 @@ export interface Sessions {
   endUserSessions(userId: string, exceptId: string | null): Promise<number>
   /** Drops cached copies of the user's sessions (after a role or account change). */
   forgetUser(userId: string): void
+  /** Drops the cached copy of one session (another node changed it). */
+  forgetSession(sessionId: string): void
+  /** Drops every cached copy (the invalidation bus may have lost messages). */
+  forgetAllSessions(): void
   deleteExpiredSessions(): Promise<number>
 }
 
@@ -70,8 +76,11 @@ export function createSessions(deps: {
   accountStore: AccountStore
   clock: Clock
   settings: SessionSettings
+  /** Tells other nodes what changed; without it, their copies expire after `cacheTtlSeconds`. */
+  invalidationBus?: InvalidationBus
 }): Sessions {
   const { sessionStore, accountStore, clock, settings } = deps
+  const bus = deps.invalidationBus ?? null
   const idleMs = settings.idleTimeoutSeconds * 1000
   const cacheTtlMs = settings.cacheTtlSeconds * 1000
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
@@ -84,8 +93,17 @@ export function createSessions(deps: {
     return nowMs >= session.absoluteExpiresAt.getTime() || nowMs - session.lastSeenAt.getTime() >= idleMs
   }
 
+  /** Copies are trusted only while no message from another node can have been missed. */
+  function isCacheUsable(): boolean {
+    return cacheTtlMs > 0 && (bus === null || bus.isConnected())
+  }
+
+  async function announce(message: Invalidation): Promise<void> {
+    if (bus !== null) await bus.publish(message)
+  }
+
   function remember(active: ActiveSession, nowMs: number): void {
-    if (cacheTtlMs <= 0) return
+    if (!isCacheUsable()) return
     if (cacheById.size >= maxCachedSessions) {
       const oldest = cacheById.keys().next().value
       if (oldest !== undefined) forget(oldest)
@@ -101,10 +119,11 @@ export function createSessions(deps: {
   }
 
   function cached(sessionId: string | undefined, nowMs: number): ActiveSession | null {
-    if (sessionId === undefined) return null
+    if (sessionId === undefined || !isCacheUsable()) return null
     const entry = cacheById.get(sessionId)
     if (!entry) return null
-    if (nowMs - entry.loadedAtMs >= cacheTtlMs) {
+    // An expired-looking copy may predate another node's touch: the store decides.
+    if (nowMs - entry.loadedAtMs >= cacheTtlMs || isExpired(entry.active.session, nowMs)) {
       forget(sessionId)
       return null
     }
@@ -116,6 +135,7 @@ export function createSessions(deps: {
     const user = await accountStore.findUserById(session.userId)
     if (!user || user.disabledAt !== null) {
       await sessionStore.deleteSession(session.id)
+      await announce({ kind: 'session', sessionId: session.id })
       return null
     }
     const active = { session, user }
@@ -131,6 +151,7 @@ export function createSessions(deps: {
     if (isExpired(session, nowMs)) {
       forget(session.id)
       await sessionStore.deleteSession(session.id)
+      await announce({ kind: 'session', sessionId: session.id })
       return null
     }
     if (nowMs - session.lastSeenAt.getTime() < touchIntervalMs) return active
@@ -195,6 +216,7 @@ export function createSessions(deps: {
         // A replaced token presented again means two parties hold the family: end it for both.
         forget(session.id)
         await sessionStore.deleteSession(session.id)
+        await announce({ kind: 'session', sessionId: session.id })
         throw invalidGrant
       }
       forget(session.id)
@@ -207,12 +229,15 @@ export function createSessions(deps: {
 
     async endUserSession(userId, sessionId) {
       forget(sessionId)
-      return sessionStore.deleteUserSession(userId, sessionId)
+      const isEnded = await sessionStore.deleteUserSession(userId, sessionId)
+      if (isEnded) await announce({ kind: 'session', sessionId })
+      return isEnded
     },
 
     async endUserSessions(userId, exceptId) {
       const ended = await sessionStore.deleteUserSessions(userId, exceptId)
       for (const id of ended) forget(id)
+      if (ended.length > 0) await announce({ kind: 'user', userId })
       return ended.length
     },
 
@@ -220,6 +245,13 @@ export function createSessions(deps: {
       for (const [id, entry] of cacheById) {
         if (entry.active.user.id === userId) forget(id)
       }
+    },
+
+    forgetSession: (sessionId) => forget(sessionId),
+
+    forgetAllSessions() {
+      cacheById.clear()
+      idByTokenHash.clear()
     },
 
     deleteExpiredSessions() {
