@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadConfig, type Config, ConfigError } from './config/load.ts'
+import { systemClock } from './core/clock.ts'
 import type { Core } from './core/core.ts'
 import { TesseraError } from './core/errors.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
@@ -31,8 +32,14 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
-  const runtime = await openRuntime(config)
+  // Backend connection errors (the clients reconnect by themselves) go to the log once it exists.
+  let reportBackendError = (error: unknown) => {
+    process.stderr.write(`tessera: backend connection error: ${error instanceof Error ? error.message : String(error)}\n`)
+  }
+  const runtime = await openRuntime(config, systemClock, { onBackgroundError: (error) => reportBackendError(error) })
   const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel) })
+  reportBackendError = (error) => app.log.warn({ err: error }, 'backend connection error')
+  app.log.info({ storage: runtime.layout }, 'stores opened')
   try {
     const created = await bootstrapAdmin(config, runtime.core)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')

@@ -8,28 +8,36 @@ import { systemClock, type Clock } from './core/clock.ts'
 import { createCore, type Core } from './core/core.ts'
 import type { Stores } from './core/stores.ts'
 import { loadOrCreateMasterKey } from './storage/master-key.ts'
-import { openSqliteStores } from './storage/sqlite/open.ts'
+import { openBackends, type Backends } from './storage/open.ts'
 
 export interface Runtime {
   core: Core
   stores: Stores
+  /** Which backend holds what. */
+  layout: Backends['layout']
   close(): Promise<void>
 }
 
 /** Opens the stores and builds the core for `config` (used by the server and offline commands). */
-export async function openRuntime(config: Config, clock: Clock = systemClock): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  clock: Clock = systemClock,
+  options: { onBackgroundError?(error: unknown): void } = {},
+): Promise<Runtime> {
   const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
-  const stores = openSqliteStores(config.storage.dataDir, clock.now())
+  const backends = await openBackends(config.storage, { now: clock.now(), ...options })
+  const { stores, invalidationBus } = backends
   try {
     const core = await createCore({
       stores,
       clock,
       masterKey,
+      invalidationBus,
       settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
     })
-    return { core, stores, close: () => stores.close() }
+    return { core, stores, layout: backends.layout, close: () => backends.close() }
   } catch (error) {
-    await stores.close()
+    await backends.close()
     throw error
   }
 }

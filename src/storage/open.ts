@@ -1,0 +1,68 @@
+/**
+ * Picks a backend for each store from the configuration:
+ *
+ *   durable data (accounts, signing keys)   PostgreSQL when configured, else SQLite
+ *   sessions                                Redis when configured, else the durable backend
+ *   invalidation bus                        Redis when configured, else in-process (one node)
+ *
+ * A store added later is one file per backend and one line below.
+ */
+import type { Config } from '../config/load.ts'
+import { createLocalInvalidationBus, type InvalidationBus } from '../core/invalidation/bus.ts'
+import type { Stores } from '../core/stores.ts'
+import type { RedisStores } from './redis/open.ts'
+import { openSqliteStores } from './sqlite/open.ts'
+
+export interface Backends {
+  stores: Stores
+  invalidationBus: InvalidationBus
+  /** Which backend holds what, for the start-up log (no secrets). */
+  layout: { durable: 'sqlite' | 'postgres'; sessions: 'sqlite' | 'postgres' | 'redis' | 'redis-cluster' }
+  close(): Promise<void>
+}
+
+export interface OpenBackendsOptions {
+  now: Date
+  /** Connection errors outside any request; the clients reconnect by themselves. */
+  onBackgroundError?(error: unknown): void
+}
+
+export async function openBackends(storage: Config['storage'], options: OpenBackendsOptions): Promise<Backends> {
+  const timeoutMs = storage.backendTimeoutSeconds * 1000
+  const background = options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}
+  // Drivers load only when configured: the embedded default starts without them.
+  const durable = storage.postgres
+    ? await (await import('./postgres/open.ts')).openPostgresStores(storage.postgres, { timeoutMs, now: options.now, ...background })
+    : openSqliteStores(storage.dataDir, options.now)
+  let redis: RedisStores | null = null
+  try {
+    if (storage.redis) redis = await (await import('./redis/open.ts')).openRedisStores(storage.redis, { timeoutMs, ...background })
+  } catch (error) {
+    await durable.close()
+    throw error
+  }
+  const hot = redis
+
+  async function close(): Promise<void> {
+    await Promise.allSettled([hot?.close(), durable.close()])
+  }
+
+  const stores: Stores = {
+    accounts: durable.accounts,
+    signingKeys: durable.signingKeys,
+    sessions: hot?.sessions ?? durable.sessions,
+    async checkHealth() {
+      await Promise.all([durable.checkHealth(), hot?.checkHealth()])
+    },
+    close,
+  }
+  return {
+    stores,
+    invalidationBus: hot?.invalidationBus ?? createLocalInvalidationBus(),
+    layout: {
+      durable: storage.postgres ? 'postgres' : 'sqlite',
+      sessions: hot ? (hot.connection.isCluster ? 'redis-cluster' : 'redis') : storage.postgres ? 'postgres' : 'sqlite',
+    },
+    close,
+  }
+}
