@@ -25,6 +25,8 @@ export interface DatabaseOptions {
   schema: string
   poolSize: number
   timeoutMs: number
+  /** Longest statement; the backend timeout when not set (migrations may need longer). */
+  statementTimeoutMs?: number
   /** Called for connection errors outside any request (an idle connection dropped). */
   onBackgroundError?(error: unknown): void
 }
@@ -59,13 +61,14 @@ export function readSqlState(error: unknown): string | null {
 
 export function openDatabase(options: DatabaseOptions): Database {
   const timeoutMs = Math.max(1, Math.round(options.timeoutMs))
+  const statementTimeoutMs = Math.max(1, Math.round(options.statementTimeoutMs ?? timeoutMs))
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-    statement_timeout: timeoutMs,
-    idle_in_transaction_session_timeout: Math.max(timeoutMs * 5, 10_000),
+    query_timeout: statementTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: Math.max(statementTimeoutMs * 5, 10_000),
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'tessera',
