@@ -83,6 +83,11 @@ describe('backend settings', () => {
     assert.ok(problemsOf({ TESSERA_BACKEND_TIMEOUT: '1m' }).some((p) => p.startsWith('TESSERA_BACKEND_TIMEOUT:')))
   })
 
+  it('variables of the test suite (TESSERA_TEST_*) are not taken for unknown settings', () => {
+    assert.doesNotThrow(() => loadConfig({ TESSERA_TEST_REQUIRE_BACKENDS: '1', TESSERA_TEST_REDIS_URL: 'redis://x:6379' }))
+    assert.ok(problemsOf({ TESSERA_TESTING: '1' }).some((p) => p.startsWith('TESSERA_TESTING:')))
+  })
+
   it('describeConfig() masks the passwords in backend URLs', () => {
     const described = JSON.stringify(
       describeConfig(

@@ -163,6 +163,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = []
   const fromFile = env.TESSERA_CONFIG_FILE ? readConfigFile(env.TESSERA_CONFIG_FILE, problems) : {}
   for (const key of Object.keys(env)) {
+    // TESSERA_TEST_* belong to the test suite (which backends to use or require), not to a server.
+    if (key.startsWith('TESSERA_TEST_')) continue
     if (key.startsWith('TESSERA_') && key !== 'TESSERA_CONFIG_FILE' && !(key in settings)) {
       problems.push(`${key}: unknown setting`)
     }

@@ -1,6 +1,6 @@
 /**
  * The real PostgreSQL and Redis the scale-out tests run against. When one is absent the tests
- * that need it are skipped, loudly; with TESSERA_REQUIRE_BACKENDS=1 (as CI sets it) its absence
+ * that need it are skipped, loudly; with TESSERA_TEST_REQUIRE_BACKENDS=1 (as CI sets it) its absence
  * is a failure instead.
  */
 import assert from 'node:assert/strict'
@@ -12,7 +12,7 @@ import pg from 'pg'
 
 export const testPostgresUrl = process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const testRedisUrl = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const isRequired = process.env.TESSERA_REQUIRE_BACKENDS === '1'
+const isRequired = process.env.TESSERA_TEST_REQUIRE_BACKENDS === '1'
 
 async function probePostgres(): Promise<string | null> {
   const client = new pg.Client({ connectionString: testPostgresUrl, connectionTimeoutMillis: 2000 })
@@ -57,11 +57,11 @@ function probeRedisServerBinary(): string | null {
 function decide(problem: string | null): string | false {
   if (problem === null) return false
   if (isRequired) {
-    it(`the backend is available (TESSERA_REQUIRE_BACKENDS=1): ${problem}`, () => assert.fail(problem))
+    it(`the backend is available (TESSERA_TEST_REQUIRE_BACKENDS=1): ${problem}`, () => assert.fail(problem))
     return `${problem}; required`
   }
   process.stderr.write(
-    `\n*** SKIPPING scale-out tests: ${problem}. Set TESSERA_REQUIRE_BACKENDS=1 to make this a failure. ***\n\n`,
+    `\n*** SKIPPING scale-out tests: ${problem}. Set TESSERA_TEST_REQUIRE_BACKENDS=1 to make this a failure. ***\n\n`,
   )
   return problem
 }

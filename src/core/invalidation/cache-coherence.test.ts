@@ -153,6 +153,38 @@ describe('cache coherence across nodes', () => {
     assert.equal(second.keyRing.currentSigningKey().kid, added.kid)
   })
 
+  it("a copy read while another node's logout lands is used once but not kept", async (t) => {
+    const clock = createManualClock()
+    const stores = openSqliteStores(':memory:', clock.now())
+    t.after(() => stores.close())
+    const bus = createLocalInvalidationBus()
+    const masterKey = randomBytes(32)
+    let holdRead: Promise<void> | null = null
+    // The second node's store answers, then the reply is held in flight until the test lets go.
+    const slowSessions = {
+      ...stores.sessions,
+      async findSessionByTokenHash(tokenHash: string) {
+        const found = await stores.sessions.findSessionByTokenHash(tokenHash)
+        if (holdRead) await holdRead
+        return found
+      },
+    }
+    const first = await createCore({ stores, clock, settings, masterKey, invalidationBus: bus })
+    const second = await createCore({ stores: { ...stores, sessions: slowSessions }, clock, settings, masterKey, invalidationBus: bus })
+    const user = await first.accounts.registerUser({ username: 'racer', password })
+    const signIn = await first.authentication.logIn({ username: 'racer', password, transport: 'cookie', ...client })
+    const token = signIn.sessionToken ?? ''
+    let release = () => {}
+    holdRead = new Promise((resolve) => (release = resolve))
+    const inFlight = second.authentication.resolveSessionToken(token)
+    await new Promise((resolve) => setImmediate(resolve))
+    await first.authentication.logOut({ user, session: signIn.session })
+    holdRead = null
+    release()
+    assert.ok(await inFlight, 'the answer read before the logout is given')
+    assert.equal(await second.authentication.resolveSessionToken(token), null, 'but it was not kept')
+  })
+
   it('parseInvalidation() reads the three kinds and refuses anything else', () => {
     assert.deepEqual(parseInvalidation('{"kind":"session","sessionId":"s1"}'), { kind: 'session', sessionId: 's1' })
     assert.deepEqual(parseInvalidation('{"kind":"user","userId":"u1","extra":1}'), { kind: 'user', userId: 'u1' })

@@ -88,6 +88,9 @@ export function createSessions(deps: {
   const touchIntervalMs = Math.min(60_000, idleMs * 0.05)
   const cacheById = new Map<string, CacheEntry>()
   const idByTokenHash = new Map<string, string>()
+  // Counts forgets. A copy read from the store while one happened may predate the change that
+  // caused it (another node's logout landing mid-read), so it is used once but not kept.
+  let forgetCount = 0
 
   function isExpired(session: SessionRecord, nowMs: number): boolean {
     return nowMs >= session.absoluteExpiresAt.getTime() || nowMs - session.lastSeenAt.getTime() >= idleMs
@@ -118,6 +121,12 @@ export function createSessions(deps: {
     if (entry?.active.session.tokenHash) idByTokenHash.delete(entry.active.session.tokenHash)
   }
 
+  /** Drops a copy because the session changed (not merely because the copy aged). */
+  function forgetChanged(sessionId: string): void {
+    forgetCount += 1
+    forget(sessionId)
+  }
+
   function cached(sessionId: string | undefined, nowMs: number): ActiveSession | null {
     if (sessionId === undefined || !isCacheUsable()) return null
     const entry = cacheById.get(sessionId)
@@ -130,7 +139,11 @@ export function createSessions(deps: {
     return entry.active
   }
 
-  async function load(session: SessionRecord | null, nowMs: number): Promise<ActiveSession | null> {
+  async function load(
+    session: SessionRecord | null,
+    nowMs: number,
+    forgetCountAtRead = forgetCount,
+  ): Promise<ActiveSession | null> {
     if (!session) return null
     const user = await accountStore.findUserById(session.userId)
     if (!user || user.disabledAt !== null) {
@@ -139,7 +152,7 @@ export function createSessions(deps: {
       return null
     }
     const active = { session, user }
-    remember(active, nowMs)
+    if (forgetCount === forgetCountAtRead) remember(active, nowMs)
     return active
   }
 
@@ -151,6 +164,7 @@ export function createSessions(deps: {
     if (isExpired(session, nowMs)) {
       forget(session.id)
       await sessionStore.deleteSession(session.id)
+      forgetChanged(session.id)
       await announce({ kind: 'session', sessionId: session.id })
       return null
     }
@@ -189,8 +203,9 @@ export function createSessions(deps: {
       const tokenHash = hashToken(sessionToken)
       let active = cached(idByTokenHash.get(tokenHash), now.getTime())
       if (!active) {
+        const readAt = forgetCount
         const session = await sessionStore.findSessionByTokenHash(tokenHash)
-        active = await load(session?.transport === 'cookie' ? session : null, now.getTime())
+        active = await load(session?.transport === 'cookie' ? session : null, now.getTime(), readAt)
       }
       return keepAlive(active, now)
     },
@@ -199,8 +214,9 @@ export function createSessions(deps: {
       const now = clock.now()
       let active = cached(sessionId, now.getTime())
       if (!active) {
+        const readAt = forgetCount
         const session = await sessionStore.findSessionById(sessionId)
-        active = await load(session?.transport === 'token' ? session : null, now.getTime())
+        active = await load(session?.transport === 'token' ? session : null, now.getTime(), readAt)
       }
       return keepAlive(active, now)
     },
@@ -216,10 +232,11 @@ export function createSessions(deps: {
         // A replaced token presented again means two parties hold the family: end it for both.
         forget(session.id)
         await sessionStore.deleteSession(session.id)
+        forgetChanged(session.id)
         await announce({ kind: 'session', sessionId: session.id })
         throw invalidGrant
       }
-      forget(session.id)
+      forgetChanged(session.id)
       const active = await load({ ...session, lastSeenAt: now, refreshTokenHash: hashToken(nextToken) }, now.getTime())
       if (!active) throw invalidGrant
       return { active, refreshToken: nextToken }
@@ -230,26 +247,29 @@ export function createSessions(deps: {
     async endUserSession(userId, sessionId) {
       forget(sessionId)
       const isEnded = await sessionStore.deleteUserSession(userId, sessionId)
+      forgetChanged(sessionId)
       if (isEnded) await announce({ kind: 'session', sessionId })
       return isEnded
     },
 
     async endUserSessions(userId, exceptId) {
       const ended = await sessionStore.deleteUserSessions(userId, exceptId)
-      for (const id of ended) forget(id)
+      for (const id of ended) forgetChanged(id)
       if (ended.length > 0) await announce({ kind: 'user', userId })
       return ended.length
     },
 
     forgetUser(userId) {
+      forgetCount += 1
       for (const [id, entry] of cacheById) {
         if (entry.active.user.id === userId) forget(id)
       }
     },
 
-    forgetSession: (sessionId) => forget(sessionId),
+    forgetSession: (sessionId) => forgetChanged(sessionId),
 
     forgetAllSessions() {
+      forgetCount += 1
       cacheById.clear()
       idByTokenHash.clear()
     },
