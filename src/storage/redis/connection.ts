@@ -111,7 +111,16 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
   const firstUrl = settings.urls[0]
   if (firstUrl === undefined) throw new TypeError('Redis settings hold no URL')
   const { tls, ...credentials } = readCredentials(firstUrl)
-  const socket = { connectTimeout: timeoutMs, reconnectStrategy: reconnectDelayMs, ...(tls ? { tls: true as const } : {}) }
+  // A connection that stays silent this long is torn down and reopened: with a ping every
+  // second on each connection, only a dead one (a dropped route, no RST) goes quiet.
+  const socketTimeout = Math.max(5000, timeoutMs * 3)
+  const socket = {
+    connectTimeout: timeoutMs,
+    socketTimeout,
+    reconnectStrategy: reconnectDelayMs,
+    ...(tls ? { tls: true as const } : {}),
+  }
+  const pingInterval = 1000
   const reportError = (error: unknown) => onBackgroundError?.(error)
 
   async function guarded<T>(work: () => Promise<T>): Promise<T> {
@@ -125,7 +134,7 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
   if (settings.isCluster) {
     const cluster: RedisClusterType<{}, {}, {}, 2> = createCluster({
       rootNodes: settings.urls.map((url) => ({ url })),
-      defaults: { ...credentials, socket, disableOfflineQueue: true },
+      defaults: { ...credentials, socket, disableOfflineQueue: true, pingInterval },
       commandOptions,
       RESP: 2,
     })
@@ -164,6 +173,7 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     RESP: 2,
     disableOfflineQueue: true,
     commandOptions,
+    pingInterval,
   })
   client.on('error', reportError)
   await connectWithin(client, startDeadlineMs, 'Redis')
@@ -174,7 +184,8 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     runScript: (script, keys, args) => guarded(() => runScript(send, script, keys, args)),
     publish: (channel, message) => guarded(async () => void (await send(channel, ['PUBLISH', channel, message]))),
     async subscribe(channels, onMessage, onInterrupted) {
-      const subscriber = client.duplicate()
+      // The subscriber hears the bus heartbeat several times a second, so it needs no ping.
+      const subscriber = client.duplicate({ pingInterval: 0 })
       subscriber.on('error', (error: unknown) => {
         reportError(error)
         onInterrupted()
