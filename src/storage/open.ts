@@ -3,13 +3,16 @@
  *
  *   durable data (accounts, signing keys)   PostgreSQL when configured, else SQLite
  *   sessions                                Redis when configured, else the durable backend
- *   invalidation bus                        Redis when configured, else in-process (one node)
+ *   invalidation bus                        Redis when configured, else PostgreSQL LISTEN/NOTIFY,
+ *                                           else in-process (one node)
  *
  * A store added later is one file per backend and one line below.
  */
 import type { Config } from '../config/load.ts'
 import { createLocalInvalidationBus, type InvalidationBus } from '../core/invalidation/bus.ts'
 import type { Stores } from '../core/stores.ts'
+import type { PostgresInvalidationBus } from './postgres/invalidation-bus.ts'
+import type { PostgresStores } from './postgres/open.ts'
 import type { RedisStores } from './redis/open.ts'
 import { openSqliteStores } from './sqlite/open.ts'
 
@@ -31,12 +34,23 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
   const timeoutMs = storage.backendTimeoutSeconds * 1000
   const background = options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}
   // Drivers load only when configured: the embedded default starts without them.
-  const durable = storage.postgres
+  const postgres: PostgresStores | null = storage.postgres
     ? await (await import('./postgres/open.ts')).openPostgresStores(storage.postgres, { timeoutMs, now: options.now, ...background })
-    : openSqliteStores(storage.dataDir, options.now)
+    : null
+  const durable = postgres ?? openSqliteStores(storage.dataDir, options.now)
   let redis: RedisStores | null = null
+  let postgresBus: PostgresInvalidationBus | null = null
   try {
     if (storage.redis) redis = await (await import('./redis/open.ts')).openRedisStores(storage.redis, { timeoutMs, ...background })
+    else if (postgres && storage.postgres) {
+      postgresBus = await (await import('./postgres/invalidation-bus.ts')).openPostgresInvalidationBus({
+        database: postgres.database,
+        url: storage.postgres.url,
+        schema: storage.postgres.schema,
+        timeoutMs,
+        ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}),
+      })
+    }
   } catch (error) {
     await durable.close()
     throw error
@@ -44,6 +58,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
   const hot = redis
 
   async function close(): Promise<void> {
+    await postgresBus?.close()
     await Promise.allSettled([hot?.close(), durable.close()])
   }
 
@@ -58,7 +73,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
   }
   return {
     stores,
-    invalidationBus: hot?.invalidationBus ?? createLocalInvalidationBus(),
+    invalidationBus: hot?.invalidationBus ?? postgresBus ?? createLocalInvalidationBus(),
     layout: {
       durable: storage.postgres ? 'postgres' : 'sqlite',
       sessions: hot ? (hot.connection.isCluster ? 'redis-cluster' : 'redis') : storage.postgres ? 'postgres' : 'sqlite',

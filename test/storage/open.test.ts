@@ -36,6 +36,8 @@ describe('openBackends()', () => {
       const backends = await openBackends(storageConfig({ postgres }), { now: contractEpoch })
       t.after(() => backends.close())
       assert.deepEqual(backends.layout, { durable: 'postgres', sessions: 'postgres' })
+      // Without Redis the nodes hear each other over LISTEN/NOTIFY.
+      assert.equal(backends.invalidationBus.isConnected(), true)
       await backends.stores.checkHealth()
     })
 

@@ -9,6 +9,9 @@ import { openDatabase } from '../../src/storage/postgres/database.ts'
 import { latestPostgresVersion, migratePostgres } from '../../src/storage/postgres/migrate.ts'
 import { openPostgresStores } from '../../src/storage/postgres/open.ts'
 import { TesseraError } from '../../src/core/errors.ts'
+import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
+import { openPostgresInvalidationBus } from '../../src/storage/postgres/invalidation-bus.ts'
+import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 import { skipUnlessPostgres, testPostgresUrl } from '../helpers/backends.ts'
 import { createTestPostgresSettings, dropTestSchema, openTestPostgresStores } from '../helpers/postgres.ts'
 
@@ -122,3 +125,68 @@ describe('PostgreSQL outage', { skip }, () => {
     assert.notEqual(after?.pid, before?.pid)
   })
 })
+
+describe('PostgreSQL invalidation bus', { skip }, () => {
+  testInvalidationBus(async () => {
+    const settings = createTestPostgresSettings()
+    const db = openDatabase({ ...settings, timeoutMs: 2000 })
+    return {
+      open: () => openPostgresInvalidationBus({ database: db, url: settings.url, schema: settings.schema, timeoutMs: 2000 }),
+      close: () => db.close(),
+    }
+  })
+
+  it('buses of different schemas do not hear each other', async (t) => {
+    const [one, two] = [createTestPostgresSettings(), createTestPostgresSettings()]
+    const db = openDatabase({ ...one, timeoutMs: 2000 })
+    t.after(() => db.close())
+    const first = await openPostgresInvalidationBus({ database: db, url: one.url, schema: one.schema, timeoutMs: 2000 })
+    const second = await openPostgresInvalidationBus({ database: db, url: two.url, schema: two.schema, timeoutMs: 2000 })
+    t.after(async () => {
+      await first.close()
+      await second.close()
+    })
+    const heard: unknown[] = []
+    second.subscribe({ onInvalidation: (message) => void heard.push(message), onReset: () => {} })
+    await first.publish({ kind: 'signing-keys' })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.deepEqual(heard, [])
+  })
+
+  it('reports itself disconnected while the database hangs, and reconnects when it is back', async (t) => {
+    const target = new URL(testPostgresUrl)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    t.after(() => proxy.close())
+    const proxied = new URL(testPostgresUrl)
+    proxied.hostname = '127.0.0.1'
+    proxied.port = String(proxy.port)
+    const settings = createTestPostgresSettings({ url: proxied.toString() })
+    const db = openDatabase({ ...settings, timeoutMs: 300 })
+    t.after(() => db.close())
+    const bus = await openPostgresInvalidationBus({
+      database: db,
+      url: settings.url,
+      schema: settings.schema,
+      timeoutMs: 300,
+      silenceLimitMs: 800,
+      onError: () => {},
+    })
+    t.after(() => bus.close())
+    let resets = 0
+    bus.subscribe({ onInvalidation: () => {}, onReset: () => void (resets += 1) })
+    assert.equal(bus.isConnected(), true)
+    proxy.stall()
+    await waitUntil(() => !bus.isConnected(), 3000)
+    await proxy.restore()
+    await waitUntil(() => bus.isConnected(), 5000)
+    assert.ok(resets >= 2)
+  })
+})
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
