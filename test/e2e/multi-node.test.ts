@@ -9,10 +9,12 @@
  * spread over the nodes locking the account at the single-node count (throttling counters).
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
@@ -20,12 +22,13 @@ import { openRedisConnection } from '../../src/storage/redis/connection.ts'
 import { skipUnlessPostgresAndRedis, testPostgresUrl, testRedisUrl, uniqueTestName } from '../helpers/backends.ts'
 import { dropTestSchema } from '../helpers/postgres.ts'
 import { deleteTestKeys } from '../helpers/redis.ts'
-import { startTesseraProcess, type TesseraProcess } from '../helpers/tessera-process.ts'
+import { cleanProcessEnv, startTesseraProcess, type TesseraProcess } from '../helpers/tessera-process.ts'
 
 const skip = await skipUnlessPostgresAndRedis()
 const password = 'correct horse battery staple'
 const publicUrl = 'http://tessera.test'
 const propagationLimitMs = 1000
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-nodes-'))
 const schema = uniqueTestName('tessera_nodes')
@@ -94,6 +97,25 @@ async function timeUntilStatus(request: () => Promise<Reply>, status: number, li
   }
 }
 
+let sharedSettings: Record<string, string> = {}
+
+/** The `tessera` command with the nodes' settings (an operator's shell beside the cluster). */
+function runTessera(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(projectRoot, 'src/cli/main.ts'), ...args], {
+      cwd: projectRoot,
+      env: cleanProcessEnv(sharedSettings),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
 before(async () => {
   if (skip) return
   const masterKeyPath = join(root, 'master.key')
@@ -119,6 +141,7 @@ before(async () => {
       TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE: adminPasswordFile,
     }
   }
+  sharedSettings = settingsFor(0)
   // The first node migrates the schema, creates the admin and the first signing key.
   nodes.push(await startTesseraProcess(settingsFor(1)))
   nodes.push(...(await Promise.all([startTesseraProcess(settingsFor(2)), startTesseraProcess(settingsFor(3))])))
@@ -203,6 +226,21 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
       const elapsed = await timeUntilStatus(() => call(node(index), '/v1/admin/users', { bearer: deputy.accessToken }), 403)
       t.diagnostic(`role change seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
       assert.deepEqual((await call(node(index), '/v1/me', { bearer: deputy.accessToken })).body.user.roles, ['user'])
+    }
+  })
+
+  it('a role revoked with the tessera command, beside the running nodes, is refused on every node within 1 s', async (t) => {
+    const root = await logIn(node(0), 'root')
+    const username = `helper${randomBytes(3).toString('hex')}`
+    const userId = await register(node(2), username)
+    await call(node(0), `/v1/admin/users/${userId}/roles`, { method: 'PUT', bearer: root.accessToken, body: { roles: ['admin', 'user'] } })
+    const helper = await logIn(node(1), username)
+    for (const each of nodes) assert.equal((await call(each, '/v1/admin/users', { bearer: helper.accessToken })).status, 200)
+    const revoked = await runTessera(['role', 'revoke', username, 'admin'])
+    assert.equal(revoked.code, 0, revoked.stderr)
+    for (const index of [0, 1, 2]) {
+      const elapsed = await timeUntilStatus(() => call(node(index), '/v1/admin/users', { bearer: helper.accessToken }), 403)
+      t.diagnostic(`command-line role change seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
     }
   })
 
