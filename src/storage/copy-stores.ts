@@ -21,6 +21,16 @@ export class CopyConflictError extends Error {
 
 const pageSize = 500
 
+/**
+ * Copies the current token of a session's family (also after an interrupted run). Earlier
+ * tokens stay behind: presented after the move, one is refused as unknown rather than as reuse.
+ */
+async function copyCurrentRefreshToken(source: Stores, target: Stores, sessionId: string): Promise<void> {
+  const current = await source.refreshTokens.findCurrentRefreshToken(sessionId)
+  if (!current || (await target.refreshTokens.findRefreshToken(current.tokenHash)) !== null) return
+  await target.refreshTokens.insertRefreshToken({ tokenHash: current.tokenHash, sessionId, issuedAt: current.issuedAt })
+}
+
 export async function copyStores(
   source: Stores,
   target: Stores,
@@ -59,10 +69,11 @@ export async function copyStores(
         if (session.absoluteExpiresAt <= options.now) continue
         if ((await target.sessions.findSessionById(session.id)) !== null) {
           report.sessions.alreadyPresent += 1
-          continue
+        } else {
+          await target.sessions.insertSession(session)
+          report.sessions.copied += 1
         }
-        await target.sessions.insertSession(session)
-        report.sessions.copied += 1
+        await copyCurrentRefreshToken(source, target, session.id)
       }
     }
     const last = users.at(-1)

@@ -143,6 +143,12 @@ describe('tessera migrate-data', { skip: skipBoth }, () => {
     t.after(() => server.close())
     const me = await fetch(`${server.url}/v1/me`, { headers: { authorization: `Bearer ${bob.tokens?.accessToken}` } })
     assert.equal(me.status, 200)
+    const refreshed = await fetch(`${server.url}/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: bob.tokens?.refreshToken }),
+    })
+    assert.equal(refreshed.status, 200)
     const login = await fetch(`${server.url}/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -64,5 +64,10 @@ export function createPostgresRefreshTokenStore(db: Database): RefreshTokenStore
       const [row] = await db.query('SELECT * FROM refresh_tokens WHERE token_hash = $1', [tokenHash])
       return row ? toRefreshToken(row) : null
     },
+
+    async findCurrentRefreshToken(sessionId) {
+      const [row] = await db.query('SELECT * FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL', [sessionId])
+      return row ? toRefreshToken(row) : null
+    },
   }
 }

@@ -125,5 +125,15 @@ export function createRedisRefreshTokenStore(redis: RedisConnection, keyPrefix: 
       const found = await findEntry(tokenHash)
       return found ? toRefreshToken(tokenHash, found.sessionId, found.entry) : null
     },
+
+    async findCurrentRefreshToken(sessionId) {
+      const family = keys.refreshFamily(sessionId)
+      const reply = await redis.command<string[]>(family, ['HGETALL', family])
+      for (let index = 0; index + 1 < reply.length; index += 2) {
+        const token = toRefreshToken(String(reply[index]), sessionId, String(reply[index + 1]))
+        if (token.rotatedAt === null) return token
+      }
+      return null
+    },
   }
 }
