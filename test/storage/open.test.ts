@@ -10,7 +10,7 @@ import { skipUnlessPostgresAndRedis } from '../helpers/backends.ts'
 import { createTestPostgresSettings, dropTestSchema } from '../helpers/postgres.ts'
 import { createTestRedisSettings, deleteTestKeys } from '../helpers/redis.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
-import { buildSessionRecord, insertTestUser } from '../../src/storage/contract/records.ts'
+import { buildAuditEventRecord, buildSessionRecord, buildTokenSessionRecord, insertTestUser } from '../../src/storage/contract/records.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-open-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -41,6 +41,30 @@ describe('openBackends()', () => {
       await backends.stores.checkHealth()
     })
 
+    it('shares throttles, the audit trail, scheduler leases and service clients between nodes on one PostgreSQL', async (t) => {
+      const postgres = createTestPostgresSettings()
+      t.after(() => dropTestSchema(postgres.schema))
+      const first = await openBackends(storageConfig({ postgres }), { now: contractEpoch })
+      t.after(() => first.close())
+      const second = await openBackends(storageConfig({ postgres: { ...postgres, migrateOnStart: false } }), { now: contractEpoch })
+      t.after(() => second.close())
+      const now = contractEpoch
+      await first.stores.throttles.incrementThrottles([{ key: 'account:alice', expiresAt: null }], now)
+      assert.deepEqual(await second.stores.throttles.incrementThrottles([{ key: 'account:alice', expiresAt: null }], now), [2])
+      const event = buildAuditEventRecord()
+      await first.stores.audit.appendEvents([event])
+      assert.deepEqual(
+        (await second.stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })).map(({ id }) => id),
+        [event.id],
+      )
+      const lease = { job: 'review', occurrenceAt: now, now, leaseExpiresAt: new Date(now.getTime() + 60_000) }
+      assert.equal(await first.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-1' }), true)
+      assert.equal(await second.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-2' }), false)
+      const client = { id: 'client-1', name: 'game-api', secretHash: 'hash', createdAt: now }
+      assert.equal(await first.stores.serviceClients.insertServiceClient(client), 'inserted')
+      assert.deepEqual(await second.stores.serviceClients.findServiceClientByName('game-api'), client)
+    })
+
     it('puts sessions in Redis and durable data in SQLite when only Redis is set', async (t) => {
       const redis = createTestRedisSettings()
       const backends = await openBackends(storageConfig({ redis }), { now: contractEpoch })
@@ -66,6 +90,11 @@ describe('openBackends()', () => {
       assert.deepEqual(await backends.stores.sessions.findSessionById(session.id), session)
       const keys = await cleanup.scanKeys(`${redis.keyPrefix}:session:*`)
       assert.deepEqual(keys, [`${redis.keyPrefix}:session:{${session.id}}`])
+      // Refresh tokens sit beside their sessions: a rotation changes both in one step.
+      const tokenSession = buildTokenSessionRecord({ userId: user.id })
+      await backends.stores.sessions.insertSession(tokenSession)
+      await backends.stores.refreshTokens.insertRefreshToken({ tokenHash: 'refresh-1', sessionId: tokenSession.id, issuedAt: contractEpoch })
+      assert.deepEqual(await cleanup.scanKeys(`${redis.keyPrefix}:refresh-family:*`), [`${redis.keyPrefix}:refresh-family:{${tokenSession.id}}`])
       assert.equal(backends.invalidationBus.isConnected(), true)
       await backends.stores.checkHealth()
     })

@@ -284,7 +284,7 @@ export function createSessions(deps: {
     },
 
     async endSession(sessionId) {
-      forgetChanged(sessionId)
+      forget(sessionId)
       const session = await sessionStore.findSessionById(sessionId)
       if (!session || !(await sessionStore.deleteSession(sessionId))) return null
       forgetChanged(sessionId)
