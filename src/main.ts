@@ -51,12 +51,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
   reserveThreadPool(config.passwords.hashConcurrency)
   const metrics = createMetrics()
   const observer = createServerObserver(metrics.observer, stderrLog)
-  const runtime = await openRuntime(config, systemClock, observer)
+  // Backend connection errors (the clients reconnect by themselves) go to the log once it exists.
+  let reportBackendError = (error: unknown) => {
+    process.stderr.write(`tessera: backend connection error: ${error instanceof Error ? error.message : String(error)}\n`)
+  }
+  const runtime = await openRuntime(config, systemClock, observer, { onBackgroundError: (error) => reportBackendError(error) })
   metrics.countActiveSessionsWith(() => runtime.core.countActiveSessions())
   const tlsFiles = config.server.tls
   const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile, 'utf8'), key: readFileSync(tlsFiles.keyFile, 'utf8') } : null
   const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel), metrics, tls })
   observer.attachLog(app.log)
+  reportBackendError = (error) => app.log.warn({ err: error }, 'backend connection error')
+  app.log.info({ storage: runtime.layout }, 'stores opened')
   try {
     const created = await bootstrapAdmin(config, runtime.core)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')

@@ -12,11 +12,13 @@ import type { CoreObserver } from './core/observer.ts'
 import { createWebhookPoster } from './background/webhook-poster.ts'
 import type { RecordTokenEvent } from './core/tokens/token-events.ts'
 import { loadOrCreateMasterKey } from './storage/master-key.ts'
-import { openSqliteStores } from './storage/sqlite/open.ts'
+import { openBackends, type Backends } from './storage/open.ts'
 
 export interface Runtime {
   core: Core
   stores: Stores
+  /** Which backend holds what. */
+  layout: Backends['layout']
   close(): Promise<void>
 }
 
@@ -25,10 +27,12 @@ export async function openRuntime(
   config: Config,
   clock: Clock = systemClock,
   observer?: CoreObserver,
-  options: { recordTokenEvent?: RecordTokenEvent } = {},
+  options: { recordTokenEvent?: RecordTokenEvent; onBackgroundError?(error: unknown): void } = {},
 ): Promise<Runtime> {
   const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
-  const stores = openSqliteStores(config.storage.dataDir, clock.now())
+  const { onBackgroundError, ...coreOptions } = options
+  const backends = await openBackends(config.storage, { now: clock.now(), ...(onBackgroundError ? { onBackgroundError } : {}) })
+  const { stores, invalidationBus } = backends
   try {
     const core = await createCore({
       stores,
@@ -43,11 +47,12 @@ export async function openRuntime(
       },
       ...(observer ? { observer } : {}),
       postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
-      ...options,
+      ...coreOptions,
+      invalidationBus,
     })
-    return { core, stores, close: () => stores.close() }
+    return { core, stores, layout: backends.layout, close: () => backends.close() }
   } catch (error) {
-    await stores.close()
+    await backends.close()
     throw error
   }
 }

@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util'
 import { run as runAudit } from './commands/audit.ts'
 import { run as runConfig } from './commands/config.ts'
 import { run as runHelp } from './commands/help.ts'
+import { run as runMigrate } from './commands/migrate.ts'
+import { run as runMigrateData } from './commands/migrate-data.ts'
 import { run as runRole } from './commands/role.ts'
 import { run as runServe } from './commands/serve.ts'
 import { run as runUser } from './commands/user.ts'
@@ -28,6 +30,8 @@ const commands: Record<CommandName, Command> = {
   help: runHelp,
   keys: runKeys,
   client: runClient,
+  migrate: runMigrate,
+  'migrate-data': runMigrateData,
 }
 
 async function dispatch(args: string[], io: Io): Promise<number> {

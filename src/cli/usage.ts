@@ -36,6 +36,20 @@ change on their next request.
 Validates the configuration and prints the effective settings. Exits with 1 and
 lists every invalid setting when the configuration is wrong.
 `,
+  migrate: `Usage: tessera migrate [--json]
+
+Applies pending PostgreSQL migrations (TESSERA_DATABASE_URL, TESSERA_DATABASE_SCHEMA), once,
+even when several run at the same moment. Run it before starting nodes of a new version, or
+start them with TESSERA_DATABASE_MIGRATE_ON_START=true. The embedded SQLite database migrates
+itself when opened.
+`,
+  'migrate-data': `Usage: tessera migrate-data [--from <data-dir>] [--without-sessions] [--json]
+
+Copies the embedded SQLite database of <data-dir> (default: TESSERA_DATA_DIR) into the
+configured PostgreSQL: users and roles, signing keys, and live sessions (into Redis when
+TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER is set). Run "tessera migrate" first. Safe to run
+again: what is already there is skipped. The nodes need the same master.key as <data-dir>.
+`,
   version: `Usage: tessera version [--json]
 `,
   audit: `Usage:
@@ -92,6 +106,8 @@ Commands:
   client create <name>               Create a service client (prints its secret once)
   client list | client delete <name> List or delete service clients
   config check                       Validate and print the configuration
+  migrate                            Apply pending PostgreSQL migrations
+  migrate-data [--from <data-dir>]   Copy the SQLite data into PostgreSQL (and Redis)
   version                            Print the version
   help [<command>]                   Print help
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
 import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
+import { describeBackendSettings, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type SettingDefinition, type SettingName } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import { buildThrottleSettings, checkCookieTransport, readTlsFiles, type TlsFiles } from './hardening.ts'
@@ -26,7 +27,7 @@ export interface Config {
     /** True when clients reach Tessera over TLS (served here or ended by a proxy): HSTS is sent. */
     isHttps: boolean
   }
-  storage: { dataDir: string }
+  storage: { dataDir: string } & BackendSettings
   tokens: {
     issuer: string
     audience: string
@@ -201,6 +202,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = []
   const fromFile = env.TESSERA_CONFIG_FILE ? readConfigFile(env.TESSERA_CONFIG_FILE, problems) : {}
   for (const key of Object.keys(env)) {
+    // TESSERA_TEST_* belong to the test suite (which backends to use or require), not to a server.
+    if (key.startsWith('TESSERA_TEST_')) continue
     if (key.startsWith('TESSERA_') && key !== 'TESSERA_CONFIG_FILE' && !(key in settings)) {
       problems.push(`${key}: unknown setting`)
     }
@@ -256,6 +259,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const allowInsecureCookies = value<boolean>('TESSERA_ALLOW_INSECURE_COOKIES')
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
   }
+  const backends = readBackendSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const publicOrigin = new URL(publicUrl).origin
@@ -279,7 +283,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tls,
       isHttps: tls !== null || new URL(publicUrl).protocol === 'https:',
     },
-    storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')) },
+    storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')), ...backends },
     tokens: {
       issuer: publicUrl,
       audience: value<string | undefined>('TESSERA_AUDIENCE') ?? publicUrl,
@@ -348,5 +352,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
   // Secrets are shown only as set or not: `config check` output ends up in tickets and chats.
   if (masked.audit.webhook) masked.audit.webhook.secret = '(set, hidden)'
   if (masked.metrics.token !== null) masked.metrics.token = '(set, hidden)'
-  return JSON.parse(JSON.stringify(masked)) as Record<string, unknown>
+  const described = JSON.parse(JSON.stringify(masked)) as Record<string, unknown>
+  const { dataDir, ...backends } = config.storage
+  described.storage = { dataDir, ...describeBackendSettings(backends) }
+  return described
 }

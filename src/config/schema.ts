@@ -393,6 +393,56 @@ export const settings = {
     max: 60,
     description: 'How often a running server re-reads the signing keys (to see a rotation made by the CLI or another node).',
   },
+  TESSERA_DATABASE_URL: {
+    type: 'string',
+    isSecret: true,
+    description:
+      'PostgreSQL URL (postgres://user:password@host:5432/db). When set, users, signing keys, service clients, throttles, the audit trail, alerts and scheduler leases (and sessions with their refresh tokens, unless Redis is set) live there instead of SQLite.',
+  },
+  TESSERA_DATABASE_SCHEMA: {
+    type: 'string',
+    default: 'public',
+    description: 'PostgreSQL schema of Tessera\'s tables (created by the migrations when missing).',
+  },
+  TESSERA_DATABASE_POOL_SIZE: {
+    type: 'integer',
+    default: '10',
+    min: 1,
+    max: 200,
+    description: 'PostgreSQL connections each node keeps at most.',
+  },
+  TESSERA_DATABASE_MIGRATE_ON_START: {
+    type: 'boolean',
+    default: 'false',
+    description:
+      'Apply pending PostgreSQL migrations at start. Otherwise run `tessera migrate`; a node refuses to start on an older schema.',
+  },
+  TESSERA_REDIS_URL: {
+    type: 'string',
+    isSecret: true,
+    description:
+      'Redis URL (redis:// or rediss:// for TLS). When set, sessions and their refresh tokens live in Redis (expired by TTL) and nodes tell each other of revocations over it.',
+  },
+  TESSERA_REDIS_CLUSTER: {
+    type: 'list',
+    default: '',
+    isSecret: true,
+    description:
+      'Redis Cluster instead of one Redis: comma-separated seed nodes, host:port or redis(s):// URLs (the first URL\'s credentials and TLS apply to every node).',
+  },
+  TESSERA_REDIS_KEY_PREFIX: {
+    type: 'string',
+    default: 'tessera',
+    description: 'Prefix of every Redis key and channel, so several deployments can share one Redis.',
+  },
+  TESSERA_BACKEND_TIMEOUT: {
+    type: 'duration',
+    default: '2s',
+    min: 0.1,
+    max: 30,
+    description:
+      'Longest wait for PostgreSQL or Redis (to connect, and for each command); past it the request answers 503 with Retry-After.',
+  },
 } as const satisfies Record<string, SettingDefinition>
 
 export type SettingName = keyof typeof settings

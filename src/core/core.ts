@@ -7,6 +7,8 @@ import type { UserRecord } from './accounts/store.ts'
 import { createAuthentication, type Authentication } from './auth/authentication.ts'
 import { createCsrfTokens, type CsrfTokens } from './auth/csrf-tokens.ts'
 import type { Clock } from './clock.ts'
+import { createLocalInvalidationBus, type InvalidationBus } from './invalidation/bus.ts'
+import { connectCachesToBus } from './invalidation/cache-coherence.ts'
 import type { Argon2Parameters } from './passwords/argon2id.ts'
 import { createHashLimiter, type HashLimiter } from './passwords/hash-limiter.ts'
 import { createPasswordHasher } from './passwords/password-hasher.ts'
@@ -111,8 +113,11 @@ export async function createCore(deps: {
   postWebhook?: WebhookPoster
   /** Also receives reuse, revocation, key and client events (never a secret); they are audited anyway. */
   recordTokenEvent?: RecordTokenEvent
+  /** Shared with the other nodes; a node alone needs none. */
+  invalidationBus?: InvalidationBus
 }): Promise<Core> {
   const { stores, clock, settings, masterKey } = deps
+  const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
   const observer = deps.observer ?? silentObserver
   const auditSettings = settings.audit ?? defaultAuditSettings
   const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer })
@@ -143,6 +148,7 @@ export async function createCore(deps: {
     settings: settings.sessions,
     audit,
     recordTokenEvent,
+    invalidationBus,
   })
   const keyRing = createKeyRing({
     store: stores.signingKeys,
@@ -151,6 +157,9 @@ export async function createCore(deps: {
     settings: settings.tokens,
   })
   await keyRing.loadKeys()
+  connectCachesToBus({ bus: invalidationBus, sessions, keyRing })
+  // The first node to start may have just created the first key: others must load it.
+  await invalidationBus.publish({ kind: 'signing-keys' })
   const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
   const authentication = createAuthentication({ accounts, sessions, accessTokens, audit })
   const throttle = createThrottle({ store: stores.throttles, clock, settings: settings.throttle ?? defaultThrottleSettings })
@@ -183,7 +192,11 @@ export async function createCore(deps: {
     keyRing,
     csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
     hashLimiter,
-    replaceUserRoles: (userId, roles, actor) => roleChanges.replaceUserRoles(userId, roles, actor),
+    async replaceUserRoles(userId, roles, actor) {
+      const user = await roleChanges.replaceUserRoles(userId, roles, actor)
+      await invalidationBus.publish({ kind: 'user', userId })
+      return user
+    },
     audit,
     alerts,
     review,
@@ -216,6 +229,7 @@ export async function createCore(deps: {
     }),
     async rotateSigningKeys(options) {
       const key = await keyRing.rotateKeys(options)
+      await invalidationBus.publish({ kind: 'signing-keys' })
       const { kid, algorithm, activatesAt } = key
       recordTokenEvent({ type: 'signing_key_rotated', at: clock.now(), kid, algorithm, activatesAt })
       return key

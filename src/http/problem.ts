@@ -133,6 +133,10 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       reply.header('retry-after', '1')
     } else if (code === 'rate_limited' && error instanceof TesseraError) {
       reply.header('retry-after', String(error.details?.retry_after ?? 1))
+    } else if (code === 'service_unavailable') {
+      // A store did not answer: the cause (driver message) is logged, never sent.
+      request.log.warn({ err: error.cause ?? error }, 'store unavailable')
+      reply.header('retry-after', '1')
     }
     if (error instanceof TesseraError && error.details) {
       return sendProblem(reply, code, detail, error.details)

@@ -7,13 +7,15 @@
  *
  * Each node keeps a short-lived copy of the sessions it has seen so the per-request check costs
  * no store round-trip; changes made through this module drop the copy at once, and changes made
- * elsewhere are seen after at most `cacheTtlSeconds`.
+ * elsewhere are seen after at most `cacheTtlSeconds`, or at once when the nodes share an
+ * invalidation bus (and not at all from memory while that bus is disconnected).
  */
 import type { AccountStore, UserRecord } from '../accounts/store.ts'
 import type { Audit } from '../audit/audit.ts'
 import type { RequestContext } from '../request-context.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
+import type { Invalidation, InvalidationBus } from '../invalidation/bus.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
 import { describeExpiry, describeRefresh } from './session-events.ts'
 import type { RefreshTokens } from '../tokens/refresh-tokens.ts'
@@ -64,6 +66,10 @@ export interface Sessions {
   endUserSessions(userId: string, exceptId: string | null): Promise<number>
   /** Drops cached copies of the user's sessions (after a role or account change). */
   forgetUser(userId: string): void
+  /** Drops the cached copy of one session (another node changed it). */
+  forgetSession(sessionId: string): void
+  /** Drops every cached copy (the invalidation bus may have lost messages). */
+  forgetAllSessions(): void
   deleteExpiredSessions(): Promise<number>
 }
 
@@ -83,9 +89,12 @@ export function createSessions(deps: {
   settings: SessionSettings
   audit: Audit
   recordTokenEvent?: RecordTokenEvent
+  /** Tells other nodes what changed; without it, their copies expire after `cacheTtlSeconds`. */
+  invalidationBus?: InvalidationBus
 }): Sessions {
   const { sessionStore, accountStore, refreshTokens, clock, settings, audit } = deps
   const recordTokenEvent = deps.recordTokenEvent ?? ignoreTokenEvent
+  const bus = deps.invalidationBus ?? null
   const idleMs = settings.idleTimeoutSeconds * 1000
   const cacheTtlMs = settings.cacheTtlSeconds * 1000
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
@@ -93,13 +102,25 @@ export function createSessions(deps: {
   const touchIntervalMs = Math.min(60_000, idleMs * 0.05)
   const cacheById = new Map<string, CacheEntry>()
   const idByTokenHash = new Map<string, string>()
+  // Counts forgets. A copy read from the store while one happened may predate the change that
+  // caused it (another node's logout landing mid-read), so it is used once but not kept.
+  let forgetCount = 0
 
   function isExpired(session: SessionRecord, nowMs: number): boolean {
     return nowMs >= session.absoluteExpiresAt.getTime() || nowMs - session.lastSeenAt.getTime() >= idleMs
   }
 
+  /** Copies are trusted only while no message from another node can have been missed. */
+  function isCacheUsable(): boolean {
+    return cacheTtlMs > 0 && (bus === null || bus.isConnected())
+  }
+
+  async function announce(message: Invalidation): Promise<void> {
+    if (bus !== null) await bus.publish(message)
+  }
+
   function remember(active: ActiveSession, nowMs: number): void {
-    if (cacheTtlMs <= 0) return
+    if (!isCacheUsable()) return
     if (cacheById.size >= maxCachedSessions) {
       const oldest = cacheById.keys().next().value
       if (oldest !== undefined) forget(oldest)
@@ -114,26 +135,38 @@ export function createSessions(deps: {
     if (entry?.active.session.tokenHash) idByTokenHash.delete(entry.active.session.tokenHash)
   }
 
+  /** Drops a copy because the session changed (not merely because the copy aged). */
+  function forgetChanged(sessionId: string): void {
+    forgetCount += 1
+    forget(sessionId)
+  }
+
   function cached(sessionId: string | undefined, nowMs: number): ActiveSession | null {
-    if (sessionId === undefined) return null
+    if (sessionId === undefined || !isCacheUsable()) return null
     const entry = cacheById.get(sessionId)
     if (!entry) return null
-    if (nowMs - entry.loadedAtMs >= cacheTtlMs) {
+    // An expired-looking copy may predate another node's touch: the store decides.
+    if (nowMs - entry.loadedAtMs >= cacheTtlMs || isExpired(entry.active.session, nowMs)) {
       forget(sessionId)
       return null
     }
     return entry.active
   }
 
-  async function load(session: SessionRecord | null, nowMs: number): Promise<ActiveSession | null> {
+  async function load(
+    session: SessionRecord | null,
+    nowMs: number,
+    forgetCountAtRead = forgetCount,
+  ): Promise<ActiveSession | null> {
     if (!session) return null
     const user = await accountStore.findUserById(session.userId)
     if (!user || user.disabledAt !== null) {
       await sessionStore.deleteSession(session.id)
+      await announce({ kind: 'session', sessionId: session.id })
       return null
     }
     const active = { session, user }
-    remember(active, nowMs)
+    if (forgetCount === forgetCountAtRead) remember(active, nowMs)
     return active
   }
 
@@ -154,6 +187,8 @@ export function createSessions(deps: {
         () => sessionStore.deleteSession(session.id),
         (deleted) => (deleted ? [describeExpiry(session, nowMs)] : []),
       )
+      forgetChanged(session.id)
+      await announce({ kind: 'session', sessionId: session.id })
       return null
     }
     if (nowMs - session.lastSeenAt.getTime() < touchIntervalMs) return active
@@ -168,8 +203,9 @@ export function createSessions(deps: {
     const now = clock.now()
     let active = cached(sessionId, now.getTime())
     if (!active) {
+      const readAt = forgetCount
       const session = await sessionStore.findSessionById(sessionId)
-      active = await load(session?.transport === 'token' ? session : null, now.getTime())
+      active = await load(session?.transport === 'token' ? session : null, now.getTime(), readAt)
     }
     return keepAlive(active, now)
   }
@@ -201,8 +237,9 @@ export function createSessions(deps: {
       // The per-request path: a cached, live session costs no store round-trip and no await.
       if (active && isUsableWithoutWrite(active, now.getTime())) return active
       if (!active) {
+        const readAt = forgetCount
         const session = await sessionStore.findSessionByTokenHash(tokenHash)
-        active = await load(session?.transport === 'cookie' ? session : null, now.getTime())
+        active = await load(session?.transport === 'cookie' ? session : null, now.getTime(), readAt)
       }
       return keepAlive(active, now)
     },
@@ -224,9 +261,10 @@ export function createSessions(deps: {
         throw invalidGrant
       }
       const { session } = rotation
-      forget(session.id)
+      forgetChanged(session.id)
       if (rotation.outcome === 'reused') {
         // The store has already ended the family: two parties hold it, and neither keeps it.
+        await announce({ kind: 'session', sessionId: session.id })
         await audit.record(describeRefresh('reused', session, context))
         recordTokenEvent({ type: 'refresh_token_reused', at: now, userId: session.userId, sessionId: session.id })
         throw invalidGrant
@@ -236,6 +274,7 @@ export function createSessions(deps: {
           () => sessionStore.deleteSession(session.id),
           () => describeRefresh('expired', session, context),
         )
+        await announce({ kind: 'session', sessionId: session.id })
         throw invalidGrant
       }
       const active = await load({ ...session, lastSeenAt: now }, now.getTime())
@@ -248,6 +287,8 @@ export function createSessions(deps: {
       forget(sessionId)
       const session = await sessionStore.findSessionById(sessionId)
       if (!session || !(await sessionStore.deleteSession(sessionId))) return null
+      forgetChanged(sessionId)
+      await announce({ kind: 'session', sessionId })
       return session
     },
 
@@ -255,19 +296,32 @@ export function createSessions(deps: {
 
     async endUserSession(userId, sessionId) {
       forget(sessionId)
-      return sessionStore.deleteUserSession(userId, sessionId)
+      const isEnded = await sessionStore.deleteUserSession(userId, sessionId)
+      forgetChanged(sessionId)
+      if (isEnded) await announce({ kind: 'session', sessionId })
+      return isEnded
     },
 
     async endUserSessions(userId, exceptId) {
       const ended = await sessionStore.deleteUserSessions(userId, exceptId)
-      for (const id of ended) forget(id)
+      for (const id of ended) forgetChanged(id)
+      if (ended.length > 0) await announce({ kind: 'user', userId })
       return ended.length
     },
 
     forgetUser(userId) {
+      forgetCount += 1
       for (const [id, entry] of cacheById) {
         if (entry.active.user.id === userId) forget(id)
       }
+    },
+
+    forgetSession: (sessionId) => forgetChanged(sessionId),
+
+    forgetAllSessions() {
+      forgetCount += 1
+      cacheById.clear()
+      idByTokenHash.clear()
     },
 
     deleteExpiredSessions() {

@@ -69,4 +69,6 @@ export interface RefreshTokenStore {
   }): Promise<RefreshRotation>
   /** The family member with this hash, current or not, or null. */
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>
+  /** The current token of a session's family, or null (used to copy sessions between backends). */
+  findCurrentRefreshToken(sessionId: string): Promise<RefreshTokenRecord | null>
 }

@@ -67,6 +67,25 @@ export function testRefreshTokenStore(openStores: OpenStores): void {
       assert.equal(await refreshTokens.findRefreshToken('refresh-other'), null)
     })
 
+    it('findCurrentRefreshToken() returns the current token of a family only, and null for an unknown session', async (t) => {
+      const { refreshTokens, session } = await openWithFamily(t, openStores)
+      assert.equal((await refreshTokens.findCurrentRefreshToken(session.id))?.tokenHash, 'refresh-1')
+      await refreshTokens.rotateRefreshToken({
+        presentedHash: 'refresh-1',
+        successorHash: 'refresh-2',
+        now: secondsAfterEpoch(10),
+        graceStartsAt: secondsAfterEpoch(5),
+      })
+      assert.deepEqual(await refreshTokens.findCurrentRefreshToken(session.id), {
+        tokenHash: 'refresh-2',
+        sessionId: session.id,
+        issuedAt: secondsAfterEpoch(10),
+        rotatedAt: null,
+        successorHash: null,
+      })
+      assert.equal(await refreshTokens.findCurrentRefreshToken('no-such-session'), null)
+    })
+
     it('findRefreshToken() returns null for an unknown hash', async (t) => {
       const { refreshTokens, session } = await openWithFamily(t, openStores)
       assert.equal(await refreshTokens.findRefreshToken('refresh-2'), null)

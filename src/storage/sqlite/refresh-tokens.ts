@@ -18,6 +18,7 @@ export function createSqliteRefreshTokenStore(db: DatabaseSync): RefreshTokenSto
     'INSERT INTO refresh_tokens (token_hash, session_id, issued_at, rotated_at, successor_hash) VALUES (?, ?, ?, NULL, NULL)',
   )
   const findByHash = db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?')
+  const findCurrent = db.prepare('SELECT * FROM refresh_tokens WHERE session_id = ? AND rotated_at IS NULL')
   const findSession = db.prepare('SELECT * FROM sessions WHERE id = ?')
   const markRotated = db.prepare(
     'UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE token_hash = ? AND rotated_at IS NULL',
@@ -59,6 +60,11 @@ export function createSqliteRefreshTokenStore(db: DatabaseSync): RefreshTokenSto
 
     async findRefreshToken(tokenHash) {
       const row = findByHash.get(tokenHash)
+      return row ? toRefreshToken(row) : null
+    },
+
+    async findCurrentRefreshToken(sessionId) {
+      const row = findCurrent.get(sessionId)
       return row ? toRefreshToken(row) : null
     },
   }

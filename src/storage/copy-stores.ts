@@ -1,0 +1,84 @@
+/**
+ * Copies everything from one set of stores to another through the store interfaces, so any
+ * backend can be the source or the target (in practice: the embedded SQLite into PostgreSQL and
+ * Redis). It can be run again after an interruption: what the target already holds is skipped,
+ * and a username held by a different user in the target stops the copy instead of merging.
+ */
+import type { Stores } from '../core/stores.ts'
+
+export interface CopyReport {
+  users: { copied: number; alreadyPresent: number }
+  sessions: { copied: number; alreadyPresent: number }
+  signingKeys: { copied: number; alreadyPresent: number }
+}
+
+export class CopyConflictError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CopyConflictError'
+  }
+}
+
+const pageSize = 500
+
+/**
+ * Copies the current token of a session's family (also after an interrupted run). Earlier
+ * tokens stay behind: presented after the move, one is refused as unknown rather than as reuse.
+ */
+async function copyCurrentRefreshToken(source: Stores, target: Stores, sessionId: string): Promise<void> {
+  const current = await source.refreshTokens.findCurrentRefreshToken(sessionId)
+  if (!current || (await target.refreshTokens.findRefreshToken(current.tokenHash)) !== null) return
+  await target.refreshTokens.insertRefreshToken({ tokenHash: current.tokenHash, sessionId, issuedAt: current.issuedAt })
+}
+
+export async function copyStores(
+  source: Stores,
+  target: Stores,
+  options: { now: Date; includeSessions: boolean },
+): Promise<CopyReport> {
+  const report: CopyReport = {
+    users: { copied: 0, alreadyPresent: 0 },
+    sessions: { copied: 0, alreadyPresent: 0 },
+    signingKeys: { copied: 0, alreadyPresent: 0 },
+  }
+
+  // Keys first: a node started on the target must find the key that signed live tokens.
+  const targetKids = new Set((await target.signingKeys.listUsableSigningKeys(options.now)).map((key) => key.kid))
+  for (const key of await source.signingKeys.listUsableSigningKeys(options.now)) {
+    if (targetKids.has(key.kid)) {
+      report.signingKeys.alreadyPresent += 1
+      continue
+    }
+    await target.signingKeys.insertSigningKey(key)
+    report.signingKeys.copied += 1
+  }
+
+  let after: string | null = null
+  for (;;) {
+    const users = await source.accounts.listUsers({ afterUsernameKey: after, limit: pageSize })
+    for (const user of users) {
+      if ((await target.accounts.insertUser(user)) === 'inserted') {
+        report.users.copied += 1
+      } else if ((await target.accounts.findUserById(user.id)) !== null) {
+        report.users.alreadyPresent += 1
+      } else {
+        throw new CopyConflictError(`the target already has a different user named "${user.username}"`)
+      }
+      if (!options.includeSessions) continue
+      for (const session of await source.sessions.listUserSessions(user.id)) {
+        if (session.absoluteExpiresAt <= options.now) continue
+        if ((await target.sessions.findSessionById(session.id)) !== null) {
+          report.sessions.alreadyPresent += 1
+        } else {
+          await target.sessions.insertSession(session)
+          report.sessions.copied += 1
+        }
+        await copyCurrentRefreshToken(source, target, session.id)
+      }
+    }
+    const last = users.at(-1)
+    if (!last || users.length < pageSize) break
+    after = last.usernameKey
+  }
+  return report
+}

@@ -1,0 +1,86 @@
+import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
+import { readSqlState, type Database, type Queryable, type Row } from './database.ts'
+
+const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.created_at,
+  u.updated_at, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles`
+
+function toUser(row: Row): UserRecord {
+  return {
+    id: String(row.id),
+    username: String(row.username),
+    usernameKey: String(row.username_key),
+    passwordHash: String(row.password_hash),
+    roles: Array.isArray(row.roles) ? row.roles.map(String) : [],
+    disabledAt: row.disabled_at instanceof Date ? row.disabled_at : null,
+    createdAt: row.created_at as Date,
+    updatedAt: row.updated_at as Date,
+  }
+}
+
+async function findById(db: Queryable, id: string): Promise<UserRecord | null> {
+  const [row] = await db.query(`SELECT ${userColumns} FROM users u WHERE u.id = $1`, [id])
+  return row ? toUser(row) : null
+}
+
+export function createPostgresAccountStore(db: Database): AccountStore {
+  return {
+    async insertUser(user) {
+      try {
+        await db.transaction(async (tx) => {
+          await tx.query(
+            `INSERT INTO users (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [user.id, user.username, user.usernameKey, user.passwordHash, user.disabledAt, user.createdAt, user.updatedAt],
+          )
+          await tx.query('INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[])', [user.id, user.roles])
+        })
+        return 'inserted'
+      } catch (error) {
+        if (readSqlState(error) === '23505') return 'username_taken'
+        throw error
+      }
+    },
+
+    findUserById: (id) => findById(db, id),
+
+    async findUserByUsernameKey(usernameKey) {
+      const [row] = await db.query(`SELECT ${userColumns} FROM users u WHERE u.username_key = $1`, [usernameKey])
+      return row ? toUser(row) : null
+    },
+
+    async updatePasswordHash(userId, passwordHash, updatedAt) {
+      const rows = await db.query('UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 RETURNING id', [
+        userId,
+        passwordHash,
+        updatedAt,
+      ])
+      return rows.length === 1
+    },
+
+    async replaceRoles(userId, roles, updatedAt) {
+      return db.transaction(async (tx) => {
+        // Locks the user row, so two concurrent replacements apply one after the other.
+        const touched = await tx.query('UPDATE users SET updated_at = $2 WHERE id = $1 RETURNING id', [userId, updatedAt])
+        if (touched.length !== 1) return null
+        await tx.query('DELETE FROM user_roles WHERE user_id = $1', [userId])
+        await tx.query('INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[])', [userId, roles])
+        return findById(tx, userId)
+      })
+    },
+
+    async listUsers({ afterUsernameKey, limit }) {
+      const rows =
+        afterUsernameKey === null
+          ? await db.query(`SELECT ${userColumns} FROM users u ORDER BY u.username_key LIMIT $1`, [limit])
+          : await db.query(
+              `SELECT ${userColumns} FROM users u WHERE u.username_key > $1 ORDER BY u.username_key LIMIT $2`,
+              [afterUsernameKey, limit],
+            )
+      return rows.map(toUser)
+    },
+
+    async hasUserWithRole(role) {
+      return (await db.query('SELECT 1 FROM user_roles WHERE role = $1 LIMIT 1', [role])).length > 0
+    },
+  }
+}

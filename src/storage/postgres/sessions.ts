@@ -1,0 +1,91 @@
+import type { SessionRecord, SessionStore } from '../../core/sessions/store.ts'
+import type { Database, Row } from './database.ts'
+
+export function toSession(row: Row): SessionRecord {
+  const optional = (value: unknown): string | null => (value === null ? null : String(value))
+  return {
+    id: String(row.id),
+    tokenHash: optional(row.token_hash),
+    userId: String(row.user_id),
+    transport: row.transport === 'cookie' ? 'cookie' : 'token',
+    createdAt: row.created_at as Date,
+    lastSeenAt: row.last_seen_at as Date,
+    absoluteExpiresAt: row.absolute_expires_at as Date,
+    ip: String(row.ip),
+    userAgent: String(row.user_agent),
+  }
+}
+
+export function createPostgresSessionStore(db: Database): SessionStore {
+  async function findOne(column: 'id' | 'token_hash', value: string) {
+    const [row] = await db.query(`SELECT * FROM sessions WHERE ${column} = $1`, [value])
+    return row ? toSession(row) : null
+  }
+
+  return {
+    async insertSession(session) {
+      await db.query(
+        `INSERT INTO sessions (id, token_hash, user_id, transport, created_at, last_seen_at,
+           absolute_expires_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          session.id,
+          session.tokenHash,
+          session.userId,
+          session.transport,
+          session.createdAt,
+          session.lastSeenAt,
+          session.absoluteExpiresAt,
+          session.ip,
+          session.userAgent,
+        ],
+      )
+    },
+
+    findSessionById: (id) => findOne('id', id),
+
+    findSessionByTokenHash: (tokenHash) => findOne('token_hash', tokenHash),
+
+    async touchSession(id, lastSeenAt) {
+      await db.query('UPDATE sessions SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1', [id, lastSeenAt])
+    },
+
+    async listUserSessions(userId) {
+      const rows = await db.query('SELECT * FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id', [userId])
+      return rows.map(toSession)
+    },
+
+    async deleteSession(id) {
+      return (await db.query('DELETE FROM sessions WHERE id = $1 RETURNING id', [id])).length === 1
+    },
+
+    async deleteUserSession(userId, id) {
+      const rows = await db.query('DELETE FROM sessions WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])
+      return rows.length === 1
+    },
+
+    async deleteUserSessions(userId, exceptId) {
+      const rows = await db.query(
+        'DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2 RETURNING id',
+        [userId, exceptId],
+      )
+      return rows.map((row) => String(row.id))
+    },
+
+    async deleteExpiredSessions(idleCutoff, now) {
+      const rows = await db.query(
+        'DELETE FROM sessions WHERE last_seen_at < $1 OR absolute_expires_at <= $2 RETURNING id',
+        [idleCutoff, now],
+      )
+      return rows.length
+    },
+
+    async countActiveSessions(idleCutoff, now) {
+      const [row] = await db.query(
+        'SELECT count(*) AS active FROM sessions WHERE last_seen_at > $1 AND absolute_expires_at > $2',
+        [idleCutoff, now],
+      )
+      return Number(row?.active ?? 0)
+    },
+  }
+}

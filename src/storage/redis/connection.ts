@@ -1,0 +1,229 @@
+/**
+ * One Redis server or one Redis Cluster, behind the few operations the stores use: a command or
+ * a Lua script routed by its first key, publish and subscribe. Every wait is bounded: commands
+ * are not queued while the connection is down (they fail at once) and time out after the backend
+ * timeout, so an unreachable Redis turns into a quick `service_unavailable`. The client
+ * reconnects by itself, so a node recovers when Redis is back without a restart.
+ *
+ * Client: `@redis/client` (node-redis), the client Redis maintains and recommends; it has no
+ * dependencies, routes Cluster commands by hash slot and follows MOVED/ASK and failovers, and
+ * resubscribes after a reconnection.
+ */
+import { createHash } from 'node:crypto'
+import { createClient, createCluster, ErrorReply, type RedisClientType, type RedisClusterType } from '@redis/client'
+import type { RedisSettings } from '../../config/backends.ts'
+import { TesseraError } from '../../core/errors.ts'
+import { createStoreUnavailableError, isProgrammingError } from '../store-unavailable.ts'
+
+export interface RedisScript {
+  source: string
+  sha1: string
+}
+
+/** A Lua script, run by its SHA-1 (loaded on first use on each server). */
+export function defineRedisScript(source: string): RedisScript {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') }
+}
+
+export interface RedisSubscription {
+  close(): Promise<void>
+}
+
+export interface RedisConnection {
+  readonly isCluster: boolean
+  /** Sends one command to the server holding `key` (any server when undefined). */
+  command<T>(key: string | undefined, args: readonly string[]): Promise<T>
+  /** Runs a script atomically; every key must hash to the same slot (use one hash tag). */
+  runScript<T>(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<T>
+  publish(channel: string, message: string): Promise<void>
+  /**
+   * Delivers the messages of `channels` until closed. `onInterrupted` hears of a dropped
+   * subscription at once (messages may have been lost); it resubscribes by itself.
+   */
+  subscribe(
+    channels: readonly string[],
+    onMessage: (channel: string, message: string) => void,
+    onInterrupted: () => void,
+  ): Promise<RedisSubscription>
+  /** Every key matching `pattern` on every master (maintenance and tests; never on a request). */
+  scanKeys(pattern: string): Promise<string[]>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface RedisConnectionOptions {
+  settings: RedisSettings
+  timeoutMs: number
+  /** Connection errors outside any request (the client reconnects by itself). */
+  onBackgroundError?(error: unknown): void
+}
+
+// Replies that mean "not now" (a server loading, failing over or out of quorum); any other
+// error reply is a bug in a command or script and stays an internal error.
+const transientReplies = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|BUSY|NOREPLICAS|MOVED|ASK)\b/
+
+export function translateRedisError(error: unknown): unknown {
+  if (error instanceof TesseraError || isProgrammingError(error)) return error
+  if (error instanceof ErrorReply && !transientReplies.test(error.message)) return error
+  return createStoreUnavailableError(error)
+}
+
+function readCredentials(url: string): { username?: string; password?: string; tls: boolean } {
+  const parsed = new URL(url)
+  return {
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    tls: parsed.protocol === 'rediss:',
+  }
+}
+
+/** Retries quickly and for ever: a node must find Redis again by itself within seconds. */
+function reconnectDelayMs(retries: number): number {
+  return Math.min(50 * 2 ** Math.min(retries, 4), 500)
+}
+
+async function connectWithin<T extends { connect(): Promise<unknown>; destroy(): void }>(
+  client: T,
+  deadlineMs: number,
+  what: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`could not connect to ${what} within ${deadlineMs} ms`)), deadlineMs)
+  })
+  try {
+    await Promise.race([client.connect(), deadline])
+    return client
+  } catch (error) {
+    // connect() retries for ever on its own; destroying the client stops it.
+    client.destroy()
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export async function openRedisConnection(options: RedisConnectionOptions): Promise<RedisConnection> {
+  const { settings, onBackgroundError } = options
+  const timeoutMs = Math.max(1, Math.round(options.timeoutMs))
+  const startDeadlineMs = Math.max(5000, timeoutMs * 3)
+  const commandOptions = { timeout: timeoutMs }
+  const firstUrl = settings.urls[0]
+  if (firstUrl === undefined) throw new TypeError('Redis settings hold no URL')
+  const { tls, ...credentials } = readCredentials(firstUrl)
+  // A connection that stays silent this long is torn down and reopened: with a ping every
+  // second on each connection, only a dead one (a dropped route, no RST) goes quiet.
+  const socketTimeout = Math.max(5000, timeoutMs * 3)
+  const socket = {
+    connectTimeout: timeoutMs,
+    socketTimeout,
+    reconnectStrategy: reconnectDelayMs,
+    ...(tls ? { tls: true as const } : {}),
+  }
+  const pingInterval = 1000
+  const reportError = (error: unknown) => onBackgroundError?.(error)
+
+  async function guarded<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      throw translateRedisError(error)
+    }
+  }
+
+  if (settings.isCluster) {
+    const cluster: RedisClusterType<{}, {}, {}, 2> = createCluster({
+      rootNodes: settings.urls.map((url) => ({ url })),
+      defaults: { ...credentials, socket, disableOfflineQueue: true, pingInterval },
+      commandOptions,
+      RESP: 2,
+    })
+    cluster.on('error', reportError)
+    await connectWithin(cluster, startDeadlineMs, 'the Redis Cluster')
+    const send = <T>(key: string | undefined, args: readonly string[]) =>
+      cluster.sendCommand<T>(key, false, [...args], commandOptions)
+    return {
+      isCluster: true,
+      command: (key, args) => guarded(() => send(key, args)),
+      runScript: (script, keys, args) => guarded(() => runScript(send, script, keys, args)),
+      publish: (channel, message) => guarded(async () => void (await send(channel, ['PUBLISH', channel, message]))),
+      async subscribe(channels, onMessage) {
+        // A classic subscription on any node of a cluster hears every node's PUBLISH; the client
+        // moves it to another node when that one fails.
+        const listener = (message: string | Buffer, channel: string | Buffer) => onMessage(String(channel), String(message))
+        await guarded(() => cluster.subscribe([...channels], listener))
+        return { close: () => guarded(async () => void (await cluster.unsubscribe([...channels], listener))) }
+      },
+      async scanKeys(pattern) {
+        const keys: string[] = []
+        for (const master of cluster.masters) {
+          const client = await cluster.nodeClient(master)
+          keys.push(...(await scanAll((args) => client.sendCommand<[string, string[]]>(args, commandOptions), pattern)))
+        }
+        return keys
+      },
+      ping: () => guarded(async () => void (await send(undefined, ['PING']))),
+      close: () => cluster.close(),
+    }
+  }
+
+  const client: RedisClientType<{}, {}, {}, 2> = createClient({
+    url: firstUrl,
+    socket,
+    RESP: 2,
+    disableOfflineQueue: true,
+    commandOptions,
+    pingInterval,
+  })
+  client.on('error', reportError)
+  await connectWithin(client, startDeadlineMs, 'Redis')
+  const send = <T>(_key: string | undefined, args: readonly string[]) => client.sendCommand<T>([...args], commandOptions)
+  return {
+    isCluster: false,
+    command: (key, args) => guarded(() => send(key, args)),
+    runScript: (script, keys, args) => guarded(() => runScript(send, script, keys, args)),
+    publish: (channel, message) => guarded(async () => void (await send(channel, ['PUBLISH', channel, message]))),
+    async subscribe(channels, onMessage, onInterrupted) {
+      // The subscriber hears the bus heartbeat several times a second, so it needs no ping.
+      const subscriber = client.duplicate({ pingInterval: 0 })
+      subscriber.on('error', (error: unknown) => {
+        reportError(error)
+        onInterrupted()
+      })
+      subscriber.on('end', onInterrupted)
+      await connectWithin(subscriber, startDeadlineMs, 'Redis')
+      await guarded(() => subscriber.subscribe([...channels], (message, channel) => onMessage(channel, message)))
+      return { close: () => subscriber.close() }
+    },
+    scanKeys: (pattern) => guarded(() => scanAll((args) => client.sendCommand(args, commandOptions), pattern)),
+    ping: () => guarded(async () => void (await send(undefined, ['PING']))),
+    close: () => client.close(),
+  }
+}
+
+async function runScript<T>(
+  send: <R>(key: string | undefined, args: readonly string[]) => Promise<R>,
+  script: RedisScript,
+  keys: readonly string[],
+  args: readonly string[],
+): Promise<T> {
+  const tail = [String(keys.length), ...keys, ...args]
+  try {
+    return await send<T>(keys[0], ['EVALSHA', script.sha1, ...tail])
+  } catch (error) {
+    // A server that restarted or failed over has an empty script cache: send the source once.
+    if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error
+    return send<T>(keys[0], ['EVAL', script.source, ...tail])
+  }
+}
+
+async function scanAll(send: (args: string[]) => Promise<[string, string[]]>, pattern: string): Promise<string[]> {
+  const keys: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await send(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])
+    keys.push(...batch)
+    cursor = next
+  } while (cursor !== '0')
+  return keys
+}

@@ -1,0 +1,50 @@
+/**
+ * The Redis stores: hot, TTL-bound data (sessions and their refresh-token families) and the invalidation bus, on one Redis or one
+ * Redis Cluster.
+ */
+import type { RedisSettings } from '../../config/backends.ts'
+import type { SessionStore } from '../../core/sessions/store.ts'
+import type { RefreshTokenStore } from '../../core/tokens/store.ts'
+import { openRedisConnection, type RedisConnection } from './connection.ts'
+import { openRedisInvalidationBus, type RedisInvalidationBus } from './invalidation-bus.ts'
+import { createRedisRefreshTokenStore } from './refresh-tokens.ts'
+import { createRedisSessionStore } from './sessions.ts'
+
+export interface RedisStores {
+  connection: RedisConnection
+  sessions: SessionStore
+  /** Kept beside the sessions: a rotation changes a session and its family in one step. */
+  refreshTokens: RefreshTokenStore
+  invalidationBus: RedisInvalidationBus
+  checkHealth(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function openRedisStores(
+  settings: RedisSettings,
+  options: { timeoutMs: number; onBackgroundError?(error: unknown): void },
+): Promise<RedisStores> {
+  const connection = await openRedisConnection({ settings, ...options })
+  let invalidationBus: RedisInvalidationBus
+  try {
+    invalidationBus = await openRedisInvalidationBus({
+      redis: connection,
+      keyPrefix: settings.keyPrefix,
+      ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}),
+    })
+  } catch (error) {
+    await connection.close()
+    throw error
+  }
+  return {
+    connection,
+    sessions: createRedisSessionStore(connection, settings.keyPrefix),
+    refreshTokens: createRedisRefreshTokenStore(connection, settings.keyPrefix),
+    invalidationBus,
+    checkHealth: () => connection.ping(),
+    async close() {
+      await invalidationBus.close()
+      await connection.close()
+    },
+  }
+}

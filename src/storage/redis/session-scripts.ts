@@ -1,0 +1,63 @@
+/**
+ * The Lua scripts of the Redis session store. Each touches the keys of one session only (one
+ * hash tag, so one Cluster slot), which is what lets Redis run it atomically on any topology.
+ * A session is a hash; its fields are the SessionRecord fields, instants in epoch milliseconds.
+ */
+import { defineRedisScript } from './connection.ts'
+
+/** KEYS: session. ARGV: ttl ms, field, value, … → 1 inserted, 0 when the id exists. */
+export const insertSessionScript = defineRedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`)
+
+/** KEYS: session. ARGV: instant ms → 1 when the session exists (lastSeenAt only moves forward). */
+export const touchSessionScript = defineRedisScript(`
+local lastSeen = redis.call('HGET', KEYS[1], 'lastSeenAt')
+if not lastSeen then return 0 end
+if tonumber(ARGV[1]) > tonumber(lastSeen) then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end
+return 1
+`)
+
+/**
+ * KEYS: session, its refresh family. ARGV: owner user id, or '' for any owner → the deleted
+ * session's fields, or an empty list when there was none (or it belongs to someone else).
+ */
+export const deleteSessionScript = defineRedisScript(`
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return {} end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'userId') ~= ARGV[1] then return {} end
+redis.call('DEL', KEYS[1], KEYS[2])
+return fields
+`)
+
+/**
+ * KEYS: session, its refresh family. ARGV: idle cutoff ms, now ms → {'deleted', fields…} when idle since before the
+ * cutoff or past its absolute expiry; {'alive', lastSeenAt, absoluteExpiresAt}; {'gone'}.
+ */
+export const deleteExpiredSessionScript = defineRedisScript(`
+local lastSeen = redis.call('HGET', KEYS[1], 'lastSeenAt')
+if not lastSeen then return {'gone'} end
+local absolute = redis.call('HGET', KEYS[1], 'absoluteExpiresAt')
+if tonumber(lastSeen) < tonumber(ARGV[1]) or tonumber(absolute) <= tonumber(ARGV[2]) then
+  local fields = redis.call('HGETALL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return {'deleted', unpack(fields)}
+end
+return {'alive', lastSeen, absolute}
+`)
+
+/** KEYS: pointer. ARGV: session id → deletes the pointer only while it names that session. */
+export const deletePointerScript = defineRedisScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+/** KEYS: user index. ARGV: score, session id, ttl ms → adds; the index lives as long as its longest session. */
+export const indexUserSessionScript = defineRedisScript(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+`)

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import type { Config } from '../../src/config/load.ts'
+import { contractEpoch } from '../../src/storage/contract/records.ts'
+import { openBackends } from '../../src/storage/open.ts'
+import { skipUnlessPostgresAndRedis } from '../helpers/backends.ts'
+import { createTestPostgresSettings, dropTestSchema } from '../helpers/postgres.ts'
+import { createTestRedisSettings, deleteTestKeys } from '../helpers/redis.ts'
+import { openRedisConnection } from '../../src/storage/redis/connection.ts'
+import { buildAuditEventRecord, buildSessionRecord, buildTokenSessionRecord, insertTestUser } from '../../src/storage/contract/records.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'tessera-open-test-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+const skip = await skipUnlessPostgresAndRedis()
+
+function storageConfig(overrides: Partial<Config['storage']> = {}): Config['storage'] {
+  return { dataDir: mkdtempSync(join(root, 'data-')), postgres: null, redis: null, backendTimeoutSeconds: 2, ...overrides }
+}
+
+describe('openBackends()', () => {
+  it('keeps everything in SQLite when no backend is configured', async (t) => {
+    const backends = await openBackends(storageConfig(), { now: contractEpoch })
+    t.after(() => backends.close())
+    assert.deepEqual(backends.layout, { durable: 'sqlite', sessions: 'sqlite' })
+    assert.equal(backends.invalidationBus.isConnected(), true)
+    await backends.stores.checkHealth()
+  })
+
+  describe('with PostgreSQL and Redis', { skip }, () => {
+    it('puts durable data and sessions in PostgreSQL when only PostgreSQL is set', async (t) => {
+      const postgres = createTestPostgresSettings()
+      t.after(() => dropTestSchema(postgres.schema))
+      const backends = await openBackends(storageConfig({ postgres }), { now: contractEpoch })
+      t.after(() => backends.close())
+      assert.deepEqual(backends.layout, { durable: 'postgres', sessions: 'postgres' })
+      // Without Redis the nodes hear each other over LISTEN/NOTIFY.
+      assert.equal(backends.invalidationBus.isConnected(), true)
+      await backends.stores.checkHealth()
+    })
+
+    it('shares throttles, the audit trail, scheduler leases and service clients between nodes on one PostgreSQL', async (t) => {
+      const postgres = createTestPostgresSettings()
+      t.after(() => dropTestSchema(postgres.schema))
+      const first = await openBackends(storageConfig({ postgres }), { now: contractEpoch })
+      t.after(() => first.close())
+      const second = await openBackends(storageConfig({ postgres: { ...postgres, migrateOnStart: false } }), { now: contractEpoch })
+      t.after(() => second.close())
+      const now = contractEpoch
+      await first.stores.throttles.incrementThrottles([{ key: 'account:alice', expiresAt: null }], now)
+      assert.deepEqual(await second.stores.throttles.incrementThrottles([{ key: 'account:alice', expiresAt: null }], now), [2])
+      const event = buildAuditEventRecord()
+      await first.stores.audit.appendEvents([event])
+      assert.deepEqual(
+        (await second.stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })).map(({ id }) => id),
+        [event.id],
+      )
+      const lease = { job: 'review', occurrenceAt: now, now, leaseExpiresAt: new Date(now.getTime() + 60_000) }
+      assert.equal(await first.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-1' }), true)
+      assert.equal(await second.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-2' }), false)
+      const client = { id: 'client-1', name: 'game-api', secretHash: 'hash', createdAt: now }
+      assert.equal(await first.stores.serviceClients.insertServiceClient(client), 'inserted')
+      assert.deepEqual(await second.stores.serviceClients.findServiceClientByName('game-api'), client)
+    })
+
+    it('puts sessions in Redis and durable data in SQLite when only Redis is set', async (t) => {
+      const redis = createTestRedisSettings()
+      const backends = await openBackends(storageConfig({ redis }), { now: contractEpoch })
+      t.after(() => backends.close())
+      assert.deepEqual(backends.layout, { durable: 'sqlite', sessions: 'redis' })
+    })
+
+    it('puts durable data in PostgreSQL and sessions in Redis when both are set, with the bus on Redis', async (t) => {
+      const postgres = createTestPostgresSettings()
+      const redis = createTestRedisSettings()
+      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
+      t.after(async () => {
+        await deleteTestKeys(cleanup, redis.keyPrefix)
+        await cleanup.close()
+        await dropTestSchema(postgres.schema)
+      })
+      const backends = await openBackends(storageConfig({ postgres, redis }), { now: contractEpoch })
+      t.after(() => backends.close())
+      assert.deepEqual(backends.layout, { durable: 'postgres', sessions: 'redis' })
+      const user = await insertTestUser(backends.stores.accounts)
+      const session = buildSessionRecord({ userId: user.id })
+      await backends.stores.sessions.insertSession(session)
+      assert.deepEqual(await backends.stores.sessions.findSessionById(session.id), session)
+      const keys = await cleanup.scanKeys(`${redis.keyPrefix}:session:*`)
+      assert.deepEqual(keys, [`${redis.keyPrefix}:session:{${session.id}}`])
+      // Refresh tokens sit beside their sessions: a rotation changes both in one step.
+      const tokenSession = buildTokenSessionRecord({ userId: user.id })
+      await backends.stores.sessions.insertSession(tokenSession)
+      await backends.stores.refreshTokens.insertRefreshToken({ tokenHash: 'refresh-1', sessionId: tokenSession.id, issuedAt: contractEpoch })
+      assert.deepEqual(await cleanup.scanKeys(`${redis.keyPrefix}:refresh-family:*`), [`${redis.keyPrefix}:refresh-family:{${tokenSession.id}}`])
+      assert.equal(backends.invalidationBus.isConnected(), true)
+      await backends.stores.checkHealth()
+    })
+
+    it('fails within a bounded time when Redis cannot be reached, closing what it opened', async (t) => {
+      const postgres = createTestPostgresSettings()
+      t.after(() => dropTestSchema(postgres.schema))
+      const redis = createTestRedisSettings({ urls: ['redis://127.0.0.1:1'] })
+      const startedAt = Date.now()
+      await assert.rejects(
+        openBackends(storageConfig({ postgres, redis, backendTimeoutSeconds: 0.2 }), {
+          now: contractEpoch,
+          onBackgroundError: () => {},
+        }),
+      )
+      assert.ok(Date.now() - startedAt < 7000)
+    })
+  })
+})

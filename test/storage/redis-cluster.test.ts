@@ -1,0 +1,101 @@
+/**
+ * The Redis stores on a Redis Cluster of three masters that this file starts from redis-server on
+ * free loopback ports and stops at the end.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
+import { buildTokenSessionRecord, contractEpoch, insertTestUser, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
+import { testSessionStore } from '../../src/storage/contract/sessions.ts'
+import { openRedisConnection } from '../../src/storage/redis/connection.ts'
+import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
+import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
+import { skipUnlessRedisServerProgram } from '../helpers/backends.ts'
+import { createTestRedisSettings, openTestRedisStores, startOwnRedisCluster, type OwnRedisCluster } from '../helpers/redis.ts'
+
+const run = promisify(execFile)
+const skip = skipUnlessRedisServerProgram()
+let cluster: OwnRedisCluster | null = null
+
+before(async () => {
+  if (!skip) cluster = await startOwnRedisCluster()
+})
+after(async () => {
+  await cluster?.stop()
+})
+
+function clusterSettings() {
+  if (!cluster) throw new Error('the cluster did not start')
+  return createTestRedisSettings({ urls: cluster.urls, isCluster: true })
+}
+
+async function slotOf(key: string): Promise<number> {
+  const port = cluster?.ports[0] ?? 0
+  return Number((await run('redis-cli', ['-p', String(port), 'CLUSTER', 'KEYSLOT', key])).stdout.trim())
+}
+
+describe('Redis Cluster stores', { skip }, () => {
+  testSessionStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
+})
+
+describe('Redis Cluster invalidation bus', { skip }, () => {
+  testInvalidationBus(async () => {
+    const settings = clusterSettings()
+    const connection = await openRedisConnection({ settings, timeoutMs: 2000 })
+    return {
+      open: () => openRedisInvalidationBus({ redis: connection, keyPrefix: settings.keyPrefix }),
+      close: () => connection.close(),
+    }
+  })
+})
+
+describe('Redis Cluster key layout', { skip }, () => {
+  it('the cluster has three masters that each hold some of the sessions', async (t) => {
+    const stores = await openTestRedisStores(clusterSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const user = await insertTestUser(stores.accounts)
+    const sessions = Array.from({ length: 30 }, () =>
+      buildTokenSessionRecord({ userId: user.id }),
+    )
+    for (const session of sessions) await stores.sessions.insertSession(session)
+    const keys = createSessionKeys(stores.keyPrefix)
+    const slots = await Promise.all(sessions.map((session) => slotOf(keys.session(session.id))))
+    const ranges = (await run('redis-cli', ['-p', String(cluster?.ports[0]), 'CLUSTER', 'SLOTS'])).stdout
+    assert.ok(ranges.length > 0)
+    assert.ok(new Set(slots).size > 3, 'sessions spread over many slots')
+    assert.equal((await stores.sessions.listUserSessions(user.id)).length, 30)
+    assert.deepEqual((await stores.sessions.deleteUserSessions(user.id, null)).length, 30)
+  })
+
+  it('every key of a session hashes by its id, so its scripts run atomically in one slot', async () => {
+    const keys = createSessionKeys('tessera')
+    const sessionKey = keys.session('session-abc')
+    assert.equal(await slotOf(sessionKey), await slotOf('{session-abc}'))
+    assert.equal(await slotOf(keys.userSessions('user-1')), await slotOf('{user-1}'))
+    assert.equal(await slotOf(keys.sessionToken('hash-1')), await slotOf('{hash-1}'))
+    assert.equal(await slotOf(keys.refreshFamily('session-abc')), await slotOf(sessionKey))
+  })
+
+  it('a refresh race across the cluster lets exactly one presenter rotate', async (t) => {
+    const stores = await openTestRedisStores(clusterSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const user = await insertTestUser(stores.accounts)
+    const session = buildTokenSessionRecord({ userId: user.id })
+    await stores.sessions.insertSession(session)
+    await stores.refreshTokens.insertRefreshToken({ tokenHash: 'race-1', sessionId: session.id, issuedAt: contractEpoch })
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        stores.refreshTokens.rotateRefreshToken({
+          presentedHash: 'race-1',
+          successorHash: 'race-2',
+          now: secondsAfterEpoch(5),
+          graceStartsAt: contractEpoch,
+        }),
+      ),
+    )
+    assert.equal(outcomes.filter((rotation) => rotation.outcome === 'rotated').length, 1)
+    assert.equal(outcomes.filter((rotation) => rotation.outcome === 'grace').length, 19)
+  })
+})

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { TesseraError } from '../../src/core/errors.ts'
+import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
+import { buildSessionRecord, contractEpoch, insertTestUser } from '../../src/storage/contract/records.ts'
+import { testSessionStore } from '../../src/storage/contract/sessions.ts'
+import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
+import { openRedisConnection } from '../../src/storage/redis/connection.ts'
+import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
+import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
+import { skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backends.ts'
+import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnRedisServer } from '../helpers/redis.ts'
+
+const skip = await skipUnlessRedis()
+const skipOwnServer = skip || skipUnlessRedisServerProgram()
+
+describe('Redis stores', { skip }, () => {
+  testSessionStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
+  testRefreshTokenStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
+})
+
+describe('Redis invalidation bus', { skip }, () => {
+  testInvalidationBus(async () => {
+    const settings = createTestRedisSettings()
+    const connection = await openRedisConnection({ settings, timeoutMs: 2000 })
+    return {
+      open: () => openRedisInvalidationBus({ redis: connection, keyPrefix: settings.keyPrefix }),
+      close: () => connection.close(),
+    }
+  })
+})
+
+describe('Redis session layout', { skip }, () => {
+  it('a session expires by TTL at its absolute expiry, and its token pointer with it', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = createSessionKeys(stores.keyPrefix)
+    const user = await insertTestUser(stores.accounts)
+    const session = buildSessionRecord({ userId: user.id, absoluteExpiresAt: new Date(contractEpoch.getTime() + 3_600_000) })
+    await stores.sessions.insertSession(session)
+    for (const key of [keys.session(session.id), keys.sessionToken(session.tokenHash ?? '')]) {
+      const ttl = await stores.connection.command<number>(key, ['PTTL', key])
+      assert.ok(ttl > 3_590_000 && ttl <= 3_600_000, `${key} TTL ${ttl}`)
+    }
+  })
+
+  it('keys of one session, or of one user, carry its id as the hash tag', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = createSessionKeys(stores.keyPrefix)
+    const user = await insertTestUser(stores.accounts)
+    const session = buildSessionRecord({ userId: user.id, tokenHash: 'hash-of-token' })
+    await stores.sessions.insertSession(session)
+    const stored = new Set(await stores.connection.scanKeys(`${stores.keyPrefix}:*`))
+    for (const key of [keys.session(session.id), keys.sessionToken('hash-of-token'), keys.userSessions(user.id)]) {
+      assert.ok(stored.has(key), key)
+    }
+    assert.ok(keys.session(session.id).endsWith(`{${session.id}}`))
+    assert.ok(keys.userSessions(user.id).endsWith(`{${user.id}}`))
+  })
+
+  it('a pointer left by a session that is gone does not block a new session with that hash', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = createSessionKeys(stores.keyPrefix)
+    const user = await insertTestUser(stores.accounts)
+    const first = buildSessionRecord({ userId: user.id, tokenHash: 'recycled' })
+    await stores.sessions.insertSession(first)
+    // The session vanishes without its tidy-up (as when its TTL runs out).
+    await stores.connection.command(keys.session(first.id), ['DEL', keys.session(first.id)])
+    const second = buildSessionRecord({ userId: user.id, tokenHash: 'recycled' })
+    await stores.sessions.insertSession(second)
+    assert.deepEqual(await stores.sessions.findSessionByTokenHash('recycled'), second)
+  })
+
+  it('a pointer whose session does not hold that hash finds nothing', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = createSessionKeys(stores.keyPrefix)
+    const user = await insertTestUser(stores.accounts)
+    const session = buildSessionRecord({ userId: user.id, tokenHash: 'hash-a' })
+    await stores.sessions.insertSession(session)
+    await stores.connection.command(keys.sessionToken('hash-b'), ['SET', keys.sessionToken('hash-b'), session.id])
+    assert.equal(await stores.sessions.findSessionByTokenHash('hash-b'), null)
+  })
+})
+
+describe('Redis outage', { skip: skipOwnServer }, () => {
+  it('commands fail at once with service_unavailable while Redis is down, and work again after it returns', async (t) => {
+    const server = await startOwnRedisServer()
+    t.after(() => server.stop())
+    const settings = createTestRedisSettings({ urls: [server.url] })
+    const connection = await openRedisConnection({ settings, timeoutMs: 1000, onBackgroundError: () => {} })
+    t.after(() => connection.close())
+    await connection.ping()
+    await server.kill()
+    const startedAt = Date.now()
+    await assert.rejects(connection.ping(), (error) => error instanceof TesseraError && error.code === 'service_unavailable')
+    assert.ok(Date.now() - startedAt < 1500)
+    await server.start()
+    const deadline = Date.now() + 5000
+    for (;;) {
+      try {
+        await connection.ping()
+        break
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    await deleteTestKeys(connection, settings.keyPrefix)
+  })
+
+  it('the bus reports itself disconnected while Redis is down, resets its listeners, and reconnects', async (t) => {
+    const server = await startOwnRedisServer()
+    t.after(() => server.stop())
+    const settings = createTestRedisSettings({ urls: [server.url] })
+    const connection = await openRedisConnection({ settings, timeoutMs: 500, onBackgroundError: () => {} })
+    t.after(() => connection.close())
+    const bus = await openRedisInvalidationBus({ redis: connection, keyPrefix: settings.keyPrefix, silenceLimitMs: 600, onError: () => {} })
+    t.after(() => bus.close())
+    let resets = 0
+    bus.subscribe({ onInvalidation: () => {}, onReset: () => void (resets += 1) })
+    assert.equal(bus.isConnected(), true)
+    await server.kill()
+    await waitUntil(() => !bus.isConnected(), 2000)
+    assert.ok(resets >= 1)
+    await server.start()
+    await waitUntil(() => bus.isConnected(), 5000)
+    assert.ok(resets >= 2)
+  })
+
+  it('opening a connection to a Redis that is not there fails within a bounded time', async () => {
+    const startedAt = Date.now()
+    await assert.rejects(
+      openRedisConnection({ settings: createTestRedisSettings({ urls: ['redis://127.0.0.1:1'] }), timeoutMs: 200, onBackgroundError: () => {} }),
+    )
+    assert.ok(Date.now() - startedAt < 7000)
+  })
+})
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
