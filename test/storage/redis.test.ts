@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { randomBytes } from 'node:crypto'
+import { createCore, type CoreSettings } from '../../src/core/core.ts'
 import { TesseraError } from '../../src/core/errors.ts'
+import { hashToken } from '../../src/core/secrets.ts'
+import { createManualClock } from '../helpers/manual-clock.ts'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
 import { buildSessionRecord, contractEpoch, insertTestUser } from '../../src/storage/contract/records.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
@@ -12,6 +16,11 @@ import { skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backen
 import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnRedisServer } from '../helpers/redis.ts'
 
 const skip = await skipUnlessRedis()
+const coreSettings: CoreSettings = {
+  tokens: { issuer: 'http://tessera.test', audience: 'http://tessera.test', accessTokenTtlSeconds: 600, leewaySeconds: 5, signingAlgorithm: 'EdDSA' },
+  sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 },
+  passwords: { argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 }, hashConcurrency: 2, hashQueue: 16, minLength: 15, maxLength: 256 },
+}
 const skipOwnServer = skip || skipUnlessRedisServerProgram()
 
 describe('Redis stores', { skip }, () => {
@@ -57,6 +66,36 @@ describe('Redis session layout', { skip }, () => {
     }
     assert.ok(keys.session(session.id).endsWith(`{${session.id}}`))
     assert.ok(keys.userSessions(user.id).endsWith(`{${user.id}}`))
+  })
+
+  it('holds only hashes of session and refresh tokens, never the tokens (SE-02)', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const clock = createManualClock(contractEpoch)
+    const core = await createCore({ stores, clock, masterKey: randomBytes(32), settings: coreSettings })
+    const password = 'correct horse battery staple'
+    await core.accounts.registerUser({ username: 'alice', password })
+    const client = { ip: '192.0.2.1', userAgent: 'test' }
+    const cookie = await core.authentication.logIn({ username: 'alice', password, transport: 'cookie', ...client })
+    const token = await core.authentication.logIn({ username: 'alice', password, transport: 'token', ...client })
+    clock.advanceSeconds(5)
+    const refreshed = await core.authentication.refreshTokens(token.tokens?.refreshToken ?? '')
+    const secrets = [cookie.sessionToken ?? '', token.tokens?.refreshToken ?? '', refreshed.tokens.refreshToken]
+    // Everything under the prefix, keys and values alike.
+    const dump: string[] = []
+    for (const key of await stores.connection.scanKeys(`${stores.keyPrefix}:*`)) {
+      const type = await stores.connection.command<string>(key, ['TYPE', key])
+      const read = type === 'hash' ? ['HGETALL', key] : type === 'zset' ? ['ZRANGE', key, '0', '-1'] : ['GET', key]
+      dump.push(key, JSON.stringify(await stores.connection.command(key, read)))
+    }
+    const text = dump.join('\n')
+    assert.ok(text.includes(hashToken(cookie.sessionToken ?? '')), 'the search finds what is stored')
+    assert.ok(text.includes(hashToken(refreshed.tokens.refreshToken)))
+    for (const secret of secrets) {
+      assert.ok(secret.length >= 43)
+      assert.equal(text.includes(secret), false)
+      assert.equal(text.includes(Buffer.from(secret, 'base64url').toString('hex')), false)
+    }
   })
 
   it('a pointer left by a session that is gone does not block a new session with that hash', async (t) => {

@@ -2,7 +2,8 @@
  * The PostgreSQL stores: durable data shared by every node. The schema must be at this code's
  * version: migrated here when `migrateOnStart` is set, otherwise by `tessera migrate`.
  */
-import type { PostgresSettings } from '../../config/backends.ts'
+import { maskUrlPassword, type PostgresSettings } from '../../config/backends.ts'
+import { TesseraError } from '../../core/errors.ts'
 import type { Stores } from '../../core/stores.ts'
 import { createPostgresAccountStore } from './accounts.ts'
 import { createPostgresAlertStore } from './alerts.ts'
@@ -36,6 +37,11 @@ export async function openPostgresStores(
     else await assertPostgresSchemaCurrent(database)
   } catch (error) {
     await database.close()
+    // At start an operator reads this: say which server, and what the driver said.
+    if (error instanceof TesseraError && error.code === 'service_unavailable') {
+      const reason = error.cause instanceof Error ? error.cause.message : 'no answer'
+      throw new Error(`PostgreSQL at ${maskUrlPassword(settings.url)} is not reachable: ${reason}`, { cause: error })
+    }
     throw error
   }
   return {

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto'
 import { createClient, createCluster, ErrorReply, type RedisClientType, type RedisClusterType } from '@redis/client'
-import type { RedisSettings } from '../../config/backends.ts'
+import { maskUrlPassword, type RedisSettings } from '../../config/backends.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { createStoreUnavailableError, isProgrammingError } from '../store-unavailable.ts'
 
@@ -139,7 +139,7 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
       RESP: 2,
     })
     cluster.on('error', reportError)
-    await connectWithin(cluster, startDeadlineMs, 'the Redis Cluster')
+    await connectWithin(cluster, startDeadlineMs, `the Redis Cluster at ${settings.urls.map(maskUrlPassword).join(', ')}`)
     const send = <T>(key: string | undefined, args: readonly string[]) =>
       cluster.sendCommand<T>(key, false, [...args], commandOptions)
     return {
@@ -176,7 +176,7 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     pingInterval,
   })
   client.on('error', reportError)
-  await connectWithin(client, startDeadlineMs, 'Redis')
+  await connectWithin(client, startDeadlineMs, `Redis at ${maskUrlPassword(firstUrl)}`)
   const send = <T>(_key: string | undefined, args: readonly string[]) => client.sendCommand<T>([...args], commandOptions)
   return {
     isCluster: false,

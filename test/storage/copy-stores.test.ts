@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import {
+  buildSessionRecord,
+  buildSigningKeyRecord,
+  contractEpoch,
+  insertTestUser,
+  secondsAfterEpoch,
+} from '../../src/storage/contract/records.ts'
+import { CopyConflictError, copyStores } from '../../src/storage/copy-stores.ts'
+import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
+
+function openPair() {
+  return { source: openSqliteStores(':memory:', contractEpoch), target: openSqliteStores(':memory:', contractEpoch) }
+}
+
+describe('copyStores()', () => {
+  it('copies users with their roles, usable signing keys and live sessions, and nothing twice', async (t) => {
+    const { source, target } = openPair()
+    t.after(async () => {
+      await source.close()
+      await target.close()
+    })
+    const alice = await insertTestUser(source.accounts, { usernameKey: 'alice', roles: ['admin', 'user'] })
+    await insertTestUser(source.accounts, { usernameKey: 'bob' })
+    const key = buildSigningKeyRecord()
+    await source.signingKeys.insertSigningKey(key)
+    await source.signingKeys.insertSigningKey(buildSigningKeyRecord({ retiresAt: secondsAfterEpoch(-1) }))
+    const live = buildSessionRecord({ userId: alice.id })
+    await source.sessions.insertSession(live)
+    await source.sessions.insertSession(buildSessionRecord({ userId: alice.id, absoluteExpiresAt: contractEpoch }))
+
+    const report = await copyStores(source, target, { now: contractEpoch, includeSessions: true })
+    assert.deepEqual(report, {
+      users: { copied: 2, alreadyPresent: 0 },
+      sessions: { copied: 1, alreadyPresent: 0 },
+      signingKeys: { copied: 1, alreadyPresent: 0 },
+    })
+    assert.deepEqual(await target.accounts.findUserById(alice.id), alice)
+    assert.deepEqual(await target.sessions.findSessionById(live.id), live)
+    assert.deepEqual(await target.signingKeys.listUsableSigningKeys(contractEpoch), [key])
+
+    const again = await copyStores(source, target, { now: contractEpoch, includeSessions: true })
+    assert.deepEqual(again, {
+      users: { copied: 0, alreadyPresent: 2 },
+      sessions: { copied: 0, alreadyPresent: 1 },
+      signingKeys: { copied: 0, alreadyPresent: 1 },
+    })
+  })
+
+  it('leaves sessions behind when asked to', async (t) => {
+    const { source, target } = openPair()
+    t.after(async () => {
+      await source.close()
+      await target.close()
+    })
+    const user = await insertTestUser(source.accounts)
+    await source.sessions.insertSession(buildSessionRecord({ userId: user.id }))
+    const report = await copyStores(source, target, { now: contractEpoch, includeSessions: false })
+    assert.deepEqual(report.sessions, { copied: 0, alreadyPresent: 0 })
+    assert.deepEqual(await target.sessions.listUserSessions(user.id), [])
+  })
+
+  it('stops rather than merge when the target holds a different user under the same name', async (t) => {
+    const { source, target } = openPair()
+    t.after(async () => {
+      await source.close()
+      await target.close()
+    })
+    await insertTestUser(source.accounts, { usernameKey: 'alice' })
+    await insertTestUser(target.accounts, { usernameKey: 'alice' })
+    await assert.rejects(copyStores(source, target, { now: contractEpoch, includeSessions: true }), CopyConflictError)
+  })
+
+  it('pages through more users than one page holds', async (t) => {
+    const { source, target } = openPair()
+    t.after(async () => {
+      await source.close()
+      await target.close()
+    })
+    for (let index = 0; index < 1203; index += 1) await insertTestUser(source.accounts, { usernameKey: `user${String(index).padStart(4, '0')}` })
+    const report = await copyStores(source, target, { now: contractEpoch, includeSessions: false })
+    assert.equal(report.users.copied, 1203)
+    assert.equal((await target.accounts.listUsers({ afterUsernameKey: null, limit: 2000 })).length, 1203)
+  })
+})
