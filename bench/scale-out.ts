@@ -219,8 +219,6 @@ function buildSession(index: number, userIds: readonly string[]): { record: Sess
       tokenHash: hashToken(token),
       userId: userIds[index % userIds.length] ?? '',
       transport: 'cookie',
-      refreshTokenHash: null,
-      previousRefreshTokenHash: null,
       createdAt: new Date(now),
       lastSeenAt: new Date(now),
       absoluteExpiresAt: new Date(now + 86_400_000),
@@ -309,16 +307,15 @@ function createSqliteBulkInsert(dataDir: string): { insert: InsertSessions; clos
   const db = new DatabaseSync(join(dataDir, sqliteFileName))
   db.exec('PRAGMA busy_timeout = 5000')
   const statement = db.prepare(`INSERT INTO sessions
-    (id, token_hash, user_id, transport, refresh_token_hash, previous_refresh_token_hash,
-     created_at, last_seen_at, absolute_expires_at, ip, user_agent)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    (id, token_hash, user_id, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   return {
     async insert(records) {
       db.exec('BEGIN IMMEDIATE')
       for (const session of records) {
         statement.run(
-          session.id, session.tokenHash, session.userId, session.transport, session.refreshTokenHash,
-          session.previousRefreshTokenHash, session.createdAt.getTime(), session.lastSeenAt.getTime(),
+          session.id, session.tokenHash, session.userId, session.transport,
+          session.createdAt.getTime(), session.lastSeenAt.getTime(),
           session.absoluteExpiresAt.getTime(), session.ip, session.userAgent,
         )
       }

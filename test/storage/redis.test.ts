@@ -17,7 +17,7 @@ import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnR
 
 const skip = await skipUnlessRedis()
 const coreSettings: CoreSettings = {
-  tokens: { issuer: 'http://tessera.test', audience: 'http://tessera.test', accessTokenTtlSeconds: 600, leewaySeconds: 5, signingAlgorithm: 'EdDSA' },
+  tokens: { issuer: 'http://tessera.test', audience: 'http://tessera.test', accessTokenTtlSeconds: 600, leewaySeconds: 5, signingAlgorithm: 'EdDSA', refreshGraceSeconds: 5, keyActivationDelaySeconds: 600 },
   sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 },
   passwords: { argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 }, hashConcurrency: 2, hashQueue: 16, minLength: 15, maxLength: 256 },
 }
@@ -75,11 +75,11 @@ describe('Redis session layout', { skip }, () => {
     const core = await createCore({ stores, clock, masterKey: randomBytes(32), settings: coreSettings })
     const password = 'correct horse battery staple'
     await core.accounts.registerUser({ username: 'alice', password })
-    const client = { ip: '192.0.2.1', userAgent: 'test' }
+    const client = { ip: '192.0.2.1', userAgent: 'test', requestId: null }
     const cookie = await core.authentication.logIn({ username: 'alice', password, transport: 'cookie', ...client })
     const token = await core.authentication.logIn({ username: 'alice', password, transport: 'token', ...client })
     clock.advanceSeconds(5)
-    const refreshed = await core.authentication.refreshTokens(token.tokens?.refreshToken ?? '')
+    const refreshed = await core.authentication.refreshTokens(token.tokens?.refreshToken ?? '', client)
     const secrets = [cookie.sessionToken ?? '', token.tokens?.refreshToken ?? '', refreshed.tokens.refreshToken]
     // Everything under the prefix, keys and values alike.
     const dump: string[] = []
