@@ -4,27 +4,14 @@
  * together (or `tessera migrate` run twice) apply each migration exactly once. A database newer
  * than this code is refused, and so is one that is behind (unless migrations run at start).
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readMigrationFiles, type Migration } from '../migration-files.ts'
 import type { Database, Queryable } from './database.ts'
 import { readSqlState } from './database.ts'
 
 const migrationsDir = new URL('./migrations/', import.meta.url)
 
-interface Migration {
-  version: number
-  name: string
-  sql: string
-}
-
 function readMigrations(): Migration[] {
-  return readdirSync(migrationsDir)
-    .filter((file) => /^\d{3}_[a-z0-9_]+\.sql$/.test(file))
-    .sort()
-    .map((file) => ({
-      version: Number(file.slice(0, 3)),
-      name: file.slice(4, -4),
-      sql: readFileSync(new URL(file, migrationsDir), 'utf8'),
-    }))
+  return readMigrationFiles(migrationsDir)
 }
 
 /** The newest schema version this code knows. */

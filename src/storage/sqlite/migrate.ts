@@ -3,25 +3,12 @@
  * transaction, recorded in `schema_migrations`. A database newer than this code is refused.
  */
 import type { DatabaseSync } from 'node:sqlite'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readMigrationFiles, type Migration } from '../migration-files.ts'
 
 const migrationsDir = new URL('./migrations/', import.meta.url)
 
-interface Migration {
-  version: number
-  name: string
-  sql: string
-}
-
 function readMigrations(): Migration[] {
-  return readdirSync(migrationsDir)
-    .filter((file) => /^\d{3}_[a-z0-9_]+\.sql$/.test(file))
-    .sort()
-    .map((file) => ({
-      version: Number(file.slice(0, 3)),
-      name: file.slice(4, -4),
-      sql: readFileSync(new URL(file, migrationsDir), 'utf8'),
-    }))
+  return readMigrationFiles(migrationsDir)
 }
 
 /** Applies pending migrations; returns the versions applied now. */
