@@ -2,6 +2,7 @@
 import type { AlertRecord } from '../../core/alerts/store.ts'
 import { auditEventTypes, auditOutcomes, auditReasons, type AuditEventRecord } from '../../core/audit/events.ts'
 import type { AuditCursor } from '../../core/audit/store.ts'
+import { describeAlertForWebhook } from '../../core/alerts/webhook-delivery.ts'
 
 const nullableString = { type: ['string', 'null'] } as const
 
@@ -89,24 +90,9 @@ export function viewAuditEvent(event: AuditEventRecord) {
 }
 
 export function viewAlert(alert: AlertRecord) {
-  const { evidence } = alert
+  // The API shows what the webhook receives, plus the delivery state.
   return {
-    id: alert.id,
-    rule: alert.rule,
-    severity: alert.severity,
-    summary: alert.summary,
-    raised_at: alert.raisedAt.toISOString(),
-    window: { starts_at: alert.windowStartsAt.toISOString(), ends_at: alert.windowEndsAt.toISOString() },
-    evidence: {
-      counts: evidence.counts,
-      ips: evidence.ips,
-      usernames: evidence.usernames,
-      user_ids: evidence.userIds,
-      session_ids: evidence.sessionIds,
-      event_ids: evidence.eventIds,
-      first_seen_at: evidence.firstSeenAt.toISOString(),
-      last_seen_at: evidence.lastSeenAt.toISOString(),
-    },
+    ...describeAlertForWebhook(alert),
     delivery: { state: alert.deliveryState, attempts: alert.deliveryAttempts, delivered_at: alert.deliveredAt?.toISOString() ?? null },
   }
 }
