@@ -41,6 +41,7 @@ describe('loadConfig()', () => {
     assert.deepEqual(config.tokens, {
       issuer: 'http://127.0.0.1:8080',
       audience: 'http://127.0.0.1:8080',
+      clientId: 'tessera',
       accessTokenTtlSeconds: 600,
       leewaySeconds: 5,
       signingAlgorithm: 'EdDSA',
@@ -181,6 +182,13 @@ describe('loadConfig()', () => {
     assert.equal(config.tokens.audience, 'https://auth.example')
     assert.deepEqual(config.server.allowedOrigins, ['https://auth.example', 'https://app.example'])
     assert.equal(loadConfig({ TESSERA_AUDIENCE: 'games-api' }).tokens.audience, 'games-api')
+  })
+
+  it('reads the client id of access tokens and refuses one with spaces, controls or over 128 characters', () => {
+    assert.equal(loadConfig({ TESSERA_CLIENT_ID: 'arena-web' }).tokens.clientId, 'arena-web')
+    for (const bad of ['two words', 'tab\there', 'x'.repeat(129), 'caf\u00e9']) {
+      assertProblemFor({ TESSERA_CLIENT_ID: bad }, 'TESSERA_CLIENT_ID')
+    }
   })
 
   it('refuses an allowed origin that is not a bare origin', () => {

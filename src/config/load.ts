@@ -31,6 +31,8 @@ export interface Config {
   tokens: {
     issuer: string
     audience: string
+    /** The `client_id` claim of tokens issued by sign-ins (RFC 9068 §2.2). */
+    clientId: string
     accessTokenTtlSeconds: number
     leewaySeconds: number
     signingAlgorithm: 'EdDSA' | 'ES256'
@@ -254,6 +256,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } else if (webhookSecret !== null && webhookSecret.length < 16) {
     problems.push('TESSERA_ALERT_WEBHOOK_SECRET: must be at least 16 characters')
   }
+  if (!/^[\x21-\x7e]{1,128}$/.test(value<string>('TESSERA_CLIENT_ID'))) {
+    problems.push('TESSERA_CLIENT_ID: expected 1 to 128 visible ASCII characters (no spaces)')
+  }
   const tls = readTlsFiles(value, problems)
   if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST'))) {
     const allowInsecureCookies = value<boolean>('TESSERA_ALLOW_INSECURE_COOKIES')
@@ -287,6 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokens: {
       issuer: publicUrl,
       audience: value<string | undefined>('TESSERA_AUDIENCE') ?? publicUrl,
+      clientId: value<string>('TESSERA_CLIENT_ID'),
       accessTokenTtlSeconds: Math.ceil(value<number>('TESSERA_ACCESS_TOKEN_TTL')),
       leewaySeconds: value<number>('TESSERA_CLOCK_LEEWAY'),
       signingAlgorithm: value<'EdDSA' | 'ES256'>('TESSERA_SIGNING_ALGORITHM'),

@@ -37,6 +37,12 @@ export const settings = {
     type: 'string',
     description: 'The `aud` of access tokens. Default: the public URL.',
   },
+  TESSERA_CLIENT_ID: {
+    type: 'string',
+    default: 'tessera',
+    description:
+      'The `client_id` (RFC 9068) of access tokens issued by sign-ins, and of their sessions in introspection answers: the application users sign in to. 1 to 128 visible ASCII characters.',
+  },
   TESSERA_ALLOWED_ORIGINS: {
     type: 'list',
     default: '',

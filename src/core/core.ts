@@ -224,7 +224,7 @@ export async function createCore(deps: {
       refreshTokens,
       sessions,
       clock,
-      settings: settings.sessions,
+      settings: { ...settings.sessions, clientId: settings.tokens.clientId },
       recordTokenEvent,
     }),
     async rotateSigningKeys(options) {

@@ -41,6 +41,8 @@ export interface Principal {
   userId: string
   /** `sid`: the Tessera session. */
   sessionId: string
+  /** `client_id`: the application the user signed in to. */
+  clientId: string
   /** From the token, or the current ones when introspection is on. */
   roles: readonly string[]
   /** `jti`. */
@@ -105,10 +107,11 @@ function readAuthorization(request: RequestWithHeaders): string | undefined | nu
 }
 
 function readPrincipal(payload: JWTPayload): Principal | null {
-  const { sub, sid, roles, jti, iat, exp } = payload as Record<string, unknown>
+  const { sub, sid, roles, client_id: clientId, jti, iat, exp } = payload as Record<string, unknown>
   if (
     typeof sub !== 'string' ||
     typeof sid !== 'string' ||
+    typeof clientId !== 'string' ||
     typeof jti !== 'string' ||
     typeof iat !== 'number' ||
     typeof exp !== 'number' ||
@@ -120,6 +123,7 @@ function readPrincipal(payload: JWTPayload): Principal | null {
   return {
     userId: sub,
     sessionId: sid,
+    clientId,
     roles: roles as string[],
     tokenId: jti,
     issuedAt: new Date(iat * 1000),
@@ -211,7 +215,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         typ: 'at+jwt',
         clockTolerance: leewaySeconds,
         maxTokenAge: maxTokenAgeSeconds + leewaySeconds,
-        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
+        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'client_id', 'jti', 'iat', 'exp'],
       })
       payload = result.payload
     } catch (error) {

@@ -96,6 +96,7 @@ export async function buildHostileTokens(server: TestServer, genuine: string, li
     ['audience list without ours', await signReal({ aud: ['https://other-api.example'] })],
     ['no exp', await signReal({ exp: undefined })],
     ['no sid', await signReal({ sid: undefined })],
+    ['no client_id', await signReal({ client_id: undefined })],
     ['roles not a list', await signReal({ roles: 'admin' })],
     ['typ JWT', await signReal({}, { typ: 'JWT' })],
     ['no typ', await signReal({}, { typ: undefined })],

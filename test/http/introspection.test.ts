@@ -48,8 +48,8 @@ describe('introspection', () => {
     assert.equal((await introspect(server, client, user.access_token)).json.active, true)
   })
 
-  it('describes a live access token with its claims, current roles and no-store', async (t) => {
-    const server = await startTestServer(t)
+  it('describes a live access token with its claims, current roles, client and no-store', async (t) => {
+    const server = await startTestServer(t, { TESSERA_CLIENT_ID: 'arena-web' })
     const client = await createIntrospectionClient(server)
     const user = await signedIn(server)
     const response = await introspect(server, client, user.access_token)
@@ -63,6 +63,7 @@ describe('introspection', () => {
       username: user.username,
       sid: user.session_id,
       roles: ['user'],
+      client_id: 'arena-web',
       iat: claims.iat,
       exp: claims.exp,
       jti: claims.jti,
@@ -79,6 +80,7 @@ describe('introspection', () => {
     assert.equal(current.json.active, true)
     assert.equal(current.json.token_type, 'refresh_token')
     assert.equal(current.json.sid, user.session_id)
+    assert.equal(current.json.client_id, 'tessera')
     assert.equal(current.json.jti, undefined)
     const rotated = await refresh(server, user.refresh_token)
     assert.deepEqual((await introspect(server, client, user.refresh_token)).json, { active: false })

@@ -17,7 +17,7 @@ import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnR
 
 const skip = await skipUnlessRedis()
 const coreSettings: CoreSettings = {
-  tokens: { issuer: 'http://tessera.test', audience: 'http://tessera.test', accessTokenTtlSeconds: 600, leewaySeconds: 5, signingAlgorithm: 'EdDSA', refreshGraceSeconds: 5, keyActivationDelaySeconds: 600 },
+  tokens: { issuer: 'http://tessera.test', audience: 'http://tessera.test', clientId: 'tessera', accessTokenTtlSeconds: 600, leewaySeconds: 5, signingAlgorithm: 'EdDSA', refreshGraceSeconds: 5, keyActivationDelaySeconds: 600 },
   sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 },
   passwords: { argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 }, hashConcurrency: 2, hashQueue: 16, minLength: 15, maxLength: 256 },
 }

@@ -39,6 +39,7 @@ const coreSettings: CoreSettings = {
   tokens: {
     issuer: 'http://127.0.0.1:8080',
     audience: 'http://127.0.0.1:8080',
+    clientId: 'tessera',
     accessTokenTtlSeconds: 600,
     leewaySeconds: 5,
     signingAlgorithm: 'EdDSA',

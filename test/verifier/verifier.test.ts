@@ -42,6 +42,7 @@ describe('verifier', () => {
     const principal: Principal = await verifier.verifyAccessToken(user.access_token)
     assert.equal(principal.userId, user.id)
     assert.equal(principal.sessionId, user.session_id)
+    assert.equal(principal.clientId, 'tessera')
     assert.deepEqual(principal.roles, ['user'])
     assert.equal(principal.expiresAt.getTime() - principal.issuedAt.getTime(), 600_000)
     assert.equal(typeof principal.tokenId, 'string')

@@ -16,6 +16,7 @@ const settings: CoreSettings = {
   tokens: {
     issuer: 'http://tessera.test',
     audience: 'http://tessera.test',
+    clientId: 'tessera',
     accessTokenTtlSeconds: 600,
     leewaySeconds: 5,
     signingAlgorithm: 'EdDSA',

@@ -19,6 +19,7 @@ import { createKeyRing } from './signing-keys.ts'
 const settings: AccessTokenSettings = {
   issuer: 'https://auth.example',
   audience: 'https://api.example',
+  clientId: 'game-client',
   accessTokenTtlSeconds: 600,
   leewaySeconds: 5,
 }
@@ -41,7 +42,7 @@ async function setUp(t: TestContext) {
   /** Signs claims with the real key, for tokens Tessera would never issue itself. */
   function signWithRealKey(payload: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
     const nowSeconds = Math.floor(clock.now().getTime() / 1000)
-    return new SignJWT({ sid: subject.sessionId, roles: subject.roles, ...payload })
+    return new SignJWT({ sid: subject.sessionId, roles: subject.roles, client_id: settings.clientId, ...payload })
       .setProtectedHeader({ alg: signingKey.algorithm, kid: signingKey.kid, typ: 'at+jwt', ...header })
       .setIssuer(settings.issuer)
       .setAudience(settings.audience)
@@ -73,7 +74,8 @@ describe('access tokens', () => {
     assert.deepEqual(decodeProtectedHeader(accessToken), { alg: 'EdDSA', kid: signingKey.kid, typ: 'at+jwt' })
     const claims = decodeJwt(accessToken)
     const nowSeconds = clock.now().getTime() / 1000
-    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'])
+    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'])
+    assert.equal(claims.client_id, 'game-client')
     assert.equal(claims.iss, settings.issuer)
     assert.equal(claims.aud, settings.audience)
     assert.equal(claims.sub, subject.userId)
@@ -97,6 +99,7 @@ describe('access tokens', () => {
     const claims = await accessTokens.verifyAccessToken(accessToken)
     assert.equal(claims?.sub, subject.userId)
     assert.equal(claims?.sid, subject.sessionId)
+    assert.equal(claims?.clientId, 'game-client')
     assert.deepEqual(claims?.roles, subject.roles)
   })
 
@@ -177,8 +180,11 @@ describe('access tokens', () => {
     assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({}, { typ: undefined })), null)
   })
 
-  it('verifyAccessToken() returns null for a token missing sid or carrying malformed roles', async (t) => {
+  it('verifyAccessToken() returns null for a token missing sid or client_id, or carrying malformed roles', async (t) => {
     const { accessTokens, signWithRealKey } = await setUp(t)
+    assert.notEqual(await accessTokens.verifyAccessToken(await signWithRealKey({})), null)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ client_id: undefined })), null)
+    assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ client_id: 7 })), null)
     assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ sid: undefined })), null)
     assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ roles: 'admin' })), null)
     assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ roles: [1] })), null)

@@ -13,6 +13,8 @@ import type { KeyRing } from './signing-keys.ts'
 export interface AccessTokenSettings {
   issuer: string
   audience: string
+  /** The `client_id` claim: the application users sign in to. */
+  clientId: string
   accessTokenTtlSeconds: number
   leewaySeconds: number
 }
@@ -21,6 +23,8 @@ export interface AccessTokenClaims {
   sub: string
   sid: string
   roles: string[]
+  /** `client_id` (RFC 9068 §2.2). */
+  clientId: string
   jti: string
   iat: number
   exp: number
@@ -44,10 +48,11 @@ const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const maxTokenLength = 8192
 
 function readClaims(payload: JWTPayload): AccessTokenClaims | null {
-  const { sub, sid, roles, jti, iat, exp } = payload as Record<string, unknown>
+  const { sub, sid, roles, client_id: clientId, jti, iat, exp } = payload as Record<string, unknown>
   if (
     typeof sub !== 'string' ||
     typeof sid !== 'string' ||
+    typeof clientId !== 'string' ||
     typeof jti !== 'string' ||
     typeof iat !== 'number' ||
     typeof exp !== 'number' ||
@@ -56,7 +61,7 @@ function readClaims(payload: JWTPayload): AccessTokenClaims | null {
   ) {
     return null
   }
-  return { sub, sid, roles, jti, iat, exp }
+  return { sub, sid, roles, clientId, jti, iat, exp }
 }
 
 export function createAccessTokens(deps: {
@@ -81,7 +86,7 @@ export function createAccessTokens(deps: {
     async issueAccessToken({ userId, sessionId, roles }) {
       const key = keyRing.currentSigningKey()
       const issuedAt = Math.floor(clock.now().getTime() / 1000)
-      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles] })
+      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles], client_id: settings.clientId })
         .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt' })
         .setIssuer(settings.issuer)
         .setAudience(settings.audience)
@@ -113,7 +118,7 @@ export function createAccessTokens(deps: {
           typ: 'at+jwt',
           clockTolerance: settings.leewaySeconds,
           currentDate: now,
-          requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
+          requiredClaims: ['iss', 'aud', 'sub', 'sid', 'client_id', 'jti', 'iat', 'exp'],
           maxTokenAge: settings.accessTokenTtlSeconds + settings.leewaySeconds,
         })
         claims = readClaims(result.payload)

@@ -20,6 +20,8 @@ export interface ActiveToken {
   username: string
   sessionId: string
   roles: string[]
+  /** The application the token was issued to (`client_id`). */
+  clientId: string
   /** Seconds since the epoch, as in JWT claims. */
   issuedAt: number
   expiresAt: number
@@ -50,7 +52,11 @@ export function createTokenIntrospection(deps: {
   refreshTokens: RefreshTokens
   sessions: Sessions
   clock: Clock
-  settings: { idleTimeoutSeconds: number }
+  settings: {
+    idleTimeoutSeconds: number
+    /** The `client_id` of sessions: every session comes from a sign-in to this application. */
+    clientId: string
+  }
   recordTokenEvent?: RecordTokenEvent
 }): TokenIntrospection {
   const { accessTokens, refreshTokens, sessions, clock, settings } = deps
@@ -68,6 +74,7 @@ export function createTokenIntrospection(deps: {
       username: active.user.username,
       sessionId: active.session.id,
       roles: active.user.roles,
+      clientId: claims.clientId,
       issuedAt: claims.iat,
       expiresAt: claims.exp,
       tokenId: claims.jti,
@@ -87,6 +94,7 @@ export function createTokenIntrospection(deps: {
       username: active.user.username,
       sessionId: active.session.id,
       roles: active.user.roles,
+      clientId: settings.clientId,
       issuedAt: toSeconds(member.issuedAt),
       expiresAt: toSeconds(new Date(Math.min(idleEndMs, active.session.absoluteExpiresAt.getTime()))),
       tokenId: null,

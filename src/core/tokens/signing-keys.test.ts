@@ -137,7 +137,7 @@ describe('key ring', () => {
     const accessTokens = createAccessTokens({
       keyRing,
       clock,
-      settings: { issuer: 'https://auth.example', audience: 'https://api.example', accessTokenTtlSeconds: 900, leewaySeconds: 5 },
+      settings: { issuer: 'https://auth.example', audience: 'https://api.example', clientId: 'tessera', accessTokenTtlSeconds: 900, leewaySeconds: 5 },
     })
     const added = await keyRing.rotateKeys()
     clock.set(new Date(added.activatesAt.getTime() - 1000))
