@@ -66,13 +66,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
   try {
     const created = await bootstrapAdmin(config, runtime.core)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')
+    // Housekeeping only: every read already treats expired rows as absent. Retired signing keys
+    // are deleted so their private parts do not outlive their use.
+    const sweeps: Array<[string, () => Promise<number>]> = [
+      ['expired-session', () => runtime.core.sessions.deleteExpiredSessions()],
+      ['expired-throttle', () => runtime.core.throttle.deleteExpiredThrottles()],
+      ['retired-key', () => runtime.core.keyRing.deleteRetiredKeys()],
+    ]
     const sweep = setInterval(() => {
-      runtime.core.sessions.deleteExpiredSessions().catch((error: unknown) => {
-        app.log.error({ err: error }, 'expired-session sweep failed')
-      })
-      runtime.core.throttle.deleteExpiredThrottles().catch((error: unknown) => {
-        app.log.error({ err: error }, 'expired-throttle sweep failed')
-      })
+      for (const [name, run] of sweeps) {
+        run().catch((error: unknown) => app.log.error({ err: error }, `${name} sweep failed`))
+      }
     }, 60_000)
     sweep.unref()
     app.addHook('onClose', async () => clearInterval(sweep))

@@ -68,13 +68,16 @@ audit alerts  Alerts raised by the security review, newest first.
 `,
   keys: `Usage:
   tessera keys list [--json]
-  tessera keys rotate [--algorithm EdDSA|ES256] [--json]
+  tessera keys rotate [--algorithm EdDSA|ES256] [--emergency] [--json]
 
 keys list     Lists the published signing keys: pending (published, not signing
               yet), active (signing) and retiring (verifying tokens it signed).
 keys rotate   Publishes a new key at once; it signs after TESSERA_KEY_ACTIVATION_DELAY.
               The keys it replaces leave the JWKS once every token they signed has
               expired. Running servers pick it up within TESSERA_KEY_RELOAD_INTERVAL.
+              --emergency (a key may have leaked): the new key signs at once and every
+              other key leaves the JWKS at once, so the tokens they signed stop
+              verifying; sessions stay, and their next refresh gets a new token.
 `,
   client: `Usage:
   tessera client create <name> [--json]

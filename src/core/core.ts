@@ -16,7 +16,7 @@ import { createSessions, type SessionSettings, type Sessions } from './sessions/
 import type { Stores } from './stores.ts'
 import { createAccessTokens, type AccessTokenSettings, type AccessTokens } from './tokens/access-tokens.ts'
 import { createKeyProtector, deriveSecret } from './tokens/key-protection.ts'
-import { createKeyRing, type KeyRing, type SigningKeyView } from './tokens/signing-keys.ts'
+import { createKeyRing, type KeyRing, type RotateKeysOptions, type SigningKeyView } from './tokens/signing-keys.ts'
 import type { SigningAlgorithm } from './tokens/store.ts'
 import { createAlerts, type Alerts } from './alerts/alerts.ts'
 import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from './alerts/webhook-delivery.ts'
@@ -96,8 +96,8 @@ export interface Core {
   refreshTokens: RefreshTokens
   serviceClients: ServiceClients
   tokenIntrospection: TokenIntrospection
-  /** Publishes a new signing key (it signs after the activation delay); schedules the old ones' retirement. */
-  rotateSigningKeys(options?: { algorithm?: SigningAlgorithm }): Promise<SigningKeyView>
+  /** Publishes a new signing key (it signs after the activation delay, or at once in an emergency); schedules the old ones' retirement. */
+  rotateSigningKeys(options?: RotateKeysOptions): Promise<SigningKeyView>
   /** Picks up keys added by another process and forgets tokens verified by retired keys. */
   reloadSigningKeys(): Promise<void>
 }
@@ -231,7 +231,8 @@ export async function createCore(deps: {
       const key = await keyRing.rotateKeys(options)
       await invalidationBus.publish({ kind: 'signing-keys' })
       const { kid, algorithm, activatesAt } = key
-      recordTokenEvent({ type: 'signing_key_rotated', at: clock.now(), kid, algorithm, activatesAt })
+      const emergency = options?.emergency === true
+      recordTokenEvent({ type: 'signing_key_rotated', at: clock.now(), kid, algorithm, activatesAt, emergency })
       return key
     },
     async reloadSigningKeys() {

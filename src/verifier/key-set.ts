@@ -4,6 +4,11 @@
  * than the cool-down, never later than `maxAgeSeconds`), and at most once per cool-down when a
  * token names a `kid` the set does not hold, so a flood of invented `kid`s costs Tessera at most
  * one request per cool-down.
+ *
+ * Each fetched set has a generation number. The verifier's cache of verified tokens remembers the
+ * generation it checked a token against and trusts the entry only while that set is current and
+ * fresh, so a key that leaves the JWKS (an emergency rotation) stops verifying its cached tokens
+ * at the next refresh, not at their `exp`.
  */
 import { createRemoteJWKSet, customFetch, type CryptoKey, type FlattenedJWSInput, type JWTHeaderParameters } from 'jose'
 
@@ -20,6 +25,14 @@ export interface KeySetOptions {
 
 export type KeyResolver = (header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>
 
+export interface KeySet {
+  resolveKey: KeyResolver
+  /** Changes every time a set is fetched. */
+  readonly generation: number
+  /** True once the set should be fetched again: the next key resolution does it. */
+  isStale(nowMs: number): boolean
+}
+
 /** The `max-age` of a Cache-Control value in seconds; 0 for no-store / no-cache; null when absent. */
 export function readMaxAgeSeconds(cacheControl: string | null): number | null {
   if (cacheControl === null) return null
@@ -28,11 +41,12 @@ export function readMaxAgeSeconds(cacheControl: string | null): number | null {
   return match?.[1] === undefined ? null : Number(match[1])
 }
 
-export function createKeySet(options: KeySetOptions): KeyResolver {
+export function createKeySet(options: KeySetOptions): KeySet {
   const maxAgeMs = (options.maxAgeSeconds ?? 300) * 1000
   const cooldownMs = Math.min((options.cooldownSeconds ?? 30) * 1000, maxAgeMs)
   const fetchImplementation = options.fetch ?? fetch
   let staleAtMs = 0
+  let generation = 0
 
   const remote = createRemoteJWKSet(options.url, {
     cacheMaxAge: maxAgeMs,
@@ -42,11 +56,12 @@ export function createKeySet(options: KeySetOptions): KeyResolver {
       const response = await fetchImplementation(url, init)
       const serverMaxAgeMs = (readMaxAgeSeconds(response.headers.get('cache-control')) ?? Infinity) * 1000
       staleAtMs = Date.now() + Math.min(maxAgeMs, Math.max(cooldownMs, serverMaxAgeMs))
+      if (response.ok) generation += 1
       return response
     },
   })
 
-  return async (header, token) => {
+  const resolveKey: KeyResolver = async (header, token) => {
     if (remote.fresh && !remote.coolingDown && !remote.reloading && Date.now() >= staleAtMs) {
       try {
         await remote.reload()
@@ -58,5 +73,13 @@ export function createKeySet(options: KeySetOptions): KeyResolver {
       }
     }
     return remote(header, token)
+  }
+
+  return {
+    resolveKey,
+    get generation() {
+      return generation
+    },
+    isStale: (nowMs) => nowMs >= staleAtMs,
   }
 }

@@ -8,7 +8,7 @@
  */
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import { createLivenessCheck, type CheckLiveness, type IntrospectionOptions } from './introspection-client.ts'
-import { createKeySet, type KeyResolver } from './key-set.ts'
+import { createKeySet, type KeySet } from './key-set.ts'
 import { VerifierError } from './verifier-error.ts'
 
 export type AccessTokenAlgorithm = 'EdDSA' | 'ES256'
@@ -171,7 +171,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const maxTokenAgeSeconds = options.maxTokenAgeSeconds ?? 900
   const cacheSize = options.verifiedTokenCacheSize ?? 10_000
   const baseUrl = issuer.replace(/\/+$/, '')
-  const resolveKey: KeyResolver = createKeySet({
+  const keySet: KeySet = createKeySet({
     url: new URL(options.jwksUrl ?? `${baseUrl}/.well-known/jwks.json`),
     ...options.jwks,
     ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -179,20 +179,25 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const checkLiveness: CheckLiveness | null = options.introspection
     ? createLivenessCheck({ ...options.introspection, issuer: baseUrl, ...(options.fetch ? { fetch: options.fetch } : {}) })
     : null
-  const verified = new Map<string, Principal>()
+  /** Verified tokens, with the generation of the key set that verified them. */
+  const verified = new Map<string, { principal: Principal; generation: number }>()
 
   function findVerified(token: string): Principal | null {
     const hit = verified.get(token)
     if (!hit) return null
-    if (Date.now() < hit.expiresAt.getTime() + leewaySeconds * 1000) return hit
+    const nowMs = Date.now()
+    // A stale or replaced key set may have dropped the token's key: check it again.
+    if (hit.generation === keySet.generation && !keySet.isStale(nowMs) && nowMs < hit.principal.expiresAt.getTime() + leewaySeconds * 1000) {
+      return hit.principal
+    }
     verified.delete(token)
     return null
   }
 
-  function rememberVerified(token: string, principal: Principal): void {
+  function rememberVerified(token: string, principal: Principal, generation: number): void {
     if (cacheSize <= 0) return
     if (verified.size >= cacheSize) verified.delete(verified.keys().next().value ?? '')
-    verified.set(token, principal)
+    verified.set(token, { principal, generation })
   }
 
   async function verifySignedToken(token: string): Promise<Principal> {
@@ -208,7 +213,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (typeof kid !== 'string' || kid === '') throw invalid()
     let payload: JWTPayload
     try {
-      const result = await jwtVerify(token, resolveKey, {
+      const result = await jwtVerify(token, keySet.resolveKey, {
         algorithms,
         issuer,
         audience: options.audience,
@@ -240,7 +245,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     let principal = findVerified(token)
     if (!principal) {
       principal = await verifySignedToken(token)
-      rememberVerified(token, principal)
+      rememberVerified(token, principal, keySet.generation)
     }
     return checkLiveness ? confirmLiveness(token, principal) : principal
   }

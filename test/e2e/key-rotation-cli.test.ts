@@ -22,7 +22,7 @@ function createDataDir(t: TestContext): string {
   return join(root, 'data')
 }
 
-async function rotateWithCli(dataDir: string): Promise<string> {
+async function rotateWithCli(dataDir: string, extraArgs: string[] = []): Promise<string> {
   let stdout = ''
   const io: Io = {
     env: { TESSERA_DATA_DIR: dataDir },
@@ -31,7 +31,7 @@ async function rotateWithCli(dataDir: string): Promise<string> {
     stderr: () => {},
     readSecret: async () => '',
   }
-  assert.equal(await runCli(['keys', 'rotate', '--json'], io), 0)
+  assert.equal(await runCli(['keys', 'rotate', '--json', ...extraArgs], io), 0)
   return JSON.parse(stdout).key.kid
 }
 
@@ -52,6 +52,20 @@ describe('key rotation from the CLI', () => {
     const { username } = await registerUser(server)
     assert.equal(decodeProtectedHeader((await logInWithToken(server, username)).access_token).kid, oldKid)
     server.clock.advanceSeconds(server.config.tokens.keyActivationDelaySeconds + 1)
+    assert.equal(decodeProtectedHeader((await logInWithToken(server, username)).access_token).kid, newKid)
+  })
+
+  it('--emergency replaces every key: after the reload the old tokens are refused and the new key signs', async (t) => {
+    const dataDir = createDataDir(t)
+    const server = await startTestServer(t, {}, { dataDir, clockStart: new Date() })
+    const { username } = await registerUser(server)
+    const before = (await logInWithToken(server, username)).access_token
+    const newKid = await rotateWithCli(dataDir, ['--emergency'])
+    // The CLI stamps the change with the real time, which the test server's clock has not reached.
+    server.clock.advanceSeconds(1)
+    await server.core.reloadSigningKeys()
+    assert.deepEqual(await readKids(server.url), [newKid])
+    assert.equal((await server.request('/v1/me', { bearer: before })).status, 401)
     assert.equal(decodeProtectedHeader((await logInWithToken(server, username)).access_token).kid, newKid)
   })
 

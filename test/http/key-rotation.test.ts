@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { decodeProtectedHeader } from 'jose'
 import { describe, it } from 'node:test'
-import { signInAsAdmin } from '../helpers/token-lifecycle.ts'
+import { refresh, signInAsAdmin } from '../helpers/token-lifecycle.ts'
 import { logInWithToken, registerUser, startTestServer, type TestServer } from '../helpers/test-server.ts'
 
 const profile = {
@@ -100,5 +100,32 @@ describe('signing key rotation', () => {
       server.tokenEvents.map((event) => [event.type, 'kid' in event ? event.kid : null]),
       [['signing_key_rotated', rotation.json.kid]],
     )
+  })
+
+  it('an emergency rotation refuses the tokens of the old keys at once and keeps the sessions, whose refresh gets the new key', async (t) => {
+    const server = await startTestServer(t, profile)
+    const admin = await signInAsAdmin(server)
+    const { username } = await registerUser(server)
+    const player = await logInWithToken(server, username)
+    const leakedKid = decodeProtectedHeader(player.access_token).kid
+    assert.equal((await server.request('/v1/me', { bearer: player.access_token })).status, 200)
+    const pending = await server.request('/v1/admin/keys/rotate', { method: 'POST', bearer: admin.access_token })
+
+    const rotation = await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: admin.access_token })
+    assert.equal(rotation.status, 201)
+    assert.equal(rotation.json.state, 'active')
+    assert.deepEqual(await jwksKids(server), [rotation.json.kid])
+    assert.equal((await server.request('/v1/me', { bearer: player.access_token })).status, 401)
+    assert.equal((await server.request('/v1/me', { bearer: admin.access_token })).status, 401)
+    assert.notEqual(leakedKid, rotation.json.kid)
+    assert.notEqual(pending.json.kid, rotation.json.kid)
+
+    const refreshed = await refresh(server, player.refresh_token)
+    assert.equal(refreshed.status, 200)
+    assert.equal(decodeProtectedHeader(refreshed.json.access_token).kid, rotation.json.kid)
+    assert.equal((await server.request('/v1/me', { bearer: refreshed.json.access_token })).status, 200)
+    const event = server.tokenEvents.at(-1)
+    assert.equal(event?.type, 'signing_key_rotated')
+    assert.equal(event?.type === 'signing_key_rotated' && event.emergency, true)
   })
 })

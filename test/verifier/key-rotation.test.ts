@@ -90,4 +90,23 @@ describe('key rotation with a caching verifier', () => {
     await verifier.verifyAccessToken(token)
     assert.equal(calls.jwks - before, 1)
   })
+
+  it('after an emergency rotation, refuses even already-verified tokens of the old keys from its next JWKS refresh on', async (t) => {
+    const { server, advanceSeconds, username, admin } = await startRotationScene(t, { TESSERA_KEY_ACTIVATION_DELAY: '10m' })
+    const { verifier, calls } = createTestVerifier(server)
+    const player = (await logInWithToken(server, username)).access_token
+    await verifier.verifyAccessToken(player)
+    const emergency = await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: admin.access_token })
+    assert.equal(emergency.status, 201)
+    // Within the JWKS max-age the verifier does not know yet (only introspection would tell it).
+    advanceSeconds(299)
+    await verifier.verifyAccessToken(player)
+    const fetchesBefore = calls.jwks
+    advanceSeconds(1)
+    await assert.rejects(verifier.verifyAccessToken(player), (error) => error instanceof VerifierError && error.code === 'invalid_token')
+    assert.equal(calls.jwks, fetchesBefore + 1, 'one refresh, at the max-age')
+    const fresh = (await logInWithToken(server, username)).access_token
+    assert.equal(decodeProtectedHeader(fresh).kid, emergency.json.kid)
+    assert.equal((await verifier.verifyAccessToken(fresh)).userId.length > 0, true)
+  })
 })

@@ -33,9 +33,12 @@ function formatKeyTable(keys: SigningKeyView[]): string {
 }
 
 function parseOptions(args: string[]) {
-  const { values, positionals } = parseCommandArgs(args, { algorithm: { type: 'string' } })
+  const { values, positionals } = parseCommandArgs(args, {
+    algorithm: { type: 'string' },
+    emergency: { type: 'boolean', default: false },
+  })
   if (positionals.length > 0) throw usageError('keys: takes no arguments besides its options.')
-  return { isJson: values.json, isHelp: values.help, algorithm: values.algorithm }
+  return { isJson: values.json, isHelp: values.help, algorithm: values.algorithm, isEmergency: values.emergency }
 }
 
 function readAlgorithm(algorithm: string | undefined): SigningAlgorithm | undefined {
@@ -45,7 +48,7 @@ function readAlgorithm(algorithm: string | undefined): SigningAlgorithm | undefi
 
 async function listKeys(args: string[], io: Io): Promise<number> {
   const options = parseOptions(args)
-  if (options.algorithm !== undefined) throw usageError('keys list: takes no --algorithm.')
+  if (options.algorithm !== undefined || options.isEmergency) throw usageError('keys list: takes no --algorithm or --emergency.')
   if (options.isHelp) {
     io.stdout(commandUsages.keys)
     return exitCodes.success
@@ -64,7 +67,7 @@ async function rotateKeys(args: string[], io: Io): Promise<number> {
   const algorithm = readAlgorithm(options.algorithm)
   const config = loadConfig(io.env)
   const { added, keys } = await withCore(config, async (core) => {
-    const key = await core.rotateSigningKeys({ algorithm })
+    const key = await core.rotateSigningKeys({ algorithm, emergency: options.isEmergency })
     return { added: key, keys: core.keyRing.listKeys() }
   })
   if (options.isJson) {
@@ -72,6 +75,13 @@ async function rotateKeys(args: string[], io: Io): Promise<number> {
     return exitCodes.success
   }
   const retiring = keys.filter((key) => key.kid !== added.kid && key.retiresAt !== null)
+  if (options.isEmergency) {
+    io.stdout(
+      `Replaced every signing key with ${added.kid} (${added.algorithm}), which signs now; tokens of the other keys no longer verify.\n` +
+        `Running servers pick it up within ${config.tokens.keyReloadIntervalSeconds} s (at once when they share PostgreSQL or Redis).\n`,
+    )
+    return exitCodes.success
+  }
   io.stdout(
     `Published signing key ${added.kid} (${added.algorithm}); it signs from ${added.activatesAt.toISOString()}.\n` +
       retiring.map((key) => `Key ${key.kid} leaves the JWKS at ${key.retiresAt?.toISOString()}.\n`).join('') +

@@ -25,7 +25,12 @@ function describeTokenEvent(event: TokenEvent): AuditEventInput | null {
       return {
         type: 'key_rotated',
         outcome: 'success',
-        details: { kid: event.kid, algorithm: event.algorithm, activates_at: event.activatesAt.toISOString() },
+        details: {
+          kid: event.kid,
+          algorithm: event.algorithm,
+          activates_at: event.activatesAt.toISOString(),
+          emergency: event.emergency,
+        },
         context: { ...context, userAgent: null },
       }
     case 'service_client_created':

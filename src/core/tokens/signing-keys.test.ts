@@ -150,4 +150,48 @@ describe('key ring', () => {
     assert.equal(accessTokens.forgetRetiredKeys(), 1)
     assert.equal(await accessTokens.verifyAccessToken(accessToken), null)
   })
+
+  it('rotateKeys({ emergency }) signs with the new key at once and retires every other key at once', async (t) => {
+    const { clock, keyRing, createRing } = await setUp(t, { accessTokenTtlSeconds: 900 })
+    const accessTokens = createAccessTokens({
+      keyRing,
+      clock,
+      settings: { issuer: 'https://auth.example', audience: 'https://api.example', clientId: 'tessera', accessTokenTtlSeconds: 900, leewaySeconds: 5 },
+    })
+    const leaked = keyRing.currentSigningKey().kid
+    const pending = await keyRing.rotateKeys()
+    const { accessToken: beforeEmergency } = await accessTokens.issueAccessToken(subject)
+    assert.notEqual(await accessTokens.verifyAccessToken(beforeEmergency), null)
+    clock.advanceSeconds(1)
+    const replacement = await keyRing.rotateKeys({ emergency: true, algorithm: 'ES256' })
+    assert.equal(replacement.state, 'active')
+    assert.equal(replacement.algorithm, 'ES256')
+    assert.deepEqual(replacement.activatesAt, clock.now())
+    assert.equal(keyRing.currentSigningKey().kid, replacement.kid)
+    assert.deepEqual(kidsOf(keyRing), [replacement.kid])
+    assert.equal(keyRing.findVerificationKey(leaked), null)
+    assert.equal(keyRing.findVerificationKey(pending.kid), null)
+    // Already verified once, and still refused: the cache asks the key ring on every hit.
+    assert.equal(await accessTokens.verifyAccessToken(beforeEmergency), null)
+    const { accessToken: afterEmergency } = await accessTokens.issueAccessToken(subject)
+    assert.notEqual(await accessTokens.verifyAccessToken(afterEmergency), null)
+    // Another node sees the same after its reload.
+    const otherNode = createRing()
+    await otherNode.loadKeys()
+    assert.deepEqual(kidsOf(otherNode), [replacement.kid])
+  })
+
+  it('deleteRetiredKeys() removes retired keys from the store, private parts included, and nothing in service', async (t) => {
+    const { clock, stores, keyRing } = await setUp(t)
+    const first = keyRing.currentSigningKey().kid
+    const added = await keyRing.rotateKeys()
+    assert.equal(await keyRing.deleteRetiredKeys(), 0)
+    clock.set(new Date(added.activatesAt.getTime() + 305_000))
+    assert.deepEqual(kidsOf(keyRing), [added.kid])
+    assert.equal(await keyRing.deleteRetiredKeys(), 1)
+    const left = await stores.signingKeys.listUsableSigningKeys(new Date(0))
+    assert.deepEqual(left.map((key) => key.kid), [added.kid])
+    assert.equal(left.some((key) => key.kid === first), false)
+    assert.equal(keyRing.currentSigningKey().kid, added.kid)
+  })
 })

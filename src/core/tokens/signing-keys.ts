@@ -59,8 +59,20 @@ export interface KeyRing {
   publicJwks(): { keys: PublicJwk[] }
   /** Every published key and its state now. */
   listKeys(): SigningKeyView[]
-  /** Publishes a new key that signs after the activation delay; schedules its predecessors' retirement. */
-  rotateKeys(options?: { algorithm?: SigningAlgorithm }): Promise<SigningKeyView>
+  /**
+   * Publishes a new key that signs after the activation delay; schedules its predecessors'
+   * retirement. `emergency` (a key may have leaked): the new key signs at once and every other
+   * key retires at once, so the tokens they signed stop verifying now; sessions live on and
+   * their next refresh gets a token from the new key.
+   */
+  rotateKeys(options?: RotateKeysOptions): Promise<SigningKeyView>
+  /** Deletes retired keys from the store, private parts included; returns how many. */
+  deleteRetiredKeys(): Promise<number>
+}
+
+export interface RotateKeysOptions {
+  algorithm?: SigningAlgorithm | undefined
+  emergency?: boolean | undefined
 }
 
 interface LoadedKey {
@@ -183,18 +195,29 @@ export function createKeyRing(deps: {
 
     async rotateKeys(options = {}) {
       const now = clock.now()
+      const algorithm = options.algorithm ?? settings.signingAlgorithm
+      if (options.emergency) {
+        await store.replaceSigningKeys(await createSigningKeyRecord(algorithm, protector, now, now), now)
+        await readKeys(now)
+        const signing = findSigningKey(now.getTime())
+        if (!signing) throw new Error('the new signing key was not stored')
+        return describeKey(signing, now.getTime(), signing.record.kid)
+      }
       const activatesAt = new Date(now.getTime() + settings.keyActivationDelaySeconds * 1000)
       // The keys it replaces sign until `activatesAt`; their last tokens expire one TTL later,
       // and verifiers accept them for the leeway beyond that.
       const lastTokenEndMs =
         activatesAt.getTime() + (settings.accessTokenTtlSeconds + settings.leewaySeconds) * 1000
-      const algorithm = options.algorithm ?? settings.signingAlgorithm
       const record = await createSigningKeyRecord(algorithm, protector, now, activatesAt)
       await store.rotateSigningKey(record, new Date(lastTokenEndMs))
       await readKeys(now)
       const key = byKid.get(record.kid)
       if (!key) throw new Error('the new signing key was not stored')
       return describeKey(key, now.getTime(), findSigningKey(now.getTime())?.record.kid)
+    },
+
+    deleteRetiredKeys() {
+      return store.deleteRetiredSigningKeys(clock.now())
     },
   }
 }

@@ -26,6 +26,13 @@ export interface SigningKeyStore {
    * the retirement instant `predecessorsRetireAt`. Keys already retiring keep their instant.
    */
   rotateSigningKey(key: SigningKeyRecord, predecessorsRetireAt: Date): Promise<void>
+  /**
+   * The emergency form of `rotateSigningKey`: inserts `key` and, in the same step, retires every
+   * other key at `retireAt` at the latest (keys retiring later, or not at all, retire then).
+   */
+  replaceSigningKeys(key: SigningKeyRecord, retireAt: Date): Promise<void>
+  /** Deletes keys retired at or before `now`, private parts included; returns how many. */
+  deleteRetiredSigningKeys(now: Date): Promise<number>
 }
 
 /** One token of a refresh-token family (a session). Only the SHA-256 of the token is kept. */

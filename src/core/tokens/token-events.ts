@@ -12,7 +12,7 @@ export type TokenEvent =
       tokenType: 'access_token' | 'refresh_token'
       clientId: string | null
     }
-  | { type: 'signing_key_rotated'; at: Date; kid: string; algorithm: string; activatesAt: Date }
+  | { type: 'signing_key_rotated'; at: Date; kid: string; algorithm: string; activatesAt: Date; emergency: boolean }
   | { type: 'service_client_created'; at: Date; clientId: string; name: string }
   | { type: 'service_client_deleted'; at: Date; clientId: string; name: string }
 

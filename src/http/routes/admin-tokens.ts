@@ -76,25 +76,29 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
     async () => ({ keys: core.keyRing.listKeys().map(viewSigningKey) }),
   )
 
-  app.post<{ Querystring: { algorithm?: SigningAlgorithm } }>(
+  app.post<{ Querystring: { algorithm?: SigningAlgorithm; emergency?: boolean } }>(
     '/keys/rotate',
     {
       schema: {
         summary: 'Rotate the signing key',
         description:
-          'Publishes a new key at once (of `algorithm`, default TESSERA_SIGNING_ALGORITHM); it signs after TESSERA_KEY_ACTIVATION_DELAY. The keys it replaces leave the JWKS once every token they signed has expired.',
+          'Publishes a new key at once (of `algorithm`, default TESSERA_SIGNING_ALGORITHM); it signs after TESSERA_KEY_ACTIVATION_DELAY. The keys it replaces leave the JWKS once every token they signed has expired. With `emergency=true` (a key may have leaked) the new key signs at once and every other key leaves the JWKS at once: their tokens stop verifying, sessions stay and get new tokens at their next refresh.',
         tags: ['admin'],
         security: authSecurity,
         querystring: {
           type: 'object',
-          properties: { algorithm: { type: 'string', enum: ['EdDSA', 'ES256'] } },
+          properties: {
+            algorithm: { type: 'string', enum: ['EdDSA', 'ES256'] },
+            emergency: { type: 'boolean', default: false },
+          },
           additionalProperties: false,
         },
         response: { 201: signingKeySchema, ...problemResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {
-      const key = await core.rotateSigningKeys({ algorithm: request.query.algorithm })
+      const { algorithm, emergency } = request.query
+      const key = await core.rotateSigningKeys({ algorithm, emergency })
       return reply.code(201).send(viewSigningKey(key))
     },
   )

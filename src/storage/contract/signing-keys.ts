@@ -107,6 +107,43 @@ export function testSigningKeyStore(openStores: OpenStores): void {
       assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(100)), [current])
     })
 
+    it('replaceSigningKeys() inserts the new key and retires every other key at the instant given, however late it was', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const retiring = buildSigningKeyRecord({ activatesAt: secondsAfterEpoch(0), retiresAt: secondsAfterEpoch(1305) })
+      const active = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(100), activatesAt: secondsAfterEpoch(700) })
+      const alreadyGone = buildSigningKeyRecord({ activatesAt: secondsAfterEpoch(0), retiresAt: secondsAfterEpoch(50) })
+      for (const key of [retiring, active, alreadyGone]) await signingKeys.insertSigningKey(key)
+      const replacement = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(900), activatesAt: secondsAfterEpoch(900) })
+      await signingKeys.replaceSigningKeys(replacement, secondsAfterEpoch(900))
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(899)), [
+        { ...retiring, retiresAt: secondsAfterEpoch(900) },
+        { ...active, retiresAt: secondsAfterEpoch(900) },
+        replacement,
+      ])
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(900)), [replacement])
+      // The key that had retired before keeps its earlier instant.
+      assert.equal(await signingKeys.deleteRetiredSigningKeys(secondsAfterEpoch(50)), 1)
+    })
+
+    it('replaceSigningKeys() changes nothing when the new kid is taken', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const current = buildSigningKeyRecord()
+      await signingKeys.insertSigningKey(current)
+      await assert.rejects(signingKeys.replaceSigningKeys({ ...current, privateJwkCiphertext: 'v1.other' }, secondsAfterEpoch(60)))
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(100)), [current])
+    })
+
+    it('deleteRetiredSigningKeys() deletes the keys retired at or before now and keeps the others', async (t) => {
+      const { signingKeys } = await openStoresForTest(t, openStores)
+      const gone = buildSigningKeyRecord({ activatesAt: secondsAfterEpoch(0), retiresAt: secondsAfterEpoch(100) })
+      const retiring = buildSigningKeyRecord({ activatesAt: secondsAfterEpoch(0), retiresAt: secondsAfterEpoch(200) })
+      const current = buildSigningKeyRecord({ activatesAt: secondsAfterEpoch(50) })
+      for (const key of [gone, retiring, current]) await signingKeys.insertSigningKey(key)
+      assert.equal(await signingKeys.deleteRetiredSigningKeys(secondsAfterEpoch(100)), 1)
+      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(0)), [retiring, current])
+      assert.equal(await signingKeys.deleteRetiredSigningKeys(secondsAfterEpoch(100)), 0)
+    })
+
     it('listUsableSigningKeys() returns an empty list when there are no keys', async (t) => {
       const { signingKeys } = await openStoresForTest(t, openStores)
       assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(0)), [])

@@ -30,6 +30,15 @@ export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
         await insertKey(tx, key)
       })
     },
+    async replaceSigningKeys(key, retireAt) {
+      await db.transaction(async (tx) => {
+        await tx.query('UPDATE signing_keys SET retires_at = $1 WHERE retires_at IS NULL OR retires_at > $1', [retireAt])
+        await insertKey(tx, key)
+      })
+    },
+    async deleteRetiredSigningKeys(now) {
+      return (await db.query('DELETE FROM signing_keys WHERE retires_at <= $1 RETURNING kid', [now])).length
+    },
     async listUsableSigningKeys(now) {
       const rows = await db.query(
         'SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > $1 ORDER BY activates_at, created_at',

@@ -22,6 +22,8 @@ export function createSqliteSigningKeyStore(db: DatabaseSync): SigningKeyStore {
     'SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at, created_at',
   )
   const retireInService = db.prepare('UPDATE signing_keys SET retires_at = ? WHERE retires_at IS NULL')
+  const retireAll = db.prepare('UPDATE signing_keys SET retires_at = ?1 WHERE retires_at IS NULL OR retires_at > ?1')
+  const deleteRetired = db.prepare('DELETE FROM signing_keys WHERE retires_at <= ?')
   const insertKey = (key: SigningKeyRecord) =>
     insert.run(
       key.kid,
@@ -41,6 +43,15 @@ export function createSqliteSigningKeyStore(db: DatabaseSync): SigningKeyStore {
         retireInService.run(predecessorsRetireAt.getTime())
         insertKey(key)
       })
+    },
+    async replaceSigningKeys(key, retireAt) {
+      runInTransaction(db, () => {
+        retireAll.run(retireAt.getTime())
+        insertKey(key)
+      })
+    },
+    async deleteRetiredSigningKeys(now) {
+      return Number(deleteRetired.run(now.getTime()).changes)
     },
     async listUsableSigningKeys(now) {
       return listUsable.all(now.getTime()).map(toKey)
