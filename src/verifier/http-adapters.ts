@@ -8,6 +8,8 @@ import { requireRoles, type Principal, type RequestWithHeaders, type Verifier } 
 /** The parts of a Fastify request the hook uses; declare `principal` with `decorateRequest`. */
 export interface HookRequest extends RequestWithHeaders {
   principal?: Principal | null
+  /** Fastify's underlying Node request: its raw header list is read without building `headers`. */
+  raw?: RequestWithHeaders
 }
 
 /** The parts of a Fastify reply the hook uses. */
@@ -31,7 +33,7 @@ export interface HookReply {
 export function createFastifyAuthHook(verifier: Verifier, options: { roles?: readonly string[] } = {}) {
   return async function authenticateWithTessera(request: HookRequest, reply: HookReply): Promise<HookReply | undefined> {
     try {
-      const principal = await verifier.authenticateRequest(request)
+      const principal = await verifier.authenticateRequest(request.raw ?? request)
       if (options.roles) requireRoles(principal, options.roles)
       request.principal = principal
       return undefined

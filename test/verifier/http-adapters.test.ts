@@ -95,4 +95,21 @@ describe('verifier HTTP adapters', () => {
     const response = { writeHead: () => response, end: () => response }
     assert.throws(() => sendVerifierError(response, new Error('a bug')), /a bug/)
   })
+
+  it('the Fastify hook reads the raw Node header list when the request carries one', async (t) => {
+    const tessera = await startTessera(t)
+    const { verifier } = createTestVerifier(tessera)
+    const { username, id } = await registerUser(tessera)
+    const user = await logInWithToken(tessera, username)
+    const hook = createFastifyAuthHook(verifier)
+    const reply = { code: () => reply, header: () => reply, send: () => reply }
+    // `headers` says nothing: only the raw list holds the token, as in Node before `headers` is built.
+    const request: { headers: Record<string, string>; raw: { headers: Record<string, string>; rawHeaders: string[] }; principal: Principal | null } = {
+      headers: {},
+      raw: { headers: {}, rawHeaders: ['Host', '127.0.0.1', 'Authorization', `Bearer ${user.access_token}`] },
+      principal: null,
+    }
+    assert.equal(await hook(request, reply), undefined)
+    assert.equal(request.principal?.userId, id)
+  })
 })
