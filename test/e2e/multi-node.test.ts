@@ -309,10 +309,10 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     }
   })
 
-  it('failed sign-ins spread round-robin over the nodes lock the account at the same count as on one node', async () => {
+  it('failed sign-ins spread round-robin over the nodes lock the account at the same count as on one node; one unlock frees it everywhere', async () => {
     const spread = `spread${randomBytes(3).toString('hex')}`
     const single = `single${randomBytes(3).toString('hex')}`
-    await register(node(0), spread)
+    const spreadId = await register(node(0), spread)
     await register(node(0), single)
     const wrong = 'not the password of this account'
     // 1. Up to the lock, every failure is answered as a wrong password, wherever it lands.
@@ -342,6 +342,12 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     } finally {
       await connection.close()
     }
+    // 5. An admin unlock on one node clears both counters (username, and username + IP: found
+    //    by its prefix) and frees the account on every node.
+    const root = await logIn(node(1), 'root')
+    const unlocked = await call(node(1), `/v1/admin/users/${spreadId}/unlock`, { method: 'POST', bearer: root.accessToken })
+    assert.deepEqual([unlocked.status, unlocked.body.cleared_counters], [200, 2])
+    for (const each of nodes) assert.equal((await call(each, '/v1/auth/login', { body: { username: spread, password } })).status, 200)
   })
 
   it('kill -9 of one node during a registration load loses no acknowledged user', async (t) => {
