@@ -421,7 +421,7 @@ export const settings = {
     type: 'string',
     isSecret: true,
     description:
-      'Redis URL (redis:// or rediss:// for TLS). When set, sessions and their refresh tokens and the throttle counters live in Redis (expired by TTL), so do the scheduler leases, and nodes tell each other of revocations over it.',
+      'Redis URL (redis:// or rediss:// for TLS). When set, sessions with their refresh tokens, throttle counters (both expired by TTL) and scheduler leases live in Redis, and nodes tell each other of revocations over it.',
   },
   TESSERA_REDIS_CLUSTER: {
     type: 'list',
