@@ -403,7 +403,7 @@ export const settings = {
     type: 'string',
     isSecret: true,
     description:
-      'PostgreSQL URL (postgres://user:password@host:5432/db). When set, users, signing keys, service clients, throttles, the audit trail, alerts and scheduler leases (and sessions with their refresh tokens, unless Redis is set) live there instead of SQLite.',
+      'PostgreSQL URL (postgres://user:password@host:5432/db). When set, users, signing keys, service clients, the audit trail and alerts (and, unless Redis is set, sessions with their refresh tokens, throttles and scheduler leases) live there instead of SQLite.',
   },
   TESSERA_DATABASE_SCHEMA: {
     type: 'string',
@@ -427,7 +427,7 @@ export const settings = {
     type: 'string',
     isSecret: true,
     description:
-      'Redis URL (redis:// or rediss:// for TLS). When set, sessions and their refresh tokens live in Redis (expired by TTL) and nodes tell each other of revocations over it.',
+      'Redis URL (redis:// or rediss:// for TLS). When set, sessions with their refresh tokens, throttle counters (both expired by TTL) and scheduler leases live in Redis, and nodes tell each other of revocations over it.',
   },
   TESSERA_REDIS_CLUSTER: {
     type: 'list',

@@ -1,8 +1,10 @@
 /**
- * Copies everything from one set of stores to another through the store interfaces, so any
- * backend can be the source or the target (in practice: the embedded SQLite into PostgreSQL and
- * Redis). It can be run again after an interruption: what the target already holds is skipped,
- * and a username held by a different user in the target stops the copy instead of merging.
+ * Copies users, signing keys and live sessions from one set of stores to another through the
+ * store interfaces, so any backend can be the source or the target (in practice: the embedded
+ * SQLite into PostgreSQL and Redis). It can be run again after an interruption: what the target
+ * already holds is skipped, and a username held by a different user in the target stops the copy
+ * instead of merging. Throttle counters and scheduler leases are not copied: they are
+ * short-lived, and the nodes on the target build them again.
  */
 import type { Stores } from '../core/stores.ts'
 

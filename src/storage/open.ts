@@ -2,15 +2,16 @@
  * Picks a backend for each store from the configuration:
  *
  *   durable data (accounts, signing keys,   PostgreSQL when configured, else SQLite
- *   service clients, throttles, audit,
- *   alerts, scheduler leases)
- *   sessions and their refresh tokens       Redis when configured, else the durable backend
+ *   service clients, audit, alerts)
+ *   sessions and their refresh tokens,      Redis when configured, else the durable backend
+ *   throttle counters, scheduler leases
  *   invalidation bus                        Redis when configured, else PostgreSQL LISTEN/NOTIFY,
  *                                           else in-process (one node)
  *
  * Every store of `Stores` exists on both durable backends, so the data nodes must agree on
- * (throttles, leases, the audit trail) is shared as soon as PostgreSQL is configured. Refresh
- * tokens always sit beside the sessions: a rotation changes both in one atomic step.
+ * (throttles, leases, the audit trail) is shared as soon as PostgreSQL is configured; with Redis,
+ * the throttles and leases move there, beside the other hot state whose expiry Redis's TTLs do.
+ * Refresh tokens always sit beside the sessions: a rotation changes both in one atomic step.
  * A store added later is one file per backend and one line below.
  */
 import type { Config } from '../config/load.ts'
@@ -71,10 +72,10 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
     accounts: durable.accounts,
     signingKeys: durable.signingKeys,
     serviceClients: durable.serviceClients,
-    throttles: durable.throttles,
+    throttles: hot?.throttles ?? durable.throttles,
     audit: durable.audit,
     alerts: durable.alerts,
-    schedulerLocks: durable.schedulerLocks,
+    schedulerLocks: hot?.schedulerLocks ?? durable.schedulerLocks,
     sessions: hot?.sessions ?? durable.sessions,
     refreshTokens: hot?.refreshTokens ?? durable.refreshTokens,
     async checkHealth() {

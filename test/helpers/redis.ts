@@ -13,7 +13,9 @@ import type { RedisSettings } from '../../src/config/backends.ts'
 import type { Stores } from '../../src/core/stores.ts'
 import { openRedisConnection, type RedisConnection } from '../../src/storage/redis/connection.ts'
 import { createRedisRefreshTokenStore } from '../../src/storage/redis/refresh-tokens.ts'
+import { createRedisSchedulerLockStore } from '../../src/storage/redis/scheduler-leases.ts'
 import { createRedisSessionStore } from '../../src/storage/redis/sessions.ts'
+import { createRedisThrottleStore } from '../../src/storage/redis/throttles.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { testRedisUrl, uniqueTestName } from './backends.ts'
 
@@ -30,7 +32,10 @@ export async function deleteTestKeys(connection: RedisConnection, keyPrefix: str
   await Promise.all(keys.map((key) => connection.command(key, ['DEL', key])))
 }
 
-/** Durable stores in an in-memory SQLite, sessions and refresh tokens in Redis under a fresh prefix. */
+/**
+ * Durable stores in an in-memory SQLite; sessions, refresh tokens, throttles and scheduler leases
+ * in Redis under a fresh prefix.
+ */
 export async function openTestRedisStores(
   settings: RedisSettings,
   now: Date,
@@ -43,6 +48,8 @@ export async function openTestRedisStores(
     ...durable,
     sessions: createRedisSessionStore(connection, settings.keyPrefix),
     refreshTokens: createRedisRefreshTokenStore(connection, settings.keyPrefix),
+    throttles: createRedisThrottleStore(connection, settings.keyPrefix),
+    schedulerLocks: createRedisSchedulerLockStore(connection, settings.keyPrefix),
     checkHealth: () => connection.ping(),
     async close() {
       await deleteTestKeys(connection, settings.keyPrefix)

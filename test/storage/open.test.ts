@@ -65,11 +65,26 @@ describe('openBackends()', () => {
       assert.deepEqual(await second.stores.serviceClients.findServiceClientByName('game-api'), client)
     })
 
-    it('puts sessions in Redis and durable data in SQLite when only Redis is set', async (t) => {
+    it('puts sessions, throttles and scheduler leases in Redis and durable data in SQLite when only Redis is set', async (t) => {
       const redis = createTestRedisSettings()
-      const backends = await openBackends(storageConfig({ redis }), { now: contractEpoch })
-      t.after(() => backends.close())
-      assert.deepEqual(backends.layout, { durable: 'sqlite', sessions: 'redis' })
+      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
+      t.after(async () => {
+        await deleteTestKeys(cleanup, redis.keyPrefix)
+        await cleanup.close()
+      })
+      const open = () => openBackends(storageConfig({ redis }), { now: contractEpoch })
+      const [first, second] = [await open(), await open()]
+      t.after(() => Promise.all([first.close(), second.close()]))
+      assert.deepEqual(first.layout, { durable: 'sqlite', sessions: 'redis' })
+      // Two nodes with their own SQLite files share the counters and leases through Redis.
+      const now = contractEpoch
+      await first.stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: null }], now)
+      assert.deepEqual(await second.stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: null }], now), [2])
+      const lease = { job: 'review', occurrenceAt: now, now, leaseExpiresAt: new Date(now.getTime() + 60_000) }
+      assert.equal(await first.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-1' }), true)
+      assert.equal(await second.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-2' }), false)
+      assert.equal((await cleanup.scanKeys(`${redis.keyPrefix}:throttle:*`)).length, 1)
+      assert.equal((await cleanup.scanKeys(`${redis.keyPrefix}:scheduler-lease:*`)).length, 1)
     })
 
     it('puts durable data in PostgreSQL and sessions in Redis when both are set, with the bus on Redis', async (t) => {

@@ -8,10 +8,14 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
 import { buildTokenSessionRecord, contractEpoch, insertTestUser, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
+import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
+import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
 import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
+import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-leases.ts'
 import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
+import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessRedisServerProgram } from '../helpers/backends.ts'
 import { createTestRedisSettings, openTestRedisStores, startOwnRedisCluster, type OwnRedisCluster } from '../helpers/redis.ts'
 
@@ -31,6 +35,15 @@ function clusterSettings() {
   return createTestRedisSettings({ urls: cluster.urls, isCluster: true })
 }
 
+/** The port of the master serving `slot`. */
+async function masterOf(slot: number): Promise<number> {
+  const { stdout } = await run('redis-cli', ['-p', String(cluster?.ports[0] ?? 0), '--json', 'CLUSTER', 'SLOTS'])
+  const ranges = JSON.parse(stdout) as Array<[number, number, [string, number, ...unknown[]]]>
+  const range = ranges.find(([first, last]) => slot >= first && slot <= last)
+  if (!range) throw new Error(`no master serves slot ${slot}`)
+  return range[2][1]
+}
+
 async function slotOf(key: string): Promise<number> {
   const port = cluster?.ports[0] ?? 0
   return Number((await run('redis-cli', ['-p', String(port), 'CLUSTER', 'KEYSLOT', key])).stdout.trim())
@@ -38,6 +51,8 @@ async function slotOf(key: string): Promise<number> {
 
 describe('Redis Cluster stores', { skip }, () => {
   testSessionStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
+  testThrottleStore(() => openTestRedisStores(clusterSettings(), contractEpoch), { expiresByItself: true })
+  testSchedulerLockStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
 })
 
 describe('Redis Cluster invalidation bus', { skip }, () => {
@@ -76,6 +91,27 @@ describe('Redis Cluster key layout', { skip }, () => {
     assert.equal(await slotOf(keys.userSessions('user-1')), await slotOf('{user-1}'))
     assert.equal(await slotOf(keys.sessionToken('hash-1')), await slotOf('{hash-1}'))
     assert.equal(await slotOf(keys.refreshFamily('session-abc')), await slotOf(sessionKey))
+  })
+
+  it('a throttle record and a job lease each hash by their own key, so each script runs in one slot', async () => {
+    const throttleKey = createThrottleKeys('tessera').record('signin:account:alice')
+    assert.equal(await slotOf(throttleKey), await slotOf('{signin:account:alice}'))
+    assert.equal(await slotOf(createSchedulerLeaseKey('tessera', 'security-review')), await slotOf('{security-review}'))
+  })
+
+  it('deleteThrottlesByPrefix() finds the records of a prefix on every master', async (t) => {
+    const stores = await openTestRedisStores(clusterSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = Array.from({ length: 30 }, (_, index) => `signin:account-network:alice|192.0.2.${index}`)
+    const expiresAt = secondsAfterEpoch(60)
+    await stores.throttles.incrementThrottles(keys.map((key) => ({ key, expiresAt })), contractEpoch)
+    await stores.throttles.incrementThrottles([{ key: 'signin:account-network:bob|192.0.2.1', expiresAt }], contractEpoch)
+    const throttleKeys = createThrottleKeys(stores.keyPrefix)
+    const holders = await Promise.all(keys.map(async (key) => masterOf(await slotOf(throttleKeys.record(key)))))
+    assert.equal(new Set(holders).size, 3, 'the records sit on all three masters')
+    assert.equal(await stores.throttles.deleteThrottlesByPrefix('signin:account-network:alice|'), 30)
+    assert.deepEqual(await stores.throttles.readThrottles(keys, contractEpoch), keys.map(() => null))
+    assert.equal((await stores.throttles.readThrottles(['signin:account-network:bob|192.0.2.1'], contractEpoch))[0]?.count, 1)
   })
 
   it('a refresh race across the cluster lets exactly one presenter rotate', async (t) => {

@@ -6,12 +6,16 @@ import { TesseraError } from '../../src/core/errors.ts'
 import { hashToken } from '../../src/core/secrets.ts'
 import { createManualClock } from '../helpers/manual-clock.ts'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
-import { buildSessionRecord, contractEpoch, insertTestUser } from '../../src/storage/contract/records.ts'
+import { buildSessionRecord, contractEpoch, insertTestUser, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
+import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
+import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
 import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
+import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-leases.ts'
 import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
+import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backends.ts'
 import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnRedisServer } from '../helpers/redis.ts'
 
@@ -26,6 +30,8 @@ const skipOwnServer = skip || skipUnlessRedisServerProgram()
 describe('Redis stores', { skip }, () => {
   testSessionStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
   testRefreshTokenStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
+  testThrottleStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch), { expiresByItself: true })
+  testSchedulerLockStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
 })
 
 describe('Redis invalidation bus', { skip }, () => {
@@ -76,6 +82,8 @@ describe('Redis session layout', { skip }, () => {
     const password = 'correct horse battery staple'
     await core.accounts.registerUser({ username: 'alice', password })
     const client = { ip: '192.0.2.1', userAgent: 'test', requestId: null }
+    const wrongPassword = 'a wrong password for alice'
+    await assert.rejects(core.authentication.logIn({ username: 'alice', password: wrongPassword, transport: 'cookie', ...client }))
     const cookie = await core.authentication.logIn({ username: 'alice', password, transport: 'cookie', ...client })
     const token = await core.authentication.logIn({ username: 'alice', password, transport: 'token', ...client })
     clock.advanceSeconds(5)
@@ -91,6 +99,9 @@ describe('Redis session layout', { skip }, () => {
     const text = dump.join('\n')
     assert.ok(text.includes(hashToken(cookie.sessionToken ?? '')), 'the search finds what is stored')
     assert.ok(text.includes(hashToken(refreshed.tokens.refreshToken)))
+    assert.ok(text.includes('signin:known:alice|'), 'the throttle records are in the search')
+    assert.equal(text.includes(password), false)
+    assert.equal(text.includes(wrongPassword), false)
     for (const secret of secrets) {
       assert.ok(secret.length >= 43)
       assert.equal(text.includes(secret), false)
@@ -121,6 +132,57 @@ describe('Redis session layout', { skip }, () => {
     await stores.sessions.insertSession(session)
     await stores.connection.command(keys.sessionToken('hash-b'), ['SET', keys.sessionToken('hash-b'), session.id])
     assert.equal(await stores.sessions.findSessionByTokenHash('hash-b'), null)
+  })
+})
+
+describe('Redis throttle and lease layout', { skip }, () => {
+  it('a throttle record carries its expiry as its Redis TTL, which moves later with it and goes with a null expiry', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const key = createThrottleKeys(stores.keyPrefix).record('signin:account:alice')
+    const expiryOf = () => stores.connection.command<number>(key, ['PEXPIRETIME', key])
+    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(60) }], contractEpoch)
+    assert.equal(await expiryOf(), secondsAfterEpoch(60).getTime())
+    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(30) }], contractEpoch)
+    assert.equal(await expiryOf(), secondsAfterEpoch(60).getTime())
+    const blockedUntil = secondsAfterEpoch(5)
+    await stores.throttles.extendThrottleBlocks([{ key: 'signin:account:alice', blockedUntil, expiresAt: secondsAfterEpoch(120) }], contractEpoch)
+    assert.equal(await expiryOf(), secondsAfterEpoch(120).getTime())
+    await stores.throttles.extendThrottleBlocks([{ key: 'signin:account:alice', blockedUntil, expiresAt: null }], contractEpoch)
+    assert.equal(await expiryOf(), -1, 'no TTL')
+    // An expired record that Redis still holds restarts with the new expiry as its TTL.
+    const restartedAt = secondsAfterEpoch(1_000_000)
+    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(60) }], contractEpoch)
+    await stores.connection.command(key, ['HSET', key, 'expiresAt', String(secondsAfterEpoch(100).getTime())])
+    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: new Date(restartedAt.getTime() + 60_000) }], restartedAt)
+    assert.equal(await expiryOf(), restartedAt.getTime() + 60_000)
+  })
+
+  it('Redis deletes a throttle record by itself once its expiry has passed on the real clock', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = createThrottleKeys(stores.keyPrefix)
+    const now = new Date(Date.now() - 60_000)
+    await stores.throttles.incrementThrottles(
+      [
+        { key: 'gone', expiresAt: new Date(now.getTime() + 1000) },
+        { key: 'kept', expiresAt: new Date(now.getTime() + 3_600_000) },
+      ],
+      now,
+    )
+    assert.equal(await stores.connection.command<number>(keys.record('gone'), ['EXISTS', keys.record('gone')]), 0)
+    assert.equal(await stores.connection.command<number>(keys.record('kept'), ['EXISTS', keys.record('kept')]), 1)
+  })
+
+  it('a job lease has no TTL: the completed occurrence it remembers outlives every lease', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const lease = { job: 'retention', occurrenceAt: contractEpoch, owner: 'node-a', now: contractEpoch, leaseExpiresAt: secondsAfterEpoch(60) }
+    assert.equal(await stores.schedulerLocks.acquireJobLease(lease), true)
+    await stores.schedulerLocks.completeJobRun({ job: 'retention', owner: 'node-a', occurrenceAt: contractEpoch })
+    const key = createSchedulerLeaseKey(stores.keyPrefix, 'retention')
+    assert.equal(await stores.connection.command<number>(key, ['PTTL', key]), -1)
+    assert.deepEqual(await stores.connection.command(key, ['HGETALL', key]), ['completedOccurrenceAt', String(contractEpoch.getTime())])
   })
 })
 

@@ -44,6 +44,9 @@ export interface ThrottleStore {
   deleteThrottles(keys: readonly string[]): Promise<number>
   /** Deletes every record whose key starts with `prefix` (a rare, administrative operation). */
   deleteThrottlesByPrefix(prefix: string): Promise<number>
-  /** Deletes records expired at `now`; returns how many. */
+  /**
+   * Deletes records expired at `now`; returns how many. A backend whose records expire by
+   * themselves (Redis TTLs) has none left to delete and returns 0.
+   */
   deleteExpiredThrottles(now: Date): Promise<number>
 }

@@ -43,6 +43,27 @@ export function testSchedulerLockStore(openStores: OpenStores): void {
       assert.equal(await schedulerLocks.findLastCompletedRun('security-review'), null)
     })
 
+    it('acquireJobLease() lets the holder take its lease again, and no one an older occurrence', async (t) => {
+      const { schedulerLocks } = await openStoresForTest(t, openStores)
+      assert.equal(await schedulerLocks.acquireJobLease(lease('node-a', 300, 301)), true)
+      assert.equal(await schedulerLocks.acquireJobLease(lease('node-a', 300, 330, 400)), true)
+      assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 300, 370)), false)
+      await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(300) })
+      assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 200, 401)), false)
+    })
+
+    it('completeJobRun() refuses a non-holder and never moves the completed occurrence back', async (t) => {
+      const { schedulerLocks } = await openStoresForTest(t, openStores)
+      await schedulerLocks.acquireJobLease(lease('node-a', 600, 601))
+      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-b', occurrenceAt: secondsAfterEpoch(600) }), false)
+      assert.equal(await schedulerLocks.findLastCompletedRun('security-review'), null)
+      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(600) }), true)
+      await schedulerLocks.acquireJobLease(lease('node-a', 900, 901))
+      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(300) }), true)
+      assert.deepEqual(await schedulerLocks.findLastCompletedRun('security-review'), secondsAfterEpoch(600))
+      assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 900, 902)), true)
+    })
+
     it('acquireJobLease() keeps jobs apart', async (t) => {
       const { schedulerLocks } = await openStoresForTest(t, openStores)
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-a', 300, 301)), true)

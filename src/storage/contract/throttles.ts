@@ -1,12 +1,13 @@
 /**
  * The ThrottleStore contract: every backend must pass it. Instants only move later, an expired
- * record behaves as absent, and concurrent increments are never lost.
+ * record behaves as absent, and concurrent increments are never lost. A backend whose records
+ * expire by themselves (Redis TTLs) says so with `expiresByItself`: its sweep has nothing to do.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { contractEpoch, openStoresForTest, secondsAfterEpoch, type OpenStores } from './records.ts'
 
-export function testThrottleStore(openStores: OpenStores): void {
+export function testThrottleStore(openStores: OpenStores, options: { expiresByItself?: boolean } = {}): void {
   describe('ThrottleStore', () => {
     it('readThrottles() returns null for keys without a record, in the order asked', async (t) => {
       const { throttles } = await openStoresForTest(t, openStores)
@@ -85,6 +86,30 @@ export function testThrottleStore(openStores: OpenStores): void {
       ])
     })
 
+    it('extendThrottleBlocks() only moves the expiry later, as incrementThrottles() does', async (t) => {
+      const { throttles } = await openStoresForTest(t, openStores)
+      await throttles.incrementThrottles([{ key: 'a', expiresAt: secondsAfterEpoch(60) }], contractEpoch)
+      const blockedUntil = secondsAfterEpoch(8)
+      await throttles.extendThrottleBlocks([{ key: 'a', blockedUntil, expiresAt: secondsAfterEpoch(30) }], contractEpoch)
+      assert.deepEqual((await throttles.readThrottles(['a'], contractEpoch))[0]?.expiresAt, secondsAfterEpoch(60))
+      await throttles.extendThrottleBlocks([{ key: 'a', blockedUntil, expiresAt: secondsAfterEpoch(90) }], contractEpoch)
+      assert.deepEqual(await throttles.readThrottles(['a'], secondsAfterEpoch(70)), [
+        { count: 1, blockedUntil, expiresAt: secondsAfterEpoch(90) },
+      ])
+    })
+
+    it('an expired record stays absent through extendThrottleBlocks() and decrementThrottles()', async (t) => {
+      const { throttles } = await openStoresForTest(t, openStores)
+      await throttles.incrementThrottles([{ key: 'a', expiresAt: secondsAfterEpoch(10) }], contractEpoch)
+      await throttles.incrementThrottles([{ key: 'a', expiresAt: secondsAfterEpoch(10) }], contractEpoch)
+      const later = secondsAfterEpoch(20)
+      await throttles.extendThrottleBlocks([{ key: 'a', blockedUntil: secondsAfterEpoch(80), expiresAt: secondsAfterEpoch(90) }], later)
+      await throttles.decrementThrottles(['a'], later)
+      assert.deepEqual(await throttles.readThrottles(['a'], later), [null])
+      assert.deepEqual(await throttles.incrementThrottles([{ key: 'a', expiresAt: secondsAfterEpoch(30) }], later), [1])
+      assert.deepEqual(await throttles.readThrottles(['a'], later), [{ count: 1, blockedUntil: null, expiresAt: secondsAfterEpoch(30) }])
+    })
+
     it('extendThrottleBlocks() leaves a key without a record absent', async (t) => {
       const { throttles } = await openStoresForTest(t, openStores)
       await throttles.extendThrottleBlocks(
@@ -112,6 +137,21 @@ export function testThrottleStore(openStores: OpenStores): void {
       assert.deepEqual(left.map((record) => record !== null), [false, false, true, true, true, true])
     })
 
+    it('deleteThrottlesByPrefix() takes every character of the prefix literally', async (t) => {
+      const { throttles } = await openStoresForTest(t, openStores)
+      const keys = ['a*|1', 'ab|1', 'a?|1', 'a[b]|1', 'a\\|1', 'a}|1', 'a', 'a{b}|1']
+      await throttles.incrementThrottles(keys.map((key) => ({ key, expiresAt: secondsAfterEpoch(60) })), contractEpoch)
+      assert.equal(await throttles.deleteThrottlesByPrefix('*'), 0)
+      assert.equal(await throttles.deleteThrottlesByPrefix('a*'), 1)
+      assert.equal(await throttles.deleteThrottlesByPrefix('a?'), 1)
+      assert.equal(await throttles.deleteThrottlesByPrefix('a[b]'), 1)
+      assert.equal(await throttles.deleteThrottlesByPrefix('a\\'), 1)
+      assert.equal(await throttles.deleteThrottlesByPrefix('a}'), 1)
+      assert.equal(await throttles.deleteThrottlesByPrefix('a{b}'), 1)
+      const left = await throttles.readThrottles(keys, contractEpoch)
+      assert.deepEqual(left.map((record) => record !== null), [false, true, false, false, false, false, true, false])
+    })
+
     it('deleteExpiredThrottles() deletes expired records only', async (t) => {
       const { throttles } = await openStoresForTest(t, openStores)
       await throttles.incrementThrottles(
@@ -122,9 +162,14 @@ export function testThrottleStore(openStores: OpenStores): void {
         ],
         contractEpoch,
       )
-      assert.equal(await throttles.deleteExpiredThrottles(secondsAfterEpoch(50)), 1)
-      const live = await throttles.readThrottles(['old', 'new', 'kept'], contractEpoch)
+      const sweptAt = secondsAfterEpoch(50)
+      assert.equal(await throttles.deleteExpiredThrottles(sweptAt), options.expiresByItself ? 0 : 1)
+      const live = await throttles.readThrottles(['old', 'new', 'kept'], sweptAt)
       assert.deepEqual(live.map((record) => record?.count ?? null), [null, 1, 1])
+      if (!options.expiresByItself) {
+        const left = await throttles.readThrottles(['old', 'new', 'kept'], contractEpoch)
+        assert.deepEqual(left.map((record) => record?.count ?? null), [null, 1, 1])
+      }
     })
   })
 }

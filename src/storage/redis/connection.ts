@@ -45,7 +45,10 @@ export interface RedisConnection {
     onMessage: (channel: string, message: string) => void,
     onInterrupted: () => void,
   ): Promise<RedisSubscription>
-  /** Every key matching `pattern` on every master (maintenance and tests; never on a request). */
+  /**
+   * Every key matching `pattern` on every master. It walks the whole keyspace: for maintenance,
+   * tests and rare administrative requests (an account unlock), never on a hot path.
+   */
   scanKeys(pattern: string): Promise<string[]>
   ping(): Promise<void>
   close(): Promise<void>
@@ -154,14 +157,15 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
         await guarded(() => cluster.subscribe([...channels], listener))
         return { close: () => guarded(async () => void (await cluster.unsubscribe([...channels], listener))) }
       },
-      async scanKeys(pattern) {
-        const keys: string[] = []
-        for (const master of cluster.masters) {
-          const client = await cluster.nodeClient(master)
-          keys.push(...(await scanAll((args) => client.sendCommand<[string, string[]]>(args, commandOptions), pattern)))
-        }
-        return keys
-      },
+      scanKeys: (pattern) =>
+        guarded(async () => {
+          const keys: string[] = []
+          for (const master of cluster.masters) {
+            const client = await cluster.nodeClient(master)
+            keys.push(...(await scanAll((args) => client.sendCommand<[string, string[]]>(args, commandOptions), pattern)))
+          }
+          return keys
+        }),
       ping: () => guarded(async () => void (await send(undefined, ['PING']))),
       close: () => cluster.close(),
     }

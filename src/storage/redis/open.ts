@@ -1,20 +1,26 @@
 /**
- * The Redis stores: hot, TTL-bound data (sessions and their refresh-token families) and the invalidation bus, on one Redis or one
- * Redis Cluster.
+ * The Redis stores: hot, TTL-bound data (sessions and their refresh-token families, throttle
+ * counters), the scheduler leases and the invalidation bus, on one Redis or one Redis Cluster.
  */
 import type { RedisSettings } from '../../config/backends.ts'
+import type { SchedulerLockStore } from '../../core/scheduler/store.ts'
 import type { SessionStore } from '../../core/sessions/store.ts'
+import type { ThrottleStore } from '../../core/throttle/store.ts'
 import type { RefreshTokenStore } from '../../core/tokens/store.ts'
 import { openRedisConnection, type RedisConnection } from './connection.ts'
 import { openRedisInvalidationBus, type RedisInvalidationBus } from './invalidation-bus.ts'
 import { createRedisRefreshTokenStore } from './refresh-tokens.ts'
+import { createRedisSchedulerLockStore } from './scheduler-leases.ts'
 import { createRedisSessionStore } from './sessions.ts'
+import { createRedisThrottleStore } from './throttles.ts'
 
 export interface RedisStores {
   connection: RedisConnection
   sessions: SessionStore
   /** Kept beside the sessions: a rotation changes a session and its family in one step. */
   refreshTokens: RefreshTokenStore
+  throttles: ThrottleStore
+  schedulerLocks: SchedulerLockStore
   invalidationBus: RedisInvalidationBus
   checkHealth(): Promise<void>
   close(): Promise<void>
@@ -40,6 +46,8 @@ export async function openRedisStores(
     connection,
     sessions: createRedisSessionStore(connection, settings.keyPrefix),
     refreshTokens: createRedisRefreshTokenStore(connection, settings.keyPrefix),
+    throttles: createRedisThrottleStore(connection, settings.keyPrefix),
+    schedulerLocks: createRedisSchedulerLockStore(connection, settings.keyPrefix),
     invalidationBus,
     checkHealth: () => connection.ping(),
     async close() {
