@@ -1,7 +1,10 @@
 /**
  * Runs the example game server against a running Tessera:
  *
- *   TESSERA_URL=http://127.0.0.1:8080 node examples/game-server/main.ts
+ *   TESSERA_URL=http://127.0.0.1:8080 node --conditions=tessera-source examples/game-server/main.ts
+ *
+ * (`--conditions=tessera-source` makes `tessera/verifier` resolve to src/verifier inside this
+ * repository; a project that installed Tessera runs its copy with plain `node`.)
  *
  * Settings (environment): TESSERA_URL (Tessera's public URL, the token issuer), GAME_AUDIENCE
  * (the `aud` to accept; default TESSERA_URL, which is Tessera's default audience), GAME_PORT

@@ -34,6 +34,14 @@ async function startScene(t: TestContext, options: { withIntrospection: boolean 
 }
 
 describe('example game server', () => {
+  it('runs on the verifier sources, not on a build that may be stale', () => {
+    assert.equal(
+      import.meta.resolve('tessera/verifier'),
+      new URL('../../src/verifier/index.ts', import.meta.url).href,
+      'run with node --conditions=tessera-source, as npm test does',
+    )
+  })
+
   it('lets players with a Tessera token join matches and refuses everyone else', async (t) => {
     const { tessera, call } = await startScene(t, { withIntrospection: false })
     const { username, id } = await registerUser(tessera)

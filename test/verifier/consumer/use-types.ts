@@ -1,0 +1,24 @@
+/**
+ * A resource server's TypeScript, type-checked by test/verifier/package.test.ts against the
+ * declarations of the installed package (and, as part of this repository, against the sources).
+ */
+import { createFastifyAuthHook, createVerifier, VerifierError, type Principal, type VerifierErrorCode } from 'tessera/verifier'
+
+const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['EdDSA'] })
+
+export const requireAdmin = createFastifyAuthHook(verifier, { roles: ['admin'] })
+
+export async function readUserId(authorization: string): Promise<string> {
+  const principal: Principal = await verifier.authenticateRequest({ headers: { authorization } })
+  return principal.userId
+}
+
+export function readRefusalCode(error: unknown): VerifierErrorCode | null {
+  return error instanceof VerifierError ? error.code : null
+}
+
+// Declarations that had decayed to `any` would accept both.
+// @ts-expect-error the issuer is a string
+export const numericIssuer = () => createVerifier({ issuer: 1, audience: 'https://game.example' })
+// @ts-expect-error the algorithms are EdDSA and ES256 only
+export const symmetric = () => createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['HS256'] })
