@@ -90,7 +90,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
         tags: ['auth'],
         body: {
           type: 'object',
-          properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 512 } },
+          properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 4096 } },
           required: ['refresh_token'],
           additionalProperties: false,
         },
