@@ -103,6 +103,23 @@ describe('verifier', () => {
     assert.equal((await refusal(verifier.verifyAccessToken(user.access_token))).code, 'invalid_token')
   })
 
+  it('never takes a token for a verified one that shares its signature: the whole token must match', async (t) => {
+    const start = startAtRealTime(t)
+    const server = await startTestServer(t, {}, { clockStart: start })
+    const user = await signedIn(server)
+    const { verifier } = createTestVerifier(server)
+    await verifier.verifyAccessToken(user.access_token)
+    const [header, payload, signature] = user.access_token.split('.')
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'))
+    const promoted = Buffer.from(JSON.stringify({ ...claims, roles: ['admin', 'user'] })).toString('base64url')
+    for (const forged of [`${header}.${promoted}.${signature}`, `${header}.${payload}.${signature}.${signature}`, `.${signature}`, signature ?? '']) {
+      assert.equal((await refusal(verifier.verifyAccessToken(forged))).code, 'invalid_token')
+      const request = { headers: { authorization: `Bearer ${forged}` } }
+      assert.equal((await refusal(verifier.authenticateRequest(request))).code, 'invalid_token')
+    }
+    assert.deepEqual((await verifier.verifyAccessToken(user.access_token)).roles, ['user'])
+  })
+
   it('fetches the JWKS once for many tokens and respects the server\'s max-age', async (t) => {
     const start = startAtRealTime(t)
     const server = await startTestServer(t, {}, { clockStart: start })
