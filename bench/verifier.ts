@@ -3,7 +3,7 @@
  * through the signature each time), and the throughput of a resource server that verifies every
  * request against the same server with no auth (target: at least 0.85×).
  *
- *   node bench/verifier.ts [--seconds 5] [--connections 50]
+ *   node bench/verifier.ts [--seconds 2] [--connections 50]
  *
  * A real Tessera runs in this process on a fresh data directory; the resource servers run in a
  * child process so the load generator does not share their event loop.
@@ -45,7 +45,7 @@ export interface VerifierFigures {
     name: string
     noAuthRps: number
     verifiedRps: number
-    /** Throughput with the verifier over throughput without. */
+    /** Throughput with the verifier over throughput without: the median of back-to-back pairs. */
     ratio: number
     verifiedP99Ms: number
     /** CPU time the server spent per request, with and without the verifier (microseconds). */
@@ -55,6 +55,8 @@ export interface VerifierFigures {
 }
 
 const targetRatio = 0.85
+/** Pairs of runs (no auth, verifier) per server; odd, so the median is one pair's ratio. */
+const roundCount = 15
 
 /** Operations per second with `concurrency` of them in flight. */
 async function countPerSecond(seconds: number, concurrency: number, work: () => Promise<unknown>): Promise<number> {
@@ -129,7 +131,7 @@ async function startResourceServers(env: Record<string, string>) {
 }
 
 export async function benchVerifier(options: { seconds?: number; connections?: number } = {}): Promise<VerifierFigures> {
-  const seconds = options.seconds ?? 5
+  const seconds = options.seconds ?? 2
   const connections = options.connections ?? 50
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-verifier-'))
   const config = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent' })
@@ -180,23 +182,32 @@ export async function benchVerifier(options: { seconds?: number; connections?: n
         ['node:http', resourceServers.ports.nodePlain, resourceServers.ports.nodeVerified],
         ['fastify', resourceServers.ports.fastifyPlain, resourceServers.ports.fastifyVerified],
       ] as const) {
-        // Warm both up, then alternate rounds and take medians, so that drift and the noise of a
-        // small machine (load generator and servers share its cores) affect both alike.
+        // Warm both up, then run short pairs back to back, each pair in the other order, and take
+        // the median of the pairs' ratios: the speed of a shared virtual machine drifts by tens
+        // of percent within a minute, and only runs seconds apart see the same machine.
         await load(plainPort, true)
         await load(verifiedPort, true)
         const rounds = { plain: [] as LoadResult[], verified: [] as LoadResult[] }
-        for (let round = 0; round < 3; round += 1) {
-          rounds.plain.push(await load(plainPort, true))
-          rounds.verified.push(await load(verifiedPort, true))
+        for (let round = 0; round < roundCount; round += 1) {
+          if (round % 2 === 0) {
+            rounds.plain.push(await load(plainPort, true))
+            rounds.verified.push(await load(verifiedPort, true))
+          } else {
+            rounds.verified.push(await load(verifiedPort, true))
+            rounds.plain.push(await load(plainPort, true))
+          }
         }
         const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
         const rps = (results: LoadResult[]) => median(results.map((result) => result.requests.average))
         const cpu = (results: LoadResult[]) => median(results.map((result) => result.cpuMicrosPerRequest))
+        const pairedRatio = median(
+          rounds.verified.map((result, index) => result.requests.average / (rounds.plain[index]?.requests.average ?? Infinity)),
+        )
         servers.push({
           name,
           noAuthRps: rps(rounds.plain),
           verifiedRps: rps(rounds.verified),
-          ratio: rps(rounds.verified) / rps(rounds.plain),
+          ratio: pairedRatio,
           verifiedP99Ms: Math.max(...rounds.verified.map((result) => result.latency.p99)),
           noAuthCpuMicros: cpu(rounds.plain),
           verifiedCpuMicros: cpu(rounds.verified),
@@ -235,7 +246,7 @@ export function formatVerifierFigures(figures: VerifierFigures): string {
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       'resource-servers': { type: 'boolean', default: false },
     },
