@@ -309,6 +309,24 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     }
   })
 
+  it('an emergency rotation on node 1 refuses the old keys\' tokens on every node within 1 s; new sign-ins work everywhere', async (t) => {
+    const username = `leak${randomBytes(3).toString('hex')}`
+    await register(node(1), username)
+    const before = await logIn(node(1), username)
+    for (const each of nodes) assert.equal((await call(each, '/v1/me', { bearer: before.accessToken })).status, 200)
+    const root = await logIn(node(0), 'root')
+    const replaced = await call(node(0), '/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: root.accessToken })
+    assert.equal(replaced.status, 201, JSON.stringify(replaced.body))
+    for (const [index, each] of nodes.entries()) {
+      const elapsed = await timeUntilStatus(() => call(each, '/v1/me', { bearer: before.accessToken }), 401)
+      t.diagnostic(`old token refused by node ${index + 1} after ${elapsed.toFixed(1)} ms`)
+      assert.deepEqual(await publishedKids(each), [replaced.body.kid])
+    }
+    const after = await logIn(node(2), username)
+    assert.equal(decodeProtectedHeader(after.accessToken).kid, replaced.body.kid)
+    for (const each of nodes) assert.equal((await call(each, '/v1/me', { bearer: after.accessToken })).status, 200)
+  })
+
   it('failed sign-ins spread round-robin over the nodes lock the account at the same count as on one node; one unlock frees it everywhere', async () => {
     const spread = `spread${randomBytes(3).toString('hex')}`
     const single = `single${randomBytes(3).toString('hex')}`
