@@ -3,6 +3,7 @@
 // the `node` that starts this file may be an older system one, so the CLI is re-run with the
 // Node binary the package depends on. This file stays plain JavaScript for the same reason.
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
@@ -21,6 +22,14 @@ function findNodeBinary() {
     // No `node` package next to this one: this node will do if it is recent enough.
     return isRecentEnough(process.versions.node) ? process.execPath : null
   }
+}
+
+// A packed copy (a dependency of a resource server) carries only the tessera/verifier build.
+if (!existsSync(cliPath)) {
+  process.stderr.write(
+    'tessera: this copy holds only the tessera/verifier library; the server and this command run from a checkout of Tessera (git clone, npm install), see its README\n',
+  )
+  process.exit(1)
 }
 
 const nodeBinary = findNodeBinary()

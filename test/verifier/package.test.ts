@@ -92,6 +92,15 @@ describe('the packed tessera/verifier in an outside project', { timeout: 180_000
     assert.deepEqual(unexpected, [])
   })
 
+  it('has a tessera command that says the server runs from a checkout, rather than failing obscurely', async () => {
+    const binPath = join(consumerDir, 'node_modules/tessera/bin/tessera.js')
+    const refusal = await runCommand(process.execPath, [binPath, 'version'], consumerDir).then(
+      () => assert.fail('the command ran from a packed copy'),
+      (error: unknown) => String(error),
+    )
+    assert.match(refusal, /holds only the tessera\/verifier library/)
+  })
+
   it('runs from plain JavaScript: every export of the sources, and a Tessera token verified against its JWKS', async (t) => {
     const server = await startTestServer(t, {}, { clockStart: new Date() })
     const { username, id } = await registerUser(server)
