@@ -190,6 +190,19 @@ describe('access tokens', () => {
     assert.equal(await accessTokens.verifyAccessToken(await signWithRealKey({ roles: [1] })), null)
   })
 
+  it('verifyAccessToken() never takes a token for a verified one that shares its signature', async (t) => {
+    const { accessTokens } = await setUp(t)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    assert.notEqual(await accessTokens.verifyAccessToken(accessToken), null)
+    const [header, payload, signature] = accessToken.split('.')
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'))
+    const impersonating = encodeSegment({ ...claims, sub: 'someone-else' })
+    for (const forged of [`${header}.${impersonating}.${signature}`, `x${header}.${payload}.${signature}`, `.${signature}`, signature ?? '']) {
+      assert.equal(await accessTokens.verifyAccessToken(forged), null, forged.slice(0, 20))
+    }
+    assert.equal((await accessTokens.verifyAccessToken(accessToken))?.sub, subject.userId)
+  })
+
   it('verifyAccessToken() accepts a token within the leeway after exp', async (t) => {
     const { clock, accessTokens } = await setUp(t)
     const { accessToken } = await accessTokens.issueAccessToken(subject)

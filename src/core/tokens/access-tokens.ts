@@ -1,9 +1,9 @@
 /**
  * Access tokens: short-lived JWTs (RFC 9068 profile, `typ: at+jwt`) signed and verified with
  * jose. Verification pins the algorithm of the key named by `kid`, the issuer and the audience,
- * and requires every claim Tessera puts in. A bounded cache of already-verified tokens, keyed by
- * the exact token text and dropped at `exp`, keeps repeat checks off the signature path (and off
- * libuv's pool, which password hashing also uses).
+ * and requires every claim Tessera puts in. A bounded cache of already-verified tokens (found by
+ * signature, matched on the exact token text, dropped at `exp`) keeps repeat checks off the
+ * signature path (and off libuv's pool, which password hashing also uses).
  */
 import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
 import { randomUUID } from 'node:crypto'
@@ -70,7 +70,10 @@ export function createAccessTokens(deps: {
   settings: AccessTokenSettings
 }): AccessTokens {
   const { keyRing, clock, settings } = deps
-  const verified = new Map<string, { claims: AccessTokenClaims; kid: string }>()
+  // Keyed by the signature segment, holding the whole token, compared in full on a hit: hashing
+  // 86 characters instead of the whole token is most of what a repeat check costs.
+  const verified = new Map<string, { token: string; claims: AccessTokenClaims; kid: string }>()
+  const signatureOf = (token: string) => token.slice(token.lastIndexOf('.') + 1)
 
   function resolveKey(header: JWTHeaderParameters) {
     const found = typeof header.kid === 'string' ? keyRing.findVerificationKey(header.kid) : null
@@ -101,10 +104,11 @@ export function createAccessTokens(deps: {
     async verifyAccessToken(token) {
       const now = clock.now()
       const nowSeconds = now.getTime() / 1000
-      const hit = verified.get(token)
-      if (hit) {
+      const signature = signatureOf(token)
+      const hit = verified.get(signature)
+      if (hit?.token === token) {
         if (isLive(hit.claims, nowSeconds) && keyRing.findVerificationKey(hit.kid) !== null) return hit.claims
-        verified.delete(token)
+        verified.delete(signature)
         return null
       }
       if (token.length > maxTokenLength || !compactJwsPattern.test(token)) return null
@@ -132,15 +136,15 @@ export function createAccessTokens(deps: {
         const oldest = verified.keys().next().value
         if (oldest !== undefined) verified.delete(oldest)
       }
-      verified.set(token, { claims, kid })
+      verified.set(signature, { token, claims, kid })
       return claims
     },
 
     forgetRetiredKeys() {
       let forgotten = 0
-      for (const [token, entry] of verified) {
+      for (const [signature, entry] of verified) {
         if (keyRing.findVerificationKey(entry.kid) === null) {
-          verified.delete(token)
+          verified.delete(signature)
           forgotten += 1
         }
       }
