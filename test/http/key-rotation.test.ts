@@ -82,13 +82,18 @@ describe('signing key rotation', () => {
     assert.equal((await server.request('/v1/me', { bearer: signedIn.access_token })).status, 200)
   })
 
-  it('refuses an unknown algorithm', async (t) => {
+  it('refuses an unknown algorithm or a malformed emergency flag, and lets no one but an admin rotate', async (t) => {
     const server = await startTestServer(t, profile)
     const admin = await signInAsAdmin(server)
-    for (const algorithm of ['HS256', 'none', 'RS256']) {
-      const response = await server.request(`/v1/admin/keys/rotate?algorithm=${algorithm}`, { method: 'POST', bearer: admin.access_token })
-      assert.equal(response.status, 400, algorithm)
+    for (const query of ['algorithm=HS256', 'algorithm=none', 'algorithm=RS256', 'emergency=maybe', 'emergency=', 'emergency[]=true', 'urgent=true']) {
+      const response = await server.request(`/v1/admin/keys/rotate?${query}`, { method: 'POST', bearer: admin.access_token })
+      assert.equal(response.status, 400, query)
+      assert.equal(response.json.code, 'validation_failed', query)
     }
+    const { username } = await registerUser(server)
+    const player = await logInWithToken(server, username)
+    assert.equal((await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: player.access_token })).status, 403)
+    assert.equal((await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST' })).status, 401)
     assert.equal((await jwksKids(server)).length, 1)
   })
 
