@@ -7,20 +7,25 @@
  * within 5 s of the database's return, with no restart.
  */
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { skipUnlessPostgres, testPostgresUrl, uniqueTestName } from '../helpers/backends.ts'
-import { runMixedLoad, signInBothWays, summarizeLoad, type LoadUser } from '../helpers/mixed-load.ts'
+import { runMixedLoad, summarizeLoad } from '../helpers/mixed-load.ts'
+import {
+  assertOnlySuccessOrUnavailable,
+  assertRecoveredWithinFiveSeconds,
+  outagePublicUrl,
+  prepareLoadUsers,
+  readiness,
+  startTwoNodes,
+} from '../helpers/outage-scene.ts'
 import { dropTestSchema } from '../helpers/postgres.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
-import { startTesseraProcess, type TesseraProcess } from '../helpers/tessera-process.ts'
+import type { TesseraProcess } from '../helpers/tessera-process.ts'
 
 const skip = await skipUnlessPostgres()
-const password = 'correct horse battery staple'
-const publicUrl = 'http://tessera.test'
 const root = mkdtempSync(join(tmpdir(), 'tessera-pg-outage-'))
 const schema = uniqueTestName('tessera_pg_outage')
 const nodes: TesseraProcess[] = []
@@ -33,25 +38,7 @@ before(async () => {
   const proxiedUrl = new URL(testPostgresUrl)
   proxiedUrl.hostname = '127.0.0.1'
   proxiedUrl.port = String(proxy.port)
-  const masterKey = join(root, 'master.key')
-  loadOrCreateMasterKey(masterKey)
-  const settingsFor = (index: number) => {
-    const dir = mkdtempSync(join(root, `node${index}-`))
-    copyFileSync(masterKey, join(dir, 'master.key'))
-    return {
-      TESSERA_DATA_DIR: dir,
-      TESSERA_PUBLIC_URL: publicUrl,
-      TESSERA_DATABASE_URL: proxiedUrl.toString(),
-      TESSERA_DATABASE_SCHEMA: schema,
-      TESSERA_DATABASE_MIGRATE_ON_START: 'true',
-      TESSERA_BACKEND_TIMEOUT: '1s',
-      TESSERA_ARGON2_MEMORY_KIB: '12288',
-      TESSERA_ARGON2_PASSES: '3',
-      TESSERA_LOG_LEVEL: 'error',
-    }
-  }
-  nodes.push(await startTesseraProcess(settingsFor(1)))
-  nodes.push(await startTesseraProcess(settingsFor(2)))
+  nodes.push(...(await startTwoNodes(root, { TESSERA_DATABASE_URL: proxiedUrl.toString(), TESSERA_DATABASE_SCHEMA: schema })))
 })
 
 after(async () => {
@@ -61,31 +48,13 @@ after(async () => {
   rmSync(root, { recursive: true, force: true })
 })
 
-async function readiness(node: TesseraProcess): Promise<number> {
-  return (await fetch(`${node.url}/readyz`, { signal: AbortSignal.timeout(5000) })).status
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('PostgreSQL outage under load', { skip }, () => {
   it('answers only successes and bounded 503s while the database hangs or refuses, and recovers within 5 s', async (t) => {
     const [first, second] = nodes
     if (!first || !second || !proxy) throw new Error('setup failed')
-    const urls = nodes.map((node) => node.url)
-    const users: LoadUser[] = []
-    for (const index of [1, 2, 3]) {
-      const username = `anchor${index}`
-      const registered = await fetch(`${first.url}/v1/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username, password }),
-      })
-      assert.equal(registered.status, 201)
-      users.push(await signInBothWays(urls[index % 2] ?? first.url, username, password))
-    }
-    const ended = await signInBothWays(second.url, 'anchor1', password)
-    assert.equal((await fetch(`${first.url}/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${ended.accessToken}` } })).status, 204)
-    assert.equal((await fetch(`${second.url}/v1/auth/logout`, { method: 'POST', headers: { cookie: ended.cookie, origin: publicUrl } })).status, 204)
+    const { urls, users, ended } = await prepareLoadUsers(nodes, 'anchor')
 
     const stallAtMs = 1500
     const refuseAtMs = 4000
@@ -107,16 +76,12 @@ describe('PostgreSQL outage under load', { skip }, () => {
       durationMs: restoreAtMs + 6500,
       concurrency: 6,
       requestTimeoutMs: 8000,
-      origin: publicUrl,
+      origin: outagePublicUrl,
     })
     await chaos
     t.diagnostic(`answers by kind and status: ${JSON.stringify(summarizeLoad(records))}`)
 
-    for (const record of records) {
-      const allowed = record.kind === 'me-revoked' ? [401, 503] : [200, 503]
-      assert.ok(allowed.includes(record.status), `${record.kind} at ${Math.round(record.sentAtMs)} ms: ${record.status}`)
-      if (record.status === 503) assert.ok(record.hasRetryAfter && record.code === 'service_unavailable')
-    }
+    assertOnlySuccessOrUnavailable(records)
     const unavailable = records.filter((record) => record.status === 503)
     const duringStall = unavailable.filter((record) => record.sentAtMs >= stallAtMs && record.sentAtMs < refuseAtMs)
     const duringRefusal = unavailable.filter((record) => record.sentAtMs >= refuseAtMs && record.sentAtMs < restoreAtMs)
@@ -128,9 +93,7 @@ describe('PostgreSQL outage under load', { skip }, () => {
     assert.ok(slowest < 4000, `a 503 took ${slowest.toFixed(0)} ms`)
     assert.deepEqual(readyWhileDown, [503, 503])
 
-    const recovered = records.filter((record) => record.sentAtMs > restoreAtMs + 5000 && record.kind !== 'me-revoked')
-    assert.ok(recovered.length > 0)
-    assert.deepEqual(recovered.filter((record) => record.status !== 200).map((record) => `${record.kind}:${record.status}`), [])
+    assertRecoveredWithinFiveSeconds(records, restoreAtMs)
     const firstSuccess = Math.min(
       ...records.filter((record) => record.sentAtMs > restoreAtMs && record.status === 200 && record.kind === 'login').map((record) => record.sentAtMs),
     )
