@@ -1,25 +1,10 @@
-import type { AuditDetails, AuditEventRecord, AuditEventType, AuditOutcome, AuditReason } from '../../core/audit/events.ts'
+import type { AuditEventRecord, AuditEventType, AuditOutcome } from '../../core/audit/events.ts'
 import type { AuditEventFilter, AuditPageRequest, AuditStore } from '../../core/audit/store.ts'
+import { readAuditEventRow } from '../audit-row.ts'
 import type { Database, Queryable, Row } from './database.ts'
 
 function toEvent(row: Row): AuditEventRecord {
-  const optional = (value: unknown): string | null => (value === null ? null : String(value))
-  return {
-    id: String(row.id),
-    occurredAt: row.occurred_at as Date,
-    type: String(row.type) as AuditEventType,
-    outcome: String(row.outcome) as AuditOutcome,
-    reason: optional(row.reason) as AuditReason | null,
-    actorUserId: optional(row.actor_user_id),
-    subjectUserId: optional(row.subject_user_id),
-    username: optional(row.username),
-    ip: optional(row.ip),
-    userAgent: optional(row.user_agent),
-    sessionId: optional(row.session_id),
-    requestId: optional(row.request_id),
-    nodeId: String(row.node_id),
-    details: JSON.parse(String(row.details)) as AuditDetails,
-  }
+  return readAuditEventRow(row, row.occurred_at as Date)
 }
 
 /** The WHERE clause and its parameters for a filter and a page position. */
