@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
-import { parseInvalidation, type InvalidationBus, type InvalidationListener } from '../../core/invalidation/bus.ts'
+import { parseInvalidation, type InvalidationBus } from '../../core/invalidation/bus.ts'
+import { createBusListeners } from '../invalidation-listeners.ts'
 import type { Database } from './database.ts'
 
 export interface PostgresInvalidationBus extends InvalidationBus {
@@ -30,31 +31,10 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
   const silenceLimitMs = options.silenceLimitMs ?? 1500
   const busId = randomUUID()
   const channel = `tessera_invalidation_${options.schema}`.slice(0, 63)
-  const listeners = new Set<InvalidationListener>()
+  const bus = createBusListeners({ silenceLimitMs, onError })
   let listener: pg.Client | null = null
   let isClosed = false
   let isConnecting = false
-  let lastHeardAtMs = 0
-  let wasConnected = false
-
-  const isConnected = () => listener !== null && Date.now() - lastHeardAtMs < silenceLimitMs
-
-  async function tellListeners(call: (each: InvalidationListener) => void | Promise<void>): Promise<void> {
-    for (const each of [...listeners]) {
-      try {
-        await call(each)
-      } catch (error) {
-        onError?.(error)
-      }
-    }
-  }
-
-  function checkConnection(): void {
-    const connected = isConnected()
-    if (connected === wasConnected) return
-    wasConnected = connected
-    void tellListeners((each) => each.onReset())
-  }
 
   function receive(payload: string): void {
     let parsed: { origin?: unknown; heartbeat?: unknown }
@@ -64,21 +44,17 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
       return
     }
     if (parsed.origin === busId) {
-      if (parsed.heartbeat === true) {
-        lastHeardAtMs = Date.now()
-        checkConnection()
-      }
+      if (parsed.heartbeat === true) bus.heard()
       return
     }
     const message = parseInvalidation(payload)
-    if (message !== null) void tellListeners((each) => each.onInvalidation(message))
+    if (message !== null) bus.deliver(message)
   }
 
   function dropListener(client: pg.Client): void {
     if (listener !== client) return
     listener = null
-    lastHeardAtMs = 0
-    checkConnection()
+    bus.lost()
     client.end().catch(() => {
       // Already broken; nothing to close.
     })
@@ -106,8 +82,7 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
       }
       listener = client
       // Listening works: count as heard now (the reset that follows drops every copy).
-      lastHeardAtMs = Date.now()
-      checkConnection()
+      bus.heard()
     } catch (error) {
       onError?.(error)
       await client.end().catch(() => {})
@@ -128,18 +103,15 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
   const timer = setInterval(() => {
     // A connection silent far past the limit is dead without having said so (a dropped route):
     // replace it rather than wait for TCP keepalive.
-    if (listener !== null && Date.now() - lastHeardAtMs > silenceLimitMs * 3) dropListener(listener)
+    if (listener !== null && bus.silentForMs() > silenceLimitMs * 3) dropListener(listener)
     if (listener === null) void connectListener()
     else void beat()
-    checkConnection()
+    bus.checkConnection()
   }, heartbeatIntervalMs)
   timer.unref()
   await connectListener()
   await beat()
-  for (let waitedMs = 0; !isConnected() && waitedMs < silenceLimitMs; waitedMs += 10) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  checkConnection()
+  await bus.waitForFirstHeartbeat()
 
   return {
     async publish(message) {
@@ -149,15 +121,12 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
         onError?.(error)
       }
     },
-    subscribe(each) {
-      listeners.add(each)
-      return () => void listeners.delete(each)
-    },
-    isConnected,
+    subscribe: (each) => bus.add(each),
+    isConnected: () => listener !== null && bus.isConnected(),
     async close() {
       isClosed = true
       clearInterval(timer)
-      listeners.clear()
+      bus.clear()
       const client = listener
       listener = null
       await client?.end().catch((error: unknown) => onError?.(error))

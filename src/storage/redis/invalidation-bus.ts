@@ -7,7 +7,8 @@
  * trusting its copies until heartbeats flow again.
  */
 import { randomUUID } from 'node:crypto'
-import { parseInvalidation, type InvalidationBus, type InvalidationListener } from '../../core/invalidation/bus.ts'
+import { parseInvalidation, type InvalidationBus } from '../../core/invalidation/bus.ts'
+import { createBusListeners } from '../invalidation-listeners.ts'
 import type { RedisConnection, RedisSubscription } from './connection.ts'
 
 export interface RedisInvalidationBus extends InvalidationBus {
@@ -32,34 +33,11 @@ export async function openRedisInvalidationBus(options: RedisInvalidationBusOpti
   const busId = randomUUID()
   const channel = `${keyPrefix}:invalidation`
   const heartbeatChannel = `${keyPrefix}:invalidation:heartbeat:${busId}`
-  const listeners = new Set<InvalidationListener>()
-  let lastHeardAtMs = 0
-  let wasConnected = false
-
-  const isConnected = () => Date.now() - lastHeardAtMs < silenceLimitMs
-
-  async function tellListeners(call: (listener: InvalidationListener) => void | Promise<void>): Promise<void> {
-    for (const listener of [...listeners]) {
-      try {
-        await call(listener)
-      } catch (error) {
-        onError?.(error)
-      }
-    }
-  }
-
-  /** Either way, messages may have been missed: every copy is dropped. */
-  function checkConnection(): void {
-    const connected = isConnected()
-    if (connected === wasConnected) return
-    wasConnected = connected
-    void tellListeners((listener) => listener.onReset())
-  }
+  const bus = createBusListeners({ silenceLimitMs, onError })
 
   function receive(from: string, text: string): void {
     if (from === heartbeatChannel) {
-      lastHeardAtMs = Date.now()
-      checkConnection()
+      bus.heard()
       return
     }
     let origin: unknown
@@ -70,29 +48,23 @@ export async function openRedisInvalidationBus(options: RedisInvalidationBusOpti
     }
     const message = parseInvalidation(text)
     if (origin === busId || message === null) return
-    void tellListeners((listener) => listener.onInvalidation(message))
+    bus.deliver(message)
   }
 
-  const subscription: RedisSubscription = await redis.subscribe([channel, heartbeatChannel], receive, () => {
-    lastHeardAtMs = 0
-    checkConnection()
-  })
+  const subscription: RedisSubscription = await redis.subscribe([channel, heartbeatChannel], receive, () => bus.lost())
   const beat = () =>
     redis.publish(heartbeatChannel, String(Date.now())).catch(() => {
       // A failed heartbeat is itself the signal: silence turns the bus disconnected.
     })
   const timer = setInterval(() => {
     void beat()
-    checkConnection()
+    bus.checkConnection()
   }, heartbeatIntervalMs)
   timer.unref()
   await beat()
   // The first heartbeat normally returns within a round-trip; a node still starts without it,
   // disconnected (copies unused) until heartbeats arrive.
-  for (let waitedMs = 0; !isConnected() && waitedMs < silenceLimitMs; waitedMs += 10) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  checkConnection()
+  await bus.waitForFirstHeartbeat()
 
   return {
     async publish(message) {
@@ -102,14 +74,11 @@ export async function openRedisInvalidationBus(options: RedisInvalidationBusOpti
         onError?.(error)
       }
     },
-    subscribe(listener) {
-      listeners.add(listener)
-      return () => void listeners.delete(listener)
-    },
-    isConnected,
+    subscribe: (listener) => bus.add(listener),
+    isConnected: bus.isConnected,
     async close() {
       clearInterval(timer)
-      listeners.clear()
+      bus.clear()
       await subscription.close().catch((error: unknown) => onError?.(error))
     },
   }
