@@ -5,13 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import { formatJson } from '../format.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 const masterKeyFile = 'master.key'
 
@@ -38,15 +38,9 @@ function explainUnavailable(error: unknown): never {
 }
 
 export async function run(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      from: { type: 'string' },
-      'without-sessions': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    from: { type: 'string' },
+    'without-sessions': { type: 'boolean', default: false },
   })
   if (values.help) {
     io.stdout(commandUsages['migrate-data'])

@@ -2,26 +2,19 @@
  * `tessera migrate`: brings the PostgreSQL schema to this version. The embedded SQLite database
  * needs no command (it migrates itself when opened), so this only reports it.
  */
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import { formatJson } from '../format.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
+import { parseCommandArgs } from '../command-args.ts'
 
 // A migration may rewrite a large table: far longer than a request may wait.
 const migrationStatementTimeoutMs = 30 * 60 * 1000
 
 export async function run(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
     io.stdout(commandUsages.migrate)
     return exitCodes.success

@@ -6,10 +6,10 @@
  */
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import { maxImportBatch, type ImportEntry } from '../../core/accounts/import-users.ts'
 import type { Core } from '../../core/core.ts'
+import { parseCommandArgs } from '../command-args.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import { formatJson } from '../format.ts'
 import type { Io } from '../io.ts'
@@ -93,11 +93,7 @@ async function importFile(core: Core, path: string): Promise<ImportTally> {
 }
 
 export async function importUsers(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
     io.stdout(commandUsages.user)
     return exitCodes.success
@@ -116,11 +112,7 @@ export async function importUsers(args: string[], io: Io): Promise<number> {
 }
 
 export async function unlockUser(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
     io.stdout(commandUsages.user)
     return exitCodes.success

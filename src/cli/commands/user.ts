@@ -1,5 +1,4 @@
 /** `tessera user create` and `tessera user list`. */
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import { defaultRoles } from '../../core/accounts/accounts.ts'
 import type { UserRecord } from '../../core/accounts/store.ts'
@@ -33,15 +32,7 @@ async function createUser(args: string[], io: Io): Promise<number> {
   if (args.some((arg) => /^--?(?:password|pass|p)(?:=|$)/.test(arg))) {
     throw usageError(passwordArgumentRefusal)
   }
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      role: { type: 'string', multiple: true, default: [] },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args, { role: { type: 'string', multiple: true, default: [] } })
   if (values.help) {
     io.stdout(commandUsages.user)
     return exitCodes.success
