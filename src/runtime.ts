@@ -12,6 +12,7 @@ import type { CoreObserver } from './core/observer.ts'
 import { createWebhookPoster } from './background/webhook-poster.ts'
 import type { RecordTokenEvent } from './core/tokens/token-events.ts'
 import { loadOrCreateMasterKey } from './storage/master-key.ts'
+import { deriveSecret } from './core/tokens/key-protection.ts'
 import { openBackends, type Backends } from './storage/open.ts'
 
 export interface Runtime {
@@ -31,7 +32,11 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
   const { onBackgroundError, ...coreOptions } = options
-  const backends = await openBackends(config.storage, { now: clock.now(), ...(onBackgroundError ? { onBackgroundError } : {}) })
+  const backends = await openBackends(config.storage, {
+    now: clock.now(),
+    deploymentId: deriveSecret(masterKey, 'tessera deployment id').toString('hex').slice(0, 32),
+    ...(onBackgroundError ? { onBackgroundError } : {}),
+  })
   const { stores, invalidationBus } = backends
   try {
     const core = await createCore({

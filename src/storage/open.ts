@@ -32,6 +32,11 @@ export interface Backends {
 
 export interface OpenBackendsOptions {
   now: Date
+  /**
+   * Derived from the master key: the same on every node of a deployment. When given, a Redis
+   * key prefix already claimed by another deployment refuses the start.
+   */
+  deploymentId?: string
   /** Connection errors outside any request; the clients reconnect by themselves. */
   onBackgroundError?(error: unknown): void
 }
@@ -47,8 +52,13 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
   let redis: RedisStores | null = null
   let postgresBus: PostgresInvalidationBus | null = null
   try {
-    if (storage.redis) redis = await (await import('./redis/open.ts')).openRedisStores(storage.redis, { timeoutMs, ...background })
-    else if (postgres && storage.postgres) {
+    if (storage.redis) {
+      redis = await (await import('./redis/open.ts')).openRedisStores(storage.redis, { timeoutMs, ...background })
+      if (options.deploymentId !== undefined) {
+        const { claimRedisPrefix } = await import('./redis/deployment.ts')
+        await claimRedisPrefix(redis.connection, storage.redis.keyPrefix, options.deploymentId)
+      }
+    } else if (postgres && storage.postgres) {
       postgresBus = await (await import('./postgres/invalidation-bus.ts')).openPostgresInvalidationBus({
         database: postgres.database,
         url: storage.postgres.url,
@@ -58,6 +68,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
       })
     }
   } catch (error) {
+    await redis?.close()
     await durable.close()
     throw error
   }

@@ -6,10 +6,13 @@ import { after, describe, it } from 'node:test'
 import type { Config } from '../../src/config/load.ts'
 import { contractEpoch } from '../../src/storage/contract/records.ts'
 import { openBackends } from '../../src/storage/open.ts'
-import { skipUnlessPostgresAndRedis } from '../helpers/backends.ts'
+import { skipUnlessPostgresAndRedis, testRedisUrl } from '../helpers/backends.ts'
 import { createTestPostgresSettings, dropTestSchema } from '../helpers/postgres.ts'
 import { createTestRedisSettings, deleteTestKeys } from '../helpers/redis.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
+import { RedisDeploymentConflictError } from '../../src/storage/redis/deployment.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { openRuntime } from '../../src/runtime.ts'
 import { buildAuditEventRecord, buildSessionRecord, buildTokenSessionRecord, insertTestUser } from '../../src/storage/contract/records.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-open-test-'))
@@ -112,6 +115,44 @@ describe('openBackends()', () => {
       assert.deepEqual(await cleanup.scanKeys(`${redis.keyPrefix}:refresh-family:*`), [`${redis.keyPrefix}:refresh-family:{${tokenSession.id}}`])
       assert.equal(backends.invalidationBus.isConnected(), true)
       await backends.stores.checkHealth()
+    })
+
+    it('refuses a Redis key prefix claimed by another deployment, and keeps serving the one that claimed it', async (t) => {
+      const redis = createTestRedisSettings()
+      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
+      t.after(async () => {
+        await deleteTestKeys(cleanup, redis.keyPrefix)
+        await cleanup.close()
+      })
+      const open = (deploymentId: string) => openBackends(storageConfig({ redis }), { now: contractEpoch, deploymentId })
+      const first = await open('deployment-a')
+      t.after(() => first.close())
+      const sameDeployment = await open('deployment-a')
+      await sameDeployment.close()
+      await assert.rejects(open('deployment-b'), (error: Error) => {
+        assert.ok(error instanceof RedisDeploymentConflictError)
+        assert.match(error.message, new RegExp(`key prefix "${redis.keyPrefix}".*TESSERA_REDIS_KEY_PREFIX`))
+        return true
+      })
+      assert.equal(await cleanup.command(`${redis.keyPrefix}:deployment`, ['GET', `${redis.keyPrefix}:deployment`]), 'deployment-a')
+      await first.stores.checkHealth()
+    })
+
+    it('a node with its own data directory and master key cannot join a Redis prefix another node uses', async (t) => {
+      const redis = createTestRedisSettings()
+      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
+      t.after(async () => {
+        await deleteTestKeys(cleanup, redis.keyPrefix)
+        await cleanup.close()
+      })
+      const env = (dataDir: string) => ({ TESSERA_DATA_DIR: dataDir, TESSERA_REDIS_URL: testRedisUrl, TESSERA_REDIS_KEY_PREFIX: redis.keyPrefix, TESSERA_LOG_LEVEL: 'silent' })
+      const firstDir = mkdtempSync(join(root, 'node-a-'))
+      const first = await openRuntime(loadConfig(env(firstDir)))
+      t.after(() => first.close())
+      await assert.rejects(openRuntime(loadConfig(env(mkdtempSync(join(root, 'node-b-'))))), RedisDeploymentConflictError)
+      // The same data directory (the same master key) is the same deployment: a restart is fine.
+      const restarted = await openRuntime(loadConfig(env(firstDir)))
+      await restarted.close()
     })
 
     it('fails within a bounded time when Redis cannot be reached, closing what it opened', async (t) => {
