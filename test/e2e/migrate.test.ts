@@ -13,10 +13,9 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../src/config/load.ts'
 import { startServer } from '../../src/main.ts'
 import { openRuntime } from '../../src/runtime.ts'
-import { openRedisConnection } from '../../src/storage/redis/connection.ts'
 import { skipUnlessPostgres, skipUnlessPostgresAndRedis, testPostgresUrl, testRedisUrl, uniqueTestName } from '../helpers/backends.ts'
 import { dropTestSchema } from '../helpers/postgres.ts'
-import { deleteTestKeys } from '../helpers/redis.ts'
+import { openCleanedRedisPrefix } from '../helpers/redis.ts'
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
 const cliPath = join(projectRoot, 'src/cli/main.ts')
@@ -119,11 +118,7 @@ describe('tessera migrate-data', { skip: skipBoth }, () => {
       TESSERA_REDIS_KEY_PREFIX: keyPrefix,
       ...postgresEnv(t),
     })
-    const cleanup = await openRedisConnection({ settings: { urls: [testRedisUrl], isCluster: false, keyPrefix }, timeoutMs: 2000 })
-    t.after(async () => {
-      await deleteTestKeys(cleanup, keyPrefix)
-      await cleanup.close()
-    })
+    await openCleanedRedisPrefix(t, { urls: [testRedisUrl], isCluster: false, keyPrefix })
     assert.equal((await tessera(['migrate'], targetEnv)).code, 0)
     const copied = await tessera(['migrate-data', '--json'], targetEnv)
     assert.equal(copied.code, 0, copied.stderr)

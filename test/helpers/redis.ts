@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TestContext } from 'node:test'
 import { promisify } from 'node:util'
 import type { RedisSettings } from '../../src/config/backends.ts'
 import type { Stores } from '../../src/core/stores.ts'
@@ -30,6 +31,19 @@ export async function deleteTestKeys(connection: RedisConnection, keyPrefix: str
   const keys = await connection.scanKeys(`${keyPrefix}:*`)
   // One key per command: in a cluster, keys of one DEL must share a slot.
   await Promise.all(keys.map((key) => connection.command(key, ['DEL', key])))
+}
+
+/**
+ * A connection to look at the keys of a test prefix; when the test ends, the prefix's keys are
+ * deleted and the connection closed.
+ */
+export async function openCleanedRedisPrefix(t: TestContext, settings: RedisSettings): Promise<RedisConnection> {
+  const connection = await openRedisConnection({ settings, timeoutMs: 2000 })
+  t.after(async () => {
+    await deleteTestKeys(connection, settings.keyPrefix)
+    await connection.close()
+  })
+  return connection
 }
 
 /**

@@ -8,8 +8,7 @@ import { contractEpoch } from '../../src/storage/contract/records.ts'
 import { openBackends } from '../../src/storage/open.ts'
 import { skipUnlessPostgresAndRedis, testRedisUrl } from '../helpers/backends.ts'
 import { createTestPostgresSettings, dropTestSchema } from '../helpers/postgres.ts'
-import { createTestRedisSettings, deleteTestKeys } from '../helpers/redis.ts'
-import { openRedisConnection } from '../../src/storage/redis/connection.ts'
+import { createTestRedisSettings, openCleanedRedisPrefix } from '../helpers/redis.ts'
 import { RedisDeploymentConflictError } from '../../src/storage/redis/deployment.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { openRuntime } from '../../src/runtime.ts'
@@ -70,11 +69,7 @@ describe('openBackends()', () => {
 
     it('puts sessions, throttles and scheduler leases in Redis and durable data in SQLite when only Redis is set', async (t) => {
       const redis = createTestRedisSettings()
-      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
-      t.after(async () => {
-        await deleteTestKeys(cleanup, redis.keyPrefix)
-        await cleanup.close()
-      })
+      const cleanup = await openCleanedRedisPrefix(t, redis)
       const open = () => openBackends(storageConfig({ redis }), { now: contractEpoch })
       const [first, second] = [await open(), await open()]
       t.after(() => Promise.all([first.close(), second.close()]))
@@ -93,12 +88,8 @@ describe('openBackends()', () => {
     it('puts durable data in PostgreSQL and sessions in Redis when both are set, with the bus on Redis', async (t) => {
       const postgres = createTestPostgresSettings()
       const redis = createTestRedisSettings()
-      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
-      t.after(async () => {
-        await deleteTestKeys(cleanup, redis.keyPrefix)
-        await cleanup.close()
-        await dropTestSchema(postgres.schema)
-      })
+      t.after(() => dropTestSchema(postgres.schema))
+      const cleanup = await openCleanedRedisPrefix(t, redis)
       const backends = await openBackends(storageConfig({ postgres, redis }), { now: contractEpoch })
       t.after(() => backends.close())
       assert.deepEqual(backends.layout, { durable: 'postgres', sessions: 'redis' })
@@ -119,11 +110,7 @@ describe('openBackends()', () => {
 
     it('refuses a Redis key prefix claimed by another deployment, and keeps serving the one that claimed it', async (t) => {
       const redis = createTestRedisSettings()
-      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
-      t.after(async () => {
-        await deleteTestKeys(cleanup, redis.keyPrefix)
-        await cleanup.close()
-      })
+      const cleanup = await openCleanedRedisPrefix(t, redis)
       const open = (deploymentId: string) => openBackends(storageConfig({ redis }), { now: contractEpoch, deploymentId })
       const first = await open('deployment-a')
       t.after(() => first.close())
@@ -140,11 +127,7 @@ describe('openBackends()', () => {
 
     it('a node with its own data directory and master key cannot join a Redis prefix another node uses', async (t) => {
       const redis = createTestRedisSettings()
-      const cleanup = await openRedisConnection({ settings: redis, timeoutMs: 2000 })
-      t.after(async () => {
-        await deleteTestKeys(cleanup, redis.keyPrefix)
-        await cleanup.close()
-      })
+      await openCleanedRedisPrefix(t, redis)
       const env = (dataDir: string) => ({ TESSERA_DATA_DIR: dataDir, TESSERA_REDIS_URL: testRedisUrl, TESSERA_REDIS_KEY_PREFIX: redis.keyPrefix, TESSERA_LOG_LEVEL: 'silent' })
       const firstDir = mkdtempSync(join(root, 'node-a-'))
       const first = await openRuntime(loadConfig(env(firstDir)))
