@@ -1,55 +1,20 @@
-import type { AlertDeliveryState, AlertEvidence, AlertRecord, AlertSeverity, AlertStore } from '../../core/alerts/store.ts'
+import type { AlertRecord, AlertStore } from '../../core/alerts/store.ts'
+import { alertValues, readAlertRow, postgresInstants } from '../sql-rows.ts'
 import type { Database, Row } from './database.ts'
 
-interface StoredEvidence extends Omit<AlertEvidence, 'firstSeenAt' | 'lastSeenAt'> {
-  firstSeenAt: string
-  lastSeenAt: string
-}
-
 function toAlert(row: Row): AlertRecord {
-  const stored = JSON.parse(String(row.evidence)) as StoredEvidence
-  const optionalDate = (value: unknown): Date | null => (value instanceof Date ? value : null)
-  return {
-    id: String(row.id),
-    rule: String(row.rule),
-    severity: String(row.severity) as AlertSeverity,
-    dedupeKey: String(row.dedupe_key),
-    summary: String(row.summary),
-    evidence: { ...stored, firstSeenAt: new Date(stored.firstSeenAt), lastSeenAt: new Date(stored.lastSeenAt) },
-    windowStartsAt: row.window_starts_at as Date,
-    windowEndsAt: row.window_ends_at as Date,
-    raisedAt: row.raised_at as Date,
-    deliveryState: String(row.delivery_state) as AlertDeliveryState,
-    deliveryAttempts: Number(row.delivery_attempts),
-    nextDeliveryAt: optionalDate(row.next_delivery_at),
-    deliveredAt: optionalDate(row.delivered_at),
-  }
+  return readAlertRow(row, postgresInstants)
 }
 
 export function createPostgresAlertStore(db: Database): AlertStore {
   return {
     async insertAlert(alert) {
-      const { evidence } = alert
       await db.query(
         `INSERT INTO alerts
          (id, rule, severity, dedupe_key, summary, evidence, window_starts_at, window_ends_at, raised_at,
           delivery_state, delivery_attempts, next_delivery_at, delivered_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          alert.id,
-          alert.rule,
-          alert.severity,
-          alert.dedupeKey,
-          alert.summary,
-          JSON.stringify({ ...evidence, firstSeenAt: evidence.firstSeenAt.toISOString(), lastSeenAt: evidence.lastSeenAt.toISOString() }),
-          alert.windowStartsAt,
-          alert.windowEndsAt,
-          alert.raisedAt,
-          alert.deliveryState,
-          alert.deliveryAttempts,
-          alert.nextDeliveryAt,
-          alert.deliveredAt,
-        ],
+        alertValues(alert, postgresInstants),
       )
     },
 

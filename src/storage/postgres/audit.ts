@@ -1,10 +1,10 @@
 import type { AuditEventRecord, AuditEventType, AuditOutcome } from '../../core/audit/events.ts'
 import type { AuditEventFilter, AuditPageRequest, AuditStore } from '../../core/audit/store.ts'
-import { readAuditEventRow } from '../audit-row.ts'
+import { auditEventValues, postgresInstants, readAuditEventRow } from '../sql-rows.ts'
 import type { Database, Queryable, Row } from './database.ts'
 
 function toEvent(row: Row): AuditEventRecord {
-  return readAuditEventRow(row, row.occurred_at as Date)
+  return readAuditEventRow(row, postgresInstants)
 }
 
 /** The WHERE clause and its parameters for a filter and a page position. */
@@ -39,22 +39,7 @@ async function insertEvents(db: Queryable, events: readonly AuditEventRecord[]):
        (id, occurred_at, type, outcome, reason, actor_user_id, subject_user_id, username, ip, user_agent,
         session_id, request_id, node_id, details)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [
-        event.id,
-        event.occurredAt,
-        event.type,
-        event.outcome,
-        event.reason,
-        event.actorUserId,
-        event.subjectUserId,
-        event.username,
-        event.ip,
-        event.userAgent,
-        event.sessionId,
-        event.requestId,
-        event.nodeId,
-        JSON.stringify(event.details),
-      ],
+      auditEventValues(event, postgresInstants),
     )
   }
 }

@@ -1,29 +1,9 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite'
-import type { AlertDeliveryState, AlertEvidence, AlertRecord, AlertSeverity, AlertStore } from '../../core/alerts/store.ts'
-
-interface StoredEvidence extends Omit<AlertEvidence, 'firstSeenAt' | 'lastSeenAt'> {
-  firstSeenAt: string
-  lastSeenAt: string
-}
+import type { AlertRecord, AlertStore } from '../../core/alerts/store.ts'
+import { alertValues, readAlertRow, sqliteInstants } from '../sql-rows.ts'
 
 function toAlert(row: Record<string, unknown>): AlertRecord {
-  const stored = JSON.parse(String(row.evidence)) as StoredEvidence
-  const optionalDate = (value: unknown): Date | null => (value === null ? null : new Date(Number(value)))
-  return {
-    id: String(row.id),
-    rule: String(row.rule),
-    severity: String(row.severity) as AlertSeverity,
-    dedupeKey: String(row.dedupe_key),
-    summary: String(row.summary),
-    evidence: { ...stored, firstSeenAt: new Date(stored.firstSeenAt), lastSeenAt: new Date(stored.lastSeenAt) },
-    windowStartsAt: new Date(Number(row.window_starts_at)),
-    windowEndsAt: new Date(Number(row.window_ends_at)),
-    raisedAt: new Date(Number(row.raised_at)),
-    deliveryState: String(row.delivery_state) as AlertDeliveryState,
-    deliveryAttempts: Number(row.delivery_attempts),
-    nextDeliveryAt: optionalDate(row.next_delivery_at),
-    deliveredAt: optionalDate(row.delivered_at),
-  }
+  return readAlertRow(row, sqliteInstants)
 }
 
 export function createSqliteAlertStore(db: DatabaseSync): AlertStore {
@@ -43,22 +23,7 @@ export function createSqliteAlertStore(db: DatabaseSync): AlertStore {
 
   return {
     async insertAlert(alert) {
-      const { evidence } = alert
-      insert.run(
-        alert.id,
-        alert.rule,
-        alert.severity,
-        alert.dedupeKey,
-        alert.summary,
-        JSON.stringify({ ...evidence, firstSeenAt: evidence.firstSeenAt.toISOString(), lastSeenAt: evidence.lastSeenAt.toISOString() }),
-        alert.windowStartsAt.getTime(),
-        alert.windowEndsAt.getTime(),
-        alert.raisedAt.getTime(),
-        alert.deliveryState,
-        alert.deliveryAttempts,
-        alert.nextDeliveryAt?.getTime() ?? null,
-        alert.deliveredAt?.getTime() ?? null,
-      )
+      insert.run(...alertValues(alert, sqliteInstants))
     },
 
     async findRecentAlert(dedupeKey, since) {

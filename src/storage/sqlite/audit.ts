@@ -1,11 +1,11 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite'
 import type { AuditEventRecord, AuditEventType, AuditOutcome } from '../../core/audit/events.ts'
 import type { AuditEventFilter, AuditPageRequest, AuditStore } from '../../core/audit/store.ts'
-import { readAuditEventRow } from '../audit-row.ts'
+import { auditEventValues, readAuditEventRow, sqliteInstants } from '../sql-rows.ts'
 import type { TransactionGate } from './transaction-gate.ts'
 
 function toEvent(row: Record<string, unknown>): AuditEventRecord {
-  return readAuditEventRow(row, new Date(Number(row.occurred_at)))
+  return readAuditEventRow(row, sqliteInstants)
 }
 
 /** The WHERE clause and its parameters for a filter and a page position. */
@@ -63,24 +63,7 @@ export function createSqliteAuditStore(db: DatabaseSync, gate: TransactionGate):
     (SELECT id FROM audit_events WHERE occurred_at < ? ORDER BY occurred_at, id LIMIT ?)`)
 
   function insertEvents(events: readonly AuditEventRecord[]): void {
-    for (const event of events) {
-      insert.run(
-        event.id,
-        event.occurredAt.getTime(),
-        event.type,
-        event.outcome,
-        event.reason,
-        event.actorUserId,
-        event.subjectUserId,
-        event.username,
-        event.ip,
-        event.userAgent,
-        event.sessionId,
-        event.requestId,
-        event.nodeId,
-        JSON.stringify(event.details),
-      )
-    }
+    for (const event of events) insert.run(...auditEventValues(event, sqliteInstants))
   }
 
   return {

@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite'
 import type { ThrottleRecord, ThrottleStore } from '../../core/throttle/store.ts'
+import { runInTransaction } from './transaction.ts'
 
 const isLive = '(expires_at IS NULL OR expires_at > ?2)'
 
@@ -33,17 +34,6 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
   const deleteByPrefix = db.prepare('DELETE FROM throttles WHERE key >= ?1 AND key < ?2 AND substr(key, 1, length(?1)) = ?1')
   const deleteExpired = db.prepare('DELETE FROM throttles WHERE expires_at <= ?')
 
-  function inTransaction<T>(work: () => T): T {
-    db.exec('BEGIN IMMEDIATE')
-    try {
-      const result = work()
-      db.exec('COMMIT')
-      return result
-    } catch (error) {
-      db.exec('ROLLBACK')
-      throw error
-    }
-  }
 
   return {
     async readThrottles(keys, now) {
@@ -59,19 +49,19 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
     },
 
     async incrementThrottles(increments, now) {
-      return inTransaction(() =>
+      return runInTransaction(db, () =>
         increments.map(({ key, expiresAt }) => Number(increment.get(key, now.getTime(), toMs(expiresAt))?.count)),
       )
     },
 
     async decrementThrottles(keys, now) {
-      inTransaction(() => {
+      runInTransaction(db, () => {
         for (const key of keys) decrement.run(key, now.getTime())
       })
     },
 
     async extendThrottleBlocks(blocks, now) {
-      inTransaction(() => {
+      runInTransaction(db, () => {
         for (const { key, blockedUntil, expiresAt } of blocks) {
           extendBlock.run(key, now.getTime(), blockedUntil.getTime(), toMs(expiresAt))
         }
@@ -79,7 +69,7 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
     },
 
     async deleteThrottles(keys) {
-      return inTransaction(() => keys.reduce((total, key) => total + Number(deleteOne.run(key).changes), 0))
+      return runInTransaction(db, () => keys.reduce((total, key) => total + Number(deleteOne.run(key).changes), 0))
     },
 
     async deleteThrottlesByPrefix(prefix) {
