@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { randomBytes } from 'node:crypto'
-import { createCore, type CoreSettings } from '../../src/core/core.ts'
+import { createCore } from '../../src/core/core.ts'
 import { TesseraError } from '../../src/core/errors.ts'
 import { hashToken } from '../../src/core/secrets.ts'
 import { createManualClock } from '../helpers/manual-clock.ts'
@@ -18,13 +18,10 @@ import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
 import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backends.ts'
 import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnRedisServer } from '../helpers/redis.ts'
+import { buildTestCoreSettings } from '../helpers/core-settings.ts'
 
 const skip = await skipUnlessRedis()
-const coreSettings: CoreSettings = {
-  tokens: { issuer: 'http://tessera.test', audience: 'http://tessera.test', clientId: 'tessera', accessTokenTtlSeconds: 600, leewaySeconds: 5, signingAlgorithm: 'EdDSA', refreshGraceSeconds: 5, keyActivationDelaySeconds: 600 },
-  sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 },
-  passwords: { argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 }, hashConcurrency: 2, hashQueue: 16, minLength: 15, maxLength: 256 },
-}
+const coreSettings = buildTestCoreSettings()
 const skipOwnServer = skip || skipUnlessRedisServerProgram()
 
 describe('Redis stores', { skip }, () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, describe, it } from 'node:test'
-import { createCore, type CoreSettings } from '../../src/core/core.ts'
+import { createCore } from '../../src/core/core.ts'
 import { hashToken } from '../../src/core/secrets.ts'
 import { testAccountStore } from '../../src/storage/contract/accounts.ts'
 import { testAlertStore } from '../../src/storage/contract/alerts.ts'
@@ -21,6 +21,7 @@ import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
 import { createManualClock } from '../helpers/manual-clock.ts'
+import { buildTestCoreSettings } from '../helpers/core-settings.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-sqlite-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -35,26 +36,7 @@ function readMode(path: string): number {
 
 const argon2PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{22,}\$[A-Za-z0-9+/]{43,}$/
 
-const coreSettings: CoreSettings = {
-  tokens: {
-    issuer: 'http://127.0.0.1:8080',
-    audience: 'http://127.0.0.1:8080',
-    clientId: 'tessera',
-    accessTokenTtlSeconds: 600,
-    leewaySeconds: 5,
-    signingAlgorithm: 'EdDSA',
-    refreshGraceSeconds: 5,
-    keyActivationDelaySeconds: 600,
-  },
-  sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 },
-  passwords: {
-    argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 },
-    hashConcurrency: 2,
-    hashQueue: 16,
-    minLength: 15,
-    maxLength: 256,
-  },
-}
+const coreSettings = buildTestCoreSettings()
 
 describe('SQLite stores in memory', () => {
   const openStores = async () => openSqliteStores(':memory:', contractEpoch)

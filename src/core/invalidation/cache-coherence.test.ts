@@ -7,32 +7,14 @@ import { randomBytes } from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
-import { createCore, type CoreSettings } from '../core.ts'
+import { createCore } from '../core.ts'
 import { createKeyProtector } from '../tokens/key-protection.ts'
 import { createSigningKeyRecord } from '../tokens/signing-keys.ts'
 import { createLocalInvalidationBus, parseInvalidation, type InvalidationBus, type InvalidationListener } from './bus.ts'
+import { buildTestCoreSettings } from '../../../test/helpers/core-settings.ts'
 
-const settings: CoreSettings = {
-  tokens: {
-    issuer: 'http://tessera.test',
-    audience: 'http://tessera.test',
-    clientId: 'tessera',
-    accessTokenTtlSeconds: 600,
-    leewaySeconds: 5,
-    signingAlgorithm: 'EdDSA',
-    refreshGraceSeconds: 5,
-    keyActivationDelaySeconds: 0,
-  },
-  // Copies would live a minute: only the bus can make a change visible sooner.
-  sessions: { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 60 },
-  passwords: {
-    argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 },
-    hashConcurrency: 2,
-    hashQueue: 16,
-    minLength: 15,
-    maxLength: 256,
-  },
-}
+// Copies would live a minute: only the bus can make a change visible sooner.
+const settings = buildTestCoreSettings({ TESSERA_SESSION_CACHE_TTL: '60s', TESSERA_KEY_ACTIVATION_DELAY: '0s' })
 const password = 'correct horse battery staple'
 const client = { ip: '192.0.2.9', userAgent: 'coherence-test', requestId: null }
 
