@@ -158,21 +158,23 @@ export function createSessions(deps: {
    * live in another store than users (Redis beside PostgreSQL): were the rotation to succeed and
    * the user read to fail, the client would not get its new token, and its retry after the
    * outage, past the grace window, would be taken for reuse and end an honest session. Reading
-   * first makes an outage of the user store change nothing.
+   * first makes an outage of the user store change nothing; the user read serves the rotation.
    */
-  async function readOwnerOfRefreshToken(refreshToken: string): Promise<void> {
+  async function readOwnerOfRefreshToken(refreshToken: string): Promise<UserRecord | null> {
     const member = await refreshTokens.findRefreshToken(refreshToken)
     const session = member ? await sessionStore.findSessionById(member.sessionId) : null
-    if (session) await accountStore.findUserById(session.userId)
+    return session ? accountStore.findUserById(session.userId) : null
   }
 
+  /** The session with its user (`knownUser` when already read, else from the store), or null. */
   async function load(
     session: SessionRecord | null,
     nowMs: number,
     forgetCountAtRead = forgetCount,
+    knownUser: UserRecord | null = null,
   ): Promise<ActiveSession | null> {
     if (!session) return null
-    const user = await accountStore.findUserById(session.userId)
+    const user = knownUser?.id === session.userId ? knownUser : await accountStore.findUserById(session.userId)
     if (!user || user.disabledAt !== null) {
       await sessionStore.deleteSession(session.id)
       await announce({ kind: 'session', sessionId: session.id })
@@ -266,7 +268,7 @@ export function createSessions(deps: {
     },
 
     async rotateRefreshToken(refreshToken, context) {
-      await readOwnerOfRefreshToken(refreshToken)
+      const owner = await readOwnerOfRefreshToken(refreshToken)
       const now = clock.now()
       const rotation = await refreshTokens.rotateRefreshToken(refreshToken)
       const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
@@ -291,7 +293,7 @@ export function createSessions(deps: {
         await announce({ kind: 'session', sessionId: session.id })
         throw invalidGrant
       }
-      const active = await load({ ...session, lastSeenAt: now }, now.getTime())
+      const active = await load({ ...session, lastSeenAt: now }, now.getTime(), forgetCount, owner)
       if (!active) throw invalidGrant
       await audit.record(describeRefresh(rotation.outcome, session, context))
       return { active, refreshToken: rotation.refreshToken }
