@@ -36,3 +36,36 @@ export async function openTestPostgresStores(
     },
   }
 }
+
+/**
+ * One schema and one pool for a whole contract file: migrated at the first opening, emptied
+ * (every table but the migration record) at each later one, closed and dropped when the file
+ * ends. Creating and migrating a schema per test case took most of the time of the PostgreSQL
+ * contract suites.
+ */
+export function sharePostgresSchema(options: { now: Date }): { openStores: () => Promise<PostgresStores>; dropSchema(): Promise<void> } {
+  const settings = createTestPostgresSettings()
+  let shared: Promise<{ stores: PostgresStores; tables: string }> | null = null
+  async function open() {
+    const stores = await openPostgresStores(settings, { timeoutMs: 5000, now: options.now })
+    const rows = await stores.database.query(
+      `SELECT table_name FROM information_schema.tables
+       WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'`,
+      [settings.schema],
+    )
+    return { stores, tables: rows.map((row) => `"${String(row.table_name)}"`).join(', ') }
+  }
+  return {
+    async openStores() {
+      shared ??= open()
+      const { stores, tables } = await shared
+      await stores.database.query(`TRUNCATE ${tables}`)
+      // The pool outlives each test; the file closes it.
+      return { ...stores, async close() {} }
+    },
+    async dropSchema() {
+      if (shared) await (await shared).stores.close()
+      await dropTestSchema(settings.schema)
+    },
+  }
+}

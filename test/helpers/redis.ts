@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { promisify } from 'node:util'
 import type { RedisSettings } from '../../src/config/backends.ts'
-import type { Stores } from '../../src/core/stores.ts'
+import type { BackendStores } from '../../src/core/stores.ts'
 import { openRedisConnection, type RedisConnection } from '../../src/storage/redis/connection.ts'
 import { createRedisRefreshTokenStore } from '../../src/storage/redis/refresh-tokens.ts'
 import { createRedisSchedulerLockStore } from '../../src/storage/redis/scheduler-leases.ts'
@@ -53,7 +53,7 @@ export async function openCleanedRedisPrefix(t: TestContext, settings: RedisSett
 export async function openTestRedisStores(
   settings: RedisSettings,
   now: Date,
-): Promise<Stores & { connection: RedisConnection; keyPrefix: string }> {
+): Promise<BackendStores & { connection: RedisConnection; keyPrefix: string }> {
   const connection = await openRedisConnection({ settings, timeoutMs: 5000 })
   const durable = openSqliteStores(':memory:', now)
   return {

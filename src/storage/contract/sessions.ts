@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import type { Stores } from '../../core/stores.ts'
 import {
   buildSessionRecord,
   buildTokenSessionRecord,
@@ -16,7 +15,7 @@ import {
 } from './records.ts'
 
 async function openWithUser(t: TestContext, openStores: OpenStores) {
-  const stores: Stores = await openStoresForTest(t, openStores)
+  const stores = await openStoresForTest(t, openStores)
   const user = await insertTestUser(stores.accounts)
   return { sessions: stores.sessions, accounts: stores.accounts, userId: user.id }
 }
@@ -28,6 +27,14 @@ export function testSessionStore(openStores: OpenStores): void {
       const session = buildSessionRecord({ userId, ip: '2001:db8::1', userAgent: 'Mozilla/5.0 (X11) ü' })
       await sessions.insertSession(session)
       assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('insertSession() keeps the user epoch the session started under', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({ userId, userEpoch: 7 })
+      await sessions.insertSession(session)
+      assert.equal((await sessions.findSessionById(session.id))?.userEpoch, 7)
+      assert.equal((await sessions.listUserSessions(userId))[0]?.userEpoch, 7)
     })
 
     it('insertSession() stores a token session without a token hash', async (t) => {

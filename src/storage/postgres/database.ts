@@ -3,7 +3,6 @@
  * connection and each statement give up after the backend timeout, so a database that is down
  * or stalled turns into a quick `service_unavailable` instead of a hung request.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import pg from 'pg'
 import { TesseraError } from '../../core/errors.ts'
 import { createStoreUnavailableError, isProgrammingError } from '../store-unavailable.ts'
@@ -15,13 +14,17 @@ export interface Queryable {
   query(text: string, values?: readonly unknown[]): Promise<Row[]>
 }
 
-export interface Database extends Queryable {
+/** What a store runs its statements on: the pool, or the connection of an open transaction. */
+export interface SqlSession extends Queryable {
   /**
-   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
-   * Every `query` made on this database from inside `work` (by any store sharing it) joins the
-   * transaction; a transaction started inside one joins it too.
+   * Runs `work` in one transaction on one connection: committed when it resolves, rolled back
+   * when it throws. On a session that is itself a transaction it nests as a savepoint, so a
+   * store's own multi-statement step stays atomic inside a unit of work.
    */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
+  transaction<T>(work: (tx: SqlSession) => Promise<T>): Promise<T>
+}
+
+export interface Database extends SqlSession {
   close(): Promise<void>
 }
 
@@ -64,6 +67,60 @@ export function readSqlState(error: unknown): string | null {
   return error instanceof pg.DatabaseError && typeof error.code === 'string' ? error.code : null
 }
 
+const writeStatement = /^\s*(?:WITH\b[\s\S]*\b)?(?:INSERT|UPDATE|DELETE)\b/i
+
+/**
+ * The session of an open transaction. A nested transaction is a savepoint, run one at a time:
+ * while one is open, statements sent through the outer session wait for it, and the nested work
+ * gets a session of its own, so a concurrent caller's statement never lands inside (and rolls
+ * back with) someone else's savepoint.
+ *
+ * A failed statement aborts a whole PostgreSQL transaction, where SQLite undoes the statement
+ * alone; a store that answers a unique violation with an outcome (`username_taken`) would leave
+ * the unit of work around it unable to go on. So each write runs in its own savepoint here, and a
+ * store method behaves the same inside a unit of work as outside one.
+ */
+function createTransactionSession(send: (text: string, values?: readonly unknown[]) => Promise<Row[]>, depth = 0): SqlSession {
+  // One step at a time on this session, in the order asked: statements, and nested transactions
+  // with everything their own session sends.
+  let tail: Promise<unknown> = Promise.resolve()
+  function inTurn<T>(step: () => Promise<T>): Promise<T> {
+    const run = tail.then(step)
+    tail = run.catch(() => {})
+    return run
+  }
+  const statementSavepoint = `statement_${depth}`
+  return {
+    query: (text, values = []) =>
+      inTurn(async () => {
+        if (!writeStatement.test(text)) return send(text, values)
+        await send(`SAVEPOINT ${statementSavepoint}`)
+        try {
+          const rows = await send(text, values)
+          await send(`RELEASE SAVEPOINT ${statementSavepoint}`)
+          return rows
+        } catch (error) {
+          await send(`ROLLBACK TO SAVEPOINT ${statementSavepoint}`).catch(() => {})
+          throw error
+        }
+      }),
+    transaction: (nested) =>
+      inTurn(async () => {
+        const name = `step_${depth + 1}`
+        await send(`SAVEPOINT ${name}`)
+        try {
+          const result = await nested(createTransactionSession(send, depth + 1))
+          await send(`RELEASE SAVEPOINT ${name}`)
+          return result
+        } catch (error) {
+          // Undo this step only; a broken connection fails the whole transaction anyway.
+          await send(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => {})
+          throw error
+        }
+      }),
+  }
+}
+
 export function openDatabase(options: DatabaseOptions): Database {
   const timeoutMs = Math.max(1, Math.round(options.timeoutMs))
   const statementTimeoutMs = Math.max(1, Math.round(options.statementTimeoutMs ?? timeoutMs))
@@ -83,14 +140,8 @@ export function openDatabase(options: DatabaseOptions): Database {
   // An idle pooled connection that dies (server restart) emits here; without a listener the
   // process would crash. The pool replaces it on next use.
   pool.on('error', (error) => options.onBackgroundError?.(error))
-  // The transaction's connection, seen by the queries made inside it (and only by those: each
-  // request has its own async context, so concurrent requests stay outside).
-  const ambient = new AsyncLocalStorage<Queryable>()
-
   return {
     async query(text, values = []) {
-      const tx = ambient.getStore()
-      if (tx) return tx.query(text, values)
       try {
         return (await pool.query(text, values as unknown[])).rows as Row[]
       } catch (error) {
@@ -99,8 +150,6 @@ export function openDatabase(options: DatabaseOptions): Database {
     },
 
     async transaction(work) {
-      const outer = ambient.getStore()
-      if (outer) return work(outer)
       let client: pg.PoolClient
       try {
         client = await pool.connect()
@@ -117,10 +166,10 @@ export function openDatabase(options: DatabaseOptions): Database {
           throw translateError(error)
         }
       }
+      const tx = createTransactionSession(send)
       try {
         await send('BEGIN')
-        const tx: Queryable = { query: send }
-        const result = await ambient.run(tx, () => work(tx))
+        const result = await work(tx)
         await send('COMMIT')
         return result
       } catch (error) {

@@ -4,11 +4,12 @@
  */
 import { maskUrlPassword, type PostgresSettings } from '../../config/backends.ts'
 import { TesseraError } from '../../core/errors.ts'
-import type { Stores } from '../../core/stores.ts'
+import type { BackendStores, StoreSet } from '../../core/stores.ts'
 import { createPostgresAccountStore } from './accounts.ts'
 import { createPostgresAlertStore } from './alerts.ts'
 import { createPostgresAuditStore } from './audit.ts'
-import { openDatabase, type Database } from './database.ts'
+import { openDatabase, type Database, type SqlSession } from './database.ts'
+import { createPostgresRevokedSessionStore } from './revoked-sessions.ts'
 import { assertPostgresSchemaCurrent, migratePostgres } from './migrate.ts'
 import { createPostgresRefreshTokenStore } from './refresh-tokens.ts'
 import { createPostgresSchedulerLockStore } from './scheduler-leases.ts'
@@ -17,8 +18,24 @@ import { createPostgresSessionStore } from './sessions.ts'
 import { createPostgresSigningKeyStore } from './signing-keys.ts'
 import { createPostgresThrottleStore } from './throttles.ts'
 
-export interface PostgresStores extends Stores {
+export interface PostgresStores extends BackendStores {
   database: Database
+}
+
+/** Every store over one SQL session: the pool, or the connection of a unit of work. */
+function createStoresOver(db: SqlSession): StoreSet {
+  return {
+    accounts: createPostgresAccountStore(db),
+    revokedSessions: createPostgresRevokedSessionStore(db),
+    sessions: createPostgresSessionStore(db),
+    signingKeys: createPostgresSigningKeyStore(db),
+    refreshTokens: createPostgresRefreshTokenStore(db),
+    serviceClients: createPostgresServiceClientStore(db),
+    throttles: createPostgresThrottleStore(db),
+    audit: createPostgresAuditStore(db),
+    alerts: createPostgresAlertStore(db),
+    schedulerLocks: createPostgresSchedulerLockStore(db),
+  }
 }
 
 export async function openPostgresStores(
@@ -46,15 +63,8 @@ export async function openPostgresStores(
   }
   return {
     database,
-    accounts: createPostgresAccountStore(database),
-    sessions: createPostgresSessionStore(database),
-    signingKeys: createPostgresSigningKeyStore(database),
-    refreshTokens: createPostgresRefreshTokenStore(database),
-    serviceClients: createPostgresServiceClientStore(database),
-    throttles: createPostgresThrottleStore(database),
-    audit: createPostgresAuditStore(database),
-    alerts: createPostgresAlertStore(database),
-    schedulerLocks: createPostgresSchedulerLockStore(database),
+    ...createStoresOver(database),
+    runUnitOfWork: (work) => database.transaction((tx) => work(createStoresOver(tx))),
     async checkHealth() {
       await database.query('SELECT 1')
     },

@@ -6,6 +6,7 @@ export function toSession(row: Record<string, unknown>): SessionRecord {
     id: String(row.id),
     tokenHash: row.token_hash === null ? null : String(row.token_hash),
     userId: String(row.user_id),
+    userEpoch: Number(row.user_epoch),
     transport: row.transport === 'cookie' ? 'cookie' : 'token',
     createdAt: new Date(Number(row.created_at)),
     lastSeenAt: new Date(Number(row.last_seen_at)),
@@ -17,8 +18,8 @@ export function toSession(row: Record<string, unknown>): SessionRecord {
 
 export function createSqliteSessionStore(db: DatabaseSync): SessionStore {
   const insert = db.prepare(`INSERT INTO sessions
-    (id, token_hash, user_id, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const findById = db.prepare('SELECT * FROM sessions WHERE id = ?')
   const findByTokenHash = db.prepare('SELECT * FROM sessions WHERE token_hash = ?')
   const touch = db.prepare('UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?')
@@ -39,6 +40,7 @@ export function createSqliteSessionStore(db: DatabaseSync): SessionStore {
         session.id,
         session.tokenHash,
         session.userId,
+        session.userEpoch,
         session.transport,
         session.createdAt.getTime(),
         session.lastSeenAt.getTime(),
