@@ -10,9 +10,6 @@ import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
 import { parseCommandArgs } from '../command-args.ts'
 
-// A migration may rewrite a large table: far longer than a request may wait.
-const migrationStatementTimeoutMs = 30 * 60 * 1000
-
 export async function run(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(args)
   if (values.help) {
@@ -33,7 +30,7 @@ export async function run(args: string[], io: Io): Promise<number> {
     return exitCodes.success
   }
   const { openDatabase } = await import('../../storage/postgres/database.ts')
-  const { latestPostgresVersion, migratePostgres } = await import('../../storage/postgres/migrate.ts')
+  const { latestPostgresVersion, migratePostgres, migrationStatementTimeoutMs } = await import('../../storage/postgres/migrate.ts')
   const database = openDatabase({
     ...postgres,
     poolSize: 1,

@@ -9,7 +9,7 @@ import { createPostgresAccountStore } from './accounts.ts'
 import { createPostgresAlertStore } from './alerts.ts'
 import { createPostgresAuditStore } from './audit.ts'
 import { openDatabase, type Database } from './database.ts'
-import { assertPostgresSchemaCurrent, migratePostgres } from './migrate.ts'
+import { assertPostgresSchemaCurrent, migratePostgres, migrationStatementTimeoutMs } from './migrate.ts'
 import { createPostgresRefreshTokenStore } from './refresh-tokens.ts'
 import { createPostgresSchedulerLockStore } from './scheduler-leases.ts'
 import { createPostgresServiceClientStore } from './service-clients.ts'
@@ -19,6 +19,22 @@ import { createPostgresThrottleStore } from './throttles.ts'
 
 export interface PostgresStores extends Stores {
   database: Database
+}
+
+/** Each call on the pool is bounded by the backend timeout; a migration gets its own budget. */
+async function migrateOnOwnConnection(settings: PostgresSettings, options: { timeoutMs: number; now: Date }): Promise<void> {
+  const database = openDatabase({
+    url: settings.url,
+    schema: settings.schema,
+    poolSize: 1,
+    timeoutMs: options.timeoutMs,
+    statementTimeoutMs: migrationStatementTimeoutMs,
+  })
+  try {
+    await migratePostgres(database, settings.schema, options.now)
+  } finally {
+    await database.close()
+  }
 }
 
 export async function openPostgresStores(
@@ -33,7 +49,7 @@ export async function openPostgresStores(
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   })
   try {
-    if (settings.migrateOnStart) await migratePostgres(database, settings.schema, options.now)
+    if (settings.migrateOnStart) await migrateOnOwnConnection(settings, options)
     else await assertPostgresSchemaCurrent(database)
   } catch (error) {
     await database.close()
