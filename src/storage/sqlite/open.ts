@@ -48,7 +48,7 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
   const gate = createTransactionGate(db)
   return {
     accounts: gateStore(createSqliteAccountStore(db), gate),
-    sessions: gateStore(createSqliteSessionStore(db), gate),
+    sessions: gateStore(createSqliteSessionStore(db, gate), gate),
     signingKeys: gateStore(createSqliteSigningKeyStore(db), gate),
     audit: gateStore(createSqliteAuditStore(db, gate), gate),
     alerts: gateStore(createSqliteAlertStore(db), gate),
