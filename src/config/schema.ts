@@ -447,7 +447,7 @@ export const settings = {
     min: 0.1,
     max: 30,
     description:
-      'Longest wait for PostgreSQL or Redis (to connect, and for each command); past it the request answers 503 with Retry-After.',
+      'Longest wait for one call to PostgreSQL or Redis, end to end: connecting, waiting for a pooled connection, every statement of a transaction, and the reply of a command already sent (a server that is connected but silent). Past it the request answers 503 with Retry-After, and so does `/readyz`.',
   },
 } as const satisfies Record<string, SettingDefinition>
 

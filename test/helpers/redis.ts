@@ -107,6 +107,10 @@ export interface OwnRedisServer {
   kill(): Promise<void>
   /** Starts it again on the same port with the same data directory. */
   start(): Promise<void>
+  /** SIGSTOP: connections stay open and nothing answers (a hung server). */
+  pause(): void
+  /** SIGCONT after `pause()`. */
+  resume(): void
   stop(): Promise<void>
 }
 
@@ -144,6 +148,8 @@ export async function startOwnRedisServer(options: { isPersistent?: boolean } = 
     url: `redis://127.0.0.1:${port}`,
     kill,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async stop() {
       await kill()
       rmSync(dir, { recursive: true, force: true })

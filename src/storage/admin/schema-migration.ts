@@ -5,9 +5,6 @@
  */
 import type { Config } from '../../config/load.ts'
 
-// A migration may rewrite a large table: far longer than a request may wait.
-const migrationStatementTimeoutMs = 30 * 60 * 1000
-
 export type SchemaMigrationReport =
   | { backend: 'sqlite'; dataDir: string }
   | { backend: 'postgres'; schema: string; applied: number[]; version: number }
@@ -20,7 +17,7 @@ export async function migrateConfiguredSchema(config: Config, now: Date): Promis
     return { backend: 'sqlite', dataDir: config.storage.dataDir }
   }
   const { openDatabase } = await import('../postgres/database.ts')
-  const { latestPostgresVersion, migratePostgres } = await import('../postgres/migrate.ts')
+  const { latestPostgresVersion, migratePostgres, migrationStatementTimeoutMs } = await import('../postgres/migrate.ts')
   const database = openDatabase({
     ...postgres,
     poolSize: 1,

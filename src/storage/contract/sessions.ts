@@ -241,6 +241,43 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 2)
     })
 
+    it('deleteExpiredSessions() deletes every expired session, however many, and keeps the others', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      // More than a SQLite sweep deletes in one statement.
+      const expired = Array.from({ length: 150 }, (_, index) =>
+        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(index % 2 === 0 ? 50 : 150), absoluteExpiresAt: secondsAfterEpoch(index % 2 === 0 ? 500 : 200) }),
+      )
+      const kept = [buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(500) })]
+      await Promise.all([...expired, ...kept].map((session) => sessions.insertSession(session)))
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), expired.length)
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
+      assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 1)
+      assert.deepEqual(await sessions.findSessionById(kept[0]?.id ?? ''), kept[0])
+    })
+
+    it('countActiveSessions() follows every insertion and every kind of deletion', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts, { username: 'other', usernameKey: 'other' })
+      const count = () => sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200))
+      const active = (user: string) => buildSessionRecord({ userId: user, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(500) })
+      const mine = [active(userId), active(userId), active(userId), active(userId)]
+      const theirs = [active(other.id), active(other.id)]
+      for (const session of [...mine, ...theirs]) await sessions.insertSession(session)
+      await sessions.insertSession(buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(50) }))
+      assert.equal(await count(), 6)
+      assert.equal(await sessions.deleteSession(mine[0]?.id ?? ''), true)
+      assert.equal(await count(), 5)
+      assert.equal(await sessions.deleteUserSession(userId, mine[1]?.id ?? ''), true)
+      assert.equal(await count(), 4)
+      assert.equal((await sessions.deleteUserSessions(userId, mine[2]?.id ?? null)).length, 2)
+      assert.equal(await count(), 3)
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
+      assert.equal((await sessions.deleteUserSessions(other.id, null)).length, 2)
+      assert.equal(await count(), 1)
+      await sessions.insertSession(active(other.id))
+      assert.equal(await count(), 2)
+    })
+
     it('countActiveSessions() returns 0 without sessions', async (t) => {
       const { sessions } = await openWithUser(t, openStores)
       assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)

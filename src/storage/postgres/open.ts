@@ -10,7 +10,7 @@ import { createPostgresAlertStore } from './alerts.ts'
 import { createPostgresAuditStore } from './audit.ts'
 import { openDatabase, type Database, type SqlSession } from './database.ts'
 import { createPostgresRevokedSessionStore } from './revoked-sessions.ts'
-import { assertPostgresSchemaCurrent, migratePostgres } from './migrate.ts'
+import { assertPostgresSchemaCurrent, migratePostgres, migrationStatementTimeoutMs } from './migrate.ts'
 import { createPostgresRefreshTokenStore } from './refresh-tokens.ts'
 import { createPostgresSchedulerLockStore } from './scheduler-leases.ts'
 import { createPostgresServiceClientStore } from './service-clients.ts'
@@ -38,6 +38,22 @@ function createStoresOver(db: SqlSession): StoreSet {
   }
 }
 
+/** Each call on the pool is bounded by the backend timeout; a migration gets its own budget. */
+async function migrateOnOwnConnection(settings: PostgresSettings, options: { timeoutMs: number; now: Date }): Promise<void> {
+  const database = openDatabase({
+    url: settings.url,
+    schema: settings.schema,
+    poolSize: 1,
+    timeoutMs: options.timeoutMs,
+    statementTimeoutMs: migrationStatementTimeoutMs,
+  })
+  try {
+    await migratePostgres(database, settings.schema, options.now)
+  } finally {
+    await database.close()
+  }
+}
+
 export async function openPostgresStores(
   settings: PostgresSettings,
   options: { timeoutMs: number; now: Date; onBackgroundError?(error: unknown): void },
@@ -50,7 +66,7 @@ export async function openPostgresStores(
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   })
   try {
-    if (settings.migrateOnStart) await migratePostgres(database, settings.schema, options.now)
+    if (settings.migrateOnStart) await migrateOnOwnConnection(settings, options)
     else await assertPostgresSchemaCurrent(database)
   } catch (error) {
     await database.close()

@@ -21,6 +21,11 @@ import { createSqliteRevokedSessionStore } from './revoked-sessions.ts'
 
 export const sqliteFileName = 'tessera.db'
 
+/** For the stores of a unit of work: the connection is theirs already. */
+async function runAtOnce<T>(call: () => T): Promise<Awaited<T>> {
+  return await call()
+}
+
 /** How long a store call waits for a unit of work holding the connection, unless told otherwise. */
 const defaultWaitLimitMs = 5000
 
@@ -53,7 +58,8 @@ export function openSqliteStores(dataDir: string, now: Date, options: { timeoutM
   const bound: StoreSet = {
     accounts: createSqliteAccountStore(db),
     revokedSessions: createSqliteRevokedSessionStore(db),
-    sessions: createSqliteSessionStore(db),
+    // Inside a unit of work the connection is its own: batches run without waiting.
+    sessions: createSqliteSessionStore(db, runAtOnce),
     signingKeys: createSqliteSigningKeyStore(db),
     audit: createSqliteAuditStore(db),
     alerts: createSqliteAlertStore(db),
@@ -65,7 +71,8 @@ export function openSqliteStores(dataDir: string, now: Date, options: { timeoutM
   return {
     accounts: gateStore(bound.accounts, gate),
     revokedSessions: gateStore(bound.revokedSessions, gate),
-    sessions: gateStore(bound.sessions, gate),
+    // The sweep deletes in batches, each of which waits its own turn.
+    sessions: gateStore(createSqliteSessionStore(db, gate.callInTurn), gate),
     signingKeys: gateStore(bound.signingKeys, gate),
     audit: gateStore(bound.audit, gate),
     alerts: gateStore(bound.alerts, gate),
