@@ -8,7 +8,7 @@
  */
 import { decideCharge, type ChargedRecord } from '../../core/throttle/charge.ts'
 import type { ThrottleRecord, ThrottleStore } from '../../core/throttle/store.ts'
-import type { Database, Queryable, Row } from './database.ts'
+import type { Queryable, Row, SqlSession } from './database.ts'
 
 const isLive = '(expires_at IS NULL OR expires_at > $2::timestamptz)'
 
@@ -29,7 +29,7 @@ function toChargedRecord(row: Row): ChargedRecord {
   return { ...toRecord(row), pending: Number(row.pending), settlesBy: toInstant(row.settles_by) }
 }
 
-export function createPostgresThrottleStore(db: Database): ThrottleStore {
+export function createPostgresThrottleStore(db: SqlSession): ThrottleStore {
   /** Runs `statement` once per item, in key order: alone, or in one transaction for several. */
   async function updateEach<T extends { key: string }>(items: readonly T[], statement: (queryable: Queryable, item: T) => Promise<unknown>) {
     const [only] = items

@@ -7,7 +7,7 @@
 import type { DatabaseSync } from 'node:sqlite'
 import { decideCharge, type ChargedRecord } from '../../core/throttle/charge.ts'
 import type { ThrottleStore } from '../../core/throttle/store.ts'
-import { runInTransaction } from './transaction.ts'
+import { runAtomically } from './transaction.ts'
 
 const isLive = '(expires_at IS NULL OR expires_at > ?2)'
 
@@ -67,7 +67,7 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
     },
 
     async chargeThrottles(charges, now) {
-      return runInTransaction(db, () => {
+      return runAtomically(db, () => {
         const { admission, writes } = decideCharge(charges, charges.map(({ key }) => readRecord(key, now)), now)
         for (const { key, record } of writes) {
           write.run(key, record.count, toMs(record.blockedUntil), toMs(record.expiresAt), record.pending, toMs(record.settlesBy))
@@ -77,7 +77,7 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
     },
 
     async settleThrottleFailures(settlements, now) {
-      runInTransaction(db, () => {
+      runAtomically(db, () => {
         for (const { key, blockedUntil, expiresAt } of settlements) {
           settleFailure.run(key, now.getTime(), toMs(blockedUntil), toMs(expiresAt))
         }
@@ -85,19 +85,19 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
     },
 
     async refundThrottles(keys, now) {
-      runInTransaction(db, () => {
+      runAtomically(db, () => {
         for (const key of keys) refund.run(key, now.getTime())
       })
     },
 
     async incrementThrottles(increments, now) {
-      return runInTransaction(db, () =>
+      return runAtomically(db, () =>
         increments.map(({ key, expiresAt }) => Number(increment.get(key, now.getTime(), toMs(expiresAt))?.count)),
       )
     },
 
     async deleteThrottles(keys) {
-      return runInTransaction(db, () => keys.reduce((total, key) => total + Number(deleteOne.run(key).changes), 0))
+      return runAtomically(db, () => keys.reduce((total, key) => total + Number(deleteOne.run(key).changes), 0))
     },
 
     async deleteThrottlesByPrefix(prefix) {
