@@ -9,6 +9,7 @@ import { TesseraError } from './core/errors.ts'
 import { createOfflineContext } from './core/request-context.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
 import { openRuntime } from './runtime.ts'
+import { listenForStopSignals } from './stop-signals.ts'
 import { startSchedulerLoop } from './background/scheduler-loop.ts'
 import { systemClock } from './core/clock.ts'
 import { createMetrics } from './metrics/metrics.ts'
@@ -114,15 +115,18 @@ async function main(): Promise<void> {
     }
     throw error
   }
+  // Listening before the start means a stop asked for during it is kept, and bounded too.
+  const signals = listenForStopSignals({
+    deadlineSeconds: config.server.shutdownTimeoutSeconds,
+    report: (line) => process.stderr.write(`tessera: ${line}\n`),
+    onDeadline: () => process.exit(1),
+  })
   const server = await startServer(config)
-  const stop = () => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    )
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  await signals.signal
+  await server.close()
+  signals.dispose()
+  process.stderr.write('tessera: stopped.\n')
+  process.exit(0)
 }
 
 if (import.meta.main) {

@@ -17,6 +17,8 @@ export interface Config {
     port: number
     requestTimeoutSeconds: number
     headersTimeoutSeconds: number
+    /** How long a stop may take before the process exits anyway. */
+    shutdownTimeoutSeconds: number
     logLevel: string
     /** Origins whose cookie-authenticated unsafe requests are accepted. */
     allowedOrigins: string[]
@@ -282,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port,
       requestTimeoutSeconds: value<number>('TESSERA_REQUEST_TIMEOUT'),
       headersTimeoutSeconds: value<number>('TESSERA_HEADERS_TIMEOUT'),
+      shutdownTimeoutSeconds: value<number>('TESSERA_SHUTDOWN_TIMEOUT'),
       logLevel: value<string>('TESSERA_LOG_LEVEL'),
       allowedOrigins,
       trustProxyHops: value<number>('TESSERA_TRUST_PROXY'),

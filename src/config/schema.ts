@@ -165,6 +165,14 @@ export const settings = {
     max: 60,
     description: 'Longest time to receive request headers.',
   },
+  TESSERA_SHUTDOWN_TIMEOUT: {
+    type: 'duration',
+    default: '8s',
+    min: 1,
+    max: 300,
+    description:
+      'Longest time a stop (SIGTERM or SIGINT) waits for requests in progress and the stores to close before the process exits anyway (with status 1). Keep it below the grace time of the process manager (Docker: 10 s).',
+  },
   TESSERA_NODE_ID: {
     type: 'string',
     description: 'Names this node in audit events and scheduler leases. Default: host name and process id.',

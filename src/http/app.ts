@@ -32,6 +32,7 @@ import { createClientErrorHandler } from './client-errors.ts'
 import { adminAccountRoutes } from './routes/admin-accounts.ts'
 import { registerRequestLimits } from './plugins/request-limits.ts'
 import { registerStrictTransport } from './plugins/strict-transport.ts'
+import { registerStoppingAnswers } from './plugins/stopping.ts'
 import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
@@ -109,13 +110,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: config.server.requestTimeoutSeconds * 1000,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // Answered by registerStoppingAnswers instead, as a problem document with the usual headers.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   })
   app.server.headersTimeout = config.server.headersTimeoutSeconds * 1000
   app.setValidatorCompiler(createValidatorCompiler())
   registerJsonParser(app)
   registerProblemHandlers(app)
+  registerStoppingAnswers(app)
   registerSecurityHeaders(app)
   registerStrictTransport(app, config.server.isHttps)
   registerRequestLimits(app, core.throttle)

@@ -329,6 +329,6 @@ describe('bin/tessera.js', () => {
     // 3. SIGTERM to the shim reaches the server, which closes and exits cleanly.
     child.kill('SIGTERM')
     assert.equal(await exited, 0, stderr)
-    assert.match(stderr, /Received SIGTERM; stopping\.\nStopped\.\n/)
+    assert.match(stderr, /Received SIGTERM; stopping: .*\nStopped\.\n/)
   })
 })
