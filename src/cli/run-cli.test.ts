@@ -57,7 +57,7 @@ describe('user create with an injected Io', () => {
     const env = createDataDir(t)
     const io = createFakeIo({ env, secrets: [password, `${password}!`], isInteractive: true })
     assert.equal(await runCli(['user', 'create', 'alice'], io), 1)
-    assert.equal(io.output.stderr, 'tessera: The passwords do not match.\n')
+    assert.equal(io.output.stderr, `Data directory: ${env.TESSERA_DATA_DIR}\ntessera: The passwords do not match.\n`)
     const list = createFakeIo({ env })
     assert.equal(await runCli(['user', 'list', '--json'], list), 0)
     assert.deepEqual(JSON.parse(list.output.stdout), { users: [] })

@@ -98,7 +98,7 @@ async function queryEvents(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit query: takes no arguments.')
   const filter = readFilter(values)
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const events = await withCore(loadConfig(io.env), async (core) => (await core.audit.queryEvents(filter, { after: null, limit })).events)
+  const events = await withCore(loadConfig(io.env), { io, access: 'read' }, async (core) => (await core.audit.queryEvents(filter, { after: null, limit })).events)
   if (values.jsonl) io.stdout(events.map(formatEventLine).join(''))
   else if (events.length === 0) io.stdout('No events.\n')
   else io.stdout(formatEventRows(events))
@@ -138,7 +138,7 @@ async function tailEvents(args: string[], io: Io): Promise<number> {
   if (intervalSeconds === null || intervalSeconds <= 0) throw usageError('audit tail: --interval expects a duration such as 500ms or 2s.')
   if (values.for !== undefined && forSeconds === null) throw usageError('audit tail: --for expects a duration such as 30s or 10m.')
   const count = readCount('count', values.count, null)
-  await withCore(loadConfig(io.env), (core) =>
+  await withCore(loadConfig(io.env), { io, access: 'read' }, (core) =>
     followEvents(core, filter, { intervalMs: intervalSeconds * 1000, count, forMs: forSeconds === null ? null : forSeconds * 1000, io }),
   )
   return exitCodes.success
@@ -160,7 +160,7 @@ async function listAlerts(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit alerts: takes no arguments.')
   const since = readInstant('since', values.since) ?? null
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const { alerts } = await withCore(loadConfig(io.env), (core) =>
+  const { alerts } = await withCore(loadConfig(io.env), { io, access: 'read' }, (core) =>
     core.alerts.listAlerts({ since, rule: values.rule ?? null, after: null, limit }),
   )
   if (values.json) {

@@ -30,7 +30,7 @@ async function createClient(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const { client, secret } = await withCore(loadConfig(io.env), (core) =>
+  const { client, secret } = await withCore(loadConfig(io.env), { io, access: 'write' }, (core) =>
     core.serviceClients.createServiceClient(command.name),
   )
   if (command.isJson) {
@@ -53,7 +53,7 @@ async function listClients(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const clients = await withCore(loadConfig(io.env), (core) => core.serviceClients.listServiceClients())
+  const clients = await withCore(loadConfig(io.env), { io, access: 'read' }, (core) => core.serviceClients.listServiceClients())
   if (command.isJson) io.stdout(formatJson({ clients: clients.map(describeClient) }))
   else if (clients.length === 0) io.stdout('No service clients.\n')
   else {
@@ -69,7 +69,7 @@ async function deleteClient(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const deleted = await withCore(loadConfig(io.env), (core) => core.serviceClients.deleteServiceClient(command.name))
+  const deleted = await withCore(loadConfig(io.env), { io, access: 'write' }, (core) => core.serviceClients.deleteServiceClient(command.name))
   if (!deleted) throw new CliError(`No service client named or identified "${command.name}".`)
   io.stdout(command.isJson ? formatJson(describeClient(deleted)) : `Deleted service client ${deleted.name}.\n`)
   return exitCodes.success

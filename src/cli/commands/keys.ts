@@ -53,7 +53,7 @@ async function listKeys(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.keys)
     return exitCodes.success
   }
-  const keys = await withCore(loadConfig(io.env), async (core) => core.keyRing.listKeys())
+  const keys = await withCore(loadConfig(io.env), { io, access: 'read' }, async (core) => core.keyRing.listKeys())
   io.stdout(options.isJson ? formatJson({ keys: keys.map(describeKey) }) : formatKeyTable(keys))
   return exitCodes.success
 }
@@ -66,7 +66,7 @@ async function rotateKeys(args: string[], io: Io): Promise<number> {
   }
   const algorithm = readAlgorithm(options.algorithm)
   const config = loadConfig(io.env)
-  const { added, keys } = await withCore(config, async (core) => {
+  const { added, keys } = await withCore(config, { io, access: 'write' }, async (core) => {
     const key = await core.rotateSigningKeys({ algorithm, emergency: options.isEmergency })
     return { added: key, keys: core.keyRing.listKeys() }
   })

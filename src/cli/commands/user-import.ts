@@ -101,7 +101,7 @@ export async function importUsers(args: string[], io: Io): Promise<number> {
   const [path, ...extra] = positionals
   if (path === undefined || extra.length > 0) throw usageError('user import: expected exactly one FILE.')
   const config = loadConfig(io.env)
-  const tally = await withCore(config, (core) => importFile(core, path))
+  const tally = await withCore(config, { io, access: 'write' }, (core) => importFile(core, path))
   if (values.json) {
     io.stdout(formatJson(tally))
   } else {
@@ -120,7 +120,7 @@ export async function unlockUser(args: string[], io: Io): Promise<number> {
   const [username, ...extra] = positionals
   if (username === undefined || extra.length > 0) throw usageError('user unlock: expected exactly one <username>.')
   const config = loadConfig(io.env)
-  const { user, clearedCounters } = await withCore(config, (core) => core.accountAdministration.unlockUsername(username, cliActor))
+  const { user, clearedCounters } = await withCore(config, { io, access: 'write' }, (core) => core.accountAdministration.unlockUsername(username, cliActor))
   io.stdout(
     values.json
       ? formatJson({ username: user.username, id: user.id, cleared_counters: clearedCounters })

@@ -44,7 +44,7 @@ async function createUser(args: string[], io: Io): Promise<number> {
     throw usageError(`user create: too many arguments. ${passwordArgumentRefusal}`)
   }
   const config = loadConfig(io.env)
-  const user = await withCore(config, async (core) => {
+  const user = await withCore(config, { io, access: 'write' }, async (core) => {
     // Refuse a taken name before asking for a password (registerUser still guards the race).
     if (await core.accounts.findUserByUsername(username)) {
       throw new CliError('This username is already taken.')
@@ -70,7 +70,7 @@ async function listUsers(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length > 0) throw usageError('user list: takes no arguments.')
   const config = loadConfig(io.env)
-  const users = await withCore(config, async (core) => {
+  const users = await withCore(config, { io, access: 'read' }, async (core) => {
     const all: UserRecord[] = []
     let after: string | null = null
     for (;;) {

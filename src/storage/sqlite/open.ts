@@ -1,9 +1,17 @@
 /**
  * The embedded store: one SQLite file in WAL mode through `node:sqlite`. The file is created
- * with mode 0600 (SQLite gives its -wal and -shm files the same mode).
+ * with mode 0600 (SQLite gives its -wal and -shm files the same mode), in a 0700 directory; an
+ * existing directory or file open to group or others is refused (src/storage/private-files.ts).
+ *
+ * Durability: `synchronous = NORMAL` in WAL mode. A crash of the process (kill -9, OOM) loses no
+ * committed transaction; a power loss or kernel crash may roll back the transactions committed
+ * since the last checkpoint (the database stays consistent). FULL would sync the WAL at every
+ * commit: measured here, 2.5 ms per commit against 0.06 ms, about 400 commits a second instead
+ * of 15,000, each one blocking the event loop (node:sqlite is synchronous). See docs/operations.md.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
+import { assertPrivateDirectory, assertPrivateFile } from '../private-files.ts'
 import { DatabaseSync } from 'node:sqlite'
 import type { Stores } from '../../core/stores.ts'
 import { createSqliteAccountStore } from './accounts.ts'
@@ -25,8 +33,10 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
   let path = ':memory:'
   if (dataDir !== ':memory:') {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    assertPrivateDirectory(dataDir)
     path = join(dataDir, sqliteFileName)
     closeSync(openSync(path, 'a', 0o600))
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) assertPrivateFile(file)
   }
   const db = new DatabaseSync(path)
   try {
