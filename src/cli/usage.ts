@@ -50,6 +50,17 @@ configured PostgreSQL: users and roles, signing keys, and live sessions (into Re
 TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER is set). Run "tessera migrate" first. Safe to run
 again: what is already there is skipped. The nodes need the same master.key as <data-dir>.
 `,
+  backup: `Usage: tessera backup <directory> [--json]
+
+Copies the embedded SQLite database (TESSERA_DATA_DIR) and its master.key into
+<directory>, a new directory made 0700 with both files 0600. It runs beside a
+live server: the copy holds every change committed before it started, and the
+server's writes go on meanwhile. <directory> is laid out as a data directory:
+to restore, stop the server and start it with TESSERA_DATA_DIR=<directory> (or
+move the directory into place). The backup holds master.key, a secret: keep it
+as private as the data directory. With PostgreSQL, use pg_dump and keep a copy
+of master.key.
+`,
   version: `Usage: tessera version [--json]
 `,
   audit: `Usage:
@@ -111,6 +122,7 @@ Commands:
   config check                       Validate and print the configuration
   migrate                            Apply pending PostgreSQL migrations
   migrate-data [--from <data-dir>]   Copy the SQLite data into PostgreSQL (and Redis)
+  backup <directory>                 Copy the SQLite database and master.key, online
   version                            Print the version
   help [<command>]                   Print help
 
