@@ -20,8 +20,7 @@ const importBodyLimitBytes = 1024 * 1024
 export async function adminAccountRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { core, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  // Before body validation, so a caller without the role learns nothing about the expected body.
-  app.addHook('preValidation', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.post<{ Params: { id: string } }>(
     '/users/:id/unlock',

@@ -53,8 +53,7 @@ function viewServiceClient(client: ServiceClientRecord) {
 export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { core, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  // Authorize before validation, so a caller without the role learns nothing about the bodies these routes take.
-  app.addHook('preValidation', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get(
     '/keys',

@@ -17,7 +17,7 @@ function decodeCursor(cursor: string | undefined): string | null {
 export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { core, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/users',

@@ -9,7 +9,7 @@ import type { RouteDeps } from './route-deps.ts'
 export async function alertRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { core, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: { since?: string; rule?: string; limit: number; cursor?: string } }>(
     '/',

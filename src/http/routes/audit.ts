@@ -46,7 +46,7 @@ async function* exportEvents(core: Core, filter: AuditEventFilter): AsyncGenerat
 export async function auditRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { core, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: AuditQuery }>(
     '/',
