@@ -87,9 +87,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }
     const keyReload = startKeyReload(runtime.core, config.tokens.keyReloadIntervalSeconds, app.log)
     app.addHook('onClose', async () => clearInterval(keyReload))
-    const address = await app.listen({ host: config.server.host, port: config.server.port })
     // Fastify names the scheme after its own `https` option, which the server factory replaces.
-    const url = tls ? address.replace(/^http:/, 'https:') : address
+    const withScheme = (address: string) => (tls ? address.replace(/^http:/, 'https:') : address)
+    const address = await app.listen({
+      host: config.server.host,
+      port: config.server.port,
+      listenTextResolver: (listening) => `Server listening at ${withScheme(listening)}`,
+    })
+    const url = withScheme(address)
     return {
       url,
       async close() {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
 import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
-import { describeBackendSettings, readBackendSettings, type BackendSettings } from './backends.ts'
+import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type SettingDefinition, type SettingName } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import { buildThrottleSettings, checkCookieTransport, readTlsFiles, type TlsFiles } from './hardening.ts'
@@ -221,7 +221,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const host = value<string>('TESSERA_HOST')
   const port = value<number>('TESSERA_PORT')
-  const publicUrl = value<string | undefined>('TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  // Served over TLS here, the default issuer and allowed origin are https too.
+  const defaultScheme = value<string | undefined>('TESSERA_TLS_CERT') === undefined ? 'http' : 'https'
+  const publicUrl =
+    value<string | undefined>('TESSERA_PUBLIC_URL') ?? `${defaultScheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
   const idle = value<number>('TESSERA_SESSION_IDLE_TIMEOUT')
   const absolute = value<number>('TESSERA_SESSION_ABSOLUTE_TIMEOUT')
   if (idle !== undefined && absolute !== undefined && idle > absolute) {
@@ -359,7 +362,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export function describeConfig(config: Config): Record<string, unknown> {
   const masked = structuredClone(config) as Config
   // Secrets are shown only as set or not: `config check` output ends up in tickets and chats.
-  if (masked.audit.webhook) masked.audit.webhook.secret = '(set, hidden)'
+  if (masked.audit.webhook) {
+    masked.audit.webhook.secret = '(set, hidden)'
+    masked.audit.webhook.url = maskCapabilityUrl(masked.audit.webhook.url)
+  }
   if (masked.metrics.token !== null) masked.metrics.token = '(set, hidden)'
   const described = JSON.parse(JSON.stringify(masked)) as Record<string, unknown>
   const { dataDir, ...backends } = config.storage

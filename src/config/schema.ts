@@ -31,7 +31,7 @@ export const settings = {
   },
   TESSERA_PUBLIC_URL: {
     type: 'url',
-    description: 'External URL of this server; the `iss` of every token. Default http://HOST:PORT.',
+    description: 'External URL of this server; the `iss` of every token. Default http://HOST:PORT (https://HOST:PORT when TESSERA_TLS_CERT is set).',
   },
   TESSERA_AUDIENCE: {
     type: 'string',
@@ -252,7 +252,7 @@ export const settings = {
   },
   TESSERA_ALERT_WEBHOOK_URL: {
     type: 'url',
-    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 (X-Tessera-Signature).',
+    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 over the signing time and the body (X-Tessera-Signature: t=…,v1=…).',
   },
   TESSERA_ALERT_WEBHOOK_SECRET: {
     type: 'string',
