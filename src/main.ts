@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { loadConfig, type Config, ConfigError } from './config/load.ts'
 import { reserveThreadPool } from './config/thread-pool.ts'
+import { checkListenHost, readTlsMaterial } from './config/start-checks.ts'
 import type { Core } from './core/core.ts'
 import { TesseraError } from './core/errors.ts'
 import { createOfflineContext } from './core/request-context.ts'
@@ -21,7 +22,15 @@ async function bootstrapAdmin(config: Config, core: Core): Promise<string | null
   const { adminUsername, adminPasswordFile } = config.bootstrap
   if (adminUsername === null || adminPasswordFile === null) return null
   if (await core.accounts.hasUserWithRole('admin')) return null
-  const password = readFileSync(adminPasswordFile, 'utf8').replace(/\r?\n$/, '')
+  let password: string
+  try {
+    password = readFileSync(adminPasswordFile, 'utf8').replace(/\r?\n$/, '')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    throw new ConfigError([
+      `TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE: cannot read ${adminPasswordFile} (${reason}); no admin exists yet, so the first one is made from this file`,
+    ])
+  }
   try {
     const actor = { actorUserId: null, context: createOfflineContext('startup') }
     await core.registration.createUser({ username: adminUsername, password, roles: ['admin', 'user'] }, actor)
@@ -49,6 +58,9 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
+  // Checked before any store opens, so a wrong setting fails at once and names itself.
+  await checkListenHost(config)
+  const tls = config.server.tls ? readTlsMaterial(config.server.tls) : null
   reserveThreadPool(config.passwords.hashConcurrency)
   const metrics = createMetrics()
   const observer = createServerObserver(metrics.observer, stderrLog)
@@ -58,8 +70,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   const runtime = await openRuntime(config, systemClock, observer, { onBackgroundError: (error) => reportBackendError(error) })
   metrics.countActiveSessionsWith(() => runtime.core.countActiveSessions())
-  const tlsFiles = config.server.tls
-  const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile, 'utf8'), key: readFileSync(tlsFiles.keyFile, 'utf8') } : null
   const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel), metrics, tls })
   observer.attachLog(app.log)
   reportBackendError = (error) => app.log.warn({ err: error }, 'backend connection error')

@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type SettingDefinition, type SettingName } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
-import { buildThrottleSettings, checkCookieTransport, readTlsFiles, type TlsFiles } from './hardening.ts'
+import { buildThrottleSettings, checkCookieTransport, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
 
 export interface Config {
   server: {
@@ -28,6 +28,8 @@ export interface Config {
     tls: TlsFiles | null
     /** True when clients reach Tessera over TLS (served here or ended by a proxy): HSTS is sent. */
     isHttps: boolean
+    /** TESSERA_ALLOW_INSECURE_COOKIES: plain HTTP to a non-loopback address is accepted. */
+    allowInsecureCookies: boolean
   }
   storage: { dataDir: string } & BackendSettings
   tokens: {
@@ -265,8 +267,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('TESSERA_CLIENT_ID: expected 1 to 128 visible ASCII characters (no spaces)')
   }
   const tls = readTlsFiles(value, problems)
-  if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST'))) {
-    const allowInsecureCookies = value<boolean>('TESSERA_ALLOW_INSECURE_COOKIES')
+  const allowInsecureCookies = value<boolean>('TESSERA_ALLOW_INSECURE_COOKIES')
+  // A host name is checked at start, on the addresses it resolves to (src/config/start-checks.ts).
+  if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST')) && !isHostName(host)) {
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
   }
   const backends = readBackendSettings(value, problems)
@@ -293,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustProxyHops: value<number>('TESSERA_TRUST_PROXY'),
       tls,
       isHttps: tls !== null || new URL(publicUrl).protocol === 'https:',
+      allowInsecureCookies,
     },
     storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')), ...backends },
     tokens: {

@@ -28,6 +28,20 @@ import { createSqliteServiceClientStore } from './service-clients.ts'
 
 export const sqliteFileName = 'tessera.db'
 
+const unreadableCodes = new Set([11, 26]) // SQLITE_CORRUPT, SQLITE_NOTADB
+
+/** A damaged or foreign file is named, with what to do; other errors pass unchanged. */
+function explainUnreadableDatabase(path: string, error: unknown): unknown {
+  const errcode = (error as { errcode?: unknown }).errcode
+  if (typeof errcode !== 'number' || !unreadableCodes.has(errcode)) return error
+  const reason = (error as { errstr?: unknown }).errstr
+  return new Error(
+    `${path} is not a readable SQLite database (${String(reason)}). Restore it from a backup ` +
+      '(docs/operations.md), or move it away to start a new, empty installation.',
+    { cause: error },
+  )
+}
+
 /** Opens (creating and migrating as needed) the database in `dataDir`, or in memory for ':memory:'. */
 export function openSqliteStores(dataDir: string, now: Date): Stores {
   let path = ':memory:'
@@ -51,7 +65,7 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
   } catch (error) {
     // A refused or failed migration must not leave the file open behind the thrown error.
     db.close()
-    throw error
+    throw explainUnreadableDatabase(path, error)
   }
   const healthCheck = db.prepare('SELECT 1')
   // Every store waits while a change recorded with its audit event holds the connection.
