@@ -165,4 +165,10 @@ describe('config check', () => {
       assert.ok(shown.includes('redis://:***@cache:6379/0?password=***'), shown)
     }
   })
+
+  it('makes the checks of a start too: an unresolvable host is named as such', async () => {
+    const io = createFakeIo({ env: { TESSERA_HOST: 'no-such-host.invalid' } })
+    assert.equal(await runCli(['config', 'check'], io), 1)
+    assert.match(io.output.stderr, /TESSERA_HOST: "no-such-host\.invalid" does not resolve/)
+  })
 })
