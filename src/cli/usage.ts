@@ -35,8 +35,8 @@ change on their next request.
 
 Validates the configuration (and, as a start does, that TESSERA_HOST resolves and
 the TLS files hold a certificate and its key) and prints the effective settings,
-secrets masked. Exits with 1 and
-lists every invalid setting when the configuration is wrong.
+secrets masked. Exits with 1 and lists every invalid setting when the
+configuration is wrong.
 `,
   migrate: `Usage: tessera migrate [--json]
 
