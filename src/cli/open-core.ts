@@ -1,12 +1,12 @@
 /**
- * Opens the embedded stores and the core for commands that work on the data directly, without
- * a running server. SQLite's WAL mode and busy timeout let this run beside a live server.
+ * Opens the configured stores and the application for commands that work on the data directly,
+ * without a running server. SQLite's WAL mode and busy timeout let this run beside a live server.
  * Every such command says on stderr which data it works on: run from the wrong directory, it
  * would otherwise look at (or create) a data directory that is not the server's.
  */
 import type { Config } from '../config/load.ts'
 import { maskUrlPassword } from '../config/backends.ts'
-import type { Core } from '../core/core.ts'
+import type { Application } from '../core/application/application.ts'
 import { openRuntime } from '../runtime.ts'
 import type { Io } from './io.ts'
 
@@ -27,12 +27,16 @@ export function describeDataLocation(config: Config): string {
   return `Data: PostgreSQL ${maskUrlPassword(postgres.url)} (schema ${postgres.schema}), master key in ${dataDir}`
 }
 
-/** Runs `work` with a core over the configured data, closing the stores afterwards. */
-export async function withCore<T>(config: Config, use: DataUse, work: (core: Core) => Promise<T>): Promise<T> {
+/** Runs `work` with the application over the configured data, closing the stores afterwards. */
+export async function withApplication<T>(
+  config: Config,
+  use: DataUse,
+  work: (application: Application) => Promise<T>,
+): Promise<T> {
   use.io.stderr(`${describeDataLocation(config)}\n`)
   const runtime = await openRuntime(config, undefined, undefined, { mayCreateData: use.access === 'write' })
   try {
-    return await work(runtime.core)
+    return await work(runtime.application)
   } finally {
     await runtime.close()
   }

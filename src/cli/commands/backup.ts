@@ -1,7 +1,7 @@
 /** `tessera backup <directory>`: an online copy of the embedded database and its master key. */
 import { resolve } from 'node:path'
 import { loadConfig } from '../../config/load.ts'
-import { backUpDataDirectory } from '../../storage/sqlite/backup.ts'
+import { backUpDataDirectory } from '../../storage/admin/backup.ts'
 import { parseCommandArgs } from '../command-args.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import { formatJson } from '../format.ts'

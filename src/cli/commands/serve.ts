@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
-import { listenForStopSignals } from '../../stop-signals.ts'
 import { commandUsages } from '../usage.ts'
 
 export async function run(args: string[], io: Io): Promise<number> {
@@ -20,7 +19,7 @@ export async function run(args: string[], io: Io): Promise<number> {
   const config = loadConfig(io.env)
   // Imported here, not at the top: the offline commands (user, role, config) then never load
   // the HTTP stack.
-  const { startServer } = await import('../../main.ts')
+  const { startServer, listenForStopSignals } = await import('../../main.ts')
   // Listen for signals before starting, so a stop during startup is not lost.
   const stop = listenForStopSignals({
     deadlineSeconds: config.server.shutdownTimeoutSeconds,

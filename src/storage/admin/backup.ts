@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path'
 import { backup, DatabaseSync } from 'node:sqlite'
 import { masterKeyFileName, readMasterKey } from '../master-key.ts'
 import { assertPrivateDirectory, assertPrivateFile } from '../private-files.ts'
-import { sqliteFileName } from './open.ts'
+import { sqliteFileName } from '../sqlite/open.ts'
 
 export interface BackupSummary {
   directory: string
