@@ -94,6 +94,7 @@ describe('tessera audit', () => {
 
   it('audit tail stops by itself after --for when nothing happens', async (t) => {
     const env = createEnv(t)
+    await (await openRuntime(loadConfig(env))).close()
     const io = createIo(env)
     assert.equal(await runCli(['audit', 'tail', '--interval', '20ms', '--for', '100ms'], io), 0)
     assert.equal(io.output.stdout, '')
@@ -101,6 +102,7 @@ describe('tessera audit', () => {
 
   it('audit alerts lists the alerts of the review', async (t) => {
     const env = createEnv(t)
+    await (await openRuntime(loadConfig(env))).close()
     const empty = createIo(env)
     assert.equal(await runCli(['audit', 'alerts'], empty), 0)
     assert.equal(empty.output.stdout, 'No alerts.\n')

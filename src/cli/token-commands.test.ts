@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import type { Io } from './io.ts'
 import { runCli } from './main.ts'
+import { loadConfig } from '../config/load.ts'
+import { openRuntime } from '../runtime.ts'
 
 interface CapturingIo extends Io {
   output: { stdout: string; stderr: string }
@@ -34,8 +36,17 @@ async function run(io: CapturingIo, args: string[]): Promise<{ code: number; std
 }
 
 describe('tessera keys', () => {
-  it('keys list shows the one active key of a fresh data directory', async (t) => {
+  it('keys list refuses a directory without data, naming it, and creates nothing there', async (t) => {
     const io = createIo(t)
+    const refused = await run(io, ['keys', 'list'])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, new RegExp(`There is no master.key in ${io.env.TESSERA_DATA_DIR}; this command does not create one`))
+    assert.deepEqual(readdirSync(io.env.TESSERA_DATA_DIR ?? ''), [])
+  })
+
+  it('keys list shows the one active key of a fresh installation', async (t) => {
+    const io = createIo(t)
+    await (await openRuntime(loadConfig(io.env))).close()
     const listed = await run(io, ['keys', 'list', '--json'])
     assert.equal(listed.code, 0)
     const { keys } = JSON.parse(listed.stdout)
@@ -79,7 +90,8 @@ describe('tessera keys', () => {
     ]) {
       assert.equal((await run(io, args)).code, 2, args.join(' '))
     }
-    assert.equal(JSON.parse((await run(io, ['keys', 'list', '--json'])).stdout).keys.length, 1)
+    // Refused command lines touch nothing: the directory is still empty.
+    assert.deepEqual(readdirSync(io.env.TESSERA_DATA_DIR ?? ''), [])
   })
 })
 

@@ -3,6 +3,7 @@
  * TLS and the refusal to send session cookies over plain HTTP to a non-loopback address.
  */
 import { accessSync, constants } from 'node:fs'
+import { isIP } from 'node:net'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import type { ReadSetting } from './schema.ts'
 
@@ -58,6 +59,11 @@ export function readTlsFiles(value: ReadSetting, problems: string[]): TlsFiles |
     }
   }
   return { certFile, keyFile }
+}
+
+/** A host given as a name, not an address: the cookie rule is decided at start, on what it resolves to. */
+export function isHostName(host: string): boolean {
+  return isIP(host.replace(/^\[|\]$/g, '')) === 0 && host.toLowerCase() !== 'localhost'
 }
 
 /** True for addresses only this machine can reach. */

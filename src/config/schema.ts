@@ -31,7 +31,7 @@ export const settings = {
   },
   TESSERA_PUBLIC_URL: {
     type: 'url',
-    description: 'External URL of this server; the `iss` of every token. Default http://HOST:PORT.',
+    description: 'External URL of this server; the `iss` of every token. Default http://HOST:PORT (https://HOST:PORT when TESSERA_TLS_CERT is set).',
   },
   TESSERA_AUDIENCE: {
     type: 'string',
@@ -165,6 +165,14 @@ export const settings = {
     max: 60,
     description: 'Longest time to receive request headers.',
   },
+  TESSERA_SHUTDOWN_TIMEOUT: {
+    type: 'duration',
+    default: '8s',
+    min: 1,
+    max: 300,
+    description:
+      'Longest time a stop (SIGTERM or SIGINT) waits for requests in progress and the stores to close before the process exits anyway (with status 1). Keep it below the grace time of the process manager (Docker: 10 s).',
+  },
   TESSERA_NODE_ID: {
     type: 'string',
     description: 'Names this node in audit events and scheduler leases. Default: host name and process id.',
@@ -244,7 +252,7 @@ export const settings = {
   },
   TESSERA_ALERT_WEBHOOK_URL: {
     type: 'url',
-    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 (X-Tessera-Signature).',
+    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 over the signing time and the body (X-Tessera-Signature: t=…,v1=…).',
   },
   TESSERA_ALERT_WEBHOOK_SECRET: {
     type: 'string',

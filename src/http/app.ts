@@ -10,8 +10,8 @@ import { TesseraError } from '../core/errors.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
 import { collectRoutes, registerMethodFallbacks } from './plugins/method-not-allowed.ts'
 import { registerOpenApi } from './plugins/openapi.ts'
-import { registerSecurityHeaders } from './plugins/security-headers.ts'
-import { registerProblemHandlers } from './problem.ts'
+import { registerSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.ts'
+import { answerFrameworkError, registerProblemHandlers } from './problem.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
 import { meRoutes } from './routes/me.ts'
@@ -20,6 +20,7 @@ import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
 import { scrubLogObject } from './log-scrubbing.ts'
+import { locateJsonBreak } from './json-syntax-error.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { registerAuditedDenials } from './plugins/audit-denials.ts'
 import { registerMetrics } from './plugins/metrics.ts'
@@ -30,7 +31,8 @@ import { alertSchema, auditEventSchema } from './schemas/audit.ts'
 import { createClientErrorHandler } from './client-errors.ts'
 import { adminAccountRoutes } from './routes/admin-accounts.ts'
 import { registerRequestLimits } from './plugins/request-limits.ts'
-import { registerStrictTransport } from './plugins/strict-transport.ts'
+import { registerStrictTransport, strictTransportSecurity } from './plugins/strict-transport.ts'
+import { registerStoppingAnswers } from './plugins/stopping.ts'
 import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
@@ -108,13 +110,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: config.server.requestTimeoutSeconds * 1000,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // Answered by registerStoppingAnswers instead, as a problem document with the usual headers.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: (error, request, reply) => {
+      // Routing errors are answered outside the hooks: the headers every answer carries are set here.
+      setSecurityHeaders(reply)
+      if (config.server.isHttps) reply.header('strict-transport-security', strictTransportSecurity)
+      answerFrameworkError(error, request, reply)
+    },
   })
   app.server.headersTimeout = config.server.headersTimeoutSeconds * 1000
   app.setValidatorCompiler(createValidatorCompiler())
   registerJsonParser(app)
   registerProblemHandlers(app)
+  registerStoppingAnswers(app)
   registerSecurityHeaders(app)
   registerStrictTransport(app, config.server.isHttps)
   registerRequestLimits(app, application.requestLimits)
@@ -161,7 +171,7 @@ function registerJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset=("?)([^";]+)\1/i.exec(request.headers['content-type'] ?? '')?.[2]
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      done(new TesseraError('unsupported_media_type', 'Send JSON encoded as UTF-8.'), undefined)
+      done(new TesseraError('unsupported_media_type', 'Send the body as application/json in UTF-8 (no other charset).'), undefined)
       return
     }
     let text: string
@@ -175,6 +185,34 @@ function registerJsonParser(app: FastifyInstance): void {
       done(new TesseraError('validation_failed', 'The request body must not start with a byte order mark.'), undefined)
       return
     }
-    parseJson(request, text, done)
+    parseJson(request, text, (error, parsed) => {
+      if (error === null) {
+        done(null, parsed)
+        return
+      }
+      // The parser also refuses prototype keys in valid JSON; only a syntax error has a place.
+      const place = isSyntaxError(text) ? locateJsonBreak(text, error) : null
+      if (place === null) {
+        done(error, undefined)
+        return
+      }
+      done(
+        new TesseraError(
+          'validation_failed',
+          `The request body is not valid JSON: it breaks at line ${place.line}, column ${place.column} (character ${place.position}).`,
+          { details: { position: place.position, line: place.line, column: place.column } },
+        ),
+        undefined,
+      )
+    })
   })
+}
+
+function isSyntaxError(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return false
+  } catch {
+    return true
+  }
 }

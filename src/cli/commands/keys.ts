@@ -52,7 +52,7 @@ async function listKeys(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.keys)
     return exitCodes.success
   }
-  const keys = await withApplication(loadConfig(io.env), async ({ tokenAdmin }) => tokenAdmin.listSigningKeys())
+  const keys = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ tokenAdmin }) => tokenAdmin.listSigningKeys())
   io.stdout(options.isJson ? formatJson({ keys: keys.map(describeKey) }) : formatKeyTable(keys))
   return exitCodes.success
 }
@@ -65,7 +65,7 @@ async function rotateKeys(args: string[], io: Io): Promise<number> {
   }
   const algorithm = readAlgorithm(options.algorithm)
   const config = loadConfig(io.env)
-  const { added, keys } = await withApplication(config, async ({ tokenAdmin }) => {
+  const { added, keys } = await withApplication(config, { io, access: 'write' }, async ({ tokenAdmin }) => {
     const actor = { actorUserId: null, context: createOfflineContext('cli') }
     const key = await tokenAdmin.rotateSigningKeys({ algorithm, emergency: options.isEmergency }, actor)
     return { added: key, keys: tokenAdmin.listSigningKeys() }

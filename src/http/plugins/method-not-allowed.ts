@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify'
 import { TesseraError } from '../../core/errors.ts'
+import { hasAnnouncedBody } from '../problem.ts'
 
 const answeredMethods: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 
@@ -26,9 +27,14 @@ export function registerMethodFallbacks(app: FastifyInstance, methodsByUrl: Map<
       method: missing,
       url,
       schema: { hide: true },
-      handler: async (_request, reply) => {
+      // Answered before any body is read, as an unknown address is.
+      onRequest: async (request, reply) => {
         reply.header('allow', allow)
+        if (hasAnnouncedBody(request)) reply.header('connection', 'close')
         throw new TesseraError('method_not_allowed', 'This method is not allowed here.')
+      },
+      handler: async () => {
+        throw new TypeError('answered in onRequest')
       },
     })
   }

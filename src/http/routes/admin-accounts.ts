@@ -25,8 +25,7 @@ export interface AdminAccountRouteDeps extends AuthenticatedRouteDeps {
 export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccountRouteDeps): Promise<void> {
   const { accountAdmin, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  // Before body validation, so a caller without the role learns nothing about the expected body.
-  app.addHook('preValidation', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.post<{ Params: { id: string } }>(
     '/users/:id/unlock',

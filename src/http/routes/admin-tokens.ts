@@ -58,8 +58,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRou
   const { tokenAdmin, authenticate } = deps
   const actorOf = (request: FastifyRequest) => ({ actorUserId: requireAuth(request).user.id, context: readClientContext(request) })
   app.addHook('onRequest', authenticate)
-  // Authorize before validation, so a caller without the role learns nothing about the bodies these routes take.
-  app.addHook('preValidation', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get(
     '/keys',

@@ -22,7 +22,7 @@ export interface AdminRouteDeps extends AuthenticatedRouteDeps {
 export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const { accountAdmin, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/users',

@@ -56,7 +56,7 @@ export interface AuditRouteDeps extends AuthenticatedRouteDeps {
 export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): Promise<void> {
   const { auditTrail, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: AuditQuery }>(
     '/',
