@@ -190,8 +190,45 @@ describe('audit trail over HTTP', () => {
     const mine = await server.request('/v1/me/events', { bearer: dave.access_token })
     assert.equal(mine.status, 200)
     assert.deepEqual(mine.json.events.map((event: EventView) => event.type), ['login_succeeded', 'login_failed', 'user_created'])
-    assert.deepEqual(mine.json.events.map((event: EventView) => event.ip), ['127.0.0.31', '127.0.0.30', null])
+    // A failed sign-in on the account was not dave's request: its address is not shown to him.
+    assert.deepEqual(mine.json.events.map((event: EventView) => event.ip), ['127.0.0.31', null, null])
     assert.equal(mine.json.events[0].reason, undefined)
     assert.equal((await server.request('/v1/me/events')).status, 401)
+  })
+
+  // regression: #11 (item 6)
+  it('shows a user the address and user agent of their own requests only, never an admin\'s', async (t) => {
+    const server = await startAuditServer(t)
+    await createAccount(server, 'root', password, ['admin', 'user'])
+    const frank = await createAccount(server, 'frank', password)
+    const adminClient = { headers: { 'user-agent': 'admin-console/7.1 (office)' } }
+    const admin = (await server.requestFrom('127.0.0.40', '/v1/auth/login', { ...adminClient, body: { username: 'root', password } })).json
+    const roles = await server.requestFrom('127.0.0.40', `/v1/admin/users/${frank}/roles`, {
+      ...adminClient,
+      method: 'PUT',
+      bearer: admin.access_token,
+      body: { roles: ['user', 'moderator'] },
+    })
+    assert.equal(roles.status, 200)
+    const unlocked = await server.requestFrom('127.0.0.40', `/v1/admin/users/${frank}/unlock`, { ...adminClient, method: 'POST', bearer: admin.access_token })
+    assert.equal(unlocked.status, 200)
+    const login = await server.requestFrom('127.0.0.41', '/v1/auth/login', { headers: { 'user-agent': 'frank-phone/2.0' }, body: { username: 'frank', password } })
+    const mine = await server.request('/v1/me/events', { bearer: login.json.access_token })
+    assert.equal(mine.status, 200)
+    const byType = new Map(mine.json.events.map((event: EventView) => [event.type, event]))
+    assert.deepEqual([...byType.keys()].sort(), ['account_unlocked', 'login_succeeded', 'role_granted', 'user_created'])
+    for (const type of ['role_granted', 'account_unlocked']) {
+      const event = byType.get(type) as EventView
+      assert.equal(event.ip, null, type)
+      assert.equal(event.user_agent, null, type)
+    }
+    const own = byType.get('login_succeeded') as EventView
+    assert.equal(own.ip, '127.0.0.41')
+    assert.equal(own.user_agent, 'frank-phone/2.0')
+    assert.ok(!mine.text.includes('127.0.0.40') && !mine.text.includes('admin-console'))
+    // The administrators' trail keeps the full context.
+    const trail = await server.request(`/v1/admin/audit?user=${frank}&type=role_granted`, { bearer: admin.access_token })
+    assert.equal(trail.json.events[0].ip, '127.0.0.40')
+    assert.equal(trail.json.events[0].user_agent, 'admin-console/7.1 (office)')
   })
 })
