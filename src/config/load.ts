@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { describeBackendSettings, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type SettingDefinition, type SettingName } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
-import { buildThrottleSettings, checkCookieTransport, readTlsFiles, type TlsFiles } from './hardening.ts'
+import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, readTlsFiles, type TlsFiles } from './hardening.ts'
 
 export interface Config {
   server: {
@@ -263,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST'))) {
     const allowInsecureCookies = value<boolean>('TESSERA_ALLOW_INSECURE_COOKIES')
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
+    checkMetricsExposure({ host, metricsToken: value<string | undefined>('TESSERA_METRICS_TOKEN') ?? null }, problems)
   }
   const backends = readBackendSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
