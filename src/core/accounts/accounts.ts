@@ -66,7 +66,7 @@ export function createAccounts(deps: {
       )
     }
     const normalized = normalizePassword(password)
-    assertPasswordAcceptable(normalized, policy)
+    assertPasswordAcceptable(password, normalized, policy)
     const weakness = await blocklist.findWeakness(normalized, { username, minLength: policy.minLength })
     if (weakness) throw createBlocklistedError(weakness)
     return normalized
