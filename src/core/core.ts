@@ -208,7 +208,7 @@ export async function createCore(deps: {
     accountAdministration: createAccountAdministration({
       accounts,
       throttle,
-      userImport: createUserImport({ store: stores.accounts, clock }),
+      userImport: createUserImport({ store: stores.accounts, clock, argon2: settings.passwords.argon2 }),
       audit,
     }),
     countActiveSessions() {

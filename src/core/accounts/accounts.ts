@@ -31,6 +31,8 @@ export interface Accounts {
   changePassword(input: { userId: string; currentPassword: string; newPassword: string }): Promise<void>
   findUser(userId: string): Promise<UserRecord | null>
   findUserByUsername(username: string): Promise<UserRecord | null>
+  /** False when the stored hash is one no password can match here (see argon2-bounds.ts). */
+  hasUsablePasswordHash(user: UserRecord): boolean
   listUsers(options: { after: string | null; limit: number }): Promise<UserRecord[]>
   /** Replaces a user's roles; throws `not_found` or `validation_failed`. */
   replaceRoles(userId: string, roles: readonly string[]): Promise<UserRecord>
@@ -136,6 +138,8 @@ export function createAccounts(deps: {
       const name = normalizeUsername(username)
       return name ? store.findUserByUsernameKey(name.key) : null
     },
+
+    hasUsablePasswordHash: (user) => hasher.isHashUsable(user.passwordHash),
 
     listUsers: ({ after, limit }) => store.listUsers({ afterUsernameKey: after, limit }),
 

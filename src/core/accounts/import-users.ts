@@ -1,7 +1,8 @@
 /**
  * Import of users from another system with their existing password hashes: bcrypt (`$2a$`,
- * `$2b$`, `$2y$`, as the seed Flask design stores them) or argon2id PHC strings. Nobody's password
- * is known or reset; a bcrypt hash is replaced by argon2id at the user's first sign-in.
+ * `$2b$`, `$2y$`, as the seed Flask design stores them) or argon2id PHC strings within the bounds
+ * of argon2-bounds.ts. Nobody's password is known or reset; a bcrypt hash (or a weaker argon2id
+ * one) is replaced at the user's first sign-in.
  *
  * Import is idempotent: a username that already exists is left untouched and reported as
  * `exists`, so the same file can be imported again. Each entry succeeds or fails on its own.
@@ -9,7 +10,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
 import { TesseraError, type ErrorCode } from '../errors.ts'
-import { parseArgon2idPhc } from '../passwords/argon2id.ts'
+import { describeArgon2Refusal } from '../passwords/argon2-bounds.ts'
+import { parseArgon2idPhc, type Argon2Parameters } from '../passwords/argon2id.ts'
 import { isBcryptHash } from '../passwords/bcrypt.ts'
 import { defaultRoles, normalizeRoles } from './accounts.ts'
 import type { AccountStore, UserRecord } from './store.ts'
@@ -34,20 +36,26 @@ export interface UserImport {
   importUsers(entries: readonly ImportEntry[]): Promise<ImportResult[]>
 }
 
-function requireImportableHash(hash: string): void {
-  if (isBcryptHash(hash) || parseArgon2idPhc(hash) !== null) return
-  throw new TesseraError(
-    'validation_failed',
-    'The password hash must be bcrypt ($2a$, $2b$ or $2y$, cost 4 to 14) or an argon2id PHC string.',
-  )
+/** Refuses a hash Tessera cannot or will not verify (argon2id outside argon2-bounds.ts). */
+function requireImportableHash(hash: string, configured: Argon2Parameters): void {
+  if (isBcryptHash(hash)) return
+  const parsed = parseArgon2idPhc(hash)
+  if (!parsed) {
+    throw new TesseraError(
+      'validation_failed',
+      'The password hash must be bcrypt ($2a$, $2b$ or $2y$, cost 4 to 14) or an argon2id PHC string.',
+    )
+  }
+  const refusal = describeArgon2Refusal(parsed.parameters, configured)
+  if (refusal !== null) throw new TesseraError('validation_failed', refusal)
 }
 
-export function createUserImport(deps: { store: AccountStore; clock: Clock }): UserImport {
-  const { store, clock } = deps
+export function createUserImport(deps: { store: AccountStore; clock: Clock; argon2: Argon2Parameters }): UserImport {
+  const { store, clock, argon2 } = deps
 
   async function importUser(entry: ImportEntry): Promise<ImportResult> {
     const name = requireValidUsername(entry.username)
-    requireImportableHash(entry.passwordHash)
+    requireImportableHash(entry.passwordHash, argon2)
     const roles = normalizeRoles(entry.roles ?? defaultRoles)
     const now = clock.now()
     const user: UserRecord = {

@@ -76,6 +76,7 @@ export const auditReasons = [
   'admin_action',
   'lockout_expired',
   'rotation',
+  'unusable_password_hash',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]
