@@ -42,6 +42,7 @@ import { createTokenIntrospection, type TokenIntrospection } from './tokens/intr
 import { createRefreshTokens, type RefreshTokens } from './tokens/refresh-tokens.ts'
 import { ignoreTokenEvent, type RecordTokenEvent } from './tokens/token-events.ts'
 import { createAuditedTokenEvents } from './audit/token-events.ts'
+import { createAttemptedUsernames } from './audit/attempted-username.ts'
 
 export interface CoreSettings {
   tokens: AccessTokenSettings & {
@@ -120,7 +121,11 @@ export async function createCore(deps: {
   const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
   const observer = deps.observer ?? silentObserver
   const auditSettings = settings.audit ?? defaultAuditSettings
-  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer })
+  const usernames = createAttemptedUsernames({
+    secret: deriveSecret(masterKey, 'tessera attempted usernames'),
+    isAccountKey: async (usernameKey) => (await stores.accounts.findUserByUsernameKey(usernameKey)) !== null,
+  })
+  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer, usernames })
   const recordTokenEvent = createAuditedTokenEvents(audit, deps.recordTokenEvent ?? ignoreTokenEvent)
   const refreshTokens = createRefreshTokens({
     store: stores.refreshTokens,

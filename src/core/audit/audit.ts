@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import type { CoreObserver } from '../observer.ts'
 import type { RequestContext } from '../request-context.ts'
-import { describeAttemptedUsername } from './attempted-username.ts'
+import type { AttemptedUsernames } from './attempted-username.ts'
 import { createEventIdSequence } from './event-id.ts'
 import {
   assertSafeDetails,
@@ -27,7 +27,10 @@ export interface AuditEventInput {
   reason?: AuditReason | null
   actorUserId?: string | null
   subjectUserId?: string | null
-  /** The username as the client sent it; stored normalised or escaped. */
+  /**
+   * The username as the client sent it. Stored as the account's key when it names an account
+   * (the event's subject, or an account found by that name), otherwise as a keyed digest.
+   */
   username?: string | null
   sessionId?: string | null
   details?: AuditDetails
@@ -61,11 +64,19 @@ export function createAudit(deps: {
   clock: Clock
   nodeId: string
   observer: CoreObserver
+  usernames: AttemptedUsernames
 }): Audit {
-  const { store, clock, nodeId, observer } = deps
+  const { store, clock, nodeId, observer, usernames } = deps
   const createEventId = createEventIdSequence()
 
-  function buildRecord(input: AuditEventInput): AuditEventRecord {
+  /** An event about an account names it; any other attempted name is looked up. */
+  async function describeUsername(input: AuditEventInput): Promise<string | null> {
+    if (input.username == null) return null
+    if (input.subjectUserId != null) return usernames.describeKnown(input.username, true)
+    return usernames.describeAttempt(input.username)
+  }
+
+  function buildRecord(input: AuditEventInput, username = describeKnownUsername(input)): AuditEventRecord {
     const details = input.details ?? {}
     assertSafeDetails(details)
     const occurredAt = clock.now()
@@ -77,7 +88,7 @@ export function createAudit(deps: {
       reason: input.reason ?? null,
       actorUserId: input.actorUserId ?? null,
       subjectUserId: input.subjectUserId ?? null,
-      username: input.username == null ? null : describeAttemptedUsername(input.username),
+      username,
       ip: input.context.ip === '' ? null : input.context.ip,
       userAgent: input.context.userAgent === null ? null : input.context.userAgent.slice(0, maxUserAgentLength),
       sessionId: input.sessionId ?? null,
@@ -85,6 +96,11 @@ export function createAudit(deps: {
       nodeId,
       details,
     }
+  }
+
+  // Inside a change nothing is looked up: events there name their subject, or no username.
+  function describeKnownUsername(input: AuditEventInput): string | null {
+    return input.username == null ? null : usernames.describeKnown(input.username, input.subjectUserId != null)
   }
 
   function refuse(events: readonly AuditEventRecord[], error: unknown): TesseraError {
@@ -100,7 +116,14 @@ export function createAudit(deps: {
 
   return {
     async record(input) {
-      const event = buildRecord(input)
+      let username: string | null
+      try {
+        username = await describeUsername(input)
+      } catch (error) {
+        // The lookup reads the store the event goes to: failing it is failing the write.
+        throw refuse([buildRecord(input)], error)
+      }
+      const event = buildRecord(input, username)
       try {
         await store.appendEvents([event])
       } catch (error) {
@@ -121,7 +144,7 @@ export function createAudit(deps: {
           },
           (value) => {
             const described = describe(value)
-            built = (Array.isArray(described) ? described : [described]).map(buildRecord)
+            built = (Array.isArray(described) ? described : [described]).map((input) => buildRecord(input))
             return built
           },
         )

@@ -95,7 +95,7 @@ export interface AuditEventRecord {
   actorUserId: string | null
   /** Whose account it concerns. */
   subjectUserId: string | null
-  /** The attempted username: normalised when valid, otherwise escaped and bounded. */
+  /** The attempted username: an account's normalised key, or `~` and a keyed digest (attempted-username.ts). */
   username: string | null
   ip: string | null
   userAgent: string | null

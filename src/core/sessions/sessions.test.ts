@@ -4,6 +4,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import type { UserRecord } from '../accounts/store.ts'
+import { createAttemptedUsernames } from '../audit/attempted-username.ts'
 import { createAudit } from '../audit/audit.ts'
 import { TesseraError } from '../errors.ts'
 import { silentObserver } from '../observer.ts'
@@ -44,7 +45,13 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     refreshTokens,
     clock,
     settings: { ...settings, ...overrides },
-    audit: createAudit({ store: stores.audit, clock, nodeId: 'test-node', observer: silentObserver }),
+    audit: createAudit({
+      store: stores.audit,
+      clock,
+      nodeId: 'test-node',
+      observer: silentObserver,
+      usernames: createAttemptedUsernames({ secret: new Uint8Array(32), isAccountKey: async () => false }),
+    }),
     recordTokenEvent: (event) => events.push(event),
   })
   return { clock, stores, sessions, user, events }
