@@ -14,12 +14,15 @@ import type { RecordTokenEvent } from './core/tokens/token-events.ts'
 import { loadOrCreateMasterKey } from './storage/master-key.ts'
 import { deriveSecret } from './core/tokens/key-protection.ts'
 import { openBackends, type Backends } from './storage/open.ts'
+import { fillMissingUsernameSkeletons, type SkeletonBackfill } from './core/accounts/skeleton-backfill.ts'
 
 export interface Runtime {
   core: Core
   stores: Stores
   /** Which backend holds what. */
   layout: Backends['layout']
+  /** Skeletons given to accounts older than them, and accounts that could not get theirs. */
+  skeletonBackfill: SkeletonBackfill
   close(): Promise<void>
 }
 
@@ -39,6 +42,7 @@ export async function openRuntime(
   })
   const { stores, invalidationBus } = backends
   try {
+    const skeletonBackfill = await fillMissingUsernameSkeletons(stores.accounts)
     const core = await createCore({
       stores,
       clock,
@@ -55,7 +59,7 @@ export async function openRuntime(
       ...coreOptions,
       invalidationBus,
     })
-    return { core, stores, layout: backends.layout, close: () => backends.close() }
+    return { core, stores, layout: backends.layout, skeletonBackfill, close: () => backends.close() }
   } catch (error) {
     await backends.close()
     throw error

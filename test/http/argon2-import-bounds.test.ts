@@ -27,6 +27,7 @@ async function insertLegacyUser(server: TestServer, passwordHash: string): Promi
     id: randomUUID(),
     username,
     usernameKey: username,
+    usernameSkeleton: null,
     passwordHash,
     roles: ['user'],
     disabledAt: null,

@@ -100,6 +100,7 @@ async function scrapeAfterFailures(t: TestContext, kind: 'unknown user' | 'wrong
     id: randomUUID(),
     username: 'gina',
     usernameKey: 'gina',
+    usernameSkeleton: null,
     passwordHash: await hashPassword(password, server.config.passwords.argon2),
     roles: ['user'],
     disabledAt: now,

@@ -118,6 +118,7 @@ describe('SQLite database file', () => {
           { version: 2, name: 'token_lifecycle', applied_at: contractEpoch.getTime() },
           { version: 3, name: 'throttling', applied_at: contractEpoch.getTime() },
           { version: 4, name: 'audit', applied_at: contractEpoch.getTime() },
+          { version: 5, name: 'username_skeletons', applied_at: contractEpoch.getTime() },
         ],
       )
     } finally {
@@ -132,6 +133,7 @@ describe('SQLite database file', () => {
       id: 'a3f1c1de-0000-4000-8000-000000000001',
       username: 'Alice',
       usernameKey: 'alice',
+      usernameSkeleton: null,
       passwordHash: '$argon2id$stand-in',
       roles: ['user'],
       disabledAt: null,
@@ -154,6 +156,7 @@ describe('SQLite database file', () => {
         { version: 2, applied_at: contractEpoch.getTime() },
         { version: 3, applied_at: contractEpoch.getTime() },
         { version: 4, applied_at: contractEpoch.getTime() },
+        { version: 5, applied_at: contractEpoch.getTime() },
       ])
     } finally {
       db.close()
@@ -163,7 +166,7 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 2, 3, 4])
+      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 2, 3, 4, 5])
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()

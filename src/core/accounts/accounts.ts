@@ -88,6 +88,7 @@ export function createAccounts(deps: {
         id: randomUUID(),
         username: name.display,
         usernameKey: name.key,
+        usernameSkeleton: name.skeleton,
         passwordHash: await hasher.hashPassword(normalizedPassword),
         roles: normalizeRoles(roles),
         disabledAt: null,

@@ -62,6 +62,7 @@ export function createUserImport(deps: { store: AccountStore; clock: Clock; argo
       id: randomUUID(),
       username: name.display,
       usernameKey: name.key,
+      usernameSkeleton: name.skeleton,
       passwordHash: entry.passwordHash,
       roles,
       disabledAt: null,

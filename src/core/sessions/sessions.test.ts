@@ -25,6 +25,7 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     id: randomUUID(),
     username: 'alice',
     usernameKey: 'alice',
+    usernameSkeleton: null,
     passwordHash: '$argon2id$stand-in',
     roles: ['user'],
     disabledAt: null,
