@@ -15,7 +15,10 @@ function phcWith(memory: number, passes: number, parallelism = 1): string {
 
 async function signedInAdmin(server: TestServer) {
   const username = uniqueUsername('admin')
-  await server.core.accounts.registerUser({ username, password: strongPassword, roles: ['admin', 'user'] })
+  await server.application.accountAdmin.createUser(
+    { username, password: strongPassword, roles: ['admin', 'user'] },
+    { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } },
+  )
   return logInWithToken(server, username)
 }
 
@@ -31,6 +34,7 @@ async function insertLegacyUser(server: TestServer, passwordHash: string): Promi
     passwordHash,
     roles: ['user'],
     disabledAt: null,
+    sessionEpoch: 0,
     createdAt: now,
     updatedAt: now,
   })
@@ -65,7 +69,7 @@ describe('argon2id parameter bounds over HTTP', () => {
     assert.match(results[2]?.message ?? '', /below the OWASP minimum/)
     assert.match(results[3]?.message ?? '', /not valid/)
     await logInWithToken(server, entries[4]?.username ?? '', 'an imported passphrase')
-    assert.match((await server.core.accounts.findUserByUsername(entries[4]?.username ?? ''))?.passwordHash ?? '', new RegExp(`m=${argon2.memoryKiB},t=${argon2.passes},`))
+    assert.match((await server.application.accountAdmin.findUserByUsername(entries[4]?.username ?? ''))?.passwordHash ?? '', new RegExp(`m=${argon2.memoryKiB},t=${argon2.passes},`))
   })
 
   it('answers a stored out-of-bounds hash like a wrong password, without computing it, and flags it in the audit trail', { timeout: 60_000 }, async (t) => {

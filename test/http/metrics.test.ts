@@ -40,7 +40,7 @@ describe('metrics', () => {
     await server.request('/v1/auth/register', { body: { username: 'grace', password } })
     await server.request('/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })
     await server.request('/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })
-    await server.core.review.runReview(server.clock.now())
+    await server.application.maintenance.runReview(server.clock.now())
     const after = await read()
     assert.equal(after.get('tessera_logins_total{outcome="success"}'), 1)
     assert.equal(after.get('tessera_logins_total{outcome="failure"}'), 3)
@@ -104,6 +104,7 @@ async function scrapeAfterFailures(t: TestContext, kind: 'unknown user' | 'wrong
     passwordHash: await hashPassword(password, server.config.passwords.argon2),
     roles: ['user'],
     disabledAt: now,
+    sessionEpoch: 0,
     createdAt: now,
     updatedAt: now,
   })
@@ -115,7 +116,7 @@ async function scrapeAfterFailures(t: TestContext, kind: 'unknown user' | 'wrong
   for (let index = 0; index < 10; index += 1) {
     assert.equal((await server.request('/v1/auth/login', { body: attempt })).status, 401)
   }
-  await server.core.review.runReview(server.clock.now())
+  await server.application.maintenance.runReview(server.clock.now())
   const samples = parseMetrics((await server.request('/metrics')).text)
   for (const name of [...samples.keys()]) {
     const isTiming = /^tessera_(http_request|password_hash)_duration_seconds_(bucket|sum)/.test(name)

@@ -1,11 +1,11 @@
 /**
- * Migration 005 (SQLite) / 003 (PostgreSQL) adds the confusable skeleton of usernames with a
+ * Migration 007 (SQLite) / 004 (PostgreSQL) adds the confusable skeleton of usernames with a
  * unique index; accounts made before it get theirs when the stores open. Two old accounts whose
  * names look alike are both kept: the older holds the skeleton, the other is reported.
  * regression: #11 (item 7)
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -17,6 +17,7 @@ import type { AccountStore } from '../../src/core/accounts/store.ts'
 import { buildUserRecord, contractEpoch } from '../../src/storage/contract/records.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
 import { skipUnlessPostgres, testPostgresUrl } from '../helpers/backends.ts'
+import { listShippedMigrations } from '../helpers/migrations.ts'
 import { createTestPostgresSettings, dropTestSchema } from '../helpers/postgres.ts'
 import { openPostgresStores } from '../../src/storage/postgres/open.ts'
 
@@ -29,8 +30,12 @@ const legacyUsers = [
   ['user-5', 'modern', 'modern', 4000],
 ] as const
 
-function sqlOf(backend: 'sqlite' | 'postgres', file: string): string {
-  return readFileSync(new URL(`../../src/storage/${backend}/migrations/${file}`, import.meta.url), 'utf8')
+/** The migrations shipped before the one that adds skeletons: a database as the release before it left it. */
+function migrationsBeforeSkeletons(backend: 'sqlite' | 'postgres') {
+  const shipped = listShippedMigrations(backend)
+  const skeletons = shipped.find((migration) => migration.name === 'username_skeletons')
+  if (!skeletons) throw new Error(`no ${backend} username_skeletons migration`)
+  return shipped.filter((migration) => migration.version < skeletons.version)
 }
 
 async function checkBackfill(accounts: AccountStore): Promise<void> {
@@ -51,14 +56,14 @@ async function checkBackfill(accounts: AccountStore): Promise<void> {
 }
 
 describe('username skeleton migration', () => {
-  it('SQLite: a database of version 4 gains skeletons; look-alike accounts are both kept', async (t) => {
+  it('SQLite: a database of the version before skeletons gains them; look-alike accounts are both kept', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-skeleton-migration-'))
     t.after(() => rmSync(dataDir, { recursive: true, force: true }))
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
     db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
-    for (const [version, file] of [[1, '001_init.sql'], [2, '002_token_lifecycle.sql'], [3, '003_throttling.sql'], [4, '004_audit.sql']] as const) {
-      db.exec(sqlOf('sqlite', file))
-      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(version, file.slice(4, -4))
+    for (const { version, name, sql } of migrationsBeforeSkeletons('sqlite')) {
+      db.exec(sql)
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(version, name)
     }
     const insert = db.prepare(`INSERT INTO users (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
       VALUES (?, ?, ?, '$argon2id$stand-in', NULL, ?, ?)`)
@@ -69,7 +74,7 @@ describe('username skeleton migration', () => {
     await checkBackfill(stores.accounts)
   })
 
-  it('PostgreSQL: a schema of version 2 gains skeletons; look-alike accounts are both kept', async (t) => {
+  it('PostgreSQL: a schema of the version before skeletons gains them; look-alike accounts are both kept', async (t) => {
     if (await skipUnlessPostgres()) return t.skip('PostgreSQL is not available')
     const settings = createTestPostgresSettings()
     t.after(() => dropTestSchema(settings.schema))
@@ -79,9 +84,9 @@ describe('username skeleton migration', () => {
       await client.query(`CREATE SCHEMA "${settings.schema}"`)
       await client.query(`SET search_path TO "${settings.schema}"`)
       await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)')
-      for (const [version, file] of [[1, '001_init.sql'], [2, '002_token_lifecycle_audit_throttling.sql']] as const) {
-        await client.query(sqlOf('postgres', file))
-        await client.query('INSERT INTO schema_migrations VALUES ($1, $2, now())', [version, file.slice(4, -4)])
+      for (const { version, name, sql } of migrationsBeforeSkeletons('postgres')) {
+        await client.query(sql)
+        await client.query('INSERT INTO schema_migrations VALUES ($1, $2, now())', [version, name])
       }
       for (const [id, username, key, at] of legacyUsers) {
         await client.query(

@@ -8,13 +8,12 @@
  * `exists`, so the same file can be imported again. Each entry succeeds or fails on its own.
  */
 import { randomUUID } from 'node:crypto'
-import type { Clock } from '../clock.ts'
 import { TesseraError, type ErrorCode } from '../errors.ts'
 import { describeArgon2Refusal } from '../passwords/argon2-bounds.ts'
 import { parseArgon2idPhc, type Argon2Parameters } from '../passwords/argon2id.ts'
 import { isBcryptHash } from '../passwords/bcrypt.ts'
 import { defaultRoles, normalizeRoles } from './accounts.ts'
-import type { AccountStore, UserRecord } from './store.ts'
+import type { UserRecord } from './store.ts'
 import { requireValidUsername } from './username.ts'
 
 export interface ImportEntry {
@@ -31,11 +30,6 @@ export type ImportResult =
 /** Most entries one import call accepts (the CLI sends a file in batches of this size). */
 export const maxImportBatch = 1000
 
-export interface UserImport {
-  /** Imports each entry on its own; the results are in the order of the entries. */
-  importUsers(entries: readonly ImportEntry[]): Promise<ImportResult[]>
-}
-
 /** Refuses a hash Tessera cannot or will not verify (argon2id outside argon2-bounds.ts). */
 function requireImportableHash(hash: string, configured: Argon2Parameters): void {
   if (isBcryptHash(hash)) return
@@ -50,44 +44,24 @@ function requireImportableHash(hash: string, configured: Argon2Parameters): void
   if (refusal !== null) throw new TesseraError('validation_failed', refusal)
 }
 
-export function createUserImport(deps: { store: AccountStore; clock: Clock; argon2: Argon2Parameters }): UserImport {
-  const { store, clock, argon2 } = deps
-
-  async function importUser(entry: ImportEntry): Promise<ImportResult> {
-    const name = requireValidUsername(entry.username)
-    requireImportableHash(entry.passwordHash, argon2)
-    const roles = normalizeRoles(entry.roles ?? defaultRoles)
-    const now = clock.now()
-    const user: UserRecord = {
-      id: randomUUID(),
-      username: name.display,
-      usernameKey: name.key,
-      usernameSkeleton: name.skeleton,
-      passwordHash: entry.passwordHash,
-      roles,
-      disabledAt: null,
-      createdAt: now,
-      updatedAt: now,
-    }
-    const outcome = await store.insertUser(user)
-    return outcome === 'inserted' ? { outcome: 'imported', user } : { outcome: 'exists', username: name.display }
-  }
-
+/**
+ * The record of an imported user, its hash kept as given; nothing is stored yet. `configured`
+ * are the argon2id parameters Tessera hashes with, which bound an imported argon2id hash. Throws
+ * `invalid_username` or `validation_failed` (an unusable hash or malformed roles).
+ */
+export function prepareImportedUser(entry: ImportEntry, now: Date, configured: Argon2Parameters): UserRecord {
+  const name = requireValidUsername(entry.username)
+  requireImportableHash(entry.passwordHash, configured)
   return {
-    async importUsers(entries) {
-      if (entries.length > maxImportBatch) {
-        throw new TesseraError('validation_failed', `Import at most ${maxImportBatch} users at a time.`)
-      }
-      const results: ImportResult[] = []
-      for (const entry of entries) {
-        try {
-          results.push(await importUser(entry))
-        } catch (error) {
-          if (!(error instanceof TesseraError)) throw error
-          results.push({ outcome: 'failed', code: error.code, message: error.message })
-        }
-      }
-      return results
-    },
+    id: randomUUID(),
+    username: name.display,
+    usernameKey: name.key,
+    usernameSkeleton: name.skeleton,
+    passwordHash: entry.passwordHash,
+    roles: normalizeRoles(entry.roles ?? defaultRoles),
+    disabledAt: null,
+    sessionEpoch: 0,
+    createdAt: now,
+    updatedAt: now,
   }
 }

@@ -15,11 +15,18 @@
  * Usernames never contain `~`, so a digest cannot be mistaken for an account's name.
  */
 import { createHmac } from 'node:crypto'
+import type { AccountStore } from '../accounts/store.ts'
 import { normalizeUsername } from '../accounts/username.ts'
 
+/**
+ * Where a name is looked up: the account store, or, for the events of a unit of work, the store
+ * bound to its transaction (any other would wait for that very transaction to end).
+ */
+export type AccountNameLookup = Pick<AccountStore, 'findUserByUsernameKey'>
+
 export interface AttemptedUsernames {
-  /** How the trail keeps `input`, looking up whether it names an account. */
-  describeAttempt(input: string): Promise<string>
+  /** How the trail keeps `input`, looking up in `accounts` (the account store by default) whether it names an account. */
+  describeAttempt(input: string, accounts?: AccountNameLookup): Promise<string>
   /** The same when the caller knows: `isAccountName` true when the event is about that account. */
   describeKnown(input: string, isAccountName: boolean): string
 }
@@ -29,10 +36,10 @@ const digestLength = 16
 export function createAttemptedUsernames(deps: {
   /** Derived from the master key; the same on every node of a deployment. */
   secret: Uint8Array
-  /** True when an account has this normalised key. */
-  isAccountKey(usernameKey: string): Promise<boolean>
+  /** The account store, where a name is looked up unless the caller names another. */
+  accounts: AccountNameLookup
 }): AttemptedUsernames {
-  const { secret, isAccountKey } = deps
+  const { secret } = deps
 
   function digest(text: string): string {
     return `~${createHmac('sha256', secret).update(text, 'utf8').digest('base64url').slice(0, digestLength)}`
@@ -45,9 +52,9 @@ export function createAttemptedUsernames(deps: {
   }
 
   return {
-    async describeAttempt(input) {
+    async describeAttempt(input, accounts = deps.accounts) {
       const name = normalizeUsername(input)
-      return describeKnown(input, name !== null && (await isAccountKey(name.key)))
+      return describeKnown(input, name !== null && (await accounts.findUserByUsernameKey(name.key)) !== null)
     },
     describeKnown,
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
+import { buildUserRecord } from '../../storage/contract/records.ts'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { TesseraError } from '../errors.ts'
 import { silentObserver, type CoreObserver } from '../observer.ts'
@@ -13,7 +14,8 @@ const context = { ip: '192.0.2.1', userAgent: 'unit', requestId: 'request-1' }
 
 const usernameSecret = new Uint8Array(32).fill(7)
 const accountKeys = new Set(['alice'])
-const usernames = createAttemptedUsernames({ secret: usernameSecret, isAccountKey: async (key) => accountKeys.has(key) })
+const accountNames = { findUserByUsernameKey: async (key: string) => (accountKeys.has(key) ? buildUserRecord({ usernameKey: key }) : null) }
+const usernames = createAttemptedUsernames({ secret: usernameSecret, accounts: accountNames })
 
 function setUp(observer: CoreObserver = silentObserver) {
   const clock = createManualClock()
@@ -34,35 +36,6 @@ describe('audit recorder', () => {
       (error) => error instanceof TesseraError && error.code === 'service_unavailable',
     )
     assert.deepEqual(failed.map((event) => [event.type, event.username, event.ip, event.nodeId]), [['login_failed', 'alice', '192.0.2.1', 'node-1']])
-  })
-
-  it('recordChange() undoes the change when its events cannot be written', async (t) => {
-    const { stores, audit } = setUp()
-    t.after(() => stores.close())
-    await stores.audit.appendEvents([])
-    const original = stores.audit.appendEventsWithChange
-    stores.audit.appendEventsWithChange = (change, eventsOf) =>
-      original(change, (result) => [...eventsOf(result), { ...eventsOf(result)[0], id: 'duplicate' } as AuditEventRecord, { ...eventsOf(result)[0], id: 'duplicate' } as AuditEventRecord])
-    let isChanged = false
-    await assert.rejects(
-      audit.recordChange(async () => {
-        isChanged = true
-        return 'changed'
-      }, () => ({ type: 'logged_out', outcome: 'success', context })),
-      (error) => error instanceof TesseraError && error.code === 'service_unavailable',
-    )
-    assert.equal(isChanged, true)
-    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events, [])
-  })
-
-  it('recordChange() passes a refusal of the change through and records nothing', async (t) => {
-    const { stores, audit } = setUp()
-    t.after(() => stores.close())
-    const refusal = new TesseraError('not_found', 'No such user.')
-    await assert.rejects(audit.recordChange(async () => {
-      throw refusal
-    }, () => ({ type: 'role_granted', outcome: 'success', context })), refusal)
-    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events, [])
   })
 
   it('pruneEvents() removes only events older than the retention, in bounded batches', async (t) => {
@@ -99,7 +72,7 @@ describe('audit event content', () => {
       const described = await usernames.describeAttempt(hostile)
       assert.match(described, /^~[A-Za-z0-9_-]{16}$/, hostile)
     }
-    const otherDeployment = createAttemptedUsernames({ secret: new Uint8Array(32).fill(8), isAccountKey: async () => false })
+    const otherDeployment = createAttemptedUsernames({ secret: new Uint8Array(32).fill(8), accounts: { findUserByUsernameKey: async () => null } })
     assert.notEqual(await otherDeployment.describeAttempt(typedPassword), digest, 'keyed by the deployment')
     assert.equal(usernames.describeKnown('Alice', true), 'alice')
     assert.equal(usernames.describeKnown('Alice', false), usernames.describeKnown('alice', false))

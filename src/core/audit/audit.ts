@@ -1,15 +1,15 @@
 /**
- * The audit trail: one `record()` call per security event, from the core flows only. An event
- * that changes state is written with that change (`recordChange`: one transaction where the
- * store has them). Writing fails closed: when an event cannot be stored the operation is
- * refused with `service_unavailable` (and, inside `recordChange`, nothing is changed); the
- * event is handed to the observer, which puts it in the server log, so no attempt goes unseen.
+ * The audit trail: one event per security fact, from the core flows only. An event that records a
+ * change is written in the change's own transaction (see unit-of-work.ts); `record()` stores an
+ * event that changes nothing (a refused attempt). Writing fails closed: when an event cannot be
+ * stored the operation is refused with `service_unavailable`; the event is handed to the
+ * observer, which puts it in the server log, so no attempt goes unseen.
  */
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import type { CoreObserver } from '../observer.ts'
 import type { RequestContext } from '../request-context.ts'
-import type { AttemptedUsernames } from './attempted-username.ts'
+import type { AccountNameLookup, AttemptedUsernames } from './attempted-username.ts'
 import { createEventIdSequence } from './event-id.ts'
 import {
   assertSafeDetails,
@@ -44,14 +44,18 @@ export interface AuditPage {
 }
 
 export interface Audit {
-  /** Stores one event; throws `service_unavailable` when it cannot. */
+  /** Stores one event that records no change; throws `service_unavailable` when it cannot. */
   record(event: AuditEventInput): Promise<void>
   /**
-   * Runs `change` and stores the events `describe` builds from its result together with it.
-   * When the events cannot be stored, the change does not persist (SQLite) and the call throws
-   * `service_unavailable`.
+   * Builds the stored form of a unit of work's events (ids, instant, normalised fields). Their
+   * usernames are kept as `record()` keeps them; a name on an event about no account is looked
+   * up in `accounts`, the account store bound to the unit of work's transaction.
    */
-  recordChange<T>(change: () => Promise<T>, describe: (result: T) => AuditEventInput | readonly AuditEventInput[]): Promise<T>
+  buildEvents(events: readonly AuditEventInput[], accounts: AccountNameLookup): Promise<AuditEventRecord[]>
+  /** Tells the observer that events were stored (after their transaction committed). */
+  announceEvents(events: readonly AuditEventRecord[]): void
+  /** The refusal of an operation whose events could not be stored; the observer keeps them. */
+  refuseUnrecorded(events: readonly AuditEventRecord[], error: unknown): TesseraError
   queryEvents(filter: AuditEventFilter, page: { order?: 'oldest_first' | 'newest_first'; after: AuditCursor | null; limit: number }): Promise<AuditPage>
   /** Removes events older than the retention, at most `batchSize` × `maxBatches`; returns how many. */
   pruneEvents(options: { retentionSeconds: number; batchSize: number; maxBatches: number }): Promise<number>
@@ -69,11 +73,14 @@ export function createAudit(deps: {
   const { store, clock, nodeId, observer, usernames } = deps
   const createEventId = createEventIdSequence()
 
-  /** An event about an account names it; any other attempted name is looked up. */
-  async function describeUsername(input: AuditEventInput): Promise<string | null> {
+  /**
+   * An event about an account names it; any other attempted name is looked up, in `accounts`
+   * when given (a unit of work's transaction), otherwise in the account store.
+   */
+  async function describeUsername(input: AuditEventInput, accounts?: AccountNameLookup): Promise<string | null> {
     if (input.username == null) return null
     if (input.subjectUserId != null) return usernames.describeKnown(input.username, true)
-    return usernames.describeAttempt(input.username)
+    return usernames.describeAttempt(input.username, accounts)
   }
 
   function buildRecord(input: AuditEventInput, username = describeKnownUsername(input)): AuditEventRecord {
@@ -98,7 +105,7 @@ export function createAudit(deps: {
     }
   }
 
-  // Inside a change nothing is looked up: events there name their subject, or no username.
+  /** Without a lookup: the name only of the event's subject, any other as a digest (the safer form). */
   function describeKnownUsername(input: AuditEventInput): string | null {
     return input.username == null ? null : usernames.describeKnown(input.username, input.subjectUserId != null)
   }
@@ -132,31 +139,24 @@ export function createAudit(deps: {
       announce([event])
     },
 
-    async recordChange(change, describe) {
-      let built: AuditEventRecord[] = []
-      let changed = false
-      try {
-        const result = await store.appendEventsWithChange(
-          async () => {
-            const value = await change()
-            changed = true
-            return value
-          },
-          (value) => {
-            const described = describe(value)
-            built = (Array.isArray(described) ? described : [described]).map((input) => buildRecord(input))
-            return built
-          },
-        )
-        announce(built)
-        return result
-      } catch (error) {
-        // A refusal of the change itself (a TesseraError, a programming error) passes through;
-        // only a failure after the change succeeded is the audit write failing.
-        if (!changed || error instanceof TypeError) throw error
-        throw refuse(built, error)
+    async buildEvents(events, accounts) {
+      const described: Array<string | null> = []
+      for (const input of events) {
+        try {
+          described.push(await describeUsername(input, accounts))
+        } catch (error) {
+          if (error instanceof TypeError) throw error
+          // The read failed inside the transaction: the name keeps its safer form, and whether
+          // anything is stored is the append's and the commit's to decide (on PostgreSQL a failed
+          // read fails both, and the events reach the observer with the refusal).
+          described.push(describeKnownUsername(input))
+        }
       }
+      // Built once every name is known, so ids and instants follow the order of the events.
+      return events.map((input, index) => buildRecord(input, described[index] ?? null))
     },
+    announceEvents: announce,
+    refuseUnrecorded: refuse,
 
     async queryEvents(filter, { order = 'newest_first', after, limit }) {
       const rows = await store.queryEvents(filter, { order, after, limit: limit + 1 })

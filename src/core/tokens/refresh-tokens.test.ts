@@ -21,6 +21,7 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     passwordHash: '$argon2id$stand-in',
     roles: ['user'],
     disabledAt: null,
+    sessionEpoch: 0,
     createdAt: clock.now(),
     updatedAt: clock.now(),
   })
@@ -28,6 +29,7 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     id: 'session-1',
     tokenHash: null,
     userId,
+    userEpoch: 0,
     transport: 'token' as const,
     createdAt: clock.now(),
     lastSeenAt: clock.now(),
