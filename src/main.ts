@@ -77,6 +77,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
   observer.attachLog(app.log)
   reportBackendError = (error) => app.log.warn({ err: error }, 'backend connection error')
   app.log.info({ storage: runtime.layout }, 'stores opened')
+  const { filled, collisions } = runtime.skeletonBackfill
+  if (filled > 0) app.log.info({ accounts: filled }, 'username skeletons computed for existing accounts')
+  if (collisions.length > 0) {
+    app.log.warn(
+      { usernames: collisions.map((user) => user.username) },
+      'accounts whose names look like an older account\'s: both kept; consider renaming or disabling these (see docs/hardening.md)',
+    )
+  }
   try {
     const created = await bootstrapAdmin(config, runtime.application)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')

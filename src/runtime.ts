@@ -15,12 +15,15 @@ import { deriveSecret, WrongMasterKeyError } from './core/tokens/key-protection.
 import { DataDirectoryError, openDataDirectory, type OpenedDataDirectory } from './storage/data-directory.ts'
 import { sqliteFileName } from './storage/sqlite/open.ts'
 import { openBackends, type Backends } from './storage/open.ts'
+import { fillMissingUsernameSkeletons, type SkeletonBackfill } from './core/accounts/skeleton-backfill.ts'
 
 export interface Runtime {
   application: Application
   stores: Stores
   /** Which backend holds what. */
   layout: Backends['layout']
+  /** Skeletons given to accounts older than them, and accounts that could not get theirs. */
+  skeletonBackfill: SkeletonBackfill
   close(): Promise<void>
 }
 
@@ -48,6 +51,7 @@ export async function openRuntime(
   })
   const { stores, invalidationBus } = backends
   try {
+    const skeletonBackfill = await fillMissingUsernameSkeletons(stores.accounts)
     const application = await createApplication({
       stores,
       clock,
@@ -57,7 +61,7 @@ export async function openRuntime(
       postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
       invalidationBus,
     })
-    return { application, stores, layout: backends.layout, close: () => backends.close() }
+    return { application, stores, layout: backends.layout, skeletonBackfill, close: () => backends.close() }
   } catch (error) {
     await backends.close()
     if (error instanceof WrongMasterKeyError) throw explainWrongMasterKey(config, dataDirectory, error)

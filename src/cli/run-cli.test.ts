@@ -129,6 +129,7 @@ describe('output', () => {
       id: 'id-1',
       username: 'alice',
       usernameKey: 'alice',
+      usernameSkeleton: null,
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
       roles: ['user'],
       disabledAt: null,

@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
-import { buildThrottleSettings, checkCookieTransport, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
+import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
 
 export interface Config {
   server: {
@@ -272,6 +272,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST')) && !isHostName(host)) {
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
   }
+  // A host name counts as beyond loopback unless it is `localhost`: the token is then required.
+  checkMetricsExposure({ host, metricsToken: value('TESSERA_METRICS_TOKEN') ?? null }, problems)
   const backends = readBackendSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 

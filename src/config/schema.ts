@@ -276,7 +276,8 @@ export const settings = {
   TESSERA_METRICS_TOKEN: {
     type: 'string',
     isSecret: true,
-    description: 'When set, GET /metrics needs `Authorization: Bearer <token>`; otherwise it is open (bind or firewall it).',
+    description:
+      'When set, GET /metrics needs `Authorization: Bearer <token>`. Required when TESSERA_HOST is not a loopback address (Tessera refuses to start otherwise); without it /metrics is open to this machine only.',
   },
   TESSERA_TRUST_PROXY: {
     type: 'integer',

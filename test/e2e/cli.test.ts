@@ -123,7 +123,7 @@ describe('tessera user create and user list', () => {
     const sandbox = createSandbox(t)
     const result = await sandbox.tessera(['user', 'create', 'bob'], 'tooshort\n')
     assert.equal(result.code, 1)
-    assert.match(result.stderr, /at least 15 characters long\. \(password_too_short\)/)
+    assert.match(result.stderr, /at least 15 characters long .*\(password_too_short\)/)
     assert.ok(!result.stderr.includes('tooshort'))
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
     assert.deepEqual((await sandbox.listUsers()).users, [])

@@ -110,18 +110,32 @@ describe('transport settings', () => {
   }
 
   it('refuses to serve cookies over plain HTTP on a non-loopback address', () => {
-    const problems = problemsOf({ TESSERA_HOST: '0.0.0.0' })
+    const metrics = { TESSERA_METRICS_TOKEN: 'scrape-token-for-tests' }
+    const problems = problemsOf({ TESSERA_HOST: '0.0.0.0', ...metrics })
     assert.equal(problems.length, 1)
     assert.match(problems[0] ?? '', /^TESSERA_HOST: .*plain HTTP/)
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '::' }).length, 1)
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '::', ...metrics }).length, 1)
   })
 
   it('starts on a non-loopback address when TLS is served, declared, or insecure cookies are allowed', (t) => {
     const { certFile, keyFile } = createCertificate(t)
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile }), [])
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_PUBLIC_URL: 'https://auth.example' }), [])
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_ALLOW_INSECURE_COOKIES: 'true' }), [])
+    const metrics = { TESSERA_METRICS_TOKEN: 'scrape-token-for-tests' }
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile, ...metrics }), [])
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_PUBLIC_URL: 'https://auth.example', ...metrics }), [])
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_ALLOW_INSECURE_COOKIES: 'true', ...metrics }), [])
     for (const host of ['127.0.0.1', '127.8.9.10', '::1', 'localhost']) assert.deepEqual(problemsOf({ TESSERA_HOST: host }), [], host)
+  })
+
+  // regression: #11 (item 2)
+  it('refuses to serve open metrics on a non-loopback address, and starts there with a metrics token', () => {
+    const https = { TESSERA_PUBLIC_URL: 'https://auth.example' }
+    for (const host of ['0.0.0.0', '::', '192.0.2.10']) {
+      const problems = problemsOf({ TESSERA_HOST: host, ...https })
+      assert.equal(problems.length, 1, host)
+      assert.match(problems[0] ?? '', /^TESSERA_METRICS_TOKEN: required when TESSERA_HOST is not a loopback address/)
+      assert.deepEqual(problemsOf({ TESSERA_HOST: host, TESSERA_METRICS_TOKEN: 'scrape-token-for-tests', ...https }), [], host)
+    }
+    for (const host of ['127.0.0.1', '::1', 'localhost']) assert.deepEqual(problemsOf({ TESSERA_HOST: host, ...https }), [], host)
   })
 
   it('needs both TLS files, readable', (t) => {

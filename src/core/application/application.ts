@@ -8,6 +8,7 @@
 import { createAccounts } from '../accounts/accounts.ts'
 import { createAlerts } from '../alerts/alerts.ts'
 import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from '../alerts/webhook-delivery.ts'
+import { createAttemptedUsernames } from '../audit/attempted-username.ts'
 import { createAudit } from '../audit/audit.ts'
 import type { AuditSettings } from '../audit/settings.ts'
 import { createCsrfTokens } from '../auth/csrf-tokens.ts'
@@ -117,7 +118,11 @@ export async function createApplication(deps: {
   const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
   const observer = deps.observer ?? silentObserver
   const auditSettings = settings.audit
-  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer })
+  const usernames = createAttemptedUsernames({
+    secret: deriveSecret(masterKey, 'tessera attempted usernames'),
+    accounts: stores.accounts,
+  })
+  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer, usernames })
   const unitOfWork = createUnitOfWork({ stores, audit })
   const refreshTokens = createRefreshTokens({
     store: stores.refreshTokens,
@@ -191,7 +196,15 @@ export async function createApplication(deps: {
       clock,
     }),
     mySessions: createMySessionOperations({ sessions, unitOfWork }),
-    accountAdmin: createAccountAdministration({ accounts, sessions, throttle, audit, unitOfWork, clock }),
+    accountAdmin: createAccountAdministration({
+      accounts,
+      sessions,
+      throttle,
+      audit,
+      unitOfWork,
+      clock,
+      argon2: settings.passwords.argon2,
+    }),
     tokenAdmin: createTokenAdministration({
       keyRing,
       accessTokens,

@@ -159,7 +159,9 @@ export function createSignInOperations(deps: {
     const user = await accounts.authenticateUser({ username, password })
     if (!user) {
       // The reason is for the audit trail only: the answer is the same for every failure.
-      await audit.record(describeLoginFailure(username, await accounts.findUserByUsername(username), client))
+      const existing = await accounts.findUserByUsername(username)
+      const isHashUsable = existing === null || accounts.hasUsablePasswordHash(existing)
+      await audit.record(describeLoginFailure(username, existing, client, isHashUsable))
       throw new TesseraError('invalid_credentials', 'The username or password is not correct.')
     }
     return openSession(user, transport, client)

@@ -142,7 +142,8 @@ export function createOAuthOperations(deps: {
           type: 'client_authentication_failed',
           outcome: 'failure',
           reason: 'invalid_input',
-          // The presented id may be anything; it is kept escaped and bounded, never the secret.
+          // The presented id may be anything, a secret pasted in the wrong field too: the trail keeps
+          // it as a keyed digest like any name that is no account's (attempted-username.ts).
           username: id,
           context,
         })

@@ -77,6 +77,7 @@ export const auditReasons = [
   'admin_action',
   'lockout_expired',
   'rotation',
+  'unusable_password_hash',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]
@@ -95,7 +96,7 @@ export interface AuditEventRecord {
   actorUserId: string | null
   /** Whose account it concerns. */
   subjectUserId: string | null
-  /** The attempted username: normalised when valid, otherwise escaped and bounded. */
+  /** The attempted username: an account's normalised key, or `~` and a keyed digest (attempted-username.ts). */
   username: string | null
   ip: string | null
   userAgent: string | null

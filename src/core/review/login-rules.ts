@@ -45,6 +45,16 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
+/**
+ * Which account a group of attempts was about, for a summary. Summaries never quote a username:
+ * chat receivers turn text into links, and a name (or what was typed as one) is attacker text.
+ * The names, kept in clear for accounts and as digests otherwise, are in the evidence.
+ */
+function describeTarget(events: readonly AuditEventRecord[]): string {
+  const userId = events.find((event) => event.subjectUserId !== null)?.subjectUserId
+  return userId ? `user ${userId}` : 'a username that names no account'
+}
+
 /** Brute force and one-account stuffing, per attempted username. */
 export function detectAccountAttacks(
   events: readonly AuditEventRecord[],
@@ -61,7 +71,7 @@ export function detectAccountAttacks(
       rule,
       severity: 'high',
       dedupeKey: `${rule}:account:${username}`,
-      summary: `${plural(failures.length, 'failed sign-in')} on account "${username}" from ${plural(ipCount, 'address')} within ${describeWindow(windowSeconds)}`,
+      summary: `${plural(failures.length, 'failed sign-in')} on ${describeTarget(failures)} from ${plural(ipCount, 'address')} within ${describeWindow(windowSeconds)}`,
       evidence: buildEvidence(failures, { failures: failures.length, ips: ipCount }),
     })
   }
@@ -146,7 +156,7 @@ export function detectSuccessAfterFailures(
           rule: 'success_after_failures',
           severity: 'high',
           dedupeKey: `success_after_failures:account:${username}`,
-          summary: `Sign-in to account "${username}" from ${event.ip ?? 'an unknown address'} succeeded after ${plural(run.length, 'failed attempt')} from ${plural(ipCount, 'address')}`,
+          summary: `Sign-in of ${describeTarget([event])} from ${event.ip ?? 'an unknown address'} succeeded after ${plural(run.length, 'failed attempt')} from ${plural(ipCount, 'address')}`,
           evidence: buildEvidence([event, ...run], { failures: run.length, ips: ipCount }),
         })
       }

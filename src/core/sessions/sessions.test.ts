@@ -4,6 +4,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import type { UserRecord } from '../accounts/store.ts'
+import { createAttemptedUsernames } from '../audit/attempted-username.ts'
 import { createAudit } from '../audit/audit.ts'
 import { TesseraError } from '../errors.ts'
 import { silentObserver } from '../observer.ts'
@@ -25,6 +26,7 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     id: randomUUID(),
     username: 'alice',
     usernameKey: 'alice',
+    usernameSkeleton: null,
     passwordHash: '$argon2id$stand-in',
     roles: ['user'],
     disabledAt: null,
@@ -39,6 +41,7 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     clock,
     nodeId: 'test-node',
     observer: { ...silentObserver, auditEventRecorded: (event) => void events.push(event) },
+    usernames: createAttemptedUsernames({ secret: new Uint8Array(32), accounts: stores.accounts }),
   })
   const refreshTokens = createRefreshTokens({
     store: stores.refreshTokens,
