@@ -35,7 +35,7 @@ export interface Config {
     clientId: string
     accessTokenTtlSeconds: number
     leewaySeconds: number
-    signingAlgorithm: 'EdDSA' | 'ES256'
+    signingAlgorithm: 'EdDSA' | 'ES256' | 'RS256'
     refreshGraceSeconds: number
     keyActivationDelaySeconds: number
     keyReloadIntervalSeconds: number
@@ -295,7 +295,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clientId: value<string>('TESSERA_CLIENT_ID'),
       accessTokenTtlSeconds: Math.ceil(value<number>('TESSERA_ACCESS_TOKEN_TTL')),
       leewaySeconds: value<number>('TESSERA_CLOCK_LEEWAY'),
-      signingAlgorithm: value<'EdDSA' | 'ES256'>('TESSERA_SIGNING_ALGORITHM'),
+      signingAlgorithm: value<'EdDSA' | 'ES256' | 'RS256'>('TESSERA_SIGNING_ALGORITHM'),
       refreshGraceSeconds: value<number>('TESSERA_REFRESH_GRACE'),
       keyActivationDelaySeconds: value<number>('TESSERA_KEY_ACTIVATION_DELAY'),
       keyReloadIntervalSeconds: value<number>('TESSERA_KEY_RELOAD_INTERVAL'),

@@ -42,12 +42,13 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     t.after(() => dropTestSchema(settings.schema))
     const db = openDatabase({ ...settings, timeoutMs: 5000 })
     t.after(() => db.close())
-    assert.deepEqual(await migratePostgres(db, settings.schema, contractEpoch), [1, 2])
+    assert.deepEqual(await migratePostgres(db, settings.schema, contractEpoch), [1, 2, 4])
     assert.deepEqual(await migratePostgres(db, settings.schema, secondsAfterEpoch(60)), [])
     const rows = await db.query('SELECT version, name, applied_at FROM schema_migrations')
     assert.deepEqual(rows, [
       { version: 1, name: 'init', applied_at: contractEpoch },
       { version: 2, name: 'token_lifecycle_audit_throttling', applied_at: contractEpoch },
+      { version: 4, name: 'rsa_signing_keys', applied_at: contractEpoch },
     ])
     const [table] = await db.query(
       "SELECT table_schema FROM information_schema.tables WHERE table_name = 'users' AND table_schema = $1",
@@ -62,7 +63,7 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     const databases = [1, 2, 3].map(() => openDatabase({ ...settings, timeoutMs: 5000 }))
     t.after(() => Promise.all(databases.map((db) => db.close())))
     const applied = await Promise.all(databases.map((db) => migratePostgres(db, settings.schema, contractEpoch)))
-    assert.deepEqual(applied.flat(), [1, 2])
+    assert.deepEqual(applied.flat(), [1, 2, 4])
   })
 
   it('a node refuses to start on a schema that lacks migrations, and says what to run', async (t) => {

@@ -118,6 +118,7 @@ describe('SQLite database file', () => {
           { version: 2, name: 'token_lifecycle', applied_at: contractEpoch.getTime() },
           { version: 3, name: 'throttling', applied_at: contractEpoch.getTime() },
           { version: 4, name: 'audit', applied_at: contractEpoch.getTime() },
+          { version: 6, name: 'rsa_signing_keys', applied_at: contractEpoch.getTime() },
         ],
       )
     } finally {
@@ -154,6 +155,7 @@ describe('SQLite database file', () => {
         { version: 2, applied_at: contractEpoch.getTime() },
         { version: 3, applied_at: contractEpoch.getTime() },
         { version: 4, applied_at: contractEpoch.getTime() },
+        { version: 6, applied_at: contractEpoch.getTime() },
       ])
     } finally {
       db.close()
@@ -163,7 +165,7 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 2, 3, 4])
+      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 2, 3, 4, 6])
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../../config/load.ts'
 import type { SigningKeyView } from '../../core/tokens/signing-keys.ts'
-import type { SigningAlgorithm } from '../../core/tokens/store.ts'
+import { signingAlgorithms, type SigningAlgorithm } from '../../core/tokens/store.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
@@ -42,8 +42,10 @@ function parseOptions(args: string[]) {
 }
 
 function readAlgorithm(algorithm: string | undefined): SigningAlgorithm | undefined {
-  if (algorithm === undefined || algorithm === 'EdDSA' || algorithm === 'ES256') return algorithm
-  throw usageError('keys rotate: --algorithm is EdDSA or ES256.')
+  if (algorithm === undefined) return undefined
+  const known = signingAlgorithms.find((candidate) => candidate === algorithm)
+  if (known !== undefined) return known
+  throw usageError(`keys rotate: --algorithm is ${signingAlgorithms.join(', ')}.`)
 }
 
 async function listKeys(args: string[], io: Io): Promise<number> {

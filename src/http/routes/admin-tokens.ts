@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ServiceClientRecord } from '../../core/clients/store.ts'
 import { TesseraError } from '../../core/errors.ts'
 import type { SigningKeyView } from '../../core/tokens/signing-keys.ts'
-import type { SigningAlgorithm } from '../../core/tokens/store.ts'
+import { signingAlgorithms, type SigningAlgorithm } from '../../core/tokens/store.ts'
 import { requireRole } from '../plugins/authenticate.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import type { RouteDeps } from './route-deps.ts'
@@ -16,7 +16,7 @@ const signingKeySchema = {
   type: 'object',
   properties: {
     kid: { type: 'string' },
-    alg: { type: 'string', enum: ['EdDSA', 'ES256'] },
+    alg: { type: 'string', enum: signingAlgorithms },
     state: { type: 'string', enum: ['pending', 'active', 'retiring'] },
     created_at: { type: 'string', format: 'date-time' },
     activates_at: { type: 'string', format: 'date-time' },
@@ -88,7 +88,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
         querystring: {
           type: 'object',
           properties: {
-            algorithm: { type: 'string', enum: ['EdDSA', 'ES256'] },
+            algorithm: { type: 'string', enum: signingAlgorithms },
             emergency: { type: 'boolean', default: false },
           },
           additionalProperties: false,

@@ -59,6 +59,8 @@ export async function publicRoutes(app: FastifyInstance, deps: RouteDeps): Promi
                     crv: { type: 'string' },
                     x: { type: 'string' },
                     y: { type: 'string' },
+                    n: { type: 'string' },
+                    e: { type: 'string' },
                     kid: { type: 'string' },
                     alg: { type: 'string' },
                     use: { type: 'string' },
