@@ -35,6 +35,7 @@ import { registerStrictTransport } from './plugins/strict-transport.ts'
 import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { discoveryRoutes } from './routes/discovery.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
@@ -145,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminAccountRoutes, { ...routeDeps, prefix: '/v1/admin' })
   await app.register(adminTokenRoutes, { ...routeDeps, prefix: '/v1/admin' })
   await app.register(oauthRoutes, { ...routeDeps, tokenSettings: config.tokens, prefix: '/v1/oauth' })
+  await app.register(discoveryRoutes, { issuer: config.tokens.issuer, readPublicJwks: () => core.keyRing.publicJwks() })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()
