@@ -61,6 +61,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
     {
       schema: {
         summary: 'List the published signing keys',
+        operationId: 'listSigningKeys',
         tags: ['admin'],
         security: authSecurity,
         response: {
@@ -81,6 +82,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
     {
       schema: {
         summary: 'Rotate the signing key',
+        operationId: 'rotateSigningKey',
         description:
           'Publishes a new key at once (of `algorithm`, default TESSERA_SIGNING_ALGORITHM); it signs after TESSERA_KEY_ACTIVATION_DELAY. The keys it replaces leave the JWKS once every token they signed has expired. With `emergency=true` (a key may have leaked) the new key signs at once and every other key leaves the JWKS at once: their tokens stop verifying, sessions stay and get new tokens at their next refresh.',
         tags: ['admin'],
@@ -108,6 +110,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
     {
       schema: {
         summary: 'List service clients',
+        operationId: 'listServiceClients',
         tags: ['admin'],
         security: authSecurity,
         response: {
@@ -128,6 +131,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
     {
       schema: {
         summary: 'Create a service client (for introspection)',
+        operationId: 'createServiceClient',
         description: 'The answer holds `client_secret`; it is shown this once and stored only as a hash.',
         tags: ['admin'],
         security: authSecurity,
@@ -158,6 +162,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
     {
       schema: {
         summary: 'Delete a service client',
+        operationId: 'deleteServiceClient',
         tags: ['admin'],
         security: authSecurity,
         params: {

@@ -24,6 +24,7 @@ export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promis
     {
       schema: {
         summary: 'List users',
+        operationId: 'listUsers',
         tags: ['admin'],
         security: authSecurity,
         querystring: {
@@ -64,6 +65,7 @@ export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promis
     {
       schema: {
         summary: "Replace a user's roles",
+        operationId: 'replaceUserRoles',
         description: 'Takes effect at once on Tessera: the user\'s sessions see the new roles on their next request.',
         tags: ['admin'],
         security: authSecurity,

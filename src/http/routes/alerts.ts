@@ -16,6 +16,7 @@ export async function alertRoutes(app: FastifyInstance, deps: RouteDeps): Promis
     {
       schema: {
         summary: 'List alerts',
+        operationId: 'listAlerts',
         tags: ['admin'],
         security: authSecurity,
         querystring: {

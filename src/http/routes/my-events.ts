@@ -15,6 +15,7 @@ export async function myEventsRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       onRequest: authenticate,
       schema: {
         summary: 'Security events of my account',
+        operationId: 'listMyEvents',
         description: 'Newest first. Failed sign-ins with my username that named no account are not listed.',
         tags: ['account'],
         security: authSecurity,

@@ -15,7 +15,7 @@ export async function publicRoutes(app: FastifyInstance, deps: RouteDeps): Promi
 
   app.get(
     '/healthz',
-    { schema: { summary: 'The process is alive', tags: ['health'], response: { 200: statusSchema } } },
+    { schema: { summary: 'The process is alive', operationId: 'checkHealth', security: [], tags: ['health'], response: { 200: statusSchema } } },
     async () => ({ status: 'ok' }),
   )
 
@@ -24,6 +24,8 @@ export async function publicRoutes(app: FastifyInstance, deps: RouteDeps): Promi
     {
       schema: {
         summary: 'The stores answer',
+        operationId: 'checkReadiness',
+        security: [],
         tags: ['health'],
         response: { 200: statusSchema, ...problemResponses(503) },
       },
@@ -44,6 +46,8 @@ export async function publicRoutes(app: FastifyInstance, deps: RouteDeps): Promi
     {
       schema: {
         summary: 'Public keys that verify access tokens',
+        operationId: 'getJwks',
+        security: [],
         tags: ['tokens'],
         response: {
           200: {
