@@ -161,7 +161,7 @@ function validateOptions(options: VerifierOptions): void {
  *
  * @example
  * ```ts
- * import { createVerifier } from 'tessera/verifier'
+ * import { createVerifier } from 'tessera-verifier'
  *
  * const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example' })
  * const principal = await verifier.verifyAccessToken(token)

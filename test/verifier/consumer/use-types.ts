@@ -1,8 +1,9 @@
 /**
  * A resource server's TypeScript, type-checked by test/verifier/package.test.ts against the
- * declarations of the installed package (and, as part of this repository, against the sources).
+ * declarations of the installed tessera-verifier package, with `"module": "nodenext"` and strict
+ * settings. The repository's own tsconfig leaves this directory out: it cannot resolve the package.
  */
-import { createFastifyAuthHook, createVerifier, VerifierError, type Principal, type VerifierErrorCode } from 'tessera/verifier'
+import { createFastifyAuthHook, createVerifier, VerifierError, type Principal, type VerifierErrorCode } from 'tessera-verifier'
 
 const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['EdDSA'] })
 
