@@ -20,14 +20,14 @@
  * or X-Forwarded-Host header (SECURITY.md HD-03).
  */
 import type { FastifyInstance } from 'fastify'
-import type { PublicJwk } from '../../core/tokens/signing-keys.ts'
-import { signingAlgorithms, type SigningAlgorithm } from '../../core/tokens/store.ts'
+import type { TokenAdministration } from '../../core/application/token-administration.ts'
+import { signingAlgorithms, type PublicJwk, type SigningAlgorithm } from '../../core/application/types.ts'
 
 export interface DiscoveryRouteDeps {
   /** TESSERA_PUBLIC_URL without a trailing slash: the `iss` of every token. */
   issuer: string
   /** The published key set, read on every request: rotation changes the algorithms. */
-  readPublicJwks: () => { keys: readonly PublicJwk[] }
+  tokenAdmin: Pick<TokenAdministration, 'publicJwks'>
 }
 
 const methodList = { type: 'array', items: { type: 'string' } } as const
@@ -69,7 +69,7 @@ function listPublishedAlgorithms(keys: readonly PublicJwk[]): SigningAlgorithm[]
 }
 
 export async function discoveryRoutes(app: FastifyInstance, deps: DiscoveryRouteDeps): Promise<void> {
-  const { issuer, readPublicJwks } = deps
+  const { issuer, tokenAdmin } = deps
   const jwksUri = `${issuer}/.well-known/jwks.json`
 
   app.get(
@@ -93,7 +93,7 @@ export async function discoveryRoutes(app: FastifyInstance, deps: DiscoveryRoute
         revocation_endpoint: `${issuer}/v1/oauth/revoke`,
         // A game client revoking its own token at logout has no client secret (RFC 7009 §2.1).
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'none'],
-        access_token_signing_alg_values_supported: listPublishedAlgorithms(readPublicJwks().keys),
+        access_token_signing_alg_values_supported: listPublishedAlgorithms(tokenAdmin.publicJwks().keys),
       }
     },
   )

@@ -1,5 +1,5 @@
 /**
- * Migration 006 rebuilds `signing_keys` so that it takes RS256 keys. A database written by the
+ * Migration 009 rebuilds `signing_keys` so that it takes RS256 keys. A database written by the
  * previous schema keeps every key, field for field, and still refuses an unknown algorithm.
  */
 import assert from 'node:assert/strict'
@@ -13,14 +13,14 @@ import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.
 
 const migrationsDir = new URL('../../src/storage/sqlite/migrations/', import.meta.url)
 
-/** A database at the schema just before 006, holding an EdDSA and a retiring ES256 key. */
+/** A database at the schema just before 009, holding an EdDSA and a retiring ES256 key. */
 function createDatabaseBeforeRsaKeys(): string {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-migration-'))
   const db = new DatabaseSync(join(dataDir, sqliteFileName))
   db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
   for (const file of readdirSync(migrationsDir).filter((name) => /^\d{3}_/.test(name)).sort()) {
     const version = Number(file.slice(0, 3))
-    if (version >= 6) continue
+    if (version >= 9) continue
     db.exec(readFileSync(new URL(file, migrationsDir), 'utf8'))
     db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(version, file.slice(4, -4))
   }
@@ -28,7 +28,7 @@ function createDatabaseBeforeRsaKeys(): string {
   return dataDir
 }
 
-describe('SQLite migration 006 (RSA signing keys)', () => {
+describe('SQLite migration 009 (RSA signing keys)', () => {
   it('keeps every key and accepts RS256 afterwards', async (t) => {
     const dataDir = createDatabaseBeforeRsaKeys()
     t.after(() => rmSync(dataDir, { recursive: true, force: true }))
