@@ -69,20 +69,23 @@ describe('tessera keys', () => {
     assert.match(table.stdout, /^KID\s+ALG\s+STATE\s+SIGNS FROM\s+LEAVES JWKS AT\n/)
   })
 
-  it('keys rotate --algorithm ES256 --json describes the new key and never a private member', async (t) => {
-    const io = createIo(t)
-    const rotated = await run(io, ['keys', 'rotate', '--algorithm', 'ES256', '--json'])
-    assert.equal(rotated.code, 0)
-    const answer = JSON.parse(rotated.stdout)
-    assert.equal(answer.key.algorithm, 'ES256')
-    assert.deepEqual(Object.keys(answer.key).sort(), ['activatesAt', 'algorithm', 'createdAt', 'kid', 'retiresAt', 'state'])
-    assert.doesNotMatch(rotated.stdout, /"d"|privateJwk|v1\./)
-  })
+  for (const algorithm of ['ES256', 'RS256']) {
+    it(`keys rotate --algorithm ${algorithm} --json describes the new key and never a private member`, async (t) => {
+      const io = createIo(t)
+      const rotated = await run(io, ['keys', 'rotate', '--algorithm', algorithm, '--json'])
+      assert.equal(rotated.code, 0)
+      const answer = JSON.parse(rotated.stdout)
+      assert.equal(answer.key.algorithm, algorithm)
+      assert.deepEqual(Object.keys(answer.key).sort(), ['activatesAt', 'algorithm', 'createdAt', 'kid', 'retiresAt', 'state'])
+      assert.doesNotMatch(rotated.stdout, /"d"|privateJwk|v1\./)
+    })
+  }
 
   it('refuses an unknown algorithm, stray arguments and subcommands as usage errors', async (t) => {
     const io = createIo(t)
     for (const args of [
       ['keys', 'rotate', '--algorithm', 'HS256'],
+      ['keys', 'rotate', '--algorithm', 'rs256'],
       ['keys', 'list', 'extra'],
       ['keys', 'list', '--algorithm', 'EdDSA'],
       ['keys', 'retire'],

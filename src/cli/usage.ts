@@ -81,7 +81,7 @@ audit alerts  Alerts raised by the security review, newest first.
 `,
   keys: `Usage:
   tessera keys list [--json]
-  tessera keys rotate [--algorithm EdDSA|ES256] [--emergency] [--json]
+  tessera keys rotate [--algorithm EdDSA|ES256|RS256] [--emergency] [--json]
 
 keys list     Lists the published signing keys: pending (published, not signing
               yet), active (signing) and retiring (verifying tokens it signed).

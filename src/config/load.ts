@@ -39,7 +39,7 @@ export interface Config {
     clientId: string
     accessTokenTtlSeconds: number
     leewaySeconds: number
-    signingAlgorithm: 'EdDSA' | 'ES256'
+    signingAlgorithm: 'EdDSA' | 'ES256' | 'RS256'
     refreshGraceSeconds: number
     keyActivationDelaySeconds: number
     keyReloadIntervalSeconds: number

@@ -92,8 +92,9 @@ export const settings = {
   TESSERA_SIGNING_ALGORITHM: {
     type: 'string',
     default: 'EdDSA',
-    oneOf: ['EdDSA', 'ES256'],
-    description: 'Algorithm of new signing keys.',
+    oneOf: ['EdDSA', 'ES256', 'RS256'],
+    description:
+      'Algorithm of new signing keys. RS256 (RSA 2048) is for gateways that verify RSA signatures only, such as AWS API Gateway HTTP API JWT authorizers; verifiers must list it in their allowed algorithms.',
   },
   TESSERA_ARGON2_MEMORY_KIB: {
     type: 'integer',

@@ -36,6 +36,7 @@ import { registerStoppingAnswers } from './plugins/stopping.ts'
 import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { discoveryRoutes } from './routes/discovery.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
@@ -152,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminAccountRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(adminTokenRoutes, { tokenAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
+  await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

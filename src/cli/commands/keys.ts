@@ -4,7 +4,12 @@
  * before the new key starts signing.
  */
 import { loadConfig } from '../../config/load.ts'
-import { createOfflineContext, type SigningAlgorithm, type SigningKeyView } from '../../core/application/types.ts'
+import {
+  createOfflineContext,
+  signingAlgorithms,
+  type SigningAlgorithm,
+  type SigningKeyView,
+} from '../../core/application/types.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
@@ -41,8 +46,10 @@ function parseOptions(args: string[]) {
 }
 
 function readAlgorithm(algorithm: string | undefined): SigningAlgorithm | undefined {
-  if (algorithm === undefined || algorithm === 'EdDSA' || algorithm === 'ES256') return algorithm
-  throw usageError('keys rotate: --algorithm is EdDSA or ES256.')
+  if (algorithm === undefined) return undefined
+  const known = signingAlgorithms.find((candidate) => candidate === algorithm)
+  if (known !== undefined) return known
+  throw usageError(`keys rotate: --algorithm is ${signingAlgorithms.join(', ')}.`)
 }
 
 async function listKeys(args: string[], io: Io): Promise<number> {

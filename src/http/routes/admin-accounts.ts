@@ -32,6 +32,7 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccoun
     {
       schema: {
         summary: "Lift a user's sign-in lock-out",
+        operationId: 'unlockUser',
         description:
           'Clears the failure counters of the username, from every address, so the next sign-in is verified at once.',
         tags: ['admin'],
@@ -64,6 +65,7 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccoun
       bodyLimit: importBodyLimitBytes,
       schema: {
         summary: 'Import users with existing password hashes',
+        operationId: 'importUsers',
         description:
           'bcrypt ($2a$, $2b$, $2y$) or argon2id hashes. Idempotent: an existing username is left untouched (`exists`). Each entry succeeds or fails on its own; a bcrypt hash becomes argon2id at the first sign-in.',
         tags: ['admin'],

@@ -29,6 +29,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     {
       schema: {
         summary: 'List users',
+        operationId: 'listUsers',
         tags: ['admin'],
         security: authSecurity,
         querystring: {
@@ -69,6 +70,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     {
       schema: {
         summary: "Replace a user's roles",
+        operationId: 'replaceUserRoles',
         description: 'Takes effect at once on Tessera: the user\'s sessions see the new roles on their next request.',
         tags: ['admin'],
         security: authSecurity,

@@ -21,6 +21,7 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): P
     {
       schema: {
         summary: 'List alerts',
+        operationId: 'listAlerts',
         tags: ['admin'],
         security: authSecurity,
         querystring: {

@@ -63,6 +63,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): P
     {
       schema: {
         summary: 'Query the audit trail',
+        operationId: 'queryAuditEvents',
         description:
           'Newest first, `limit` per page; pass `next_cursor` back as `cursor`. `user` matches the actor or the subject. `format=jsonl` streams every matching event, oldest first, as `application/x-ndjson`.',
         tags: ['admin'],

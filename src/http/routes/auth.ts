@@ -43,6 +43,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Create an account',
+        operationId: 'register',
+        security: [],
         tags: ['auth'],
         body: credentialsBody,
         response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 429, 503) },
@@ -60,6 +62,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Sign in',
+        operationId: 'signIn',
+        security: [],
         description:
           '`mode: "token"` (default) returns an access token and a refresh token; `mode: "cookie"` sets the session cookie and returns no token.',
         tags: ['auth'],
@@ -91,6 +95,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Exchange a refresh token for a new token pair',
+        operationId: 'refreshTokens',
+        security: [],
         description:
           'The presented refresh token is replaced. A repeat within TESSERA_REFRESH_GRACE (a retry) gets the same new token; presenting a replaced one later ends the session.',
         tags: ['auth'],
@@ -114,6 +120,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'End the current session',
+        operationId: 'signOut',
         tags: ['auth'],
         security: authSecurity,
         response: { 204: { type: 'null' }, ...problemResponses(400, 401, 403) },

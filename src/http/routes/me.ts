@@ -28,6 +28,7 @@ export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise
       onRequest: authenticate,
       schema: {
         summary: 'The signed-in user',
+        operationId: 'getMe',
         tags: ['account'],
         security: authSecurity,
         response: {
@@ -53,6 +54,7 @@ export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Change the password',
+        operationId: 'changePassword',
         description:
           'Needs the current password. Ends every session of the user, the current one included, and answers with a new session on the same transport.',
         tags: ['account'],
