@@ -23,6 +23,11 @@ export interface IssuedTokens {
   refreshToken: string
 }
 
+export interface SessionAccessToken {
+  accessToken: string
+  expiresInSeconds: number
+}
+
 export interface SignIn {
   user: UserRecord
   session: SessionRecord
@@ -47,12 +52,20 @@ export interface Authentication {
   /** The caller behind a cookie session token, or null. */
   resolveSessionToken(sessionToken: string): Promise<Principal | null>
   /**
-   * Changes the password, ends every session of the user, and opens a new session on the same
-   * transport: the session id changes with the privilege level (no fixation).
+   * An access token naming a cookie session in `sid`, so a page can hand its game client or API
+   * calls a bearer token without a second sign-in. It lives only as long as the session (Tessera
+   * checks `sid` on every request) and comes without a refresh token: the page asks again.
+   * Token sessions refresh instead; throws `cookie_session_required` for them.
+   */
+  issueSessionAccessToken(principal: Principal, context: ClientContext): Promise<SessionAccessToken>
+  /**
+   * Changes the password, ends every session of the user, and opens a new session on
+   * `transport` (by default the current session's): the session id changes with the privilege
+   * level (no fixation).
    */
   changePassword(
     principal: Principal,
-    input: { currentPassword: string; newPassword: string } & ClientContext,
+    input: { currentPassword: string; newPassword: string; transport?: SessionTransport } & ClientContext,
   ): Promise<SignIn>
   logOut(principal: Principal, context: ClientContext): Promise<void>
 }
@@ -118,7 +131,25 @@ export function createAuthentication(deps: {
 
     resolveSessionToken: (sessionToken) => sessions.resolveSessionToken(sessionToken),
 
-    async changePassword(principal, { currentPassword, newPassword, ip, userAgent, requestId }) {
+    async issueSessionAccessToken({ user, session }, context) {
+      // A token session has a refresh token; letting an access token mint access tokens would
+      // let a stolen one outlive its expiry for as long as the session lives.
+      if (session.transport !== 'cookie') {
+        throw new TesseraError('cookie_session_required', 'Only a cookie session can ask for an access token.')
+      }
+      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles })
+      await audit.record({
+        type: 'access_token_issued',
+        outcome: 'success',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        sessionId: session.id,
+        context,
+      })
+      return issued
+    },
+
+    async changePassword(principal, { currentPassword, newPassword, transport, ip, userAgent, requestId }) {
       const client = { ip, userAgent, requestId }
       const userId = principal.user.id
       try {
@@ -133,7 +164,12 @@ export function createAuthentication(deps: {
         async () => {
           const ended = await sessions.listUserSessions(userId)
           await sessions.endUserSessions(userId, null)
-          const session = await sessions.startSession({ user: principal.user, transport: principal.session.transport, ip, userAgent })
+          const session = await sessions.startSession({
+            user: principal.user,
+            transport: transport ?? principal.session.transport,
+            ip,
+            userAgent,
+          })
           return { ended, session }
         },
         ({ ended, session }) => describePasswordChange(principal, ended, session.session, client),

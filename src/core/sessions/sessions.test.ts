@@ -80,12 +80,15 @@ describe('sessions', () => {
     assert.equal(await sessions.resolveSessionToken('not-a-session-token'), null)
   })
 
-  it('resolveSessionId() accepts token sessions and refuses cookie sessions', async (t) => {
+  it('resolveSessionId() accepts live sessions of both transports, and no ended one', async (t) => {
     const { sessions, user } = await setUp(t)
     const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
     const token = await sessions.startSession({ user, transport: 'token', ...client })
     assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
+    assert.equal((await sessions.resolveSessionId(cookie.session.id))?.session.id, cookie.session.id)
+    await sessions.endUserSession(user.id, cookie.session.id)
     assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
+    assert.equal(await sessions.resolveSessionId('no-such-session'), null)
   })
 
   it('the idle timeout slides with activity', async (t) => {

@@ -50,7 +50,10 @@ export interface Sessions {
   }): Promise<StartedSession>
   /** The live session of a cookie token, or null. */
   resolveSessionToken(sessionToken: string): Promise<ActiveSession | null>
-  /** The live token-transport session with this id (from an access token's `sid`), or null. */
+  /**
+   * The live session with this id (from an access token's `sid`), or null. Either transport: a
+   * cookie session hands out access tokens too (`Authentication.issueSessionAccessToken`).
+   */
   resolveSessionId(sessionId: string): Promise<ActiveSession | null>
   /**
    * Rotates a refresh token (a retry within the grace window gets the same successor); reuse of
@@ -220,7 +223,7 @@ export function createSessions(deps: {
     if (!active) {
       const readAt = forgetCount
       const session = await sessionStore.findSessionById(sessionId)
-      active = await load(session?.transport === 'token' ? session : null, now.getTime(), readAt)
+      active = await load(session, now.getTime(), readAt)
     }
     return keepAlive(active, now)
   }

@@ -47,7 +47,7 @@ export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
       schema: {
         summary: 'Change the password',
         description:
-          'Needs the current password. Ends every session of the user, the current one included, and answers with a new session on the same transport.',
+          'Needs the current password. Ends every session of the user, the current one included, and answers with a new session on the transport this request used (a cookie, or a token pair for a bearer token).',
         tags: ['account'],
         security: authSecurity,
         body: {
@@ -64,6 +64,9 @@ export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
       const signIn = await core.authentication.changePassword(auth, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
+        // The new session travels as this request did: a bearer token that names a cookie
+        // session gets a token pair, not a cookie it may never see.
+        transport: auth.transport,
         ...readClientContext(request),
       })
       return replyWithSignIn(reply, signIn, {
