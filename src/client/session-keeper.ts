@@ -59,6 +59,9 @@ function computeRefreshAt(expiresInSeconds: number): number {
   return Date.now() + expiresInSeconds * 1000 - Math.min(30_000, expiresInSeconds * 500)
 }
 
+// How long a tab that waited for the lock waits for the holder's announcement before it
+// refreshes itself (then the grace window keeps the session alive).
+const announcementWaitMs = 1000
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function createSessionKeeper(deps: {
@@ -73,6 +76,9 @@ export function createSessionKeeper(deps: {
   // The session this client last saw, to recognise another tab's news about it after the
   // shared storage has already been cleared.
   let knownSessionId: string | null = null
+  // The last session another tab announced after refreshing, and who waits for the next one.
+  let announced: StoredSession | null = null
+  const announcementWaiters = new Set<() => void>()
 
   async function read(): Promise<StoredSession | null> {
     const session = await storage.get()
@@ -90,6 +96,11 @@ export function createSessionKeeper(deps: {
   }
 
   tabs.onMessage((message) => {
+    if (message.type === 'session-updated') {
+      announced = message.session
+      for (const wake of [...announcementWaiters]) wake()
+      return
+    }
     if (message.sessionId !== knownSessionId) return
     knownSessionId = null
     void Promise.resolve(storage.get()).then(async (held) => {
@@ -135,14 +146,46 @@ export function createSessionKeeper(deps: {
     return session
   }
 
+  function waitForAnnouncement(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        announcementWaiters.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, timeoutMs)
+      announcementWaiters.add(wake)
+    })
+  }
+
+  /** A live session that replaced `seenRefreshToken`: stored, or announced by another tab. */
+  async function findReplacement(seen: StoredSession): Promise<StoredSession | null> {
+    const candidates = [await read(), announced]
+    return (
+      candidates.find(
+        (candidate) =>
+          candidate?.sessionId === seen.sessionId &&
+          candidate.refreshToken !== null &&
+          candidate.refreshToken !== seen.refreshToken &&
+          Date.now() < candidate.refreshAt,
+      ) ?? null
+    )
+  }
+
   /** Token transport: rotates the refresh token unless another flight or tab already has. */
-  function refresh(seenRefreshToken: string | null): Promise<StoredSession> {
+  function refresh(seen: StoredSession): Promise<StoredSession> {
     inflight ??= tabs
-      .exclusive(async () => {
+      .exclusive(seen.sessionId, async (hadToWait) => {
+        let replacement = await findReplacement(seen)
+        // The tab that held the lock has announced its result, or is about to: the storage
+        // may lag behind it.
+        if (replacement === null && hadToWait) {
+          await waitForAnnouncement(announcementWaitMs)
+          replacement = await findReplacement(seen)
+        }
+        if (replacement !== null) return replacement
         const current = await read()
         if (current?.refreshToken == null) throw notSignedIn()
-        const isReplacedElsewhere = current.refreshToken !== seenRefreshToken && Date.now() < current.refreshAt
-        if (isReplacedElsewhere) return current
         let answer: TokenAnswer
         try {
           answer = await redeem(current.refreshToken)
@@ -150,7 +193,9 @@ export function createSessionKeeper(deps: {
           if (error instanceof TesseraError && error.code === 'invalid_grant') await endSession('refresh_refused')
           throw error
         }
-        return storeTokenAnswer(answer, current)
+        const next = await storeTokenAnswer(answer, current)
+        tabs.announce({ type: 'session-updated', session: next })
+        return next
       })
       .finally(() => {
         inflight = null
@@ -179,7 +224,7 @@ export function createSessionKeeper(deps: {
     if (session?.accessToken != null && Date.now() < session.refreshAt) return session.accessToken
     if (transport === 'cookie') return (await askCookieSession()).accessToken ?? ''
     if (session === null) throw notSignedIn()
-    return (await refresh(session.refreshToken)).accessToken ?? ''
+    return (await refresh(session)).accessToken ?? ''
   }
 
   return {
@@ -198,7 +243,7 @@ export function createSessionKeeper(deps: {
       }
       if (transport === 'cookie') return (await askCookieSession()).accessToken ?? ''
       if (session === null) throw notSignedIn()
-      return (await refresh(session.refreshToken)).accessToken ?? ''
+      return (await refresh(session)).accessToken ?? ''
     },
     readCsrfToken,
     readSessionId: async () => (await read())?.sessionId ?? null,

@@ -1,13 +1,16 @@
 /**
  * Coordinates the tabs (and workers) that share one stored session. Refresh tokens rotate with
  * reuse detection, so two tabs redeeming the same token is what an attacker looks like; the Web
- * Locks API lets one tab refresh while the others wait and then read its result from the shared
- * storage. Where Web Locks are missing, every tab refreshes on its own and Tessera's grace window
- * gives each the same successor, so the session survives either way, at the cost of a second
- * request. A BroadcastChannel tells the other tabs when the session ends, so they can react at
- * once instead of on their next call. Messages carry session ids, never tokens: the storage is
- * the one place tokens are read from.
+ * Locks API lets one tab refresh while the others wait. The one that refreshed announces the new
+ * session on a BroadcastChannel before it lets go of the lock: Chromium propagates localStorage
+ * writes to other tabs asynchronously, so a waiting tab may get the lock before it sees the
+ * write, and takes the announced session instead. Where Web Locks are missing, every tab
+ * refreshes on its own and Tessera's grace window gives each the same successor, so the session
+ * survives either way, at the cost of a second request. The channel also tells the other tabs
+ * when the session ends, so they can react at once instead of on their next call. Messages stay
+ * within the origin, like the storage they mirror.
  */
+import type { StoredSession } from './token-storage.ts'
 
 /** Why a session ended, as the session-end event tells it. */
 export type SessionEndReason = 'signed_out' | 'refresh_refused' | 'unauthorized'
@@ -18,16 +21,27 @@ export interface SessionEndedMessage {
   reason: SessionEndReason
 }
 
+export interface SessionUpdatedMessage {
+  type: 'session-updated'
+  session: StoredSession
+}
+
+export type TabMessage = SessionEndedMessage | SessionUpdatedMessage
+
 export interface TabCoordination {
-  /** Runs `work` while no other tab sharing this name runs one; at once where there are no locks. */
-  exclusive<T>(work: () => Promise<T>): Promise<T>
-  announce(message: SessionEndedMessage): void
-  onMessage(listener: (message: SessionEndedMessage) => void): void
+  /**
+   * Runs `work` while no other tab runs one for the same `key`; at once where there are no
+   * locks. `hadToWait` tells whether another tab held the lock first.
+   */
+  exclusive<T>(key: string, work: (hadToWait: boolean) => Promise<T>): Promise<T>
+  announce(message: TabMessage): void
+  onMessage(listener: (message: TabMessage) => void): void
   close(): void
 }
 
 interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>
+  request<T>(name: string, callback: (lock: unknown) => Promise<T>): Promise<T>
+  request<T>(name: string, options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<T>): Promise<T>
 }
 
 interface ChannelLike {
@@ -40,9 +54,10 @@ interface ChannelLike {
 
 type ChannelConstructor = new (name: string) => ChannelLike
 
-function isSessionEndedMessage(value: unknown): value is SessionEndedMessage {
+function isTabMessage(value: unknown): value is TabMessage {
   if (typeof value !== 'object' || value === null) return false
   const message = value as Record<string, unknown>
+  if (message.type === 'session-updated') return typeof message.session === 'object' && message.session !== null
   return message.type === 'session-ended' && typeof message.sessionId === 'string' && typeof message.reason === 'string'
 }
 
@@ -51,15 +66,21 @@ export function createTabCoordination(name: string): TabCoordination {
   const locks = platform.navigator?.locks ?? null
   const channel = platform.BroadcastChannel ? new platform.BroadcastChannel(name) : null
   channel?.unref?.()
-  const listeners: Array<(message: SessionEndedMessage) => void> = []
+  const listeners: Array<(message: TabMessage) => void> = []
   if (channel) {
     channel.onmessage = (event) => {
-      if (!isSessionEndedMessage(event.data)) return
+      if (!isTabMessage(event.data)) return
       for (const listener of listeners) listener(event.data)
     }
   }
   return {
-    exclusive: (work) => (locks ? locks.request(`${name}:refresh`, work) : work()),
+    exclusive(key, work) {
+      if (!locks) return work(false)
+      const lockName = `${name} ${key}`
+      return locks.request(lockName, { ifAvailable: true }, (lock) =>
+        lock ? work(false) : locks.request(lockName, () => work(true)),
+      )
+    },
     announce: (message) => channel?.postMessage(message),
     onMessage: (listener) => {
       listeners.push(listener)
