@@ -86,8 +86,9 @@ describe('the packed tessera/verifier in an outside project', { timeout: 180_000
   it('holds the build, the README and the manifest: no sources, tests or secrets', () => {
     const files = listFiles(join(consumerDir, 'node_modules/tessera'))
     assert.ok(files.includes('dist/verifier/index.js') && files.includes('dist/verifier/index.d.ts'), files.join(', '))
+    assert.ok(files.includes('dist/client/index.js') && files.includes('dist/client/index.d.ts'), files.join(', '))
     const unexpected = files.filter(
-      (file) => !/^(package\.json|README\.md|bin\/tessera\.js|dist\/verifier\/[a-z-]+\.(js|d\.ts))$/.test(file),
+      (file) => !/^(package\.json|README\.md|bin\/tessera\.js|dist\/(verifier|client)\/[a-z-]+\.(js|d\.ts))$/.test(file),
     )
     assert.deepEqual(unexpected, [])
   })
