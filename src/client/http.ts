@@ -4,6 +4,17 @@
  */
 import { readTesseraError, TesseraError } from './tessera-error.ts'
 
+/**
+ * How the session travels: bearer tokens, or Tessera's HttpOnly session cookie.
+ *
+ * @example
+ * ```ts
+ * import { createTesseraClient, type Transport } from 'tessera/client'
+ *
+ * const transport: Transport = location.hostname.endsWith('.example.com') ? 'cookie' : 'token'
+ * const client = createTesseraClient({ baseUrl: 'https://auth.example.com', transport })
+ * ```
+ */
 export type Transport = 'token' | 'cookie'
 
 export interface HttpExchange {

@@ -10,7 +10,19 @@ import type { SessionEndReason, TabCoordination } from './tab-coordination.ts'
 import { TesseraError } from './tessera-error.ts'
 import type { StoredSession, TokenStorage } from './token-storage.ts'
 
-/** The session-end event: why, and which session. */
+/**
+ * The session-end event: why, and which session.
+ *
+ * @example
+ * ```ts
+ * import type { SessionEndEvent } from 'tessera/client'
+ *
+ * client.onSessionEnd((event: SessionEndEvent) => {
+ *   if (event.reason !== 'signed_out') showNotice('Your session has ended; please sign in again.')
+ *   location.assign('/login')
+ * })
+ * ```
+ */
 export interface SessionEndEvent {
   reason: SessionEndReason
   sessionId: string

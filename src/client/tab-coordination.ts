@@ -12,7 +12,22 @@
  */
 import type { StoredSession } from './token-storage.ts'
 
-/** Why a session ended, as the session-end event tells it. */
+/**
+ * Why a session ended, as the session-end event tells it: `signed_out` (here or in another tab),
+ * `refresh_refused` (the refresh token was refused: revoked, expired or reused),
+ * `unauthorized` (Tessera refused the session as a credential).
+ *
+ * @example
+ * ```ts
+ * import type { SessionEndReason } from 'tessera/client'
+ *
+ * const messages: Record<SessionEndReason, string> = {
+ *   signed_out: 'You signed out.',
+ *   refresh_refused: 'Your session has ended.',
+ *   unauthorized: 'Your session has ended.',
+ * }
+ * ```
+ */
 export type SessionEndReason = 'signed_out' | 'refresh_refused' | 'unauthorized'
 
 export interface SessionEndedMessage {

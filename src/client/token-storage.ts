@@ -7,7 +7,17 @@
  * keeping it on disk.
  */
 
-/** What a client holds of its session. Times are milliseconds since the epoch (`Date.now()`). */
+/**
+ * What a client holds of its session. Times are milliseconds since the epoch (`Date.now()`).
+ *
+ * @example
+ * ```ts
+ * import { localTokenStorage, type StoredSession } from 'tessera/client'
+ *
+ * const held: StoredSession | null = await localTokenStorage().get()
+ * const isSignedIn = held !== null
+ * ```
+ */
 export interface StoredSession {
   transport: 'token' | 'cookie'
   sessionId: string

@@ -42,6 +42,24 @@ describe('client SDK imports', () => {
     assert.deepEqual(findViolations("/**\n * import { createTesseraClient } from 'tessera/client'\n */"), [])
   })
 
+  it('documents every public export with an @example (STYLE 26)', () => {
+    const index = readFileSync(join(clientDir, 'index.ts'), 'utf8')
+    const exported = [...index.matchAll(/export (?:type )?\{([^}]+)\}/g)]
+      .flatMap((match) => (match[1] ?? '').split(','))
+      .map((name) => name.replace(/\btype\b/, '').trim())
+      .filter((name) => name !== '')
+    assert.ok(exported.length >= 15, exported.join(', '))
+    const sources = readdirSync(clientDir)
+      .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
+      .map((file) => readFileSync(join(clientDir, file), 'utf8'))
+      .join('\n')
+    const undocumented = exported.filter((name) => {
+      const declaration = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*export (?:async )?(?:interface|type|function|class|const) ${name}\\b`).exec(sources)
+      return !declaration?.[1]?.includes('@example')
+    })
+    assert.deepEqual(undocumented, [])
+  })
+
   it('knows every error code the server sends, and no other', () => {
     assert.deepEqual([...serverErrorCodes], [...errorCodes])
   })
