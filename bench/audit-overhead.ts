@@ -10,7 +10,8 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../src/config/load.ts'
 import { systemClock } from '../src/core/clock.ts'
-import { createCore } from '../src/core/core.ts'
+import { toApplicationSettings } from '../src/config/application-settings.ts'
+import { createApplication } from '../src/core/application/application.ts'
 import { createOfflineContext } from '../src/core/request-context.ts'
 import type { AuditStore } from '../src/core/audit/store.ts'
 import type { Stores } from '../src/core/stores.ts'
@@ -25,9 +26,13 @@ function withoutAuditWrites(stores: Stores): Stores {
   const dropping: AuditStore = {
     ...stores.audit,
     appendEvents: async () => {},
-    appendEventsWithChange: async (change) => change(),
   }
-  return { ...stores, audit: dropping }
+  return {
+    ...stores,
+    audit: dropping,
+    // The change still runs in its transaction; only its events are dropped.
+    runUnitOfWork: (work) => stores.runUnitOfWork((tx) => work({ ...tx, audit: dropping })),
+  }
 }
 
 /** A server on a fresh SQLite file with `userCount` users, audited or not. */
@@ -36,17 +41,17 @@ async function startBenchServer(isAudited: boolean): Promise<{ url: string; clos
   const config = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent' })
   const opened = openSqliteStores(dataDir, systemClock.now())
   const stores = isAudited ? opened : withoutAuditWrites(opened)
-  const core = await createCore({
+  const application = await createApplication({
     stores,
     clock: systemClock,
     masterKey: randomBytes(32),
-    settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords },
+    settings: toApplicationSettings(config),
   })
   const actor = { actorUserId: null, context: createOfflineContext('startup') }
   for (let index = 0; index < userCount; index += 1) {
-    await core.registration.createUser({ username: `bench${index}`, password, roles: ['user'] }, actor)
+    await application.accountAdmin.createUser({ username: `bench${index}`, password, roles: ['user'] }, actor)
   }
-  const app = await buildApp({ config, core, logger: false })
+  const app = await buildApp({ config, application, logger: false })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   return {
     url,

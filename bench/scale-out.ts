@@ -229,6 +229,7 @@ function buildSession(index: number, userIds: readonly string[]): { record: Sess
       id: randomBytes(16).toString('base64url'),
       tokenHash: hashToken(token),
       userId: userIds[index % userIds.length] ?? '',
+      userEpoch: 0,
       transport: 'cookie',
       createdAt: new Date(now),
       lastSeenAt: new Date(now),
@@ -355,6 +356,7 @@ async function main(): Promise<void> {
       passwordHash: '$argon2id$stand-in',
       roles: ['user'],
       disabledAt: null,
+      sessionEpoch: 0,
       createdAt: new Date(),
       updatedAt: new Date(),
     })

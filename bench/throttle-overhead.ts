@@ -17,7 +17,9 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config/load.ts'
 import { systemClock } from '../src/core/clock.ts'
-import { createCore } from '../src/core/core.ts'
+import { toApplicationSettings } from '../src/config/application-settings.ts'
+import { createApplication } from '../src/core/application/application.ts'
+import { createOfflineContext } from '../src/core/request-context.ts'
 import type { Stores } from '../src/core/stores.ts'
 import type { ThrottleStore } from '../src/core/throttle/store.ts'
 import { createThrottle } from '../src/core/throttle/throttle.ts'
@@ -47,15 +49,15 @@ const config = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', TESS
 async function startServer(name: string, isThrottled: boolean) {
   const sqlite = openSqliteStores(join(root, name), systemClock.now())
   const stores: Stores = isThrottled ? sqlite : { ...sqlite, throttles: forgetfulThrottleStore }
-  const core = await createCore({
+  const application = await createApplication({
     stores,
     clock: systemClock,
     masterKey: randomBytes(32),
-    settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords, throttle: config.throttle },
+    settings: toApplicationSettings(config),
   })
-  const app = await buildApp({ config, core, logger: false })
+  const app = await buildApp({ config, application, logger: false })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  await core.accounts.registerUser({ username: 'bench', password })
+  await application.signIn.register({ username: 'bench', password }, createOfflineContext('startup'))
   const login = async () => {
     const response = await fetch(`${url}/v1/auth/login`, {
       method: 'POST',

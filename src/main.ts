@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs'
 import { loadConfig, type Config, ConfigError } from './config/load.ts'
 import { reserveThreadPool } from './config/thread-pool.ts'
-import type { Core } from './core/core.ts'
+import type { Application } from './core/application/application.ts'
 import { TesseraError } from './core/errors.ts'
-import { createOfflineContext } from './core/request-context.ts'
+import { createOfflineContext } from './core/application/types.ts'
 import { buildApp, createLoggerOptions } from './http/app.ts'
 import { openRuntime } from './runtime.ts'
 import { startSchedulerLoop } from './background/scheduler-loop.ts'
@@ -16,14 +16,14 @@ import { createServerObserver, stderrLog } from './metrics/server-observer.ts'
 import type { FastifyBaseLogger } from 'fastify'
 
 /** Creates the bootstrap admin when configured and no admin exists yet. */
-async function bootstrapAdmin(config: Config, core: Core): Promise<string | null> {
+async function bootstrapAdmin(config: Config, { accountAdmin }: Application): Promise<string | null> {
   const { adminUsername, adminPasswordFile } = config.bootstrap
   if (adminUsername === null || adminPasswordFile === null) return null
-  if (await core.accounts.hasUserWithRole('admin')) return null
+  if (await accountAdmin.hasUserWithRole('admin')) return null
   const password = readFileSync(adminPasswordFile, 'utf8').replace(/\r?\n$/, '')
   try {
     const actor = { actorUserId: null, context: createOfflineContext('startup') }
-    await core.registration.createUser({ username: adminUsername, password, roles: ['admin', 'user'] }, actor)
+    await accountAdmin.createUser({ username: adminUsername, password, roles: ['admin', 'user'] }, actor)
   } catch (error) {
     if (error instanceof TesseraError) {
       throw new Error(`bootstrap admin: ${error.message} (${error.code})`, { cause: error })
@@ -34,9 +34,9 @@ async function bootstrapAdmin(config: Config, core: Core): Promise<string | null
 }
 
 /** Re-reads the signing keys on an interval, so a rotation made by the CLI or another node is served without a restart. */
-function startKeyReload(core: Core, intervalSeconds: number, log: FastifyBaseLogger): NodeJS.Timeout {
+function startKeyReload(application: Application, intervalSeconds: number, log: FastifyBaseLogger): NodeJS.Timeout {
   const timer = setInterval(() => {
-    core.reloadSigningKeys().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'))
+    application.maintenance.reloadSigningKeys().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'))
   }, intervalSeconds * 1000)
   timer.unref()
   return timer
@@ -56,35 +56,30 @@ export async function startServer(config: Config): Promise<RunningServer> {
     process.stderr.write(`tessera: backend connection error: ${error instanceof Error ? error.message : String(error)}\n`)
   }
   const runtime = await openRuntime(config, systemClock, observer, { onBackgroundError: (error) => reportBackendError(error) })
-  metrics.countActiveSessionsWith(() => runtime.core.countActiveSessions())
+  metrics.countActiveSessionsWith(() => runtime.application.health.countActiveSessions())
   const tlsFiles = config.server.tls
   const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile, 'utf8'), key: readFileSync(tlsFiles.keyFile, 'utf8') } : null
-  const app = await buildApp({ config, core: runtime.core, logger: createLoggerOptions(config.server.logLevel), metrics, tls })
+  const app = await buildApp({ config, application: runtime.application, logger: createLoggerOptions(config.server.logLevel), metrics, tls })
   observer.attachLog(app.log)
   reportBackendError = (error) => app.log.warn({ err: error }, 'backend connection error')
   app.log.info({ storage: runtime.layout }, 'stores opened')
   try {
-    const created = await bootstrapAdmin(config, runtime.core)
+    const created = await bootstrapAdmin(config, runtime.application)
     if (created) app.log.info({ username: created }, 'bootstrap admin created')
     // Housekeeping only: every read already treats expired rows as absent. Retired signing keys
     // are deleted so their private parts do not outlive their use.
-    const sweeps: Array<[string, () => Promise<number>]> = [
-      ['expired-session', () => runtime.core.sessions.deleteExpiredSessions()],
-      ['expired-throttle', () => runtime.core.throttle.deleteExpiredThrottles()],
-      ['retired-key', () => runtime.core.keyRing.deleteRetiredKeys()],
-    ]
     const sweep = setInterval(() => {
-      for (const [name, run] of sweeps) {
+      for (const { name, run } of runtime.application.maintenance.sweeps) {
         run().catch((error: unknown) => app.log.error({ err: error }, `${name} sweep failed`))
       }
     }, 60_000)
     sweep.unref()
     app.addHook('onClose', async () => clearInterval(sweep))
     if (config.audit.isSchedulerEnabled) {
-      const jobs = startSchedulerLoop({ scheduler: runtime.core.scheduler, clock: systemClock, log: app.log })
+      const jobs = startSchedulerLoop({ scheduler: runtime.application.maintenance.scheduler, clock: systemClock, log: app.log })
       app.addHook('onClose', () => jobs.stop())
     }
-    const keyReload = startKeyReload(runtime.core, config.tokens.keyReloadIntervalSeconds, app.log)
+    const keyReload = startKeyReload(runtime.application, config.tokens.keyReloadIntervalSeconds, app.log)
     app.addHook('onClose', async () => clearInterval(keyReload))
     const address = await app.listen({ host: config.server.host, port: config.server.port })
     // Fastify names the scheme after its own `https` option, which the server factory replaces.

@@ -1,6 +1,7 @@
 /**
  * The repository checks itself: the domain core stays pure (no web framework, no database driver,
- * no HTTP server, no environment), and every public error code is documented.
+ * no HTTP server, no environment), HTTP routes and CLI commands reach the core only through its
+ * application operations, and every public error code is documented.
  */
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -10,7 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { errorCodes } from '../src/core/errors.ts'
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const coreDir = join(repositoryRoot, 'src', 'core')
+const sourceDir = join(repositoryRoot, 'src')
+const coreDir = join(sourceDir, 'core')
 const errorsDoc = join(repositoryRoot, 'docs', 'errors.md')
 
 const forbiddenModules = [
@@ -61,7 +63,70 @@ function findCoreViolations(source: string, filePath: string): string[] {
   return violations
 }
 
+/**
+ * What HTTP and the CLI may import from the rest of `src`: the application operations and their
+ * vocabulary, errors and secret comparison, the configuration, the composition (runtime.ts,
+ * main.ts) and the operator's whole-database tasks. Stores, caches and the low-level services
+ * below the operations stay out of reach, since calling them would skip the audit trail and the
+ * invalidation every operation does.
+ */
+const edgeMayImport = [
+  'core/application/',
+  'core/errors.ts',
+  'core/secrets.ts',
+  'config/',
+  'runtime.ts',
+  'main.ts',
+  'metrics/',
+  'storage/admin/',
+]
+
+/** The reasons an HTTP or CLI source file reaches below the application; empty when it does not. */
+function findEdgeViolations(source: string, filePath: string): string[] {
+  const violations: string[] = []
+  const ownLayer = relative(sourceDir, filePath).split('/')[0]
+  for (const specifier of readImportSpecifiers(source)) {
+    if (!specifier.startsWith('.')) continue
+    const target = relative(sourceDir, resolve(dirname(filePath), specifier))
+    if (target.startsWith('..') || target.split('/')[0] === ownLayer) continue
+    if (!edgeMayImport.some((allowed) => target === allowed || target.startsWith(allowed))) {
+      violations.push(`imports ${specifier} (below the application operations)`)
+    }
+  }
+  return violations
+}
+
 describe('architecture', () => {
+  it('src/http and src/cli reach the core only through its application operations', () => {
+    const files = [...listSourceFiles(join(sourceDir, 'http')), ...listSourceFiles(join(sourceDir, 'cli'))]
+    assert.ok(files.length > 20, 'expected to find the HTTP and CLI sources')
+    const violations = files.flatMap((file) =>
+      findEdgeViolations(readFileSync(file, 'utf8'), file).map((why) => `${relative(repositoryRoot, file)}: ${why}`),
+    )
+    assert.deepEqual(violations, [])
+  })
+
+  it('the edge import check catches a store, a service and a storage adapter, and accepts the operations', () => {
+    const route = join(sourceDir, 'http', 'routes', 'example.ts')
+    const command = join(sourceDir, 'cli', 'commands', 'example.ts')
+    const refused: Array<[string, string, string]> = [
+      [route, "import type { SessionStore } from '../../core/sessions/store.ts'", 'imports ../../core/sessions/store.ts (below the application operations)'],
+      [route, "import { createSessions } from '../../core/sessions/sessions.ts'", 'imports ../../core/sessions/sessions.ts (below the application operations)'],
+      [command, "const { openSqliteStores } = await import('../../storage/sqlite/open.ts')", 'imports ../../storage/sqlite/open.ts (below the application operations)'],
+      [command, "import type { Audit } from '../../core/audit/audit.ts'", 'imports ../../core/audit/audit.ts (below the application operations)'],
+    ]
+    for (const [file, source, expected] of refused) assert.deepEqual(findEdgeViolations(source, file), [expected], source)
+    const accepted: Array<[string, string]> = [
+      [route, "import type { SignInOperations } from '../../core/application/sign-in.ts'"],
+      [route, "import { TesseraError } from '../../core/errors.ts'"],
+      [route, "import { requireAuth } from '../plugins/authenticate.ts'"],
+      [command, "import { loadConfig } from '../../config/load.ts'"],
+      [command, "import { migrateConfiguredSchema } from '../../storage/admin/schema-migration.ts'"],
+      [command, "import Fastify from 'fastify'"],
+    ]
+    for (const [file, source] of accepted) assert.deepEqual(findEdgeViolations(source, file), [], source)
+  })
+
   it('src/core imports no framework, driver or HTTP module and never reads process.env', () => {
     const files = listSourceFiles(coreDir)
     assert.ok(files.length > 10, 'expected to find the core sources')

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { createAudit } from '../core/audit/audit.ts'
+import { systemClock } from '../core/clock.ts'
+import { silentObserver } from '../core/observer.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,11 +38,12 @@ const failure = (username: string, ip: string): AuditEventInput => ({
   context: { ip, userAgent: 'cli-test', requestId: null },
 })
 
-/** Records events through a second core on the same data directory, as a server would. */
+/** Records events into the trail of the same data directory, as a server would. */
 async function recordEvents(env: Record<string, string>, events: AuditEventInput[]): Promise<void> {
   const runtime = await openRuntime(loadConfig(env))
   try {
-    for (const event of events) await runtime.core.audit.record(event)
+    const audit = createAudit({ store: runtime.stores.audit, clock: systemClock, nodeId: 'cli-test', observer: silentObserver })
+    for (const event of events) await audit.record(event)
   } finally {
     await runtime.close()
   }
@@ -102,7 +106,7 @@ describe('tessera audit', () => {
     assert.equal(empty.output.stdout, 'No alerts.\n')
     await recordEvents(env, Array.from({ length: 12 }, () => failure('victim', '192.0.2.9')))
     const runtime = await openRuntime(loadConfig(env))
-    await runtime.core.review.runReview(new Date())
+    await runtime.application.maintenance.runReview(new Date())
     await runtime.close()
     const listed = createIo(env)
     assert.equal(await runCli(['audit', 'alerts'], listed), 0)

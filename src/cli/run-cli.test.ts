@@ -132,6 +132,7 @@ describe('output', () => {
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
       roles: ['user'],
       disabledAt: null,
+      sessionEpoch: 0,
       createdAt: now,
       updatedAt: now,
     })

@@ -2,7 +2,7 @@
  * How the CLI shows an account. Fields are copied one by one, so the password hash can never
  * reach the output, whatever the record gains later.
  */
-import type { UserRecord } from '../core/accounts/store.ts'
+import type { UserRecord } from '../core/application/types.ts'
 import { formatTable } from './format.ts'
 
 export interface UserView {

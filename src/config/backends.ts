@@ -2,7 +2,7 @@
  * The scale-out backends: which PostgreSQL and Redis (if any) hold Tessera's data. Neither set
  * means the embedded SQLite store alone; either may be set without the other.
  */
-import type { SettingName } from './schema.ts'
+import type { ReadSetting } from './schema.ts'
 
 export interface PostgresSettings {
   url: string
@@ -41,14 +41,14 @@ function toRedisUrl(entry: string): string {
 }
 
 export function readBackendSettings(
-  value: <T>(name: SettingName) => T,
+  value: ReadSetting,
   problems: string[],
 ): BackendSettings {
-  const databaseUrl = value<string | undefined>('TESSERA_DATABASE_URL')
-  const schema = value<string>('TESSERA_DATABASE_SCHEMA')
-  const redisUrl = value<string | undefined>('TESSERA_REDIS_URL')
-  const clusterNodes = value<string[]>('TESSERA_REDIS_CLUSTER') ?? []
-  const keyPrefix = value<string>('TESSERA_REDIS_KEY_PREFIX')
+  const databaseUrl = value('TESSERA_DATABASE_URL')
+  const schema = value('TESSERA_DATABASE_SCHEMA')
+  const redisUrl = value('TESSERA_REDIS_URL')
+  const clusterNodes = value('TESSERA_REDIS_CLUSTER') ?? []
+  const keyPrefix = value('TESSERA_REDIS_KEY_PREFIX')
 
   if (databaseUrl !== undefined && !readUrl(databaseUrl, ['postgres:', 'postgresql:'])) {
     problems.push('TESSERA_DATABASE_URL: expected a URL such as postgres://user:password@host:5432/tessera')
@@ -78,13 +78,13 @@ export function readBackendSettings(
       : {
           url: databaseUrl,
           schema,
-          poolSize: value<number>('TESSERA_DATABASE_POOL_SIZE'),
-          migrateOnStart: value<boolean>('TESSERA_DATABASE_MIGRATE_ON_START'),
+          poolSize: value('TESSERA_DATABASE_POOL_SIZE'),
+          migrateOnStart: value('TESSERA_DATABASE_MIGRATE_ON_START'),
         }
   let redis: RedisSettings | null = null
   if (redisUrl !== undefined) redis = { urls: [redisUrl], isCluster: false, keyPrefix }
   else if (seedUrls.length > 0) redis = { urls: seedUrls, isCluster: true, keyPrefix }
-  return { postgres, redis, backendTimeoutSeconds: value<number>('TESSERA_BACKEND_TIMEOUT') }
+  return { postgres, redis, backendTimeoutSeconds: value('TESSERA_BACKEND_TIMEOUT') }
 }
 
 /** The URL with its password replaced, for display. */

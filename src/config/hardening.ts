@@ -4,9 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
-import type { SettingName } from './schema.ts'
-
-type ReadSetting = <T>(name: SettingName) => T
+import type { ReadSetting } from './schema.ts'
 
 /** Failures below the hard cap kept for IPs a user has signed in from (see docs/throttling.md). */
 export const knownNetworkReserve = 10
@@ -20,33 +18,33 @@ export interface TlsFiles {
 
 export function buildThrottleSettings(value: ReadSetting): ThrottleSettings {
   const delays = {
-    baseDelaySeconds: value<number>('TESSERA_THROTTLE_BASE_DELAY'),
-    maxDelaySeconds: value<number>('TESSERA_THROTTLE_MAX_DELAY'),
+    baseDelaySeconds: value('TESSERA_THROTTLE_BASE_DELAY'),
+    maxDelaySeconds: value('TESSERA_THROTTLE_MAX_DELAY'),
   }
-  const forgetAfterSeconds = value<number>('TESSERA_THROTTLE_FORGET_AFTER')
+  const forgetAfterSeconds = value('TESSERA_THROTTLE_FORGET_AFTER')
   const network = { ...delays, forgetAfterSeconds: networkForgetAfterSeconds }
   return {
     signIn: {
-      account: { threshold: value<number>('TESSERA_THROTTLE_ACCOUNT_THRESHOLD'), ...delays, forgetAfterSeconds },
-      accountNetwork: { threshold: value<number>('TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD'), ...delays, forgetAfterSeconds },
-      network: { threshold: value<number>('TESSERA_THROTTLE_IP_THRESHOLD'), ...network },
-      maxFailures: value<number>('TESSERA_THROTTLE_MAX_FAILURES'),
+      account: { threshold: value('TESSERA_THROTTLE_ACCOUNT_THRESHOLD'), ...delays, forgetAfterSeconds },
+      accountNetwork: { threshold: value('TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD'), ...delays, forgetAfterSeconds },
+      network: { threshold: value('TESSERA_THROTTLE_IP_THRESHOLD'), ...network },
+      maxFailures: value('TESSERA_THROTTLE_MAX_FAILURES'),
       knownNetworkReserve,
-      knownNetworkTtlSeconds: value<number>('TESSERA_THROTTLE_KNOWN_IP_TTL'),
+      knownNetworkTtlSeconds: value('TESSERA_THROTTLE_KNOWN_IP_TTL'),
     },
     requests: {
-      registration: { counts: 'every', threshold: value<number>('TESSERA_THROTTLE_REGISTER_THRESHOLD'), ...network },
-      refresh: { counts: 'failures', threshold: value<number>('TESSERA_THROTTLE_REFRESH_THRESHOLD'), ...network },
-      introspection: { counts: 'failures', threshold: value<number>('TESSERA_THROTTLE_INTROSPECT_THRESHOLD'), ...network },
-      revocation: { counts: 'every', threshold: value<number>('TESSERA_THROTTLE_REVOKE_THRESHOLD'), ...network },
+      registration: { counts: 'every', threshold: value('TESSERA_THROTTLE_REGISTER_THRESHOLD'), ...network },
+      refresh: { counts: 'failures', threshold: value('TESSERA_THROTTLE_REFRESH_THRESHOLD'), ...network },
+      introspection: { counts: 'failures', threshold: value('TESSERA_THROTTLE_INTROSPECT_THRESHOLD'), ...network },
+      revocation: { counts: 'every', threshold: value('TESSERA_THROTTLE_REVOKE_THRESHOLD'), ...network },
     },
   }
 }
 
 /** Reads the TLS file settings; both or neither, each readable. */
 export function readTlsFiles(value: ReadSetting, problems: string[]): TlsFiles | null {
-  const certFile = value<string | undefined>('TESSERA_TLS_CERT')
-  const keyFile = value<string | undefined>('TESSERA_TLS_KEY')
+  const certFile = value('TESSERA_TLS_CERT')
+  const keyFile = value('TESSERA_TLS_KEY')
   if (certFile === undefined && keyFile === undefined) return null
   if (certFile === undefined || keyFile === undefined) {
     problems.push('TESSERA_TLS_CERT: must be set together with TESSERA_TLS_KEY')

@@ -7,7 +7,7 @@ import { availableParallelism, hostname } from 'node:os'
 import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
 import { describeBackendSettings, readBackendSettings, type BackendSettings } from './backends.ts'
-import { settings, type SettingDefinition, type SettingName } from './schema.ts'
+import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import { buildThrottleSettings, checkCookieTransport, readTlsFiles, type TlsFiles } from './hardening.ts'
 
@@ -215,33 +215,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const raw = env[name] ?? fromFile[name]
     values[name] = parseSetting(name, definition, raw, problems)
   }
-  const value = <T>(name: SettingName): T => values[name] as T
+  // Each value was parsed by its own definition (parseSetting), which is what SettingValues states.
+  const value: ReadSetting = (name) => values[name] as SettingValues[typeof name]
 
-  const host = value<string>('TESSERA_HOST')
-  const port = value<number>('TESSERA_PORT')
-  const publicUrl = value<string | undefined>('TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
-  const idle = value<number>('TESSERA_SESSION_IDLE_TIMEOUT')
-  const absolute = value<number>('TESSERA_SESSION_ABSOLUTE_TIMEOUT')
+  const host = value('TESSERA_HOST')
+  const port = value('TESSERA_PORT')
+  const publicUrl = value('TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const idle = value('TESSERA_SESSION_IDLE_TIMEOUT')
+  const absolute = value('TESSERA_SESSION_ABSOLUTE_TIMEOUT')
   if (idle !== undefined && absolute !== undefined && idle > absolute) {
     problems.push('TESSERA_SESSION_IDLE_TIMEOUT: must not be longer than TESSERA_SESSION_ABSOLUTE_TIMEOUT')
   }
-  const memoryKiB = value<number>('TESSERA_ARGON2_MEMORY_KIB')
-  const passes = value<number>('TESSERA_ARGON2_PASSES')
+  const memoryKiB = value('TESSERA_ARGON2_MEMORY_KIB')
+  const passes = value('TESSERA_ARGON2_PASSES')
   if (memoryKiB !== undefined && passes !== undefined && !meetsArgon2Floor(memoryKiB, passes)) {
     problems.push(
       'TESSERA_ARGON2_MEMORY_KIB: below the OWASP floor for these passes (t=1 needs 47104 KiB, t=2 19456, t>=3 12288)',
     )
   }
-  const minLength = value<number>('TESSERA_PASSWORD_MIN_LENGTH')
-  const maxLength = value<number>('TESSERA_PASSWORD_MAX_LENGTH')
-  const adminUsername = value<string | undefined>('TESSERA_BOOTSTRAP_ADMIN_USERNAME') ?? null
-  const adminPasswordFile = value<string | undefined>('TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE') ?? null
+  const minLength = value('TESSERA_PASSWORD_MIN_LENGTH')
+  const maxLength = value('TESSERA_PASSWORD_MAX_LENGTH')
+  const adminUsername = value('TESSERA_BOOTSTRAP_ADMIN_USERNAME') ?? null
+  const adminPasswordFile = value('TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE') ?? null
   if ((adminUsername === null) !== (adminPasswordFile === null)) {
     problems.push(
       'TESSERA_BOOTSTRAP_ADMIN_USERNAME: must be set together with TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE',
     )
   }
-  const timezone = value<string | undefined>('TESSERA_SCHEDULE_TIMEZONE') ?? null
+  const timezone = value('TESSERA_SCHEDULE_TIMEZONE') ?? null
   if (timezone !== null) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: timezone })
@@ -249,26 +250,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`TESSERA_SCHEDULE_TIMEZONE: "${timezone}" is not an IANA time zone such as Europe/Paris`)
     }
   }
-  const webhookUrl = value<string | undefined>('TESSERA_ALERT_WEBHOOK_URL') ?? null
-  const webhookSecret = value<string | undefined>('TESSERA_ALERT_WEBHOOK_SECRET') ?? null
+  const webhookUrl = value('TESSERA_ALERT_WEBHOOK_URL') ?? null
+  const webhookSecret = value('TESSERA_ALERT_WEBHOOK_SECRET') ?? null
   if ((webhookUrl === null) !== (webhookSecret === null)) {
     problems.push('TESSERA_ALERT_WEBHOOK_URL: must be set together with TESSERA_ALERT_WEBHOOK_SECRET')
   } else if (webhookSecret !== null && webhookSecret.length < 16) {
     problems.push('TESSERA_ALERT_WEBHOOK_SECRET: must be at least 16 characters')
   }
-  if (!/^[\x21-\x7e]{1,128}$/.test(value<string>('TESSERA_CLIENT_ID'))) {
+  if (!/^[\x21-\x7e]{1,128}$/.test(value('TESSERA_CLIENT_ID'))) {
     problems.push('TESSERA_CLIENT_ID: expected 1 to 128 visible ASCII characters (no spaces)')
   }
   const tls = readTlsFiles(value, problems)
   if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST'))) {
-    const allowInsecureCookies = value<boolean>('TESSERA_ALLOW_INSECURE_COOKIES')
+    const allowInsecureCookies = value('TESSERA_ALLOW_INSECURE_COOKIES')
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
   }
   const backends = readBackendSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const publicOrigin = new URL(publicUrl).origin
-  const allowedOrigins = [...new Set([publicOrigin, ...value<string[]>('TESSERA_ALLOWED_ORIGINS')])]
+  const allowedOrigins = [...new Set([publicOrigin, ...value('TESSERA_ALLOWED_ORIGINS')])]
   for (const origin of allowedOrigins) {
     if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
       problems.push(`TESSERA_ALLOWED_ORIGINS: "${origin}" is not an origin such as https://app.example`)
@@ -280,75 +281,75 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     server: {
       host,
       port,
-      requestTimeoutSeconds: value<number>('TESSERA_REQUEST_TIMEOUT'),
-      headersTimeoutSeconds: value<number>('TESSERA_HEADERS_TIMEOUT'),
-      logLevel: value<string>('TESSERA_LOG_LEVEL'),
+      requestTimeoutSeconds: value('TESSERA_REQUEST_TIMEOUT'),
+      headersTimeoutSeconds: value('TESSERA_HEADERS_TIMEOUT'),
+      logLevel: value('TESSERA_LOG_LEVEL'),
       allowedOrigins,
-      trustProxyHops: value<number>('TESSERA_TRUST_PROXY'),
+      trustProxyHops: value('TESSERA_TRUST_PROXY'),
       tls,
       isHttps: tls !== null || new URL(publicUrl).protocol === 'https:',
     },
-    storage: { dataDir: resolve(value<string>('TESSERA_DATA_DIR')), ...backends },
+    storage: { dataDir: resolve(value('TESSERA_DATA_DIR')), ...backends },
     tokens: {
       issuer: publicUrl,
-      audience: value<string | undefined>('TESSERA_AUDIENCE') ?? publicUrl,
-      clientId: value<string>('TESSERA_CLIENT_ID'),
-      accessTokenTtlSeconds: Math.ceil(value<number>('TESSERA_ACCESS_TOKEN_TTL')),
-      leewaySeconds: value<number>('TESSERA_CLOCK_LEEWAY'),
-      signingAlgorithm: value<'EdDSA' | 'ES256'>('TESSERA_SIGNING_ALGORITHM'),
-      refreshGraceSeconds: value<number>('TESSERA_REFRESH_GRACE'),
-      keyActivationDelaySeconds: value<number>('TESSERA_KEY_ACTIVATION_DELAY'),
-      keyReloadIntervalSeconds: value<number>('TESSERA_KEY_RELOAD_INTERVAL'),
+      audience: value('TESSERA_AUDIENCE') ?? publicUrl,
+      clientId: value('TESSERA_CLIENT_ID'),
+      accessTokenTtlSeconds: Math.ceil(value('TESSERA_ACCESS_TOKEN_TTL')),
+      leewaySeconds: value('TESSERA_CLOCK_LEEWAY'),
+      signingAlgorithm: value('TESSERA_SIGNING_ALGORITHM'),
+      refreshGraceSeconds: value('TESSERA_REFRESH_GRACE'),
+      keyActivationDelaySeconds: value('TESSERA_KEY_ACTIVATION_DELAY'),
+      keyReloadIntervalSeconds: value('TESSERA_KEY_RELOAD_INTERVAL'),
     },
     sessions: {
       idleTimeoutSeconds: idle,
       absoluteTimeoutSeconds: absolute,
-      cacheTtlSeconds: value<number>('TESSERA_SESSION_CACHE_TTL'),
+      cacheTtlSeconds: value('TESSERA_SESSION_CACHE_TTL'),
     },
     passwords: {
       argon2: {
         memoryKiB,
         passes,
-        parallelism: value<number>('TESSERA_ARGON2_PARALLELISM'),
+        parallelism: value('TESSERA_ARGON2_PARALLELISM'),
       },
       // One more than the cores: a hash thread waiting for its next job leaves a core idle otherwise.
-      hashConcurrency: value<number | undefined>('TESSERA_HASH_CONCURRENCY') ?? availableParallelism() + 1,
-      hashQueue: value<number>('TESSERA_HASH_QUEUE'),
+      hashConcurrency: value('TESSERA_HASH_CONCURRENCY') ?? availableParallelism() + 1,
+      hashQueue: value('TESSERA_HASH_QUEUE'),
       minLength,
       maxLength,
-      contextWords: value<string[]>('TESSERA_PASSWORD_CONTEXT_WORDS'),
+      contextWords: value('TESSERA_PASSWORD_CONTEXT_WORDS'),
     },
     throttle: buildThrottleSettings(value),
     bootstrap: { adminUsername, adminPasswordFile },
     audit: {
-      nodeId: value<string | undefined>('TESSERA_NODE_ID') ?? `${hostname()}:${process.pid}`,
-      retentionSeconds: value<number>('TESSERA_AUDIT_RETENTION'),
-      reviewWindowSeconds: value<number>('TESSERA_REVIEW_WINDOW'),
+      nodeId: value('TESSERA_NODE_ID') ?? `${hostname()}:${process.pid}`,
+      retentionSeconds: value('TESSERA_AUDIT_RETENTION'),
+      reviewWindowSeconds: value('TESSERA_REVIEW_WINDOW'),
       rules: {
-        accountFailureThreshold: value<number>('TESSERA_REVIEW_ACCOUNT_FAILURES'),
-        sprayAccountThreshold: value<number>('TESSERA_REVIEW_SPRAY_ACCOUNTS'),
-        stuffingIpThreshold: value<number>('TESSERA_REVIEW_STUFFING_ADDRESSES'),
-        successAfterFailuresThreshold: value<number>('TESSERA_REVIEW_SUCCESS_AFTER_FAILURES'),
+        accountFailureThreshold: value('TESSERA_REVIEW_ACCOUNT_FAILURES'),
+        sprayAccountThreshold: value('TESSERA_REVIEW_SPRAY_ACCOUNTS'),
+        stuffingIpThreshold: value('TESSERA_REVIEW_STUFFING_ADDRESSES'),
+        successAfterFailuresThreshold: value('TESSERA_REVIEW_SUCCESS_AFTER_FAILURES'),
       },
-      alertDedupeWindowSeconds: value<number>('TESSERA_ALERT_DEDUPE_WINDOW'),
+      alertDedupeWindowSeconds: value('TESSERA_ALERT_DEDUPE_WINDOW'),
       schedules: {
-        review: value<string>('TESSERA_REVIEW_SCHEDULE'),
-        report: value<string>('TESSERA_REPORT_SCHEDULE'),
-        retention: value<string>('TESSERA_RETENTION_SCHEDULE'),
+        review: value('TESSERA_REVIEW_SCHEDULE'),
+        report: value('TESSERA_REPORT_SCHEDULE'),
+        retention: value('TESSERA_RETENTION_SCHEDULE'),
         timezone,
       },
-      isSchedulerEnabled: value<boolean>('TESSERA_SCHEDULER_ENABLED'),
+      isSchedulerEnabled: value('TESSERA_SCHEDULER_ENABLED'),
       webhook:
         webhookUrl === null || webhookSecret === null
           ? null
           : {
               url: webhookUrl,
               secret: webhookSecret,
-              timeoutSeconds: value<number>('TESSERA_ALERT_WEBHOOK_TIMEOUT'),
-              maxAttempts: value<number>('TESSERA_ALERT_WEBHOOK_MAX_ATTEMPTS'),
+              timeoutSeconds: value('TESSERA_ALERT_WEBHOOK_TIMEOUT'),
+              maxAttempts: value('TESSERA_ALERT_WEBHOOK_MAX_ATTEMPTS'),
             },
     },
-    metrics: { token: value<string | undefined>('TESSERA_METRICS_TOKEN') ?? null },
+    metrics: { token: value('TESSERA_METRICS_TOKEN') ?? null },
   })
 }
 

@@ -447,8 +447,35 @@ export const settings = {
     min: 0.1,
     max: 30,
     description:
-      'Longest wait for PostgreSQL or Redis (to connect, and for each command); past it the request answers 503 with Retry-After.',
+      'Longest wait for one call to PostgreSQL or Redis, end to end: connecting, waiting for a pooled connection, every statement of a transaction, and the reply of a command already sent (a server that is connected but silent). Past it the request answers 503 with Retry-After, and so does `/readyz`.',
   },
 } as const satisfies Record<string, SettingDefinition>
 
 export type SettingName = keyof typeof settings
+
+type ValueOfType<T extends SettingType> = T extends 'integer' | 'duration'
+  ? number
+  : T extends 'boolean'
+    ? boolean
+    : T extends 'list'
+      ? string[]
+      : string
+
+type ParsedValue<D> = D extends { oneOf: ReadonlyArray<infer Choice> }
+  ? Choice
+  : D extends { type: infer T extends SettingType }
+    ? ValueOfType<T>
+    : never
+
+/**
+ * The parsed value of every setting, derived from the table above: its type from `type` (or the
+ * `oneOf` choices), and `undefined` only for a setting without a default.
+ */
+export type SettingValues = {
+  [Name in SettingName]: (typeof settings)[Name] extends { default: string }
+    ? ParsedValue<(typeof settings)[Name]>
+    : ParsedValue<(typeof settings)[Name]> | undefined
+}
+
+/** Reads one parsed setting, typed by the table. */
+export type ReadSetting = <Name extends SettingName>(name: Name) => SettingValues[Name]

@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.ts'
-import type { Core } from '../core/core.ts'
+import type { Application } from '../core/application/application.ts'
 import { TesseraError } from '../core/errors.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
 import { registerCors } from './plugins/cors.ts'
@@ -17,7 +17,6 @@ import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
 import { meRoutes } from './routes/me.ts'
 import { publicRoutes } from './routes/public.ts'
-import type { RouteDeps } from './routes/route-deps.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
@@ -39,7 +38,7 @@ import { oauthRoutes } from './routes/oauth.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
-  core: Core
+  application: Application
   /** Pino options, or false for no logging (tests). */
   logger: FastifyServerOptions['logger']
   /** Prometheus metrics served at /metrics; none when absent. */
@@ -96,7 +95,7 @@ export function createLoggerOptions(level: string): FastifyServerOptions['logger
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, core } = deps
+  const { config, application } = deps
   const app = Fastify({
     logger: deps.logger,
     genReqId: () => randomUUID(),
@@ -121,33 +120,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerStrictTransport(app, config.server.isHttps)
   // Before the request limits, so a throttled answer carries CORS headers and its Retry-After can be read.
   const cors = await registerCors(app, config.server.allowedOrigins)
-  registerRequestLimits(app, core.throttle)
+  registerRequestLimits(app, application.requestLimits)
   app.decorateRequest('auth', null)
   for (const schema of sharedSchemas) app.addSchema(schema)
   for (const schema of [auditEventSchema, alertSchema]) app.addSchema(schema)
-  registerAuditedDenials(app, core)
+  registerAuditedDenials(app, application.auditTrail)
   await app.register(cookie)
   await registerOpenApi(app, config.tokens.issuer)
   const routes = collectRoutes(app)
   if (deps.metrics) registerMetrics(app, deps.metrics, config.metrics.token)
 
-  const routeDeps: RouteDeps = {
-    core,
-    sessionSettings: config.sessions,
-    allowedOrigins: config.server.allowedOrigins,
-    authenticate: createAuthenticate({ core, allowedOrigins: config.server.allowedOrigins }),
-  }
-  await app.register(publicRoutes, routeDeps)
-  await app.register(authRoutes, { ...routeDeps, prefix: '/v1/auth' })
-  await app.register(meRoutes, { ...routeDeps, prefix: '/v1/me' })
-  await app.register(sessionRoutes, { ...routeDeps, prefix: '/v1/sessions' })
-  await app.register(adminRoutes, { ...routeDeps, prefix: '/v1/admin' })
-  await app.register(auditRoutes, { ...routeDeps, prefix: '/v1/admin/audit' })
-  await app.register(alertRoutes, { ...routeDeps, prefix: '/v1/admin/alerts' })
-  await app.register(myEventsRoutes, { ...routeDeps, prefix: '/v1/me/events' })
-  await app.register(adminAccountRoutes, { ...routeDeps, prefix: '/v1/admin' })
-  await app.register(adminTokenRoutes, { ...routeDeps, prefix: '/v1/admin' })
-  await app.register(oauthRoutes, { ...routeDeps, tokenSettings: config.tokens, prefix: '/v1/oauth' })
+  const { signIn, mySessions, accountAdmin, tokenAdmin, oauth, auditTrail, health } = application
+  const { absoluteTimeoutSeconds, idleTimeoutSeconds } = config.sessions
+  const allowedOrigins = config.server.allowedOrigins
+  const authenticate = createAuthenticate({ signIn, allowedOrigins })
+  await app.register(publicRoutes, { health, tokenAdmin })
+  await app.register(authRoutes, { signIn, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
+  await app.register(meRoutes, { signIn, absoluteTimeoutSeconds, authenticate, prefix: '/v1/me' })
+  await app.register(sessionRoutes, { mySessions, idleTimeoutSeconds, authenticate, prefix: '/v1/sessions' })
+  await app.register(adminRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
+  await app.register(auditRoutes, { auditTrail, authenticate, prefix: '/v1/admin/audit' })
+  await app.register(alertRoutes, { auditTrail, authenticate, prefix: '/v1/admin/alerts' })
+  await app.register(myEventsRoutes, { auditTrail, authenticate, prefix: '/v1/me/events' })
+  await app.register(adminAccountRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
+  await app.register(adminTokenRoutes, { tokenAdmin, authenticate, prefix: '/v1/admin' })
+  await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

@@ -1,6 +1,6 @@
 /** What the core records about where a request came from: address, user agent, request id. */
 import type { FastifyRequest } from 'fastify'
-import type { ClientContext } from '../core/auth/authentication.ts'
+import type { ClientContext } from '../core/application/sign-in.ts'
 import { readUserAgent } from './routes/route-deps.ts'
 
 export function readClientContext(request: FastifyRequest): ClientContext {

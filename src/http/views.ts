@@ -1,7 +1,7 @@
 /** Turns domain records into the public JSON shapes of the API. */
-import type { UserRecord } from '../core/accounts/store.ts'
-import type { SignIn } from '../core/auth/authentication.ts'
-import type { SessionRecord } from '../core/sessions/store.ts'
+import type { SignIn } from '../core/application/sign-in.ts'
+import type { SessionRecord, UserRecord } from '../core/application/types.ts'
+import { computeSessionEndsAt } from '../core/application/types.ts'
 
 export interface UserView {
   id: string
@@ -24,13 +24,12 @@ export function viewUser(user: UserRecord): UserView {
 }
 
 export function viewSession(session: SessionRecord, idleTimeoutSeconds: number, currentId: string | null) {
-  const idleEndMs = session.lastSeenAt.getTime() + idleTimeoutSeconds * 1000
   return {
     id: session.id,
     transport: session.transport,
     created_at: session.createdAt.toISOString(),
     last_seen_at: session.lastSeenAt.toISOString(),
-    expires_at: new Date(Math.min(idleEndMs, session.absoluteExpiresAt.getTime())).toISOString(),
+    expires_at: computeSessionEndsAt(session, idleTimeoutSeconds).toISOString(),
     ip: session.ip,
     user_agent: session.userAgent,
     current: session.id === currentId,

@@ -48,7 +48,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
   const postgres: PostgresStores | null = storage.postgres
     ? await (await import('./postgres/open.ts')).openPostgresStores(storage.postgres, { timeoutMs, now: options.now, ...background })
     : null
-  const durable = postgres ?? openSqliteStores(storage.dataDir, options.now)
+  const durable = postgres ?? openSqliteStores(storage.dataDir, options.now, { timeoutMs })
   let redis: RedisStores | null = null
   let postgresBus: PostgresInvalidationBus | null = null
   try {
@@ -81,6 +81,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
 
   const stores: Stores = {
     accounts: durable.accounts,
+    revokedSessions: durable.revokedSessions,
     signingKeys: durable.signingKeys,
     serviceClients: durable.serviceClients,
     throttles: hot?.throttles ?? durable.throttles,
@@ -89,6 +90,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
     schedulerLocks: hot?.schedulerLocks ?? durable.schedulerLocks,
     sessions: hot?.sessions ?? durable.sessions,
     refreshTokens: hot?.refreshTokens ?? durable.refreshTokens,
+    runUnitOfWork: (work) => durable.runUnitOfWork(work),
     async checkHealth() {
       await Promise.all([durable.checkHealth(), hot?.checkHealth()])
     },

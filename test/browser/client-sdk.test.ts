@@ -50,9 +50,14 @@ async function openSdkPage(t: TestContext, url: string, page?: Page): Promise<Pa
 }
 
 async function countRefreshEvents(server: TestServer, userId: string) {
-  const page = await server.core.audit.queryEvents({ userId, types: ['token_refreshed'] }, { after: null, limit: 100 })
+  const page = await server.application.auditTrail.queryEvents({ userId, types: ['token_refreshed'] }, { after: null, limit: 100 })
   const grace = page.events.filter((event) => event.details.grace === true).length
   return { rotations: page.events.length - grace, grace }
+}
+
+/** The user's sessions that are alive now, as the user's own session list shows them. */
+function liveSessionsOf(server: TestServer, userId: string) {
+  return server.application.mySessions.listMySessions({ userId, sessionId: '' })
 }
 
 describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
@@ -101,7 +106,7 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
     assert.equal(result.viaFetch, 200)
     assert.deepEqual(result.ends, ['signed_out'])
     assert.equal(result.afterSignOut, 'not_signed_in')
-    assert.equal((await server.core.sessions.listUserSessions(result.userId)).length, 0)
+    assert.equal((await liveSessionsOf(server, result.userId)).length, 0)
   })
 
   it('a page on an origin that is not listed can neither send JSON to Tessera nor read its answers', async (t) => {
@@ -125,7 +130,7 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
     }, { baseUrl: server.url, password: strongPassword })
     assert.deepEqual(codes, { register: 'network_error', readJwks: 'TypeError: Failed to fetch' })
     // The preflight was refused, so the registration itself was never sent.
-    assert.equal(await server.core.accounts.findUserByUsername('stranger'), null)
+    assert.equal(await server.application.accountAdmin.findUserByUsername('stranger'), null)
   })
 
   it('a page on the same site uses the cookie transport and hands out a bearer token without a second sign-in', async (t) => {
@@ -225,7 +230,7 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
     const again = Date.now() + 500
     await Promise.all([refreshTogether(first, again), refreshTogether(second, again)])
     assert.deepEqual(await countRefreshEvents(server, userId), { rotations: 2, grace: 0 })
-    assert.equal((await server.core.sessions.listUserSessions(userId)).length, 1)
+    assert.equal((await liveSessionsOf(server, userId)).length, 1)
 
     // Signing out in one tab tells the other at once.
     type TabGlobals = PageGlobals & { client?: TesseraClientModule.TesseraClient; heard?: Promise<string> }
@@ -235,6 +240,6 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
     })
     await first.evaluate(() => (globalThis as TabGlobals).client?.signOut())
     assert.equal(await second.evaluate(() => (globalThis as TabGlobals).heard), 'signed_out true')
-    assert.equal((await server.core.sessions.listUserSessions(userId)).length, 0)
+    assert.equal((await liveSessionsOf(server, userId)).length, 0)
   })
 })

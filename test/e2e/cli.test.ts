@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { withCore } from '../../src/cli/open-core.ts'
+import { withApplication } from '../../src/cli/open-core.ts'
 import { loadConfig } from '../../src/config/load.ts'
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -148,9 +148,10 @@ describe('tessera user create and user list', () => {
     const spaced = '  spaces count in this password  '
     assert.equal((await sandbox.tessera(['user', 'create', 'carol'], `${spaced}\r\nsecond line\n`)).code, 0)
     const config = loadConfig({ TESSERA_DATA_DIR: sandbox.dataDir })
-    await withCore(config, async (core) => {
-      assert.notEqual(await core.accounts.authenticateUser({ username: 'carol', password: spaced }), null)
-      assert.equal(await core.accounts.authenticateUser({ username: 'carol', password: spaced.trim() }), null)
+    await withApplication(config, async ({ signIn }) => {
+      const client = { transport: 'token' as const, ip: '192.0.2.1', userAgent: 'test', requestId: null }
+      assert.equal((await signIn.signIn({ username: 'carol', password: spaced, ...client })).user.username, 'carol')
+      await assert.rejects(signIn.signIn({ username: 'carol', password: spaced.trim(), ...client }), { code: 'invalid_credentials' })
     })
   })
 

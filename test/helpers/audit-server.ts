@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import type { TestContext } from 'node:test'
 import { Writable } from 'node:stream'
-import { toAuditSettings } from '../../src/config/audit-settings.ts'
+import { toApplicationSettings } from '../../src/config/application-settings.ts'
 import { loadConfig, type Config } from '../../src/config/load.ts'
 import { createWebhookPoster } from '../../src/background/webhook-poster.ts'
-import { createCore, type Core } from '../../src/core/core.ts'
+import { createApplication, type Application } from '../../src/core/application/application.ts'
 import type { Stores } from '../../src/core/stores.ts'
 import { buildApp, createLoggerOptions } from '../../src/http/app.ts'
 import { createMetrics } from '../../src/metrics/metrics.ts'
@@ -22,7 +22,7 @@ import type { TestRequestInit, TestResponse } from './test-server.ts'
 
 export interface AuditTestServer {
   url: string
-  core: Core
+  application: Application
   stores: Stores
   clock: ManualClock
   config: Config
@@ -55,21 +55,15 @@ export async function startAuditServer(
   const stores = openSqliteStores(':memory:', clock.now())
   const metrics = createMetrics()
   const observer = createServerObserver(metrics.observer, stderrLog)
-  const core = await createCore({
+  const application = await createApplication({
     stores,
     clock,
     masterKey: randomBytes(32),
-    settings: {
-      tokens: config.tokens,
-      sessions: config.sessions,
-      passwords: config.passwords,
-      audit: toAuditSettings(config.audit),
-      throttle: config.throttle,
-    },
+    settings: toApplicationSettings(config),
     observer,
     postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
   })
-  metrics.countActiveSessionsWith(() => core.countActiveSessions())
+  metrics.countActiveSessionsWith(() => application.health.countActiveSessions())
   const logLines: string[] = []
   const stream = new Writable({
     write(chunk, _encoding, callback) {
@@ -78,7 +72,7 @@ export async function startAuditServer(
     },
   })
   const loggerOptions = createLoggerOptions(options.logLevel ?? 'info') as Record<string, unknown>
-  const app = await buildApp({ config, core, logger: { ...loggerOptions, stream }, metrics })
+  const app = await buildApp({ config, application, logger: { ...loggerOptions, stream }, metrics })
   observer.attachLog(app.log)
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   t.after(async () => {
@@ -88,7 +82,7 @@ export async function startAuditServer(
   const send = (path: string, init: TestRequestInit = {}, localAddress?: string) => sendRequest(url, path, init, localAddress)
   return {
     url,
-    core,
+    application,
     stores,
     clock,
     config,
@@ -144,7 +138,7 @@ function sendRequest(baseUrl: string, path: string, init: TestRequestInit, local
 
 /** Registers an account straight through the core (fast set-up) and returns its id. */
 export async function createAccount(server: AuditTestServer, username: string, password: string, roles: string[] = ['user']) {
-  const user = await server.core.registration.createUser(
+  const user = await server.application.accountAdmin.createUser(
     { username, password, roles },
     { actorUserId: null, context: { ip: null, userAgent: 'test-setup', requestId: null } },
   )

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import { it } from 'node:test'
 import pg from 'pg'
 
@@ -77,6 +79,20 @@ export async function skipUnlessRedis(): Promise<string | false> {
 /** For tests that start their own redis-server. */
 export function skipUnlessRedisServerProgram(): string | false {
   return decide(probeRedisServerBinary())
+}
+
+/** The directory of Debian's PostgreSQL server programs (the newest version installed), or null. */
+export function findPostgresServerPrograms(): string | null {
+  const root = '/usr/lib/postgresql'
+  if (!existsSync(root)) return null
+  const versions = readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a))
+  const found = versions.map((version) => join(root, version, 'bin')).find((bin) => existsSync(join(bin, 'initdb')))
+  return found ?? null
+}
+
+/** For tests that start their own PostgreSQL server. */
+export function skipUnlessPostgresServerProgram(): string | false {
+  return decide(findPostgresServerPrograms() === null ? 'the PostgreSQL server programs (initdb, postgres) are not installed' : null)
 }
 
 export async function skipUnlessPostgresAndRedis(): Promise<string | false> {

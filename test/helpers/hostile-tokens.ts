@@ -29,7 +29,7 @@ function addGroupOrderToS(signature: string): string {
  * not sign a header it would refuse (an unknown `crit`).
  */
 export async function signWithRawHeader(server: TestServer, header: Record<string, unknown>, payloadPart: string): Promise<string> {
-  const signingKey = server.core.keyRing.currentSigningKey()
+  const signingKey = await server.readSigningKey()
   const signingInput = `${encodeSegment(header)}.${payloadPart}`
   const algorithm = signingKey.algorithm === 'EdDSA' ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' }
   const signature = await crypto.subtle.sign(algorithm, signingKey.privateKey, new TextEncoder().encode(signingInput))
@@ -44,9 +44,9 @@ export async function buildHostileTokens(server: TestServer, genuine: string, li
   const [headerPart = '', payloadPart = '', signaturePart = ''] = genuine.split('.')
   const header = decodeProtectedHeader(genuine)
   const claims = decodeJwt(genuine)
-  const signingKey = server.core.keyRing.currentSigningKey()
+  const signingKey = await server.readSigningKey()
   const nowSeconds = Math.floor(server.clock.now().getTime() / 1000)
-  const publicJwk = server.core.keyRing.publicJwks().keys.find((key) => key.kid === header.kid)
+  const publicJwk = server.application.tokenAdmin.publicJwks().keys.find((key) => key.kid === header.kid)
   const attacker = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
   const attackerJwk = await exportJWK(attacker.publicKey)
 

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { promisify } from 'node:util'
 import type { RedisSettings } from '../../src/config/backends.ts'
-import type { Stores } from '../../src/core/stores.ts'
+import type { BackendStores } from '../../src/core/stores.ts'
 import { openRedisConnection, type RedisConnection } from '../../src/storage/redis/connection.ts'
 import { createRedisRefreshTokenStore } from '../../src/storage/redis/refresh-tokens.ts'
 import { createRedisSchedulerLockStore } from '../../src/storage/redis/scheduler-leases.ts'
@@ -53,7 +53,7 @@ export async function openCleanedRedisPrefix(t: TestContext, settings: RedisSett
 export async function openTestRedisStores(
   settings: RedisSettings,
   now: Date,
-): Promise<Stores & { connection: RedisConnection; keyPrefix: string }> {
+): Promise<BackendStores & { connection: RedisConnection; keyPrefix: string }> {
   const connection = await openRedisConnection({ settings, timeoutMs: 5000 })
   const durable = openSqliteStores(':memory:', now)
   return {
@@ -107,6 +107,10 @@ export interface OwnRedisServer {
   kill(): Promise<void>
   /** Starts it again on the same port with the same data directory. */
   start(): Promise<void>
+  /** SIGSTOP: connections stay open and nothing answers (a hung server). */
+  pause(): void
+  /** SIGCONT after `pause()`. */
+  resume(): void
   stop(): Promise<void>
 }
 
@@ -144,6 +148,8 @@ export async function startOwnRedisServer(options: { isPersistent?: boolean } = 
     url: `redis://127.0.0.1:${port}`,
     kill,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async stop() {
       await kill()
       rmSync(dir, { recursive: true, force: true })

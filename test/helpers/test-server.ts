@@ -5,9 +5,13 @@
 import { randomBytes } from 'node:crypto'
 import type { TestContext } from 'node:test'
 import { loadConfig, type Config } from '../../src/config/load.ts'
-import { createCore, type Core } from '../../src/core/core.ts'
+import { toApplicationSettings } from '../../src/config/application-settings.ts'
+import { createApplication, type Application } from '../../src/core/application/application.ts'
+import type { AuditEventRecord } from '../../src/core/audit/events.ts'
+import { silentObserver } from '../../src/core/observer.ts'
 import type { Stores } from '../../src/core/stores.ts'
-import type { TokenEvent } from '../../src/core/tokens/token-events.ts'
+import { createKeyProtector } from '../../src/core/tokens/key-protection.ts'
+import { createKeyRing, type SigningKey } from '../../src/core/tokens/signing-keys.ts'
 import { buildApp } from '../../src/http/app.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
@@ -16,12 +20,14 @@ import { createManualClock, type ManualClock } from './manual-clock.ts'
 
 export interface TestServer {
   url: string
-  core: Core
+  application: Application
   stores: Stores
   clock: ManualClock
   config: Config
-  /** Every token event the core recorded, in order. */
-  tokenEvents: TokenEvent[]
+  /** Every audit event the application stored, in order. */
+  auditEvents: AuditEventRecord[]
+  /** The key tokens are signed with now, private part included (to forge tokens in tests). */
+  readSigningKey(): Promise<SigningKey>
   request(path: string, init?: TestRequestInit): Promise<TestResponse>
 }
 
@@ -53,15 +59,16 @@ export async function startTestServer(
     : { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
   const clock = createManualClock(options.clockStart)
   const stores = openSqliteStores(options.dataDir ?? ':memory:', clock.now())
-  const tokenEvents: TokenEvent[] = []
-  const core = await createCore({
+  const auditEvents: AuditEventRecord[] = []
+  const masterKey = options.dataDir ? loadOrCreateMasterKey(join(options.dataDir, 'master.key')) : randomBytes(32)
+  const application = await createApplication({
     stores,
     clock,
-    masterKey: options.dataDir ? loadOrCreateMasterKey(join(options.dataDir, 'master.key')) : randomBytes(32),
-    settings: { tokens: config.tokens, sessions: config.sessions, passwords: config.passwords, throttle: config.throttle },
-    recordTokenEvent: (event) => tokenEvents.push(event),
+    masterKey,
+    settings: toApplicationSettings(config),
+    observer: { ...silentObserver, auditEventRecorded: (event) => void auditEvents.push(event) },
   })
-  const app = await buildApp({ config, core, logger: false })
+  const app = await buildApp({ config, application, logger: false })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   t.after(async () => {
     await app.close()
@@ -69,11 +76,16 @@ export async function startTestServer(
   })
   return {
     url,
-    core,
+    application,
     stores,
     clock,
     config,
-    tokenEvents,
+    auditEvents,
+    async readSigningKey() {
+      const keyRing = createKeyRing({ store: stores.signingKeys, clock, protector: createKeyProtector(masterKey), settings: config.tokens })
+      await keyRing.loadKeys()
+      return keyRing.currentSigningKey()
+    },
     async request(path, init = {}) {
       const headers: Record<string, string> = { ...init.headers }
       let body: string | Uint8Array | undefined = init.rawBody

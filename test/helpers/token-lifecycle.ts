@@ -11,7 +11,7 @@ export interface IntrospectionClient {
 /** Registers a user, makes it an admin and logs it in with tokens. */
 export async function signInAsAdmin(server: TestServer) {
   const { username, id } = await registerUser(server)
-  await server.core.replaceUserRoles(id, ['admin', 'user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+  await server.application.accountAdmin.replaceUserRoles(id, ['admin', 'user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
   return { id, username, ...(await logInWithToken(server, username)) }
 }
 
@@ -20,9 +20,9 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`, 'utf8').toString('base64')}`
 }
 
-/** A service client created through the core (the admin API and CLI are tested on their own). */
+/** A service client created through the application (the admin API and CLI are tested on their own). */
 export async function createIntrospectionClient(server: TestServer, name = 'game-server'): Promise<IntrospectionClient> {
-  const { client, secret } = await server.core.serviceClients.createServiceClient(name)
+  const { client, secret } = await server.application.tokenAdmin.createServiceClient(name, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
   return { clientId: client.id, clientSecret: secret, authorization: basicAuthorization(client.id, secret) }
 }
 

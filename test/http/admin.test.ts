@@ -12,7 +12,7 @@ import {
 
 async function signedInAdmin(server: TestServer) {
   const username = uniqueUsername('admin')
-  await server.core.accounts.registerUser({ username, password: strongPassword, roles: ['admin', 'user'] })
+  await server.application.accountAdmin.createUser({ username, password: strongPassword, roles: ['admin', 'user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
   return logInWithToken(server, username)
 }
 

@@ -49,7 +49,7 @@ async function raiseBruteForce(server: Awaited<ReturnType<typeof startAuditServe
   for (let attempt = 0; attempt < 10; attempt += 1) {
     await server.request('/v1/auth/login', { body: { username: 'heidi', password: 'wrong horse battery staple' } })
   }
-  return server.core.review.runReview(server.clock.now())
+  return server.application.maintenance.runReview(server.clock.now())
 }
 
 describe('alert webhook', () => {
@@ -57,7 +57,7 @@ describe('alert webhook', () => {
     const receiver = await startReceiver(t)
     const server = await startAuditServer(t, { TESSERA_ALERT_WEBHOOK_URL: receiver.url, TESSERA_ALERT_WEBHOOK_SECRET: secret })
     const { alerts } = await raiseBruteForce(server)
-    assert.deepEqual(await server.core.alertDelivery?.deliverDueAlerts(), { delivered: 1, retrying: 0, abandoned: 0 })
+    assert.deepEqual(await server.application.maintenance.alertDelivery?.deliverDueAlerts(), { delivered: 1, retrying: 0, abandoned: 0 })
     assert.equal(receiver.received.length, 1)
     const [delivery] = receiver.received
     assert.ok(delivery && isSignatureValid(delivery.body, delivery.signature))
@@ -68,16 +68,16 @@ describe('alert webhook', () => {
     assert.equal(delivery.delivery, alerts[0]?.id)
     assert.equal(payload.alert.rule, 'brute_force')
     assert.deepEqual(payload.alert.evidence.counts, { failures: 10, ips: 1 })
-    const listed = await server.core.alerts.listAlerts({ since: null, rule: null, after: null, limit: 5 })
+    const listed = await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 5 })
     assert.equal(listed.alerts[0]?.deliveryState, 'delivered')
-    assert.deepEqual(await server.core.alertDelivery?.deliverDueAlerts(), { delivered: 0, retrying: 0, abandoned: 0 })
+    assert.deepEqual(await server.application.maintenance.alertDelivery?.deliverDueAlerts(), { delivered: 0, retrying: 0, abandoned: 0 })
   })
 
   it('retries with back-off while the receiver is down, then delivers once it is back', async (t) => {
     const down = await startReceiver(t, { status: 503 })
     const server = await startAuditServer(t, { TESSERA_ALERT_WEBHOOK_URL: down.url, TESSERA_ALERT_WEBHOOK_SECRET: secret })
     await raiseBruteForce(server)
-    const deliver = () => server.core.alertDelivery?.deliverDueAlerts()
+    const deliver = () => server.application.maintenance.alertDelivery?.deliverDueAlerts()
     assert.deepEqual(await deliver(), { delivered: 0, retrying: 1, abandoned: 0 })
     // Not due yet: the first back-off is 15 s.
     server.clock.advanceSeconds(14)
@@ -87,7 +87,7 @@ describe('alert webhook', () => {
     server.clock.advanceSeconds(30)
     assert.deepEqual(await deliver(), { delivered: 0, retrying: 1, abandoned: 0 })
     assert.equal(down.received.length, 3)
-    const [alert] = (await server.core.alerts.listAlerts({ since: null, rule: null, after: null, limit: 5 })).alerts
+    const [alert] = (await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 5 })).alerts
     assert.equal(alert?.deliveryAttempts, 3)
     assert.equal(alert?.nextDeliveryAt?.getTime(), server.clock.now().getTime() + 60_000)
   })
@@ -100,7 +100,7 @@ describe('alert webhook', () => {
       TESSERA_ALERT_WEBHOOK_TIMEOUT: '2s',
     })
     await raiseBruteForce(server)
-    const delivery = server.core.alertDelivery?.deliverDueAlerts()
+    const delivery = server.application.maintenance.alertDelivery?.deliverDueAlerts()
     const startedAt = performance.now()
     for (let index = 0; index < 10; index += 1) {
       assert.equal((await server.request('/v1/auth/login', { body: { username: 'heidi', password } })).status, 200)

@@ -3,6 +3,8 @@
  * every entry has the required fields, the trail is readable by admins only and cannot be
  * changed through the API; a user sees the events of their own account.
  */
+import { createAudit } from '../../src/core/audit/audit.ts'
+import { silentObserver } from '../../src/core/observer.ts'
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createAccount, startAuditServer } from '../helpers/audit-server.ts'
@@ -83,6 +85,7 @@ describe('audit trail over HTTP', () => {
         ['password_change_failed', 'failure', 'bad_password'],
         ['password_changed', 'success', null],
         ['session_revoked', 'success', 'password_changed'],
+        ['session_started', 'success', 'password_changed'],
         ['access_denied', 'failure', 'missing_role'],
         ['role_granted', 'success', 'admin_action'],
         ['logged_out', 'success', 'logout'],
@@ -93,7 +96,9 @@ describe('audit trail over HTTP', () => {
     assert.equal(byType('refresh_token_reused')[0]?.session_id, token.session_id)
     assert.equal(byType('session_revoked')[0]?.session_id, cookieLogin.json.session_id)
     assert.equal(byType('session_revoked')[1]?.session_id, second.session_id)
-    assert.equal(byType('password_changed')[0]?.session_id, changed.json.session_id)
+    // The change is recorded against the session that made it; the session that replaces it, on its own.
+    assert.equal(byType('password_changed')[0]?.session_id, second.session_id)
+    assert.equal(byType('session_started')[0]?.session_id, changed.json.session_id)
     assert.equal(byType('logged_out')[0]?.session_id, changed.json.session_id)
     assert.equal(byType('role_granted')[0]?.actor_user_id, admin.user.id)
     assert.deepEqual(byType('role_granted')[0]?.details, { role: 'moderator' })
@@ -153,8 +158,10 @@ describe('audit trail over HTTP', () => {
   it('exports every matching event as JSON lines, oldest first', async (t) => {
     const server = await startAuditServer(t)
     await createAccount(server, 'root', password, ['admin', 'user'])
+    // Written straight into the trail: 600 real failed sign-ins would meet the throttle.
+    const audit = createAudit({ store: server.stores.audit, clock: server.clock, nodeId: 'test-node', observer: silentObserver })
     for (let index = 0; index < 600; index += 1) {
-      await server.core.audit.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: `ghost${index}`, context: { ip: '192.0.2.1', userAgent: null, requestId: null } })
+      await audit.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: `ghost${index}`, context: { ip: '192.0.2.1', userAgent: null, requestId: null } })
     }
     const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password } })).json
     const exported = await server.request('/v1/admin/audit?format=jsonl&type=login_failed', { bearer: admin.access_token })

@@ -46,12 +46,12 @@ function createCapturingIo(env: Record<string, string>): Io & { output: { stdout
 
 async function signedInAdmin(server: TestServer) {
   const username = uniqueUsername('admin')
-  await server.core.accounts.registerUser({ username, password: strongPassword, roles: ['admin', 'user'] })
+  await server.application.accountAdmin.createUser({ username, password: strongPassword, roles: ['admin', 'user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
   return logInWithToken(server, username)
 }
 
 async function storedHash(server: TestServer, username: string): Promise<string | undefined> {
-  return (await server.core.accounts.findUserByUsername(username))?.passwordHash
+  return (await server.application.accountAdmin.findUserByUsername(username))?.passwordHash
 }
 
 describe('bcrypt import', () => {
@@ -111,7 +111,7 @@ describe('bcrypt import', () => {
   it('verifies a bcrypt hash without blocking the event loop', async (t) => {
     const server = await startTestServer(t)
     const username = uniqueUsername()
-    await server.core.accountAdministration.importUsers([{ username, passwordHash: bcrypt.hashSync('cost twelve', 12) }], testActor)
+    await server.application.accountAdmin.importUsers([{ username, passwordHash: bcrypt.hashSync('cost twelve', 12) }], testActor)
     // The longest gap between ticks of a 5 ms timer while a cost-12 hash (hundreds of ms) is checked.
     let lastTickAt = performance.now()
     let worstGapMs = 0
@@ -169,9 +169,9 @@ describe('bcrypt import', () => {
     t.after(() => runtime.close())
     for (const user of users) {
       const client = { ip: '127.0.0.1', userAgent: 'test', requestId: null, transport: 'token' as const }
-      await runtime.core.authentication.logIn({ username: user.username, password: user.password, ...client })
-      assert.match((await runtime.core.accounts.findUserByUsername(user.username))?.passwordHash ?? '', /^\$argon2id\$/)
-      await runtime.core.authentication.logIn({ username: user.username, password: user.password, ...client })
+      await runtime.application.signIn.signIn({ username: user.username, password: user.password, ...client })
+      assert.match((await runtime.application.accountAdmin.findUserByUsername(user.username))?.passwordHash ?? '', /^\$argon2id\$/)
+      await runtime.application.signIn.signIn({ username: user.username, password: user.password, ...client })
     }
     assert.equal(await runCli(['user', 'import'], createCapturingIo(env)), 2)
     assert.equal(await runCli(['user', 'import', join(dataDir, 'missing.jsonl')], createCapturingIo(env)), 1)
@@ -187,7 +187,7 @@ describe('bcrypt import', () => {
     const server = await startTestServer(t)
     const entries = passwords.map((password, index) => ({ username: uniqueUsername('py'), passwordHash: hashes[index] ?? '', password }))
     assert.ok(entries.every((entry) => entry.passwordHash.startsWith('$2b$12$')))
-    const results = await server.core.accountAdministration.importUsers(entries, testActor)
+    const results = await server.application.accountAdmin.importUsers(entries, testActor)
     assert.deepEqual(results.map((result) => result.outcome), ['imported', 'imported'])
     for (const entry of entries) {
       assert.equal((await server.request('/v1/auth/login', { body: { username: entry.username, password: `${entry.password}x` } })).status, 401)
@@ -203,16 +203,16 @@ describe('bcrypt import', () => {
     const env = { TESSERA_DATA_DIR: dataDir }
     const runtime = await openRuntime(loadConfig(env))
     t.after(() => runtime.close())
-    await runtime.core.accountAdministration.importUsers([{ username: 'lockedout', passwordHash: bcrypt.hashSync('whatever it was', 4) }], testActor)
+    await runtime.application.accountAdmin.importUsers([{ username: 'lockedout', passwordHash: bcrypt.hashSync('whatever it was', 4) }], testActor)
+    const attempt = { username: 'lockedout', password: 'not the password it had', transport: 'token' as const, ip: '198.51.100.1', userAgent: 'test', requestId: null }
     for (let index = 0; index < 5; index += 1) {
-      const attempt = await runtime.core.throttle.admitSignIn({ username: 'lockedout', ip: '198.51.100.1' })
-      await attempt.recordFailure()
+      await assert.rejects(runtime.application.signIn.signIn(attempt), { code: 'invalid_credentials' })
     }
-    await assert.rejects(runtime.core.throttle.admitSignIn({ username: 'lockedout', ip: '198.51.100.1' }), { code: 'rate_limited' })
+    await assert.rejects(runtime.application.signIn.signIn(attempt), { code: 'rate_limited' })
     const io = createCapturingIo(env)
     assert.equal(await runCli(['user', 'unlock', 'LockedOut'], io), 0)
     assert.equal(io.output.stdout, 'Unlocked lockedout: cleared 2 failure counters.\n')
-    await runtime.core.throttle.admitSignIn({ username: 'lockedout', ip: '198.51.100.1' })
+    await assert.rejects(runtime.application.signIn.signIn(attempt), { code: 'invalid_credentials' })
     const unknown = createCapturingIo(env)
     assert.equal(await runCli(['user', 'unlock', 'nobody-here'], unknown), 1)
     assert.match(unknown.output.stderr, /No such user/)

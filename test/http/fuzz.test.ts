@@ -110,7 +110,7 @@ function randomRawRequest(random: Random, paths: readonly string[]): Uint8Array 
 }
 
 async function adminToken(server: TestServer, username: string): Promise<string> {
-  const signIn = await server.core.authentication.logIn({ username, password: strongPassword, transport: 'token', ip: '127.0.0.1', userAgent: 'fuzz', requestId: null })
+  const signIn = await server.application.signIn.signIn({ username, password: strongPassword, transport: 'token', ip: '127.0.0.1', userAgent: 'fuzz', requestId: null })
   return signIn.tokens?.accessToken ?? ''
 }
 
@@ -118,9 +118,9 @@ describe('fuzzing', () => {
   it('survives more than 10,000 malformed requests across every route without a 5xx, a crash or a hang', async (t) => {
     const server = await startTestServer(t)
     const admin = uniqueUsername('fuzzadmin')
-    await server.core.accounts.registerUser({ username: admin, password: strongPassword, roles: ['admin', 'user'] })
+    await server.application.accountAdmin.createUser({ username: admin, password: strongPassword, roles: ['admin', 'user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     const owner = uniqueUsername('owner')
-    await server.core.accounts.registerUser({ username: owner, password: strongPassword })
+    await server.application.accountAdmin.createUser({ username: owner, password: strongPassword , roles: ['user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     await logInWithToken(server, owner)
 
     const openapi = (await server.request('/openapi.json')).json as { paths: Record<string, Record<string, unknown>> }

@@ -135,7 +135,7 @@ describe('introspection', () => {
     const client = await createIntrospectionClient(server)
     const admin = await signInAsAdmin(server)
     assert.deepEqual((await introspect(server, client, admin.access_token)).json.roles, ['admin', 'user'])
-    await server.core.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     assert.deepEqual(decodeJwt(admin.access_token).roles, ['admin', 'user'])
     assert.deepEqual((await introspect(server, client, admin.access_token)).json.roles, ['user'])
   })

@@ -97,13 +97,18 @@ describe('signing key rotation', () => {
     assert.equal((await jwksKids(server)).length, 1)
   })
 
-  it('records the rotation as a token event', async (t) => {
+  it('records the rotation in the audit trail with who made it and from where', async (t) => {
     const server = await startTestServer(t, profile)
     const admin = await signInAsAdmin(server)
-    const rotation = await server.request('/v1/admin/keys/rotate', { method: 'POST', bearer: admin.access_token })
+    const rotation = await server.request('/v1/admin/keys/rotate', {
+      method: 'POST',
+      bearer: admin.access_token,
+      headers: { 'user-agent': 'key-admin/1.0' },
+    })
+    const events = server.auditEvents.filter((event) => event.type === 'key_rotated')
     assert.deepEqual(
-      server.tokenEvents.map((event) => [event.type, 'kid' in event ? event.kid : null]),
-      [['signing_key_rotated', rotation.json.kid]],
+      events.map((event) => [event.details.kid, event.actorUserId, event.ip, event.userAgent, event.requestId !== null]),
+      [[rotation.json.kid, admin.id, '127.0.0.1', 'key-admin/1.0', true]],
     )
   })
 
@@ -129,8 +134,8 @@ describe('signing key rotation', () => {
     assert.equal(refreshed.status, 200)
     assert.equal(decodeProtectedHeader(refreshed.json.access_token).kid, rotation.json.kid)
     assert.equal((await server.request('/v1/me', { bearer: refreshed.json.access_token })).status, 200)
-    const event = server.tokenEvents.at(-1)
-    assert.equal(event?.type, 'signing_key_rotated')
-    assert.equal(event?.type === 'signing_key_rotated' && event.emergency, true)
+    const event = server.auditEvents.filter((recorded) => recorded.type === 'key_rotated').at(-1)
+    assert.equal(event?.details.emergency, true)
+    assert.equal(event?.details.kid, rotation.json.kid)
   })
 })

@@ -38,7 +38,7 @@ describe('metrics', () => {
     await server.request('/v1/auth/register', { body: { username: 'grace', password } })
     await server.request('/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })
     await server.request('/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })
-    await server.core.review.runReview(server.clock.now())
+    await server.application.maintenance.runReview(server.clock.now())
     const after = await read()
     assert.equal(after.get('tessera_logins_total{outcome="success",reason="none"}'), 1)
     assert.equal(after.get('tessera_logins_total{outcome="failure",reason="bad_password"}'), 3)

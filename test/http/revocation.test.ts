@@ -55,8 +55,10 @@ describe('revocation', () => {
     assert.deepEqual((await introspect(server, client, user.refresh_token)).json, { active: false })
     assert.equal((await server.request('/v1/me', { bearer: other.access_token })).status, 200)
     assert.deepEqual(
-      server.tokenEvents.filter((event) => event.type === 'token_revoked').map((event) => ({ ...event, at: null })),
-      [{ type: 'token_revoked', at: null, userId: user.id, sessionId: user.session_id, tokenType: 'refresh_token', clientId: null }],
+      server.auditEvents
+        .filter((event) => event.type === 'token_revoked')
+        .map((event) => [event.subjectUserId, event.sessionId, event.details, event.ip]),
+      [[user.id, user.session_id, { presented: 'refresh_token', client_id: null }, '127.0.0.1']],
     )
   })
 
@@ -86,8 +88,8 @@ describe('revocation', () => {
     const client = await createIntrospectionClient(server)
     const user = await signedIn(server)
     assert.equal((await revoke(server, user.refresh_token, {}, { authorization: client.authorization })).status, 200)
-    const revoked = server.tokenEvents.find((event) => event.type === 'token_revoked')
-    assert.equal(revoked && 'clientId' in revoked ? revoked.clientId : undefined, client.clientId)
+    const revoked = server.auditEvents.find((event) => event.type === 'token_revoked')
+    assert.equal(revoked?.details.client_id, client.clientId)
   })
 
   it('refuses wrong client credentials with 401 and revokes nothing', async (t) => {

@@ -61,7 +61,7 @@ describe('no secret in logs or in the audit trail', () => {
     const exported = (await server.request('/v1/admin/audit?format=jsonl', { bearer: admin.access_token })).text
     assert.ok(exported.split('\n').length > 15, exported.slice(0, 300))
 
-    const users = await server.core.accounts.listUsers({ after: null, limit: 10 })
+    const users = await server.application.accountAdmin.listUsers({ after: null, limit: 10 })
     const hashes = users.map((user) => user.passwordHash)
     const privateJwks = await server.stores.signingKeys.listUsableSigningKeys(server.clock.now())
     const decoded = secrets.flatMap((secret) => {

@@ -42,7 +42,7 @@ describe('security review over real traffic', () => {
     for (let attempt = 0; attempt < 12; attempt += 1) {
       assert.equal((await logIn(server, '127.0.0.2', 'player0', `${wrongPassword}${attempt}`)).status, 401)
     }
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [{ rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' }])
     const [alert] = outcome.alerts
     assert.deepEqual(alert?.evidence.counts, { failures: 12, ips: 1 })
@@ -56,13 +56,13 @@ describe('security review over real traffic', () => {
   it('nine failures on one account stay under the threshold and raise nothing', async (t) => {
     const { server } = await setUp(t, 1)
     for (let attempt = 0; attempt < 9; attempt += 1) await logIn(server, '127.0.0.2', 'player0', wrongPassword)
-    assert.deepEqual((await server.core.review.runReview(server.clock.now())).alerts, [])
+    assert.deepEqual((await server.application.maintenance.runReview(server.clock.now())).alerts, [])
   })
 
   it('spraying one password from one address over 30 accounts raises exactly one password_spraying alert', async (t) => {
     const { server, usernames } = await setUp(t, 30)
     for (const username of usernames) assert.equal((await logIn(server, '127.0.0.3', username, wrongPassword)).status, 401)
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'password_spraying', severity: 'high', dedupeKey: 'password_spraying:ip:127.0.0.3' },
     ])
@@ -78,7 +78,7 @@ describe('security review over real traffic', () => {
       const response = await logIn(server, `127.0.1.${index + 1}`, usernames[index % 20] ?? '', `leaked-password-${index}`)
       assert.equal(response.status, 401)
     }
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'credential_stuffing', severity: 'high', dedupeKey: 'credential_stuffing:spread' },
     ])
@@ -90,7 +90,7 @@ describe('security review over real traffic', () => {
   it('failures on one account from many addresses are credential stuffing, not brute force', async (t) => {
     const { server } = await setUp(t, 1)
     for (let index = 0; index < 12; index += 1) await logIn(server, `127.0.3.${index + 1}`, 'player0', wrongPassword)
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'credential_stuffing', severity: 'high', dedupeKey: 'credential_stuffing:account:player0' },
     ])
@@ -101,7 +101,7 @@ describe('security review over real traffic', () => {
     const { server } = await setUp(t, 1)
     for (let attempt = 0; attempt < 6; attempt += 1) await logIn(server, '127.0.0.4', 'player0', wrongPassword)
     assert.equal((await logIn(server, '127.0.0.5', 'player0', password)).status, 200)
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'success_after_failures', severity: 'high', dedupeKey: 'success_after_failures:account:player0' },
     ])
@@ -120,7 +120,7 @@ describe('security review over real traffic', () => {
     const replay = await server.requestFrom('127.0.0.7', '/v1/auth/refresh', { body: { refresh_token: first } })
     assert.equal(replay.status, 400)
     assert.equal(replay.json.code, 'invalid_grant')
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'refresh_token_reuse', severity: 'high', dedupeKey: `refresh_token_reuse:session:${login.json.session_id}` },
     ])
@@ -135,9 +135,9 @@ describe('security review over real traffic', () => {
     const other = users.find((user) => user.username === 'player1')
     const grant = (id: string, roles: string[]) => server.request(`/v1/admin/users/${id}/roles`, { method: 'PUT', body: { roles }, bearer: adminToken })
     assert.equal((await grant(other?.id ?? '', ['user', 'moderator'])).status, 200)
-    assert.deepEqual((await server.core.review.runReview(server.clock.now())).alerts, [])
+    assert.deepEqual((await server.application.maintenance.runReview(server.clock.now())).alerts, [])
     assert.equal((await grant(target?.id ?? '', ['user', 'admin'])).status, 200)
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'admin_role_granted', severity: 'medium', dedupeKey: `admin_role_granted:user:${target?.id}` },
     ])
@@ -146,13 +146,13 @@ describe('security review over real traffic', () => {
   it('a sign-in from an address never seen for the user raises new_ip_login; a known address does not', async (t) => {
     const { server } = await setUp(t, 1)
     assert.equal((await logIn(server, '127.0.0.8', 'player0', password)).status, 200)
-    assert.deepEqual((await server.core.review.runReview(server.clock.now())).alerts, [])
+    assert.deepEqual((await server.application.maintenance.runReview(server.clock.now())).alerts, [])
     server.clock.advanceSeconds(3600)
     assert.equal((await logIn(server, '127.0.0.8', 'player0', password)).status, 200)
-    assert.deepEqual((await server.core.review.runReview(server.clock.now())).alerts, [])
+    assert.deepEqual((await server.application.maintenance.runReview(server.clock.now())).alerts, [])
     server.clock.advanceSeconds(3600)
     assert.equal((await logIn(server, '127.0.0.9', 'player0', password)).status, 200)
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'new_ip_login', severity: 'low', dedupeKey: `new_ip_login:user:${outcome.alerts[0]?.evidence.userIds[0]}:127.0.0.9` },
     ])
@@ -167,7 +167,7 @@ describe('security review over real traffic', () => {
       assert.equal((await logIn(server, ip, username, password)).status, 200)
       if (index % 3 === 0) assert.equal((await logIn(server, ip, username, password)).status, 200)
     }
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.ok(outcome.eventsReviewed >= 40)
     assert.deepEqual(outcome.findings, [])
   })
@@ -175,10 +175,10 @@ describe('security review over real traffic', () => {
   it('an attack that goes on raises one alert per dedupe window, and the alert list shows it', async (t) => {
     const { server, adminToken } = await setUp(t, 1)
     for (let attempt = 0; attempt < 10; attempt += 1) await logIn(server, '127.0.0.2', 'player0', wrongPassword)
-    assert.equal((await server.core.review.runReview(server.clock.now())).alerts.length, 1)
+    assert.equal((await server.application.maintenance.runReview(server.clock.now())).alerts.length, 1)
     server.clock.advanceSeconds(300)
     for (let attempt = 0; attempt < 10; attempt += 1) await logIn(server, '127.0.0.2', 'player0', wrongPassword)
-    const again = await server.core.review.runReview(server.clock.now())
+    const again = await server.application.maintenance.runReview(server.clock.now())
     assert.equal(again.findings.length, 1)
     assert.deepEqual(again.alerts, [])
     const listed = await server.request('/v1/admin/alerts', { bearer: adminToken })
@@ -193,14 +193,14 @@ describe('security review over real traffic', () => {
     server.clock.set(new Date('2030-01-01T22:58:00.000Z'))
     for (let attempt = 0; attempt < 10; attempt += 1) await logIn(server, '127.0.0.2', 'player0', wrongPassword)
     server.clock.set(new Date('2030-01-01T23:00:00.000Z'))
-    const runs = await server.core.scheduler.runDueJobs()
+    const runs = await server.application.maintenance.runDueJobs()
     assert.deepEqual(runs.map((run) => [run.job, run.occurrenceAt.toISOString(), run.error]), [
       ['security-review', '2030-01-01T23:00:00.000Z', null],
       ['daily-report', '2030-01-01T23:00:00.000Z', null],
       ['retention', '2030-01-01T22:15:00.000Z', null],
     ])
-    assert.deepEqual(await server.core.scheduler.runDueJobs(), [])
-    const { alerts } = await server.core.alerts.listAlerts({ since: null, rule: null, after: null, limit: 10 })
+    assert.deepEqual(await server.application.maintenance.runDueJobs(), [])
+    const { alerts } = await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 10 })
     assert.deepEqual(alerts.map((alert) => alert.rule).sort(), ['brute_force', 'daily_report'])
     const report = alerts.find((alert) => alert.rule === 'daily_report')
     assert.equal(report?.severity, 'info')
@@ -208,7 +208,7 @@ describe('security review over real traffic', () => {
     assert.equal(report?.evidence.counts.alerts_brute_force, 1)
     assert.deepEqual(report?.evidence.usernames, ['player0'])
     server.clock.set(new Date('2030-01-01T23:05:00.000Z'))
-    assert.deepEqual((await server.core.scheduler.runDueJobs()).map((run) => run.job), ['security-review'])
+    assert.deepEqual((await server.application.maintenance.runDueJobs()).map((run) => run.job), ['security-review'])
   })
 })
 
@@ -228,10 +228,10 @@ describe('security review with throttling on', () => {
     // The threshold lets five failures through plus the one that crosses it; then the back-off.
     assert.deepEqual(statuses.slice(0, 6), [401, 401, 401, 401, 401, 401])
     assert.ok(statuses.slice(6).every((status) => status === 429), statuses.join(','))
-    const page = await server.core.audit.queryEvents({ types: ['login_throttled'] }, { after: null, limit: 100 })
+    const page = await server.application.auditTrail.queryEvents({ types: ['login_throttled'] }, { after: null, limit: 100 })
     assert.equal(page.events.length, 6)
     assert.ok(page.events.every((event) => event.ip === '127.0.0.2' && event.reason === 'account_throttled'))
-    const outcome = await server.core.review.runReview(server.clock.now())
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [{ rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' }])
     assert.equal(outcome.alerts[0]?.evidence.counts.failures, 12)
   })

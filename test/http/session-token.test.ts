@@ -149,7 +149,7 @@ describe('access token from a cookie session', () => {
     const server = await startTestServer(t)
     const user = await signedInWithCookie(server)
     const token = (await askForToken(server, user.cookie)).json.access_token
-    const page = await server.core.audit.queryEvents({ types: ['access_token_issued'] }, { after: null, limit: 10 })
+    const page = await server.application.auditTrail.queryEvents({ types: ['access_token_issued'] }, { after: null, limit: 10 })
     assert.equal(page.events.length, 1)
     const [event] = page.events
     assert.equal(event?.outcome, 'success')

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
-import { createCore } from '../../src/core/core.ts'
+import { toApplicationSettings } from '../../src/config/application-settings.ts'
+import { createApplication } from '../../src/core/application/application.ts'
 import type { Stores } from '../../src/core/stores.ts'
 import { buildApp } from '../../src/http/app.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
@@ -43,6 +44,7 @@ async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | '
   const hotDown = () => isDown && outage === 'all'
   const stores: Stores = {
     accounts: withOutage(sqlite.accounts, down),
+    revokedSessions: withOutage(sqlite.revokedSessions, down),
     sessions: withOutage(sqlite.sessions, hotDown),
     signingKeys: withOutage(sqlite.signingKeys, down),
     refreshTokens: withOutage(sqlite.refreshTokens, hotDown),
@@ -51,22 +53,20 @@ async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | '
     audit: withOutage(sqlite.audit, down),
     alerts: withOutage(sqlite.alerts, down),
     schedulerLocks: withOutage(sqlite.schedulerLocks, hotDown),
+    runUnitOfWork: withOutage({ runUnitOfWork: sqlite.runUnitOfWork }, down).runUnitOfWork,
     checkHealth: withOutage({ checkHealth: sqlite.checkHealth }, down).checkHealth,
     close: () => sqlite.close(),
   }
   // No session copies: every request must reach the stores.
   const config = loadConfig({ TESSERA_LOG_LEVEL: 'silent', TESSERA_SESSION_CACHE_TTL: '0' })
-  const core = await createCore({
+  const settings = toApplicationSettings(config)
+  const application = await createApplication({
     stores,
     clock,
     masterKey: randomBytes(32),
-    settings: {
-      tokens: config.tokens,
-      sessions: config.sessions,
-      passwords: { ...config.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } },
-    },
+    settings: { ...settings, passwords: { ...settings.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } },
   })
-  const app = await buildApp({ config, core, logger: false })
+  const app = await buildApp({ config, application, logger: false })
   t.after(async () => {
     await app.close()
     await sqlite.close()

@@ -94,7 +94,7 @@ describe('sign-in throttling', () => {
     for (let index = 0; index < 50; index += 1) {
       // Created directly: registrations over HTTP are limited per address too.
       const username = uniqueUsername()
-      await server.core.accounts.registerUser({ username, password: strongPassword })
+      await server.application.accountAdmin.createUser({ username, password: strongPassword , roles: ['user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
       statuses.push((await logInFrom(server, '203.0.113.7', username, 'Summer2025!Summer2025!')).status)
     }
     const firstThrottled = statuses.indexOf(429)
@@ -187,7 +187,7 @@ describe('sign-in throttling', () => {
     const server = await startTestServer(t, proxyProfile)
     const { username, id } = await registerUser(server)
     const adminName = uniqueUsername('admin')
-    await server.core.accounts.registerUser({ username: adminName, password: strongPassword, roles: ['admin', 'user'] })
+    await server.application.accountAdmin.createUser({ username: adminName, password: strongPassword, roles: ['admin', 'user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     const admin = await logInWithToken(server, adminName)
     for (let index = 0; index < 12; index += 1) await logInFrom(server, `198.51.100.${index % 3}`, username, 'wrong password here')
     assert.equal((await logInFrom(server, '198.51.100.1', username, strongPassword)).status, 429)

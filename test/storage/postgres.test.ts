@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import pg from 'pg'
-import { testAccountStore } from '../../src/storage/contract/accounts.ts'
-import { testAlertStore } from '../../src/storage/contract/alerts.ts'
-import { testAuditStore } from '../../src/storage/contract/audit.ts'
-import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
-import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
-import { testServiceClientStore } from '../../src/storage/contract/service-clients.ts'
-import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
-import { buildUserRecord, contractEpoch, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
-import { testSessionStore } from '../../src/storage/contract/sessions.ts'
-import { testSigningKeyStore } from '../../src/storage/contract/signing-keys.ts'
+import { buildUserRecord, contractEpoch, insideUnitOfWork, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
+import { testDurableBackendStores } from '../../src/storage/contract/backend-stores.ts'
 import { openDatabase } from '../../src/storage/postgres/database.ts'
 import { latestPostgresVersion, migratePostgres } from '../../src/storage/postgres/migrate.ts'
 import { openPostgresStores } from '../../src/storage/postgres/open.ts'
@@ -18,22 +10,22 @@ import { TesseraError } from '../../src/core/errors.ts'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
 import { openPostgresInvalidationBus } from '../../src/storage/postgres/invalidation-bus.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
+import { listShippedMigrations } from '../helpers/migrations.ts'
 import { skipUnlessPostgres, testPostgresUrl } from '../helpers/backends.ts'
-import { createTestPostgresSettings, dropTestSchema, openTestPostgresStores } from '../helpers/postgres.ts'
+import { createTestPostgresSettings, dropTestSchema, openTestPostgresStores, sharePostgresSchema } from '../helpers/postgres.ts'
 
 const skip = await skipUnlessPostgres()
 
 describe('PostgreSQL stores', { skip }, () => {
-  const openStores = () => openTestPostgresStores({ now: contractEpoch })
-  testAccountStore(openStores)
-  testSessionStore(openStores)
-  testSigningKeyStore(openStores)
-  testRefreshTokenStore(openStores)
-  testServiceClientStore(openStores)
-  testThrottleStore(openStores)
-  testAuditStore(openStores, { hasTransactions: true })
-  testAlertStore(openStores)
-  testSchedulerLockStore(openStores)
+  const shared = sharePostgresSchema({ now: contractEpoch })
+  after(() => shared.dropSchema())
+  testDurableBackendStores(shared.openStores, { isInsideUnitOfWork: false })
+})
+
+describe('PostgreSQL stores inside one unit of work', { skip }, () => {
+  const shared = sharePostgresSchema({ now: contractEpoch })
+  after(() => shared.dropSchema())
+  testDurableBackendStores(insideUnitOfWork(shared.openStores), { isInsideUnitOfWork: true })
 })
 
 describe('PostgreSQL schema and migrations', { skip }, () => {
@@ -42,13 +34,11 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     t.after(() => dropTestSchema(settings.schema))
     const db = openDatabase({ ...settings, timeoutMs: 5000 })
     t.after(() => db.close())
-    assert.deepEqual(await migratePostgres(db, settings.schema, contractEpoch), [1, 2])
+    const shipped = listShippedMigrations('postgres')
+    assert.deepEqual(await migratePostgres(db, settings.schema, contractEpoch), shipped.map((migration) => migration.version))
     assert.deepEqual(await migratePostgres(db, settings.schema, secondsAfterEpoch(60)), [])
-    const rows = await db.query('SELECT version, name, applied_at FROM schema_migrations')
-    assert.deepEqual(rows, [
-      { version: 1, name: 'init', applied_at: contractEpoch },
-      { version: 2, name: 'token_lifecycle_audit_throttling', applied_at: contractEpoch },
-    ])
+    const rows = await db.query('SELECT version, name, applied_at FROM schema_migrations ORDER BY version')
+    assert.deepEqual(rows, shipped.map(({ version, name }) => ({ version, name, applied_at: contractEpoch })))
     const [table] = await db.query(
       "SELECT table_schema FROM information_schema.tables WHERE table_name = 'users' AND table_schema = $1",
       [settings.schema],
@@ -62,7 +52,7 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     const databases = [1, 2, 3].map(() => openDatabase({ ...settings, timeoutMs: 5000 }))
     t.after(() => Promise.all(databases.map((db) => db.close())))
     const applied = await Promise.all(databases.map((db) => migratePostgres(db, settings.schema, contractEpoch)))
-    assert.deepEqual(applied.flat(), [1, 2])
+    assert.deepEqual(applied.flat().sort((a, b) => a - b), listShippedMigrations('postgres').map((migration) => migration.version))
   })
 
   it('a node refuses to start on a schema that lacks migrations, and says what to run', async (t) => {

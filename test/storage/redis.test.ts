@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { randomBytes } from 'node:crypto'
-import { createCore } from '../../src/core/core.ts'
+import { createApplication } from '../../src/core/application/application.ts'
 import { TesseraError } from '../../src/core/errors.ts'
 import { hashToken } from '../../src/core/secrets.ts'
 import { createManualClock } from '../helpers/manual-clock.ts'
@@ -18,10 +18,10 @@ import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
 import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backends.ts'
 import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnRedisServer } from '../helpers/redis.ts'
-import { buildTestCoreSettings } from '../helpers/core-settings.ts'
+import { buildTestApplicationSettings } from '../helpers/core-settings.ts'
 
 const skip = await skipUnlessRedis()
-const coreSettings = buildTestCoreSettings()
+const coreSettings = buildTestApplicationSettings()
 const skipOwnServer = skip || skipUnlessRedisServerProgram()
 
 describe('Redis stores', { skip }, () => {
@@ -75,16 +75,16 @@ describe('Redis session layout', { skip }, () => {
     const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
     t.after(() => stores.close())
     const clock = createManualClock(contractEpoch)
-    const core = await createCore({ stores, clock, masterKey: randomBytes(32), settings: coreSettings })
+    const core = await createApplication({ stores, clock, masterKey: randomBytes(32), settings: coreSettings })
     const password = 'correct horse battery staple'
-    await core.accounts.registerUser({ username: 'alice', password })
     const client = { ip: '192.0.2.1', userAgent: 'test', requestId: null }
+    await core.signIn.register({ username: 'alice', password }, client)
     const wrongPassword = 'a wrong password for alice'
-    await assert.rejects(core.authentication.logIn({ username: 'alice', password: wrongPassword, transport: 'cookie', ...client }))
-    const cookie = await core.authentication.logIn({ username: 'alice', password, transport: 'cookie', ...client })
-    const token = await core.authentication.logIn({ username: 'alice', password, transport: 'token', ...client })
+    await assert.rejects(core.signIn.signIn({ username: 'alice', password: wrongPassword, transport: 'cookie', ...client }))
+    const cookie = await core.signIn.signIn({ username: 'alice', password, transport: 'cookie', ...client })
+    const token = await core.signIn.signIn({ username: 'alice', password, transport: 'token', ...client })
     clock.advanceSeconds(5)
-    const refreshed = await core.authentication.refreshTokens(token.tokens?.refreshToken ?? '', client)
+    const refreshed = await core.signIn.refresh(token.tokens?.refreshToken ?? '', client)
     const secrets = [cookie.sessionToken ?? '', token.tokens?.refreshToken ?? '', refreshed.tokens.refreshToken]
     // Everything under the prefix, keys and values alike.
     const dump: string[] = []

@@ -44,6 +44,7 @@ describe('SQLite migration 002 (token lifecycle)', () => {
       id: 'rotated-session',
       tokenHash: null,
       userId: 'user-1',
+      userEpoch: 0,
       transport: 'token',
       createdAt: contractEpoch,
       lastSeenAt: contractEpoch,

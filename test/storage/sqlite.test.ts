@@ -5,23 +5,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, describe, it } from 'node:test'
-import { createCore } from '../../src/core/core.ts'
+import { createApplication } from '../../src/core/application/application.ts'
 import { hashToken } from '../../src/core/secrets.ts'
-import { testAccountStore } from '../../src/storage/contract/accounts.ts'
-import { testAlertStore } from '../../src/storage/contract/alerts.ts'
-import { testAuditStore } from '../../src/storage/contract/audit.ts'
-import { buildAuditEventRecord, contractEpoch } from '../../src/storage/contract/records.ts'
-import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
-import { testSessionStore } from '../../src/storage/contract/sessions.ts'
-import { testSigningKeyStore } from '../../src/storage/contract/signing-keys.ts'
-import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
-import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
-import { testServiceClientStore } from '../../src/storage/contract/service-clients.ts'
+import { buildAuditEventRecord, contractEpoch, insideUnitOfWork } from '../../src/storage/contract/records.ts'
+import { testDurableBackendStores } from '../../src/storage/contract/backend-stores.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
 import { createManualClock } from '../helpers/manual-clock.ts'
-import { buildTestCoreSettings } from '../helpers/core-settings.ts'
+import { listShippedMigrations } from '../helpers/migrations.ts'
+import { buildTestApplicationSettings } from '../helpers/core-settings.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-sqlite-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -36,32 +29,19 @@ function readMode(path: string): number {
 
 const argon2PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{22,}\$[A-Za-z0-9+/]{43,}$/
 
-const coreSettings = buildTestCoreSettings()
+const coreSettings = buildTestApplicationSettings()
 
 describe('SQLite stores in memory', () => {
-  const openStores = async () => openSqliteStores(':memory:', contractEpoch)
-  testAccountStore(openStores)
-  testSessionStore(openStores)
-  testSigningKeyStore(openStores)
-  testAuditStore(openStores, { hasTransactions: true })
-  testAlertStore(openStores)
-  testSchedulerLockStore(openStores)
-  testThrottleStore(openStores)
-  testRefreshTokenStore(openStores)
-  testServiceClientStore(openStores)
+  testDurableBackendStores(async () => openSqliteStores(':memory:', contractEpoch), { isInsideUnitOfWork: false })
 })
 
 describe('SQLite stores in a file', () => {
+  testDurableBackendStores(async () => openSqliteStores(createDataDir(), contractEpoch), { isInsideUnitOfWork: false })
+})
+
+describe('SQLite stores inside one unit of work', () => {
   const openStores = async () => openSqliteStores(createDataDir(), contractEpoch)
-  testAccountStore(openStores)
-  testSessionStore(openStores)
-  testSigningKeyStore(openStores)
-  testAuditStore(openStores, { hasTransactions: true })
-  testAlertStore(openStores)
-  testSchedulerLockStore(openStores)
-  testThrottleStore(openStores)
-  testRefreshTokenStore(openStores)
-  testServiceClientStore(openStores)
+  testDurableBackendStores(insideUnitOfWork(openStores), { isInsideUnitOfWork: true })
 })
 
 describe('SQLite database file', () => {
@@ -113,12 +93,7 @@ describe('SQLite database file', () => {
       const rows = db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()
       assert.deepEqual(
         rows.map((row) => ({ ...row })),
-        [
-          { version: 1, name: 'init', applied_at: contractEpoch.getTime() },
-          { version: 2, name: 'token_lifecycle', applied_at: contractEpoch.getTime() },
-          { version: 3, name: 'throttling', applied_at: contractEpoch.getTime() },
-          { version: 4, name: 'audit', applied_at: contractEpoch.getTime() },
-        ],
+        listShippedMigrations('sqlite').map(({ version, name }) => ({ version, name, applied_at: contractEpoch.getTime() })),
       )
     } finally {
       db.close()
@@ -135,6 +110,7 @@ describe('SQLite database file', () => {
       passwordHash: '$argon2id$stand-in',
       roles: ['user'],
       disabledAt: null,
+      sessionEpoch: 0,
       createdAt: contractEpoch,
       updatedAt: contractEpoch,
     })
@@ -149,12 +125,10 @@ describe('SQLite database file', () => {
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
     try {
       const rows = db.prepare('SELECT version, applied_at FROM schema_migrations').all()
-      assert.deepEqual(rows.map((row) => ({ ...row })), [
-        { version: 1, applied_at: contractEpoch.getTime() },
-        { version: 2, applied_at: contractEpoch.getTime() },
-        { version: 3, applied_at: contractEpoch.getTime() },
-        { version: 4, applied_at: contractEpoch.getTime() },
-      ])
+      assert.deepEqual(
+        rows.map((row) => ({ ...row })),
+        listShippedMigrations('sqlite').map(({ version }) => ({ version, applied_at: contractEpoch.getTime() })),
+      )
     } finally {
       db.close()
     }
@@ -163,7 +137,7 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), [1, 2, 3, 4])
+      assert.deepEqual(migrateSqlite(db, contractEpoch), listShippedMigrations('sqlite').map((migration) => migration.version))
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()
@@ -212,25 +186,25 @@ describe('secrets at rest', () => {
     const dataDir = createDataDir()
     const clock = createManualClock(contractEpoch)
     const stores = openSqliteStores(dataDir, clock.now())
-    const core = await createCore({
+    const core = await createApplication({
       stores,
       clock,
       settings: coreSettings,
       masterKey: loadOrCreateMasterKey(join(dataDir, 'master.key')),
     })
     const password = 'plaintext-marker-Zq7 correct horse'
-    await core.accounts.registerUser({ username: 'alice', password })
-    await core.accounts.registerUser({ username: 'bob', password })
     const client = { ip: '192.0.2.1', userAgent: 'test', requestId: null }
-    const cookie = await core.authentication.logIn({ username: 'alice', password, transport: 'cookie', ...client })
-    const token = await core.authentication.logIn({ username: 'bob', password, transport: 'token', ...client })
+    await core.signIn.register({ username: 'alice', password }, client)
+    await core.signIn.register({ username: 'bob', password }, client)
+    const cookie = await core.signIn.signIn({ username: 'alice', password, transport: 'cookie', ...client })
+    const token = await core.signIn.signIn({ username: 'bob', password, transport: 'token', ...client })
     const firstRefreshToken = token.tokens?.refreshToken ?? ''
     clock.advanceSeconds(5)
-    const refreshed = await core.authentication.refreshTokens(firstRefreshToken, client)
+    const refreshed = await core.signIn.refresh(firstRefreshToken, client)
     const secondRefreshToken = refreshed.tokens.refreshToken
     const sessionToken = cookie.sessionToken ?? ''
     assert.ok(sessionToken.length >= 43 && firstRefreshToken.length >= 43 && secondRefreshToken.length >= 43)
-    const hashes = [...(await core.accounts.listUsers({ after: null, limit: 10 }))].map((user) => user.passwordHash)
+    const hashes = [...(await core.accountAdmin.listUsers({ after: null, limit: 10 }))].map((user) => user.passwordHash)
     await stores.close()
 
     const bytes = Buffer.concat(

@@ -249,7 +249,7 @@ describe('verifier with introspection', () => {
       introspection: { clientId: client.clientId, clientSecret: client.clientSecret, cacheSeconds: 0 },
     })
     assert.deepEqual((await verifier.verifyAccessToken(admin.access_token)).roles, ['admin', 'user'])
-    await server.core.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     assert.deepEqual((await verifier.verifyAccessToken(admin.access_token)).roles, ['user'])
     await server.request('/v1/auth/logout', { method: 'POST', bearer: admin.access_token })
     assert.equal((await refusal(verifier.verifyAccessToken(admin.access_token))).code, 'invalid_token')

@@ -6,13 +6,18 @@
  */
 import { parseArgs } from 'node:util'
 import { loadConfig, parseDurationSeconds } from '../../config/load.ts'
-import { isAuditEventType, isAuditOutcome, type AuditEventRecord } from '../../core/audit/events.ts'
-import type { AuditCursor, AuditEventFilter } from '../../core/audit/store.ts'
-import type { Core } from '../../core/core.ts'
+import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
+import {
+  isAuditEventType,
+  isAuditOutcome,
+  type AuditCursor,
+  type AuditEventFilter,
+  type AuditEventRecord,
+} from '../../core/application/types.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
-import { withCore } from '../open-core.ts'
+import { withApplication } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
 
 const filterOptions = {
@@ -98,21 +103,21 @@ async function queryEvents(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit query: takes no arguments.')
   const filter = readFilter(values)
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const events = await withCore(loadConfig(io.env), async (core) => (await core.audit.queryEvents(filter, { after: null, limit })).events)
+  const events = await withApplication(loadConfig(io.env), async ({ auditTrail }) => (await auditTrail.queryEvents(filter, { after: null, limit })).events)
   if (values.jsonl) io.stdout(events.map(formatEventLine).join(''))
   else if (events.length === 0) io.stdout('No events.\n')
   else io.stdout(formatEventRows(events))
   return exitCodes.success
 }
 
-async function followEvents(core: Core, filter: AuditEventFilter, options: { intervalMs: number; count: number | null; forMs: number | null; io: Io }) {
+async function followEvents(auditTrail: AuditTrailOperations, filter: AuditEventFilter, options: { intervalMs: number; count: number | null; forMs: number | null; io: Io }) {
   const { intervalMs, count, forMs, io } = options
   const startedAt = Date.now()
   let after: AuditCursor | null = null
   const since = filter.since ?? new Date()
   let printed = 0
   for (;;) {
-    const page = await core.audit.queryEvents({ ...filter, since }, { order: 'oldest_first', after, limit: 500 })
+    const page = await auditTrail.queryEvents({ ...filter, since }, { order: 'oldest_first', after, limit: 500 })
     for (const event of page.events) {
       io.stdout(formatEventLine(event))
       printed += 1
@@ -138,8 +143,8 @@ async function tailEvents(args: string[], io: Io): Promise<number> {
   if (intervalSeconds === null || intervalSeconds <= 0) throw usageError('audit tail: --interval expects a duration such as 500ms or 2s.')
   if (values.for !== undefined && forSeconds === null) throw usageError('audit tail: --for expects a duration such as 30s or 10m.')
   const count = readCount('count', values.count, null)
-  await withCore(loadConfig(io.env), (core) =>
-    followEvents(core, filter, { intervalMs: intervalSeconds * 1000, count, forMs: forSeconds === null ? null : forSeconds * 1000, io }),
+  await withApplication(loadConfig(io.env), ({ auditTrail }) =>
+    followEvents(auditTrail, filter, { intervalMs: intervalSeconds * 1000, count, forMs: forSeconds === null ? null : forSeconds * 1000, io }),
   )
   return exitCodes.success
 }
@@ -160,8 +165,8 @@ async function listAlerts(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit alerts: takes no arguments.')
   const since = readInstant('since', values.since) ?? null
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const { alerts } = await withCore(loadConfig(io.env), (core) =>
-    core.alerts.listAlerts({ since, rule: values.rule ?? null, after: null, limit }),
+  const { alerts } = await withApplication(loadConfig(io.env), ({ auditTrail }) =>
+    auditTrail.listAlerts({ since, rule: values.rule ?? null, after: null, limit }),
   )
   if (values.json) {
     io.stdout(formatJson({ alerts }))

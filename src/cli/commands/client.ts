@@ -3,11 +3,14 @@
  * introspection. The secret is printed once, at creation, and is kept only as a hash.
  */
 import { loadConfig } from '../../config/load.ts'
-import type { ServiceClientRecord } from '../../core/clients/store.ts'
+import type { ServiceClientRecord } from '../../core/application/types.ts'
+import { createOfflineContext } from '../../core/application/types.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
-import { withCore } from '../open-core.ts'
+import { withApplication } from '../open-core.ts'
+
+const cliActor = { actorUserId: null, context: createOfflineContext('cli') }
 import { commandUsages } from '../usage.ts'
 import { parseCommandArgs } from '../command-args.ts'
 
@@ -30,8 +33,8 @@ async function createClient(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const { client, secret } = await withCore(loadConfig(io.env), (core) =>
-    core.serviceClients.createServiceClient(command.name),
+  const { client, secret } = await withApplication(loadConfig(io.env), ({ tokenAdmin }) =>
+    tokenAdmin.createServiceClient(command.name, cliActor),
   )
   if (command.isJson) {
     io.stdout(formatJson({ ...describeClient(client), clientSecret: secret }))
@@ -53,7 +56,7 @@ async function listClients(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const clients = await withCore(loadConfig(io.env), (core) => core.serviceClients.listServiceClients())
+  const clients = await withApplication(loadConfig(io.env), ({ tokenAdmin }) => tokenAdmin.listServiceClients())
   if (command.isJson) io.stdout(formatJson({ clients: clients.map(describeClient) }))
   else if (clients.length === 0) io.stdout('No service clients.\n')
   else {
@@ -69,7 +72,7 @@ async function deleteClient(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const deleted = await withCore(loadConfig(io.env), (core) => core.serviceClients.deleteServiceClient(command.name))
+  const deleted = await withApplication(loadConfig(io.env), ({ tokenAdmin }) => tokenAdmin.deleteServiceClient(command.name, cliActor))
   if (!deleted) throw new CliError(`No service client named or identified "${command.name}".`)
   io.stdout(command.isJson ? formatJson(describeClient(deleted)) : `Deleted service client ${deleted.name}.\n`)
   return exitCodes.success

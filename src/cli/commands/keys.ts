@@ -4,12 +4,11 @@
  * before the new key starts signing.
  */
 import { loadConfig } from '../../config/load.ts'
-import type { SigningKeyView } from '../../core/tokens/signing-keys.ts'
-import type { SigningAlgorithm } from '../../core/tokens/store.ts'
+import { createOfflineContext, type SigningAlgorithm, type SigningKeyView } from '../../core/application/types.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
-import { withCore } from '../open-core.ts'
+import { withApplication } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
 import { parseCommandArgs } from '../command-args.ts'
 
@@ -53,7 +52,7 @@ async function listKeys(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.keys)
     return exitCodes.success
   }
-  const keys = await withCore(loadConfig(io.env), async (core) => core.keyRing.listKeys())
+  const keys = await withApplication(loadConfig(io.env), async ({ tokenAdmin }) => tokenAdmin.listSigningKeys())
   io.stdout(options.isJson ? formatJson({ keys: keys.map(describeKey) }) : formatKeyTable(keys))
   return exitCodes.success
 }
@@ -66,9 +65,10 @@ async function rotateKeys(args: string[], io: Io): Promise<number> {
   }
   const algorithm = readAlgorithm(options.algorithm)
   const config = loadConfig(io.env)
-  const { added, keys } = await withCore(config, async (core) => {
-    const key = await core.rotateSigningKeys({ algorithm, emergency: options.isEmergency })
-    return { added: key, keys: core.keyRing.listKeys() }
+  const { added, keys } = await withApplication(config, async ({ tokenAdmin }) => {
+    const actor = { actorUserId: null, context: createOfflineContext('cli') }
+    const key = await tokenAdmin.rotateSigningKeys({ algorithm, emergency: options.isEmergency }, actor)
+    return { added: key, keys: tokenAdmin.listSigningKeys() }
   })
   if (options.isJson) {
     io.stdout(formatJson({ key: describeKey(added), keys: keys.map(describeKey) }))

@@ -12,6 +12,7 @@ import { formatJson } from '../format.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
 import { parseCommandArgs } from '../command-args.ts'
+import { copyEmbeddedDatabase, hasEmbeddedDatabase } from '../../storage/admin/data-copy.ts'
 
 const masterKeyFile = 'master.key'
 
@@ -52,39 +53,26 @@ export async function run(args: string[], io: Io): Promise<number> {
     throw new CliError('TESSERA_DATABASE_URL is not set: there is no PostgreSQL to copy into.')
   }
   const sourceDir = resolve(values.from ?? config.storage.dataDir)
-  const { sqliteFileName, openSqliteStores } = await import('../../storage/sqlite/open.ts')
-  if (!existsSync(join(sourceDir, sqliteFileName))) {
-    throw new CliError(`There is no ${sqliteFileName} in ${sourceDir} to copy from.`)
-  }
+  if (!(await hasEmbeddedDatabase(sourceDir))) throw new CliError(`There is no tessera.db in ${sourceDir} to copy from.`)
   assertSameMasterKey(sourceDir, config.storage.dataDir)
-
-  const { openBackends } = await import('../../storage/open.ts')
-  const { copyStores } = await import('../../storage/copy-stores.ts')
-  const now = new Date()
-  const source = openSqliteStores(sourceDir, now)
-  try {
-    const target = await openBackends(config.storage, { now }).catch(explainUnavailable)
-    try {
-      const report = await copyStores(source, target.stores, { now, includeSessions: !values['without-sessions'] }).catch(
-        explainUnavailable,
-      )
-      if (values.json) {
-        io.stdout(formatJson({ from: sourceDir, to: target.layout, ...report }))
-      } else {
-        const line = (what: string, counts: { copied: number; alreadyPresent: number }) =>
-          `  ${what.padEnd(13)}${counts.copied} copied, ${counts.alreadyPresent} already there\n`
-        io.stdout(
-          `Copied ${sourceDir} into ${target.layout.durable} (sessions: ${target.layout.sessions}):\n` +
-            line('users', report.users) +
-            line('signing keys', report.signingKeys) +
-            (values['without-sessions'] ? '  sessions     not copied (--without-sessions)\n' : line('sessions', report.sessions)),
-        )
-      }
-      return exitCodes.success
-    } finally {
-      await target.close()
-    }
-  } finally {
-    await source.close()
+  const copy = await copyEmbeddedDatabase(config, {
+    sourceDir,
+    includeSessions: !values['without-sessions'],
+    now: new Date(),
+  }).catch(explainUnavailable)
+  if (copy.outcome === 'no_source') throw new CliError(`There is no ${copy.fileName} in ${sourceDir} to copy from.`)
+  const { report, layout } = copy
+  if (values.json) {
+    io.stdout(formatJson({ from: sourceDir, to: layout, ...report }))
+  } else {
+    const line = (what: string, counts: { copied: number; alreadyPresent: number }) =>
+      `  ${what.padEnd(13)}${counts.copied} copied, ${counts.alreadyPresent} already there\n`
+    io.stdout(
+      `Copied ${sourceDir} into ${layout.durable} (sessions: ${layout.sessions}):\n` +
+        line('users', report.users) +
+        line('signing keys', report.signingKeys) +
+        (values['without-sessions'] ? '  sessions     not copied (--without-sessions)\n' : line('sessions', report.sessions)),
+    )
   }
+  return exitCodes.success
 }

@@ -9,9 +9,7 @@ import { formatJson } from '../format.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
 import { parseCommandArgs } from '../command-args.ts'
-
-// A migration may rewrite a large table: far longer than a request may wait.
-const migrationStatementTimeoutMs = 30 * 60 * 1000
+import { migrateConfiguredSchema } from '../../storage/admin/schema-migration.ts'
 
 export async function run(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(args)
@@ -21,43 +19,28 @@ export async function run(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length > 0) throw usageError('migrate: takes no arguments.')
   const config = loadConfig(io.env)
-  const { postgres } = config.storage
-  if (postgres === null) {
-    const { openSqliteStores } = await import('../../storage/sqlite/open.ts')
-    await openSqliteStores(config.storage.dataDir, new Date()).close()
+  const report = await migrateConfiguredSchema(config, new Date()).catch((error: unknown) => {
+    // The driver's message tells an operator what is wrong (it never reaches an HTTP client).
+    if (error instanceof TesseraError && error.code === 'service_unavailable') {
+      throw new CliError(`PostgreSQL is not reachable: ${error.cause instanceof Error ? error.cause.message : 'no answer'}`)
+    }
+    throw error
+  })
+  if (report.backend === 'sqlite') {
     io.stdout(
       values.json
         ? formatJson({ backend: 'sqlite', applied: [] })
-        : `No PostgreSQL is configured (TESSERA_DATABASE_URL); the SQLite database in ${config.storage.dataDir} migrates itself when opened and is up to date.\n`,
+        : `No PostgreSQL is configured (TESSERA_DATABASE_URL); the SQLite database in ${report.dataDir} migrates itself when opened and is up to date.\n`,
     )
     return exitCodes.success
   }
-  const { openDatabase } = await import('../../storage/postgres/database.ts')
-  const { latestPostgresVersion, migratePostgres } = await import('../../storage/postgres/migrate.ts')
-  const database = openDatabase({
-    ...postgres,
-    poolSize: 1,
-    timeoutMs: config.storage.backendTimeoutSeconds * 1000,
-    statementTimeoutMs: migrationStatementTimeoutMs,
-  })
-  try {
-    const applied = await migratePostgres(database, postgres.schema, new Date()).catch((error: unknown) => {
-      // The driver's message tells an operator what is wrong (it never reaches an HTTP client).
-      if (error instanceof TesseraError && error.code === 'service_unavailable') {
-        throw new CliError(`PostgreSQL is not reachable: ${error.cause instanceof Error ? error.cause.message : 'no answer'}`)
-      }
-      throw error
-    })
-    const version = latestPostgresVersion()
-    if (values.json) {
-      io.stdout(formatJson({ backend: 'postgres', schema: postgres.schema, applied, version }))
-    } else if (applied.length === 0) {
-      io.stdout(`The PostgreSQL schema "${postgres.schema}" is up to date (version ${version}).\n`)
-    } else {
-      io.stdout(`Applied migration(s) ${applied.join(', ')} to the PostgreSQL schema "${postgres.schema}"; it is now at version ${version}.\n`)
-    }
-    return exitCodes.success
-  } finally {
-    await database.close()
+  const { schema, applied, version } = report
+  if (values.json) {
+    io.stdout(formatJson({ backend: 'postgres', schema, applied, version }))
+  } else if (applied.length === 0) {
+    io.stdout(`The PostgreSQL schema "${schema}" is up to date (version ${version}).\n`)
+  } else {
+    io.stdout(`Applied migration(s) ${applied.join(', ')} to the PostgreSQL schema "${schema}"; it is now at version ${version}.\n`)
   }
+  return exitCodes.success
 }

@@ -1,9 +1,9 @@
 /** `tessera role grant` and `tessera role revoke`. Both are idempotent: a no-op is a success. */
 import { loadConfig } from '../../config/load.ts'
-import { createOfflineContext } from '../../core/request-context.ts'
+import { createOfflineContext } from '../../core/application/types.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
-import { withCore } from '../open-core.ts'
+import { withApplication } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
 import { formatJson } from '../format.ts'
 import { describeUser } from '../user-view.ts'
@@ -23,14 +23,14 @@ async function changeRole(change: RoleChange, args: string[], io: Io): Promise<n
   if (extra.length > 0) throw usageError(`role ${change}: too many arguments.`)
 
   const config = loadConfig(io.env)
-  const outcome = await withCore(config, async (core) => {
-    const user = await core.accounts.findUserByUsername(username)
+  const outcome = await withApplication(config, async ({ accountAdmin }) => {
+    const user = await accountAdmin.findUserByUsername(username)
     if (!user) throw new CliError(`No user named "${username}".`)
     const hasRole = user.roles.includes(role)
     if (change === 'grant' ? hasRole : !hasRole) return { user, isChanged: false }
     const roles = change === 'grant' ? [...user.roles, role] : user.roles.filter((held) => held !== role)
     const actor = { actorUserId: null, context: createOfflineContext('cli') }
-    return { user: await core.replaceUserRoles(user.id, roles, actor), isChanged: true }
+    return { user: await accountAdmin.replaceUserRoles(user.id, roles, actor), isChanged: true }
   })
 
   const view = describeUser(outcome.user)

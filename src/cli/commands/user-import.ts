@@ -7,15 +7,14 @@
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { loadConfig } from '../../config/load.ts'
-import { maxImportBatch, type ImportEntry } from '../../core/accounts/import-users.ts'
-import type { Core } from '../../core/core.ts'
+import type { AccountAdministration } from '../../core/application/account-admin.ts'
+import { createOfflineContext, maxImportBatch, type ImportEntry } from '../../core/application/types.ts'
 import { parseCommandArgs } from '../command-args.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import { formatJson } from '../format.ts'
 import type { Io } from '../io.ts'
-import { withCore } from '../open-core.ts'
+import { withApplication } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
-import { createOfflineContext } from '../../core/request-context.ts'
 
 const cliActor = { actorUserId: null, context: createOfflineContext('cli') }
 
@@ -51,8 +50,8 @@ function parseLine(text: string): ImportEntry | string {
   return { username, passwordHash, ...(roles === undefined ? {} : { roles: roles as string[] }) }
 }
 
-async function importBatch(core: Core, batch: Array<{ line: number; entry: ImportEntry }>, tally: ImportTally) {
-  const results = await core.accountAdministration.importUsers(batch.map(({ entry }) => entry), cliActor)
+async function importBatch(accountAdmin: AccountAdministration, batch: Array<{ line: number; entry: ImportEntry }>, tally: ImportTally) {
+  const results = await accountAdmin.importUsers(batch.map(({ entry }) => entry), cliActor)
   results.forEach((result, index) => {
     if (result.outcome === 'imported') tally.imported += 1
     else if (result.outcome === 'exists') tally.existing += 1
@@ -63,7 +62,7 @@ async function importBatch(core: Core, batch: Array<{ line: number; entry: Impor
   })
 }
 
-async function importFile(core: Core, path: string): Promise<ImportTally> {
+async function importFile(accountAdmin: AccountAdministration, path: string): Promise<ImportTally> {
   const tally: ImportTally = { imported: 0, existing: 0, failed: 0, errors: [] }
   const input = createReadStream(path, { encoding: 'utf8' })
   try {
@@ -84,11 +83,11 @@ async function importFile(core: Core, path: string): Promise<ImportTally> {
     }
     batch.push({ line, entry: parsed })
     if (batch.length === maxImportBatch) {
-      await importBatch(core, batch, tally)
+      await importBatch(accountAdmin, batch, tally)
       batch = []
     }
   }
-  if (batch.length > 0) await importBatch(core, batch, tally)
+  if (batch.length > 0) await importBatch(accountAdmin, batch, tally)
   return tally
 }
 
@@ -101,7 +100,7 @@ export async function importUsers(args: string[], io: Io): Promise<number> {
   const [path, ...extra] = positionals
   if (path === undefined || extra.length > 0) throw usageError('user import: expected exactly one FILE.')
   const config = loadConfig(io.env)
-  const tally = await withCore(config, (core) => importFile(core, path))
+  const tally = await withApplication(config, ({ accountAdmin }) => importFile(accountAdmin, path))
   if (values.json) {
     io.stdout(formatJson(tally))
   } else {
@@ -120,7 +119,7 @@ export async function unlockUser(args: string[], io: Io): Promise<number> {
   const [username, ...extra] = positionals
   if (username === undefined || extra.length > 0) throw usageError('user unlock: expected exactly one <username>.')
   const config = loadConfig(io.env)
-  const { user, clearedCounters } = await withCore(config, (core) => core.accountAdministration.unlockUsername(username, cliActor))
+  const { user, clearedCounters } = await withApplication(config, ({ accountAdmin }) => accountAdmin.unlockUsername(username, cliActor))
   io.stdout(
     values.json
       ? formatJson({ username: user.username, id: user.id, cleared_counters: clearedCounters })

@@ -1,11 +1,9 @@
 /** `tessera user create` and `tessera user list`. */
 import { loadConfig } from '../../config/load.ts'
-import { defaultRoles } from '../../core/accounts/accounts.ts'
-import type { UserRecord } from '../../core/accounts/store.ts'
-import { createOfflineContext } from '../../core/request-context.ts'
+import { createOfflineContext, defaultRoles, type UserRecord } from '../../core/application/types.ts'
 import { CliError, exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
-import { withCore } from '../open-core.ts'
+import { withApplication } from '../open-core.ts'
 import { commandUsages } from '../usage.ts'
 import { formatJson } from '../format.ts'
 import { describeUser, formatUserTable } from '../user-view.ts'
@@ -44,14 +42,14 @@ async function createUser(args: string[], io: Io): Promise<number> {
     throw usageError(`user create: too many arguments. ${passwordArgumentRefusal}`)
   }
   const config = loadConfig(io.env)
-  const user = await withCore(config, async (core) => {
+  const user = await withApplication(config, async ({ accountAdmin }) => {
     // Refuse a taken name before asking for a password (registerUser still guards the race).
-    if (await core.accounts.findUserByUsername(username)) {
+    if (await accountAdmin.findUserByUsername(username)) {
       throw new CliError('This username is already taken.')
     }
     const password = await readNewPassword(io, username)
     const actor = { actorUserId: null, context: createOfflineContext('cli') }
-    return core.registration.createUser({ username, password, roles: [...defaultRoles, ...values.role] }, actor)
+    return accountAdmin.createUser({ username, password, roles: [...defaultRoles, ...values.role] }, actor)
   })
   const view = describeUser(user)
   io.stdout(
@@ -70,11 +68,11 @@ async function listUsers(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length > 0) throw usageError('user list: takes no arguments.')
   const config = loadConfig(io.env)
-  const users = await withCore(config, async (core) => {
+  const users = await withApplication(config, async ({ accountAdmin }) => {
     const all: UserRecord[] = []
     let after: string | null = null
     for (;;) {
-      const page = await core.accounts.listUsers({ after, limit: listPageSize })
+      const page = await accountAdmin.listUsers({ after, limit: listPageSize })
       all.push(...page)
       const last = page.at(-1)
       if (page.length < listPageSize || last === undefined) return all

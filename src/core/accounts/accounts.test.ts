@@ -9,7 +9,7 @@ import { createHashLimiter } from '../passwords/hash-limiter.ts'
 import { createPasswordHasher } from '../passwords/password-hasher.ts'
 import { createPasswordBlocklist } from '../passwords/blocklist.ts'
 import { loadCommonPasswords } from '../passwords/common-passwords.ts'
-import { createAccounts } from './accounts.ts'
+import { createAccounts, normalizeRoles, type Accounts } from './accounts.ts'
 import type { AccountStore } from './store.ts'
 
 // Small parameters keep the suite fast; the OWASP floor is enforced by loadConfig, not here.
@@ -26,11 +26,28 @@ function buildAccounts(store: AccountStore, clock: Clock, parameters: Argon2Para
   })
 }
 
+/** The accounts module with the two steps its callers add: storing what it prepares. */
+function withStorage(accounts: Accounts, store: AccountStore, clock: Clock) {
+  return {
+    ...accounts,
+    async registerUser(input: Parameters<Accounts['prepareUser']>[0]) {
+      const user = await accounts.prepareUser(input)
+      if ((await store.insertUser(user)) === 'username_taken') throw new TesseraError('username_taken', 'taken')
+      return user
+    },
+    async changePassword(input: Parameters<Accounts['preparePasswordChange']>[0]) {
+      const { user, change } = await accounts.preparePasswordChange(input)
+      assert.equal(await store.updatePasswordHash(user.id, change, clock.now()), true)
+    },
+  }
+}
+
 function setUp(t: TestContext, parameters: Argon2Parameters = fast) {
   const clock = createManualClock()
   const stores = openSqliteStores(':memory:', clock.now())
   t.after(() => stores.close())
-  return { clock, store: stores.accounts, accounts: buildAccounts(stores.accounts, clock, parameters) }
+  const accounts = withStorage(buildAccounts(stores.accounts, clock, parameters), stores.accounts, clock)
+  return { clock, store: stores.accounts, accounts }
 }
 
 function withCode(code: string) {
@@ -74,6 +91,7 @@ describe('accounts', () => {
       passwordHash: await hashPassword(password, fast),
       roles: ['user'],
       disabledAt: now,
+      sessionEpoch: 0,
       createdAt: now,
       updatedAt: now,
     })
@@ -103,7 +121,7 @@ describe('accounts', () => {
     t.after(() => stores.close())
     const before: Argon2Parameters = { memoryKiB: 19456, passes: 1, parallelism: 1 }
     const after: Argon2Parameters = { memoryKiB: 24576, passes: 1, parallelism: 1 }
-    const user = await buildAccounts(stores.accounts, clock, before).registerUser({ username: 'alice', password })
+    const user = await withStorage(buildAccounts(stores.accounts, clock, before), stores.accounts, clock).registerUser({ username: 'alice', password })
     assert.match(user.passwordHash, /\$m=19456,/)
     clock.advanceSeconds(60)
     const upgraded = buildAccounts(stores.accounts, clock, after)
@@ -125,7 +143,7 @@ describe('accounts', () => {
     const clock = createManualClock()
     const stores = openSqliteStores(':memory:', clock.now())
     t.after(() => stores.close())
-    const user = await buildAccounts(stores.accounts, clock).registerUser({ username: 'alice', password })
+    const user = await withStorage(buildAccounts(stores.accounts, clock), stores.accounts, clock).registerUser({ username: 'alice', password })
     const upgraded = buildAccounts(stores.accounts, clock, { ...fast, memoryKiB: 2048 })
     assert.equal(await upgraded.authenticateUser({ username: 'alice', password: 'wrong password entirely' }), null)
     assert.equal((await stores.accounts.findUserById(user.id))?.passwordHash, user.passwordHash)
@@ -195,13 +213,21 @@ describe('accounts', () => {
     )
   })
 
-  it('replaceRoles() replaces roles and refuses an unknown user with not_found', async (t) => {
-    const { accounts } = setUp(t)
+  it('normalizeRoles() sorts and deduplicates roles and refuses malformed ones with validation_failed', () => {
+    assert.deepEqual(normalizeRoles(['user', 'admin', 'user']), ['admin', 'user'])
+    assert.throws(() => normalizeRoles(['has space']), withCode('validation_failed'))
+    assert.throws(() => normalizeRoles(['Admin']), withCode('validation_failed'))
+  })
+
+  it('preparePasswordChange() hands over the hash it verified, so a concurrent change makes the update fail', async (t) => {
+    const { accounts, store, clock } = setUp(t)
     const user = await accounts.registerUser({ username: 'alice', password })
-    assert.deepEqual((await accounts.replaceRoles(user.id, ['user', 'admin'])).roles, ['admin', 'user'])
-    assert.equal(await accounts.hasUserWithRole('admin'), true)
-    await assert.rejects(accounts.replaceRoles('no-such-user', ['admin']), withCode('not_found'))
-    await assert.rejects(accounts.replaceRoles(user.id, ['has space']), withCode('validation_failed'))
+    const first = await accounts.preparePasswordChange({ userId: user.id, currentPassword: password, newPassword: 'the first new passphrase' })
+    const second = await accounts.preparePasswordChange({ userId: user.id, currentPassword: password, newPassword: 'the second new passphrase' })
+    assert.equal(first.change.from, user.passwordHash)
+    assert.equal(await store.updatePasswordHash(user.id, first.change, clock.now()), true)
+    assert.equal(await store.updatePasswordHash(user.id, second.change, clock.now()), false)
+    assert.notEqual(await accounts.authenticateUser({ username: 'alice', password: 'the first new passphrase' }), null)
   })
 
   it('listUsers() pages by username key', async (t) => {

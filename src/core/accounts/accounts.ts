@@ -23,18 +23,27 @@ const rolePattern = /^[a-z][a-z0-9_:-]{0,31}$/
 const maxRolesPerUser = 32
 
 export interface Accounts {
-  /** Creates an account; throws `invalid_username`, `password_*` or `username_taken`. */
-  registerUser(input: { username: string; password: string; roles?: readonly string[] }): Promise<UserRecord>
+  /**
+   * Builds the record of a new account, password hashed; nothing is stored yet (the caller
+   * inserts it in a unit of work with its event). Throws `invalid_username` or `password_*`.
+   */
+  prepareUser(input: { username: string; password: string; roles?: readonly string[] }): Promise<UserRecord>
   /** The user when the password is right and the account enabled; otherwise null. */
   authenticateUser(input: { username: string; password: string }): Promise<UserRecord | null>
-  /** Replaces the password after checking the current one; throws `invalid_credentials`. */
-  changePassword(input: { userId: string; currentPassword: string; newPassword: string }): Promise<void>
+  /**
+   * Checks the current password and hashes the new one; nothing is stored yet. Throws
+   * `invalid_credentials` or `password_*`. `from` is the hash the change must replace.
+   */
+  preparePasswordChange(input: { userId: string; currentPassword: string; newPassword: string }): Promise<PreparedPasswordChange>
   findUser(userId: string): Promise<UserRecord | null>
   findUserByUsername(username: string): Promise<UserRecord | null>
   listUsers(options: { after: string | null; limit: number }): Promise<UserRecord[]>
-  /** Replaces a user's roles; throws `not_found` or `validation_failed`. */
-  replaceRoles(userId: string, roles: readonly string[]): Promise<UserRecord>
   hasUserWithRole(role: string): Promise<boolean>
+}
+
+export interface PreparedPasswordChange {
+  user: UserRecord
+  change: { from: string; to: string }
 }
 
 export function normalizeRoles(roles: readonly string[]): string[] {
@@ -74,11 +83,12 @@ export function createAccounts(deps: {
 
   async function upgradeHash(user: UserRecord, password: string): Promise<void> {
     const passwordHash = await hasher.hashPassword(password)
-    await store.updatePasswordHash(user.id, passwordHash, clock.now())
+    // Only over the hash just verified: a password changed meanwhile stays changed.
+    await store.updatePasswordHash(user.id, { from: user.passwordHash, to: passwordHash }, clock.now())
   }
 
   return {
-    async registerUser({ username, password, roles = defaultRoles }) {
+    async prepareUser({ username, password, roles = defaultRoles }) {
       const name = requireValidUsername(username)
       const normalizedPassword = await prepareNewPassword(password, name.display)
       const now = clock.now()
@@ -89,12 +99,9 @@ export function createAccounts(deps: {
         passwordHash: await hasher.hashPassword(normalizedPassword),
         roles: normalizeRoles(roles),
         disabledAt: null,
+        sessionEpoch: 0,
         createdAt: now,
         updatedAt: now,
-      }
-      const outcome = await store.insertUser(user)
-      if (outcome === 'username_taken') {
-        throw new TesseraError('username_taken', 'This username is already taken.')
       }
       return user
     },
@@ -114,7 +121,7 @@ export function createAccounts(deps: {
       return user
     },
 
-    async changePassword({ userId, currentPassword, newPassword }) {
+    async preparePasswordChange({ userId, currentPassword, newPassword }) {
       const user = await store.findUserById(userId)
       const current = currentPassword.isWellFormed() && !isPasswordOversized(currentPassword, policy)
         ? currentPassword.normalize('NFKC')
@@ -127,7 +134,7 @@ export function createAccounts(deps: {
       if (!verification.matches) {
         throw new TesseraError('invalid_credentials', 'The current password is not correct.')
       }
-      await store.updatePasswordHash(user.id, await hasher.hashPassword(normalizedNew), clock.now())
+      return { user, change: { from: user.passwordHash, to: await hasher.hashPassword(normalizedNew) } }
     },
 
     findUser: (userId) => store.findUserById(userId),
@@ -138,12 +145,6 @@ export function createAccounts(deps: {
     },
 
     listUsers: ({ after, limit }) => store.listUsers({ afterUsernameKey: after, limit }),
-
-    async replaceRoles(userId, roles) {
-      const updated = await store.replaceRoles(userId, normalizeRoles(roles), clock.now())
-      if (!updated) throw new TesseraError('not_found', 'No such user.')
-      return updated
-    },
 
     hasUserWithRole: (role) => store.hasUserWithRole(role),
   }

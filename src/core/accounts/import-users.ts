@@ -7,12 +7,11 @@
  * `exists`, so the same file can be imported again. Each entry succeeds or fails on its own.
  */
 import { randomUUID } from 'node:crypto'
-import type { Clock } from '../clock.ts'
 import { TesseraError, type ErrorCode } from '../errors.ts'
 import { parseArgon2idPhc } from '../passwords/argon2id.ts'
 import { isBcryptHash } from '../passwords/bcrypt.ts'
 import { defaultRoles, normalizeRoles } from './accounts.ts'
-import type { AccountStore, UserRecord } from './store.ts'
+import type { UserRecord } from './store.ts'
 import { requireValidUsername } from './username.ts'
 
 export interface ImportEntry {
@@ -29,10 +28,6 @@ export type ImportResult =
 /** Most entries one import call accepts (the CLI sends a file in batches of this size). */
 export const maxImportBatch = 1000
 
-export interface UserImport {
-  /** Imports each entry on its own; the results are in the order of the entries. */
-  importUsers(entries: readonly ImportEntry[]): Promise<ImportResult[]>
-}
 
 function requireImportableHash(hash: string): void {
   if (isBcryptHash(hash) || parseArgon2idPhc(hash) !== null) return
@@ -42,43 +37,22 @@ function requireImportableHash(hash: string): void {
   )
 }
 
-export function createUserImport(deps: { store: AccountStore; clock: Clock }): UserImport {
-  const { store, clock } = deps
-
-  async function importUser(entry: ImportEntry): Promise<ImportResult> {
-    const name = requireValidUsername(entry.username)
-    requireImportableHash(entry.passwordHash)
-    const roles = normalizeRoles(entry.roles ?? defaultRoles)
-    const now = clock.now()
-    const user: UserRecord = {
-      id: randomUUID(),
-      username: name.display,
-      usernameKey: name.key,
-      passwordHash: entry.passwordHash,
-      roles,
-      disabledAt: null,
-      createdAt: now,
-      updatedAt: now,
-    }
-    const outcome = await store.insertUser(user)
-    return outcome === 'inserted' ? { outcome: 'imported', user } : { outcome: 'exists', username: name.display }
-  }
-
+/**
+ * The record of an imported user, its hash kept as given; nothing is stored yet. Throws
+ * `invalid_username` or `validation_failed` (an unusable hash or malformed roles).
+ */
+export function prepareImportedUser(entry: ImportEntry, now: Date): UserRecord {
+  const name = requireValidUsername(entry.username)
+  requireImportableHash(entry.passwordHash)
   return {
-    async importUsers(entries) {
-      if (entries.length > maxImportBatch) {
-        throw new TesseraError('validation_failed', `Import at most ${maxImportBatch} users at a time.`)
-      }
-      const results: ImportResult[] = []
-      for (const entry of entries) {
-        try {
-          results.push(await importUser(entry))
-        } catch (error) {
-          if (!(error instanceof TesseraError)) throw error
-          results.push({ outcome: 'failed', code: error.code, message: error.message })
-        }
-      }
-      return results
-    },
+    id: randomUUID(),
+    username: name.display,
+    usernameKey: name.key,
+    passwordHash: entry.passwordHash,
+    roles: normalizeRoles(entry.roles ?? defaultRoles),
+    disabledAt: null,
+    sessionEpoch: 0,
+    createdAt: now,
+    updatedAt: now,
   }
 }

@@ -9,6 +9,11 @@ export interface UserRecord {
   passwordHash: string
   roles: string[]
   disabledAt: Date | null
+  /**
+   * Advanced whenever every session of the user must end at once (password change, disable, sign
+   * out everywhere): a session started under an earlier epoch is over, wherever it is stored.
+   */
+  sessionEpoch: number
   createdAt: Date
   updatedAt: Date
 }
@@ -22,8 +27,13 @@ export interface AccountStore {
   findUserById(id: string): Promise<UserRecord | null>
   /** Returns the user whose case-folded username is `usernameKey`, or null. */
   findUserByUsernameKey(usernameKey: string): Promise<UserRecord | null>
-  /** Replaces the password hash; false when the user does not exist. */
-  updatePasswordHash(userId: string, passwordHash: string, updatedAt: Date): Promise<boolean>
+  /**
+   * Replaces the password hash only while it is still `from` (so a rehash never undoes a
+   * concurrent change); false when the user does not exist or the hash changed meanwhile.
+   */
+  updatePasswordHash(userId: string, change: { from: string; to: string }, updatedAt: Date): Promise<boolean>
+  /** Advances the user's session epoch (ending every session); the updated user, or null. */
+  advanceSessionEpoch(userId: string, updatedAt: Date): Promise<UserRecord | null>
   /** Replaces the user's roles; returns the updated user, or null when it does not exist. */
   replaceRoles(userId: string, roles: string[], updatedAt: Date): Promise<UserRecord | null>
   /** Users ordered by username key, starting after `afterUsernameKey`, at most `limit`. */

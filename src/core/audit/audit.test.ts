@@ -32,35 +32,6 @@ describe('audit recorder', () => {
     assert.deepEqual(failed.map((event) => [event.type, event.username, event.ip, event.nodeId]), [['login_failed', 'alice', '192.0.2.1', 'node-1']])
   })
 
-  it('recordChange() undoes the change when its events cannot be written', async (t) => {
-    const { stores, audit } = setUp()
-    t.after(() => stores.close())
-    await stores.audit.appendEvents([])
-    const original = stores.audit.appendEventsWithChange
-    stores.audit.appendEventsWithChange = (change, eventsOf) =>
-      original(change, (result) => [...eventsOf(result), { ...eventsOf(result)[0], id: 'duplicate' } as AuditEventRecord, { ...eventsOf(result)[0], id: 'duplicate' } as AuditEventRecord])
-    let isChanged = false
-    await assert.rejects(
-      audit.recordChange(async () => {
-        isChanged = true
-        return 'changed'
-      }, () => ({ type: 'logged_out', outcome: 'success', context })),
-      (error) => error instanceof TesseraError && error.code === 'service_unavailable',
-    )
-    assert.equal(isChanged, true)
-    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events, [])
-  })
-
-  it('recordChange() passes a refusal of the change through and records nothing', async (t) => {
-    const { stores, audit } = setUp()
-    t.after(() => stores.close())
-    const refusal = new TesseraError('not_found', 'No such user.')
-    await assert.rejects(audit.recordChange(async () => {
-      throw refusal
-    }, () => ({ type: 'role_granted', outcome: 'success', context })), refusal)
-    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events, [])
-  })
-
   it('pruneEvents() removes only events older than the retention, in bounded batches', async (t) => {
     const { clock, stores, audit } = setUp()
     t.after(() => stores.close())

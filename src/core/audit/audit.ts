@@ -1,9 +1,9 @@
 /**
- * The audit trail: one `record()` call per security event, from the core flows only. An event
- * that changes state is written with that change (`recordChange`: one transaction where the
- * store has them). Writing fails closed: when an event cannot be stored the operation is
- * refused with `service_unavailable` (and, inside `recordChange`, nothing is changed); the
- * event is handed to the observer, which puts it in the server log, so no attempt goes unseen.
+ * The audit trail: one event per security fact, from the core flows only. An event that records a
+ * change is written in the change's own transaction (see unit-of-work.ts); `record()` stores an
+ * event that changes nothing (a refused attempt). Writing fails closed: when an event cannot be
+ * stored the operation is refused with `service_unavailable`; the event is handed to the
+ * observer, which puts it in the server log, so no attempt goes unseen.
  */
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
@@ -41,14 +41,14 @@ export interface AuditPage {
 }
 
 export interface Audit {
-  /** Stores one event; throws `service_unavailable` when it cannot. */
+  /** Stores one event that records no change; throws `service_unavailable` when it cannot. */
   record(event: AuditEventInput): Promise<void>
-  /**
-   * Runs `change` and stores the events `describe` builds from its result together with it.
-   * When the events cannot be stored, the change does not persist (SQLite) and the call throws
-   * `service_unavailable`.
-   */
-  recordChange<T>(change: () => Promise<T>, describe: (result: T) => AuditEventInput | readonly AuditEventInput[]): Promise<T>
+  /** Builds the stored form of events (ids, instant, normalised fields), for a unit of work. */
+  buildEvents(events: readonly AuditEventInput[]): AuditEventRecord[]
+  /** Tells the observer that events were stored (after their transaction committed). */
+  announceEvents(events: readonly AuditEventRecord[]): void
+  /** The refusal of an operation whose events could not be stored; the observer keeps them. */
+  refuseUnrecorded(events: readonly AuditEventRecord[], error: unknown): TesseraError
   queryEvents(filter: AuditEventFilter, page: { order?: 'oldest_first' | 'newest_first'; after: AuditCursor | null; limit: number }): Promise<AuditPage>
   /** Removes events older than the retention, at most `batchSize` × `maxBatches`; returns how many. */
   pruneEvents(options: { retentionSeconds: number; batchSize: number; maxBatches: number }): Promise<number>
@@ -109,31 +109,9 @@ export function createAudit(deps: {
       announce([event])
     },
 
-    async recordChange(change, describe) {
-      let built: AuditEventRecord[] = []
-      let changed = false
-      try {
-        const result = await store.appendEventsWithChange(
-          async () => {
-            const value = await change()
-            changed = true
-            return value
-          },
-          (value) => {
-            const described = describe(value)
-            built = (Array.isArray(described) ? described : [described]).map(buildRecord)
-            return built
-          },
-        )
-        announce(built)
-        return result
-      } catch (error) {
-        // A refusal of the change itself (a TesseraError, a programming error) passes through;
-        // only a failure after the change succeeded is the audit write failing.
-        if (!changed || error instanceof TypeError) throw error
-        throw refuse(built, error)
-      }
-    },
+    buildEvents: (events) => events.map(buildRecord),
+    announceEvents: announce,
+    refuseUnrecorded: refuse,
 
     async queryEvents(filter, { order = 'newest_first', after, limit }) {
       const rows = await store.queryEvents(filter, { order, after, limit: limit + 1 })

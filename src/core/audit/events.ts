@@ -33,6 +33,7 @@ export const auditEventTypes = [
   'token_revoked',
   'token_introspected',
   'access_token_issued',
+  'session_started',
   // Keys and service clients
   'key_rotated',
   'key_retired',

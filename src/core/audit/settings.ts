@@ -1,6 +1,5 @@
 /** Settings of the audit trail, the review, alerts and the background jobs that run them. */
 import type { WebhookSettings } from '../alerts/webhook-delivery.ts'
-import { defaultLoginRuleSettings } from '../review/login-rules.ts'
 import type { ReviewSettings } from '../review/review.ts'
 
 export interface AuditSettings {
@@ -23,22 +22,4 @@ export interface AuditSettings {
     timezone: string | null
   }
   schedulerLeaseSeconds: number
-}
-
-export const defaultAuditSettings: AuditSettings = {
-  nodeId: 'tessera',
-  retentionSeconds: 90 * 86_400,
-  pruneBatchSize: 1000,
-  pruneMaxBatches: 50,
-  review: { windowSeconds: 900, rules: defaultLoginRuleSettings },
-  alertDedupeWindowSeconds: 3600,
-  webhook: null,
-  schedules: {
-    review: '*/5 * * * *',
-    report: '0 23 * * *',
-    retention: '15 * * * *',
-    delivery: '*/15 * * * * *',
-    timezone: null,
-  },
-  schedulerLeaseSeconds: 600,
 }

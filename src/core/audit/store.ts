@@ -41,15 +41,6 @@ export interface PriorEventQuery {
 export interface AuditStore {
   /** Appends events; their ids are unique. */
   appendEvents(events: readonly AuditEventRecord[]): Promise<void>
-  /**
-   * Runs `change` (which calls other stores of the same backend) and appends the events
-   * `eventsOf` builds from its result, atomically where the backend has transactions: if either
-   * fails, neither persists. Backends without transactions run the two in order.
-   */
-  appendEventsWithChange<T>(
-    change: () => Promise<T>,
-    eventsOf: (result: T) => readonly AuditEventRecord[],
-  ): Promise<T>
   /** Events matching `filter`, in the requested order, after the cursor, at most `limit`. */
   queryEvents(filter: AuditEventFilter, page: AuditPageRequest): Promise<AuditEventRecord[]>
   /** True when an event of this type and outcome concerns the user before `before`. */

@@ -6,10 +6,20 @@ import type { ErrorCode } from '../errors.ts'
 import type { RequestContext } from '../request-context.ts'
 import type { SessionRecord } from '../sessions/store.ts'
 
-export function describeSessionStart(user: UserRecord, session: SessionRecord, context: RequestContext): AuditEventInput {
+/**
+ * A session opened by a sign-in (`login_succeeded`), or by a password change, which replaces the
+ * user's sessions with a new one (`session_started`, so sign-in statistics count sign-ins only).
+ */
+export function describeSessionStart(
+  user: UserRecord,
+  session: SessionRecord,
+  context: RequestContext,
+  cause: 'sign_in' | 'password_changed' = 'sign_in',
+): AuditEventInput {
   return {
-    type: 'login_succeeded',
+    type: cause === 'sign_in' ? 'login_succeeded' : 'session_started',
     outcome: 'success',
+    ...(cause === 'sign_in' ? {} : { reason: 'password_changed' as const }),
     actorUserId: user.id,
     subjectUserId: user.id,
     username: user.usernameKey,
@@ -55,12 +65,11 @@ export function describePasswordChangeFailure(
 export function describePasswordChange(
   principal: { user: UserRecord; session: SessionRecord },
   ended: readonly SessionRecord[],
-  next: SessionRecord,
   context: RequestContext,
 ): AuditEventInput[] {
   const about = { actorUserId: principal.user.id, subjectUserId: principal.user.id, context }
   return [
-    { type: 'password_changed', outcome: 'success', sessionId: next.id, details: { sessions_ended: ended.length }, ...about },
+    { type: 'password_changed', outcome: 'success', sessionId: principal.session.id, details: { sessions_ended: ended.length }, ...about },
     ...ended.map((session) => ({
       type: 'session_revoked' as const,
       outcome: 'success' as const,

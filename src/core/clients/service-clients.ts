@@ -7,15 +7,14 @@
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import { createRandomToken, hashToken, secretsEqual } from '../secrets.ts'
-import { ignoreTokenEvent, type RecordTokenEvent } from '../tokens/token-events.ts'
 import type { ServiceClientRecord, ServiceClientStore } from './store.ts'
 
 export interface ServiceClients {
-  /** Creates a client; throws `validation_failed` for a bad name, `client_name_taken`. */
-  createServiceClient(name: string): Promise<{ client: ServiceClientRecord; secret: string }>
-  listServiceClients(): Promise<ServiceClientRecord[]>
-  /** Deletes the client with this id or name; returns it, or null when there is none. */
-  deleteServiceClient(idOrName: string): Promise<ServiceClientRecord | null>
+  /**
+   * The record and the secret of a new client; nothing is stored yet. Throws
+   * `validation_failed` for a bad name.
+   */
+  prepareServiceClient(name: string): { client: ServiceClientRecord; secret: string }
   /** The client when the id and secret match, otherwise null (same work either way). */
   authenticateServiceClient(id: string, secret: string): Promise<ServiceClientRecord | null>
 }
@@ -27,16 +26,11 @@ const maxCredentialLength = 256
 // Compared against when the id is unknown, so that case costs the same hash and comparison.
 const unknownClientHash = hashToken('no client has this secret')
 
-export function createServiceClients(deps: {
-  store: ServiceClientStore
-  clock: Clock
-  recordTokenEvent?: RecordTokenEvent
-}): ServiceClients {
+export function createServiceClients(deps: { store: ServiceClientStore; clock: Clock }): ServiceClients {
   const { store, clock } = deps
-  const recordTokenEvent = deps.recordTokenEvent ?? ignoreTokenEvent
 
   return {
-    async createServiceClient(name) {
+    prepareServiceClient(name) {
       if (!clientNamePattern.test(name)) {
         throw new TesseraError(
           'validation_failed',
@@ -50,20 +44,7 @@ export function createServiceClients(deps: {
         secretHash: hashToken(secret),
         createdAt: clock.now(),
       }
-      if ((await store.insertServiceClient(client)) === 'name_taken') {
-        throw new TesseraError('client_name_taken', 'A service client with this name exists.')
-      }
-      recordTokenEvent({ type: 'service_client_created', at: client.createdAt, clientId: client.id, name })
       return { client, secret }
-    },
-
-    listServiceClients: () => store.listServiceClients(),
-
-    async deleteServiceClient(idOrName) {
-      const client = (await store.findServiceClientById(idOrName)) ?? (await store.findServiceClientByName(idOrName))
-      if (!client || !(await store.deleteServiceClient(client.id))) return null
-      recordTokenEvent({ type: 'service_client_deleted', at: clock.now(), clientId: client.id, name: client.name })
-      return client
     },
 
     async authenticateServiceClient(id, secret) {

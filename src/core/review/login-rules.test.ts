@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
+import { buildTestApplicationSettings } from '../../../test/helpers/core-settings.ts'
 import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { AuditEventRecord } from '../audit/events.ts'
 import { detectAdminRoleGrants, detectRefreshTokenReuse } from './event-rules.ts'
 import {
-  defaultLoginRuleSettings,
   detectAccountAttacks,
   detectPasswordSpraying,
   detectSpreadStuffing,
@@ -34,7 +34,8 @@ function event(overrides: Partial<AuditEventRecord>): AuditEventRecord {
 }
 
 const times = (count: number, make: (index: number) => AuditEventRecord) => Array.from({ length: count }, (_, index) => make(index))
-const rules = defaultLoginRuleSettings
+/** The documented defaults, from the settings table. */
+const rules = buildTestApplicationSettings().audit.review.rules
 
 describe('detection rules', () => {
   it('brute force counts throttled attempts with failed ones, and needs the threshold', () => {

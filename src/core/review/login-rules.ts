@@ -29,16 +29,6 @@ export interface LoginRuleSettings {
   successAfterFailuresThreshold: number
 }
 
-export const defaultLoginRuleSettings: LoginRuleSettings = {
-  accountFailureThreshold: 10,
-  distributedIpThreshold: 5,
-  sprayAccountThreshold: 10,
-  stuffingIpThreshold: 10,
-  stuffingAccountThreshold: 10,
-  stuffingFailureRatio: 0.8,
-  successAfterFailuresThreshold: 5,
-}
-
 export function isFailedAttempt(event: AuditEventRecord): boolean {
   return event.type === 'login_throttled' || (event.type === 'login_failed' && event.outcome === 'failure')
 }

@@ -9,7 +9,8 @@ import { TesseraError } from '../errors.ts'
 import { silentObserver } from '../observer.ts'
 import { hashToken } from '../secrets.ts'
 import { createRefreshTokens } from '../tokens/refresh-tokens.ts'
-import type { TokenEvent } from '../tokens/token-events.ts'
+import type { AuditEventRecord } from '../audit/events.ts'
+import { createUnitOfWork } from '../unit-of-work.ts'
 import { createSessions, type SessionSettings } from './sessions.ts'
 
 const settings: SessionSettings = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, cacheTtlSeconds: 5 }
@@ -27,11 +28,18 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     passwordHash: '$argon2id$stand-in',
     roles: ['user'],
     disabledAt: null,
+    sessionEpoch: 0,
     createdAt: clock.now(),
     updatedAt: clock.now(),
   }
   await stores.accounts.insertUser(user)
-  const events: TokenEvent[] = []
+  const events: AuditEventRecord[] = []
+  const audit = createAudit({
+    store: stores.audit,
+    clock,
+    nodeId: 'test-node',
+    observer: { ...silentObserver, auditEventRecorded: (event) => void events.push(event) },
+  })
   const refreshTokens = createRefreshTokens({
     store: stores.refreshTokens,
     clock,
@@ -43,11 +51,12 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     accountStore: stores.accounts,
     refreshTokens,
     clock,
+    revokedSessionStore: stores.revokedSessions,
     settings: { ...settings, ...overrides },
-    audit: createAudit({ store: stores.audit, clock, nodeId: 'test-node', observer: silentObserver }),
-    recordTokenEvent: (event) => events.push(event),
+    audit,
   })
-  return { clock, stores, sessions, user, events }
+  const unitOfWork = createUnitOfWork({ stores, audit })
+  return { clock, stores, sessions, user, events: { reused: () => events.filter((event) => event.type === 'refresh_token_reused') }, unitOfWork }
 }
 
 function isInvalidGrant(error: unknown): boolean {
@@ -81,14 +90,26 @@ describe('sessions', () => {
   })
 
   it('resolveSessionId() accepts live sessions of both transports, and no ended one', async (t) => {
-    const { sessions, user } = await setUp(t)
+    const { sessions, user, unitOfWork } = await setUp(t)
     const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
     const token = await sessions.startSession({ user, transport: 'token', ...client })
     assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
     assert.equal((await sessions.resolveSessionId(cookie.session.id))?.session.id, cookie.session.id)
-    await sessions.endUserSession(user.id, cookie.session.id)
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [cookie.session]))
     assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
+    assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
     assert.equal(await sessions.resolveSessionId('no-such-session'), null)
+  })
+
+  it('resolveSessionId() refuses a cookie session ended in the durable store, even with its record left behind', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.notEqual(await sessions.resolveSessionId(cookie.session.id), null)
+    // The epoch moves on in the durable store; the session record stays, as after a failed tidy-up.
+    await stores.accounts.advanceSessionEpoch(user.id, clock.now())
+    sessions.forgetUser(user.id)
+    assert.notEqual(await stores.sessions.findSessionById(cookie.session.id), null)
+    assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
   })
 
   it('the idle timeout slides with activity', async (t) => {
@@ -123,29 +144,66 @@ describe('sessions', () => {
     assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null, 'at 3600s')
   })
 
-  it('endUserSession() applies at once, even to a cached session', async (t) => {
-    const { sessions, user } = await setUp(t)
+  it('endSessionsIn() ends a session at once, even a cached one', async (t) => {
+    const { sessions, user, unitOfWork } = await setUp(t)
     const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
     assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
-    assert.equal(await sessions.endUserSession(user.id, session.id), true)
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [session]))
     assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
   })
 
-  it('endUserSessions() applies at once and keeps the excepted session', async (t) => {
-    const { sessions, user } = await setUp(t)
+  it('endSessionsIn() ends only the sessions named and keeps the others', async (t) => {
+    const { sessions, user, unitOfWork } = await setUp(t)
     const kept = await sessions.startSession({ user, transport: 'cookie', ...client })
     const ended = await sessions.startSession({ user, transport: 'token', ...client })
     assert.notEqual(await sessions.resolveSessionId(ended.session.id), null)
-    assert.equal(await sessions.endUserSessions(user.id, kept.session.id), 1)
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [ended.session]))
     assert.equal(await sessions.resolveSessionId(ended.session.id), null)
     assert.notEqual(await sessions.resolveSessionToken(kept.sessionToken ?? ''), null)
+    assert.deepEqual((await sessions.listLiveSessions(user.id)).map((session) => session.id), [kept.session.id])
   })
 
-  it('endUserSession() refuses to end another user\'s session', async (t) => {
-    const { sessions, user } = await setUp(t)
+  it('a session ended in the durable store stays ended when deleting its record fails afterwards', async (t) => {
+    const { stores, sessions, user, unitOfWork } = await setUp(t)
     const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
-    assert.equal(await sessions.endUserSession(randomUUID(), session.id), false)
-    assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+    const deleteUserSession = stores.sessions.deleteUserSession
+    // The hot store (Redis, in scale-out) fails right after the end is committed.
+    stores.sessions.deleteUserSession = async () => {
+      throw new TesseraError('service_unavailable', 'gone')
+    }
+    await assert.rejects(unitOfWork.run((change) => sessions.endSessionsIn(change, [session])), { code: 'service_unavailable' })
+    stores.sessions.deleteUserSession = deleteUserSession
+    assert.notEqual(await stores.sessions.findSessionById(session.id), null, 'the record is still there')
+    assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
+    assert.deepEqual(await sessions.listLiveSessions(user.id), [])
+    assert.equal(await stores.sessions.findSessionById(session.id), null, 'and is tidied when next presented')
+  })
+
+  it('endAllSessionsIn() ends every session of the user, even one whose record it could not delete', async (t) => {
+    const { stores, sessions, user, unitOfWork } = await setUp(t)
+    const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
+    const token = await sessions.startSession({ user, transport: 'token', ...client })
+    stores.sessions.deleteUserSessions = async () => {
+      throw new TesseraError('service_unavailable', 'gone')
+    }
+    await assert.rejects(unitOfWork.run((change) => sessions.endAllSessionsIn(change, user.id)), { code: 'service_unavailable' })
+    assert.equal(await sessions.resolveSessionToken(cookie.sessionToken ?? ''), null)
+    assert.equal(await sessions.resolveSessionId(token.session.id), null)
+    await assert.rejects(sessions.rotateRefreshToken(token.refreshToken ?? '', context), isInvalidGrant)
+    const updated = await stores.accounts.findUserById(user.id)
+    const next = await sessions.startSession({ user: updated ?? user, transport: 'cookie', ...client })
+    assert.notEqual(await sessions.resolveSessionToken(next.sessionToken ?? ''), null, 'a session under the new epoch lives')
+  })
+
+  it('a session started under an epoch that moved on meanwhile is refused (a sign-in racing a password change)', async (t) => {
+    const { stores, sessions, user, unitOfWork, clock } = await setUp(t)
+    await unitOfWork.run(async (change) => {
+      await change.stores.accounts.advanceSessionEpoch(user.id, clock.now())
+    })
+    // `user` was read before the epoch moved, as a slow sign-in would have it.
+    const late = await sessions.startSession({ user, transport: 'token', ...client })
+    assert.equal(await sessions.resolveSessionId(late.session.id), null)
+    assert.equal((await stores.sessions.findSessionById(late.session.id)), null)
   })
 
   it('a deletion made outside this module is seen once the cache entry expires', async (t) => {
@@ -188,7 +246,7 @@ describe('sessions', () => {
     const retried = await sessions.rotateRefreshToken(started.refreshToken ?? '', context)
     assert.equal(retried.refreshToken, rotated.refreshToken)
     assert.equal(retried.active.session.id, started.session.id)
-    assert.deepEqual(events, [])
+    assert.deepEqual(events.reused(), [])
     const next = await sessions.rotateRefreshToken(rotated.refreshToken, context)
     assert.notEqual(next.refreshToken, rotated.refreshToken)
   })
@@ -200,9 +258,7 @@ describe('sessions', () => {
     assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
     clock.advanceSeconds(5)
     await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? '', context), isInvalidGrant)
-    assert.deepEqual(events, [
-      { type: 'refresh_token_reused', at: clock.now(), userId: user.id, sessionId: started.session.id },
-    ])
+    assert.deepEqual(events.reused().map((event) => [event.subjectUserId, event.sessionId]), [[user.id, started.session.id]])
     assert.equal(await stores.sessions.findSessionById(started.session.id), null)
     assert.equal(await sessions.resolveSessionId(started.session.id), null)
     await assert.rejects(sessions.rotateRefreshToken(rotated.refreshToken, context), isInvalidGrant)

@@ -5,32 +5,35 @@
  * revocation, after `idleTimeoutSeconds` without use (sliding) and at `absoluteTimeoutSeconds`
  * after login, whatever the activity.
  *
- * Each node keeps a short-lived copy of the sessions it has seen so the per-request check costs
- * no store round-trip; changes made through this module drop the copy at once, and changes made
- * elsewhere are seen after at most `cacheTtlSeconds`, or at once when the nodes share an
- * invalidation bus (and not at all from memory while that bus is disconnected).
+ * Where a session ends is decided in the durable store, whichever store holds the session itself
+ * (Redis, for scale-out): a session is alive only while its user exists, is enabled, still has the
+ * session epoch the session started under, and has not revoked this session by id. Ending
+ * sessions writes that fact in a unit of work, with its audit events; deleting the session records
+ * afterwards is tidying up, and a failure there cannot bring a session back.
+ *
+ * Each node keeps short-lived copies of the sessions it has seen (session-cache.ts); changes made
+ * through this module drop them at once here and, through the invalidation bus, on other nodes.
  */
 import type { AccountStore, UserRecord } from '../accounts/store.ts'
 import type { Audit } from '../audit/audit.ts'
-import type { RequestContext } from '../request-context.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import type { Invalidation, InvalidationBus } from '../invalidation/bus.ts'
+import type { RequestContext } from '../request-context.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
-import { describeExpiry, describeRefresh } from './session-events.ts'
 import type { RefreshTokens } from '../tokens/refresh-tokens.ts'
-import { ignoreTokenEvent, type RecordTokenEvent } from '../tokens/token-events.ts'
-import type { SessionRecord, SessionStore, SessionTransport } from './store.ts'
+import type { Change } from '../unit-of-work.ts'
+import { createSessionCache, type ActiveSession } from './session-cache.ts'
+import { describeExpiry, describeRefresh } from './session-events.ts'
+import { hasSessionTimedOut } from './session-lifetime.ts'
+import type { RevokedSessionStore, SessionRecord, SessionStore, SessionTransport } from './store.ts'
+
+export type { ActiveSession } from './session-cache.ts'
 
 export interface SessionSettings {
   idleTimeoutSeconds: number
   absoluteTimeoutSeconds: number
   cacheTtlSeconds: number
-}
-
-export interface ActiveSession {
-  session: SessionRecord
-  user: UserRecord
 }
 
 export interface StartedSession {
@@ -42,17 +45,20 @@ export interface StartedSession {
 }
 
 export interface Sessions {
+  /** Starts a session under the user's current session epoch. */
   startSession(input: {
     user: UserRecord
     transport: SessionTransport
     ip: string
     userAgent: string
   }): Promise<StartedSession>
+  /** Deletes a session whose sign-in failed after it was started (its token was never handed out). */
+  discardSession(session: SessionRecord): Promise<void>
   /** The live session of a cookie token, or null. */
   resolveSessionToken(sessionToken: string): Promise<ActiveSession | null>
   /**
    * The live session with this id (from an access token's `sid`), or null. Either transport: a
-   * cookie session hands out access tokens too (`Authentication.issueSessionAccessToken`).
+   * cookie session hands out access tokens too (`SignInOperations.issueSessionAccessToken`).
    */
   resolveSessionId(sessionId: string): Promise<ActiveSession | null>
   /**
@@ -60,131 +66,95 @@ export interface Sessions {
    * a replaced token ends the session. Throws `invalid_grant`.
    */
   rotateRefreshToken(refreshToken: string, context: RequestContext): Promise<{ active: ActiveSession; refreshToken: string }>
-  /** Ends one session (and its refresh-token family) whoever owns it; the ended session or null. */
-  endSession(sessionId: string): Promise<SessionRecord | null>
-  listUserSessions(userId: string): Promise<SessionRecord[]>
-  /** Ends one session of the user; false when the user has no such session. */
-  endUserSession(userId: string, sessionId: string): Promise<boolean>
-  /** Ends every session of the user but `exceptId`; returns how many ended. */
-  endUserSessions(userId: string, exceptId: string | null): Promise<number>
-  /** Drops cached copies of the user's sessions (after a role or account change). */
+  /** The user's sessions that are alive now, newest first. */
+  listLiveSessions(userId: string): Promise<SessionRecord[]>
+  /** The live session of a refresh token that is its family's current one, or null. */
+  findSessionOfRefreshToken(refreshToken: string): Promise<ActiveSession | null>
+  /**
+   * Inside a change: ends these sessions (by id, in the durable store); after the commit their
+   * copies are dropped, other nodes told, and their records deleted.
+   */
+  endSessionsIn(change: Change, sessions: readonly SessionRecord[]): Promise<void>
+  /**
+   * Inside a change: ends every session of the user, present and concurrent (the user's session
+   * epoch moves on); the updated user, or null when there is none.
+   */
+  endAllSessionsIn(change: Change, userId: string): Promise<UserRecord | null>
+  /** After a change to the user in a unit of work: drops copies here and tells other nodes. */
+  announceUserChanged(userId: string): Promise<void>
+  /** Drops cached copies of the user's sessions (a message from another node). */
   forgetUser(userId: string): void
-  /** Drops the cached copy of one session (another node changed it). */
+  /** Drops the cached copy of one session (a message from another node). */
   forgetSession(sessionId: string): void
   /** Drops every cached copy (the invalidation bus may have lost messages). */
   forgetAllSessions(): void
+  /** Deletes timed-out sessions and revocation records no longer needed; returns how many sessions. */
   deleteExpiredSessions(): Promise<number>
+  /** Sessions neither idle nor past their absolute timeout now (for the metrics gauge). */
+  countActiveSessions(): Promise<number>
 }
 
-interface CacheEntry {
-  active: ActiveSession
-  loadedAtMs: number
-}
-
-const maxCachedSessions = 50_000
 const sessionTokenBytes = 32
+
+interface Owner {
+  user: UserRecord | null
+  isRevoked: boolean
+}
 
 export function createSessions(deps: {
   sessionStore: SessionStore
   accountStore: AccountStore
+  revokedSessionStore: RevokedSessionStore
   refreshTokens: RefreshTokens
   clock: Clock
   settings: SessionSettings
   audit: Audit
-  recordTokenEvent?: RecordTokenEvent
   /** Tells other nodes what changed; without it, their copies expire after `cacheTtlSeconds`. */
   invalidationBus?: InvalidationBus
 }): Sessions {
-  const { sessionStore, accountStore, refreshTokens, clock, settings, audit } = deps
-  const recordTokenEvent = deps.recordTokenEvent ?? ignoreTokenEvent
+  const { sessionStore, accountStore, revokedSessionStore, refreshTokens, clock, settings, audit } = deps
   const bus = deps.invalidationBus ?? null
   const idleMs = settings.idleTimeoutSeconds * 1000
-  const cacheTtlMs = settings.cacheTtlSeconds * 1000
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
   // for a sliding timeout (the session may end up to this much earlier than exact, never later).
   const touchIntervalMs = Math.min(60_000, idleMs * 0.05)
-  const cacheById = new Map<string, CacheEntry>()
-  const idByTokenHash = new Map<string, string>()
-  // Counts forgets. A copy read from the store while one happened may predate the change that
-  // caused it (another node's logout landing mid-read), so it is used once but not kept.
-  let forgetCount = 0
-
-  function isExpired(session: SessionRecord, nowMs: number): boolean {
-    return nowMs >= session.absoluteExpiresAt.getTime() || nowMs - session.lastSeenAt.getTime() >= idleMs
-  }
-
-  /** Copies are trusted only while no message from another node can have been missed. */
-  function isCacheUsable(): boolean {
-    return cacheTtlMs > 0 && (bus === null || bus.isConnected())
-  }
+  const hasTimedOut = (session: SessionRecord, nowMs: number) => hasSessionTimedOut(session, settings.idleTimeoutSeconds, nowMs)
+  const cache = createSessionCache({
+    cacheTtlSeconds: settings.cacheTtlSeconds,
+    isTrustworthy: () => bus === null || bus.isConnected(),
+    hasTimedOut,
+  })
 
   async function announce(message: Invalidation): Promise<void> {
     if (bus !== null) await bus.publish(message)
   }
 
-  function remember(active: ActiveSession, nowMs: number): void {
-    if (!isCacheUsable()) return
-    if (cacheById.size >= maxCachedSessions) {
-      const oldest = cacheById.keys().next().value
-      if (oldest !== undefined) forget(oldest)
-    }
-    cacheById.set(active.session.id, { active, loadedAtMs: nowMs })
-    if (active.session.tokenHash) idByTokenHash.set(active.session.tokenHash, active.session.id)
+  /** What the durable store says about a session's owner and whether the session was revoked. */
+  async function readOwner(session: SessionRecord): Promise<Owner> {
+    const [user, revoked] = await Promise.all([
+      accountStore.findUserById(session.userId),
+      revokedSessionStore.findRevokedSessions([session.id]),
+    ])
+    return { user, isRevoked: revoked.length > 0 }
   }
 
-  function forget(sessionId: string): void {
-    const entry = cacheById.get(sessionId)
-    cacheById.delete(sessionId)
-    if (entry?.active.session.tokenHash) idByTokenHash.delete(entry.active.session.tokenHash)
+  function isOwnedLive(session: SessionRecord, owner: Owner): owner is Owner & { user: UserRecord } {
+    const { user } = owner
+    return user !== null && user.disabledAt === null && user.sessionEpoch === session.userEpoch && !owner.isRevoked
   }
 
-  /** Drops a copy because the session changed (not merely because the copy aged). */
-  function forgetChanged(sessionId: string): void {
-    forgetCount += 1
-    forget(sessionId)
-  }
-
-  function cached(sessionId: string | undefined, nowMs: number): ActiveSession | null {
-    if (sessionId === undefined || !isCacheUsable()) return null
-    const entry = cacheById.get(sessionId)
-    if (!entry) return null
-    // An expired-looking copy may predate another node's touch: the store decides.
-    if (nowMs - entry.loadedAtMs >= cacheTtlMs || isExpired(entry.active.session, nowMs)) {
-      forget(sessionId)
-      return null
-    }
-    return entry.active
-  }
-
-  /**
-   * Reads the user behind a refresh token before the rotation, which needs it next. Sessions may
-   * live in another store than users (Redis beside PostgreSQL): were the rotation to succeed and
-   * the user read to fail, the client would not get its new token, and its retry after the
-   * outage, past the grace window, would be taken for reuse and end an honest session. Reading
-   * first makes an outage of the user store change nothing; the user read serves the rotation.
-   */
-  async function readOwnerOfRefreshToken(refreshToken: string): Promise<UserRecord | null> {
-    const member = await refreshTokens.findRefreshToken(refreshToken)
-    const session = member ? await sessionStore.findSessionById(member.sessionId) : null
-    return session ? accountStore.findUserById(session.userId) : null
-  }
-
-  /** The session with its user (`knownUser` when already read, else from the store), or null. */
-  async function load(
-    session: SessionRecord | null,
-    nowMs: number,
-    forgetCountAtRead = forgetCount,
-    knownUser: UserRecord | null = null,
-  ): Promise<ActiveSession | null> {
+  /** The session with its user when both say it is alive (`known` when already read), or null. */
+  async function load(session: SessionRecord | null, nowMs: number, mark: number, known: Owner | null = null): Promise<ActiveSession | null> {
     if (!session) return null
-    const user = knownUser?.id === session.userId ? knownUser : await accountStore.findUserById(session.userId)
-    if (!user || user.disabledAt !== null) {
+    const owner = known ?? (await readOwner(session))
+    if (!isOwnedLive(session, owner)) {
+      // Ended in the durable store; the record left behind (a tidy-up that failed) goes now.
       await sessionStore.deleteSession(session.id)
       await announce({ kind: 'session', sessionId: session.id })
       return null
     }
-    const active = { session, user }
-    if (forgetCount === forgetCountAtRead) remember(active, nowMs)
+    const active = { session, user: owner.user }
+    cache.remember(active, nowMs, mark)
     return active
   }
 
@@ -199,33 +169,46 @@ export function createSessions(deps: {
     if (!active) return null
     const nowMs = now.getTime()
     const { session } = active
-    if (isExpired(session, nowMs)) {
-      forget(session.id)
-      await audit.recordChange(
-        () => sessionStore.deleteSession(session.id),
-        (deleted) => (deleted ? [describeExpiry(session, nowMs)] : []),
-      )
-      forgetChanged(session.id)
+    if (hasTimedOut(session, nowMs)) {
+      cache.forgetSession(session.id)
+      // The session is over whatever happens next; only the one request that saw it records it.
+      if (await sessionStore.deleteSession(session.id)) await audit.record(describeExpiry(session, nowMs))
       await announce({ kind: 'session', sessionId: session.id })
       return null
     }
     if (nowMs - session.lastSeenAt.getTime() < touchIntervalMs) return active
     await sessionStore.touchSession(session.id, now)
     const touched = { session: { ...session, lastSeenAt: now }, user: active.user }
-    const entry = cacheById.get(session.id)
-    if (entry) entry.active = touched
+    cache.update(touched)
     return touched
   }
 
-  async function resolveSessionId(sessionId: string): Promise<ActiveSession | null> {
-    const now = clock.now()
-    let active = cached(sessionId, now.getTime())
+  async function readSessionId(sessionId: string, now: Date): Promise<ActiveSession | null> {
+    let active = cache.findById(sessionId, now.getTime())
     if (!active) {
-      const readAt = forgetCount
+      const mark = cache.readMark()
       const session = await sessionStore.findSessionById(sessionId)
-      active = await load(session, now.getTime(), readAt)
+      active = await load(session, now.getTime(), mark)
     }
     return keepAlive(active, now)
+  }
+
+  /**
+   * Reads the owner of a refresh token before the rotation, which needs it next. Sessions may
+   * live in another store than users (Redis beside PostgreSQL): were the rotation to succeed and
+   * the owner read to fail, the client would not get its new token, and its retry after the
+   * outage, past the grace window, would be taken for reuse and end an honest session. Reading
+   * first makes an outage of the durable store change nothing; the read serves the rotation.
+   */
+  async function readOwnerOfRefreshToken(refreshToken: string): Promise<{ session: SessionRecord; owner: Owner } | null> {
+    const member = await refreshTokens.findRefreshToken(refreshToken)
+    const session = member ? await sessionStore.findSessionById(member.sessionId) : null
+    return session ? { session, owner: await readOwner(session) } : null
+  }
+
+  function keepUntilOf(sessions: readonly SessionRecord[]): Date {
+    const latest = Math.max(...sessions.map((session) => session.absoluteExpiresAt.getTime()))
+    return new Date(latest)
   }
 
   return {
@@ -236,6 +219,7 @@ export function createSessions(deps: {
         id: createRandomToken(16),
         tokenHash: sessionToken === null ? null : hashToken(sessionToken),
         userId: user.id,
+        userEpoch: user.sessionEpoch,
         transport,
         createdAt: now,
         lastSeenAt: now,
@@ -248,104 +232,124 @@ export function createSessions(deps: {
       return { session, sessionToken, refreshToken }
     },
 
+    async discardSession(session) {
+      cache.forgetSession(session.id)
+      await sessionStore.deleteSession(session.id)
+    },
+
     async resolveSessionToken(sessionToken) {
       const now = clock.now()
       const tokenHash = hashToken(sessionToken)
-      let active = cached(idByTokenHash.get(tokenHash), now.getTime())
+      let active = cache.findByTokenHash(tokenHash, now.getTime())
       // The per-request path: a cached, live session costs no store round-trip and no await.
       if (active && isUsableWithoutWrite(active, now.getTime())) return active
       if (!active) {
-        const readAt = forgetCount
+        const mark = cache.readMark()
         const session = await sessionStore.findSessionByTokenHash(tokenHash)
-        active = await load(session?.transport === 'cookie' ? session : null, now.getTime(), readAt)
+        active = await load(session?.transport === 'cookie' ? session : null, now.getTime(), mark)
       }
       return keepAlive(active, now)
     },
 
     async resolveSessionId(sessionId) {
       const now = clock.now()
-      const active = cached(sessionId, now.getTime())
+      const active = cache.findById(sessionId, now.getTime())
       // The per-request path: a cached, live session costs no store round-trip and no await.
       if (active && isUsableWithoutWrite(active, now.getTime())) return active
-      return resolveSessionId(sessionId)
+      return readSessionId(sessionId, now)
     },
 
     async rotateRefreshToken(refreshToken, context) {
-      const owner = await readOwnerOfRefreshToken(refreshToken)
+      const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
+      const found = await readOwnerOfRefreshToken(refreshToken)
+      if (found && !isOwnedLive(found.session, found.owner)) {
+        // Ended in the durable store: nothing to rotate, whatever the hot store still holds.
+        await load(found.session, clock.now().getTime(), cache.readMark(), found.owner)
+        await audit.record(describeRefresh('missing', null, context))
+        throw invalidGrant
+      }
       const now = clock.now()
       const rotation = await refreshTokens.rotateRefreshToken(refreshToken)
-      const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
       if (rotation.outcome === 'missing') {
         await audit.record(describeRefresh('missing', null, context))
         throw invalidGrant
       }
       const { session } = rotation
-      forgetChanged(session.id)
+      cache.forgetSession(session.id)
       if (rotation.outcome === 'reused') {
         // The store has already ended the family: two parties hold it, and neither keeps it.
         await announce({ kind: 'session', sessionId: session.id })
         await audit.record(describeRefresh('reused', session, context))
-        recordTokenEvent({ type: 'refresh_token_reused', at: now, userId: session.userId, sessionId: session.id })
         throw invalidGrant
       }
-      if (isExpired(session, now.getTime())) {
-        await audit.recordChange(
-          () => sessionStore.deleteSession(session.id),
-          () => describeRefresh('expired', session, context),
-        )
+      if (hasTimedOut(session, now.getTime())) {
+        await sessionStore.deleteSession(session.id)
+        await audit.record(describeRefresh('expired', session, context))
         await announce({ kind: 'session', sessionId: session.id })
         throw invalidGrant
       }
-      const active = await load({ ...session, lastSeenAt: now }, now.getTime(), forgetCount, owner)
+      const owner = found?.session.id === session.id ? found.owner : null
+      const active = await load({ ...session, lastSeenAt: now }, now.getTime(), cache.readMark(), owner)
       if (!active) throw invalidGrant
       await audit.record(describeRefresh(rotation.outcome, session, context))
       return { active, refreshToken: rotation.refreshToken }
     },
 
-    async endSession(sessionId) {
-      forget(sessionId)
-      const session = await sessionStore.findSessionById(sessionId)
-      if (!session || !(await sessionStore.deleteSession(sessionId))) return null
-      forgetChanged(sessionId)
-      await announce({ kind: 'session', sessionId })
-      return session
+    async listLiveSessions(userId) {
+      const nowMs = clock.now().getTime()
+      const [stored, user] = await Promise.all([sessionStore.listUserSessions(userId), accountStore.findUserById(userId)])
+      if (!user || user.disabledAt !== null) return []
+      const current = stored.filter((session) => session.userEpoch === user.sessionEpoch && !hasTimedOut(session, nowMs))
+      const revoked = new Set(await revokedSessionStore.findRevokedSessions(current.map((session) => session.id)))
+      return current.filter((session) => !revoked.has(session.id))
     },
 
-    listUserSessions: (userId) => sessionStore.listUserSessions(userId),
-
-    async endUserSession(userId, sessionId) {
-      forget(sessionId)
-      const isEnded = await sessionStore.deleteUserSession(userId, sessionId)
-      forgetChanged(sessionId)
-      if (isEnded) await announce({ kind: 'session', sessionId })
-      return isEnded
+    async findSessionOfRefreshToken(refreshToken) {
+      const member = await refreshTokens.findRefreshToken(refreshToken)
+      if (!member || member.rotatedAt !== null) return null
+      return readSessionId(member.sessionId, clock.now())
     },
 
-    async endUserSessions(userId, exceptId) {
-      const ended = await sessionStore.deleteUserSessions(userId, exceptId)
-      for (const id of ended) forgetChanged(id)
-      if (ended.length > 0) await announce({ kind: 'user', userId })
-      return ended.length
+    async endSessionsIn(change, sessions) {
+      if (sessions.length === 0) return
+      await change.stores.revokedSessions.insertRevokedSessions(sessions.map((session) => session.id), keepUntilOf(sessions))
+      change.afterCommit(async () => {
+        for (const session of sessions) cache.forgetSession(session.id)
+        for (const session of sessions) await announce({ kind: 'session', sessionId: session.id })
+        for (const session of sessions) await sessionStore.deleteUserSession(session.userId, session.id)
+      })
     },
 
-    forgetUser(userId) {
-      forgetCount += 1
-      for (const [id, entry] of cacheById) {
-        if (entry.active.user.id === userId) forget(id)
-      }
+    async endAllSessionsIn(change, userId) {
+      const user = await change.stores.accounts.advanceSessionEpoch(userId, clock.now())
+      if (!user) return null
+      change.afterCommit(async () => {
+        cache.forgetUser(userId)
+        await announce({ kind: 'user', userId })
+        await sessionStore.deleteUserSessions(userId, null)
+      })
+      return user
     },
 
-    forgetSession: (sessionId) => forgetChanged(sessionId),
-
-    forgetAllSessions() {
-      forgetCount += 1
-      cacheById.clear()
-      idByTokenHash.clear()
+    async announceUserChanged(userId) {
+      cache.forgetUser(userId)
+      await announce({ kind: 'user', userId })
     },
 
-    deleteExpiredSessions() {
+    forgetUser: (userId) => cache.forgetUser(userId),
+    forgetSession: (sessionId) => cache.forgetSession(sessionId),
+    forgetAllSessions: () => cache.forgetAll(),
+
+    async deleteExpiredSessions() {
       const now = clock.now()
-      return sessionStore.deleteExpiredSessions(new Date(now.getTime() - idleMs), now)
+      const deleted = await sessionStore.deleteExpiredSessions(new Date(now.getTime() - idleMs), now)
+      await revokedSessionStore.deleteExpiredRevokedSessions(now)
+      return deleted
+    },
+
+    countActiveSessions() {
+      const now = clock.now()
+      return sessionStore.countActiveSessions(new Date(now.getTime() - idleMs), now)
     },
   }
 }

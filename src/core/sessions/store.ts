@@ -9,6 +9,8 @@ export interface SessionRecord {
    */
   tokenHash: string | null
   userId: string
+  /** The user's session epoch when the session started; the session ends when it moves on. */
+  userEpoch: number
   transport: SessionTransport
   createdAt: Date
   lastSeenAt: Date
@@ -38,4 +40,18 @@ export interface SessionStore {
   deleteExpiredSessions(idleCutoff: Date, now: Date): Promise<number>
   /** Counts sessions seen after `idleCutoff` and not past their absolute expiry at `now`. */
   countActiveSessions(idleCutoff: Date, now: Date): Promise<number>
+}
+
+/**
+ * The durable record of sessions ended one by one. Sessions may live in a store without
+ * transactions (Redis); writing the end here, in the transaction that audits it, makes it hold
+ * even when deleting the session itself fails afterwards.
+ */
+export interface RevokedSessionStore {
+  /** Records that these sessions ended; each record is kept until `keepUntil`. */
+  insertRevokedSessions(sessionIds: readonly string[], keepUntil: Date): Promise<void>
+  /** The ids among `sessionIds` that were revoked. */
+  findRevokedSessions(sessionIds: readonly string[]): Promise<string[]>
+  /** Deletes records kept until before `now`; returns how many. */
+  deleteExpiredRevokedSessions(now: Date): Promise<number>
 }

@@ -9,6 +9,11 @@ import { addSeconds, computeBlockSeconds, createRateLimitedError, renewBlocks, s
 import { describeClientNetwork } from './client-network.ts'
 import type { ThrottleStore } from './store.ts'
 
+/** The endpoints limited per network, each by its own counter. */
+export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation'] as const
+
+export type RequestKind = (typeof requestKinds)[number]
+
 export interface RequestLimit extends BackoffRule {
   /** `every`: each admitted request counts; `failures`: only those that fail. */
   counts: 'every' | 'failures'
@@ -21,20 +26,18 @@ export interface RequestAttempt {
 
 export interface RequestThrottle {
   /** Counts one request of `kind` from `ip`, or throws `rate_limited` while the network is blocked. */
-  admitRequest(kind: string, ip: string): Promise<RequestAttempt>
+  admitRequest(kind: RequestKind, ip: string): Promise<RequestAttempt>
 }
 
 export function createRequestThrottle(deps: {
   store: ThrottleStore
   clock: Clock
-  limits: Readonly<Record<string, RequestLimit>>
+  limits: Readonly<Record<RequestKind, RequestLimit>>
 }): RequestThrottle {
   const { store, clock, limits } = deps
   return {
     async admitRequest(kind, ip) {
-      const found = limits[kind]
-      if (!found) throw new TypeError(`no request limit named ${kind}`)
-      const limit: RequestLimit = found
+      const limit = limits[kind]
       const key = `${kind}:network:${describeClientNetwork(ip)}`
       const now = clock.now()
       const [record = null] = await store.readThrottles([key], now)

@@ -3,14 +3,14 @@
  * of expired counters. All state lives in the ThrottleStore, so every node shares it.
  */
 import type { Clock } from '../clock.ts'
-import { createRequestThrottle, type RequestLimit, type RequestThrottle } from './request-throttle.ts'
+import { createRequestThrottle, type RequestKind, type RequestLimit, type RequestThrottle } from './request-throttle.ts'
 import { createSignInThrottle, type SignInThrottle, type SignInThrottleSettings } from './sign-in-throttle.ts'
 import type { ThrottleStore } from './store.ts'
 
 export interface ThrottleSettings {
   signIn: SignInThrottleSettings
-  /** Limits by request kind: `registration`, `refresh`, and any later credential endpoint. */
-  requests: Readonly<Record<string, RequestLimit>>
+  /** Limits by request kind. */
+  requests: Readonly<Record<RequestKind, RequestLimit>>
 }
 
 export interface Throttle extends SignInThrottle, RequestThrottle {
@@ -28,20 +28,4 @@ export function createThrottle(deps: { store: ThrottleStore; clock: Clock; setti
     admitRequest: requests.admitRequest,
     deleteExpiredThrottles: () => store.deleteExpiredThrottles(clock.now()),
   }
-}
-
-/** The defaults documented in docs/config.md; `loadConfig` builds the same from the settings. */
-export const defaultThrottleSettings: ThrottleSettings = {
-  signIn: {
-    account: { threshold: 10, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 86_400 },
-    accountNetwork: { threshold: 5, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 86_400 },
-    network: { threshold: 20, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 3600 },
-    maxFailures: 100,
-    knownNetworkReserve: 10,
-    knownNetworkTtlSeconds: 90 * 86_400,
-  },
-  requests: {
-    registration: { counts: 'every', threshold: 10, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 3600 },
-    refresh: { counts: 'failures', threshold: 30, baseDelaySeconds: 1, maxDelaySeconds: 3600, forgetAfterSeconds: 3600 },
-  },
 }

@@ -5,11 +5,11 @@
  * a re-encoded copy of a revoked token is just as dead. Roles are the user's current ones, not
  * the ones frozen in the token.
  */
-import type { Clock } from '../clock.ts'
 import type { Sessions } from '../sessions/sessions.ts'
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.ts'
 import type { RefreshTokens } from './refresh-tokens.ts'
-import { ignoreTokenEvent, type RecordTokenEvent } from './token-events.ts'
+import type { SessionRecord } from '../sessions/store.ts'
+import { computeSessionEndsAt } from '../sessions/session-lifetime.ts'
 
 export type TokenType = 'access_token' | 'refresh_token'
 
@@ -34,8 +34,11 @@ export type Introspection = ActiveToken | { active: false }
 export interface TokenIntrospection {
   /** What a token is now; `{ active: false }` for anything not live (no reason given). */
   introspectToken(token: string, hint?: TokenType): Promise<Introspection>
-  /** Ends the session behind a live token; does nothing for any other input. */
-  revokeToken(token: string, options: { hint?: TokenType; clientId: string | null }): Promise<void>
+  /**
+   * The live session a revocation of this token ends (a verified access token's, or that of any
+   * member of a refresh-token family), with the kind of token that named it; null otherwise.
+   */
+  findRevocableSession(token: string, hint?: TokenType): Promise<{ session: SessionRecord; tokenType: TokenType } | null>
 }
 
 const inactive = { active: false } as const
@@ -51,16 +54,13 @@ export function createTokenIntrospection(deps: {
   accessTokens: AccessTokens
   refreshTokens: RefreshTokens
   sessions: Sessions
-  clock: Clock
   settings: {
     idleTimeoutSeconds: number
     /** The `client_id` of sessions: every session comes from a sign-in to this application. */
     clientId: string
   }
-  recordTokenEvent?: RecordTokenEvent
 }): TokenIntrospection {
-  const { accessTokens, refreshTokens, sessions, clock, settings } = deps
-  const recordTokenEvent = deps.recordTokenEvent ?? ignoreTokenEvent
+  const { accessTokens, refreshTokens, sessions, settings } = deps
 
   async function introspectAccessToken(token: string): Promise<Introspection> {
     const claims: AccessTokenClaims | null = await accessTokens.verifyAccessToken(token)
@@ -86,7 +86,6 @@ export function createTokenIntrospection(deps: {
     if (!member || member.rotatedAt !== null) return inactive
     const active = await sessions.resolveSessionId(member.sessionId)
     if (!active) return inactive
-    const idleEndMs = active.session.lastSeenAt.getTime() + settings.idleTimeoutSeconds * 1000
     return {
       active: true,
       tokenType: 'refresh_token',
@@ -96,13 +95,13 @@ export function createTokenIntrospection(deps: {
       roles: active.user.roles,
       clientId: settings.clientId,
       issuedAt: toSeconds(member.issuedAt),
-      expiresAt: toSeconds(new Date(Math.min(idleEndMs, active.session.absoluteExpiresAt.getTime()))),
+      expiresAt: toSeconds(computeSessionEndsAt(active.session, settings.idleTimeoutSeconds)),
       tokenId: null,
     }
   }
 
-  /** The session a token can end: a verified access token's `sid`, or any member of a family. */
-  async function findRevocableSession(token: string, tokenType: TokenType): Promise<string | null> {
+  /** The session id a token names: a verified access token's `sid`, or any member of a family. */
+  async function findNamedSessionId(token: string, tokenType: TokenType): Promise<string | null> {
     if (tokenType === 'access_token') {
       const claims = await accessTokens.verifyAccessToken(token)
       return claims?.sid ?? null
@@ -120,23 +119,14 @@ export function createTokenIntrospection(deps: {
       return inactive
     },
 
-    async revokeToken(token, { hint, clientId }) {
+    async findRevocableSession(token, hint) {
       for (const tokenType of tryOrder(token, hint)) {
-        const sessionId = await findRevocableSession(token, tokenType)
+        const sessionId = await findNamedSessionId(token, tokenType)
         if (sessionId === null) continue
-        const ended = await sessions.endSession(sessionId)
-        if (ended) {
-          recordTokenEvent({
-            type: 'token_revoked',
-            at: clock.now(),
-            userId: ended.userId,
-            sessionId: ended.id,
-            tokenType,
-            clientId,
-          })
-        }
-        return
+        const active = await sessions.resolveSessionId(sessionId)
+        return active ? { session: active.session, tokenType } : null
       }
+      return null
     },
   }
 }

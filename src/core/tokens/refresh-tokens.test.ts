@@ -20,6 +20,7 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     passwordHash: '$argon2id$stand-in',
     roles: ['user'],
     disabledAt: null,
+    sessionEpoch: 0,
     createdAt: clock.now(),
     updatedAt: clock.now(),
   })
@@ -27,6 +28,7 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     id: 'session-1',
     tokenHash: null,
     userId,
+    userEpoch: 0,
     transport: 'token' as const,
     createdAt: clock.now(),
     lastSeenAt: clock.now(),

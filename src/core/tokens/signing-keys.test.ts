@@ -5,7 +5,8 @@ import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import { createAccessTokens } from './access-tokens.ts'
 import { createKeyProtector } from './key-protection.ts'
-import { createKeyRing, type KeyRingSettings } from './signing-keys.ts'
+import { createKeyRing, type KeyRing, type KeyRingSettings, type RotateKeysOptions, type SigningKeyView } from './signing-keys.ts'
+import type { SigningKeyStore } from './store.ts'
 
 const settings: KeyRingSettings = {
   signingAlgorithm: 'EdDSA',
@@ -21,9 +22,23 @@ async function setUp(t: TestContext, overrides: Partial<KeyRingSettings> = {}) {
   t.after(() => stores.close())
   const protector = createKeyProtector(randomBytes(32))
   const createRing = () => createKeyRing({ store: stores.signingKeys, clock, protector, settings: { ...settings, ...overrides } })
-  const keyRing = createRing()
-  await keyRing.loadKeys()
-  return { clock, stores, keyRing, createRing }
+  const created = createRing()
+  await created.loadKeys()
+  return { clock, stores, keyRing: withRotation(created, stores.signingKeys), createRing }
+}
+
+/** The key ring with rotation done as the operation does it: prepare, store, reload. */
+function withRotation(keyRing: KeyRing, store: SigningKeyStore) {
+  return Object.assign(keyRing, {
+    async rotateKeys(options?: RotateKeysOptions): Promise<SigningKeyView> {
+      const rotation = await keyRing.prepareRotation(options)
+      await keyRing.storeRotation(store, rotation)
+      await keyRing.loadKeys()
+      const view = keyRing.describeKey(rotation.record.kid)
+      assert.ok(view)
+      return view
+    },
+  })
 }
 
 const kidsOf = (keyRing: { publicJwks(): { keys: Array<{ kid: string }> } }) => keyRing.publicJwks().keys.map((key) => key.kid)

@@ -60,12 +60,17 @@ export interface KeyRing {
   /** Every published key and its state now. */
   listKeys(): SigningKeyView[]
   /**
-   * Publishes a new key that signs after the activation delay; schedules its predecessors'
-   * retirement. `emergency` (a key may have leaked): the new key signs at once and every other
-   * key retires at once, so the tokens they signed stop verifying now; sessions live on and
-   * their next refresh gets a token from the new key.
+   * Generates the key a rotation publishes; nothing is stored yet (`storeRotation` does, in a
+   * unit of work). The new key signs after the activation delay and its predecessors retire
+   * once their last tokens expire. `emergency` (a key may have leaked): the new key signs at once
+   * and every other key retires at once, so the tokens they signed stop verifying now; sessions
+   * live on and their next refresh gets a token from the new key.
    */
-  rotateKeys(options?: RotateKeysOptions): Promise<SigningKeyView>
+  prepareRotation(options?: RotateKeysOptions): Promise<KeyRotation>
+  /** Stores a prepared rotation through `store` (a unit of work's). */
+  storeRotation(store: SigningKeyStore, rotation: KeyRotation): Promise<void>
+  /** A loaded key as listed, or null when it is not (yet) loaded. */
+  describeKey(kid: string): SigningKeyView | null
   /** Deletes retired keys from the store, private parts included; returns how many. */
   deleteRetiredKeys(): Promise<number>
 }
@@ -73,6 +78,13 @@ export interface KeyRing {
 export interface RotateKeysOptions {
   algorithm?: SigningAlgorithm | undefined
   emergency?: boolean | undefined
+}
+
+export interface KeyRotation {
+  record: SigningKeyRecord
+  isEmergency: boolean
+  /** When the keys it replaces retire (emergency: now). */
+  retiresOthersAt: Date
 }
 
 interface LoadedKey {
@@ -193,27 +205,30 @@ export function createKeyRing(deps: {
       return loaded.filter((key) => !isRetired(key, nowMs)).map((key) => describeKey(key, nowMs, signingKid))
     },
 
-    async rotateKeys(options = {}) {
+    async prepareRotation(options = {}) {
       const now = clock.now()
       const algorithm = options.algorithm ?? settings.signingAlgorithm
       if (options.emergency) {
-        await store.replaceSigningKeys(await createSigningKeyRecord(algorithm, protector, now, now), now)
-        await readKeys(now)
-        const signing = findSigningKey(now.getTime())
-        if (!signing) throw new Error('the new signing key was not stored')
-        return describeKey(signing, now.getTime(), signing.record.kid)
+        return { record: await createSigningKeyRecord(algorithm, protector, now, now), isEmergency: true, retiresOthersAt: now }
       }
       const activatesAt = new Date(now.getTime() + settings.keyActivationDelaySeconds * 1000)
       // The keys it replaces sign until `activatesAt`; their last tokens expire one TTL later,
       // and verifiers accept them for the leeway beyond that.
-      const lastTokenEndMs =
-        activatesAt.getTime() + (settings.accessTokenTtlSeconds + settings.leewaySeconds) * 1000
+      const lastTokenEndMs = activatesAt.getTime() + (settings.accessTokenTtlSeconds + settings.leewaySeconds) * 1000
       const record = await createSigningKeyRecord(algorithm, protector, now, activatesAt)
-      await store.rotateSigningKey(record, new Date(lastTokenEndMs))
-      await readKeys(now)
-      const key = byKid.get(record.kid)
-      if (!key) throw new Error('the new signing key was not stored')
-      return describeKey(key, now.getTime(), findSigningKey(now.getTime())?.record.kid)
+      return { record, isEmergency: false, retiresOthersAt: new Date(lastTokenEndMs) }
+    },
+
+    async storeRotation(target, rotation) {
+      if (rotation.isEmergency) await target.replaceSigningKeys(rotation.record, rotation.retiresOthersAt)
+      else await target.rotateSigningKey(rotation.record, rotation.retiresOthersAt)
+    },
+
+    describeKey(kid) {
+      const key = byKid.get(kid)
+      if (!key) return null
+      const nowMs = clock.now().getTime()
+      return describeKey(key, nowMs, findSigningKey(nowMs)?.record.kid)
     },
 
     deleteRetiredKeys() {

@@ -3,17 +3,15 @@
  * access is what an intruder probing an account's reach looks like (ASVS 16.3.2).
  */
 import type { FastifyInstance } from 'fastify'
-import type { Core } from '../../core/core.ts'
+import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { readClientContext } from '../request-context.ts'
 
-export function registerAuditedDenials(app: FastifyInstance, core: Core): void {
+export function registerAuditedDenials(app: FastifyInstance, auditTrail: Pick<AuditTrailOperations, 'recordAccessDenied'>): void {
   app.addHook('onError', async (request, _reply, error) => {
     if (!(error instanceof TesseraError) || (error.code !== 'forbidden' && error.code !== 'csrf_rejected')) return
     try {
-      await core.audit.record({
-        type: 'access_denied',
-        outcome: 'failure',
+      await auditTrail.recordAccessDenied({
         reason: error.code === 'forbidden' ? 'missing_role' : 'cross_site',
         actorUserId: request.auth?.user.id ?? null,
         subjectUserId: request.auth?.user.id ?? null,

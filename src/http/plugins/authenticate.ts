@@ -5,8 +5,7 @@
  * Cookie-authenticated unsafe requests must be same-origin (or carry the session's CSRF token).
  */
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
-import type { Principal } from '../../core/auth/authentication.ts'
-import type { Core } from '../../core/core.ts'
+import type { Principal, SignInOperations } from '../../core/application/sign-in.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { classifyRequestSite, isUnsafeMethod } from '../cross-site.ts'
 import { readSessionCookie } from '../session-cookie.ts'
@@ -35,8 +34,10 @@ function challenge(reply: FastifyReply, error: string | null): void {
   reply.header('www-authenticate', error === null ? 'Bearer' : `Bearer error="${error}"`)
 }
 
-export function createAuthenticate(deps: { core: Core; allowedOrigins: readonly string[] }): onRequestHookHandler {
-  const { core, allowedOrigins } = deps
+type CallerResolution = Pick<SignInOperations, 'resolveAccessToken' | 'resolveSessionToken' | 'isCsrfTokenValid'>
+
+export function createAuthenticate(deps: { signIn: CallerResolution; allowedOrigins: readonly string[] }): onRequestHookHandler {
+  const { signIn, allowedOrigins } = deps
 
   return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     const authorization = request.headers.authorization
@@ -46,7 +47,7 @@ export function createAuthenticate(deps: { core: Core; allowedOrigins: readonly 
     }
     if (authorization !== undefined) {
       const token = readBearerToken(authorization)
-      const principal = token === null ? null : await core.authentication.resolveAccessToken(token)
+      const principal = token === null ? null : await signIn.resolveAccessToken(token)
       if (!principal) {
         challenge(reply, 'invalid_token')
         throw new TesseraError('invalid_token', 'The access token is not valid.')
@@ -55,9 +56,9 @@ export function createAuthenticate(deps: { core: Core; allowedOrigins: readonly 
       return
     }
     if (cookie.kind === 'single') {
-      const principal = await core.authentication.resolveSessionToken(cookie.token)
+      const principal = await signIn.resolveSessionToken(cookie.token)
       if (!principal) throw new TesseraError('unauthenticated', 'The session has ended; sign in again.')
-      if (isUnsafeMethod(request.method)) assertSameOrigin(request, principal, core, allowedOrigins)
+      if (isUnsafeMethod(request.method)) assertSameOrigin(request, principal, signIn, allowedOrigins)
       request.auth = { ...principal, transport: 'cookie' }
       return
     }
@@ -69,13 +70,13 @@ export function createAuthenticate(deps: { core: Core; allowedOrigins: readonly 
 function assertSameOrigin(
   request: FastifyRequest,
   principal: Principal,
-  core: Core,
+  signIn: CallerResolution,
   allowedOrigins: readonly string[],
 ): void {
   const site = classifyRequestSite(request, allowedOrigins)
   if (site === 'same-origin') return
   const csrfToken = request.headers['x-csrf-token']
-  if (site === 'unknown' && typeof csrfToken === 'string' && core.csrfTokens.isCsrfTokenValid(principal.session.id, csrfToken)) {
+  if (site === 'unknown' && typeof csrfToken === 'string' && signIn.isCsrfTokenValid(principal.session.id, csrfToken)) {
     return
   }
   throw new TesseraError('csrf_rejected', 'This request must come from an allowed origin.')

@@ -5,9 +5,10 @@
  * a missing one is acceptable is the route's decision.
  */
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
-import type { ServiceClientRecord } from '../../core/clients/store.ts'
-import type { Core } from '../../core/core.ts'
+import type { OAuthOperations } from '../../core/application/token-administration.ts'
+import type { ServiceClientRecord } from '../../core/application/types.ts'
 import { TesseraError } from '../../core/errors.ts'
+import { readClientContext } from '../request-context.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,14 +55,14 @@ export function refuseClient(reply: FastifyReply): TesseraError {
 }
 
 /** onRequest: sets `request.serviceClient` from a valid Basic header, null without one. */
-export function createClientAuthenticate(core: Core): onRequestHookHandler {
+export function createClientAuthenticate(oauth: Pick<OAuthOperations, 'authenticateServiceClient'>): onRequestHookHandler {
   return async function authenticateClient(request: FastifyRequest, reply: FastifyReply) {
     request.serviceClient = null
     const authorization = request.headers.authorization
     if (authorization === undefined) return
     const credentials = readBasicCredentials(authorization)
     const client = credentials
-      ? await core.serviceClients.authenticateServiceClient(credentials.clientId, credentials.clientSecret)
+      ? await oauth.authenticateServiceClient(credentials.clientId, credentials.clientSecret, readClientContext(request))
       : null
     if (!client) throw refuseClient(reply)
     request.serviceClient = client

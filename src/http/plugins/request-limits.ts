@@ -5,9 +5,10 @@
  * Routes are listed by method and path so an endpoint added later needs one line here.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { RequestAttempt, RequestThrottle } from '../../core/throttle/request-throttle.ts'
+import type { Application } from '../../core/application/application.ts'
+import type { RequestAttempt, RequestKind } from '../../core/application/types.ts'
 
-const limitedRoutes: Readonly<Record<string, string>> = {
+const limitedRoutes: Readonly<Record<string, RequestKind>> = {
   'POST /v1/auth/register': 'registration',
   'POST /v1/auth/refresh': 'refresh',
   'POST /v1/oauth/introspect': 'introspection',
@@ -18,13 +19,13 @@ const limitedRoutes: Readonly<Record<string, string>> = {
 // scanning that answer is the failure to count.
 const inactiveAnswer = '{"active":false}'
 
-function isFailedAttempt(kind: string, statusCode: number, payload: unknown): boolean {
+function isFailedAttempt(kind: RequestKind, statusCode: number, payload: unknown): boolean {
   if (statusCode >= 400 && statusCode < 500) return statusCode !== 429
   return kind === 'introspection' && payload === inactiveAnswer
 }
 
-export function registerRequestLimits(app: FastifyInstance, throttle: RequestThrottle): void {
-  const attempts = new WeakMap<FastifyRequest, { kind: string; attempt: RequestAttempt }>()
+export function registerRequestLimits(app: FastifyInstance, throttle: Application['requestLimits']): void {
+  const attempts = new WeakMap<FastifyRequest, { kind: RequestKind; attempt: RequestAttempt }>()
   app.addHook('onRequest', async (request) => {
     const kind = limitedRoutes[`${request.method} ${request.routeOptions.url}`]
     if (kind !== undefined) attempts.set(request, { kind, attempt: await throttle.admitRequest(kind, request.ip) })

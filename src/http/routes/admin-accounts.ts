@@ -3,12 +3,13 @@
  * their existing (bcrypt or argon2id) password hashes. Every route needs the `admin` role.
  */
 import type { FastifyInstance } from 'fastify'
-import { maxImportBatch } from '../../core/accounts/import-users.ts'
+import type { AccountAdministration } from '../../core/application/account-admin.ts'
+import { maxImportBatch } from '../../core/application/types.ts'
 import { requireAuth, requireRole } from '../plugins/authenticate.ts'
 import { readClientContext } from '../request-context.ts'
 import { authSecurity, problemResponses, usernameField } from '../schemas/shared.ts'
 import { viewUser } from '../views.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
 interface ImportBody {
   users: Array<{ username: string; password_hash: string; roles?: string[] }>
@@ -17,8 +18,12 @@ interface ImportBody {
 /** Large enough for a full batch of entries with roles; imports are rare and admin-only. */
 const importBodyLimitBytes = 1024 * 1024
 
-export async function adminAccountRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, authenticate } = deps
+export interface AdminAccountRouteDeps extends AuthenticatedRouteDeps {
+  accountAdmin: AccountAdministration
+}
+
+export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccountRouteDeps): Promise<void> {
+  const { accountAdmin, authenticate } = deps
   app.addHook('onRequest', authenticate)
   // Before body validation, so a caller without the role learns nothing about the expected body.
   app.addHook('preValidation', requireRole('admin'))
@@ -49,7 +54,7 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: RouteDeps):
     },
     async (request) => {
       const actor = { actorUserId: requireAuth(request).user.id, context: readClientContext(request) }
-      const { user, clearedCounters } = await core.accountAdministration.unlockUser(request.params.id, actor)
+      const { user, clearedCounters } = await accountAdmin.unlockUser(request.params.id, actor)
       return { user: viewUser(user), cleared_counters: clearedCounters }
     },
   )
@@ -114,7 +119,7 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: RouteDeps):
       },
     },
     async (request) => {
-      const results = await core.accountAdministration.importUsers(
+      const results = await accountAdmin.importUsers(
         request.body.users.map((entry) => ({ username: entry.username, passwordHash: entry.password_hash, roles: entry.roles })),
         { actorUserId: requireAuth(request).user.id, context: readClientContext(request) },
       )

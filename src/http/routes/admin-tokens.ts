@@ -3,14 +3,14 @@
  * list, delete). Every route needs the `admin` role. A client secret appears once, in the
  * creation answer; private keys never appear at all.
  */
-import type { FastifyInstance } from 'fastify'
-import type { ServiceClientRecord } from '../../core/clients/store.ts'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { TokenAdministration } from '../../core/application/token-administration.ts'
+import type { ServiceClientRecord, SigningAlgorithm, SigningKeyView } from '../../core/application/types.ts'
 import { TesseraError } from '../../core/errors.ts'
-import type { SigningKeyView } from '../../core/tokens/signing-keys.ts'
-import type { SigningAlgorithm } from '../../core/tokens/store.ts'
-import { requireRole } from '../plugins/authenticate.ts'
+import { requireAuth, requireRole } from '../plugins/authenticate.ts'
+import { readClientContext } from '../request-context.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
 const signingKeySchema = {
   type: 'object',
@@ -50,8 +50,13 @@ function viewServiceClient(client: ServiceClientRecord) {
   return { client_id: client.id, name: client.name, created_at: client.createdAt.toISOString() }
 }
 
-export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, authenticate } = deps
+export interface AdminTokenRouteDeps extends AuthenticatedRouteDeps {
+  tokenAdmin: TokenAdministration
+}
+
+export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRouteDeps): Promise<void> {
+  const { tokenAdmin, authenticate } = deps
+  const actorOf = (request: FastifyRequest) => ({ actorUserId: requireAuth(request).user.id, context: readClientContext(request) })
   app.addHook('onRequest', authenticate)
   // Authorize before validation, so a caller without the role learns nothing about the bodies these routes take.
   app.addHook('preValidation', requireRole('admin'))
@@ -73,7 +78,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
         },
       },
     },
-    async () => ({ keys: core.keyRing.listKeys().map(viewSigningKey) }),
+    async () => ({ keys: tokenAdmin.listSigningKeys().map(viewSigningKey) }),
   )
 
   app.post<{ Querystring: { algorithm?: SigningAlgorithm; emergency?: boolean } }>(
@@ -98,7 +103,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
     },
     async (request, reply) => {
       const { algorithm, emergency } = request.query
-      const key = await core.rotateSigningKeys({ algorithm, emergency })
+      const key = await tokenAdmin.rotateSigningKeys({ algorithm, emergency }, actorOf(request))
       return reply.code(201).send(viewSigningKey(key))
     },
   )
@@ -120,7 +125,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
         },
       },
     },
-    async () => ({ clients: (await core.serviceClients.listServiceClients()).map(viewServiceClient) }),
+    async () => ({ clients: (await tokenAdmin.listServiceClients()).map(viewServiceClient) }),
   )
 
   app.post<{ Body: { name: string } }>(
@@ -148,7 +153,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
       },
     },
     async (request, reply) => {
-      const { client, secret } = await core.serviceClients.createServiceClient(request.body.name)
+      const { client, secret } = await tokenAdmin.createServiceClient(request.body.name, actorOf(request))
       return reply.code(201).send({ ...viewServiceClient(client), client_secret: secret })
     },
   )
@@ -169,7 +174,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: RouteDeps): P
       },
     },
     async (request, reply) => {
-      const deleted = await core.serviceClients.deleteServiceClient(request.params.id)
+      const deleted = await tokenAdmin.deleteServiceClient(request.params.id, actorOf(request))
       if (!deleted) throw new TesseraError('not_found', 'No such service client.')
       return reply.code(204).send()
     },

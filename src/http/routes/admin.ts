@@ -4,7 +4,8 @@ import { requireAuth, requireRole } from '../plugins/authenticate.ts'
 import { readClientContext } from '../request-context.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { viewUser } from '../views.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { AccountAdministration } from '../../core/application/account-admin.ts'
+import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
 function encodeCursor(usernameKey: string): string {
   return Buffer.from(usernameKey, 'utf8').toString('base64url')
@@ -14,8 +15,12 @@ function decodeCursor(cursor: string | undefined): string | null {
   return cursor === undefined ? null : Buffer.from(cursor, 'base64url').toString('utf8')
 }
 
-export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, authenticate } = deps
+export interface AdminRouteDeps extends AuthenticatedRouteDeps {
+  accountAdmin: AccountAdministration
+}
+
+export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
+  const { accountAdmin, authenticate } = deps
   app.addHook('onRequest', authenticate)
   app.addHook('preHandler', requireRole('admin'))
 
@@ -49,7 +54,7 @@ export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promis
     },
     async (request) => {
       const { limit, cursor } = request.query
-      const page = await core.accounts.listUsers({ after: decodeCursor(cursor), limit: limit + 1 })
+      const page = await accountAdmin.listUsers({ after: decodeCursor(cursor), limit: limit + 1 })
       const users = page.slice(0, limit)
       const last = users.at(-1)
       return {
@@ -85,7 +90,7 @@ export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promis
     },
     async (request) => {
       const actor = { actorUserId: requireAuth(request).user.id, context: readClientContext(request) }
-      return viewUser(await core.replaceUserRoles(request.params.id, request.body.roles, actor))
+      return viewUser(await accountAdmin.replaceUserRoles(request.params.id, request.body.roles, actor))
     },
   )
 }

@@ -4,10 +4,15 @@ import { TesseraError } from '../../core/errors.ts'
 import { requireRole } from '../plugins/authenticate.ts'
 import { cursorField, decodeTimeCursor, encodeTimeCursor, viewAlert } from '../schemas/audit.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
+import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
-export async function alertRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, authenticate } = deps
+export interface AlertRouteDeps extends AuthenticatedRouteDeps {
+  auditTrail: AuditTrailOperations
+}
+
+export async function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): Promise<void> {
+  const { auditTrail, authenticate } = deps
   app.addHook('onRequest', authenticate)
   app.addHook('preHandler', requireRole('admin'))
 
@@ -42,7 +47,7 @@ export async function alertRoutes(app: FastifyInstance, deps: RouteDeps): Promis
       const { since, rule, limit, cursor } = request.query
       const decoded = decodeTimeCursor(cursor)
       if (cursor !== undefined && decoded === null) throw new TesseraError('validation_failed', 'The cursor is not valid.')
-      const page = await core.alerts.listAlerts({
+      const page = await auditTrail.listAlerts({
         since: since === undefined ? null : new Date(since),
         rule: rule ?? null,
         after: decoded && { raisedAt: decoded.at, id: decoded.id },

@@ -5,14 +5,20 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { Readable } from 'node:stream'
-import { auditEventTypes, auditOutcomes, type AuditEventType, type AuditOutcome } from '../../core/audit/events.ts'
-import type { AuditCursor, AuditEventFilter } from '../../core/audit/store.ts'
-import type { Core } from '../../core/core.ts'
+import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
+import {
+  auditEventTypes,
+  auditOutcomes,
+  type AuditCursor,
+  type AuditEventFilter,
+  type AuditEventType,
+  type AuditOutcome,
+} from '../../core/application/types.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { requireRole } from '../plugins/authenticate.ts'
 import { cursorField, decodeTimeCursor, encodeTimeCursor, toAuditCursor, viewAuditEvent } from '../schemas/audit.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
 interface AuditQuery {
   user?: string
@@ -34,17 +40,21 @@ export function readCursor(cursor: string | undefined): AuditCursor | null {
   return toAuditCursor(decoded)
 }
 
-async function* exportEvents(core: Core, filter: AuditEventFilter): AsyncGenerator<string> {
+async function* exportEvents(auditTrail: AuditTrailOperations, filter: AuditEventFilter): AsyncGenerator<string> {
   let after: AuditCursor | null = null
   do {
-    const page = await core.audit.queryEvents(filter, { order: 'oldest_first', after, limit: exportPageSize })
+    const page = await auditTrail.queryEvents(filter, { order: 'oldest_first', after, limit: exportPageSize })
     for (const event of page.events) yield `${JSON.stringify(viewAuditEvent(event))}\n`
     after = page.nextCursor
   } while (after !== null)
 }
 
-export async function auditRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, authenticate } = deps
+export interface AuditRouteDeps extends AuthenticatedRouteDeps {
+  auditTrail: AuditTrailOperations
+}
+
+export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): Promise<void> {
+  const { auditTrail, authenticate } = deps
   app.addHook('onRequest', authenticate)
   app.addHook('preHandler', requireRole('admin'))
 
@@ -97,9 +107,9 @@ export async function auditRoutes(app: FastifyInstance, deps: RouteDeps): Promis
       }
       if (format === 'jsonl') {
         reply.type('application/x-ndjson; charset=utf-8')
-        return reply.send(Readable.from(exportEvents(core, filter)))
+        return reply.send(Readable.from(exportEvents(auditTrail, filter)))
       }
-      const page = await core.audit.queryEvents(filter, { after: readCursor(cursor), limit })
+      const page = await auditTrail.queryEvents(filter, { after: readCursor(cursor), limit })
       return {
         events: page.events.map(viewAuditEvent),
         next_cursor: page.nextCursor && encodeTimeCursor(page.nextCursor.occurredAt, page.nextCursor.id),

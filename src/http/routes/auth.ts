@@ -8,7 +8,8 @@ import { clearSessionCookie } from '../session-cookie.ts'
 import { replyWithSignIn } from '../sign-in-reply.ts'
 import { readClientContext } from '../request-context.ts'
 import { viewTokenSignIn, viewUser } from '../views.ts'
-import { authBodyLimitBytes, type RouteDeps } from './route-deps.ts'
+import type { SignInOperations } from '../../core/application/sign-in.ts'
+import { authBodyLimitBytes, type AuthenticatedRouteDeps } from './route-deps.ts'
 
 interface Credentials {
   username: string
@@ -26,8 +27,16 @@ const credentialsBody = {
   additionalProperties: false,
 } as const
 
-export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, sessionSettings, allowedOrigins, authenticate } = deps
+export interface AuthRouteDeps extends AuthenticatedRouteDeps {
+  signIn: SignInOperations
+  /** The cookie's lifetime. */
+  absoluteTimeoutSeconds: number
+  /** Origins a cookie sign-in may come from. */
+  allowedOrigins: readonly string[]
+}
+
+export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
+  const { signIn: signInOperations, absoluteTimeoutSeconds, allowedOrigins, authenticate } = deps
 
   app.post<{ Body: Credentials }>(
     '/register',
@@ -41,7 +50,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       },
     },
     async (request, reply) => {
-      const user = await core.registration.registerUser(request.body, readClientContext(request))
+      const user = await signInOperations.register(request.body, readClientContext(request))
       return reply.code(201).send(viewUser(user))
     },
   )
@@ -67,16 +76,13 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       if (transport === 'cookie' && classifyRequestSite(request, allowedOrigins) === 'cross-site') {
         throw new TesseraError('csrf_rejected', 'Cookie sign-in must come from an allowed origin.')
       }
-      const signIn = await core.authentication.logIn({
+      const signIn = await signInOperations.signIn({
         username: request.body.username,
         password: request.body.password,
         transport,
         ...readClientContext(request),
       })
-      return replyWithSignIn(reply, signIn, {
-        csrfTokens: core.csrfTokens,
-        absoluteTimeoutSeconds: sessionSettings.absoluteTimeoutSeconds,
-      })
+      return replyWithSignIn(reply, signIn, { createCsrfToken: signInOperations.createCsrfToken, absoluteTimeoutSeconds })
     },
   )
 
@@ -99,7 +105,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       },
     },
     async (request) =>
-      viewTokenSignIn(await core.authentication.refreshTokens(request.body.refresh_token, readClientContext(request))),
+      viewTokenSignIn(await signInOperations.refresh(request.body.refresh_token, readClientContext(request))),
   )
 
   app.post(
@@ -134,7 +140,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       if (auth.transport !== 'cookie') {
         throw new TesseraError('cookie_session_required', 'Send the session cookie; token sessions refresh instead.')
       }
-      const issued = await core.authentication.issueSessionAccessToken(auth, readClientContext(request))
+      const issued = await signInOperations.issueSessionAccessToken(auth, readClientContext(request))
       return {
         access_token: issued.accessToken,
         token_type: 'Bearer' as const,
@@ -158,7 +164,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
     },
     async (request, reply) => {
       const auth = request.auth
-      if (auth) await core.authentication.logOut(auth, readClientContext(request))
+      if (auth) await signInOperations.signOut(auth, readClientContext(request))
       if (auth?.transport === 'cookie') clearSessionCookie(reply)
       return reply.code(204).send()
     },

@@ -5,15 +5,22 @@ import { authSecurity, passwordField, problemResponses } from '../schemas/shared
 import { replyWithSignIn } from '../sign-in-reply.ts'
 import { readClientContext } from '../request-context.ts'
 import { viewUser } from '../views.ts'
-import { authBodyLimitBytes, type RouteDeps } from './route-deps.ts'
+import type { SignInOperations } from '../../core/application/sign-in.ts'
+import { authBodyLimitBytes, type AuthenticatedRouteDeps } from './route-deps.ts'
 
 interface ChangePasswordBody {
   current_password: string
   new_password: string
 }
 
-export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, sessionSettings, authenticate } = deps
+export interface MeRouteDeps extends AuthenticatedRouteDeps {
+  signIn: SignInOperations
+  /** The cookie's lifetime, for a password change on the cookie transport. */
+  absoluteTimeoutSeconds: number
+}
+
+export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise<void> {
+  const { signIn: signInOperations, absoluteTimeoutSeconds, authenticate } = deps
 
   app.get(
     '/',
@@ -61,7 +68,7 @@ export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
     },
     async (request, reply) => {
       const auth = requireAuth(request)
-      const signIn = await core.authentication.changePassword(auth, {
+      const signIn = await signInOperations.changePassword(auth, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
         // The new session travels as this request did: a bearer token that names a cookie
@@ -69,10 +76,7 @@ export async function meRoutes(app: FastifyInstance, deps: RouteDeps): Promise<v
         transport: auth.transport,
         ...readClientContext(request),
       })
-      return replyWithSignIn(reply, signIn, {
-        csrfTokens: core.csrfTokens,
-        absoluteTimeoutSeconds: sessionSettings.absoluteTimeoutSeconds,
-      })
+      return replyWithSignIn(reply, signIn, { createCsrfToken: signInOperations.createCsrfToken, absoluteTimeoutSeconds })
     },
   )
 }

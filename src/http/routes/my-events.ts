@@ -4,10 +4,15 @@ import { requireAuth } from '../plugins/authenticate.ts'
 import { cursorField, encodeTimeCursor, viewAuditEvent } from '../schemas/audit.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { readCursor } from './audit.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
+import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
-export async function myEventsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, authenticate } = deps
+export interface MyEventsRouteDeps extends AuthenticatedRouteDeps {
+  auditTrail: AuditTrailOperations
+}
+
+export async function myEventsRoutes(app: FastifyInstance, deps: MyEventsRouteDeps): Promise<void> {
+  const { auditTrail, authenticate } = deps
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/',
@@ -53,10 +58,10 @@ export async function myEventsRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     },
     async (request) => {
       const auth = requireAuth(request)
-      const page = await core.audit.queryEvents(
-        { userId: auth.user.id },
-        { after: readCursor(request.query.cursor), limit: request.query.limit },
-      )
+      const page = await auditTrail.queryUserEvents(auth.user.id, {
+        after: readCursor(request.query.cursor),
+        limit: request.query.limit,
+      })
       return {
         events: page.events.map(viewAuditEvent),
         next_cursor: page.nextCursor && encodeTimeCursor(page.nextCursor.occurredAt, page.nextCursor.id),

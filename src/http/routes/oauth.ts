@@ -7,13 +7,16 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config/load.ts'
-import type { TokenType } from '../../core/tokens/introspection.ts'
+import type { OAuthOperations } from '../../core/application/token-administration.ts'
+import type { TokenType } from '../../core/application/types.ts'
 import { acceptOnlyFormBodies } from '../form-body.ts'
 import { createClientAuthenticate, refuseClient } from '../plugins/client-auth.ts'
 import { problemResponses } from '../schemas/shared.ts'
-import { authBodyLimitBytes, type RouteDeps } from './route-deps.ts'
+import { readClientContext } from '../request-context.ts'
+import { authBodyLimitBytes } from './route-deps.ts'
 
-export interface OAuthRouteDeps extends RouteDeps {
+export interface OAuthRouteDeps {
+  oauth: OAuthOperations
   tokenSettings: Pick<Config['tokens'], 'issuer' | 'audience'>
 }
 
@@ -39,10 +42,10 @@ function readHint(hint: string | undefined): TokenType | undefined {
 }
 
 export async function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): Promise<void> {
-  const { core, tokenSettings } = deps
+  const { oauth, tokenSettings } = deps
   acceptOnlyFormBodies(app)
   app.decorateRequest('serviceClient', null)
-  app.addHook('onRequest', createClientAuthenticate(core))
+  app.addHook('onRequest', createClientAuthenticate(oauth))
 
   app.post<{ Body: TokenForm }>(
     '/introspect',
@@ -82,7 +85,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): P
     async (request, reply) => {
       if (!request.serviceClient) throw refuseClient(reply)
       const hint = readHint(request.body.token_type_hint)
-      const answer = await core.tokenIntrospection.introspectToken(request.body.token, hint)
+      const answer = await oauth.introspectToken(request.body.token, hint)
       if (!answer.active) return { active: false }
       return {
         active: true,
@@ -117,10 +120,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): P
       },
     },
     async (request, reply) => {
-      await core.tokenIntrospection.revokeToken(request.body.token, {
-        hint: readHint(request.body.token_type_hint),
-        clientId: request.serviceClient?.id ?? null,
-      })
+      const options = { hint: readHint(request.body.token_type_hint), clientId: request.serviceClient?.id ?? null }
+      await oauth.revokeToken(request.body.token, options, readClientContext(request))
       return reply.code(200).send()
     },
   )

@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify'
 import { TesseraError } from '../../core/errors.ts'
 import { problemResponses } from '../schemas/shared.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { Health } from '../../core/application/application.ts'
+import type { TokenAdministration } from '../../core/application/token-administration.ts'
 
 const statusSchema = {
   type: 'object',
@@ -10,8 +11,13 @@ const statusSchema = {
   required: ['status'],
 } as const
 
-export async function publicRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core } = deps
+export interface PublicRouteDeps {
+  health: Health
+  tokenAdmin: Pick<TokenAdministration, 'publicJwks'>
+}
+
+export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps): Promise<void> {
+  const { health, tokenAdmin } = deps
 
   app.get(
     '/healthz',
@@ -30,7 +36,7 @@ export async function publicRoutes(app: FastifyInstance, deps: RouteDeps): Promi
     },
     async (request) => {
       try {
-        await core.checkReadiness()
+        await health.checkReadiness()
       } catch (error) {
         request.log.warn({ err: error }, 'store not ready')
         throw new TesseraError('service_unavailable', 'A store is not reachable.')
@@ -74,7 +80,7 @@ export async function publicRoutes(app: FastifyInstance, deps: RouteDeps): Promi
     },
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300')
-      return core.keyRing.publicJwks()
+      return tokenAdmin.publicJwks()
     },
   )
 }

@@ -1,11 +1,8 @@
 import type { onRequestHookHandler } from 'fastify'
-import type { Config } from '../../config/load.ts'
-import type { Core } from '../../core/core.ts'
 
-export interface RouteDeps {
-  core: Core
-  sessionSettings: Config['sessions']
-  allowedOrigins: readonly string[]
+/** What every route plugin that serves signed-in callers receives, beside its own operations. */
+export interface AuthenticatedRouteDeps {
+  /** onRequest hook that puts the caller on `request.auth` (plugins/authenticate.ts). */
   authenticate: onRequestHookHandler
 }
 

@@ -6,10 +6,16 @@ import { readClientContext } from '../request-context.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { clearSessionCookie } from '../session-cookie.ts'
 import { viewSession } from '../views.ts'
-import type { RouteDeps } from './route-deps.ts'
+import type { MySessionOperations } from '../../core/application/my-sessions.ts'
+import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
-export async function sessionRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { core, sessionSettings, authenticate } = deps
+export interface SessionRouteDeps extends AuthenticatedRouteDeps {
+  mySessions: MySessionOperations
+  idleTimeoutSeconds: number
+}
+
+export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): Promise<void> {
+  const { mySessions, idleTimeoutSeconds, authenticate } = deps
 
   app.get(
     '/',
@@ -31,12 +37,8 @@ export async function sessionRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     },
     async (request) => {
       const auth = requireAuth(request)
-      const sessions = await core.sessions.listUserSessions(auth.user.id)
-      return {
-        sessions: sessions.map((session) =>
-          viewSession(session, sessionSettings.idleTimeoutSeconds, auth.session.id),
-        ),
-      }
+      const sessions = await mySessions.listMySessions({ userId: auth.user.id, sessionId: auth.session.id })
+      return { sessions: sessions.map((session) => viewSession(session, idleTimeoutSeconds, auth.session.id)) }
     },
   )
 
@@ -64,7 +66,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: RouteDeps): Prom
       const auth = requireAuth(request)
       const endsCurrent = request.query.scope === 'all'
       const caller = { userId: auth.user.id, sessionId: auth.session.id }
-      const ended = await core.sessionRevocation.revokeOwnSessions(caller, endsCurrent, readClientContext(request))
+      const ended = await mySessions.endMySessions(caller, endsCurrent, readClientContext(request))
       if (endsCurrent && auth.transport === 'cookie') clearSessionCookie(reply)
       return { ended }
     },
@@ -90,7 +92,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     async (request, reply) => {
       const auth = requireAuth(request)
       const caller = { userId: auth.user.id, sessionId: auth.session.id }
-      if (!(await core.sessionRevocation.revokeOwnSession(caller, request.params.id, readClientContext(request)))) {
+      if (!(await mySessions.endMySession(caller, request.params.id, readClientContext(request)))) {
         throw new TesseraError('not_found', 'No such session.')
       }
       if (request.params.id === auth.session.id && auth.transport === 'cookie') clearSessionCookie(reply)

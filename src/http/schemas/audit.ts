@@ -1,8 +1,13 @@
 /** The public shapes of audit events and alerts, and their views. */
-import type { AlertRecord } from '../../core/alerts/store.ts'
-import { auditEventTypes, auditOutcomes, auditReasons, type AuditEventRecord } from '../../core/audit/events.ts'
-import type { AuditCursor } from '../../core/audit/store.ts'
-import { describeAlertForWebhook } from '../../core/alerts/webhook-delivery.ts'
+import {
+  auditEventTypes,
+  auditOutcomes,
+  auditReasons,
+  describeAlertForWebhook,
+  type AlertRecord,
+  type AuditCursor,
+  type AuditEventRecord,
+} from '../../core/application/types.ts'
 
 const nullableString = { type: ['string', 'null'] } as const
 

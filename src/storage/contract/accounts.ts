@@ -82,7 +82,8 @@ export function testAccountStore(openStores: OpenStores): void {
       const { accounts } = await openStoresForTest(t, openStores)
       const user = buildUserRecord()
       await accounts.insertUser(user)
-      assert.equal(await accounts.updatePasswordHash(user.id, '$argon2id$new', secondsAfterEpoch(60)), true)
+      const change = { from: user.passwordHash, to: '$argon2id$new' }
+      assert.equal(await accounts.updatePasswordHash(user.id, change, secondsAfterEpoch(60)), true)
       const updated = await accounts.findUserById(user.id)
       assert.equal(updated?.passwordHash, '$argon2id$new')
       assert.deepEqual(updated?.updatedAt, secondsAfterEpoch(60))
@@ -93,8 +94,29 @@ export function testAccountStore(openStores: OpenStores): void {
       const { accounts } = await openStoresForTest(t, openStores)
       const user = buildUserRecord()
       await accounts.insertUser(user)
-      assert.equal(await accounts.updatePasswordHash('no-such-user', '$argon2id$new', secondsAfterEpoch(60)), false)
+      const change = { from: user.passwordHash, to: '$argon2id$new' }
+      assert.equal(await accounts.updatePasswordHash('no-such-user', change, secondsAfterEpoch(60)), false)
       assert.deepEqual(await accounts.findUserById(user.id), user)
+    })
+
+    it('updatePasswordHash() changes nothing when the hash is no longer the expected one', async (t) => {
+      const { accounts } = await openStoresForTest(t, openStores)
+      const user = buildUserRecord()
+      await accounts.insertUser(user)
+      const stale = { from: '$argon2id$an-earlier-hash', to: '$argon2id$new' }
+      assert.equal(await accounts.updatePasswordHash(user.id, stale, secondsAfterEpoch(60)), false)
+      assert.deepEqual(await accounts.findUserById(user.id), user)
+    })
+
+    it('advanceSessionEpoch() moves the epoch on by one each time and returns the updated user', async (t) => {
+      const { accounts } = await openStoresForTest(t, openStores)
+      const user = buildUserRecord()
+      await accounts.insertUser(user)
+      const first = await accounts.advanceSessionEpoch(user.id, secondsAfterEpoch(30))
+      assert.deepEqual(first, { ...user, sessionEpoch: 1, updatedAt: secondsAfterEpoch(30) })
+      await Promise.all([1, 2, 3].map(() => accounts.advanceSessionEpoch(user.id, secondsAfterEpoch(40))))
+      assert.equal((await accounts.findUserById(user.id))?.sessionEpoch, 4)
+      assert.equal(await accounts.advanceSessionEpoch('no-such-user', secondsAfterEpoch(40)), null)
     })
 
     it('replaceRoles() replaces every role and returns the updated user', async (t) => {

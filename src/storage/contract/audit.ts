@@ -114,40 +114,53 @@ export function testAuditStore(openStores: OpenStores, options: { hasTransaction
       assert.deepEqual(ids(await audit.queryEvents({}, oldestFirst)), ids(events.slice(4)))
     })
 
-    it('appendEventsWithChange() keeps the change and its events together', async (t) => {
-      const { audit, accounts } = await openStoresForTest(t, openStores)
-      const user = buildUserRecord()
-      const event = buildAuditEventRecord({ type: 'user_registered', outcome: 'success', subjectUserId: user.id })
-      const result = await audit.appendEventsWithChange(() => accounts.insertUser(user), (outcome) => (outcome === 'inserted' ? [event] : []))
-      assert.equal(result, 'inserted')
-      assert.equal((await accounts.findUserById(user.id))?.id, user.id)
-      assert.deepEqual(ids(await audit.queryEvents({}, oldestFirst)), [event.id])
-    })
-
-    it('appendEventsWithChange() stores no event when the change fails', async (t) => {
-      const { audit } = await openStoresForTest(t, openStores)
-      await assert.rejects(
-        audit.appendEventsWithChange(async () => {
-          throw new Error('change refused')
-        }, () => [buildAuditEventRecord()]),
-        /change refused/,
-      )
-      assert.deepEqual(await audit.queryEvents({}, oldestFirst), [])
-    })
-
     if (options.hasTransactions) {
-      it('appendEventsWithChange() undoes the change when its events cannot be stored', async (t) => {
-        const { audit, accounts } = await openStoresForTest(t, openStores)
-        const existing = buildAuditEventRecord()
-        await audit.appendEvents([existing])
+      it('runUnitOfWork() keeps a change and its events together', async (t) => {
+        const stores = await openStoresForTest(t, openStores)
         const user = buildUserRecord()
-        await assert.rejects(audit.appendEventsWithChange(() => accounts.insertUser(user), () => [{ ...existing }]))
-        assert.equal(await accounts.findUserById(user.id), null)
-        assert.deepEqual(ids(await audit.queryEvents({}, oldestFirst)), [existing.id])
+        const event = buildAuditEventRecord({ type: 'user_registered', outcome: 'success', subjectUserId: user.id })
+        const outcome = await stores.runUnitOfWork(async (tx) => {
+          const inserted = await tx.accounts.insertUser(user)
+          await tx.audit.appendEvents([event])
+          return inserted
+        })
+        assert.equal(outcome, 'inserted')
+        assert.equal((await stores.accounts.findUserById(user.id))?.id, user.id)
+        assert.deepEqual(ids(await stores.audit.queryEvents({}, oldestFirst)), [event.id])
       })
 
-      it('appendEventsWithChange() keeps concurrent calls of other requests out of its transaction', async (t) => {
-        const { audit, accounts } = await openStoresForTest(t, openStores)
+      it('runUnitOfWork() keeps nothing when its work fails', async (t) => {
+        const stores = await openStoresForTest(t, openStores)
+        const user = buildUserRecord()
+        await assert.rejects(
+          stores.runUnitOfWork(async (tx) => {
+            await tx.accounts.insertUser(user)
+            await tx.audit.appendEvents([buildAuditEventRecord()])
+            throw new Error('change refused')
+          }),
+          /change refused/,
+        )
+        assert.equal(await stores.accounts.findUserById(user.id), null)
+        assert.deepEqual(await stores.audit.queryEvents({}, oldestFirst), [])
+      })
+
+      it('runUnitOfWork() undoes the change when its events cannot be stored', async (t) => {
+        const stores = await openStoresForTest(t, openStores)
+        const existing = buildAuditEventRecord()
+        await stores.audit.appendEvents([existing])
+        const user = buildUserRecord()
+        await assert.rejects(
+          stores.runUnitOfWork(async (tx) => {
+            await tx.accounts.insertUser(user)
+            await tx.audit.appendEvents([{ ...existing }])
+          }),
+        )
+        assert.equal(await stores.accounts.findUserById(user.id), null)
+        assert.deepEqual(ids(await stores.audit.queryEvents({}, oldestFirst)), [existing.id])
+      })
+
+      it('runUnitOfWork() keeps calls of other requests out of its transaction', async (t) => {
+        const stores = await openStoresForTest(t, openStores)
         const outsider = buildUserRecord()
         const insider = buildUserRecord()
         let signalStarted = () => {}
@@ -155,20 +168,35 @@ export function testAuditStore(openStores: OpenStores, options: { hasTransaction
         // Another request, begun outside the transaction, writes while the transaction is open.
         const outsiderDone = (async () => {
           await started
-          await accounts.insertUser(outsider)
+          await stores.accounts.insertUser(outsider)
         })()
         await assert.rejects(
-          audit.appendEventsWithChange(async () => {
-            await accounts.insertUser(insider)
+          stores.runUnitOfWork(async (tx) => {
+            await tx.accounts.insertUser(insider)
             signalStarted()
             await new Promise((resolve) => setImmediate(resolve))
             throw new Error('change refused')
-          }, () => []),
+          }),
           /change refused/,
         )
         await outsiderDone
-        assert.equal(await accounts.findUserById(insider.id), null)
-        assert.equal((await accounts.findUserById(outsider.id))?.id, outsider.id)
+        assert.equal(await stores.accounts.findUserById(insider.id), null)
+        assert.equal((await stores.accounts.findUserById(outsider.id))?.id, outsider.id)
+      })
+
+      it('runUnitOfWork() lets a failed store step inside it be undone alone', async (t) => {
+        const stores = await openStoresForTest(t, openStores)
+        const first = buildUserRecord()
+        const taken = buildUserRecord({ usernameKey: first.usernameKey })
+        const kept = await stores.runUnitOfWork(async (tx) => {
+          await tx.accounts.insertUser(first)
+          // A refused multi-statement step (a taken name) undoes itself, not the unit of work.
+          assert.equal(await tx.accounts.insertUser(taken), 'username_taken')
+          return tx.accounts.findUserById(first.id)
+        })
+        assert.equal(kept?.id, first.id)
+        assert.equal((await stores.accounts.findUserById(first.id))?.id, first.id)
+        assert.equal(await stores.accounts.findUserById(taken.id), null)
       })
     }
   })

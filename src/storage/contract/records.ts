@@ -9,10 +9,10 @@ import type { AlertRecord } from '../../core/alerts/store.ts'
 import type { AuditEventRecord } from '../../core/audit/events.ts'
 import type { ServiceClientRecord } from '../../core/clients/store.ts'
 import type { SessionRecord } from '../../core/sessions/store.ts'
-import type { Stores } from '../../core/stores.ts'
+import type { BackendStores } from '../../core/stores.ts'
 import type { SigningKeyRecord } from '../../core/tokens/store.ts'
 
-export type OpenStores = () => Promise<Stores>
+export type OpenStores = () => Promise<BackendStores>
 
 /** A fixed instant with whole milliseconds, which every backend can hold exactly. */
 export const contractEpoch = new Date('2030-01-01T00:00:00.000Z')
@@ -22,10 +22,42 @@ export function secondsAfterEpoch(seconds: number): Date {
 }
 
 /** Opens a fresh set of stores for one test and closes them when the test ends. */
-export async function openStoresForTest(t: TestContext, openStores: OpenStores): Promise<Stores> {
+export async function openStoresForTest(t: TestContext, openStores: OpenStores): Promise<BackendStores> {
   const stores = await openStores()
   t.after(() => stores.close())
   return stores
+}
+
+/**
+ * The same stores, each bound to one unit of work that stays open for the whole test and commits
+ * when the test closes them: every contract must hold inside a transaction as it does outside,
+ * since the core calls any durable store from within one. A unit of work started by the test
+ * itself joins the open one.
+ */
+export function insideUnitOfWork(openStores: OpenStores): OpenStores {
+  return async () => {
+    const outer = await openStores()
+    let finish = () => {}
+    const finished = new Promise<void>((resolve) => (finish = resolve))
+    let bound: ((tx: Parameters<Parameters<BackendStores['runUnitOfWork']>[0]>[0]) => void) | null = null
+    const ready = new Promise<Parameters<Parameters<BackendStores['runUnitOfWork']>[0]>[0]>((resolve) => (bound = resolve))
+    const unitOfWork = outer.runUnitOfWork(async (tx) => {
+      bound?.(tx)
+      await finished
+    })
+    const tx = await Promise.race([ready, unitOfWork.then(() => Promise.reject(new Error('the unit of work ended early')))])
+    return {
+      ...tx,
+      runUnitOfWork: (work) => work(tx),
+      // The outer stores wait for this transaction (SQLite has one connection): nothing to check.
+      async checkHealth() {},
+      async close() {
+        finish()
+        await unitOfWork
+        await outer.close()
+      },
+    }
+  }
 }
 
 export function buildUserRecord(overrides: Partial<UserRecord> = {}): UserRecord {
@@ -37,6 +69,7 @@ export function buildUserRecord(overrides: Partial<UserRecord> = {}): UserRecord
     passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXphYmNkZWY',
     roles: ['user'],
     disabledAt: null,
+    sessionEpoch: 0,
     createdAt: contractEpoch,
     updatedAt: contractEpoch,
     ...overrides,
@@ -58,6 +91,7 @@ export function buildSessionRecord(overrides: Partial<SessionRecord> & { userId:
   return {
     id: randomUUID(),
     tokenHash: `token-hash-${randomUUID()}`,
+    userEpoch: 0,
     transport: 'cookie',
     createdAt: contractEpoch,
     lastSeenAt: contractEpoch,

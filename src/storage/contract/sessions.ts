@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import type { Stores } from '../../core/stores.ts'
 import {
   buildSessionRecord,
   buildTokenSessionRecord,
@@ -16,7 +15,7 @@ import {
 } from './records.ts'
 
 async function openWithUser(t: TestContext, openStores: OpenStores) {
-  const stores: Stores = await openStoresForTest(t, openStores)
+  const stores = await openStoresForTest(t, openStores)
   const user = await insertTestUser(stores.accounts)
   return { sessions: stores.sessions, accounts: stores.accounts, userId: user.id }
 }
@@ -28,6 +27,14 @@ export function testSessionStore(openStores: OpenStores): void {
       const session = buildSessionRecord({ userId, ip: '2001:db8::1', userAgent: 'Mozilla/5.0 (X11) ü' })
       await sessions.insertSession(session)
       assert.deepEqual(await sessions.findSessionById(session.id), session)
+    })
+
+    it('insertSession() keeps the user epoch the session started under', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildTokenSessionRecord({ userId, userEpoch: 7 })
+      await sessions.insertSession(session)
+      assert.equal((await sessions.findSessionById(session.id))?.userEpoch, 7)
+      assert.equal((await sessions.listUserSessions(userId))[0]?.userEpoch, 7)
     })
 
     it('insertSession() stores a token session without a token hash', async (t) => {
@@ -232,6 +239,43 @@ export function testSessionStore(openStores: OpenStores): void {
       const ended = [build(100, 500), build(99, 500), build(150, 200), build(150, 199)]
       for (const session of [...active, ...ended]) await sessions.insertSession(session)
       assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 2)
+    })
+
+    it('deleteExpiredSessions() deletes every expired session, however many, and keeps the others', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      // More than a SQLite sweep deletes in one statement.
+      const expired = Array.from({ length: 150 }, (_, index) =>
+        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(index % 2 === 0 ? 50 : 150), absoluteExpiresAt: secondsAfterEpoch(index % 2 === 0 ? 500 : 200) }),
+      )
+      const kept = [buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(500) })]
+      await Promise.all([...expired, ...kept].map((session) => sessions.insertSession(session)))
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), expired.length)
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
+      assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 1)
+      assert.deepEqual(await sessions.findSessionById(kept[0]?.id ?? ''), kept[0])
+    })
+
+    it('countActiveSessions() follows every insertion and every kind of deletion', async (t) => {
+      const { sessions, accounts, userId } = await openWithUser(t, openStores)
+      const other = await insertTestUser(accounts, { username: 'other', usernameKey: 'other' })
+      const count = () => sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200))
+      const active = (user: string) => buildSessionRecord({ userId: user, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(500) })
+      const mine = [active(userId), active(userId), active(userId), active(userId)]
+      const theirs = [active(other.id), active(other.id)]
+      for (const session of [...mine, ...theirs]) await sessions.insertSession(session)
+      await sessions.insertSession(buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(50) }))
+      assert.equal(await count(), 6)
+      assert.equal(await sessions.deleteSession(mine[0]?.id ?? ''), true)
+      assert.equal(await count(), 5)
+      assert.equal(await sessions.deleteUserSession(userId, mine[1]?.id ?? ''), true)
+      assert.equal(await count(), 4)
+      assert.equal((await sessions.deleteUserSessions(userId, mine[2]?.id ?? null)).length, 2)
+      assert.equal(await count(), 3)
+      assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
+      assert.equal((await sessions.deleteUserSessions(other.id, null)).length, 2)
+      assert.equal(await count(), 1)
+      await sessions.insertSession(active(other.id))
+      assert.equal(await count(), 2)
     })
 
     it('countActiveSessions() returns 0 without sessions', async (t) => {

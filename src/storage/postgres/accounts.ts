@@ -1,8 +1,8 @@
 import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
-import { readSqlState, type Database, type Queryable, type Row } from './database.ts'
+import { readSqlState, type SqlSession, type Queryable, type Row } from './database.ts'
 
-const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.created_at,
-  u.updated_at, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles`
+const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.session_epoch,
+  u.created_at, u.updated_at, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles`
 
 function toUser(row: Row): UserRecord {
   return {
@@ -12,6 +12,7 @@ function toUser(row: Row): UserRecord {
     passwordHash: String(row.password_hash),
     roles: Array.isArray(row.roles) ? row.roles.map(String) : [],
     disabledAt: row.disabled_at instanceof Date ? row.disabled_at : null,
+    sessionEpoch: Number(row.session_epoch),
     createdAt: row.created_at as Date,
     updatedAt: row.updated_at as Date,
   }
@@ -22,15 +23,15 @@ async function findById(db: Queryable, id: string): Promise<UserRecord | null> {
   return row ? toUser(row) : null
 }
 
-export function createPostgresAccountStore(db: Database): AccountStore {
+export function createPostgresAccountStore(db: SqlSession): AccountStore {
   return {
     async insertUser(user) {
       try {
         await db.transaction(async (tx) => {
           await tx.query(
-            `INSERT INTO users (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-            [user.id, user.username, user.usernameKey, user.passwordHash, user.disabledAt, user.createdAt, user.updatedAt],
+            `INSERT INTO users (id, username, username_key, password_hash, disabled_at, session_epoch, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [user.id, user.username, user.usernameKey, user.passwordHash, user.disabledAt, user.sessionEpoch, user.createdAt, user.updatedAt],
           )
           await tx.query('INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[])', [user.id, user.roles])
         })
@@ -48,13 +49,20 @@ export function createPostgresAccountStore(db: Database): AccountStore {
       return row ? toUser(row) : null
     },
 
-    async updatePasswordHash(userId, passwordHash, updatedAt) {
-      const rows = await db.query('UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 RETURNING id', [
-        userId,
-        passwordHash,
-        updatedAt,
-      ])
+    async updatePasswordHash(userId, { from, to }, updatedAt) {
+      const rows = await db.query(
+        'UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2 RETURNING id',
+        [userId, from, to, updatedAt],
+      )
       return rows.length === 1
+    },
+
+    async advanceSessionEpoch(userId, updatedAt) {
+      const rows = await db.query(
+        `UPDATE users SET session_epoch = session_epoch + 1, updated_at = $2 WHERE id = $1 RETURNING id`,
+        [userId, updatedAt],
+      )
+      return rows.length === 1 ? findById(db, userId) : null
     },
 
     async replaceRoles(userId, roles, updatedAt) {

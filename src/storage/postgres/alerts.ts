@@ -1,12 +1,12 @@
 import type { AlertRecord, AlertStore } from '../../core/alerts/store.ts'
 import { alertValues, readAlertRow, postgresInstants } from '../sql-rows.ts'
-import type { Database, Row } from './database.ts'
+import type { SqlSession, Row } from './database.ts'
 
 function toAlert(row: Row): AlertRecord {
   return readAlertRow(row, postgresInstants)
 }
 
-export function createPostgresAlertStore(db: Database): AlertStore {
+export function createPostgresAlertStore(db: SqlSession): AlertStore {
   return {
     async insertAlert(alert) {
       await db.query(

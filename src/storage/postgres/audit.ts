@@ -1,7 +1,7 @@
 import type { AuditEventRecord, AuditEventType, AuditOutcome } from '../../core/audit/events.ts'
 import type { AuditEventFilter, AuditPageRequest, AuditStore } from '../../core/audit/store.ts'
 import { auditEventValues, postgresInstants, readAuditEventRow } from '../sql-rows.ts'
-import type { Database, Queryable, Row } from './database.ts'
+import type { SqlSession, Queryable, Row } from './database.ts'
 
 function toEvent(row: Row): AuditEventRecord {
   return readAuditEventRow(row, postgresInstants)
@@ -44,21 +44,13 @@ async function insertEvents(db: Queryable, events: readonly AuditEventRecord[]):
   }
 }
 
-/** The audit trail. A change and its events share one transaction (see `Database.transaction`). */
-export function createPostgresAuditStore(db: Database): AuditStore {
+/** The audit trail; a unit of work appends a change's events in the change's own transaction. */
+export function createPostgresAuditStore(db: SqlSession): AuditStore {
   return {
     async appendEvents(events) {
       // Several events are one batch: all of them or none.
       if (events.length > 1) await db.transaction((tx) => insertEvents(tx, events))
       else await insertEvents(db, events)
-    },
-
-    appendEventsWithChange(change, eventsOf) {
-      return db.transaction(async (tx) => {
-        const result = await change()
-        await insertEvents(tx, eventsOf(result))
-        return result
-      })
     },
 
     async queryEvents(filter, page) {

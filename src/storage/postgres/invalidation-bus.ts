@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { parseInvalidation, type InvalidationBus } from '../../core/invalidation/bus.ts'
+import { finishesWithin } from '../backend-deadline.ts'
 import { createBusListeners } from '../invalidation-listeners.ts'
 import type { Database } from './database.ts'
 
@@ -63,7 +64,13 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
   async function connectListener(): Promise<void> {
     if (isClosed || isConnecting || listener !== null) return
     isConnecting = true
-    const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.timeoutMs, keepAlive: true })
+    // LISTEN is bounded too: a connection that hangs while it subscribes must not stall reconnection.
+    const client = new pg.Client({
+      connectionString: options.url,
+      connectionTimeoutMillis: options.timeoutMs,
+      query_timeout: options.timeoutMs,
+      keepAlive: true,
+    })
     try {
       client.on('error', (error) => {
         onError?.(error)
@@ -85,7 +92,8 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
       bus.heard()
     } catch (error) {
       onError?.(error)
-      await client.end().catch(() => {})
+      // Not awaited: a server that hangs would hold every later attempt behind this one.
+      client.end().catch(() => {})
     } finally {
       isConnecting = false
     }
@@ -129,7 +137,7 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
       bus.clear()
       const client = listener
       listener = null
-      await client?.end().catch((error: unknown) => onError?.(error))
+      if (client) await finishesWithin(client.end().catch((error: unknown) => onError?.(error)), options.timeoutMs)
     },
   }
 }

@@ -10,6 +10,12 @@ import { readSqlState } from './database.ts'
 
 const migrationsDir = new URL('./migrations/', import.meta.url)
 
+/**
+ * A migration may rewrite a large table: far longer than a request may wait. Migrations run on
+ * a connection of their own with this budget, at start as from `tessera migrate`.
+ */
+export const migrationStatementTimeoutMs = 30 * 60 * 1000
+
 function readMigrations(): Migration[] {
   return readMigrationFiles(migrationsDir)
 }

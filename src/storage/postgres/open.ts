@@ -4,12 +4,13 @@
  */
 import { maskUrlPassword, type PostgresSettings } from '../../config/backends.ts'
 import { TesseraError } from '../../core/errors.ts'
-import type { Stores } from '../../core/stores.ts'
+import type { BackendStores, StoreSet } from '../../core/stores.ts'
 import { createPostgresAccountStore } from './accounts.ts'
 import { createPostgresAlertStore } from './alerts.ts'
 import { createPostgresAuditStore } from './audit.ts'
-import { openDatabase, type Database } from './database.ts'
-import { assertPostgresSchemaCurrent, migratePostgres } from './migrate.ts'
+import { openDatabase, type Database, type SqlSession } from './database.ts'
+import { createPostgresRevokedSessionStore } from './revoked-sessions.ts'
+import { assertPostgresSchemaCurrent, migratePostgres, migrationStatementTimeoutMs } from './migrate.ts'
 import { createPostgresRefreshTokenStore } from './refresh-tokens.ts'
 import { createPostgresSchedulerLockStore } from './scheduler-leases.ts'
 import { createPostgresServiceClientStore } from './service-clients.ts'
@@ -17,8 +18,40 @@ import { createPostgresSessionStore } from './sessions.ts'
 import { createPostgresSigningKeyStore } from './signing-keys.ts'
 import { createPostgresThrottleStore } from './throttles.ts'
 
-export interface PostgresStores extends Stores {
+export interface PostgresStores extends BackendStores {
   database: Database
+}
+
+/** Every store over one SQL session: the pool, or the connection of a unit of work. */
+function createStoresOver(db: SqlSession): StoreSet {
+  return {
+    accounts: createPostgresAccountStore(db),
+    revokedSessions: createPostgresRevokedSessionStore(db),
+    sessions: createPostgresSessionStore(db),
+    signingKeys: createPostgresSigningKeyStore(db),
+    refreshTokens: createPostgresRefreshTokenStore(db),
+    serviceClients: createPostgresServiceClientStore(db),
+    throttles: createPostgresThrottleStore(db),
+    audit: createPostgresAuditStore(db),
+    alerts: createPostgresAlertStore(db),
+    schedulerLocks: createPostgresSchedulerLockStore(db),
+  }
+}
+
+/** Each call on the pool is bounded by the backend timeout; a migration gets its own budget. */
+async function migrateOnOwnConnection(settings: PostgresSettings, options: { timeoutMs: number; now: Date }): Promise<void> {
+  const database = openDatabase({
+    url: settings.url,
+    schema: settings.schema,
+    poolSize: 1,
+    timeoutMs: options.timeoutMs,
+    statementTimeoutMs: migrationStatementTimeoutMs,
+  })
+  try {
+    await migratePostgres(database, settings.schema, options.now)
+  } finally {
+    await database.close()
+  }
 }
 
 export async function openPostgresStores(
@@ -33,7 +66,7 @@ export async function openPostgresStores(
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   })
   try {
-    if (settings.migrateOnStart) await migratePostgres(database, settings.schema, options.now)
+    if (settings.migrateOnStart) await migrateOnOwnConnection(settings, options)
     else await assertPostgresSchemaCurrent(database)
   } catch (error) {
     await database.close()
@@ -46,15 +79,8 @@ export async function openPostgresStores(
   }
   return {
     database,
-    accounts: createPostgresAccountStore(database),
-    sessions: createPostgresSessionStore(database),
-    signingKeys: createPostgresSigningKeyStore(database),
-    refreshTokens: createPostgresRefreshTokenStore(database),
-    serviceClients: createPostgresServiceClientStore(database),
-    throttles: createPostgresThrottleStore(database),
-    audit: createPostgresAuditStore(database),
-    alerts: createPostgresAlertStore(database),
-    schedulerLocks: createPostgresSchedulerLockStore(database),
+    ...createStoresOver(database),
+    runUnitOfWork: (work) => database.transaction((tx) => work(createStoresOver(tx))),
     async checkHealth() {
       await database.query('SELECT 1')
     },

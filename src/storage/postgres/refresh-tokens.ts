@@ -1,5 +1,5 @@
 import type { RefreshRotation, RefreshTokenRecord, RefreshTokenStore } from '../../core/tokens/store.ts'
-import type { Database, Row } from './database.ts'
+import type { SqlSession, Row } from './database.ts'
 import { toSession } from './sessions.ts'
 
 function toRefreshToken(row: Row): RefreshTokenRecord {
@@ -12,7 +12,7 @@ function toRefreshToken(row: Row): RefreshTokenRecord {
   }
 }
 
-export function createPostgresRefreshTokenStore(db: Database): RefreshTokenStore {
+export function createPostgresRefreshTokenStore(db: SqlSession): RefreshTokenStore {
   return {
     async insertRefreshToken({ tokenHash, sessionId, issuedAt }) {
       await db.query(

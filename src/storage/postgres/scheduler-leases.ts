@@ -1,7 +1,7 @@
 import type { SchedulerLockStore } from '../../core/scheduler/store.ts'
-import type { Database } from './database.ts'
+import type { SqlSession } from './database.ts'
 
-export function createPostgresSchedulerLockStore(db: Database): SchedulerLockStore {
+export function createPostgresSchedulerLockStore(db: SqlSession): SchedulerLockStore {
   return {
     async acquireJobLease({ job, occurrenceAt, owner, now, leaseExpiresAt }) {
       // One conditional UPSERT: the row is taken only when the occurrence is newer than the last

@@ -1,5 +1,5 @@
 import type { ServiceClientRecord, ServiceClientStore } from '../../core/clients/store.ts'
-import { readSqlState, type Database, type Row } from './database.ts'
+import { readSqlState, type SqlSession, type Row } from './database.ts'
 
 function toServiceClient(row: Row): ServiceClientRecord {
   return {
@@ -10,7 +10,7 @@ function toServiceClient(row: Row): ServiceClientRecord {
   }
 }
 
-export function createPostgresServiceClientStore(db: Database): ServiceClientStore {
+export function createPostgresServiceClientStore(db: SqlSession): ServiceClientStore {
   async function findOne(column: 'id' | 'name', value: string): Promise<ServiceClientRecord | null> {
     const [row] = await db.query(`SELECT * FROM service_clients WHERE ${column} = $1`, [value])
     return row ? toServiceClient(row) : null

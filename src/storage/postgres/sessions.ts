@@ -1,5 +1,5 @@
 import type { SessionRecord, SessionStore } from '../../core/sessions/store.ts'
-import type { Database, Row } from './database.ts'
+import type { SqlSession, Row } from './database.ts'
 
 export function toSession(row: Row): SessionRecord {
   const optional = (value: unknown): string | null => (value === null ? null : String(value))
@@ -7,6 +7,7 @@ export function toSession(row: Row): SessionRecord {
     id: String(row.id),
     tokenHash: optional(row.token_hash),
     userId: String(row.user_id),
+    userEpoch: Number(row.user_epoch),
     transport: row.transport === 'cookie' ? 'cookie' : 'token',
     createdAt: row.created_at as Date,
     lastSeenAt: row.last_seen_at as Date,
@@ -16,7 +17,7 @@ export function toSession(row: Row): SessionRecord {
   }
 }
 
-export function createPostgresSessionStore(db: Database): SessionStore {
+export function createPostgresSessionStore(db: SqlSession): SessionStore {
   async function findOne(column: 'id' | 'token_hash', value: string) {
     const [row] = await db.query(`SELECT * FROM sessions WHERE ${column} = $1`, [value])
     return row ? toSession(row) : null
@@ -25,13 +26,14 @@ export function createPostgresSessionStore(db: Database): SessionStore {
   return {
     async insertSession(session) {
       await db.query(
-        `INSERT INTO sessions (id, token_hash, user_id, transport, created_at, last_seen_at,
+        `INSERT INTO sessions (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at,
            absolute_expires_at, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [
           session.id,
           session.tokenHash,
           session.userId,
+          session.userEpoch,
           session.transport,
           session.createdAt,
           session.lastSeenAt,

@@ -1,5 +1,5 @@
 import type { SigningKeyRecord, SigningKeyStore } from '../../core/tokens/store.ts'
-import type { Database, Queryable, Row } from './database.ts'
+import type { SqlSession, Queryable, Row } from './database.ts'
 
 function toKey(row: Row): SigningKeyRecord {
   return {
@@ -21,7 +21,7 @@ async function insertKey(db: Queryable, key: SigningKeyRecord): Promise<void> {
   )
 }
 
-export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
+export function createPostgresSigningKeyStore(db: SqlSession): SigningKeyStore {
   return {
     insertSigningKey: (key) => insertKey(db, key),
     async rotateSigningKey(key, predecessorsRetireAt) {

@@ -4,7 +4,7 @@
  * writes run in one transaction and touch keys in sorted order, so two of them cannot deadlock.
  */
 import type { ThrottleRecord, ThrottleStore } from '../../core/throttle/store.ts'
-import type { Database } from './database.ts'
+import type { SqlSession } from './database.ts'
 
 const isLive = '(expires_at IS NULL OR expires_at > $2::timestamptz)'
 
@@ -13,7 +13,7 @@ function lockOrder(keys: readonly string[]): number[] {
   return keys.map((_, index) => index).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b))
 }
 
-export function createPostgresThrottleStore(db: Database): ThrottleStore {
+export function createPostgresThrottleStore(db: SqlSession): ThrottleStore {
   return {
     async readThrottles(keys, now) {
       const rows = await db.query(

@@ -1,9 +1,17 @@
 /**
  * One Redis server or one Redis Cluster, behind the few operations the stores use: a command or
- * a Lua script routed by its first key, publish and subscribe. Every wait is bounded: commands
- * are not queued while the connection is down (they fail at once) and time out after the backend
- * timeout, so an unreachable Redis turns into a quick `service_unavailable`. The client
- * reconnects by itself, so a node recovers when Redis is back without a restart.
+ * a Lua script routed by its first key, publish and subscribe. Every call is bounded end to end
+ * by the backend timeout (see `backend-deadline.ts`): commands are not queued while the
+ * connection is down (they fail at once), and a Redis that is connected but silent (a paused or
+ * overloaded server) fails the call when its deadline passes, so an unreachable or hung Redis
+ * turns into a quick `service_unavailable`. The client reconnects by itself, so a node recovers
+ * when Redis is back without a restart.
+ *
+ * A command written to a silent server stays in the client's queue of commands awaiting a reply
+ * after its caller has given up: replies arrive in the order commands were sent, so when the
+ * server answers again its late reply is matched to it (and dropped), never to a later command.
+ * The socket therefore needs no reset for correctness; a socket that is dropped instead fails
+ * every command it still holds, and the queue starts empty on the next one.
  *
  * Client: `@redis/client` (node-redis), the client Redis maintains and recommends; it has no
  * dependencies, routes Cluster commands by hash slot and follows MOVED/ASK and failovers, and
@@ -13,6 +21,7 @@ import { createHash } from 'node:crypto'
 import { createClient, createCluster, ErrorReply, type RedisClientType, type RedisClusterType } from '@redis/client'
 import { maskUrlPassword, type RedisSettings } from '../../config/backends.ts'
 import { TesseraError } from '../../core/errors.ts'
+import { finishesWithin, runWithinDeadline } from '../backend-deadline.ts'
 import { createStoreUnavailableError, isProgrammingError } from '../store-unavailable.ts'
 
 export interface RedisScript {
@@ -126,9 +135,14 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
   const pingInterval = 1000
   const reportError = (error: unknown) => onBackgroundError?.(error)
 
-  async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * One call, bounded end to end. Its commands carry the deadline's signal: one still waiting to
+   * be written when the deadline passes is dropped, and none is sent after it (a script's EVAL
+   * fallback included).
+   */
+  async function guarded<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await work()
+      return await runWithinDeadline(timeoutMs, 'Redis', ({ signal }) => work(signal))
     } catch (error) {
       throw translateRedisError(error)
     }
@@ -143,13 +157,13 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     })
     cluster.on('error', reportError)
     await connectWithin(cluster, startDeadlineMs, `the Redis Cluster at ${settings.urls.map(maskUrlPassword).join(', ')}`)
-    const send = <T>(key: string | undefined, args: readonly string[]) =>
-      cluster.sendCommand<T>(key, false, [...args], commandOptions)
+    const sender = (signal: AbortSignal) => <T>(key: string | undefined, args: readonly string[]) =>
+      cluster.sendCommand<T>(key, false, [...args], { abortSignal: signal })
     return {
       isCluster: true,
-      command: (key, args) => guarded(() => send(key, args)),
-      runScript: (script, keys, args) => guarded(() => runScript(send, script, keys, args)),
-      publish: (channel, message) => guarded(async () => void (await send(channel, ['PUBLISH', channel, message]))),
+      command: (key, args) => guarded((signal) => sender(signal)(key, args)),
+      runScript: (script, keys, args) => guarded((signal) => runScript(sender(signal), script, keys, args)),
+      publish: (channel, message) => guarded(async (signal) => void (await sender(signal)(channel, ['PUBLISH', channel, message]))),
       async subscribe(channels, onMessage) {
         // A classic subscription on any node of a cluster hears every node's PUBLISH; the client
         // moves it to another node when that one fails.
@@ -157,17 +171,19 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
         await guarded(() => cluster.subscribe([...channels], listener))
         return { close: () => guarded(async () => void (await cluster.unsubscribe([...channels], listener))) }
       },
-      scanKeys: (pattern) =>
-        guarded(async () => {
-          const keys: string[] = []
-          for (const master of cluster.masters) {
-            const client = await cluster.nodeClient(master)
-            keys.push(...(await scanAll((args) => client.sendCommand<[string, string[]]>(args, commandOptions), pattern)))
-          }
-          return keys
-        }),
-      ping: () => guarded(async () => void (await send(undefined, ['PING']))),
-      close: () => cluster.close(),
+      // A walk of the whole keyspace takes as many round-trips as the keyspace needs: each one
+      // is bounded, not the walk.
+      async scanKeys(pattern) {
+        const keys: string[] = []
+        for (const master of cluster.masters) {
+          const client = await guarded(() => cluster.nodeClient(master))
+          const step = (args: string[]) => guarded((signal) => client.sendCommand<[string, string[]]>(args, { abortSignal: signal }))
+          keys.push(...(await scanAll(step, pattern)))
+        }
+        return keys
+      },
+      ping: () => guarded(async (signal) => void (await sender(signal)(undefined, ['PING']))),
+      close: () => closeWithin(cluster, timeoutMs),
     }
   }
 
@@ -181,12 +197,13 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
   })
   client.on('error', reportError)
   await connectWithin(client, startDeadlineMs, `Redis at ${maskUrlPassword(firstUrl)}`)
-  const send = <T>(_key: string | undefined, args: readonly string[]) => client.sendCommand<T>([...args], commandOptions)
+  const sender = (signal: AbortSignal) => <T>(_key: string | undefined, args: readonly string[]) =>
+    client.sendCommand<T>([...args], { abortSignal: signal })
   return {
     isCluster: false,
-    command: (key, args) => guarded(() => send(key, args)),
-    runScript: (script, keys, args) => guarded(() => runScript(send, script, keys, args)),
-    publish: (channel, message) => guarded(async () => void (await send(channel, ['PUBLISH', channel, message]))),
+    command: (key, args) => guarded((signal) => sender(signal)(key, args)),
+    runScript: (script, keys, args) => guarded((signal) => runScript(sender(signal), script, keys, args)),
+    publish: (channel, message) => guarded(async (signal) => void (await sender(signal)(channel, ['PUBLISH', channel, message]))),
     async subscribe(channels, onMessage, onInterrupted) {
       // The subscriber hears the bus heartbeat several times a second, so it needs no ping.
       const subscriber = client.duplicate({ pingInterval: 0 })
@@ -196,13 +213,23 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
       })
       subscriber.on('end', onInterrupted)
       await connectWithin(subscriber, startDeadlineMs, 'Redis')
-      await guarded(() => subscriber.subscribe([...channels], (message, channel) => onMessage(channel, message)))
-      return { close: () => subscriber.close() }
+      try {
+        await guarded(() => subscriber.subscribe([...channels], (message, channel) => onMessage(channel, message)))
+      } catch (error) {
+        subscriber.destroy()
+        throw error
+      }
+      return { close: () => closeWithin(subscriber, timeoutMs) }
     },
-    scanKeys: (pattern) => guarded(() => scanAll((args) => client.sendCommand(args, commandOptions), pattern)),
-    ping: () => guarded(async () => void (await send(undefined, ['PING']))),
-    close: () => client.close(),
+    scanKeys: (pattern) => scanAll((args) => guarded((signal) => client.sendCommand(args, { abortSignal: signal })), pattern),
+    ping: () => guarded(async (signal) => void (await sender(signal)(undefined, ['PING']))),
+    close: () => closeWithin(client, timeoutMs),
   }
+}
+
+/** Closes gracefully (pending replies are awaited), or drops the connection when Redis is silent. */
+async function closeWithin(client: { close(): Promise<unknown>; destroy(): void }, timeoutMs: number): Promise<void> {
+  if (!(await finishesWithin(client.close(), timeoutMs))) client.destroy()
 }
 
 async function runScript<T>(

@@ -1,8 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite'
 import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
+import { runAtomically } from './transaction.ts'
 
-const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.created_at,
-  u.updated_at, (SELECT group_concat(role, ' ') FROM user_roles r WHERE r.user_id = u.id) AS roles`
+const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.session_epoch,
+  u.created_at, u.updated_at, (SELECT group_concat(role, ' ') FROM user_roles r WHERE r.user_id = u.id) AS roles`
 
 function toUser(row: Record<string, unknown>): UserRecord {
   const roles = typeof row.roles === 'string' && row.roles !== '' ? row.roles.split(' ').sort() : []
@@ -13,6 +14,7 @@ function toUser(row: Record<string, unknown>): UserRecord {
     passwordHash: String(row.password_hash),
     roles,
     disabledAt: row.disabled_at === null ? null : new Date(Number(row.disabled_at)),
+    sessionEpoch: Number(row.session_epoch),
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   }
@@ -29,13 +31,14 @@ function isUniqueViolation(error: unknown): boolean {
 
 export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const insertUser = db.prepare(`INSERT INTO users
-    (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    (id, username, username_key, password_hash, disabled_at, session_epoch, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
   const insertRole = db.prepare('INSERT INTO user_roles (user_id, role) VALUES (?, ?)')
   const deleteRoles = db.prepare('DELETE FROM user_roles WHERE user_id = ?')
   const findById = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.id = ?`)
   const findByKey = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.username_key = ?`)
-  const updateHash = db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?')
+  const updateHash = db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?')
+  const advanceEpoch = db.prepare('UPDATE users SET session_epoch = session_epoch + 1, updated_at = ? WHERE id = ?')
   const touchUser = db.prepare('UPDATE users SET updated_at = ? WHERE id = ?')
   const listFirst = db.prepare(`SELECT ${userColumns} FROM users u ORDER BY u.username_key LIMIT ?`)
   const listAfter = db.prepare(
@@ -43,31 +46,17 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   )
   const roleHolder = db.prepare('SELECT 1 FROM user_roles WHERE role = ? LIMIT 1')
 
-  function inTransaction<T>(work: () => T): T {
-    // Inside a transaction the caller opened (a change recorded with its audit event), a
-    // savepoint nests where a second BEGIN would fail.
-    const isNested = db.isTransaction
-    db.exec(isNested ? 'SAVEPOINT accounts_change' : 'BEGIN IMMEDIATE')
-    try {
-      const result = work()
-      db.exec(isNested ? 'RELEASE accounts_change' : 'COMMIT')
-      return result
-    } catch (error) {
-      db.exec(isNested ? 'ROLLBACK TO accounts_change; RELEASE accounts_change' : 'ROLLBACK')
-      throw error
-    }
-  }
-
   return {
     async insertUser(user) {
       try {
-        inTransaction(() => {
+        runAtomically(db, () => {
           insertUser.run(
             user.id,
             user.username,
             user.usernameKey,
             user.passwordHash,
             user.disabledAt?.getTime() ?? null,
+            user.sessionEpoch,
             user.createdAt.getTime(),
             user.updatedAt.getTime(),
           )
@@ -90,12 +79,20 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
       return row ? toUser(row) : null
     },
 
-    async updatePasswordHash(userId, passwordHash, updatedAt) {
-      return Number(updateHash.run(passwordHash, updatedAt.getTime(), userId).changes) === 1
+    async updatePasswordHash(userId, { from, to }, updatedAt) {
+      return Number(updateHash.run(to, updatedAt.getTime(), userId, from).changes) === 1
+    },
+
+    async advanceSessionEpoch(userId, updatedAt) {
+      return runAtomically(db, () => {
+        if (Number(advanceEpoch.run(updatedAt.getTime(), userId).changes) !== 1) return null
+        const row = findById.get(userId)
+        return row ? toUser(row) : null
+      })
     },
 
     async replaceRoles(userId, roles, updatedAt) {
-      return inTransaction(() => {
+      return runAtomically(db, () => {
         if (Number(touchUser.run(updatedAt.getTime(), userId).changes) !== 1) return null
         deleteRoles.run(userId)
         for (const role of roles) insertRole.run(userId, role)

@@ -2,7 +2,7 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite'
 import type { AuditEventRecord, AuditEventType, AuditOutcome } from '../../core/audit/events.ts'
 import type { AuditEventFilter, AuditPageRequest, AuditStore } from '../../core/audit/store.ts'
 import { auditEventValues, readAuditEventRow, sqliteInstants } from '../sql-rows.ts'
-import type { TransactionGate } from './transaction-gate.ts'
+import { runAtomically } from './transaction.ts'
 
 function toEvent(row: Record<string, unknown>): AuditEventRecord {
   return readAuditEventRow(row, sqliteInstants)
@@ -48,7 +48,7 @@ function buildQuery(filter: AuditEventFilter, page: AuditPageRequest): { where: 
   return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params }
 }
 
-export function createSqliteAuditStore(db: DatabaseSync, gate: TransactionGate): AuditStore {
+export function createSqliteAuditStore(db: DatabaseSync): AuditStore {
   const insert = db.prepare(`INSERT INTO audit_events
     (id, occurred_at, type, outcome, reason, actor_user_id, subject_user_id, username, ip, user_agent,
      session_id, request_id, node_id, details)
@@ -69,16 +69,8 @@ export function createSqliteAuditStore(db: DatabaseSync, gate: TransactionGate):
   return {
     async appendEvents(events) {
       // Several events are one batch: all of them or none.
-      if (events.length > 1) await gate.runInTransaction(async () => insertEvents(events))
+      if (events.length > 1) runAtomically(db, () => insertEvents(events))
       else insertEvents(events)
-    },
-
-    appendEventsWithChange(change, eventsOf) {
-      return gate.runInTransaction(async () => {
-        const result = await change()
-        insertEvents(eventsOf(result))
-        return result
-      })
     },
 
     async queryEvents(filter, page) {

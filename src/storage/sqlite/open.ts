@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import type { Stores } from '../../core/stores.ts'
+import type { BackendStores, StoreSet } from '../../core/stores.ts'
 import { createSqliteAccountStore } from './accounts.ts'
 import { createSqliteAlertStore } from './alerts.ts'
 import { createSqliteAuditStore } from './audit.ts'
@@ -17,11 +17,20 @@ import { createSqliteSigningKeyStore } from './signing-keys.ts'
 import { createSqliteThrottleStore } from './throttles.ts'
 import { createSqliteRefreshTokenStore } from './refresh-tokens.ts'
 import { createSqliteServiceClientStore } from './service-clients.ts'
+import { createSqliteRevokedSessionStore } from './revoked-sessions.ts'
 
 export const sqliteFileName = 'tessera.db'
 
+/** For the stores of a unit of work: the connection is theirs already. */
+async function runAtOnce<T>(call: () => T): Promise<Awaited<T>> {
+  return await call()
+}
+
+/** How long a store call waits for a unit of work holding the connection, unless told otherwise. */
+const defaultWaitLimitMs = 5000
+
 /** Opens (creating and migrating as needed) the database in `dataDir`, or in memory for ':memory:'. */
-export function openSqliteStores(dataDir: string, now: Date): Stores {
+export function openSqliteStores(dataDir: string, now: Date, options: { timeoutMs?: number } = {}): BackendStores {
   let path = ':memory:'
   if (dataDir !== ':memory:') {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -44,18 +53,34 @@ export function openSqliteStores(dataDir: string, now: Date): Stores {
     throw error
   }
   const healthCheck = db.prepare('SELECT 1')
-  // Every store waits while a change recorded with its audit event holds the connection.
-  const gate = createTransactionGate(db)
+  const gate = createTransactionGate(db, options.timeoutMs ?? defaultWaitLimitMs)
+  // The stores a unit of work uses run on the connection it holds; every other call waits for it.
+  const bound: StoreSet = {
+    accounts: createSqliteAccountStore(db),
+    revokedSessions: createSqliteRevokedSessionStore(db),
+    // Inside a unit of work the connection is its own: batches run without waiting.
+    sessions: createSqliteSessionStore(db, runAtOnce),
+    signingKeys: createSqliteSigningKeyStore(db),
+    audit: createSqliteAuditStore(db),
+    alerts: createSqliteAlertStore(db),
+    schedulerLocks: createSqliteSchedulerLockStore(db),
+    throttles: createSqliteThrottleStore(db),
+    refreshTokens: createSqliteRefreshTokenStore(db),
+    serviceClients: createSqliteServiceClientStore(db),
+  }
   return {
-    accounts: gateStore(createSqliteAccountStore(db), gate),
-    sessions: gateStore(createSqliteSessionStore(db), gate),
-    signingKeys: gateStore(createSqliteSigningKeyStore(db), gate),
-    audit: gateStore(createSqliteAuditStore(db, gate), gate),
-    alerts: gateStore(createSqliteAlertStore(db), gate),
-    schedulerLocks: gateStore(createSqliteSchedulerLockStore(db), gate),
-    throttles: gateStore(createSqliteThrottleStore(db), gate),
-    refreshTokens: gateStore(createSqliteRefreshTokenStore(db), gate),
-    serviceClients: gateStore(createSqliteServiceClientStore(db), gate),
+    accounts: gateStore(bound.accounts, gate),
+    revokedSessions: gateStore(bound.revokedSessions, gate),
+    // The sweep deletes in batches, each of which waits its own turn.
+    sessions: gateStore(createSqliteSessionStore(db, gate.callInTurn), gate),
+    signingKeys: gateStore(bound.signingKeys, gate),
+    audit: gateStore(bound.audit, gate),
+    alerts: gateStore(bound.alerts, gate),
+    schedulerLocks: gateStore(bound.schedulerLocks, gate),
+    throttles: gateStore(bound.throttles, gate),
+    refreshTokens: gateStore(bound.refreshTokens, gate),
+    serviceClients: gateStore(bound.serviceClients, gate),
+    runUnitOfWork: (work) => gate.runInTransaction(() => work(bound)),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())
     },

@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite'
 import type { RefreshRotation, RefreshTokenRecord, RefreshTokenStore } from '../../core/tokens/store.ts'
 import { toSession } from './sessions.ts'
-import { runInTransaction } from './transaction.ts'
+import { runAtomically } from './transaction.ts'
 
 function toRefreshToken(row: Record<string, unknown>): RefreshTokenRecord {
   return {
@@ -55,7 +55,7 @@ export function createSqliteRefreshTokenStore(db: DatabaseSync): RefreshTokenSto
     },
 
     async rotateRefreshToken({ presentedHash, successorHash, now, graceStartsAt }) {
-      return runInTransaction(db, () => rotate(presentedHash, successorHash, now, graceStartsAt))
+      return runAtomically(db, () => rotate(presentedHash, successorHash, now, graceStartsAt))
     },
 
     async findRefreshToken(tokenHash) {

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite'
 import type { SigningKeyRecord, SigningKeyStore } from '../../core/tokens/store.ts'
-import { runInTransaction } from './transaction.ts'
+import { runAtomically } from './transaction.ts'
 
 function toKey(row: Record<string, unknown>): SigningKeyRecord {
   return {
@@ -39,13 +39,13 @@ export function createSqliteSigningKeyStore(db: DatabaseSync): SigningKeyStore {
       insertKey(key)
     },
     async rotateSigningKey(key, predecessorsRetireAt) {
-      runInTransaction(db, () => {
+      runAtomically(db, () => {
         retireInService.run(predecessorsRetireAt.getTime())
         insertKey(key)
       })
     },
     async replaceSigningKeys(key, retireAt) {
-      runInTransaction(db, () => {
+      runAtomically(db, () => {
         retireAll.run(retireAt.getTime())
         insertKey(key)
       })

@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite'
 import type { ThrottleRecord, ThrottleStore } from '../../core/throttle/store.ts'
-import { runInTransaction } from './transaction.ts'
+import { runAtomically } from './transaction.ts'
 
 const isLive = '(expires_at IS NULL OR expires_at > ?2)'
 
@@ -49,19 +49,19 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
     },
 
     async incrementThrottles(increments, now) {
-      return runInTransaction(db, () =>
+      return runAtomically(db, () =>
         increments.map(({ key, expiresAt }) => Number(increment.get(key, now.getTime(), toMs(expiresAt))?.count)),
       )
     },
 
     async decrementThrottles(keys, now) {
-      runInTransaction(db, () => {
+      runAtomically(db, () => {
         for (const key of keys) decrement.run(key, now.getTime())
       })
     },
 
     async extendThrottleBlocks(blocks, now) {
-      runInTransaction(db, () => {
+      runAtomically(db, () => {
         for (const { key, blockedUntil, expiresAt } of blocks) {
           extendBlock.run(key, now.getTime(), blockedUntil.getTime(), toMs(expiresAt))
         }
@@ -69,7 +69,7 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
     },
 
     async deleteThrottles(keys) {
-      return runInTransaction(db, () => keys.reduce((total, key) => total + Number(deleteOne.run(key).changes), 0))
+      return runAtomically(db, () => keys.reduce((total, key) => total + Number(deleteOne.run(key).changes), 0))
     },
 
     async deleteThrottlesByPrefix(prefix) {

@@ -1,57 +1,62 @@
 /**
- * Lets a sequence of store calls run as one SQLite transaction. node:sqlite is synchronous, but
- * the stores' methods are async, so while a transaction waits between two of its statements
- * other requests could run statements on the same connection: they would land inside it (and
- * roll back with it), or fail on a nested BEGIN. The gate prevents both: while a transaction is
- * open, every gated store call from outside it waits; calls made by the transaction's own work
- * (recognised through AsyncLocalStorage) go through. Transactions are short: they hold store
- * calls only, never password hashing or signing.
+ * Lets a unit of work hold the one SQLite connection. node:sqlite is synchronous, but a unit of
+ * work is async (the core awaits its store calls one after the other), so while it waits between
+ * two statements other requests could run statements on the same connection: they would land
+ * inside its transaction (and roll back with it), or fail on a nested BEGIN. The gate prevents
+ * both, explicitly: the unit of work receives the stores bound to its transaction, which run at
+ * once, and every call made through the gated stores waits until no transaction is open. A wait is
+ * bounded by the backend timeout: a unit of work that calls a gated store would otherwise wait
+ * for itself; it fails as `service_unavailable` instead, and its transaction rolls back.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { DatabaseSync } from 'node:sqlite'
+import { createStoreUnavailableError } from '../store-unavailable.ts'
 
 export interface TransactionGate {
-  /**
-   * Calls `call` once no transaction of another caller is open. The check and the call happen
-   * in one synchronous step, so no transaction can open in between.
-   */
+  /** Calls `call` once no transaction is open; the check and the call are one synchronous step. */
   callInTurn<T>(call: () => T): Promise<Awaited<T>>
   /** Runs `work` inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on a throw), one at a time. */
   runInTransaction<T>(work: () => Promise<T>): Promise<T>
 }
 
-export function createTransactionGate(db: DatabaseSync): TransactionGate {
-  const owner = new AsyncLocalStorage<symbol>()
-  let current: { token: symbol; done: Promise<void> } | null = null
+export function createTransactionGate(db: DatabaseSync, waitLimitMs: number): TransactionGate {
+  let open: Promise<void> | null = null
 
-  const isOthers = () => current !== null && owner.getStore() !== current.token
+  async function waitForTurn(): Promise<void> {
+    if (open === null) return
+    const deadline = performance.now() + waitLimitMs
+    while (open !== null) {
+      const remainingMs = deadline - performance.now()
+      if (remainingMs <= 0) throw createStoreUnavailableError(new Error('timed out waiting for a transaction to end'))
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, remainingMs)))
+      await Promise.race([open, timeout])
+      clearTimeout(timer)
+    }
+  }
 
   return {
     async callInTurn<T>(call: () => T): Promise<Awaited<T>> {
-      while (current && isOthers()) await current.done
+      if (open !== null) await waitForTurn()
       return await call()
     },
 
     async runInTransaction(work) {
-      if (current && !isOthers()) return work()
-      while (current && isOthers()) await current.done
+      // Checked again after each wait: another transaction may have opened in between.
+      while (open !== null) await waitForTurn()
       let release = () => {}
-      const token = Symbol('transaction')
-      current = { token, done: new Promise<void>((resolve) => (release = resolve)) }
+      open = new Promise<void>((resolve) => (release = resolve))
       try {
-        return await owner.run(token, async () => {
-          db.exec('BEGIN IMMEDIATE')
-          try {
-            const result = await work()
-            db.exec('COMMIT')
-            return result
-          } catch (error) {
-            if (db.isTransaction) db.exec('ROLLBACK')
-            throw error
-          }
-        })
+        db.exec('BEGIN IMMEDIATE')
+        try {
+          const result = await work()
+          db.exec('COMMIT')
+          return result
+        } catch (error) {
+          if (db.isTransaction) db.exec('ROLLBACK')
+          throw error
+        }
       } finally {
-        current = null
+        open = null
         release()
       }
     },

@@ -1,17 +1,35 @@
 import type { DatabaseSync } from 'node:sqlite'
 
+let savepointCounter = 0
+
 /**
- * Runs `work` in one write transaction. `BEGIN IMMEDIATE` takes the write lock first, so another
- * process (a CLI beside the server) cannot change the rows between the reads and the writes.
+ * Runs the synchronous `work` atomically. Outside a transaction it opens one with `BEGIN
+ * IMMEDIATE`, which takes the write lock first, so another process (a CLI beside the server)
+ * cannot change the rows between the reads and the writes. Inside a transaction (a unit of work
+ * holding the connection) it nests as a savepoint, so a failing step undoes only itself and the
+ * caller decides about the rest.
  */
-export function runInTransaction<T>(db: DatabaseSync, work: () => T): T {
-  db.exec('BEGIN IMMEDIATE')
+export function runAtomically<T>(db: DatabaseSync, work: () => T): T {
+  if (!db.isTransaction) {
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = work()
+      db.exec('COMMIT')
+      return result
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw error
+    }
+  }
+  savepointCounter += 1
+  const name = `step_${savepointCounter}`
+  db.exec(`SAVEPOINT ${name}`)
   try {
     const result = work()
-    db.exec('COMMIT')
+    db.exec(`RELEASE ${name}`)
     return result
   } catch (error) {
-    db.exec('ROLLBACK')
+    db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`)
     throw error
   }
 }

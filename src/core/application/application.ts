@@ -1,0 +1,237 @@
+/**
+ * The application: the operations users and operators perform, built from the stores, a clock
+ * and the settings. HTTP routes and CLI commands receive these operations (each the group it
+ * uses) and nothing below them: every operation audits and invalidates as it must, so no caller
+ * can change state around the audit trail or the caches. Knows nothing of HTTP, of any database
+ * driver or of the environment.
+ */
+import { createAccounts } from '../accounts/accounts.ts'
+import { createAlerts } from '../alerts/alerts.ts'
+import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from '../alerts/webhook-delivery.ts'
+import { createAudit } from '../audit/audit.ts'
+import type { AuditSettings } from '../audit/settings.ts'
+import { createCsrfTokens } from '../auth/csrf-tokens.ts'
+import type { Clock } from '../clock.ts'
+import { createServiceClients } from '../clients/service-clients.ts'
+import { createLocalInvalidationBus, type InvalidationBus } from '../invalidation/bus.ts'
+import { connectCachesToBus } from '../invalidation/cache-coherence.ts'
+import { silentObserver, type CoreObserver } from '../observer.ts'
+import type { Argon2Parameters } from '../passwords/argon2id.ts'
+import { createPasswordBlocklist } from '../passwords/blocklist.ts'
+import { loadCommonPasswords } from '../passwords/common-passwords.ts'
+import { createHashLimiter } from '../passwords/hash-limiter.ts'
+import { createPasswordHasher } from '../passwords/password-hasher.ts'
+import { createTimedHashLimiter } from '../passwords/timed-hash-limiter.ts'
+import { createBackgroundJobs } from '../review/background-jobs.ts'
+import { createSecurityReview, type ReviewOutcome } from '../review/review.ts'
+import { createScheduler, type JobRun, type Scheduler } from '../scheduler/scheduler.ts'
+import { createSessions, type SessionSettings } from '../sessions/sessions.ts'
+import type { Stores } from '../stores.ts'
+import type { RequestThrottle } from '../throttle/request-throttle.ts'
+import { createThrottle, type ThrottleSettings } from '../throttle/throttle.ts'
+import { createAccessTokens, type AccessTokenSettings } from '../tokens/access-tokens.ts'
+import { createTokenIntrospection } from '../tokens/introspection.ts'
+import { createKeyProtector, deriveSecret } from '../tokens/key-protection.ts'
+import { createRefreshTokens } from '../tokens/refresh-tokens.ts'
+import { createKeyRing } from '../tokens/signing-keys.ts'
+import type { SigningAlgorithm } from '../tokens/store.ts'
+import { createUnitOfWork } from '../unit-of-work.ts'
+import { createAccountAdministration, type AccountAdministration } from './account-admin.ts'
+import { createAuditTrailOperations, type AuditTrailOperations } from './audit-trail.ts'
+import { createMySessionOperations, type MySessionOperations } from './my-sessions.ts'
+import { createSignInOperations, type SignInOperations } from './sign-in.ts'
+import {
+  createOAuthOperations,
+  createTokenAdministration,
+  type OAuthOperations,
+  type TokenAdministration,
+} from './token-administration.ts'
+
+export interface ApplicationSettings {
+  tokens: AccessTokenSettings & {
+    signingAlgorithm: SigningAlgorithm
+    refreshGraceSeconds: number
+    keyActivationDelaySeconds: number
+  }
+  sessions: SessionSettings
+  passwords: {
+    argon2: Argon2Parameters
+    hashConcurrency: number
+    hashQueue: number
+    minLength: number
+    maxLength: number
+    /** Words new passwords may not be built on, besides the username and "tessera". */
+    contextWords: readonly string[]
+  }
+  audit: AuditSettings
+  throttle: ThrottleSettings
+}
+
+export interface Health {
+  /** Fails when a store cannot answer (used by /readyz). */
+  checkReadiness(): Promise<void>
+  /** Sessions neither idle nor past their absolute timeout now (for the metrics gauge). */
+  countActiveSessions(): Promise<number>
+}
+
+/** The housekeeping a running server (or a test) triggers; no request reaches it. */
+export interface Maintenance {
+  /** Deletes what has expired (sessions, throttle counters, retired keys); each returns how many. */
+  sweeps: ReadonlyArray<{ name: string; run(): Promise<number> }>
+  /** Picks up keys added by another process and forgets tokens verified by retired keys. */
+  reloadSigningKeys(): Promise<void>
+  /** The review, report, retention and delivery jobs. */
+  scheduler: Scheduler
+  runDueJobs(): Promise<JobRun[]>
+  runReview(at: Date): Promise<ReviewOutcome>
+  /** Null when no webhook is configured. */
+  alertDelivery: AlertDelivery | null
+}
+
+export interface Application {
+  signIn: SignInOperations
+  mySessions: MySessionOperations
+  accountAdmin: AccountAdministration
+  tokenAdmin: TokenAdministration
+  oauth: OAuthOperations
+  auditTrail: AuditTrailOperations
+  /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
+  requestLimits: RequestThrottle
+  health: Health
+  maintenance: Maintenance
+}
+
+export async function createApplication(deps: {
+  stores: Stores
+  clock: Clock
+  settings: ApplicationSettings
+  masterKey: Uint8Array
+  /** Receives metrics-worthy facts and audit write failures; silent when absent. */
+  observer?: CoreObserver
+  /** Sends alert webhooks (an HTTP client lives outside the core); needed with a webhook. */
+  postWebhook?: WebhookPoster
+  /** Shared with the other nodes; a node alone needs none. */
+  invalidationBus?: InvalidationBus
+}): Promise<Application> {
+  const { stores, clock, settings, masterKey } = deps
+  const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
+  const observer = deps.observer ?? silentObserver
+  const auditSettings = settings.audit
+  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer })
+  const unitOfWork = createUnitOfWork({ stores, audit })
+  const refreshTokens = createRefreshTokens({
+    store: stores.refreshTokens,
+    clock,
+    secret: deriveSecret(masterKey, 'tessera refresh token successors'),
+    settings: settings.tokens,
+  })
+  const hashLimiter = createTimedHashLimiter(
+    createHashLimiter({ concurrency: settings.passwords.hashConcurrency, maxQueue: settings.passwords.hashQueue }),
+    (seconds) => observer.passwordHashTimed(seconds),
+  )
+  const accounts = createAccounts({
+    store: stores.accounts,
+    clock,
+    hasher: createPasswordHasher({ parameters: settings.passwords.argon2, limiter: hashLimiter }),
+    policy: { minLength: settings.passwords.minLength, maxLength: settings.passwords.maxLength },
+    blocklist: createPasswordBlocklist({ loadCommonPasswords, contextWords: settings.passwords.contextWords }),
+  })
+  const sessions = createSessions({
+    sessionStore: stores.sessions,
+    accountStore: stores.accounts,
+    revokedSessionStore: stores.revokedSessions,
+    refreshTokens,
+    clock,
+    settings: settings.sessions,
+    audit,
+    invalidationBus,
+  })
+  const keyRing = createKeyRing({
+    store: stores.signingKeys,
+    clock,
+    protector: createKeyProtector(masterKey),
+    settings: settings.tokens,
+  })
+  await keyRing.loadKeys()
+  connectCachesToBus({ bus: invalidationBus, sessions, keyRing })
+  // The first node to start may have just created the first key: others must load it.
+  await invalidationBus.publish({ kind: 'signing-keys' })
+  const accessTokens = createAccessTokens({ keyRing, clock, settings: settings.tokens })
+  const throttle = createThrottle({ store: stores.throttles, clock, settings: settings.throttle })
+  const alerts = createAlerts({
+    store: stores.alerts,
+    clock,
+    observer,
+    settings: { dedupeWindowSeconds: auditSettings.alertDedupeWindowSeconds, isWebhookConfigured: auditSettings.webhook !== null },
+  })
+  const review = createSecurityReview({ auditStore: stores.audit, alerts, settings: auditSettings.review })
+  if (auditSettings.webhook && !deps.postWebhook) throw new TypeError('a webhook is configured but no poster was given')
+  const alertDelivery = auditSettings.webhook && deps.postWebhook
+    ? createAlertDelivery({ store: stores.alerts, clock, settings: auditSettings.webhook, post: deps.postWebhook })
+    : null
+  const scheduler = createScheduler({
+    store: stores.schedulerLocks,
+    clock,
+    nodeId: auditSettings.nodeId,
+    jobs: createBackgroundJobs({ review, audit, alerts, delivery: alertDelivery, settings: auditSettings }),
+    leaseSeconds: auditSettings.schedulerLeaseSeconds,
+    maxLatenessSeconds: 3600,
+  })
+  const serviceClients = createServiceClients({ store: stores.serviceClients, clock })
+
+  return {
+    signIn: createSignInOperations({
+      accounts,
+      sessions,
+      accessTokens,
+      audit,
+      unitOfWork,
+      throttle,
+      csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
+      clock,
+    }),
+    mySessions: createMySessionOperations({ sessions, unitOfWork }),
+    accountAdmin: createAccountAdministration({ accounts, sessions, throttle, audit, unitOfWork, clock }),
+    tokenAdmin: createTokenAdministration({
+      keyRing,
+      accessTokens,
+      serviceClients,
+      serviceClientStore: stores.serviceClients,
+      unitOfWork,
+      invalidationBus,
+    }),
+    oauth: createOAuthOperations({
+      serviceClients,
+      tokenIntrospection: createTokenIntrospection({
+        accessTokens,
+        refreshTokens,
+        sessions,
+        settings: { idleTimeoutSeconds: settings.sessions.idleTimeoutSeconds, clientId: settings.tokens.clientId },
+      }),
+      sessions,
+      audit,
+      unitOfWork,
+    }),
+    auditTrail: createAuditTrailOperations({ audit, alerts }),
+    requestLimits: { admitRequest: throttle.admitRequest },
+    health: {
+      checkReadiness: () => stores.checkHealth(),
+      countActiveSessions: () => sessions.countActiveSessions(),
+    },
+    maintenance: {
+      sweeps: [
+        { name: 'expired-session', run: () => sessions.deleteExpiredSessions() },
+        { name: 'expired-throttle', run: () => throttle.deleteExpiredThrottles() },
+        { name: 'retired-key', run: () => keyRing.deleteRetiredKeys() },
+      ],
+      async reloadSigningKeys() {
+        await keyRing.loadKeys()
+        accessTokens.forgetRetiredKeys()
+      },
+      scheduler,
+      runDueJobs: () => scheduler.runDueJobs(),
+      runReview: (at) => review.runReview(at),
+      alertDelivery,
+    },
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Reading the audit trail and the alerts of the security review (admins), a user's own events,
+ * and recording refused requests that the HTTP layer sees (a missing role, a cross-site request).
+ */
+import type { AlertPage, Alerts } from '../alerts/alerts.ts'
+import type { AlertCursor } from '../alerts/store.ts'
+import type { Audit, AuditEventInput, AuditPage } from '../audit/audit.ts'
+import type { AuditCursor, AuditEventFilter } from '../audit/store.ts'
+
+export interface AuditTrailOperations {
+  queryEvents(filter: AuditEventFilter, page: { order?: 'oldest_first' | 'newest_first'; after: AuditCursor | null; limit: number }): Promise<AuditPage>
+  /** Events that concern the user, newest first. */
+  queryUserEvents(userId: string, page: { after: AuditCursor | null; limit: number }): Promise<AuditPage>
+  listAlerts(options: { since: Date | null; rule: string | null; after: AlertCursor | null; limit: number }): Promise<AlertPage>
+  /** Records a refused request (`access_denied`); throws `service_unavailable` when it cannot. */
+  recordAccessDenied(event: Omit<AuditEventInput, 'type' | 'outcome'>): Promise<void>
+}
+
+export function createAuditTrailOperations(deps: { audit: Audit; alerts: Alerts }): AuditTrailOperations {
+  const { audit, alerts } = deps
+  return {
+    queryEvents: (filter, page) => audit.queryEvents(filter, page),
+    queryUserEvents: (userId, page) => audit.queryEvents({ userId }, page),
+    listAlerts: (options) => alerts.listAlerts(options),
+    recordAccessDenied: (event) => audit.record({ ...event, type: 'access_denied', outcome: 'failure' }),
+  }
+}
