@@ -47,7 +47,7 @@ export const settings = {
     type: 'list',
     default: '',
     description:
-      'Comma-separated origins allowed to send cookie-authenticated requests (the public URL origin is always allowed).',
+      'Comma-separated origins (scheme://host[:port]) of browser apps trusted to act for a signed-in user: their cookie-authenticated unsafe requests are accepted and they get CORS answers with credentials. The public URL origin is always allowed. See docs/browser-clients.md.',
   },
   TESSERA_LOG_LEVEL: {
     type: 'string',

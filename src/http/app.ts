@@ -8,6 +8,7 @@ import type { Config } from '../config/load.ts'
 import type { Application } from '../core/application/application.ts'
 import { TesseraError } from '../core/errors.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
+import { registerCors } from './plugins/cors.ts'
 import { collectRoutes, registerMethodFallbacks } from './plugins/method-not-allowed.ts'
 import { registerOpenApi } from './plugins/openapi.ts'
 import { registerSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.ts'
@@ -128,6 +129,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerStoppingAnswers(app)
   registerSecurityHeaders(app)
   registerStrictTransport(app, config.server.isHttps)
+  // Before the request limits, so a throttled answer carries CORS headers and its Retry-After can be read.
+  const cors = await registerCors(app, config.server.allowedOrigins)
   registerRequestLimits(app, application.requestLimits)
   app.decorateRequest('auth', null)
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -158,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()
   })
+  cors.registerPreflightRoutes(routes)
   registerMethodFallbacks(app, routes)
   return app
 }

@@ -33,6 +33,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   internal_error: { status: 500, title: 'Internal error' },
   invalid_client: { status: 401, title: 'Client authentication failed' },
   client_name_taken: { status: 409, title: 'The client name is taken' },
+  cookie_session_required: { status: 400, title: 'A cookie session is required' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -32,6 +32,7 @@ export const auditEventTypes = [
   'refresh_token_reused',
   'token_revoked',
   'token_introspected',
+  'access_token_issued',
   'session_started',
   // Keys and service clients
   'key_rotated',

@@ -92,11 +92,26 @@ describe('sessions', () => {
     assert.equal(await sessions.resolveSessionToken('not-a-session-token'), null)
   })
 
-  it('resolveSessionId() accepts token sessions and refuses cookie sessions', async (t) => {
-    const { sessions, user } = await setUp(t)
+  it('resolveSessionId() accepts live sessions of both transports, and no ended one', async (t) => {
+    const { sessions, user, unitOfWork } = await setUp(t)
     const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
     const token = await sessions.startSession({ user, transport: 'token', ...client })
     assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
+    assert.equal((await sessions.resolveSessionId(cookie.session.id))?.session.id, cookie.session.id)
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [cookie.session]))
+    assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
+    assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
+    assert.equal(await sessions.resolveSessionId('no-such-session'), null)
+  })
+
+  it('resolveSessionId() refuses a cookie session ended in the durable store, even with its record left behind', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.notEqual(await sessions.resolveSessionId(cookie.session.id), null)
+    // The epoch moves on in the durable store; the session record stays, as after a failed tidy-up.
+    await stores.accounts.advanceSessionEpoch(user.id, clock.now())
+    sessions.forgetUser(user.id)
+    assert.notEqual(await stores.sessions.findSessionById(cookie.session.id), null)
     assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
   })
 

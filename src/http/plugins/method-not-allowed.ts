@@ -22,7 +22,8 @@ export function registerMethodFallbacks(app: FastifyInstance, methodsByUrl: Map<
   for (const [url, methods] of [...methodsByUrl]) {
     const missing = answeredMethods.filter((method) => !methods.has(method))
     if (missing.length === 0) continue
-    const allow = [...methods].filter((method) => method !== 'HEAD' || methods.has('GET')).join(', ')
+    // OPTIONS answers CORS preflights only; it is no method of the resource itself.
+    const allow = [...methods].filter((method) => method !== 'OPTIONS' && (method !== 'HEAD' || methods.has('GET'))).join(', ')
     app.route({
       method: missing,
       url,

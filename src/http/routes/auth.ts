@@ -1,7 +1,8 @@
-/** Registration, login, refresh and logout. */
+/** Registration, login, refresh, an access token for a cookie session, and logout. */
 import type { FastifyInstance } from 'fastify'
 import { TesseraError } from '../../core/errors.ts'
 import { classifyRequestSite } from '../cross-site.ts'
+import { requireAuth } from '../plugins/authenticate.ts'
 import { authSecurity, passwordField, problemResponses, usernameField } from '../schemas/shared.ts'
 import { clearSessionCookie } from '../session-cookie.ts'
 import { replyWithSignIn } from '../sign-in-reply.ts'
@@ -111,6 +112,48 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     },
     async (request) =>
       viewTokenSignIn(await signInOperations.refresh(request.body.refresh_token, readClientContext(request))),
+  )
+
+  app.post(
+    '/token',
+    {
+      onRequest: authenticate,
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'An access token for the cookie session',
+        description:
+          'Authenticated by the session cookie, and checked like every unsafe cookie request (an allowed `Origin`, or the session\'s `X-CSRF-Token`). Answers an access token whose `sid` is the cookie session, so a page can hand its game client or API calls a bearer token without a second sign-in. No refresh token: ask again before it expires. When the session ends, Tessera refuses the token at once. A bearer token is refused (`cookie_session_required`).',
+        tags: ['auth'],
+        security: [{ cookie: [] }],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              access_token: { type: 'string' },
+              token_type: { type: 'string', enum: ['Bearer'] },
+              expires_in: { type: 'integer' },
+              session_id: { type: 'string' },
+            },
+            required: ['access_token', 'token_type', 'expires_in', 'session_id'],
+          },
+          ...problemResponses(400, 401, 403, 503),
+        },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      // The session the token names must have been proven by its cookie in this very request.
+      if (auth.transport !== 'cookie') {
+        throw new TesseraError('cookie_session_required', 'Send the session cookie; token sessions refresh instead.')
+      }
+      const issued = await signInOperations.issueSessionAccessToken(auth, readClientContext(request))
+      return {
+        access_token: issued.accessToken,
+        token_type: 'Bearer' as const,
+        expires_in: issued.expiresInSeconds,
+        session_id: auth.session.id,
+      }
+    },
   )
 
   app.post(
