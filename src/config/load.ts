@@ -271,9 +271,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // A host name is checked at start, on the addresses it resolves to (src/config/start-checks.ts).
   if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST')) && !isHostName(host)) {
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
+    checkMetricsExposure({ host, metricsToken: value('TESSERA_METRICS_TOKEN') ?? null }, problems)
   }
-  // A host name counts as beyond loopback unless it is `localhost`: the token is then required.
-  checkMetricsExposure({ host, metricsToken: value('TESSERA_METRICS_TOKEN') ?? null }, problems)
   const backends = readBackendSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 

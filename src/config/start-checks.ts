@@ -9,7 +9,7 @@ import { lookup } from 'node:dns/promises'
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import { ConfigError, type Config } from './load.ts'
-import { checkCookieTransport, isHostName, isLoopbackHost } from './hardening.ts'
+import { checkCookieTransport, checkMetricsExposure, isHostName, isLoopbackHost } from './hardening.ts'
 
 /** The PEM texts of TESSERA_TLS_CERT and TESSERA_TLS_KEY, checked to be a certificate and its key. */
 export function readTlsMaterial(files: NonNullable<Config['server']['tls']>): { cert: string; key: string } {
@@ -38,8 +38,8 @@ export function readTlsMaterial(files: NonNullable<Config['server']['tls']>): { 
 }
 
 /**
- * Resolves TESSERA_HOST when it is a name, and applies the plain-HTTP cookie rule to what it
- * resolves to (loadConfig applies it to addresses and `localhost` already).
+ * Resolves TESSERA_HOST when it is a name, and applies the plain-HTTP cookie rule and the metrics
+ * token rule to what it resolves to (loadConfig applies them to addresses and `localhost` already).
  */
 export async function checkListenHost(config: Config): Promise<void> {
   const { host } = config.server
@@ -59,5 +59,6 @@ export async function checkListenHost(config: Config): Promise<void> {
     { host, publicUrl: config.tokens.issuer, tls: config.server.tls, allowInsecureCookies: config.server.allowInsecureCookies },
     problems,
   )
+  checkMetricsExposure({ host, metricsToken: config.metrics.token }, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 }

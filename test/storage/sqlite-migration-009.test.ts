@@ -3,7 +3,7 @@
  * previous schema keeps every key, field for field, and still refuses an unknown algorithm.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -16,6 +16,8 @@ const migrationsDir = new URL('../../src/storage/sqlite/migrations/', import.met
 /** A database at the schema just before 009, holding an EdDSA and a retiring ES256 key. */
 function createDatabaseBeforeRsaKeys(): string {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-migration-'))
+  // Private, as Tessera creates it (a database open to others is refused at open).
+  closeSync(openSync(join(dataDir, sqliteFileName), 'a', 0o600))
   const db = new DatabaseSync(join(dataDir, sqliteFileName))
   db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
   for (const file of readdirSync(migrationsDir).filter((name) => /^\d{3}_/.test(name)).sort()) {

@@ -5,7 +5,7 @@
  * regression: #11 (item 7)
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -59,6 +59,8 @@ describe('username skeleton migration', () => {
   it('SQLite: a database of the version before skeletons gains them; look-alike accounts are both kept', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-skeleton-migration-'))
     t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+    // Private, as Tessera creates it (a database open to others is refused at open).
+    closeSync(openSync(join(dataDir, sqliteFileName), 'a', 0o600))
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
     db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
     for (const { version, name, sql } of migrationsBeforeSkeletons('sqlite')) {
