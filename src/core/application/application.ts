@@ -10,6 +10,7 @@ import { createAlerts } from '../alerts/alerts.ts'
 import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from '../alerts/webhook-delivery.ts'
 import { createAttemptedUsernames } from '../audit/attempted-username.ts'
 import { createAudit } from '../audit/audit.ts'
+import { createRefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { AuditSettings } from '../audit/settings.ts'
 import { createCsrfTokens } from '../auth/csrf-tokens.ts'
 import type { Clock } from '../clock.ts'
@@ -183,6 +184,7 @@ export async function createApplication(deps: {
     maxLatenessSeconds: 3600,
   })
   const serviceClients = createServiceClients({ store: stores.serviceClients, clock })
+  const refusals = createRefusalSummaries({ audit, clock, settings: auditSettings.refusalSummaries })
 
   return {
     signIn: createSignInOperations({
@@ -190,6 +192,7 @@ export async function createApplication(deps: {
       sessions,
       accessTokens,
       audit,
+      refusals,
       unitOfWork,
       throttle,
       csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
@@ -222,10 +225,10 @@ export async function createApplication(deps: {
         settings: { idleTimeoutSeconds: settings.sessions.idleTimeoutSeconds, clientId: settings.tokens.clientId },
       }),
       sessions,
-      audit,
+      refusals,
       unitOfWork,
     }),
-    auditTrail: createAuditTrailOperations({ audit, alerts }),
+    auditTrail: createAuditTrailOperations({ audit, alerts, refusals }),
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
@@ -236,6 +239,7 @@ export async function createApplication(deps: {
         { name: 'expired-session', run: () => sessions.deleteExpiredSessions() },
         { name: 'expired-throttle', run: () => throttle.deleteExpiredThrottles() },
         { name: 'retired-key', run: () => keyRing.deleteRetiredKeys() },
+        { name: 'refusal-summary', run: () => refusals.flushRefusals() },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()
