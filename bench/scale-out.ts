@@ -353,6 +353,7 @@ async function main(): Promise<void> {
       id,
       username: `u${index}`,
       usernameKey: `u${index}`,
+      usernameSkeleton: null,
       passwordHash: '$argon2id$stand-in',
       roles: ['user'],
       disabledAt: null,

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const minimumNode = [24, 7]
@@ -24,10 +25,11 @@ function findNodeBinary() {
   }
 }
 
-// A packed copy (a dependency of a resource server) carries only the tessera/verifier build.
-if (!existsSync(cliPath)) {
+// The server runs its TypeScript sources, which Node does not strip inside node_modules: a copy
+// installed as a dependency cannot run, so say where the server runs and what to install instead.
+if (!existsSync(cliPath) || cliPath.split(sep).includes('node_modules')) {
   process.stderr.write(
-    'tessera: this copy holds only the tessera/verifier library; the server and this command run from a checkout of Tessera (git clone, npm install), see its README\n',
+    'tessera: the server and this command run from a checkout of Tessera (git clone, npm install), see its README; resource servers install the tessera-verifier package\n',
   )
   process.exit(1)
 }

@@ -2,6 +2,7 @@
  * Opens the configured stores and builds the application: shared by the server and the offline CLI
  * commands (which must not load the HTTP stack).
  */
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from './config/load.ts'
 import { systemClock, type Clock } from './core/clock.ts'
@@ -10,15 +11,19 @@ import type { Stores } from './core/stores.ts'
 import { toApplicationSettings } from './config/application-settings.ts'
 import type { CoreObserver } from './core/observer.ts'
 import { createWebhookPoster } from './background/webhook-poster.ts'
-import { loadOrCreateMasterKey } from './storage/master-key.ts'
-import { deriveSecret } from './core/tokens/key-protection.ts'
+import { deriveSecret, WrongMasterKeyError } from './core/tokens/key-protection.ts'
+import { DataDirectoryError, openDataDirectory, type OpenedDataDirectory } from './storage/data-directory.ts'
+import { sqliteFileName } from './storage/sqlite/open.ts'
 import { openBackends, type Backends } from './storage/open.ts'
+import { fillMissingUsernameSkeletons, type SkeletonBackfill } from './core/accounts/skeleton-backfill.ts'
 
 export interface Runtime {
   application: Application
   stores: Stores
   /** Which backend holds what. */
   layout: Backends['layout']
+  /** Skeletons given to accounts older than them, and accounts that could not get theirs. */
+  skeletonBackfill: SkeletonBackfill
   close(): Promise<void>
 }
 
@@ -27,9 +32,17 @@ export async function openRuntime(
   config: Config,
   clock: Clock = systemClock,
   observer?: CoreObserver,
-  options: { onBackgroundError?(error: unknown): void } = {},
+  options: {
+    onBackgroundError?(error: unknown): void
+    /** False for commands that work on existing data: a missing data directory or key is an error. */
+    mayCreateData?: boolean
+  } = {},
 ): Promise<Runtime> {
-  const masterKey = loadOrCreateMasterKey(join(config.storage.dataDir, 'master.key'))
+  const dataDirectory = openDataDirectory(config.storage.dataDir, {
+    mayCreate: options.mayCreateData ?? true,
+    usesSqlite: config.storage.postgres === null,
+  })
+  const { masterKey } = dataDirectory
   const { onBackgroundError } = options
   const backends = await openBackends(config.storage, {
     now: clock.now(),
@@ -38,6 +51,7 @@ export async function openRuntime(
   })
   const { stores, invalidationBus } = backends
   try {
+    const skeletonBackfill = await fillMissingUsernameSkeletons(stores.accounts)
     const application = await createApplication({
       stores,
       clock,
@@ -47,9 +61,30 @@ export async function openRuntime(
       postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
       invalidationBus,
     })
-    return { application, stores, layout: backends.layout, close: () => backends.close() }
+    return { application, stores, layout: backends.layout, skeletonBackfill, close: () => backends.close() }
   } catch (error) {
     await backends.close()
+    if (error instanceof WrongMasterKeyError) throw explainWrongMasterKey(config, dataDirectory, error)
     throw error
   }
+}
+
+/** Names the key file and the store that disagree, and what to do about it. */
+function explainWrongMasterKey(config: Config, dataDirectory: OpenedDataDirectory, error: WrongMasterKeyError): Error {
+  const store = config.storage.postgres
+    ? 'the PostgreSQL database of TESSERA_DATABASE_URL'
+    : join(config.storage.dataDir, sqliteFileName)
+  if (dataDirectory.isNewKey) {
+    // Made by this start because none was there: it belongs to nothing, so it goes again.
+    rmSync(dataDirectory.masterKeyPath, { force: true })
+    return new DataDirectoryError(
+      `There was no master.key in ${config.storage.dataDir}, and ${store} holds signing keys sealed with one. ` +
+        "Copy that deployment's master.key (from its first node or your backup; mode 0600) into the data directory.",
+    )
+  }
+  return new DataDirectoryError(
+    `${dataDirectory.masterKeyPath} does not open the signing keys stored in ${store}: it is not the master.key they ` +
+      "were sealed with. Put back this deployment's master.key (from your backup, or from another node; mode 0600).",
+    { cause: error },
+  )
 }

@@ -3,8 +3,8 @@
  *
  *   TESSERA_URL=http://127.0.0.1:8080 node --conditions=tessera-source examples/game-server/main.ts
  *
- * (`--conditions=tessera-source` makes `tessera/verifier` resolve to src/verifier inside this
- * repository; a project that installed Tessera runs its copy with plain `node`.)
+ * (`tessera/verifier` is src/verifier inside this repository; a project of its own installs the
+ * tessera-verifier package, imports from 'tessera-verifier' and runs its copy with plain `node`.)
  *
  * Settings (environment): TESSERA_URL (Tessera's public URL, the token issuer), GAME_AUDIENCE
  * (the `aud` to accept; default TESSERA_URL, which is Tessera's default audience), GAME_PORT

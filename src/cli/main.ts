@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { run as runAudit } from './commands/audit.ts'
+import { run as runBackup } from './commands/backup.ts'
 import { run as runConfig } from './commands/config.ts'
 import { run as runHelp } from './commands/help.ts'
 import { run as runMigrate } from './commands/migrate.ts'
@@ -32,6 +33,7 @@ const commands: Record<CommandName, Command> = {
   client: runClient,
   migrate: runMigrate,
   'migrate-data': runMigrateData,
+  backup: runBackup,
 }
 
 async function dispatch(args: string[], io: Io): Promise<number> {

@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { ConfigError } from '../config/load.ts'
 import { TesseraError } from '../core/errors.ts'
 import { reportError } from './errors.ts'
-import { formatTable } from './format.ts'
+import { formatJson, formatTable } from './format.ts'
 import { readFirstLine, type Io } from './io.ts'
 import { runCli } from './main.ts'
 import { describeUser } from './user-view.ts'
@@ -57,7 +57,7 @@ describe('user create with an injected Io', () => {
     const env = createDataDir(t)
     const io = createFakeIo({ env, secrets: [password, `${password}!`], isInteractive: true })
     assert.equal(await runCli(['user', 'create', 'alice'], io), 1)
-    assert.equal(io.output.stderr, 'tessera: The passwords do not match.\n')
+    assert.equal(io.output.stderr, `Data directory: ${env.TESSERA_DATA_DIR}\ntessera: The passwords do not match.\n`)
     const list = createFakeIo({ env })
     assert.equal(await runCli(['user', 'list', '--json'], list), 0)
     assert.deepEqual(JSON.parse(list.output.stdout), { users: [] })
@@ -129,6 +129,7 @@ describe('output', () => {
       id: 'id-1',
       username: 'alice',
       usernameKey: 'alice',
+      usernameSkeleton: null,
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
       roles: ['user'],
       disabledAt: null,
@@ -140,7 +141,43 @@ describe('output', () => {
     assert.deepEqual(Object.keys(view).sort(), ['createdAt', 'id', 'isDisabled', 'roles', 'updatedAt', 'username'])
   })
 
+  it('formatJson() writes keys in snake_case, as the HTTP API does, at every depth', () => {
+    assert.equal(
+      formatJson({ clientId: 'c1', key: { activatesAt: 'x', kid: 'k' }, keys: [{ retiresAt: null }] }),
+      '{\n  "client_id": "c1",\n  "key": {\n    "activates_at": "x",\n    "kid": "k"\n  },\n  "keys": [\n    {\n      "retires_at": null\n    }\n  ]\n}\n',
+    )
+  })
+
   it('formatTable() pads columns by code points', () => {
     assert.equal(formatTable([['a', 'x'], ['𝒜𝒷𝒸', 'y']]), 'a    x\n𝒜𝒷𝒸  y')
+  })
+})
+
+describe('config check', () => {
+  // regression: #11 — credentials, capability paths and query passwords were printed in clear.
+  it('masks the credentials and capability paths of the webhook URL and the passwords of backend URLs', async () => {
+    const env = {
+      TESSERA_ALERT_WEBHOOK_URL: 'https://bot:chat-pass@hooks.example:8443/services/T000/B000/capability-XYZ?token=qs-secret',
+      TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret',
+      TESSERA_DATABASE_URL: 'postgres://tessera@db:5432/tessera?password=query-secret&sslmode=require',
+      TESSERA_REDIS_URL: 'redis://:redis-pass@cache:6379/0?password=redis-query-secret',
+    }
+    for (const args of [['config', 'check'], ['config', 'check', '--json']]) {
+      const io = createFakeIo({ env })
+      assert.equal(await runCli(args, io), 0, io.output.stderr)
+      const shown = io.output.stdout
+      for (const secret of ['chat-pass', 'capability-XYZ', 'T000', 'qs-secret', 'query-secret', 'redis-pass', 'redis-query-secret', 'a-long-enough']) {
+        assert.ok(!shown.includes(secret), `${args.join(' ')} shows ${secret}`)
+      }
+      assert.ok(shown.includes('https://bot:***@hooks.example:8443/(path hidden)'), shown)
+      assert.ok(shown.includes('postgres://tessera@db:5432/tessera?password=***&sslmode=***'), shown)
+      assert.ok(shown.includes('redis://:***@cache:6379/0?password=***'), shown)
+    }
+  })
+
+  it('makes the checks of a start too: an unresolvable host is named as such', async () => {
+    const io = createFakeIo({ env: { TESSERA_HOST: 'no-such-host.invalid' } })
+    assert.equal(await runCli(['config', 'check'], io), 1)
+    assert.match(io.output.stderr, /TESSERA_HOST: "no-such-host\.invalid" does not resolve/)
   })
 })

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import type { Io } from './io.ts'
 import { runCli } from './main.ts'
+import { loadConfig } from '../config/load.ts'
+import { openRuntime } from '../runtime.ts'
 
 interface CapturingIo extends Io {
   output: { stdout: string; stderr: string }
@@ -34,8 +36,17 @@ async function run(io: CapturingIo, args: string[]): Promise<{ code: number; std
 }
 
 describe('tessera keys', () => {
-  it('keys list shows the one active key of a fresh data directory', async (t) => {
+  it('keys list refuses a directory without data, naming it, and creates nothing there', async (t) => {
     const io = createIo(t)
+    const refused = await run(io, ['keys', 'list'])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, new RegExp(`There is no master.key in ${io.env.TESSERA_DATA_DIR}; this command does not create one`))
+    assert.deepEqual(readdirSync(io.env.TESSERA_DATA_DIR ?? ''), [])
+  })
+
+  it('keys list shows the one active key of a fresh installation', async (t) => {
+    const io = createIo(t)
+    await (await openRuntime(loadConfig(io.env))).close()
     const listed = await run(io, ['keys', 'list', '--json'])
     assert.equal(listed.code, 0)
     const { keys } = JSON.parse(listed.stdout)
@@ -51,27 +62,30 @@ describe('tessera keys', () => {
     assert.match(rotated.stdout, /^Published signing key [0-9a-f-]{36} \(EdDSA\); it signs from \S+Z\.\nKey [0-9a-f-]{36} leaves the JWKS at \S+Z\.\n/)
     const { keys } = JSON.parse((await run(io, ['keys', 'list', '--json'])).stdout)
     assert.deepEqual(keys.map((key: { state: string }) => key.state), ['active', 'pending'])
-    const activatesAt = Date.parse(keys[1].activatesAt)
-    assert.equal(Date.parse(keys[0].retiresAt), activatesAt + (600 + 5) * 1000)
+    const activatesAt = Date.parse(keys[1].activates_at)
+    assert.equal(Date.parse(keys[0].retires_at), activatesAt + (600 + 5) * 1000)
     assert.ok(Math.abs(activatesAt - Date.now() - 600_000) < 60_000)
     const table = await run(io, ['keys', 'list'])
     assert.match(table.stdout, /^KID\s+ALG\s+STATE\s+SIGNS FROM\s+LEAVES JWKS AT\n/)
   })
 
-  it('keys rotate --algorithm ES256 --json describes the new key and never a private member', async (t) => {
-    const io = createIo(t)
-    const rotated = await run(io, ['keys', 'rotate', '--algorithm', 'ES256', '--json'])
-    assert.equal(rotated.code, 0)
-    const answer = JSON.parse(rotated.stdout)
-    assert.equal(answer.key.algorithm, 'ES256')
-    assert.deepEqual(Object.keys(answer.key).sort(), ['activatesAt', 'algorithm', 'createdAt', 'kid', 'retiresAt', 'state'])
-    assert.doesNotMatch(rotated.stdout, /"d"|privateJwk|v1\./)
-  })
+  for (const algorithm of ['ES256', 'RS256']) {
+    it(`keys rotate --algorithm ${algorithm} --json describes the new key and never a private member`, async (t) => {
+      const io = createIo(t)
+      const rotated = await run(io, ['keys', 'rotate', '--algorithm', algorithm, '--json'])
+      assert.equal(rotated.code, 0)
+      const answer = JSON.parse(rotated.stdout)
+      assert.equal(answer.key.algorithm, algorithm)
+      assert.deepEqual(Object.keys(answer.key).sort(), ['activates_at', 'algorithm', 'created_at', 'kid', 'retires_at', 'state'])
+      assert.doesNotMatch(rotated.stdout, /"d"|privateJwk|v1\./)
+    })
+  }
 
   it('refuses an unknown algorithm, stray arguments and subcommands as usage errors', async (t) => {
     const io = createIo(t)
     for (const args of [
       ['keys', 'rotate', '--algorithm', 'HS256'],
+      ['keys', 'rotate', '--algorithm', 'rs256'],
       ['keys', 'list', 'extra'],
       ['keys', 'list', '--algorithm', 'EdDSA'],
       ['keys', 'retire'],
@@ -79,7 +93,8 @@ describe('tessera keys', () => {
     ]) {
       assert.equal((await run(io, args)).code, 2, args.join(' '))
     }
-    assert.equal(JSON.parse((await run(io, ['keys', 'list', '--json'])).stdout).keys.length, 1)
+    // Refused command lines touch nothing: the directory is still empty.
+    assert.deepEqual(readdirSync(io.env.TESSERA_DATA_DIR ?? ''), [])
   })
 })
 
@@ -89,14 +104,14 @@ describe('tessera client', () => {
     const created = await run(io, ['client', 'create', 'game-server', '--json'])
     assert.equal(created.code, 0, created.stderr)
     const client = JSON.parse(created.stdout)
-    assert.equal(Buffer.from(client.clientSecret, 'base64url').length, 32)
+    assert.equal(Buffer.from(client.client_secret, 'base64url').length, 32)
     const listed = await run(io, ['client', 'list', '--json'])
     assert.deepEqual(JSON.parse(listed.stdout).clients, [
-      { clientId: client.clientId, name: 'game-server', createdAt: client.createdAt },
+      { client_id: client.client_id, name: 'game-server', created_at: client.created_at },
     ])
     const table = await run(io, ['client', 'list'])
     assert.match(table.stdout, /^NAME\s+CLIENT ID\s+CREATED\ngame-server\s/)
-    for (const output of [listed.stdout, table.stdout]) assert.equal(output.includes(client.clientSecret), false)
+    for (const output of [listed.stdout, table.stdout]) assert.equal(output.includes(client.client_secret), false)
   })
 
   it('client create in human form names both credentials and warns that the secret is shown once', async (t) => {

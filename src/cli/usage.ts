@@ -33,8 +33,10 @@ change on their next request.
 `,
   config: `Usage: tessera config check [--json]
 
-Validates the configuration and prints the effective settings. Exits with 1 and
-lists every invalid setting when the configuration is wrong.
+Validates the configuration (and, as a start does, that TESSERA_HOST resolves and
+the TLS files hold a certificate and its key) and prints the effective settings,
+secrets masked. Exits with 1 and lists every invalid setting when the
+configuration is wrong.
 `,
   migrate: `Usage: tessera migrate [--json]
 
@@ -49,6 +51,17 @@ Copies the embedded SQLite database of <data-dir> (default: TESSERA_DATA_DIR) in
 configured PostgreSQL: users and roles, signing keys, and live sessions (into Redis when
 TESSERA_REDIS_URL or TESSERA_REDIS_CLUSTER is set). Run "tessera migrate" first. Safe to run
 again: what is already there is skipped. The nodes need the same master.key as <data-dir>.
+`,
+  backup: `Usage: tessera backup <directory> [--json]
+
+Copies the embedded SQLite database (TESSERA_DATA_DIR) and its master.key into
+<directory>, a new directory made 0700 with both files 0600. It runs beside a
+live server: the copy holds every change committed before it started, and the
+server's writes go on meanwhile. <directory> is laid out as a data directory:
+to restore, stop the server and start it with TESSERA_DATA_DIR=<directory> (or
+move the directory into place). The backup holds master.key, a secret: keep it
+as private as the data directory. With PostgreSQL, use pg_dump and keep a copy
+of master.key.
 `,
   version: `Usage: tessera version [--json]
 `,
@@ -68,7 +81,7 @@ audit alerts  Alerts raised by the security review, newest first.
 `,
   keys: `Usage:
   tessera keys list [--json]
-  tessera keys rotate [--algorithm EdDSA|ES256] [--emergency] [--json]
+  tessera keys rotate [--algorithm EdDSA|ES256|RS256] [--emergency] [--json]
 
 keys list     Lists the published signing keys: pending (published, not signing
               yet), active (signing) and retiring (verifying tokens it signed).
@@ -111,6 +124,7 @@ Commands:
   config check                       Validate and print the configuration
   migrate                            Apply pending PostgreSQL migrations
   migrate-data [--from <data-dir>]   Copy the SQLite data into PostgreSQL (and Redis)
+  backup <directory>                 Copy the SQLite database and master.key, online
   version                            Print the version
   help [<command>]                   Print help
 

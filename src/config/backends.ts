@@ -87,13 +87,28 @@ export function readBackendSettings(
   return { postgres, redis, backendTimeoutSeconds: value('TESSERA_BACKEND_TIMEOUT') }
 }
 
-/** The URL with its password replaced, for display. */
+/**
+ * The URL with its secrets replaced, for display: the password, and every query value (drivers
+ * take `?password=`, `?sslpassword=`, tokens …; a value shown is not worth the risk).
+ */
 export function maskUrlPassword(text: string): string {
-  if (!URL.canParse(text)) return text
+  if (!URL.canParse(text)) return '(not a URL, hidden)'
   const url = new URL(text)
-  if (url.password === '') return text
-  url.password = '***'
+  if (url.password !== '') url.password = '***'
+  for (const name of new Set(url.searchParams.keys())) url.searchParams.set(name, '***')
   return url.toString()
+}
+
+/**
+ * A URL whose path may itself be the credential (a chat webhook's `/services/T0/B0/XXXX`): only
+ * the scheme, host and port are shown, with the user name if any.
+ */
+export function maskCapabilityUrl(text: string): string {
+  if (!URL.canParse(text)) return '(not a URL, hidden)'
+  const url = new URL(text)
+  const user = url.username === '' ? '' : `${url.username}:***@`
+  const hidden = url.pathname !== '/' || url.search !== '' ? '/(path hidden)' : '/'
+  return `${url.protocol}//${user}${url.host}${hidden}`
 }
 
 /** The backend settings as `tessera config check` may show them. */

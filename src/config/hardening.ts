@@ -1,8 +1,10 @@
 /**
  * The parts of the configuration that harden Tessera against abuse: throttling, trusted proxies,
- * TLS and the refusal to send session cookies over plain HTTP to a non-loopback address.
+ * TLS, the refusal to send session cookies over plain HTTP to a non-loopback address, and the
+ * refusal to serve open metrics there.
  */
 import { accessSync, constants } from 'node:fs'
+import { isIP } from 'node:net'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import type { ReadSetting } from './schema.ts'
 
@@ -60,6 +62,11 @@ export function readTlsFiles(value: ReadSetting, problems: string[]): TlsFiles |
   return { certFile, keyFile }
 }
 
+/** A host given as a name, not an address: the cookie rule is decided at start, on what it resolves to. */
+export function isHostName(host: string): boolean {
+  return isIP(host.replace(/^\[|\]$/g, '')) === 0 && host.toLowerCase() !== 'localhost'
+}
+
 /** True for addresses only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
@@ -80,5 +87,19 @@ export function checkCookieTransport(
   if (URL.canParse(input.publicUrl) && new URL(input.publicUrl).protocol === 'https:') return
   problems.push(
     'TESSERA_HOST: session cookies would travel over plain HTTP to a non-loopback address; set TESSERA_TLS_CERT and TESSERA_TLS_KEY, an https TESSERA_PUBLIC_URL (TLS ended by a proxy), or TESSERA_ALLOW_INSECURE_COOKIES=true',
+  )
+}
+
+/**
+ * `/metrics` tells a scraper how the service is used (sign-in counts, alert rules that fired,
+ * sessions alive). Open on loopback it reaches only this machine; on any other address it needs
+ * a token, or Tessera does not start. Serving it "to loopback only" instead was rejected: a
+ * reverse proxy on the same host makes every request come from loopback, so that rule would open
+ * the endpoint to the Internet in the most common deployment without anyone noticing.
+ */
+export function checkMetricsExposure(input: { host: string; metricsToken: string | null }, problems: string[]): void {
+  if (input.metricsToken !== null || isLoopbackHost(input.host)) return
+  problems.push(
+    'TESSERA_METRICS_TOKEN: required when TESSERA_HOST is not a loopback address, or GET /metrics is open to every client that reaches it; set a token and give it to the scraper as its bearer token',
   )
 }

@@ -204,6 +204,7 @@ describe('loadConfig()', () => {
         TESSERA_HOST: '0.0.0.0',
         TESSERA_ALLOWED_ORIGINS: ['https://a.example'],
         TESSERA_ALLOW_INSECURE_COOKIES: true,
+        TESSERA_METRICS_TOKEN: 'scrape-token-for-tests',
       }),
     )
     const config = loadConfig({ TESSERA_CONFIG_FILE: path, TESSERA_PORT: '9100' })

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
 import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
-import { describeBackendSettings, readBackendSettings, type BackendSettings } from './backends.ts'
+import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
-import { buildThrottleSettings, checkCookieTransport, readTlsFiles, type TlsFiles } from './hardening.ts'
+import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
 
 export interface Config {
   server: {
@@ -17,6 +17,8 @@ export interface Config {
     port: number
     requestTimeoutSeconds: number
     headersTimeoutSeconds: number
+    /** How long a stop may take before the process exits anyway. */
+    shutdownTimeoutSeconds: number
     logLevel: string
     /** Origins whose cookie-authenticated unsafe requests are accepted. */
     allowedOrigins: string[]
@@ -26,6 +28,8 @@ export interface Config {
     tls: TlsFiles | null
     /** True when clients reach Tessera over TLS (served here or ended by a proxy): HSTS is sent. */
     isHttps: boolean
+    /** TESSERA_ALLOW_INSECURE_COOKIES: plain HTTP to a non-loopback address is accepted. */
+    allowInsecureCookies: boolean
   }
   storage: { dataDir: string } & BackendSettings
   tokens: {
@@ -35,7 +39,7 @@ export interface Config {
     clientId: string
     accessTokenTtlSeconds: number
     leewaySeconds: number
-    signingAlgorithm: 'EdDSA' | 'ES256'
+    signingAlgorithm: 'EdDSA' | 'ES256' | 'RS256'
     refreshGraceSeconds: number
     keyActivationDelaySeconds: number
     keyReloadIntervalSeconds: number
@@ -220,7 +224,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const host = value('TESSERA_HOST')
   const port = value('TESSERA_PORT')
-  const publicUrl = value('TESSERA_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  // Served over TLS here, the default issuer and allowed origin are https too.
+  const defaultScheme = value('TESSERA_TLS_CERT') === undefined ? 'http' : 'https'
+  const publicUrl = value('TESSERA_PUBLIC_URL') ?? `${defaultScheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
   const idle = value('TESSERA_SESSION_IDLE_TIMEOUT')
   const absolute = value('TESSERA_SESSION_ABSOLUTE_TIMEOUT')
   if (idle !== undefined && absolute !== undefined && idle > absolute) {
@@ -261,9 +267,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('TESSERA_CLIENT_ID: expected 1 to 128 visible ASCII characters (no spaces)')
   }
   const tls = readTlsFiles(value, problems)
-  if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST'))) {
-    const allowInsecureCookies = value('TESSERA_ALLOW_INSECURE_COOKIES')
+  const allowInsecureCookies = value('TESSERA_ALLOW_INSECURE_COOKIES')
+  // A host name is checked at start, on the addresses it resolves to (src/config/start-checks.ts).
+  if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST')) && !isHostName(host)) {
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
+    checkMetricsExposure({ host, metricsToken: value('TESSERA_METRICS_TOKEN') ?? null }, problems)
   }
   const backends = readBackendSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
@@ -283,11 +291,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port,
       requestTimeoutSeconds: value('TESSERA_REQUEST_TIMEOUT'),
       headersTimeoutSeconds: value('TESSERA_HEADERS_TIMEOUT'),
+      shutdownTimeoutSeconds: value('TESSERA_SHUTDOWN_TIMEOUT'),
       logLevel: value('TESSERA_LOG_LEVEL'),
       allowedOrigins,
       trustProxyHops: value('TESSERA_TRUST_PROXY'),
       tls,
       isHttps: tls !== null || new URL(publicUrl).protocol === 'https:',
+      allowInsecureCookies,
     },
     storage: { dataDir: resolve(value('TESSERA_DATA_DIR')), ...backends },
     tokens: {
@@ -357,7 +367,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export function describeConfig(config: Config): Record<string, unknown> {
   const masked = structuredClone(config) as Config
   // Secrets are shown only as set or not: `config check` output ends up in tickets and chats.
-  if (masked.audit.webhook) masked.audit.webhook.secret = '(set, hidden)'
+  if (masked.audit.webhook) {
+    masked.audit.webhook.secret = '(set, hidden)'
+    masked.audit.webhook.url = maskCapabilityUrl(masked.audit.webhook.url)
+  }
   if (masked.metrics.token !== null) masked.metrics.token = '(set, hidden)'
   const described = JSON.parse(JSON.stringify(masked)) as Record<string, unknown>
   const { dataDir, ...backends } = config.storage

@@ -31,7 +31,7 @@ export const settings = {
   },
   TESSERA_PUBLIC_URL: {
     type: 'url',
-    description: 'External URL of this server; the `iss` of every token. Default http://HOST:PORT.',
+    description: 'External URL of this server; the `iss` of every token. Default http://HOST:PORT (https://HOST:PORT when TESSERA_TLS_CERT is set).',
   },
   TESSERA_AUDIENCE: {
     type: 'string',
@@ -47,7 +47,7 @@ export const settings = {
     type: 'list',
     default: '',
     description:
-      'Comma-separated origins allowed to send cookie-authenticated requests (the public URL origin is always allowed).',
+      'Comma-separated origins (scheme://host[:port]) of browser apps trusted to act for a signed-in user: their cookie-authenticated unsafe requests are accepted and they get CORS answers with credentials. The public URL origin is always allowed. See docs/browser-clients.md.',
   },
   TESSERA_LOG_LEVEL: {
     type: 'string',
@@ -92,8 +92,9 @@ export const settings = {
   TESSERA_SIGNING_ALGORITHM: {
     type: 'string',
     default: 'EdDSA',
-    oneOf: ['EdDSA', 'ES256'],
-    description: 'Algorithm of new signing keys.',
+    oneOf: ['EdDSA', 'ES256', 'RS256'],
+    description:
+      'Algorithm of new signing keys. RS256 (RSA 2048) is for gateways that verify RSA signatures only, such as AWS API Gateway HTTP API JWT authorizers; verifiers must list it in their allowed algorithms.',
   },
   TESSERA_ARGON2_MEMORY_KIB: {
     type: 'integer',
@@ -164,6 +165,14 @@ export const settings = {
     min: 1,
     max: 60,
     description: 'Longest time to receive request headers.',
+  },
+  TESSERA_SHUTDOWN_TIMEOUT: {
+    type: 'duration',
+    default: '8s',
+    min: 1,
+    max: 300,
+    description:
+      'Longest time a stop (SIGTERM or SIGINT) waits for requests in progress and the stores to close before the process exits anyway (with status 1). Keep it below the grace time of the process manager (Docker: 10 s).',
   },
   TESSERA_NODE_ID: {
     type: 'string',
@@ -244,7 +253,7 @@ export const settings = {
   },
   TESSERA_ALERT_WEBHOOK_URL: {
     type: 'url',
-    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 (X-Tessera-Signature).',
+    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 over the signing time and the body (X-Tessera-Signature: t=…,v1=…).',
   },
   TESSERA_ALERT_WEBHOOK_SECRET: {
     type: 'string',
@@ -268,7 +277,8 @@ export const settings = {
   TESSERA_METRICS_TOKEN: {
     type: 'string',
     isSecret: true,
-    description: 'When set, GET /metrics needs `Authorization: Bearer <token>`; otherwise it is open (bind or firewall it).',
+    description:
+      'When set, GET /metrics needs `Authorization: Bearer <token>`. Required when TESSERA_HOST is not a loopback address (Tessera refuses to start otherwise); without it /metrics is open to this machine only.',
   },
   TESSERA_TRUST_PROXY: {
     type: 'integer',

@@ -29,6 +29,7 @@ export const errorCodes = [
   'internal_error',
   'invalid_client',
   'client_name_taken',
+  'cookie_session_required',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

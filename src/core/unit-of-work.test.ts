@@ -3,6 +3,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { createManualClock } from '../../test/helpers/manual-clock.ts'
 import { buildUserRecord } from '../storage/contract/records.ts'
 import { openSqliteStores } from '../storage/sqlite/open.ts'
+import { createAttemptedUsernames } from './audit/attempted-username.ts'
 import { createAudit } from './audit/audit.ts'
 import type { AuditEventRecord } from './audit/events.ts'
 import { TesseraError } from './errors.ts'
@@ -26,6 +27,7 @@ function setUp(t: TestContext) {
       auditEventRecorded: (event) => void recorded.push(event),
       auditWriteFailed: (events) => void unrecorded.push(...events),
     },
+    usernames: createAttemptedUsernames({ secret: new Uint8Array(32).fill(3), accounts: stores.accounts }),
   })
   return { stores, audit, unitOfWork: createUnitOfWork({ stores, audit }), recorded, unrecorded }
 }
@@ -123,5 +125,45 @@ describe('unit of work', () => {
     assert.equal(await outsider, 'inserted')
     assert.equal(await stores.accounts.findUserById(inside.id), null)
     assert.equal((await stores.accounts.findUserById(outside.id))?.id, outside.id)
+  })
+
+  // regression: #11 (item 8)
+  it('keeps usernames as record() does, looking a name up in its own transaction', async (t) => {
+    const { stores, audit, unitOfWork } = setUp(t)
+    const existing = buildUserRecord({ username: 'Olivia', usernameKey: 'olivia' })
+    await stores.accounts.insertUser(existing)
+    const created = buildUserRecord({ username: 'Carol', usernameKey: 'carol' })
+    const attempt = (username: string) => ({ type: 'login_failed' as const, outcome: 'failure' as const, reason: 'unknown_user' as const, username, context })
+    await unitOfWork.run(async (change) => {
+      await change.stores.accounts.insertUser(created)
+      change.record({ type: 'user_created', outcome: 'success', subjectUserId: created.id, username: 'CAROL', context })
+      // No subject: each name is looked up, and the account this change inserts counts already.
+      change.record(attempt('Carol'))
+      change.record(attempt('OLIVIA'))
+      change.record(attempt('my secret password'))
+    })
+    // The same names recorded outside a unit of work, for comparison.
+    await audit.record(attempt('OLIVIA'))
+    await audit.record(attempt('my secret password'))
+    const stored = await stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })
+    const names = stored.map((event) => event.username)
+    assert.deepEqual(names.slice(0, 3), ['carol', 'carol', 'olivia'])
+    assert.match(names[3] ?? '', /^~[A-Za-z0-9_-]{16}$/)
+    assert.deepEqual(names.slice(4), names.slice(2, 4), 'the same treatment as record()')
+    assert.ok(!JSON.stringify(stored).includes('secret password'))
+  })
+
+  it('keeps a name as a digest when its lookup fails inside the transaction', async (t) => {
+    const { stores, unitOfWork } = setUp(t)
+    const existing = buildUserRecord({ username: 'Olivia', usernameKey: 'olivia' })
+    await stores.accounts.insertUser(existing)
+    await unitOfWork.run(async (change) => {
+      change.stores.accounts.findUserByUsernameKey = async () => {
+        throw new Error('read failed')
+      }
+      change.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: 'olivia', context })
+    })
+    const [event] = await stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })
+    assert.match(event?.username ?? '', /^~[A-Za-z0-9_-]{16}$/)
   })
 })

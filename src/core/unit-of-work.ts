@@ -4,7 +4,9 @@
  *
  * 1. `work` reads and writes through the stores bound to the transaction, and records its events
  *    with `change.record()`; the events are appended in the same transaction, so a change and its
- *    events persist together or not at all.
+ *    events persist together or not at all. An event about an account names it; a username on an
+ *    event about none is looked up through the transaction's own account store, to be kept as
+ *    the account's name or as a digest (audit/attempted-username.ts).
  * 2. After the commit, the steps registered with `change.afterCommit()` run: dropping cached
  *    copies, telling other nodes, tidying hot stores (Redis). The change is already decided in the
  *    durable store by then, in its safer form (a session that must end is over once its end is
@@ -53,7 +55,7 @@ export function createUnitOfWork(deps: { stores: Pick<Stores, 'runUnitOfWork'>; 
             afterCommit: (step) => void steps.push(step),
           })
           isWorkDone = true
-          events = audit.buildEvents(recorded)
+          events = await audit.buildEvents(recorded, tx.accounts)
           if (events.length > 0) await tx.audit.appendEvents(events)
           return value
         })

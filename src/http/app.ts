@@ -8,10 +8,11 @@ import type { Config } from '../config/load.ts'
 import type { Application } from '../core/application/application.ts'
 import { TesseraError } from '../core/errors.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
+import { registerCors } from './plugins/cors.ts'
 import { collectRoutes, registerMethodFallbacks } from './plugins/method-not-allowed.ts'
 import { registerOpenApi } from './plugins/openapi.ts'
-import { registerSecurityHeaders } from './plugins/security-headers.ts'
-import { registerProblemHandlers } from './problem.ts'
+import { registerSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.ts'
+import { answerFrameworkError, registerProblemHandlers } from './problem.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
 import { meRoutes } from './routes/me.ts'
@@ -20,6 +21,7 @@ import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
 import { scrubLogObject } from './log-scrubbing.ts'
+import { locateJsonBreak } from './json-syntax-error.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { registerAuditedDenials } from './plugins/audit-denials.ts'
 import { registerMetrics } from './plugins/metrics.ts'
@@ -30,10 +32,12 @@ import { alertSchema, auditEventSchema } from './schemas/audit.ts'
 import { createClientErrorHandler } from './client-errors.ts'
 import { adminAccountRoutes } from './routes/admin-accounts.ts'
 import { registerRequestLimits } from './plugins/request-limits.ts'
-import { registerStrictTransport } from './plugins/strict-transport.ts'
+import { registerStrictTransport, strictTransportSecurity } from './plugins/strict-transport.ts'
+import { registerStoppingAnswers } from './plugins/stopping.ts'
 import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { discoveryRoutes } from './routes/discovery.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
@@ -108,15 +112,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: config.server.requestTimeoutSeconds * 1000,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // Answered by registerStoppingAnswers instead, as a problem document with the usual headers.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: (error, request, reply) => {
+      // Routing errors are answered outside the hooks: the headers every answer carries are set here.
+      setSecurityHeaders(reply)
+      if (config.server.isHttps) reply.header('strict-transport-security', strictTransportSecurity)
+      answerFrameworkError(error, request, reply)
+    },
   })
   app.server.headersTimeout = config.server.headersTimeoutSeconds * 1000
   app.setValidatorCompiler(createValidatorCompiler())
   registerJsonParser(app)
   registerProblemHandlers(app)
+  registerStoppingAnswers(app)
   registerSecurityHeaders(app)
   registerStrictTransport(app, config.server.isHttps)
+  // Before the request limits, so a throttled answer carries CORS headers and its Retry-After can be read.
+  const cors = await registerCors(app, config.server.allowedOrigins)
   registerRequestLimits(app, application.requestLimits)
   app.decorateRequest('auth', null)
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -142,10 +156,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminAccountRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(adminTokenRoutes, { tokenAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
+  await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()
   })
+  cors.registerPreflightRoutes(routes)
   registerMethodFallbacks(app, routes)
   return app
 }
@@ -161,7 +177,7 @@ function registerJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset=("?)([^";]+)\1/i.exec(request.headers['content-type'] ?? '')?.[2]
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      done(new TesseraError('unsupported_media_type', 'Send JSON encoded as UTF-8.'), undefined)
+      done(new TesseraError('unsupported_media_type', 'Send the body as application/json in UTF-8 (no other charset).'), undefined)
       return
     }
     let text: string
@@ -175,6 +191,34 @@ function registerJsonParser(app: FastifyInstance): void {
       done(new TesseraError('validation_failed', 'The request body must not start with a byte order mark.'), undefined)
       return
     }
-    parseJson(request, text, done)
+    parseJson(request, text, (error, parsed) => {
+      if (error === null) {
+        done(null, parsed)
+        return
+      }
+      // The parser also refuses prototype keys in valid JSON; only a syntax error has a place.
+      const place = isSyntaxError(text) ? locateJsonBreak(text, error) : null
+      if (place === null) {
+        done(error, undefined)
+        return
+      }
+      done(
+        new TesseraError(
+          'validation_failed',
+          `The request body is not valid JSON: it breaks at line ${place.line}, column ${place.column} (character ${place.position}).`,
+          { details: { position: place.position, line: place.line, column: place.column } },
+        ),
+        undefined,
+      )
+    })
   })
+}
+
+function isSyntaxError(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return false
+  } catch {
+    return true
+  }
 }

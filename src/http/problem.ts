@@ -33,6 +33,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   internal_error: { status: 500, title: 'Internal error' },
   invalid_client: { status: 401, title: 'Client authentication failed' },
   client_name_taken: { status: 409, title: 'The client name is taken' },
+  cookie_session_required: { status: 400, title: 'A cookie session is required' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'
@@ -90,6 +91,8 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
   FST_ERR_BAD_URL: 'not_found',
   FST_ERR_ASYNC_CONSTRAINT: 'not_found',
+  // A path parameter longer than any identifier (routerOptions.maxParamLength) names nothing.
+  FST_ERR_MAX_PARAM_LENGTH: 'not_found',
 }
 
 function describeValidation(error: FastifyError): ValidationIssue[] {
@@ -124,9 +127,20 @@ function classify(error: FastifyError): { code: ErrorCode; detail?: string; erro
   return { code: 'internal_error' }
 }
 
+/** Names the body type the route takes: forms on the OAuth endpoints, JSON everywhere else. */
+function describeExpectedMediaType(request: FastifyRequest): string {
+  const type = request.server.hasContentTypeParser('application/x-www-form-urlencoded')
+    ? 'application/x-www-form-urlencoded'
+    : 'application/json'
+  return `Send the body as ${type} in UTF-8 (Content-Type: ${type}).`
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { code, detail, errors } = classify(error)
+    const classified = classify(error)
+    const { code, errors } = classified
+    const detail =
+      code === 'unsupported_media_type' && classified.detail === undefined ? describeExpectedMediaType(request) : classified.detail
     if (code === 'internal_error') {
       request.log.error({ err: error }, 'request failed')
     } else if (code === 'server_busy') {
@@ -143,5 +157,29 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     }
     return sendProblem(reply, code, detail, errors ? { errors } : {})
   })
+  // Unknown addresses are answered before their body is read: nobody, signed in or not, gets a
+  // body parsed or buffered by sending it where no route takes one. When a body was announced,
+  // the connection closes after the answer rather than reading it to keep the connection.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return
+    if (hasAnnouncedBody(request)) reply.header('connection', 'close')
+    return sendProblem(reply, 'not_found', 'No resource at this address.')
+  })
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'not_found', 'No resource at this address.'))
+}
+
+export function hasAnnouncedBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors found while routing (an over-long path parameter, a bad
+ * percent-encoding) would otherwise be answered with the framework's own JSON, which echoes the
+ * path and skips every hook. They become problem documents like any other error.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { code } = classify(error)
+  if (hasAnnouncedBody(request)) reply.header('connection', 'close')
+  sendProblem(reply, code, code === 'not_found' ? 'No resource at this address.' : undefined)
 }

@@ -23,10 +23,12 @@ export function createMetrics(): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' })
   const registers = [registry]
+  // No reason label: an unknown user, a wrong password and a disabled account are one answer on
+  // the wire (EN-01), and must stay one to whoever can scrape. The audit trail keeps the reason.
   const logins = new Counter({
     name: 'tessera_logins_total',
-    help: 'Sign-in attempts by outcome (success, failure, throttled) and internal reason.',
-    labelNames: ['outcome', 'reason'],
+    help: 'Sign-in attempts by outcome (success, failure, throttled).',
+    labelNames: ['outcome'],
     registers,
   })
   const registrations = new Counter({
@@ -94,17 +96,16 @@ export function createMetrics(): Metrics {
 
   function countEvent(event: AuditEventRecord): void {
     events.inc({ type: event.type, outcome: event.outcome })
-    const reason = event.reason ?? 'none'
     switch (event.type) {
       case 'login_succeeded':
-        logins.inc({ outcome: 'success', reason })
+        logins.inc({ outcome: 'success' })
         break
       case 'login_failed':
-        logins.inc({ outcome: 'failure', reason })
+        logins.inc({ outcome: 'failure' })
         break
       case 'login_throttled':
-        logins.inc({ outcome: 'throttled', reason })
-        throttled.inc({ reason })
+        logins.inc({ outcome: 'throttled' })
+        throttled.inc({ reason: event.reason ?? 'none' })
         break
       case 'user_registered':
       case 'registration_failed':

@@ -1,10 +1,11 @@
 /**
- * `tessera/verifier`: verify Tessera access tokens in a resource server (a game server, an API).
- * Only `jose` and `fetch`; no `node:` module, so it also runs outside Node.
+ * `tessera-verifier` (`tessera/verifier` inside the Tessera repository): verify Tessera access
+ * tokens in a resource server (a game server, an API). Only `jose` and `fetch`; no `node:` module,
+ * so it also runs outside Node.
  *
  * @example
  * ```ts
- * import { createVerifier, createFastifyAuthHook } from 'tessera/verifier'
+ * import { createVerifier, createFastifyAuthHook } from 'tessera-verifier'
  *
  * const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example' })
  * app.decorateRequest('principal', null)

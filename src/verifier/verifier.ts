@@ -1,7 +1,7 @@
 /**
  * Verifies Tessera access tokens in a resource server, offline, against Tessera's JWKS. The
- * rules are Tessera's own: compact JWS only, an algorithm allow-list (EdDSA, ES256) with the
- * algorithm bound to the key, a `kid` that must name a published key, `typ: at+jwt`, exact
+ * rules are Tessera's own: compact JWS only, an algorithm allow-list (EdDSA and ES256, RS256 when
+ * asked for) with the algorithm bound to the key, a `kid` that must name a published key, `typ: at+jwt`, exact
  * issuer and audience, `exp`/`nbf`/`iat` with a small leeway, and every claim Tessera sets.
  * Keys come only from the configured JWKS URL: header fields such as `jku`, `x5u` or `jwk` are
  * never followed, and an unknown `crit` is refused. jose does the cryptography.
@@ -11,7 +11,7 @@ import { createLivenessCheck, type CheckLiveness, type IntrospectionOptions } fr
 import { createKeySet, type KeySet } from './key-set.ts'
 import { VerifierError } from './verifier-error.ts'
 
-export type AccessTokenAlgorithm = 'EdDSA' | 'ES256'
+export type AccessTokenAlgorithm = 'EdDSA' | 'ES256' | 'RS256'
 
 export interface VerifierOptions {
   /** Tessera's public URL (`TESSERA_PUBLIC_URL`): the exact `iss` of its tokens. */
@@ -20,7 +20,10 @@ export interface VerifierOptions {
   audience: string
   /** Default: `<issuer>/.well-known/jwks.json`. */
   jwksUrl?: string | URL
-  /** A subset of EdDSA and ES256 (default both). */
+  /**
+   * The algorithms accepted: a subset of EdDSA, ES256 and RS256. Default EdDSA and ES256; list
+   * RS256 when Tessera signs with it (`TESSERA_SIGNING_ALGORITHM=RS256`, for RSA-only gateways).
+   */
   algorithms?: readonly AccessTokenAlgorithm[]
   /** Clock skew tolerated on exp, nbf and iat; 0 to 30, default 5. */
   leewaySeconds?: number
@@ -87,7 +90,9 @@ export interface Verifier {
 const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const maxTokenLength = 8192
 const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i
-const supportedAlgorithms: readonly AccessTokenAlgorithm[] = ['EdDSA', 'ES256']
+const supportedAlgorithms: readonly AccessTokenAlgorithm[] = ['EdDSA', 'ES256', 'RS256']
+// RS256 only when asked for: an allow-list is as short as the deployment allows (RFC 8725 §3.1).
+const defaultAlgorithms: readonly AccessTokenAlgorithm[] = ['EdDSA', 'ES256']
 
 /** The Authorization header: a string, undefined when absent, null when sent more than once. */
 function readAuthorization(request: RequestWithHeaders): string | undefined | null {
@@ -145,9 +150,9 @@ function validateOptions(options: VerifierOptions): void {
   if (typeof options.audience !== 'string' || options.audience === '') throw new TypeError('audience is required')
   const leeway = options.leewaySeconds ?? 5
   if (!(leeway >= 0 && leeway <= 30)) throw new TypeError('leewaySeconds must be between 0 and 30')
-  const algorithms = options.algorithms ?? supportedAlgorithms
+  const algorithms = options.algorithms ?? defaultAlgorithms
   if (algorithms.length === 0 || algorithms.some((algorithm) => !supportedAlgorithms.includes(algorithm))) {
-    throw new TypeError('algorithms must be a non-empty subset of EdDSA and ES256')
+    throw new TypeError('algorithms must be a non-empty subset of EdDSA, ES256 and RS256')
   }
 }
 
@@ -156,7 +161,7 @@ function validateOptions(options: VerifierOptions): void {
  *
  * @example
  * ```ts
- * import { createVerifier } from 'tessera/verifier'
+ * import { createVerifier } from 'tessera-verifier'
  *
  * const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example' })
  * const principal = await verifier.verifyAccessToken(token)
@@ -167,7 +172,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   validateOptions(options)
   const issuer = options.issuer
   const leewaySeconds = options.leewaySeconds ?? 5
-  const algorithms = [...(options.algorithms ?? supportedAlgorithms)]
+  const algorithms = [...(options.algorithms ?? defaultAlgorithms)]
   const maxTokenAgeSeconds = options.maxTokenAgeSeconds ?? 900
   const cacheSize = options.verifiedTokenCacheSize ?? 10_000
   const baseUrl = issuer.replace(/\/+$/, '')

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
@@ -24,7 +24,7 @@ interface CliResult {
 }
 
 interface UserListing {
-  users: Array<{ id: string; username: string; roles: string[]; isDisabled: boolean }>
+  users: Array<{ id: string; username: string; roles: string[]; is_disabled: boolean }>
 }
 
 /** The parent's environment without any TESSERA_* setting (an unknown one fails the config). */
@@ -80,8 +80,8 @@ describe('tessera user create and user list', () => {
 
     const listing = await sandbox.listUsers()
     assert.deepEqual(
-      listing.users.map(({ username, roles, isDisabled }) => ({ username, roles, isDisabled })),
-      [{ username: 'alice', roles: ['user'], isDisabled: false }],
+      listing.users.map(({ username, roles, is_disabled }) => ({ username, roles, is_disabled })),
+      [{ username: 'alice', roles: ['user'], is_disabled: false }],
     )
   })
 
@@ -114,7 +114,7 @@ describe('tessera user create and user list', () => {
     assert.equal((await sandbox.tessera(['user', 'create', 'alice'], `${password}\n`)).code, 0)
     const duplicate = await sandbox.tessera(['user', 'create', 'ALICE'], `${password}\n`)
     assert.equal(duplicate.code, 1)
-    assert.equal(duplicate.stderr, 'tessera: This username is already taken.\n')
+    assert.equal(duplicate.stderr, `Data directory: ${sandbox.dataDir}\ntessera: This username is already taken.\n`)
     assert.equal(duplicate.stdout, '')
     assert.equal((await sandbox.listUsers()).users.length, 1)
   })
@@ -123,7 +123,7 @@ describe('tessera user create and user list', () => {
     const sandbox = createSandbox(t)
     const result = await sandbox.tessera(['user', 'create', 'bob'], 'tooshort\n')
     assert.equal(result.code, 1)
-    assert.match(result.stderr, /at least 15 characters long\. \(password_too_short\)/)
+    assert.match(result.stderr, /at least 15 characters long .*\(password_too_short\)/)
     assert.ok(!result.stderr.includes('tooshort'))
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
     assert.deepEqual((await sandbox.listUsers()).users, [])
@@ -140,7 +140,7 @@ describe('tessera user create and user list', () => {
     const sandbox = createSandbox(t)
     const result = await sandbox.tessera(['user', 'create', 'bob'], '')
     assert.equal(result.code, 1)
-    assert.equal(result.stderr, 'tessera: No password was given on standard input.\n')
+    assert.equal(result.stderr, `Data directory: ${sandbox.dataDir}\ntessera: No password was given on standard input.\n`)
   })
 
   it('keeps the spaces around a piped password and strips only the line ending', async (t) => {
@@ -148,7 +148,8 @@ describe('tessera user create and user list', () => {
     const spaced = '  spaces count in this password  '
     assert.equal((await sandbox.tessera(['user', 'create', 'carol'], `${spaced}\r\nsecond line\n`)).code, 0)
     const config = loadConfig({ TESSERA_DATA_DIR: sandbox.dataDir })
-    await withApplication(config, async ({ signIn }) => {
+    const quietIo = { stdout() {}, stderr() {}, readSecret: async () => '', isInteractive: false, env: {} }
+    await withApplication(config, { io: quietIo, access: 'read' }, async ({ signIn }) => {
       const client = { transport: 'token' as const, ip: '192.0.2.1', userAgent: 'test', requestId: null }
       assert.equal((await signIn.signIn({ username: 'carol', password: spaced, ...client })).user.username, 'carol')
       await assert.rejects(signIn.signIn({ username: 'carol', password: spaced.trim(), ...client }), { code: 'invalid_credentials' })
@@ -169,7 +170,7 @@ describe('tessera user create and user list', () => {
     assert.equal(result.code, 2)
     assert.match(result.stderr, /never taken as an argument/)
     assert.ok(!result.stderr.includes('hunter2'))
-    assert.deepEqual((await sandbox.listUsers()).users, [])
+    assert.deepEqual(readdirSync(sandbox.dataDir), [], 'nothing was created')
   })
 
   it('refuses a --password option with exit code 2, without echoing its value', async (t) => {
@@ -200,7 +201,7 @@ describe('tessera role', () => {
 
     const revoked = await sandbox.tessera(['role', 'revoke', 'erin', 'user', '--json'])
     assert.equal(revoked.code, 0, revoked.stderr)
-    assert.deepEqual(JSON.parse(revoked.stdout).isChanged, true)
+    assert.deepEqual(JSON.parse(revoked.stdout).is_changed, true)
     assert.deepEqual(await rolesOfErin(), ['admin'])
   })
 
@@ -208,7 +209,7 @@ describe('tessera role', () => {
     const sandbox = createSandbox(t)
     const result = await sandbox.tessera(['role', 'grant', 'nobody', 'admin'])
     assert.equal(result.code, 1)
-    assert.equal(result.stderr, 'tessera: No user named "nobody".\n')
+    assert.equal(result.stderr, `Data directory: ${sandbox.dataDir}\ntessera: No user named "nobody".\n`)
   })
 
   it('exits with 1 for a role name that breaks the naming rule', async (t) => {
@@ -330,6 +331,6 @@ describe('bin/tessera.js', () => {
     // 3. SIGTERM to the shim reaches the server, which closes and exits cleanly.
     child.kill('SIGTERM')
     assert.equal(await exited, 0, stderr)
-    assert.match(stderr, /Received SIGTERM; stopping\.\nStopped\.\n/)
+    assert.match(stderr, /Received SIGTERM; stopping: .*\nStopped\.\n/)
   })
 })

@@ -4,7 +4,7 @@
  * fail on their claims or header are signed with the real key, so the refusal cannot come from
  * the signature.
  */
-import { createHmac } from 'node:crypto'
+import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader, FlattenedSign, generateKeyPair, SignJWT, exportJWK, type JWTPayload } from 'jose'
 import type { TestServer } from './test-server.ts'
 
@@ -123,5 +123,29 @@ export function buildPsychicSignatureTokens(genuineEs256: string): HostileToken[
     ['ES256 signature of 64 zero bytes', `${headerPart}.${payloadPart}.${Buffer.alloc(64).toString('base64url')}`],
     ['ES256 DER signature r = s = 0', `${headerPart}.${payloadPart}.MAYCAQACAQA`],
     ['ES256 signature of one zero byte', `${headerPart}.${payloadPart}.AA`],
+  ]
+}
+
+/**
+ * RSA confusions under a real RS256 kid: HS256 keyed with the public key as PEM and as its JWK
+ * (the classic forgery against libraries that let the header pick the algorithm), the genuine
+ * RS256 signature relabelled PS256 and RS384, and an all-zero signature of the key's length.
+ */
+export function buildRsaConfusionTokens(server: TestServer, genuineRs256: string): HostileToken[] {
+  const [headerPart = '', payloadPart = '', signaturePart = ''] = genuineRs256.split('.')
+  const header = decodeProtectedHeader(genuineRs256)
+  const publicJwk = server.application.tokenAdmin.publicJwks().keys.find((key) => key.kid === header.kid)
+  const pem = createPublicKey({ key: { ...publicJwk } as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+  const hmacWith = (secret: string) => {
+    const forgedHeader = encodeSegment({ alg: 'HS256', kid: header.kid, typ: 'at+jwt' })
+    return `${forgedHeader}.${payloadPart}.${createHmac('sha256', secret).update(`${forgedHeader}.${payloadPart}`).digest('base64url')}`
+  }
+  const relabel = (alg: string) => `${encodeSegment({ ...header, alg })}.${payloadPart}.${signaturePart}`
+  return [
+    ['HS256 keyed with the RSA public key as PEM', hmacWith(String(pem))],
+    ['HS256 keyed with the RSA public JWK', hmacWith(JSON.stringify(publicJwk))],
+    ['RS256 signature relabelled PS256', relabel('PS256')],
+    ['RS256 signature relabelled RS384', relabel('RS384')],
+    ['RS256 header, signature of zeros', `${headerPart}.${payloadPart}.${Buffer.alloc(256).toString('base64url')}`],
   ]
 }

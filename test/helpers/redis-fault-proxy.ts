@@ -15,6 +15,13 @@ export interface RedisFaultProxy {
   commandCount(): number
   /** Runs `fault` when the n-th command from now arrives (it is never forwarded); once. */
   failAt(commandNumber: number, fault: () => Promise<void> | void): void
+  /**
+   * Runs `pause` (SIGSTOP the server) just before the n-th command from now is forwarded; the
+   * connections stay open, so the command reaches a server that says nothing; once.
+   */
+  pauseAt(commandNumber: number, pause: () => void): void
+  /** Cancels a fault or pause that has not happened yet; true when one had happened. */
+  disarm(): boolean
   /** Drops every proxied connection (after a fault, as a stopped server would). */
   dropConnections(): void
   close(): Promise<void>
@@ -67,6 +74,7 @@ export async function startRedisFaultProxy(target: { port: number }): Promise<Re
   const sockets = new Set<Socket>()
   let seen = 0
   let armed: { at: number; fault: () => Promise<void> | void } | null = null
+  let pausing: { at: number; pause: () => void } | null = null
 
   const server: Server = createServer((client) => {
     const upstream = connect({ host: '127.0.0.1', port: target.port })
@@ -83,6 +91,10 @@ export async function startRedisFaultProxy(target: { port: number }): Promise<Re
       let forwardedUpTo = 0
       for (const end of counter.feed(chunk)) {
         seen += 1
+        if (pausing && seen >= pausing.at) {
+          pausing.pause()
+          pausing = null
+        }
         if (armed && seen >= armed.at) {
           const { fault } = armed
           armed = null
@@ -116,6 +128,16 @@ export async function startRedisFaultProxy(target: { port: number }): Promise<Re
     failAt(commandNumber, fault) {
       seen = 0
       armed = { at: commandNumber, fault }
+    },
+    pauseAt(commandNumber, pause) {
+      seen = 0
+      pausing = { at: commandNumber, pause }
+    },
+    disarm() {
+      const hadHappened = armed === null && pausing === null
+      armed = null
+      pausing = null
+      return hadHappened
     },
     dropConnections: dropAll,
     async close() {

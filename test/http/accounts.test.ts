@@ -39,6 +39,36 @@ describe('registration', () => {
     assert.equal(login.status, 200)
   })
 
+  // regression: #11 (item 7)
+  it('refuses look-alike, invisible and mixed-script names beside an existing one, and keeps Korean names', async (t) => {
+    const server = await startTestServer(t, { TESSERA_THROTTLE_REGISTER_THRESHOLD: '1000' })
+    const register = (username: string) => server.request('/v1/auth/register', { body: { username, password: strongPassword } })
+    assert.equal((await register('rtadmin')).status, 201)
+    assert.equal((await register('scope')).status, 201)
+    const invalid = {
+      'Cyrillic а': 'rt\u0430dmin',
+      'Cyrillic і': 'rtadm\u0456n',
+      'Hangul filler U+3164': 'rt\u3164admin',
+      'Hangul filler U+1160': 'rtadmin\u1160',
+      'grapheme joiner': 'rtad\u034fmin',
+      'variation selector': 'rtadmin\ufe0e',
+      'stacked marks': `rtadmi${'\u0308'.repeat(8)}n`,
+    }
+    for (const [why, username] of Object.entries(invalid)) {
+      const response = await register(username)
+      assert.equal(response.status, 400, why)
+      assert.equal(response.json.code, 'invalid_username', why)
+    }
+    for (const lookAlike of ['rtadrnin', 'RTADMIN', 'sc0pe', '\u0455\u0441\u043e\u0440\u0435']) {
+      const response = await register(lookAlike)
+      assert.equal(response.status, 409, lookAlike)
+      assert.equal(response.json.code, 'username_taken', lookAlike)
+    }
+    for (const username of ['김민준', 'kim민준', '田中たろう', 'yamada太郎']) assert.equal((await register(username)).status, 201, username)
+    assert.equal((await register('김민준')).status, 409)
+    await logInWithToken(server, 'kim민준')
+  })
+
   it('refuses invalid usernames with 400 invalid_username', async (t) => {
     const server = await startTestServer(t)
     for (const username of ['ab', 'ad\u200bmin', '\u202eadmin', 'a\u0000b', 'a b c', '.hidden', 'x'.repeat(65), '\ud800xyz']) {

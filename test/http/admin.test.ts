@@ -37,6 +37,35 @@ describe('admin API', () => {
     assert.deepEqual((await server.request('/v1/me', { bearer: user.access_token })).json.user.roles, ['user'])
   })
 
+  it('decides the role before the body: a user gets 403 whatever body, and a stranger 401, on every admin route', async (t) => {
+    const server = await startTestServer(t)
+    const { username } = await registerUser(server)
+    const user = await logInWithToken(server, username)
+    const openapi = (await server.request('/openapi.json')).json
+    const adminOperations = Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
+      .filter(([path]) => path.startsWith('/v1/admin'))
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => [method.toUpperCase(), path.replace('{id}', 'not-a-uuid')] as const))
+    assert.ok(adminOperations.length >= 8)
+    const wrongBodies: Array<[string, string]> = [
+      ['a body of the wrong shape', '{"unexpected":true,"roles":"admin"}'],
+      ['malformed JSON', '{"roles": [admin'],
+      ['an array', '[]'],
+    ]
+    for (const [method, path] of adminOperations) {
+      for (const [name, rawBody] of wrongBodies) {
+        // fetch sends no body with GET; those routes take none, and get the same checks.
+        const withBody = method !== 'GET'
+        const headers: Record<string, string> = withBody ? { 'content-type': 'application/json' } : {}
+        const body = withBody ? { rawBody } : {}
+        const forbidden = await server.request(`${path}?limit=-1`, { method, ...body, headers, bearer: user.access_token })
+        assert.equal(forbidden.status, 403, `${method} ${path} with ${name}: ${forbidden.text}`)
+        assert.equal(forbidden.json.code, 'forbidden')
+        const anonymous = await server.request(`${path}?limit=-1`, { method, ...body, headers })
+        assert.equal(anonymous.status, 401, `${method} ${path} with ${name}`)
+      }
+    }
+  })
+
   it('lists users page by page with a cursor', async (t) => {
     const server = await startTestServer(t)
     const admin = await signedInAdmin(server)

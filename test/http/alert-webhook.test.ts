@@ -38,10 +38,22 @@ async function startReceiver(t: TestContext, options: { status?: number; isHangi
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/tessera`, received }
 }
 
-function isSignatureValid(body: string, header: string): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`)
-  const presented = Buffer.from(header)
-  return presented.length === expected.length && timingSafeEqual(presented, expected)
+/** How many seconds a receiver accepts between the signing time and its own clock. */
+const toleranceSeconds = 300
+
+/**
+ * The receiver's check, as the README describes it: parse `t` and `v1`, refuse a signing time
+ * outside the tolerance window, recompute the HMAC over "<t>.<body>" and compare in constant time.
+ */
+function isSignatureValid(body: string, header: string, receivedAt: Date): boolean {
+  const parts = new Map(header.split(',').map((part) => part.split('=', 2) as [string, string]))
+  const timestamp = parts.get('t')
+  const presented = parts.get('v1')
+  if (timestamp === undefined || presented === undefined || !/^\d+$/.test(timestamp)) return false
+  if (Math.abs(receivedAt.getTime() / 1000 - Number(timestamp)) > toleranceSeconds) return false
+  const expected = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest()
+  const presentedBytes = Buffer.from(presented, 'hex')
+  return presentedBytes.length === expected.length && timingSafeEqual(presentedBytes, expected)
 }
 
 async function raiseBruteForce(server: Awaited<ReturnType<typeof startAuditServer>>) {
@@ -60,8 +72,16 @@ describe('alert webhook', () => {
     assert.deepEqual(await server.application.maintenance.alertDelivery?.deliverDueAlerts(), { delivered: 1, retrying: 0, abandoned: 0 })
     assert.equal(receiver.received.length, 1)
     const [delivery] = receiver.received
-    assert.ok(delivery && isSignatureValid(delivery.body, delivery.signature))
-    assert.ok(!isSignatureValid(`${delivery.body} `, delivery.signature), 'the signature covers the exact body')
+    const now = server.clock.now()
+    assert.ok(delivery && isSignatureValid(delivery.body, delivery.signature, now))
+    assert.match(delivery.signature, new RegExp(`^t=${Math.floor(now.getTime() / 1000)},v1=[0-9a-f]{64}$`))
+    assert.ok(!isSignatureValid(`${delivery.body} `, delivery.signature, now), 'the signature covers the exact body')
+    // regression: #11 — a captured delivery replayed after the tolerance window is refused,
+    // and moving its time forward breaks the MAC.
+    assert.ok(!isSignatureValid(delivery.body, delivery.signature, new Date(now.getTime() + (toleranceSeconds + 1) * 1000)))
+    const later = Math.floor(now.getTime() / 1000) + toleranceSeconds + 1
+    const forged = delivery.signature.replace(/^t=\d+/, `t=${later}`)
+    assert.ok(!isSignatureValid(delivery.body, forged, new Date(later * 1000)), 'the time is inside the MAC')
     const payload = JSON.parse(delivery.body)
     assert.equal(payload.type, 'tessera.alert')
     assert.equal(payload.alert.id, alerts[0]?.id)
@@ -87,6 +107,10 @@ describe('alert webhook', () => {
     server.clock.advanceSeconds(30)
     assert.deepEqual(await deliver(), { delivered: 0, retrying: 1, abandoned: 0 })
     assert.equal(down.received.length, 3)
+    // Each attempt is signed at its own time: a retry is valid when it arrives, whatever its age.
+    const times = down.received.map((delivery) => /^t=(\d+),/.exec(delivery.signature)?.[1])
+    assert.equal(new Set(times).size, 3)
+    assert.ok(isSignatureValid(down.received[2]?.body ?? '', down.received[2]?.signature ?? '', server.clock.now()))
     const [alert] = (await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 5 })).alerts
     assert.equal(alert?.deliveryAttempts, 3)
     assert.equal(alert?.nextDeliveryAt?.getTime(), server.clock.now().getTime() + 60_000)

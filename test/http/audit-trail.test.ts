@@ -3,6 +3,7 @@
  * every entry has the required fields, the trail is readable by admins only and cannot be
  * changed through the API; a user sees the events of their own account.
  */
+import { createAttemptedUsernames } from '../../src/core/audit/attempted-username.ts'
 import { createAudit } from '../../src/core/audit/audit.ts'
 import { silentObserver } from '../../src/core/observer.ts'
 import assert from 'node:assert/strict'
@@ -68,7 +69,8 @@ describe('audit trail over HTTP', () => {
     const page = await server.request(`/v1/admin/audit?since=${since}&limit=100`, { bearer: admin.access_token })
     assert.equal(page.status, 200)
     const events = (page.json.events as EventView[]).reverse()
-    const aliceEvents = events.filter((event) => event.subject_user_id === aliceId || event.username === 'nobody' || event.type === 'registration_failed')
+    const isUnknownAttempt = (event: EventView) => event.type === 'login_failed' && event.reason === 'unknown_user'
+    const aliceEvents = events.filter((event) => event.subject_user_id === aliceId || isUnknownAttempt(event) || event.type === 'registration_failed')
     assert.deepEqual(
       aliceEvents.map((event) => [event.type, event.outcome, event.reason]),
       [
@@ -102,7 +104,10 @@ describe('audit trail over HTTP', () => {
     assert.equal(byType('logged_out')[0]?.session_id, changed.json.session_id)
     assert.equal(byType('role_granted')[0]?.actor_user_id, admin.user.id)
     assert.deepEqual(byType('role_granted')[0]?.details, { role: 'moderator' })
-    assert.equal(byType('login_failed')[0]?.username, 'nobody')
+    // A name that is no account's is kept as a keyed digest; an account's stays readable.
+    assert.match(byType('login_failed')[0]?.username ?? '', /^~[A-Za-z0-9_-]{16}$/)
+    assert.equal(byType('login_failed')[1]?.username, 'alice')
+    assert.equal(byType('registration_failed')[0]?.username, 'alice')
     assert.equal(byType('login_failed')[0]?.subject_user_id, null)
     for (const event of aliceEvents.filter((item) => item.type !== 'role_granted')) {
       assert.match(event.occurred_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
@@ -159,9 +164,15 @@ describe('audit trail over HTTP', () => {
     const server = await startAuditServer(t)
     await createAccount(server, 'root', password, ['admin', 'user'])
     // Written straight into the trail: 600 real failed sign-ins would meet the throttle.
-    const audit = createAudit({ store: server.stores.audit, clock: server.clock, nodeId: 'test-node', observer: silentObserver })
+    const audit = createAudit({
+      store: server.stores.audit,
+      clock: server.clock,
+      nodeId: 'test-node',
+      observer: silentObserver,
+      usernames: createAttemptedUsernames({ secret: new Uint8Array(32), accounts: server.stores.accounts }),
+    })
     for (let index = 0; index < 600; index += 1) {
-      await audit.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: `ghost${index}`, context: { ip: '192.0.2.1', userAgent: null, requestId: null } })
+      await audit.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: `ghost${index}`, context: { ip: '192.0.2.1', userAgent: null, requestId: `ghost${index}` } })
     }
     const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password } })).json
     const exported = await server.request('/v1/admin/audit?format=jsonl&type=login_failed', { bearer: admin.access_token })
@@ -169,8 +180,9 @@ describe('audit trail over HTTP', () => {
     assert.match(exported.headers.get('content-type') ?? '', /^application\/x-ndjson/)
     const lines = exported.text.trimEnd().split('\n').map((line) => JSON.parse(line) as EventView)
     assert.equal(lines.length, 600)
-    assert.deepEqual(lines.slice(0, 2).map((line) => line.username), ['ghost0', 'ghost1'])
-    assert.equal(lines.at(-1)?.username, 'ghost599')
+    assert.deepEqual(lines.slice(0, 2).map((line) => line.request_id), ['ghost0', 'ghost1'])
+    assert.equal(lines.at(-1)?.request_id, 'ghost599')
+    assert.equal(new Set(lines.map((line) => line.username)).size, 600)
   })
 
   it('is for admins only and has no method that changes or deletes events', async (t) => {
@@ -197,8 +209,86 @@ describe('audit trail over HTTP', () => {
     const mine = await server.request('/v1/me/events', { bearer: dave.access_token })
     assert.equal(mine.status, 200)
     assert.deepEqual(mine.json.events.map((event: EventView) => event.type), ['login_succeeded', 'login_failed', 'user_created'])
-    assert.deepEqual(mine.json.events.map((event: EventView) => event.ip), ['127.0.0.31', '127.0.0.30', null])
+    // A failed sign-in on the account was not dave's request: its address is not shown to him.
+    assert.deepEqual(mine.json.events.map((event: EventView) => event.ip), ['127.0.0.31', null, null])
     assert.equal(mine.json.events[0].reason, undefined)
     assert.equal((await server.request('/v1/me/events')).status, 401)
+  })
+
+  // regression: #11 (item 6)
+  it('shows a user the address and user agent of their own requests only, never an admin\'s', async (t) => {
+    const server = await startAuditServer(t)
+    await createAccount(server, 'root', password, ['admin', 'user'])
+    const frank = await createAccount(server, 'frank', password)
+    const adminClient = { headers: { 'user-agent': 'admin-console/7.1 (office)' } }
+    const admin = (await server.requestFrom('127.0.0.40', '/v1/auth/login', { ...adminClient, body: { username: 'root', password } })).json
+    const roles = await server.requestFrom('127.0.0.40', `/v1/admin/users/${frank}/roles`, {
+      ...adminClient,
+      method: 'PUT',
+      bearer: admin.access_token,
+      body: { roles: ['user', 'moderator'] },
+    })
+    assert.equal(roles.status, 200)
+    const unlocked = await server.requestFrom('127.0.0.40', `/v1/admin/users/${frank}/unlock`, { ...adminClient, method: 'POST', bearer: admin.access_token })
+    assert.equal(unlocked.status, 200)
+    const login = await server.requestFrom('127.0.0.41', '/v1/auth/login', { headers: { 'user-agent': 'frank-phone/2.0' }, body: { username: 'frank', password } })
+    const mine = await server.request('/v1/me/events', { bearer: login.json.access_token })
+    assert.equal(mine.status, 200)
+    const byType = new Map(mine.json.events.map((event: EventView) => [event.type, event]))
+    assert.deepEqual([...byType.keys()].sort(), ['account_unlocked', 'login_succeeded', 'role_granted', 'user_created'])
+    for (const type of ['role_granted', 'account_unlocked']) {
+      const event = byType.get(type) as EventView
+      assert.equal(event.ip, null, type)
+      assert.equal(event.user_agent, null, type)
+    }
+    const own = byType.get('login_succeeded') as EventView
+    assert.equal(own.ip, '127.0.0.41')
+    assert.equal(own.user_agent, 'frank-phone/2.0')
+    assert.ok(!mine.text.includes('127.0.0.40') && !mine.text.includes('admin-console'))
+    // The administrators' trail keeps the full context.
+    const trail = await server.request(`/v1/admin/audit?user=${frank}&type=role_granted`, { bearer: admin.access_token })
+    assert.equal(trail.json.events[0].ip, '127.0.0.40')
+    assert.equal(trail.json.events[0].user_agent, 'admin-console/7.1 (office)')
+  })
+
+  it('one hostile client at full speed adds a bounded number of rows: refusals are counted per kind and window', async (t) => {
+    // The throttle is on with its defaults here: a client hammering sign-in is soon refused.
+    const server = await startAuditServer(t, {
+      TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '5',
+      TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '10',
+      TESSERA_THROTTLE_IP_THRESHOLD: '20',
+    })
+    await createAccount(server, 'root', password, ['admin', 'user'])
+    const since = server.clock.now().toISOString()
+    const simulatedSeconds = 600
+    const requests = 1000
+    for (let index = 0; index < requests; index += 1) {
+      // A cookie sign-in from a foreign site (access_denied), and a sign-in on ever new names (login_throttled).
+      const crossSite = server.requestFrom('127.0.0.9', '/v1/auth/login', {
+        headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+        body: { username: 'root', password: 'not the password at all', mode: 'cookie' },
+      })
+      const guess = server.requestFrom('127.0.0.9', '/v1/auth/login', { body: { username: `victim${index}`, password: 'Summer2026!Summer2026!' } })
+      const [denied, guessed] = await Promise.all([crossSite, guess])
+      assert.equal(denied.status, 403)
+      assert.ok([401, 429].includes(guessed.status), String(guessed.status))
+      server.clock.advanceSeconds(simulatedSeconds / requests)
+    }
+    // The minute sweep writes the counts of the last window once it is over.
+    server.clock.advanceSeconds(60)
+    await Promise.all(server.application.maintenance.sweeps.map((sweep) => sweep.run()))
+    const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password } })).json
+    const page = await server.request(`/v1/admin/audit?since=${since}&limit=500&type=access_denied&type=login_throttled&type=login_failed`, {
+      bearer: admin.access_token,
+    })
+    const events = page.json.events as Array<{ type: string; details: { repeated?: number } }>
+    const counted = (type: string) =>
+      events.filter((event) => event.type === type).reduce((total, event) => total + (event.details.repeated ?? 1), 0)
+    const rows = events.length
+    t.diagnostic(`${2 * requests} refusals in ${simulatedSeconds} s of one client: ${rows} audit rows, about ${Math.round((rows * 3600) / simulatedSeconds)} an hour`)
+    // Every refusal is accounted for, in few rows: two kinds, at most 2 × (5 + 1) rows each a minute.
+    assert.equal(counted('access_denied'), requests)
+    assert.equal(counted('login_throttled') + counted('login_failed'), requests)
+    assert.ok(rows <= (simulatedSeconds / 60) * 2 * 2 * 6 + 25, `${rows} rows`)
   })
 })

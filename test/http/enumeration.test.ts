@@ -34,6 +34,7 @@ describe('username enumeration', () => {
       id: randomUUID(),
       username: disabled,
       usernameKey: disabled.toLowerCase(),
+      usernameSkeleton: null,
       passwordHash: await hashPassword(strongPassword, server.config.passwords.argon2),
       roles: ['user'],
       disabledAt: now,

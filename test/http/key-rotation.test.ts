@@ -82,10 +82,27 @@ describe('signing key rotation', () => {
     assert.equal((await server.request('/v1/me', { bearer: signedIn.access_token })).status, 200)
   })
 
+  it('rotates to RS256 on request: the JWKS publishes the modulus and exponent only, and its tokens work', async (t) => {
+    const server = await startTestServer(t, profile)
+    const admin = await signInAsAdmin(server)
+    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=RS256', { method: 'POST', bearer: admin.access_token })
+    assert.equal(rotation.status, 201)
+    assert.equal(rotation.json.alg, 'RS256')
+    const jwks = await server.request('/.well-known/jwks.json')
+    const rsa = jwks.json.keys.find((key: { kid: string }) => key.kid === rotation.json.kid)
+    assert.deepEqual(Object.keys(rsa).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use'])
+    assert.equal(Buffer.from(rsa.n, 'base64url').length, 256)
+    assert.doesNotMatch(jwks.text, /"(d|p|q|dp|dq|qi)"\s*:/)
+    server.clock.advanceSeconds(600)
+    const signedIn = await signInAsAdmin(server)
+    assert.deepEqual(decodeProtectedHeader(signedIn.access_token), { alg: 'RS256', kid: rotation.json.kid, typ: 'at+jwt' })
+    assert.equal((await server.request('/v1/me', { bearer: signedIn.access_token })).status, 200)
+  })
+
   it('refuses an unknown algorithm or a malformed emergency flag, and lets no one but an admin rotate', async (t) => {
     const server = await startTestServer(t, profile)
     const admin = await signInAsAdmin(server)
-    for (const query of ['algorithm=HS256', 'algorithm=none', 'algorithm=RS256', 'emergency=maybe', 'emergency=', 'emergency[]=true', 'urgent=true']) {
+    for (const query of ['algorithm=HS256', 'algorithm=none', 'algorithm=RS512', 'algorithm=PS256', 'emergency=maybe', 'emergency=', 'emergency[]=true', 'urgent=true']) {
       const response = await server.request(`/v1/admin/keys/rotate?${query}`, { method: 'POST', bearer: admin.access_token })
       assert.equal(response.status, 400, query)
       assert.equal(response.json.code, 'validation_failed', query)

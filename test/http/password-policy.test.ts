@@ -41,6 +41,34 @@ describe('password policy over HTTP', () => {
     assert.equal((await register(server, uniqueUsername(), 'Kq8#vLz2')).status, 201)
   })
 
+  // regression: #11 (item 4), SECURITY.md PW-01, PW-06, PW-07
+  it('counts the minimum in visible characters, as sent and after NFKC, and checks patterns in every script', async (t) => {
+    const server = await startTestServer(t, { TESSERA_THROTTLE_REGISTER_THRESHOLD: '1000' })
+    const tooShort = {
+      '14 foxes': '🦊'.repeat(14),
+      '8 decomposed accents': 'e\u0301'.repeat(8),
+      'U+FDFA alone': '\ufdfa',
+      '20 zero-width spaces': '\u200b'.repeat(20),
+      '15 combining accents': '\u0301'.repeat(15),
+      '15 bidi overrides': '\u202e'.repeat(15),
+      '15 Hangul fillers': '\u3164'.repeat(15),
+      '20 spaces': ' '.repeat(20),
+      '14 letters padded with spaces': `   ${randomBytes(7).toString('hex')}   `,
+    }
+    for (const [name, password] of Object.entries(tooShort)) {
+      const response = await register(server, uniqueUsername(), password)
+      assert.equal(response.status, 400, name)
+      assert.equal(response.json.code, 'password_too_short', name)
+    }
+    for (const password of ['ああああああああああああああああ', '가나다라마바사아자차카타파하가나', 'a\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200b']) {
+      const response = await register(server, uniqueUsername(), password)
+      assert.equal(response.json.code, 'password_blocklisted', password)
+    }
+    for (const password of ['🦊'.repeat(15), '日本語のパスフレーズはとても長い', randomBytes(15).toString('base64').slice(0, 15)]) {
+      assert.equal((await register(server, uniqueUsername(), password)).status, 201, password)
+    }
+  })
+
   it('refuses a blocklisted new password on a password change', async (t) => {
     const server = await startTestServer(t)
     const { username } = await registerUser(server)

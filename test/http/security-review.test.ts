@@ -36,6 +36,40 @@ function summarize(alerts: readonly AlertRecord[]) {
 }
 
 describe('security review over real traffic', () => {
+  // regression: #11 (item 8)
+  it('keeps what was typed as a username out of the trail, the alerts and their summaries, and still groups it', async (t) => {
+    const { server, adminToken } = await setUp(t, 1)
+    // Passwords typed into the username field, and text meant to become a link in a chat receiver.
+    const typedPassword = 'hunter2-my-bank-password'
+    const link = '[click](https://evil.example/phish)'
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      assert.equal((await logIn(server, '127.0.0.2', typedPassword, wrongPassword)).status, 401)
+    }
+    for (let index = 0; index < 12; index += 1) {
+      assert.equal((await logIn(server, '127.0.0.3', `${link}-${index}`, wrongPassword)).status, 401)
+    }
+    for (let attempt = 0; attempt < 12; attempt += 1) await logIn(server, '127.0.0.4', 'PLAYER0', wrongPassword)
+    const outcome = await server.application.maintenance.runReview(server.clock.now())
+    assert.deepEqual(outcome.alerts.map((alert) => alert.rule).sort(), ['brute_force', 'brute_force', 'password_spraying'])
+    const alerts = await server.request('/v1/admin/alerts', { bearer: adminToken })
+    const trail = await server.request('/v1/admin/audit?format=jsonl', { bearer: adminToken })
+    for (const text of [alerts.text, trail.text, JSON.stringify(outcome.alerts)]) {
+      for (const needle of ['hunter2', 'evil.example', 'click']) assert.ok(!text.includes(needle), needle)
+    }
+    // The same mistyped name still groups: one brute-force alert, keyed and listed by its digest.
+    const typed = outcome.alerts.find((alert) => alert.rule === 'brute_force' && alert.evidence.usernames[0]?.startsWith('~'))
+    assert.equal(typed?.evidence.counts.failures, 12)
+    assert.deepEqual(typed?.evidence.usernames.length, 1)
+    assert.equal(typed?.summary, '12 failed sign-ins on a username that names no account from 1 address within 15 min')
+    const sprayed = outcome.alerts.find((alert) => alert.rule === 'password_spraying')
+    assert.equal(sprayed?.evidence.counts.accounts, 12)
+    assert.ok(sprayed?.evidence.usernames.every((name) => /^~[A-Za-z0-9_-]{16}$/.test(name)))
+    // A name that is an account's stays readable for the admins, and out of the summary.
+    const account = outcome.alerts.find((alert) => alert.rule === 'brute_force' && alert.evidence.usernames[0] === 'player0')
+    assert.ok(account, 'the existing account is named in clear in the evidence')
+    assert.match(account?.summary ?? '', /^12 failed sign-ins on user [0-9a-f-]{36} from 1 address/)
+  })
+
   it('a brute-force run on one account from one address raises exactly one brute_force alert', async (t) => {
     const { server } = await setUp(t, 1)
     const startedAt = server.clock.now()
@@ -228,8 +262,12 @@ describe('security review with throttling on', () => {
     // The threshold lets five failures through plus the one that crosses it; then the back-off.
     assert.deepEqual(statuses.slice(0, 6), [401, 401, 401, 401, 401, 401])
     assert.ok(statuses.slice(6).every((status) => status === 429), statuses.join(','))
-    const page = await server.application.auditTrail.queryEvents({ types: ['login_throttled'] }, { after: null, limit: 100 })
-    assert.equal(page.events.length, 6)
+    // The first refusal is written at once; the rest of its minute as one event with their count,
+    // once the minute is over (the minute sweep).
+    server.clock.advanceSeconds(60)
+    for (const sweep of server.application.maintenance.sweeps) await sweep.run()
+    const page = await server.application.auditTrail.queryEvents({ types: ['login_throttled'] }, { order: 'oldest_first', after: null, limit: 100 })
+    assert.deepEqual(page.events.map((event) => event.details.repeated ?? 1), [1, 5])
     assert.ok(page.events.every((event) => event.ip === '127.0.0.2' && event.reason === 'account_throttled'))
     const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [{ rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' }])

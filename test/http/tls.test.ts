@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
@@ -9,6 +9,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { ConfigError, loadConfig } from '../../src/config/load.ts'
 import { startServer } from '../../src/main.ts'
 import { startTestServer, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
+import { cleanProcessEnv } from '../helpers/tessera-process.ts'
 
 interface Answer {
   status: number
@@ -109,18 +110,32 @@ describe('transport settings', () => {
   }
 
   it('refuses to serve cookies over plain HTTP on a non-loopback address', () => {
-    const problems = problemsOf({ TESSERA_HOST: '0.0.0.0' })
+    const metrics = { TESSERA_METRICS_TOKEN: 'scrape-token-for-tests' }
+    const problems = problemsOf({ TESSERA_HOST: '0.0.0.0', ...metrics })
     assert.equal(problems.length, 1)
     assert.match(problems[0] ?? '', /^TESSERA_HOST: .*plain HTTP/)
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '::' }).length, 1)
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '::', ...metrics }).length, 1)
   })
 
   it('starts on a non-loopback address when TLS is served, declared, or insecure cookies are allowed', (t) => {
     const { certFile, keyFile } = createCertificate(t)
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile }), [])
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_PUBLIC_URL: 'https://auth.example' }), [])
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_ALLOW_INSECURE_COOKIES: 'true' }), [])
+    const metrics = { TESSERA_METRICS_TOKEN: 'scrape-token-for-tests' }
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile, ...metrics }), [])
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_PUBLIC_URL: 'https://auth.example', ...metrics }), [])
+    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_ALLOW_INSECURE_COOKIES: 'true', ...metrics }), [])
     for (const host of ['127.0.0.1', '127.8.9.10', '::1', 'localhost']) assert.deepEqual(problemsOf({ TESSERA_HOST: host }), [], host)
+  })
+
+  // regression: #11 (item 2)
+  it('refuses to serve open metrics on a non-loopback address, and starts there with a metrics token', () => {
+    const https = { TESSERA_PUBLIC_URL: 'https://auth.example' }
+    for (const host of ['0.0.0.0', '::', '192.0.2.10']) {
+      const problems = problemsOf({ TESSERA_HOST: host, ...https })
+      assert.equal(problems.length, 1, host)
+      assert.match(problems[0] ?? '', /^TESSERA_METRICS_TOKEN: required when TESSERA_HOST is not a loopback address/)
+      assert.deepEqual(problemsOf({ TESSERA_HOST: host, TESSERA_METRICS_TOKEN: 'scrape-token-for-tests', ...https }), [], host)
+    }
+    for (const host of ['127.0.0.1', '::1', 'localhost']) assert.deepEqual(problemsOf({ TESSERA_HOST: host, ...https }), [], host)
   })
 
   it('needs both TLS files, readable', (t) => {
@@ -141,5 +156,35 @@ describe('transport settings', () => {
     assert.equal(config.throttle.signIn.maxFailures, 50)
     assert.equal(config.throttle.signIn.account.maxDelaySeconds, 900)
     assert.match(problemsOf({ TESSERA_THROTTLE_MAX_FAILURES: '101' })[0] ?? '', /^TESSERA_THROTTLE_MAX_FAILURES/)
+  })
+})
+
+describe('HTTPS without a public URL', () => {
+  // regression: #11 — the issuer, the allowed origin and the log said http:// while serving TLS.
+  it('defaults the issuer and the allowed origin to https, and logs an https address', async (t) => {
+    const { dir, certFile, keyFile, cert } = createCertificate(t)
+    const env = { TESSERA_HOST: '127.0.0.1', TESSERA_PORT: '0', TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile }
+    const config = loadConfig({ ...env, TESSERA_DATA_DIR: join(dir, 'data'), TESSERA_LOG_LEVEL: 'silent' })
+    assert.equal(config.tokens.issuer, 'https://127.0.0.1:0')
+    assert.deepEqual(config.server.allowedOrigins, ['https://127.0.0.1:0'])
+    assert.equal(loadConfig({ TESSERA_PORT: '8080' }).tokens.issuer, 'http://127.0.0.1:8080')
+
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: cleanProcessEnv({ ...env, TESSERA_DATA_DIR: join(dir, 'served') }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    t.after(() => child.kill('SIGKILL'))
+    let output = ''
+    const listening = await new Promise<string>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk
+        const match = /Server listening at (\S+?)"/.exec(output)
+        if (match?.[1]) resolve(match[1])
+      })
+      child.once('exit', () => reject(new Error(`exited early:\n${output}`)))
+    })
+    assert.match(listening, /^https:\/\/127\.0\.0\.1:\d+$/)
+    assert.equal((await send(`${listening}/healthz`, { ca: cert })).status, 200)
   })
 })

@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
 import { buildTokenSessionRecord, contractEpoch, insertTestUser, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
 import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
+import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
@@ -53,6 +54,7 @@ describe('Redis Cluster stores', { skip }, () => {
   testSessionStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
   testThrottleStore(() => openTestRedisStores(clusterSettings(), contractEpoch), { expiresByItself: true })
   testSchedulerLockStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
+  testRefreshTokenStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
 })
 
 describe('Redis Cluster invalidation bus', { skip }, () => {
@@ -112,26 +114,5 @@ describe('Redis Cluster key layout', { skip }, () => {
     assert.equal(await stores.throttles.deleteThrottlesByPrefix('signin:account-network:alice|'), 30)
     assert.deepEqual(await stores.throttles.readThrottles(keys, contractEpoch), keys.map(() => null))
     assert.equal((await stores.throttles.readThrottles(['signin:account-network:bob|192.0.2.1'], contractEpoch))[0]?.count, 1)
-  })
-
-  it('a refresh race across the cluster lets exactly one presenter rotate', async (t) => {
-    const stores = await openTestRedisStores(clusterSettings(), contractEpoch)
-    t.after(() => stores.close())
-    const user = await insertTestUser(stores.accounts)
-    const session = buildTokenSessionRecord({ userId: user.id })
-    await stores.sessions.insertSession(session)
-    await stores.refreshTokens.insertRefreshToken({ tokenHash: 'race-1', sessionId: session.id, issuedAt: contractEpoch })
-    const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        stores.refreshTokens.rotateRefreshToken({
-          presentedHash: 'race-1',
-          successorHash: 'race-2',
-          now: secondsAfterEpoch(5),
-          graceStartsAt: contractEpoch,
-        }),
-      ),
-    )
-    assert.equal(outcomes.filter((rotation) => rotation.outcome === 'rotated').length, 1)
-    assert.equal(outcomes.filter((rotation) => rotation.outcome === 'grace').length, 19)
   })
 })

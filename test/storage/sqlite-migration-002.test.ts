@@ -4,7 +4,7 @@
  * still rotates, the previous one is reuse.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -16,6 +16,8 @@ const initSql = readFileSync(new URL('../../src/storage/sqlite/migrations/001_in
 
 function createVersionOneDatabase(): string {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-migration-'))
+  // Private, as Tessera creates it (a database open to others is refused at open).
+  closeSync(openSync(join(dataDir, sqliteFileName), 'a', 0o600))
   const db = new DatabaseSync(join(dataDir, sqliteFileName))
   db.exec(initSql)
   db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')

@@ -107,6 +107,7 @@ describe('SQLite database file', () => {
       id: 'a3f1c1de-0000-4000-8000-000000000001',
       username: 'Alice',
       usernameKey: 'alice',
+      usernameSkeleton: null,
       passwordHash: '$argon2id$stand-in',
       roles: ['user'],
       disabledAt: null,

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { describe, it, type TestContext } from 'node:test'
-import { VerifierError } from '../../src/verifier/index.ts'
+import { VerifierError, type VerifierOptions } from '../../src/verifier/index.ts'
 import { decodeProtectedHeader } from 'jose'
 import {
   buildHostileTokens,
   buildPsychicSignatureTokens,
+  buildRsaConfusionTokens,
   signWithRawHeader,
   type HostileToken,
 } from '../helpers/hostile-tokens.ts'
@@ -36,9 +37,14 @@ function startAtRealTime(t: TestContext): Date {
   return start
 }
 
-async function assertRefusedEverywhere(server: TestServer, tokens: HostileToken[], genuine: string): Promise<void> {
+async function assertRefusedEverywhere(
+  server: TestServer,
+  tokens: HostileToken[],
+  genuine: string,
+  verifierOptions: Partial<VerifierOptions> = {},
+): Promise<void> {
   const client = await createIntrospectionClient(server, `checker-${tokens.length}`)
-  const { verifier } = createTestVerifier(server)
+  const { verifier } = createTestVerifier(server, verifierOptions)
   const bodies = new Set<string>()
   const durationsMs: number[] = []
   for (const [name, token] of tokens) {
@@ -103,6 +109,14 @@ describe('hostile tokens', () => {
     const { username } = await registerUser(server)
     const genuine = (await logInWithToken(server, username)).access_token
     await assertRefusedEverywhere(server, buildPsychicSignatureTokens(genuine), genuine)
+  })
+
+  it('RSA confusions (HS256 keyed with the public key, PSS and RS384 relabels) are refused by both, RS256 allowed', async (t) => {
+    const start = startAtRealTime(t)
+    const server = await startTestServer(t, { TESSERA_SIGNING_ALGORITHM: 'RS256' }, { clockStart: start })
+    const { username } = await registerUser(server)
+    const genuine = (await logInWithToken(server, username)).access_token
+    await assertRefusedEverywhere(server, buildRsaConfusionTokens(server, genuine), genuine, { algorithms: ['RS256'] })
   })
 
   it('are refused quickly: the 100 KB token in well under 100 ms by the verifier', async (t) => {

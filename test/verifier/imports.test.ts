@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 const verifierDir = fileURLToPath(new URL('../../src/verifier/', import.meta.url))
 
 function readSpecifiers(source: string): string[] {
-  // TSDoc examples import `tessera/verifier`, as users do; only code counts.
+  // TSDoc examples import `tessera-verifier`, as users do; only code counts.
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '')
   return [...code.matchAll(/\b(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((match) => match[1] ?? '')
 }
@@ -35,6 +35,6 @@ describe('verifier imports', () => {
     assert.deepEqual(findViolations("import { TesseraError } from '../core/errors.ts'"), ['../core/errors.ts'])
     assert.deepEqual(findViolations("const x = await import('node:fs')"), ['node:fs'])
     assert.deepEqual(findViolations("import { jwtVerify } from 'jose'\nimport { VerifierError } from './verifier-error.ts'"), [])
-    assert.deepEqual(findViolations("/**\n * import { createVerifier } from 'tessera/verifier'\n */"), [])
+    assert.deepEqual(findViolations("/**\n * import { createVerifier } from 'tessera-verifier'\n */"), [])
   })
 })

@@ -204,7 +204,9 @@ describe('verifier', () => {
     assert.throws(() => createVerifier({ ...base, algorithms: ['HS256' as 'EdDSA'] }), TypeError)
     assert.throws(() => createVerifier({ ...base, issuer: 'not a url' }), TypeError)
     assert.throws(() => createVerifier({ ...base, audience: '' }), TypeError)
+    assert.throws(() => createVerifier({ ...base, algorithms: ['PS256' as 'RS256'] }), TypeError)
     assert.doesNotThrow(() => createVerifier({ ...base, leewaySeconds: 30, algorithms: ['ES256'] }))
+    assert.doesNotThrow(() => createVerifier({ ...base, algorithms: ['EdDSA', 'RS256'] }))
   })
 
   it('refuses an EdDSA token when only ES256 is allowed', async (t) => {
@@ -213,6 +215,21 @@ describe('verifier', () => {
     const user = await signedIn(server)
     const { verifier } = createTestVerifier(server, { algorithms: ['ES256'] })
     assert.equal((await refusal(verifier.verifyAccessToken(user.access_token))).code, 'invalid_token')
+  })
+
+  it('accepts an RS256 token only when RS256 is listed: the default allow-list stays EdDSA and ES256', async (t) => {
+    const start = startAtRealTime(t)
+    const server = await startTestServer(t, { TESSERA_SIGNING_ALGORITHM: 'RS256' }, { clockStart: start })
+    const user = await signedIn(server)
+    assert.equal(JSON.parse(Buffer.from(user.access_token.split('.')[0] ?? '', 'base64url').toString()).alg, 'RS256')
+    const byDefault = createTestVerifier(server).verifier
+    assert.equal((await refusal(byDefault.verifyAccessToken(user.access_token))).code, 'invalid_token')
+    const { verifier } = createTestVerifier(server, { algorithms: ['RS256'] })
+    assert.equal((await verifier.verifyAccessToken(user.access_token)).userId, user.id)
+    // The key, not the header, fixes the algorithm: the same signature relabelled PS256 is refused.
+    const [header = '', payload = '', signature = ''] = user.access_token.split('.')
+    const relabelled = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'PS256' })).toString('base64url')
+    assert.equal((await refusal(verifier.verifyAccessToken(`${relabelled}.${payload}.${signature}`))).code, 'invalid_token')
   })
 
   it('requireRoles() passes with every role and refuses with insufficient_role (403) otherwise', async (t) => {

@@ -103,7 +103,7 @@ async function queryEvents(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit query: takes no arguments.')
   const filter = readFilter(values)
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const events = await withApplication(loadConfig(io.env), async ({ auditTrail }) => (await auditTrail.queryEvents(filter, { after: null, limit })).events)
+  const events = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ auditTrail }) => (await auditTrail.queryEvents(filter, { after: null, limit })).events)
   if (values.jsonl) io.stdout(events.map(formatEventLine).join(''))
   else if (events.length === 0) io.stdout('No events.\n')
   else io.stdout(formatEventRows(events))
@@ -143,7 +143,7 @@ async function tailEvents(args: string[], io: Io): Promise<number> {
   if (intervalSeconds === null || intervalSeconds <= 0) throw usageError('audit tail: --interval expects a duration such as 500ms or 2s.')
   if (values.for !== undefined && forSeconds === null) throw usageError('audit tail: --for expects a duration such as 30s or 10m.')
   const count = readCount('count', values.count, null)
-  await withApplication(loadConfig(io.env), ({ auditTrail }) =>
+  await withApplication(loadConfig(io.env), { io, access: 'read' }, ({ auditTrail }) =>
     followEvents(auditTrail, filter, { intervalMs: intervalSeconds * 1000, count, forMs: forSeconds === null ? null : forSeconds * 1000, io }),
   )
   return exitCodes.success
@@ -165,7 +165,7 @@ async function listAlerts(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit alerts: takes no arguments.')
   const since = readInstant('since', values.since) ?? null
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const { alerts } = await withApplication(loadConfig(io.env), ({ auditTrail }) =>
+  const { alerts } = await withApplication(loadConfig(io.env), { io, access: 'read' }, ({ auditTrail }) =>
     auditTrail.listAlerts({ since, rule: values.rule ?? null, after: null, limit }),
   )
   if (values.json) {

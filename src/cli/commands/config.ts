@@ -1,5 +1,6 @@
 /** `tessera config check`: validates the configuration and prints the effective settings. */
 import { describeConfig, loadConfig } from '../../config/load.ts'
+import { checkListenHost, readTlsMaterial } from '../../config/start-checks.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
@@ -26,7 +27,11 @@ async function checkConfig(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length > 0) throw usageError('config check: takes no arguments.')
   // A ConfigError carries every bad setting; the caller prints them all and exits with 1.
-  const settings = describeConfig(loadConfig(io.env))
+  const config = loadConfig(io.env)
+  // What a start checks beyond the values: the host resolves, the TLS files hold a key pair.
+  await checkListenHost(config)
+  if (config.server.tls) readTlsMaterial(config.server.tls)
+  const settings = describeConfig(config)
   if (values.json) {
     io.stdout(formatJson(settings))
     return exitCodes.success

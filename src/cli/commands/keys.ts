@@ -4,7 +4,12 @@
  * before the new key starts signing.
  */
 import { loadConfig } from '../../config/load.ts'
-import { createOfflineContext, type SigningAlgorithm, type SigningKeyView } from '../../core/application/types.ts'
+import {
+  createOfflineContext,
+  signingAlgorithms,
+  type SigningAlgorithm,
+  type SigningKeyView,
+} from '../../core/application/types.ts'
 import { exitCodes, usageError } from '../errors.ts'
 import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
@@ -41,8 +46,10 @@ function parseOptions(args: string[]) {
 }
 
 function readAlgorithm(algorithm: string | undefined): SigningAlgorithm | undefined {
-  if (algorithm === undefined || algorithm === 'EdDSA' || algorithm === 'ES256') return algorithm
-  throw usageError('keys rotate: --algorithm is EdDSA or ES256.')
+  if (algorithm === undefined) return undefined
+  const known = signingAlgorithms.find((candidate) => candidate === algorithm)
+  if (known !== undefined) return known
+  throw usageError(`keys rotate: --algorithm is ${signingAlgorithms.join(', ')}.`)
 }
 
 async function listKeys(args: string[], io: Io): Promise<number> {
@@ -52,7 +59,7 @@ async function listKeys(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.keys)
     return exitCodes.success
   }
-  const keys = await withApplication(loadConfig(io.env), async ({ tokenAdmin }) => tokenAdmin.listSigningKeys())
+  const keys = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ tokenAdmin }) => tokenAdmin.listSigningKeys())
   io.stdout(options.isJson ? formatJson({ keys: keys.map(describeKey) }) : formatKeyTable(keys))
   return exitCodes.success
 }
@@ -65,7 +72,7 @@ async function rotateKeys(args: string[], io: Io): Promise<number> {
   }
   const algorithm = readAlgorithm(options.algorithm)
   const config = loadConfig(io.env)
-  const { added, keys } = await withApplication(config, async ({ tokenAdmin }) => {
+  const { added, keys } = await withApplication(config, { io, access: 'write' }, async ({ tokenAdmin }) => {
     const actor = { actorUserId: null, context: createOfflineContext('cli') }
     const key = await tokenAdmin.rotateSigningKeys({ algorithm, emergency: options.isEmergency }, actor)
     return { added: key, keys: tokenAdmin.listSigningKeys() }

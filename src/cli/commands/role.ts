@@ -23,7 +23,7 @@ async function changeRole(change: RoleChange, args: string[], io: Io): Promise<n
   if (extra.length > 0) throw usageError(`role ${change}: too many arguments.`)
 
   const config = loadConfig(io.env)
-  const outcome = await withApplication(config, async ({ accountAdmin }) => {
+  const outcome = await withApplication(config, { io, access: 'write' }, async ({ accountAdmin }) => {
     const user = await accountAdmin.findUserByUsername(username)
     if (!user) throw new CliError(`No user named "${username}".`)
     const hasRole = user.roles.includes(role)

@@ -5,31 +5,6 @@ import { exitCodes, usageError } from '../errors.ts'
 import type { Io } from '../io.ts'
 import { commandUsages } from '../usage.ts'
 
-const stopSignals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
-
-/** Resolves with the first stop signal; a second one while stopping exits at once. */
-function waitForStopSignal(io: Io): { signal: Promise<NodeJS.Signals>; dispose(): void } {
-  let isStopping = false
-  let onSignal: (signal: NodeJS.Signals) => void = () => {}
-  const signal = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (received) => {
-      if (isStopping) {
-        io.stderr(`Received ${received} again; exiting without waiting.\n`)
-        process.exit(exitCodes.failure)
-      }
-      isStopping = true
-      resolve(received)
-    }
-  })
-  for (const name of stopSignals) process.on(name, onSignal)
-  return {
-    signal,
-    dispose: () => {
-      for (const name of stopSignals) process.off(name, onSignal)
-    },
-  }
-}
-
 export async function run(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -44,14 +19,17 @@ export async function run(args: string[], io: Io): Promise<number> {
   const config = loadConfig(io.env)
   // Imported here, not at the top: the offline commands (user, role, config) then never load
   // the HTTP stack.
-  const { startServer } = await import('../../main.ts')
+  const { startServer, listenForStopSignals } = await import('../../main.ts')
   // Listen for signals before starting, so a stop during startup is not lost.
-  const stop = waitForStopSignal(io)
+  const stop = listenForStopSignals({
+    deadlineSeconds: config.server.shutdownTimeoutSeconds,
+    report: (line) => io.stderr(`${line}\n`),
+    onDeadline: () => process.exit(exitCodes.failure),
+  })
   try {
     const server = await startServer(config)
     io.stdout(`Tessera is listening on ${server.url}\n`)
-    const signal = await stop.signal
-    io.stderr(`Received ${signal}; stopping.\n`)
+    await stop.signal
     await server.close()
     io.stderr('Stopped.\n')
     return exitCodes.success

@@ -100,7 +100,7 @@ export async function importUsers(args: string[], io: Io): Promise<number> {
   const [path, ...extra] = positionals
   if (path === undefined || extra.length > 0) throw usageError('user import: expected exactly one FILE.')
   const config = loadConfig(io.env)
-  const tally = await withApplication(config, ({ accountAdmin }) => importFile(accountAdmin, path))
+  const tally = await withApplication(config, { io, access: 'write' }, ({ accountAdmin }) => importFile(accountAdmin, path))
   if (values.json) {
     io.stdout(formatJson(tally))
   } else {
@@ -119,7 +119,7 @@ export async function unlockUser(args: string[], io: Io): Promise<number> {
   const [username, ...extra] = positionals
   if (username === undefined || extra.length > 0) throw usageError('user unlock: expected exactly one <username>.')
   const config = loadConfig(io.env)
-  const { user, clearedCounters } = await withApplication(config, ({ accountAdmin }) => accountAdmin.unlockUsername(username, cliActor))
+  const { user, clearedCounters } = await withApplication(config, { io, access: 'write' }, ({ accountAdmin }) => accountAdmin.unlockUsername(username, cliActor))
   io.stdout(
     values.json
       ? formatJson({ username: user.username, id: user.id, cleared_counters: clearedCounters })

@@ -42,7 +42,7 @@ async function createUser(args: string[], io: Io): Promise<number> {
     throw usageError(`user create: too many arguments. ${passwordArgumentRefusal}`)
   }
   const config = loadConfig(io.env)
-  const user = await withApplication(config, async ({ accountAdmin }) => {
+  const user = await withApplication(config, { io, access: 'write' }, async ({ accountAdmin }) => {
     // Refuse a taken name before asking for a password (registerUser still guards the race).
     if (await accountAdmin.findUserByUsername(username)) {
       throw new CliError('This username is already taken.')
@@ -68,7 +68,7 @@ async function listUsers(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length > 0) throw usageError('user list: takes no arguments.')
   const config = loadConfig(io.env)
-  const users = await withApplication(config, async ({ accountAdmin }) => {
+  const users = await withApplication(config, { io, access: 'read' }, async ({ accountAdmin }) => {
     const all: UserRecord[] = []
     let after: string | null = null
     for (;;) {

@@ -88,6 +88,7 @@ describe('accounts', () => {
       id: '4d1c3f5e-0000-4000-8000-000000000001',
       username: 'carol',
       usernameKey: 'carol',
+      usernameSkeleton: null,
       passwordHash: await hashPassword(password, fast),
       roles: ['user'],
       disabledAt: now,

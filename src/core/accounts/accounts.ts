@@ -37,6 +37,8 @@ export interface Accounts {
   preparePasswordChange(input: { userId: string; currentPassword: string; newPassword: string }): Promise<PreparedPasswordChange>
   findUser(userId: string): Promise<UserRecord | null>
   findUserByUsername(username: string): Promise<UserRecord | null>
+  /** False when the stored hash is one no password can match here (see argon2-bounds.ts). */
+  hasUsablePasswordHash(user: UserRecord): boolean
   listUsers(options: { after: string | null; limit: number }): Promise<UserRecord[]>
   hasUserWithRole(role: string): Promise<boolean>
 }
@@ -75,7 +77,7 @@ export function createAccounts(deps: {
       )
     }
     const normalized = normalizePassword(password)
-    assertPasswordAcceptable(normalized, policy)
+    assertPasswordAcceptable(password, normalized, policy)
     const weakness = await blocklist.findWeakness(normalized, { username, minLength: policy.minLength })
     if (weakness) throw createBlocklistedError(weakness)
     return normalized
@@ -96,6 +98,7 @@ export function createAccounts(deps: {
         id: randomUUID(),
         username: name.display,
         usernameKey: name.key,
+        usernameSkeleton: name.skeleton,
         passwordHash: await hasher.hashPassword(normalizedPassword),
         roles: normalizeRoles(roles),
         disabledAt: null,
@@ -143,6 +146,8 @@ export function createAccounts(deps: {
       const name = normalizeUsername(username)
       return name ? store.findUserByUsernameKey(name.key) : null
     },
+
+    hasUsablePasswordHash: (user) => hasher.isHashUsable(user.passwordHash),
 
     listUsers: ({ after, limit }) => store.listUsers({ afterUsernameKey: after, limit }),
 

@@ -5,6 +5,11 @@ export interface UserRecord {
   username: string
   /** Case-folded NFKC form; unique. */
   usernameKey: string
+  /**
+   * Confusable skeleton of the key (username-skeleton.ts); unique when set. Null only for an
+   * account older than skeletons whose skeleton another account already held.
+   */
+  usernameSkeleton: string | null
   /** argon2id PHC string. */
   passwordHash: string
   roles: string[]
@@ -21,7 +26,7 @@ export interface UserRecord {
 export type InsertUserOutcome = 'inserted' | 'username_taken'
 
 export interface AccountStore {
-  /** Inserts a user with its roles; `username_taken` when the username key exists. */
+  /** Inserts a user with its roles; `username_taken` when the username key or skeleton exists. */
   insertUser(user: UserRecord): Promise<InsertUserOutcome>
   /** Returns the user with this id, or null. */
   findUserById(id: string): Promise<UserRecord | null>
@@ -40,4 +45,8 @@ export interface AccountStore {
   listUsers(options: { afterUsernameKey: string | null; limit: number }): Promise<UserRecord[]>
   /** True when at least one user holds `role`. */
   hasUserWithRole(role: string): Promise<boolean>
+  /** Users without a skeleton, by id after `afterId`, at most `limit` (id and key only matter). */
+  listUsersWithoutSkeleton(options: { afterId: string | null; limit: number }): Promise<UserRecord[]>
+  /** Sets a missing skeleton; false when another user holds it (or the user has one already). */
+  setUsernameSkeleton(userId: string, skeleton: string): Promise<boolean>
 }

@@ -71,7 +71,56 @@ describe('usernames', () => {
     )
   })
 
-  it('requireValidUsername() returns the normalised name for a valid one', () => {
-    assert.deepEqual(requireValidUsername('ＡＬＩＣＥ'), { display: 'ALICE', key: 'alice' })
+  it('requireValidUsername() returns the normalised name and its skeleton for a valid one', () => {
+    assert.deepEqual(requireValidUsername('ＡＬＩＣＥ'), { display: 'ALICE', key: 'alice', skeleton: 'alice' })
+  })
+
+  // regression: #11 (item 7)
+  it('requireValidUsername() refuses fillers, other default-ignorable characters and stacked marks', () => {
+    const names = {
+      'Hangul filler U+3164': 'rt\u3164admin',
+      'Hangul jungseong filler U+1160': 'rtadmin\u1160',
+      'Hangul choseong filler U+115F': '\u115f김민수',
+      'halfwidth Hangul filler U+FFA0': 'rt\uffa0admin',
+      'combining grapheme joiner': 'rta\u034fdmin',
+      'variation selector': 'rtadmin\ufe0f',
+      'five stacked marks': 'rta\u0300\u0301\u0302\u0303\u0304dmin',
+      'one mark twice': 'rta\u0301\u0301dmin',
+      'twenty marks': `rta${'\u0308'.repeat(20)}dmin`,
+      'a mark on a dot': 'rt.\u0301admin',
+    }
+    for (const [why, name] of Object.entries(names)) {
+      assert.throws(() => requireValidUsername(name), (error: unknown) => error instanceof TesseraError && error.code === 'invalid_username', why)
+    }
+  })
+
+  // regression: #11 (item 7)
+  it('requireValidUsername() refuses mixed scripts but keeps Latin with Korean, Japanese or Chinese writing', () => {
+    for (const name of ['rt\u0430dmin', 'rtadm\u0456n', 'p\u0430ypal', 'αlpha', 'kim김\u0430', 'ᎪᏴᏟ']) {
+      assert.throws(() => requireValidUsername(name), (error: unknown) => error instanceof TesseraError && error.code === 'invalid_username', name)
+    }
+    for (const name of ['rtadmin', '김민준', 'kim민준', '민준_kim.99', '田中たろう', 'yamada太郎', 'ヤマダ_taro', '王小明', 'wang小明', 'ㄓㄨㄥ文', 'Мария', 'Ψυχή', 'नमस्ते', 'محمد', 'Ærøskøbing', 'José', 'Nguyễn', 'ภาษาไทย', 'user42']) {
+      assert.doesNotThrow(() => requireValidUsername(name), name)
+    }
+  })
+
+  // regression: #11 (item 7)
+  it('gives look-alike names the same skeleton and different names different ones', () => {
+    const skeletonOf = (name: string) => requireValidUsername(name).skeleton
+    const lookAlikes: Array<[string, string]> = [
+      ['modern', 'rnodern'],
+      ['paypal', 'paypa1'],
+      ['root', 'r00t'],
+      ['Alice', 'ALICE'],
+      ['pope', 'роре'],
+      ['scope', 'ѕсоре'],
+    ]
+    for (const [left, right] of lookAlikes) {
+      assert.equal(skeletonOf(left), skeletonOf(right), `${left} / ${right}`)
+    }
+    const distinct: Array<[string, string]> = [['alice', 'alicia'], ['김민준', '김민수'], ['田中太郎', '田口太郎'], ['rtadmin', 'rtadmins']]
+    for (const [left, right] of distinct) {
+      assert.notEqual(skeletonOf(left), skeletonOf(right), `${left} / ${right}`)
+    }
   })
 })

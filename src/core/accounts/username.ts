@@ -5,9 +5,22 @@
  * The allowed set, after NFKC: letters, combining marks and decimal digits of any script, plus
  * `.`, `_` and `-`; the first character is a letter or digit; 3 to 64 code points. Everything
  * else (spaces, controls, bidi overrides, zero-width characters, symbols) is refused, which
- * keeps names unambiguous when displayed.
+ * keeps names unambiguous when displayed. That is what `normalizeUsername` accepts, and what
+ * sign-in looks names up by, so accounts made under it keep signing in.
+ *
+ * A new name (registration, creation, import) must also look like nobody else's
+ * (UTS #39; `requireValidUsername`):
+ * - no default-ignorable character: the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0) are
+ *   letters that render as nothing, variation selectors and the grapheme joiner are marks;
+ * - no stacked marks: at most four combining marks in a row, never the same one twice in a
+ *   row, and none on `.`, `_` or `-`;
+ * - one script, or Latin with Japanese, Chinese or Korean writing (username-scripts.ts);
+ * - a confusable skeleton (username-skeleton.ts) that no other account has: the store keeps
+ *   skeletons unique, and a look-alike of a taken name is `username_taken`.
  */
 import { TesseraError } from '../errors.ts'
+import { isHighlyRestrictive } from './username-scripts.ts'
+import { computeUsernameSkeleton } from './username-skeleton.ts'
 
 export const usernameMinLength = 3
 export const usernameMaxLength = 64
@@ -31,8 +44,17 @@ export function normalizeUsername(input: string): NormalizedUsername | null {
   return { display, key }
 }
 
-/** Like normalizeUsername, but throws `invalid_username` for a name that cannot be registered. */
-export function requireValidUsername(input: string): NormalizedUsername {
+export interface NewUsername extends NormalizedUsername {
+  /** The confusable skeleton of the key, unique among accounts. */
+  skeleton: string
+}
+
+const defaultIgnorable = /\p{Default_Ignorable_Code_Point}/u
+// On the NFD form: five nonspacing marks in a row, one mark twice in a row, a mark on punctuation.
+const stackedMarks = /[\p{Mn}\p{Me}]{5}|(\p{Mn})\1|[._-]\p{M}/u
+
+/** Like normalizeUsername, plus the rules for new names; throws `invalid_username`. */
+export function requireValidUsername(input: string): NewUsername {
   const normalized = normalizeUsername(input)
   if (!normalized) {
     throw new TesseraError(
@@ -40,5 +62,18 @@ export function requireValidUsername(input: string): NormalizedUsername {
       `A username has ${usernameMinLength} to ${usernameMaxLength} letters, digits, '.', '_' or '-', and starts with a letter or digit.`,
     )
   }
-  return normalized
+  const { display, key } = normalized
+  if (defaultIgnorable.test(display)) {
+    throw new TesseraError('invalid_username', 'A username cannot contain invisible characters such as fillers, joiners or variation selectors.')
+  }
+  if (stackedMarks.test(display.normalize('NFD'))) {
+    throw new TesseraError('invalid_username', 'A username cannot stack accents: at most four in a row, never the same one twice.')
+  }
+  if (!isHighlyRestrictive(display)) {
+    throw new TesseraError(
+      'invalid_username',
+      'A username uses one script, or Latin with Chinese, Japanese or Korean writing; other mixtures (such as Latin with Cyrillic) are refused.',
+    )
+  }
+  return { display, key, skeleton: computeUsernameSkeleton(key) }
 }

@@ -1,7 +1,9 @@
 /**
- * Delivers alerts to the operator's webhook: an HTTP POST of JSON, signed with HMAC-SHA256 over
- * the exact body bytes under a shared secret (`X-Tessera-Signature: sha256=<hex>`), so the
- * receiver can tell Tessera's alerts from forged ones. A failed attempt is retried with
+ * Delivers alerts to the operator's webhook: an HTTP POST of JSON, signed with HMAC-SHA256 under
+ * a shared secret over the signing time and the exact body bytes
+ * (`X-Tessera-Signature: t=<unix seconds>,v1=<hex>`), so the receiver can tell Tessera's alerts
+ * from forged ones, and a captured delivery replayed later from a fresh one: the receiver
+ * refuses a signing time outside its tolerance window (README, "Webhook"). A failed attempt is retried with
  * exponential back-off (base × 2^attempt, capped) until the attempt limit, then abandoned. The
  * state lives in the alert store, so retries survive a restart. Delivery runs in background
  * jobs only, never inside request handling.
@@ -34,8 +36,15 @@ export interface AlertDelivery {
 
 export const signatureHeader = 'x-tessera-signature'
 
-export function signWebhookBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (the scheme Stripe's webhooks use):
+ * the time is inside the MAC, so it cannot be changed to make an old delivery look new. Each
+ * attempt, retries included, is signed at its own time.
+ */
+export function signWebhookBody(body: string, secret: string, signedAt: Date): string {
+  const timestamp = Math.floor(signedAt.getTime() / 1000)
+  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')
+  return `t=${timestamp},v1=${mac}`
 }
 
 /** The JSON document a receiver gets (a contract: fields are only ever added). */
@@ -79,7 +88,7 @@ export function createAlertDelivery(deps: {
     const body = JSON.stringify({ type: 'tessera.alert', alert: describeAlertForWebhook(alert) })
     const headers = {
       'content-type': 'application/json',
-      [signatureHeader]: signWebhookBody(body, settings.secret),
+      [signatureHeader]: signWebhookBody(body, settings.secret, clock.now()),
       'x-tessera-delivery': alert.id,
     }
     let isAccepted = false

@@ -8,6 +8,7 @@ import type { UserRecord } from '../accounts/store.ts'
 import type { Audit, AuditEventInput } from '../audit/audit.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
+import type { Argon2Parameters } from '../passwords/argon2id.ts'
 import type { RequestContext } from '../request-context.ts'
 import type { Sessions } from '../sessions/sessions.ts'
 import type { SignInThrottle } from '../throttle/sign-in-throttle.ts'
@@ -63,8 +64,10 @@ export function createAccountAdministration(deps: {
   audit: Audit
   unitOfWork: UnitOfWork
   clock: Clock
+  /** The configured argon2id parameters: an imported argon2id hash must keep within their bounds. */
+  argon2: Argon2Parameters
 }): AccountAdministration {
-  const { accounts, sessions, throttle, audit, unitOfWork, clock } = deps
+  const { accounts, sessions, throttle, audit, unitOfWork, clock, argon2 } = deps
 
   async function insertUser(user: UserRecord, describe: (user: UserRecord) => AuditEventInput): Promise<UserRecord | null> {
     return unitOfWork.run(async (change) => {
@@ -149,7 +152,7 @@ export function createAccountAdministration(deps: {
       for (const entry of entries) {
         let prepared: UserRecord
         try {
-          prepared = prepareImportedUser(entry, clock.now())
+          prepared = prepareImportedUser(entry, clock.now(), argon2)
         } catch (error) {
           if (!(error instanceof TesseraError)) throw error
           results.push({ outcome: 'failed', code: error.code, message: error.message })

@@ -8,7 +8,9 @@
 import { createAccounts } from '../accounts/accounts.ts'
 import { createAlerts } from '../alerts/alerts.ts'
 import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from '../alerts/webhook-delivery.ts'
+import { createAttemptedUsernames } from '../audit/attempted-username.ts'
 import { createAudit } from '../audit/audit.ts'
+import { createRefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { AuditSettings } from '../audit/settings.ts'
 import { createCsrfTokens } from '../auth/csrf-tokens.ts'
 import type { Clock } from '../clock.ts'
@@ -117,7 +119,11 @@ export async function createApplication(deps: {
   const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
   const observer = deps.observer ?? silentObserver
   const auditSettings = settings.audit
-  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer })
+  const usernames = createAttemptedUsernames({
+    secret: deriveSecret(masterKey, 'tessera attempted usernames'),
+    accounts: stores.accounts,
+  })
+  const audit = createAudit({ store: stores.audit, clock, nodeId: auditSettings.nodeId, observer, usernames })
   const unitOfWork = createUnitOfWork({ stores, audit })
   const refreshTokens = createRefreshTokens({
     store: stores.refreshTokens,
@@ -178,6 +184,7 @@ export async function createApplication(deps: {
     maxLatenessSeconds: 3600,
   })
   const serviceClients = createServiceClients({ store: stores.serviceClients, clock })
+  const refusals = createRefusalSummaries({ audit, clock, settings: auditSettings.refusalSummaries })
 
   return {
     signIn: createSignInOperations({
@@ -185,13 +192,22 @@ export async function createApplication(deps: {
       sessions,
       accessTokens,
       audit,
+      refusals,
       unitOfWork,
       throttle,
       csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
       clock,
     }),
     mySessions: createMySessionOperations({ sessions, unitOfWork }),
-    accountAdmin: createAccountAdministration({ accounts, sessions, throttle, audit, unitOfWork, clock }),
+    accountAdmin: createAccountAdministration({
+      accounts,
+      sessions,
+      throttle,
+      audit,
+      unitOfWork,
+      clock,
+      argon2: settings.passwords.argon2,
+    }),
     tokenAdmin: createTokenAdministration({
       keyRing,
       accessTokens,
@@ -209,10 +225,10 @@ export async function createApplication(deps: {
         settings: { idleTimeoutSeconds: settings.sessions.idleTimeoutSeconds, clientId: settings.tokens.clientId },
       }),
       sessions,
-      audit,
+      refusals,
       unitOfWork,
     }),
-    auditTrail: createAuditTrailOperations({ audit, alerts }),
+    auditTrail: createAuditTrailOperations({ audit, alerts, refusals }),
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
@@ -223,6 +239,7 @@ export async function createApplication(deps: {
         { name: 'expired-session', run: () => sessions.deleteExpiredSessions() },
         { name: 'expired-throttle', run: () => throttle.deleteExpiredThrottles() },
         { name: 'retired-key', run: () => keyRing.deleteRetiredKeys() },
+        { name: 'refusal-summary', run: () => refusals.flushRefusals() },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()

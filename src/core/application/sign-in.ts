@@ -10,6 +10,7 @@
 import type { Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
 import type { Audit } from '../audit/audit.ts'
+import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { Clock } from '../clock.ts'
 import type { AuditReason } from '../audit/events.ts'
 import type { CsrfTokens } from '../auth/csrf-tokens.ts'
@@ -38,6 +39,11 @@ export interface IssuedTokens {
   refreshToken: string
 }
 
+export interface SessionAccessToken {
+  accessToken: string
+  expiresInSeconds: number
+}
+
 export interface SignIn {
   user: UserRecord
   session: SessionRecord
@@ -64,10 +70,21 @@ export interface SignInOperations {
   /** The caller behind a cookie session token, or null. */
   resolveSessionToken(sessionToken: string): Promise<Principal | null>
   /**
-   * Changes the password, ends every session of the user, and opens a new session on the same
-   * transport: the session id changes with the privilege level (no fixation).
+   * An access token naming a cookie session in `sid`, so a page can hand its game client or API
+   * calls a bearer token without a second sign-in. It lives only as long as the session (Tessera
+   * checks `sid` on every request) and comes without a refresh token: the page asks again.
+   * Token sessions refresh instead; throws `cookie_session_required` for them.
    */
-  changePassword(principal: Principal, input: { currentPassword: string; newPassword: string } & ClientContext): Promise<SignIn>
+  issueSessionAccessToken(principal: Principal, context: ClientContext): Promise<SessionAccessToken>
+  /**
+   * Changes the password, ends every session of the user, and opens a new session on
+   * `transport` (by default the current session's): the session id changes with the privilege
+   * level (no fixation).
+   */
+  changePassword(
+    principal: Principal,
+    input: { currentPassword: string; newPassword: string; transport?: SessionTransport } & ClientContext,
+  ): Promise<SignIn>
   signOut(principal: Principal, context: ClientContext): Promise<void>
   /** The CSRF token of a cookie session (for clients that send neither Origin nor Sec-Fetch-Site). */
   createCsrfToken(sessionId: string): string
@@ -103,12 +120,13 @@ export function createSignInOperations(deps: {
   sessions: Sessions
   accessTokens: AccessTokens
   audit: Audit
+  refusals: RefusalSummaries
   unitOfWork: UnitOfWork
   throttle: SignInThrottle
   csrfTokens: CsrfTokens
   clock: Clock
 }): SignInOperations {
-  const { accounts, sessions, accessTokens, audit, unitOfWork, throttle, csrfTokens, clock } = deps
+  const { accounts, sessions, accessTokens, audit, refusals, unitOfWork, throttle, csrfTokens, clock } = deps
 
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
@@ -149,7 +167,8 @@ export function createSignInOperations(deps: {
       return await throttle.admitSignIn({ username, ip: context.ip })
     } catch (error) {
       // A refused attempt is recorded too: the review counts it as a failure (brute force, spraying).
-      if (isRateLimited(error)) await audit.record(describeRefusal())
+      // Counted per kind and window: a throttled client can repeat it at full speed.
+      if (isRateLimited(error)) await refusals.recordRefusal(describeRefusal())
       throw error
     }
   }
@@ -159,14 +178,16 @@ export function createSignInOperations(deps: {
     const user = await accounts.authenticateUser({ username, password })
     if (!user) {
       // The reason is for the audit trail only: the answer is the same for every failure.
-      await audit.record(describeLoginFailure(username, await accounts.findUserByUsername(username), client))
+      const existing = await accounts.findUserByUsername(username)
+      const isHashUsable = existing === null || accounts.hasUsablePasswordHash(existing)
+      await audit.record(describeLoginFailure(username, existing, client, isHashUsable))
       throw new TesseraError('invalid_credentials', 'The username or password is not correct.')
     }
     return openSession(user, transport, client)
   }
 
   async function changePassword(principal: Principal, input: Parameters<SignInOperations['changePassword']>[1]): Promise<SignIn> {
-    const { currentPassword, newPassword, ip, userAgent, requestId } = input
+    const { currentPassword, newPassword, transport, ip, userAgent, requestId } = input
     const client = { ip, userAgent, requestId }
     const userId = principal.user.id
     let prepared
@@ -190,7 +211,7 @@ export function createSignInOperations(deps: {
       for (const event of describePasswordChange(principal, ended, client)) change.record(event)
       return updated
     })
-    return openSession(user, principal.session.transport, client, 'password_changed')
+    return openSession(user, transport ?? principal.session.transport, client, 'password_changed')
   }
 
   return {
@@ -256,6 +277,25 @@ export function createSignInOperations(deps: {
     },
 
     resolveSessionToken: (sessionToken) => sessions.resolveSessionToken(sessionToken),
+
+    async issueSessionAccessToken({ user, session }, context) {
+      // A token session has a refresh token; letting an access token mint access tokens would
+      // let a stolen one outlive its expiry for as long as the session lives.
+      if (session.transport !== 'cookie') {
+        throw new TesseraError('cookie_session_required', 'Only a cookie session can ask for an access token.')
+      }
+      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles })
+      // Recorded, not part of a unit of work: issuing a token changes no stored state.
+      await audit.record({
+        type: 'access_token_issued',
+        outcome: 'success',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        sessionId: session.id,
+        context,
+      })
+      return issued
+    },
 
     async changePassword(principal, input) {
       const attempt = await admit(principal.user.username, input, () => ({

@@ -1,20 +1,26 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
+import { buildUserRecord } from '../../storage/contract/records.ts'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { TesseraError } from '../errors.ts'
 import { silentObserver, type CoreObserver } from '../observer.ts'
-import { describeAttemptedUsername } from './attempted-username.ts'
+import { createAttemptedUsernames } from './attempted-username.ts'
 import { createAudit } from './audit.ts'
 import { createEventIdSequence } from './event-id.ts'
 import { assertSafeDetails, type AuditEventRecord } from './events.ts'
 
 const context = { ip: '192.0.2.1', userAgent: 'unit', requestId: 'request-1' }
 
+const usernameSecret = new Uint8Array(32).fill(7)
+const accountKeys = new Set(['alice'])
+const accountNames = { findUserByUsernameKey: async (key: string) => (accountKeys.has(key) ? buildUserRecord({ usernameKey: key }) : null) }
+const usernames = createAttemptedUsernames({ secret: usernameSecret, accounts: accountNames })
+
 function setUp(observer: CoreObserver = silentObserver) {
   const clock = createManualClock()
   const stores = openSqliteStores(':memory:', clock.now())
-  return { clock, stores, audit: createAudit({ store: stores.audit, clock, nodeId: 'node-1', observer }) }
+  return { clock, stores, audit: createAudit({ store: stores.audit, clock, nodeId: 'node-1', observer, usernames }) }
 }
 
 describe('audit recorder', () => {
@@ -53,12 +59,34 @@ describe('audit event content', () => {
     assert.doesNotThrow(() => assertSafeDetails({ role: 'admin', transport: 'cookie', sessions_ended: 2, kid: 'k1' }))
   })
 
-  it('describeAttemptedUsername() keeps a valid name normalised and escapes controls, bidi and backslashes', () => {
-    assert.equal(describeAttemptedUsername('ＡＬＩＣＥ'), 'alice')
-    assert.equal(describeAttemptedUsername('evil\n{"x":1}\r\u001b[31m'), 'evil\\u{a}{"x":1}\\u{d}\\u{1b}[31m')
-    assert.equal(describeAttemptedUsername('\u202eadmin'), '\\u{202e}admin')
-    assert.equal(describeAttemptedUsername('a\\u{a}b'), 'a\\\\u{a}b')
-    assert.equal([...describeAttemptedUsername('x '.repeat(500))].length, 128)
+  // regression: #11 (item 8)
+  it('keeps an account\'s name normalised and anything else only as a keyed digest', async () => {
+    assert.equal(await usernames.describeAttempt('ＡＬＩＣＥ'), 'alice')
+    const typedPassword = 'Tr0ub4dor&3 horse'
+    const digest = await usernames.describeAttempt(typedPassword)
+    assert.match(digest, /^~[A-Za-z0-9_-]{16}$/)
+    assert.equal(await usernames.describeAttempt(typedPassword), digest, 'the same text groups together')
+    assert.notEqual(await usernames.describeAttempt('Tr0ub4dor&4 horse'), digest)
+    assert.equal(await usernames.describeAttempt('Bob'), await usernames.describeAttempt('BOB'), 'spellings of one name group together')
+    for (const hostile of ['evil\n{"x":1}\r\u001b[31m', '\u202eadmin', 'https://evil.example/login', 'x '.repeat(500)]) {
+      const described = await usernames.describeAttempt(hostile)
+      assert.match(described, /^~[A-Za-z0-9_-]{16}$/, hostile)
+    }
+    const otherDeployment = createAttemptedUsernames({ secret: new Uint8Array(32).fill(8), accounts: { findUserByUsernameKey: async () => null } })
+    assert.notEqual(await otherDeployment.describeAttempt(typedPassword), digest, 'keyed by the deployment')
+    assert.equal(usernames.describeKnown('Alice', true), 'alice')
+    assert.equal(usernames.describeKnown('Alice', false), usernames.describeKnown('alice', false))
+  })
+
+  it('record() stores a digest for a name that is no account, and the name for one that is', async (t) => {
+    const { stores, audit } = setUp()
+    t.after(() => stores.close())
+    await audit.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: 'my secret password', context })
+    await audit.record({ type: 'login_throttled', outcome: 'failure', reason: 'account_throttled', username: 'ALICE', context })
+    const events = await stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })
+    assert.match(events[0]?.username ?? '', /^~/)
+    assert.equal(events[1]?.username, 'alice')
+    assert.ok(!JSON.stringify(events).includes('secret password'))
   })
 
   it('event ids are UUIDv7 and keep their creation order within one millisecond', () => {

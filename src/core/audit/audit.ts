@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import type { CoreObserver } from '../observer.ts'
 import type { RequestContext } from '../request-context.ts'
-import { describeAttemptedUsername } from './attempted-username.ts'
+import type { AccountNameLookup, AttemptedUsernames } from './attempted-username.ts'
 import { createEventIdSequence } from './event-id.ts'
 import {
   assertSafeDetails,
@@ -27,7 +27,10 @@ export interface AuditEventInput {
   reason?: AuditReason | null
   actorUserId?: string | null
   subjectUserId?: string | null
-  /** The username as the client sent it; stored normalised or escaped. */
+  /**
+   * The username as the client sent it. Stored as the account's key when it names an account
+   * (the event's subject, or an account found by that name), otherwise as a keyed digest.
+   */
   username?: string | null
   sessionId?: string | null
   details?: AuditDetails
@@ -43,8 +46,12 @@ export interface AuditPage {
 export interface Audit {
   /** Stores one event that records no change; throws `service_unavailable` when it cannot. */
   record(event: AuditEventInput): Promise<void>
-  /** Builds the stored form of events (ids, instant, normalised fields), for a unit of work. */
-  buildEvents(events: readonly AuditEventInput[]): AuditEventRecord[]
+  /**
+   * Builds the stored form of a unit of work's events (ids, instant, normalised fields). Their
+   * usernames are kept as `record()` keeps them; a name on an event about no account is looked
+   * up in `accounts`, the account store bound to the unit of work's transaction.
+   */
+  buildEvents(events: readonly AuditEventInput[], accounts: AccountNameLookup): Promise<AuditEventRecord[]>
   /** Tells the observer that events were stored (after their transaction committed). */
   announceEvents(events: readonly AuditEventRecord[]): void
   /** The refusal of an operation whose events could not be stored; the observer keeps them. */
@@ -61,11 +68,22 @@ export function createAudit(deps: {
   clock: Clock
   nodeId: string
   observer: CoreObserver
+  usernames: AttemptedUsernames
 }): Audit {
-  const { store, clock, nodeId, observer } = deps
+  const { store, clock, nodeId, observer, usernames } = deps
   const createEventId = createEventIdSequence()
 
-  function buildRecord(input: AuditEventInput): AuditEventRecord {
+  /**
+   * An event about an account names it; any other attempted name is looked up, in `accounts`
+   * when given (a unit of work's transaction), otherwise in the account store.
+   */
+  async function describeUsername(input: AuditEventInput, accounts?: AccountNameLookup): Promise<string | null> {
+    if (input.username == null) return null
+    if (input.subjectUserId != null) return usernames.describeKnown(input.username, true)
+    return usernames.describeAttempt(input.username, accounts)
+  }
+
+  function buildRecord(input: AuditEventInput, username = describeKnownUsername(input)): AuditEventRecord {
     const details = input.details ?? {}
     assertSafeDetails(details)
     const occurredAt = clock.now()
@@ -77,7 +95,7 @@ export function createAudit(deps: {
       reason: input.reason ?? null,
       actorUserId: input.actorUserId ?? null,
       subjectUserId: input.subjectUserId ?? null,
-      username: input.username == null ? null : describeAttemptedUsername(input.username),
+      username,
       ip: input.context.ip === '' ? null : input.context.ip,
       userAgent: input.context.userAgent === null ? null : input.context.userAgent.slice(0, maxUserAgentLength),
       sessionId: input.sessionId ?? null,
@@ -85,6 +103,11 @@ export function createAudit(deps: {
       nodeId,
       details,
     }
+  }
+
+  /** Without a lookup: the name only of the event's subject, any other as a digest (the safer form). */
+  function describeKnownUsername(input: AuditEventInput): string | null {
+    return input.username == null ? null : usernames.describeKnown(input.username, input.subjectUserId != null)
   }
 
   function refuse(events: readonly AuditEventRecord[], error: unknown): TesseraError {
@@ -100,7 +123,14 @@ export function createAudit(deps: {
 
   return {
     async record(input) {
-      const event = buildRecord(input)
+      let username: string | null
+      try {
+        username = await describeUsername(input)
+      } catch (error) {
+        // The lookup reads the store the event goes to: failing it is failing the write.
+        throw refuse([buildRecord(input)], error)
+      }
+      const event = buildRecord(input, username)
       try {
         await store.appendEvents([event])
       } catch (error) {
@@ -109,7 +139,22 @@ export function createAudit(deps: {
       announce([event])
     },
 
-    buildEvents: (events) => events.map(buildRecord),
+    async buildEvents(events, accounts) {
+      const described: Array<string | null> = []
+      for (const input of events) {
+        try {
+          described.push(await describeUsername(input, accounts))
+        } catch (error) {
+          if (error instanceof TypeError) throw error
+          // The read failed inside the transaction: the name keeps its safer form, and whether
+          // anything is stored is the append's and the commit's to decide (on PostgreSQL a failed
+          // read fails both, and the events reach the observer with the refusal).
+          described.push(describeKnownUsername(input))
+        }
+      }
+      // Built once every name is known, so ids and instants follow the order of the events.
+      return events.map((input, index) => buildRecord(input, described[index] ?? null))
+    },
     announceEvents: announce,
     refuseUnrecorded: refuse,
 

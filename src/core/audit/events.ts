@@ -32,6 +32,7 @@ export const auditEventTypes = [
   'refresh_token_reused',
   'token_revoked',
   'token_introspected',
+  'access_token_issued',
   'session_started',
   // Keys and service clients
   'key_rotated',
@@ -77,6 +78,7 @@ export const auditReasons = [
   'admin_action',
   'lockout_expired',
   'rotation',
+  'unusable_password_hash',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]
@@ -95,7 +97,7 @@ export interface AuditEventRecord {
   actorUserId: string | null
   /** Whose account it concerns. */
   subjectUserId: string | null
-  /** The attempted username: normalised when valid, otherwise escaped and bounded. */
+  /** The attempted username: an account's normalised key, or `~` and a keyed digest (attempted-username.ts). */
   username: string | null
   ip: string | null
   userAgent: string | null

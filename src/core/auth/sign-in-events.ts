@@ -32,10 +32,17 @@ export function describeSessionStart(
 /**
  * Why a login failed, from what the store holds for the attempted name. `existing` is looked
  * up on every failure, whatever the reason, so this lookup adds the same work to each path.
+ * `isHashUsable` false flags an account whose stored hash can never match (out-of-bounds
+ * argon2 parameters): admins find it in the trail and give the user a new password.
  */
-export function describeLoginFailure(username: string, existing: UserRecord | null, context: RequestContext): AuditEventInput {
+export function describeLoginFailure(
+  username: string,
+  existing: UserRecord | null,
+  context: RequestContext,
+  isHashUsable = true,
+): AuditEventInput {
   let reason: AuditReason = 'unknown_user'
-  if (existing) reason = existing.disabledAt === null ? 'bad_password' : 'account_disabled'
+  if (existing) reason = existing.disabledAt !== null ? 'account_disabled' : isHashUsable ? 'bad_password' : 'unusable_password_hash'
   return {
     type: 'login_failed',
     outcome: 'failure',

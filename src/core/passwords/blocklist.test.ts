@@ -25,6 +25,31 @@ describe('password blocklist', () => {
     }
   })
 
+  // regression: #11 (item 4), SECURITY.md PW-07
+  it('refuses repetition and sequences in every script, whatever is put between the characters', async () => {
+    const weak = {
+      'ああああああああああああああああ': 'repetitive',
+      '가가가가가가가가가가가가가가가가': 'repetitive',
+      ['пароль'.repeat(3)]: 'repetitive',
+      'αβαβαβαβαβαβαβαβ': 'repetitive',
+      [`${'a\u200b'.repeat(16)}`]: 'repetitive',
+      'a a a a a a a a a a a a a a a a': 'repetitive',
+      '！！！！！！！！！！！！！！！！': 'repetitive',
+      '🦊a🦊a🦊a🦊a🦊a🦊a🦊a🦊a': 'repetitive',
+      'абвгдежзийклмнопр': 'sequential',
+      'αβγδεζηθικλμνξοπρ': 'sequential',
+      '가나다라마바사아자차카타파하': 'sequential',
+      'あいうえおかきくけこさしすせそ': 'sequential',
+      'ㅂㅈㄷㄱㅅㅛㅕㅑㅐㅔㅁㄴㅇㄹㅎ': 'sequential',
+      'йцукенгшщзхъфыва': 'sequential',
+      '٠١٢٣٤٥٦٧٨٩٠١٢٣٤٥': 'sequential',
+      'a b c d e f g h i j k l m n o p': 'sequential',
+    }
+    for (const [password, reason] of Object.entries(weak)) {
+      assert.equal(await blocklist.findWeakness(password.normalize('NFKC'), context), reason, password)
+    }
+  })
+
   it('refuses alphabet, digit and keyboard sequences, forwards and backwards', async () => {
     for (const password of ['abcdefghijklmnop', '1234567890123456', 'qwertyuiopasdfgh', 'ponmlkjihgfedcba', '9876543210987654', 'LKJHGFDSAPOIUYTR']) {
       assert.equal(await blocklist.findWeakness(password, context), 'sequential', password)
@@ -44,7 +69,7 @@ describe('password blocklist', () => {
   })
 
   it('accepts ordinary passphrases, any script and emoji', async () => {
-    for (const password of ['all lowercase words only here', '日本語のパスフレーズはとても長い', '🦊🐙 emoji and words together', '🦊'.repeat(15), ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~']) {
+    for (const password of ['all lowercase words only here', '日本語のパスフレーズはとても長い', '🦊🐙 emoji and words together', '🦊'.repeat(15), '👍🏽'.repeat(15), '한국어로된아주긴비밀번호입니다요', 'пароль из пятнадцати', ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~']) {
       assert.equal(await blocklist.findWeakness(password, context), null, password)
     }
   })

@@ -6,7 +6,7 @@ import { assertPasswordAcceptable, isPasswordOversized, normalizePassword, type 
 const policy: PasswordPolicy = { minLength: 15, maxLength: 256 }
 
 function checkNewPassword(password: string): void {
-  assertPasswordAcceptable(normalizePassword(password), policy)
+  assertPasswordAcceptable(password, normalizePassword(password), policy)
 }
 
 function withCode(code: string) {
@@ -49,11 +49,57 @@ describe('password policy', () => {
     assert.doesNotThrow(() => normalizePassword(`\ud83e\udd8a${'a'.repeat(20)}`))
   })
 
-  it('does not trim: surrounding spaces are kept and counted', () => {
+  it('does not trim: surrounding spaces are kept, but only spaces between words count', () => {
     const padded = '  two spaces  '
     assert.equal(normalizePassword(padded), padded)
-    assert.doesNotThrow(() => checkNewPassword(` ${'a'.repeat(13)} `))
-    assert.throws(() => checkNewPassword(` ${'a'.repeat(12)} `), withCode('password_too_short'))
+    assert.doesNotThrow(() => checkNewPassword('seven words is what it'))
+    assert.doesNotThrow(() => checkNewPassword('abcde fghij klm'))
+    assert.throws(() => checkNewPassword(` ${'x'.repeat(13)} `), withCode('password_too_short'))
+    assert.throws(() => checkNewPassword(`abcdef  \t  ghijklm`), withCode('password_too_short'))
+    assert.doesNotThrow(() => checkNewPassword(`abcdefg  \t  ghijklm`))
+  })
+
+  // regression: #11 (item 4), SECURITY.md PW-01
+  it('counts the minimum both as sent and after NFKC: U+FDFA alone (18 characters after NFKC) is too short', () => {
+    assert.equal([...normalizePassword('\ufdfa')].length, 18)
+    assert.throws(() => checkNewPassword('\ufdfa'), withCode('password_too_short'))
+    assert.throws(() => checkNewPassword(`\ufdfa${'x'.repeat(13)}`), withCode('password_too_short'))
+    assert.doesNotThrow(() => checkNewPassword(`\ufdfa${'x'.repeat(14)}`))
+  })
+
+  // regression: #11 (item 4), SECURITY.md PW-01
+  it('does not count zero-width, format, combining, filler or whitespace characters', () => {
+    const invisible = {
+      'zero-width spaces': '\u200b'.repeat(20),
+      'combining accents': '\u0301'.repeat(15),
+      'bidi overrides': '\u202e'.repeat(15),
+      'word joiners': '\u2060'.repeat(15),
+      'Hangul fillers': '\u3164'.repeat(15),
+      'halfwidth Hangul fillers': '\uffa0'.repeat(15),
+      'variation selectors': '\ufe0f'.repeat(15),
+      'braille blanks': '\u2800'.repeat(15),
+      spaces: ' '.repeat(20),
+      'mixed whitespace': ' \t\u3000\u00a0\n'.repeat(4),
+    }
+    for (const [name, password] of Object.entries(invisible)) {
+      assert.throws(() => checkNewPassword(password), withCode('password_too_short'), name)
+    }
+    // Invisible padding buys no length either.
+    assert.throws(() => checkNewPassword(`${'k'.repeat(10)}${'\u200b'.repeat(10)}`), withCode('password_too_short'))
+    assert.throws(() => checkNewPassword(`${'k'.repeat(10)}${'\u0301'.repeat(10)}`), withCode('password_too_short'))
+  })
+
+  it('keeps passphrases of any script and emoji, accents and joined emoji included', () => {
+    for (const password of [
+      '日本語のパスフレーズはとても長い',
+      '한국어로된아주긴비밀번호입니다요',
+      'пароль из пятнадцати',
+      'नमस्ते दुनिया बहुत अच्छी है आज',
+      '👨‍👩‍👧👨‍👩‍👦👩‍👩‍👧👨‍👨‍👦👩‍👧‍👦🧑‍🚀🧑‍🎨🧑‍🍳🧑‍🔬🧑‍🚒🧑‍✈️🧑‍🌾🧑‍🏫🧑‍💻🧑‍🔧',
+      'Ångström-façade-naïve-42',
+    ]) {
+      assert.doesNotThrow(() => checkNewPassword(password), password)
+    }
   })
 
   it('does not case-fold or collapse spaces', () => {

@@ -1,8 +1,10 @@
 /**
- * Password rules from NIST SP 800-63B-4: length counted in code points after NFKC, any Unicode,
- * no composition rules, never trimmed, case-folded or truncated.
+ * Password rules from NIST SP 800-63B-4: a minimum length counted in visible characters both as
+ * sent and after NFKC (see password-length.ts), any Unicode, no composition rules, never
+ * trimmed, case-folded or truncated.
  */
 import { TesseraError } from '../errors.ts'
+import { measurePasswordLength } from './password-length.ts'
 
 export interface PasswordPolicy {
   minLength: number
@@ -26,17 +28,19 @@ function countCodePoints(text: string): number {
   return count
 }
 
-/** Throws when a (normalised) new password breaks the policy; the error never echoes it. */
-export function assertPasswordAcceptable(password: string, policy: PasswordPolicy): void {
-  const length = countCodePoints(password)
-  if (length < policy.minLength) {
+/**
+ * Throws when a new password breaks the policy; the error never echoes it. `asSent` is the
+ * password as received, `normalized` its NFKC form: the minimum must hold for both.
+ */
+export function assertPasswordAcceptable(asSent: string, normalized: string, policy: PasswordPolicy): void {
+  if (measurePasswordLength(asSent, normalized) < policy.minLength) {
     throw new TesseraError(
       'password_too_short',
-      `The password must be at least ${policy.minLength} characters long.`,
+      `The password must be at least ${policy.minLength} characters long (spaces count once between words; invisible characters and lone accents do not count).`,
       { details: { min_length: policy.minLength } },
     )
   }
-  if (length > policy.maxLength) {
+  if (countCodePoints(normalized) > policy.maxLength) {
     throw new TesseraError(
       'password_too_long',
       `The password must be at most ${policy.maxLength} characters long.`,

@@ -90,7 +90,7 @@ export function createSecurityReview(deps: {
         rule: 'new_ip_login',
         severity: 'low',
         dedupeKey: `new_ip_login:user:${first.subjectUserId}:${first.ip}`,
-        summary: `User ${first.username ?? first.subjectUserId} signed in from ${first.ip}, an address not seen for this user before`,
+        summary: `User ${first.subjectUserId} signed in from ${first.ip}, an address not seen for this user before`,
         evidence: buildEvidence(pair, { logins: pair.length }),
       })
     }

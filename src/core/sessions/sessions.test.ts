@@ -4,6 +4,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import type { UserRecord } from '../accounts/store.ts'
+import { createAttemptedUsernames } from '../audit/attempted-username.ts'
 import { createAudit } from '../audit/audit.ts'
 import { TesseraError } from '../errors.ts'
 import { silentObserver } from '../observer.ts'
@@ -25,6 +26,7 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     id: randomUUID(),
     username: 'alice',
     usernameKey: 'alice',
+    usernameSkeleton: null,
     passwordHash: '$argon2id$stand-in',
     roles: ['user'],
     disabledAt: null,
@@ -39,6 +41,7 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     clock,
     nodeId: 'test-node',
     observer: { ...silentObserver, auditEventRecorded: (event) => void events.push(event) },
+    usernames: createAttemptedUsernames({ secret: new Uint8Array(32), accounts: stores.accounts }),
   })
   const refreshTokens = createRefreshTokens({
     store: stores.refreshTokens,
@@ -89,11 +92,26 @@ describe('sessions', () => {
     assert.equal(await sessions.resolveSessionToken('not-a-session-token'), null)
   })
 
-  it('resolveSessionId() accepts token sessions and refuses cookie sessions', async (t) => {
-    const { sessions, user } = await setUp(t)
+  it('resolveSessionId() accepts live sessions of both transports, and no ended one', async (t) => {
+    const { sessions, user, unitOfWork } = await setUp(t)
     const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
     const token = await sessions.startSession({ user, transport: 'token', ...client })
     assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
+    assert.equal((await sessions.resolveSessionId(cookie.session.id))?.session.id, cookie.session.id)
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [cookie.session]))
+    assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
+    assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
+    assert.equal(await sessions.resolveSessionId('no-such-session'), null)
+  })
+
+  it('resolveSessionId() refuses a cookie session ended in the durable store, even with its record left behind', async (t) => {
+    const { clock, stores, sessions, user } = await setUp(t)
+    const cookie = await sessions.startSession({ user, transport: 'cookie', ...client })
+    assert.notEqual(await sessions.resolveSessionId(cookie.session.id), null)
+    // The epoch moves on in the durable store; the session record stays, as after a failed tidy-up.
+    await stores.accounts.advanceSessionEpoch(user.id, clock.now())
+    sessions.forgetUser(user.id)
+    assert.notEqual(await stores.sessions.findSessionById(cookie.session.id), null)
     assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
   })
 

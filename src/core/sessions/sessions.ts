@@ -56,7 +56,10 @@ export interface Sessions {
   discardSession(session: SessionRecord): Promise<void>
   /** The live session of a cookie token, or null. */
   resolveSessionToken(sessionToken: string): Promise<ActiveSession | null>
-  /** The live token-transport session with this id (from an access token's `sid`), or null. */
+  /**
+   * The live session with this id (from an access token's `sid`), or null. Either transport: a
+   * cookie session hands out access tokens too (`SignInOperations.issueSessionAccessToken`).
+   */
   resolveSessionId(sessionId: string): Promise<ActiveSession | null>
   /**
    * Rotates a refresh token (a retry within the grace window gets the same successor); reuse of
@@ -185,7 +188,7 @@ export function createSessions(deps: {
     if (!active) {
       const mark = cache.readMark()
       const session = await sessionStore.findSessionById(sessionId)
-      active = await load(session?.transport === 'token' ? session : null, now.getTime(), mark)
+      active = await load(session, now.getTime(), mark)
     }
     return keepAlive(active, now)
   }

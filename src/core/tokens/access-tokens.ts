@@ -9,6 +9,7 @@ import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'j
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
 import type { KeyRing } from './signing-keys.ts'
+import { signingAlgorithms } from './store.ts'
 
 export interface AccessTokenSettings {
   issuer: string
@@ -116,7 +117,7 @@ export function createAccessTokens(deps: {
       let kid: string
       try {
         const result = await jwtVerify(token, resolveKey, {
-          algorithms: ['EdDSA', 'ES256'],
+          algorithms: [...signingAlgorithms],
           issuer: settings.issuer,
           audience: settings.audience,
           typ: 'at+jwt',

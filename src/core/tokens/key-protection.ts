@@ -4,6 +4,14 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 
+/** A sealed key that this master key does not open: it was sealed under another one. */
+export class WrongMasterKeyError extends Error {
+  constructor(options?: ErrorOptions) {
+    super('a stored signing key does not open with this master key', options)
+    this.name = 'WrongMasterKeyError'
+  }
+}
+
 export interface KeyProtector {
   seal(plaintext: string): string
   open(sealed: string): string
@@ -26,7 +34,12 @@ export function createKeyProtector(masterKey: Uint8Array): KeyProtector {
       if (prefix !== version || !iv || !body || !tag) throw new Error('unreadable sealed key')
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
       decipher.setAuthTag(Buffer.from(tag, 'base64url'))
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')
+      try {
+        return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')
+      } catch (error) {
+        // GCM authentication fails for a wrong key (or altered bytes); say which, not "unsupported state".
+        throw new WrongMasterKeyError({ cause: error })
+      }
     },
   }
 }

@@ -17,6 +17,7 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     id: userId,
     username: 'alice',
     usernameKey: 'alice',
+    usernameSkeleton: null,
     passwordHash: '$argon2id$stand-in',
     roles: ['user'],
     disabledAt: null,

@@ -128,6 +128,28 @@ describe('key ring', () => {
     assert.equal(keyRing.findVerificationKey(added.kid)?.algorithm, 'ES256')
   })
 
+  it('an RS256 key is 2048-bit RSA, publishes only n and e, and its tokens verify until another algorithm is forced', async (t) => {
+    const { clock, keyRing } = await setUp(t, { signingAlgorithm: 'RS256', keyActivationDelaySeconds: 0 })
+    const accessTokens = createAccessTokens({
+      keyRing,
+      clock,
+      settings: { issuer: 'https://auth.example', audience: 'https://api.example', clientId: 'tessera', accessTokenTtlSeconds: 300, leewaySeconds: 5 },
+    })
+    const [published] = keyRing.publicJwks().keys
+    assert.equal(published?.kty, 'RSA')
+    assert.equal(published?.alg, 'RS256')
+    assert.equal(Buffer.from(published?.n ?? '', 'base64url').length * 8, 2048)
+    assert.equal(published?.e, 'AQAB')
+    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(member in (published ?? {}), false, member)
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    const [header = '', payload = '', signature = ''] = accessToken.split('.')
+    assert.equal(JSON.parse(Buffer.from(header, 'base64url').toString()).alg, 'RS256')
+    assert.equal((await accessTokens.verifyAccessToken(accessToken))?.sub, subject.userId)
+    // The same signature under a header naming another algorithm is refused: the key fixes it.
+    const relabelled = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'PS256' })).toString('base64url')
+    assert.equal(await accessTokens.verifyAccessToken(`${relabelled}.${payload}.${signature}`), null)
+  })
+
   it('another key ring on the same store sees a rotation only after loadKeys()', async (t) => {
     const { keyRing, createRing } = await setUp(t)
     const server = createRing()

@@ -94,7 +94,9 @@ interface LoadedKey {
   privateKey: CryptoKey
 }
 
-function curveOf(algorithm: SigningAlgorithm): { crv: string } {
+/** Key generation per algorithm. RSA keys are 2048-bit: the floor of RFC 7518 §3.3, and what gateways expect. */
+function keyOptionsOf(algorithm: SigningAlgorithm): { crv: string } | { modulusLength: number } {
+  if (algorithm === 'RS256') return { modulusLength: 2048 }
   return algorithm === 'EdDSA' ? { crv: 'Ed25519' } : { crv: 'P-256' }
 }
 
@@ -104,7 +106,7 @@ export async function createSigningKeyRecord(
   now: Date,
   activatesAt: Date = now,
 ): Promise<SigningKeyRecord> {
-  const { publicKey, privateKey } = await generateKeyPair(algorithm, { ...curveOf(algorithm), extractable: true })
+  const { publicKey, privateKey } = await generateKeyPair(algorithm, { ...keyOptionsOf(algorithm), extractable: true })
   const kid = randomUUID()
   const publicJwk: PublicJwk = { ...(await exportJWK(publicKey)), kid, alg: algorithm, use: 'sig' }
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: algorithm }

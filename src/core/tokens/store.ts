@@ -1,6 +1,20 @@
 import type { SessionRecord } from '../sessions/store.ts'
 
-export type SigningAlgorithm = 'EdDSA' | 'ES256'
+/**
+ * The algorithms Tessera signs access tokens with: Ed25519 by default, P-256 and RSA (2048-bit,
+ * for gateways that verify nothing else) on request. The only list: config, routes, the CLI and
+ * verification all read it, so no place can accept an algorithm the others do not.
+ */
+export const signingAlgorithms = ['EdDSA', 'ES256', 'RS256'] as const
+
+export type SigningAlgorithm = (typeof signingAlgorithms)[number]
+
+/** The algorithm a stored key names; anything else is a damaged row, never a default. */
+export function readSigningAlgorithm(value: unknown): SigningAlgorithm {
+  const algorithm = signingAlgorithms.find((known) => known === value)
+  if (algorithm === undefined) throw new TypeError(`unknown signing algorithm in the store: ${String(value)}`)
+  return algorithm
+}
 
 export interface SigningKeyRecord {
   kid: string

@@ -4,7 +4,7 @@
  * never from the URL or the body; both at once, or the cookie twice, is refused as ambiguous.
  * Cookie-authenticated unsafe requests must be same-origin (or carry the session's CSRF token).
  */
-import type { FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Principal, SignInOperations } from '../../core/application/sign-in.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { classifyRequestSite, isUnsafeMethod } from '../cross-site.ts'
@@ -82,8 +82,12 @@ function assertSameOrigin(
   throw new TesseraError('csrf_rejected', 'This request must come from an allowed origin.')
 }
 
-/** preHandler: the caller must hold `role`. */
-export function requireRole(role: string): preHandlerHookHandler {
+/**
+ * The caller must hold `role`. Admin routes run it in `onRequest`, right after `authenticate`:
+ * the role is decided before the body is read or validated, so a caller without it gets 403
+ * whatever it sends, and no body of theirs is ever parsed.
+ */
+export function requireRole(role: string): (request: FastifyRequest) => Promise<void> {
   return async function checkRole(request: FastifyRequest) {
     if (!request.auth) throw new TesseraError('unauthenticated', 'Sign in to use this endpoint.')
     if (!request.auth.user.roles.includes(role)) {

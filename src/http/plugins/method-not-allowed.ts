@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify'
 import { TesseraError } from '../../core/errors.ts'
+import { hasAnnouncedBody } from '../problem.ts'
 
 const answeredMethods: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 
@@ -21,14 +22,20 @@ export function registerMethodFallbacks(app: FastifyInstance, methodsByUrl: Map<
   for (const [url, methods] of [...methodsByUrl]) {
     const missing = answeredMethods.filter((method) => !methods.has(method))
     if (missing.length === 0) continue
-    const allow = [...methods].filter((method) => method !== 'HEAD' || methods.has('GET')).join(', ')
+    // OPTIONS answers CORS preflights only; it is no method of the resource itself.
+    const allow = [...methods].filter((method) => method !== 'OPTIONS' && (method !== 'HEAD' || methods.has('GET'))).join(', ')
     app.route({
       method: missing,
       url,
       schema: { hide: true },
-      handler: async (_request, reply) => {
+      // Answered before any body is read, as an unknown address is.
+      onRequest: async (request, reply) => {
         reply.header('allow', allow)
+        if (hasAnnouncedBody(request)) reply.header('connection', 'close')
         throw new TesseraError('method_not_allowed', 'This method is not allowed here.')
+      },
+      handler: async () => {
+        throw new TypeError('answered in onRequest')
       },
     })
   }

@@ -22,6 +22,8 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: s
     {
       schema: {
         summary: 'Prometheus metrics',
+        operationId: 'getMetrics',
+        security: [{}, { metricsToken: [] }],
         description: 'Needs `Authorization: Bearer <TESSERA_METRICS_TOKEN>` when that setting is set.',
         tags: ['health'],
         response: { 200: { type: 'string' }, ...problemResponses(401) },

@@ -17,6 +17,7 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
           cookie: { type: 'apiKey', in: 'cookie', name: '__Host-session' },
           client: { type: 'http', scheme: 'basic', description: 'A service client: id and secret.' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'TESSERA_METRICS_TOKEN, when it is set.' },
         },
       },
     },

@@ -25,14 +25,14 @@ export interface AdminAccountRouteDeps extends AuthenticatedRouteDeps {
 export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccountRouteDeps): Promise<void> {
   const { accountAdmin, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  // Before body validation, so a caller without the role learns nothing about the expected body.
-  app.addHook('preValidation', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.post<{ Params: { id: string } }>(
     '/users/:id/unlock',
     {
       schema: {
         summary: "Lift a user's sign-in lock-out",
+        operationId: 'unlockUser',
         description:
           'Clears the failure counters of the username, from every address, so the next sign-in is verified at once.',
         tags: ['admin'],
@@ -65,6 +65,7 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccoun
       bodyLimit: importBodyLimitBytes,
       schema: {
         summary: 'Import users with existing password hashes',
+        operationId: 'importUsers',
         description:
           'bcrypt ($2a$, $2b$, $2y$) or argon2id hashes. Idempotent: an existing username is left untouched (`exists`). Each entry succeeds or fails on its own; a bcrypt hash becomes argon2id at the first sign-in.',
         tags: ['admin'],

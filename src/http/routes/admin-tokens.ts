@@ -5,7 +5,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TokenAdministration } from '../../core/application/token-administration.ts'
-import type { ServiceClientRecord, SigningAlgorithm, SigningKeyView } from '../../core/application/types.ts'
+import {
+  signingAlgorithms,
+  type ServiceClientRecord,
+  type SigningAlgorithm,
+  type SigningKeyView,
+} from '../../core/application/types.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { requireAuth, requireRole } from '../plugins/authenticate.ts'
 import { readClientContext } from '../request-context.ts'
@@ -16,7 +21,7 @@ const signingKeySchema = {
   type: 'object',
   properties: {
     kid: { type: 'string' },
-    alg: { type: 'string', enum: ['EdDSA', 'ES256'] },
+    alg: { type: 'string', enum: signingAlgorithms },
     state: { type: 'string', enum: ['pending', 'active', 'retiring'] },
     created_at: { type: 'string', format: 'date-time' },
     activates_at: { type: 'string', format: 'date-time' },
@@ -58,14 +63,14 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRou
   const { tokenAdmin, authenticate } = deps
   const actorOf = (request: FastifyRequest) => ({ actorUserId: requireAuth(request).user.id, context: readClientContext(request) })
   app.addHook('onRequest', authenticate)
-  // Authorize before validation, so a caller without the role learns nothing about the bodies these routes take.
-  app.addHook('preValidation', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get(
     '/keys',
     {
       schema: {
         summary: 'List the published signing keys',
+        operationId: 'listSigningKeys',
         tags: ['admin'],
         security: authSecurity,
         response: {
@@ -86,6 +91,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRou
     {
       schema: {
         summary: 'Rotate the signing key',
+        operationId: 'rotateSigningKey',
         description:
           'Publishes a new key at once (of `algorithm`, default TESSERA_SIGNING_ALGORITHM); it signs after TESSERA_KEY_ACTIVATION_DELAY. The keys it replaces leave the JWKS once every token they signed has expired. With `emergency=true` (a key may have leaked) the new key signs at once and every other key leaves the JWKS at once: their tokens stop verifying, sessions stay and get new tokens at their next refresh.',
         tags: ['admin'],
@@ -93,7 +99,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRou
         querystring: {
           type: 'object',
           properties: {
-            algorithm: { type: 'string', enum: ['EdDSA', 'ES256'] },
+            algorithm: { type: 'string', enum: signingAlgorithms },
             emergency: { type: 'boolean', default: false },
           },
           additionalProperties: false,
@@ -113,6 +119,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRou
     {
       schema: {
         summary: 'List service clients',
+        operationId: 'listServiceClients',
         tags: ['admin'],
         security: authSecurity,
         response: {
@@ -133,6 +140,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRou
     {
       schema: {
         summary: 'Create a service client (for introspection)',
+        operationId: 'createServiceClient',
         description: 'The answer holds `client_secret`; it is shown this once and stored only as a hash.',
         tags: ['admin'],
         security: authSecurity,
@@ -163,6 +171,7 @@ export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRou
     {
       schema: {
         summary: 'Delete a service client',
+        operationId: 'deleteServiceClient',
         tags: ['admin'],
         security: authSecurity,
         params: {

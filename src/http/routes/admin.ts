@@ -22,13 +22,14 @@ export interface AdminRouteDeps extends AuthenticatedRouteDeps {
 export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const { accountAdmin, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/users',
     {
       schema: {
         summary: 'List users',
+        operationId: 'listUsers',
         tags: ['admin'],
         security: authSecurity,
         querystring: {
@@ -69,6 +70,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     {
       schema: {
         summary: "Replace a user's roles",
+        operationId: 'replaceUserRoles',
         description: 'Takes effect at once on Tessera: the user\'s sessions see the new roles on their next request.',
         tags: ['admin'],
         security: authSecurity,

@@ -14,13 +14,14 @@ export interface AlertRouteDeps extends AuthenticatedRouteDeps {
 export async function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): Promise<void> {
   const { auditTrail, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: { since?: string; rule?: string; limit: number; cursor?: string } }>(
     '/',
     {
       schema: {
         summary: 'List alerts',
+        operationId: 'listAlerts',
         tags: ['admin'],
         security: authSecurity,
         querystring: {

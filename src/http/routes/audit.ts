@@ -56,13 +56,14 @@ export interface AuditRouteDeps extends AuthenticatedRouteDeps {
 export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): Promise<void> {
   const { auditTrail, authenticate } = deps
   app.addHook('onRequest', authenticate)
-  app.addHook('preHandler', requireRole('admin'))
+  app.addHook('onRequest', requireRole('admin'))
 
   app.get<{ Querystring: AuditQuery }>(
     '/',
     {
       schema: {
         summary: 'Query the audit trail',
+        operationId: 'queryAuditEvents',
         description:
           'Newest first, `limit` per page; pass `next_cursor` back as `cursor`. `user` matches the actor or the subject. `format=jsonl` streams every matching event, oldest first, as `application/x-ndjson`.',
         tags: ['admin'],

@@ -1,7 +1,8 @@
-/** Registration, login, refresh and logout. */
+/** Registration, login, refresh, an access token for a cookie session, and logout. */
 import type { FastifyInstance } from 'fastify'
 import { TesseraError } from '../../core/errors.ts'
 import { classifyRequestSite } from '../cross-site.ts'
+import { requireAuth } from '../plugins/authenticate.ts'
 import { authSecurity, passwordField, problemResponses, usernameField } from '../schemas/shared.ts'
 import { clearSessionCookie } from '../session-cookie.ts'
 import { replyWithSignIn } from '../sign-in-reply.ts'
@@ -43,6 +44,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Create an account',
+        operationId: 'register',
+        security: [],
         tags: ['auth'],
         body: credentialsBody,
         response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 429, 503) },
@@ -60,6 +63,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Sign in',
+        operationId: 'signIn',
+        security: [],
         description:
           '`mode: "token"` (default) returns an access token and a refresh token; `mode: "cookie"` sets the session cookie and returns no token.',
         tags: ['auth'],
@@ -91,6 +96,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Exchange a refresh token for a new token pair',
+        operationId: 'refreshTokens',
+        security: [],
         description:
           'The presented refresh token is replaced. A repeat within TESSERA_REFRESH_GRACE (a retry) gets the same new token; presenting a replaced one later ends the session.',
         tags: ['auth'],
@@ -108,12 +115,56 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   )
 
   app.post(
+    '/token',
+    {
+      onRequest: authenticate,
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'An access token for the cookie session',
+        operationId: 'issueSessionAccessToken',
+        description:
+          'Authenticated by the session cookie, and checked like every unsafe cookie request (an allowed `Origin`, or the session\'s `X-CSRF-Token`). Answers an access token whose `sid` is the cookie session, so a page can hand its game client or API calls a bearer token without a second sign-in. No refresh token: ask again before it expires. When the session ends, Tessera refuses the token at once. A bearer token is refused (`cookie_session_required`).',
+        tags: ['auth'],
+        security: [{ cookie: [] }],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              access_token: { type: 'string' },
+              token_type: { type: 'string', enum: ['Bearer'] },
+              expires_in: { type: 'integer' },
+              session_id: { type: 'string' },
+            },
+            required: ['access_token', 'token_type', 'expires_in', 'session_id'],
+          },
+          ...problemResponses(400, 401, 403, 503),
+        },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      // The session the token names must have been proven by its cookie in this very request.
+      if (auth.transport !== 'cookie') {
+        throw new TesseraError('cookie_session_required', 'Send the session cookie; token sessions refresh instead.')
+      }
+      const issued = await signInOperations.issueSessionAccessToken(auth, readClientContext(request))
+      return {
+        access_token: issued.accessToken,
+        token_type: 'Bearer' as const,
+        expires_in: issued.expiresInSeconds,
+        session_id: auth.session.id,
+      }
+    },
+  )
+
+  app.post(
     '/logout',
     {
       onRequest: authenticate,
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'End the current session',
+        operationId: 'signOut',
         tags: ['auth'],
         security: authSecurity,
         response: { 204: { type: 'null' }, ...problemResponses(400, 401, 403) },

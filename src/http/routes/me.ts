@@ -28,6 +28,7 @@ export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise
       onRequest: authenticate,
       schema: {
         summary: 'The signed-in user',
+        operationId: 'getMe',
         tags: ['account'],
         security: authSecurity,
         response: {
@@ -53,8 +54,9 @@ export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Change the password',
+        operationId: 'changePassword',
         description:
-          'Needs the current password. Ends every session of the user, the current one included, and answers with a new session on the same transport.',
+          'Needs the current password. Ends every session of the user, the current one included, and answers with a new session on the transport this request used (a cookie, or a token pair for a bearer token).',
         tags: ['account'],
         security: authSecurity,
         body: {
@@ -71,6 +73,9 @@ export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise
       const signIn = await signInOperations.changePassword(auth, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
+        // The new session travels as this request did: a bearer token that names a cookie
+        // session gets a token pair, not a cookie it may never see.
+        transport: auth.transport,
         ...readClientContext(request),
       })
       return replyWithSignIn(reply, signIn, { createCsrfToken: signInOperations.createCsrfToken, absoluteTimeoutSeconds })

@@ -1,7 +1,7 @@
 /** The security events of the caller's own account (sign-ins, sessions, password, roles). */
 import type { FastifyInstance } from 'fastify'
 import { requireAuth } from '../plugins/authenticate.ts'
-import { cursorField, encodeTimeCursor, viewAuditEvent } from '../schemas/audit.ts'
+import { cursorField, encodeTimeCursor, viewOwnAuditEvent } from '../schemas/audit.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { readCursor } from './audit.ts'
 import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
@@ -20,7 +20,9 @@ export async function myEventsRoutes(app: FastifyInstance, deps: MyEventsRouteDe
       onRequest: authenticate,
       schema: {
         summary: 'Security events of my account',
-        description: 'Newest first. Failed sign-ins with my username that named no account are not listed.',
+        operationId: 'listMyEvents',
+        description:
+          'Newest first. Failed sign-ins with my username that named no account are not listed. `ip` and `user_agent` are shown only for requests I made myself (null for an administrator\'s action or a failed sign-in by someone else).',
         tags: ['account'],
         security: authSecurity,
         querystring: {
@@ -63,7 +65,7 @@ export async function myEventsRoutes(app: FastifyInstance, deps: MyEventsRouteDe
         limit: request.query.limit,
       })
       return {
-        events: page.events.map(viewAuditEvent),
+        events: page.events.map((event) => viewOwnAuditEvent(event, auth.user.id)),
         next_cursor: page.nextCursor && encodeTimeCursor(page.nextCursor.occurredAt, page.nextCursor.id),
       }
     },

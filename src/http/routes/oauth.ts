@@ -53,6 +53,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): P
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Introspect a token (RFC 7662)',
+        operationId: 'introspectToken',
         description:
           'Needs a service client (HTTP Basic). Answers from live session state: a token of an ended session is inactive at once, and `roles` are the current ones.',
         tags: ['oauth'],
@@ -110,6 +111,7 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): P
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Revoke a token (RFC 7009)',
+        operationId: 'revokeToken',
         description:
           'Ends the session behind an access or refresh token (every token of it stops working). Answers 200 for any token, valid or not. Client authentication is optional; a wrong one is refused.',
         tags: ['oauth'],

@@ -21,7 +21,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
 
   app.get(
     '/healthz',
-    { schema: { summary: 'The process is alive', tags: ['health'], response: { 200: statusSchema } } },
+    { schema: { summary: 'The process is alive', operationId: 'checkHealth', security: [], tags: ['health'], response: { 200: statusSchema } } },
     async () => ({ status: 'ok' }),
   )
 
@@ -30,6 +30,8 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     {
       schema: {
         summary: 'The stores answer',
+        operationId: 'checkReadiness',
+        security: [],
         tags: ['health'],
         response: { 200: statusSchema, ...problemResponses(503) },
       },
@@ -50,6 +52,8 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     {
       schema: {
         summary: 'Public keys that verify access tokens',
+        operationId: 'getJwks',
+        security: [],
         tags: ['tokens'],
         response: {
           200: {
@@ -65,6 +69,8 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
                     crv: { type: 'string' },
                     x: { type: 'string' },
                     y: { type: 'string' },
+                    n: { type: 'string' },
+                    e: { type: 'string' },
                     kid: { type: 'string' },
                     alg: { type: 'string' },
                     use: { type: 'string' },

@@ -23,6 +23,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
       onRequest: authenticate,
       schema: {
         summary: 'List my sessions',
+        operationId: 'listMySessions',
         tags: ['sessions'],
         security: authSecurity,
         response: {
@@ -48,6 +49,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
       onRequest: authenticate,
       schema: {
         summary: 'End my other sessions, or all of them',
+        operationId: 'endMySessionsByScope',
         description: '`scope=others` (default) keeps the current session; `scope=all` ends it too.',
         tags: ['sessions'],
         security: authSecurity,
@@ -78,6 +80,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
       onRequest: authenticate,
       schema: {
         summary: 'End one of my sessions',
+        operationId: 'endMySession',
         description: 'Answers 404 alike for a session that does not exist and one of another user.',
         tags: ['sessions'],
         security: authSecurity,

@@ -94,6 +94,25 @@ export function viewAuditEvent(event: AuditEventRecord) {
   }
 }
 
+/**
+ * An event as the user it concerns sees it (`GET /v1/me/events`). The address and user agent are
+ * those of whoever made the request: shown only when the user made it, so an administrator's
+ * network and browser (a role change, an unlock) or a stranger's (a failed sign-in) stay with
+ * the administrators who read the full trail.
+ */
+export function viewOwnAuditEvent(event: AuditEventRecord, userId: string) {
+  const isOwnRequest = event.actorUserId === userId
+  return {
+    id: event.id,
+    occurred_at: event.occurredAt.toISOString(),
+    type: event.type,
+    outcome: event.outcome,
+    ip: isOwnRequest ? event.ip : null,
+    user_agent: isOwnRequest ? event.userAgent : null,
+    session_id: event.sessionId,
+  }
+}
+
 export function viewAlert(alert: AlertRecord) {
   // The API shows what the webhook receives, plus the delivery state.
   return {

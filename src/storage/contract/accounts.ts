@@ -42,6 +42,36 @@ export function testAccountStore(openStores: OpenStores): void {
       assert.equal(await accounts.hasUserWithRole('admin'), false)
     })
 
+    // regression: #11 (item 7)
+    it('insertUser() answers username_taken for a second user with the same skeleton, and lets null skeletons repeat', async (t) => {
+      const { accounts } = await openStoresForTest(t, openStores)
+      const first = buildUserRecord({ usernameKey: 'modern', usernameSkeleton: 'rnodern' })
+      const lookAlike = buildUserRecord({ usernameKey: 'rnodern', usernameSkeleton: 'rnodern' })
+      assert.equal(await accounts.insertUser(first), 'inserted')
+      assert.equal(await accounts.insertUser(lookAlike), 'username_taken')
+      assert.equal(await accounts.findUserById(lookAlike.id), null)
+      assert.equal(await accounts.insertUser(buildUserRecord({ usernameSkeleton: null })), 'inserted')
+      assert.equal(await accounts.insertUser(buildUserRecord({ usernameSkeleton: null })), 'inserted')
+    })
+
+    it('listUsersWithoutSkeleton() pages by id and setUsernameSkeleton() sets a free skeleton once', async (t) => {
+      const { accounts } = await openStoresForTest(t, openStores)
+      const holder = buildUserRecord({ usernameKey: 'root', usernameSkeleton: 'root' })
+      const legacy = [0, 1, 2].map((index) => buildUserRecord({ id: `0000000${index}-0000-4000-8000-000000000000`, usernameSkeleton: null }))
+      for (const user of [holder, ...legacy]) await accounts.insertUser(user)
+      const firstPage = await accounts.listUsersWithoutSkeleton({ afterId: null, limit: 2 })
+      assert.deepEqual(firstPage.map((user) => user.id), legacy.slice(0, 2).map((user) => user.id))
+      const secondPage = await accounts.listUsersWithoutSkeleton({ afterId: firstPage.at(-1)?.id ?? null, limit: 2 })
+      assert.deepEqual(secondPage.map((user) => user.id), [legacy[2]?.id])
+      const [one, two] = legacy
+      assert.equal(await accounts.setUsernameSkeleton(one?.id ?? '', 'r00t-skeleton'), true)
+      assert.equal(await accounts.setUsernameSkeleton(one?.id ?? '', 'another'), false, 'a skeleton is set once')
+      assert.equal(await accounts.setUsernameSkeleton(two?.id ?? '', 'root'), false, 'held by another user')
+      assert.equal((await accounts.findUserById(two?.id ?? ''))?.usernameSkeleton, null)
+      assert.equal((await accounts.findUserById(one?.id ?? ''))?.usernameSkeleton, 'r00t-skeleton')
+      assert.equal((await accounts.listUsersWithoutSkeleton({ afterId: null, limit: 10 })).length, 2)
+    })
+
     it('insertUser() accepts users whose keys differ', async (t) => {
       const { accounts } = await openStoresForTest(t, openStores)
       assert.equal(await accounts.insertUser(buildUserRecord({ usernameKey: 'alice' })), 'inserted')

@@ -66,6 +66,7 @@ export function buildUserRecord(overrides: Partial<UserRecord> = {}): UserRecord
     id: randomUUID(),
     username: usernameKey,
     usernameKey,
+    usernameSkeleton: `skeleton-of-${usernameKey}`,
     passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXphYmNkZWY',
     roles: ['user'],
     disabledAt: null,

@@ -15,12 +15,14 @@ export function testSigningKeyStore(openStores: OpenStores): void {
       assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [key])
     })
 
-    it('insertSigningKey() keeps the algorithm of an ES256 key', async (t) => {
-      const { signingKeys } = await openStoresForTest(t, openStores)
-      const key = buildSigningKeyRecord({ algorithm: 'ES256' })
-      await signingKeys.insertSigningKey(key)
-      assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [key])
-    })
+    for (const algorithm of ['ES256', 'RS256'] as const) {
+      it(`insertSigningKey() keeps the algorithm of an ${algorithm} key`, async (t) => {
+        const { signingKeys } = await openStoresForTest(t, openStores)
+        const key = buildSigningKeyRecord({ algorithm })
+        await signingKeys.insertSigningKey(key)
+        assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [key])
+      })
+    }
 
     it('insertSigningKey() refuses a second key with the same kid', async (t) => {
       const { signingKeys } = await openStoresForTest(t, openStores)

@@ -1,7 +1,7 @@
 import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
 import { readSqlState, type SqlSession, type Queryable, type Row } from './database.ts'
 
-const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.session_epoch,
+const userColumns = `u.id, u.username, u.username_key, u.username_skeleton, u.password_hash, u.disabled_at, u.session_epoch,
   u.created_at, u.updated_at, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles`
 
 function toUser(row: Row): UserRecord {
@@ -9,6 +9,7 @@ function toUser(row: Row): UserRecord {
     id: String(row.id),
     username: String(row.username),
     usernameKey: String(row.username_key),
+    usernameSkeleton: row.username_skeleton === null ? null : String(row.username_skeleton),
     passwordHash: String(row.password_hash),
     roles: Array.isArray(row.roles) ? row.roles.map(String) : [],
     disabledAt: row.disabled_at instanceof Date ? row.disabled_at : null,
@@ -29,9 +30,19 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
       try {
         await db.transaction(async (tx) => {
           await tx.query(
-            `INSERT INTO users (id, username, username_key, password_hash, disabled_at, session_epoch, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-            [user.id, user.username, user.usernameKey, user.passwordHash, user.disabledAt, user.sessionEpoch, user.createdAt, user.updatedAt],
+            `INSERT INTO users (id, username, username_key, username_skeleton, password_hash, disabled_at, session_epoch, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+            [
+              user.id,
+              user.username,
+              user.usernameKey,
+              user.usernameSkeleton,
+              user.passwordHash,
+              user.disabledAt,
+              user.sessionEpoch,
+              user.createdAt,
+              user.updatedAt,
+            ],
           )
           await tx.query('INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[])', [user.id, user.roles])
         })
@@ -89,6 +100,30 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
 
     async hasUserWithRole(role) {
       return (await db.query('SELECT 1 FROM user_roles WHERE role = $1 LIMIT 1', [role])).length > 0
+    },
+
+    async listUsersWithoutSkeleton({ afterId, limit }) {
+      const rows =
+        afterId === null
+          ? await db.query(`SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL ORDER BY u.id LIMIT $1`, [limit])
+          : await db.query(
+              `SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL AND u.id > $1 ORDER BY u.id LIMIT $2`,
+              [afterId, limit],
+            )
+      return rows.map(toUser)
+    },
+
+    async setUsernameSkeleton(userId, skeleton) {
+      try {
+        const rows = await db.query(
+          'UPDATE users SET username_skeleton = $2 WHERE id = $1 AND username_skeleton IS NULL RETURNING id',
+          [userId, skeleton],
+        )
+        return rows.length === 1
+      } catch (error) {
+        if (readSqlState(error) === '23505') return false
+        throw error
+      }
     },
   }
 }

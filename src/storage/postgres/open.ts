@@ -73,7 +73,7 @@ export async function openPostgresStores(
     // At start an operator reads this: say which server, and what the driver said.
     if (error instanceof TesseraError && error.code === 'service_unavailable') {
       const reason = error.cause instanceof Error ? error.cause.message : 'no answer'
-      throw new Error(`PostgreSQL at ${maskUrlPassword(settings.url)} is not reachable: ${reason}`, { cause: error })
+      throw new Error(`TESSERA_DATABASE_URL: PostgreSQL at ${maskUrlPassword(settings.url)} is not reachable: ${reason}`, { cause: error })
     }
     throw error
   }

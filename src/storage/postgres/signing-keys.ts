@@ -1,10 +1,10 @@
-import type { SigningKeyRecord, SigningKeyStore } from '../../core/tokens/store.ts'
+import { readSigningAlgorithm, type SigningKeyRecord, type SigningKeyStore } from '../../core/tokens/store.ts'
 import type { SqlSession, Queryable, Row } from './database.ts'
 
 function toKey(row: Row): SigningKeyRecord {
   return {
     kid: String(row.kid),
-    algorithm: row.algorithm === 'ES256' ? 'ES256' : 'EdDSA',
+    algorithm: readSigningAlgorithm(row.algorithm),
     publicJwk: String(row.public_jwk),
     privateJwkCiphertext: String(row.private_jwk_ciphertext),
     createdAt: row.created_at as Date,

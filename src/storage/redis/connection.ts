@@ -98,10 +98,15 @@ async function connectWithin<T extends { connect(): Promise<unknown>; destroy():
   client: T,
   deadlineMs: number,
   what: string,
+  lastError: () => unknown,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`could not connect to ${what} within ${deadlineMs} ms`)), deadlineMs)
+    timer = setTimeout(() => {
+      const cause = lastError()
+      const reason = cause instanceof Error && cause.message !== '' ? ` (last error: ${cause.message})` : ''
+      reject(new Error(`${what} could not be reached within ${deadlineMs} ms${reason}`))
+    }, deadlineMs)
   })
   try {
     await Promise.race([client.connect(), deadline])
@@ -133,7 +138,15 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     ...(tls ? { tls: true as const } : {}),
   }
   const pingInterval = 1000
-  const reportError = (error: unknown) => onBackgroundError?.(error)
+  // Until the first connection is made, errors are the start's own failure, told once in its
+  // message (naming the setting), not a line each per reconnection attempt.
+  let isConnected = false
+  let lastStartError: unknown = null
+  const reportError = (error: unknown) => {
+    if (isConnected) onBackgroundError?.(error)
+    else lastStartError = error
+  }
+  const setting = settings.isCluster ? 'TESSERA_REDIS_CLUSTER' : 'TESSERA_REDIS_URL'
 
   /**
    * One call, bounded end to end. Its commands carry the deadline's signal: one still waiting to
@@ -156,7 +169,8 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
       RESP: 2,
     })
     cluster.on('error', reportError)
-    await connectWithin(cluster, startDeadlineMs, `the Redis Cluster at ${settings.urls.map(maskUrlPassword).join(', ')}`)
+    await connectWithin(cluster, startDeadlineMs, `${setting}: the Redis Cluster at ${settings.urls.map(maskUrlPassword).join(', ')}`, () => lastStartError)
+    isConnected = true
     const sender = (signal: AbortSignal) => <T>(key: string | undefined, args: readonly string[]) =>
       cluster.sendCommand<T>(key, false, [...args], { abortSignal: signal })
     return {
@@ -196,7 +210,8 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     pingInterval,
   })
   client.on('error', reportError)
-  await connectWithin(client, startDeadlineMs, `Redis at ${maskUrlPassword(firstUrl)}`)
+  await connectWithin(client, startDeadlineMs, `${setting}: Redis at ${maskUrlPassword(firstUrl)}`, () => lastStartError)
+  isConnected = true
   const sender = (signal: AbortSignal) => <T>(_key: string | undefined, args: readonly string[]) =>
     client.sendCommand<T>([...args], { abortSignal: signal })
   return {
@@ -212,7 +227,7 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
         onInterrupted()
       })
       subscriber.on('end', onInterrupted)
-      await connectWithin(subscriber, startDeadlineMs, 'Redis')
+      await connectWithin(subscriber, startDeadlineMs, `${setting}: Redis`, () => null)
       try {
         await guarded(() => subscriber.subscribe([...channels], (message, channel) => onMessage(channel, message)))
       } catch (error) {

@@ -2,7 +2,7 @@ import type { DatabaseSync } from 'node:sqlite'
 import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
 import { runAtomically } from './transaction.ts'
 
-const userColumns = `u.id, u.username, u.username_key, u.password_hash, u.disabled_at, u.session_epoch,
+const userColumns = `u.id, u.username, u.username_key, u.username_skeleton, u.password_hash, u.disabled_at, u.session_epoch,
   u.created_at, u.updated_at, (SELECT group_concat(role, ' ') FROM user_roles r WHERE r.user_id = u.id) AS roles`
 
 function toUser(row: Record<string, unknown>): UserRecord {
@@ -11,6 +11,7 @@ function toUser(row: Record<string, unknown>): UserRecord {
     id: String(row.id),
     username: String(row.username),
     usernameKey: String(row.username_key),
+    usernameSkeleton: row.username_skeleton === null ? null : String(row.username_skeleton),
     passwordHash: String(row.password_hash),
     roles,
     disabledAt: row.disabled_at === null ? null : new Date(Number(row.disabled_at)),
@@ -31,8 +32,8 @@ function isUniqueViolation(error: unknown): boolean {
 
 export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const insertUser = db.prepare(`INSERT INTO users
-    (id, username, username_key, password_hash, disabled_at, session_epoch, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    (id, username, username_key, username_skeleton, password_hash, disabled_at, session_epoch, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const insertRole = db.prepare('INSERT INTO user_roles (user_id, role) VALUES (?, ?)')
   const deleteRoles = db.prepare('DELETE FROM user_roles WHERE user_id = ?')
   const findById = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.id = ?`)
@@ -45,6 +46,11 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
     `SELECT ${userColumns} FROM users u WHERE u.username_key > ? ORDER BY u.username_key LIMIT ?`,
   )
   const roleHolder = db.prepare('SELECT 1 FROM user_roles WHERE role = ? LIMIT 1')
+  const withoutSkeletonFirst = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL ORDER BY u.id LIMIT ?`)
+  const withoutSkeletonAfter = db.prepare(
+    `SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL AND u.id > ? ORDER BY u.id LIMIT ?`,
+  )
+  const setSkeleton = db.prepare('UPDATE users SET username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL')
 
   return {
     async insertUser(user) {
@@ -54,6 +60,7 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
             user.id,
             user.username,
             user.usernameKey,
+            user.usernameSkeleton,
             user.passwordHash,
             user.disabledAt?.getTime() ?? null,
             user.sessionEpoch,
@@ -108,6 +115,20 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
 
     async hasUserWithRole(role) {
       return roleHolder.get(role) !== undefined
+    },
+
+    async listUsersWithoutSkeleton({ afterId, limit }) {
+      const rows = afterId === null ? withoutSkeletonFirst.all(limit) : withoutSkeletonAfter.all(afterId, limit)
+      return rows.map(toUser)
+    },
+
+    async setUsernameSkeleton(userId, skeleton) {
+      try {
+        return Number(setSkeleton.run(skeleton, userId).changes) === 1
+      } catch (error) {
+        if (isUniqueViolation(error)) return false
+        throw error
+      }
     },
   }
 }

@@ -1,11 +1,11 @@
 import type { DatabaseSync } from 'node:sqlite'
-import type { SigningKeyRecord, SigningKeyStore } from '../../core/tokens/store.ts'
+import { readSigningAlgorithm, type SigningKeyRecord, type SigningKeyStore } from '../../core/tokens/store.ts'
 import { runAtomically } from './transaction.ts'
 
 function toKey(row: Record<string, unknown>): SigningKeyRecord {
   return {
     kid: String(row.kid),
-    algorithm: row.algorithm === 'ES256' ? 'ES256' : 'EdDSA',
+    algorithm: readSigningAlgorithm(row.algorithm),
     publicJwk: String(row.public_jwk),
     privateJwkCiphertext: String(row.private_jwk_ciphertext),
     createdAt: new Date(Number(row.created_at)),

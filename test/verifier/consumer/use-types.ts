@@ -1,8 +1,9 @@
 /**
  * A resource server's TypeScript, type-checked by test/verifier/package.test.ts against the
- * declarations of the installed package (and, as part of this repository, against the sources).
+ * declarations of the installed tessera-verifier package, with `"module": "nodenext"` and strict
+ * settings. The repository's own tsconfig leaves this directory out: it cannot resolve the package.
  */
-import { createFastifyAuthHook, createVerifier, VerifierError, type Principal, type VerifierErrorCode } from 'tessera/verifier'
+import { createFastifyAuthHook, createVerifier, VerifierError, type Principal, type VerifierErrorCode } from 'tessera-verifier'
 
 const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['EdDSA'] })
 
@@ -20,5 +21,5 @@ export function readRefusalCode(error: unknown): VerifierErrorCode | null {
 // Declarations that had decayed to `any` would accept both.
 // @ts-expect-error the issuer is a string
 export const numericIssuer = () => createVerifier({ issuer: 1, audience: 'https://game.example' })
-// @ts-expect-error the algorithms are EdDSA and ES256 only
+// @ts-expect-error the algorithms are EdDSA, ES256 and RS256 only
 export const symmetric = () => createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['HS256'] })

@@ -1,8 +1,8 @@
 // A resource server's plain JavaScript, run by test/verifier/package.test.ts in a project that
-// installed Tessera's tarball: node verify-tokens.mjs <issuer> <audience> <jwks-url> <token>…
+// installed the tessera-verifier tarball: node verify-tokens.mjs <issuer> <audience> <jwks-url> <token>…
 // Prints what it resolved and imported, and each token's principal or refusal code, as JSON.
-import * as verifierModule from 'tessera/verifier'
-import { createVerifier, VerifierError } from 'tessera/verifier'
+import * as verifierModule from 'tessera-verifier'
+import { createVerifier, VerifierError } from 'tessera-verifier'
 
 const [issuer, audience, jwksUrl, ...tokens] = process.argv.slice(2)
 const verifier = createVerifier({ issuer, audience, jwksUrl })
@@ -17,7 +17,7 @@ for (const token of tokens) {
   }
 }
 process.stdout.write(JSON.stringify({
-  resolved: import.meta.resolve('tessera/verifier'),
+  resolved: import.meta.resolve('tessera-verifier'),
   exports: Object.fromEntries(Object.entries(verifierModule).map(([name, value]) => [name, typeof value])),
   results,
 }))

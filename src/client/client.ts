@@ -1,0 +1,221 @@
+/**
+ * The Tessera client: each method is a few lines over one `request()` helper. Token transport
+ * (the default) holds an access token and a rotating refresh token; cookie transport leaves the
+ * session in Tessera's HttpOnly cookie and asks it for access tokens when one is needed.
+ */
+import { readSession, readUser, type AccessToken, type SessionInfo, type SessionJson, type SignInJson, type SignedIn, type User, type UserJson } from './api-types.ts'
+import { createTesseraHttp, type Transport } from './http.ts'
+import { createSessionKeeper, type SessionEndEvent, type TokenAnswer } from './session-keeper.ts'
+import { createTabCoordination } from './tab-coordination.ts'
+import { TesseraError } from './tessera-error.ts'
+import { memoryTokenStorage, type TokenStorage } from './token-storage.ts'
+
+/**
+ * How to reach Tessera and keep the session.
+ *
+ * @example
+ * ```ts
+ * import { createTesseraClient, localTokenStorage, type TesseraClientOptions } from 'tessera/client'
+ *
+ * const options: TesseraClientOptions = {
+ *   baseUrl: 'https://auth.example',          // TESSERA_PUBLIC_URL
+ *   transport: 'token',
+ *   storage: localTokenStorage(),             // share the session between tabs
+ *   onSessionEnd: () => location.assign('/login'),
+ * }
+ * const client = createTesseraClient(options)
+ * ```
+ */
+export interface TesseraClientOptions {
+  /** Tessera's public URL (TESSERA_PUBLIC_URL). */
+  baseUrl: string
+  /**
+   * `token` (default): bearer tokens, for games, apps, Node services and pages on any origin.
+   * `cookie`: the HttpOnly session cookie, for pages on Tessera's site (see README "Browser app").
+   */
+  transport?: Transport
+  /** Where the session is kept; memory by default. */
+  storage?: TokenStorage
+  /** The fetch to use (tests, proxies, custom agents); the global one by default. */
+  fetch?: typeof fetch
+  /** Bound on every call to Tessera, from request to answer; 30 s by default. */
+  timeoutSeconds?: number
+  /** Called once when the session ends: signed out, refresh refused, or refused as a credential. */
+  onSessionEnd?: (event: SessionEndEvent) => void
+}
+
+/**
+ * A client of one Tessera server, for browsers, Node and game clients on JavaScript runtimes.
+ *
+ * @example
+ * ```ts
+ * import { createTesseraClient } from 'tessera/client'
+ *
+ * const client = createTesseraClient({ baseUrl: 'https://auth.example' })
+ * await client.signIn({ username: 'alice', password: 'correct horse battery staple' })
+ * const { user } = await client.me()
+ * const scores = await client.fetch('https://api.example/scores')   // with a live bearer token
+ * await client.signOut()
+ * ```
+ */
+export interface TesseraClient {
+  /** Creates an account (it does not sign in). Throws `username_taken`, `password_*`, `invalid_username`. */
+  register(input: { username: string; password: string }): Promise<User>
+  /** Signs in on the client's transport. Throws `invalid_credentials`, `rate_limited`. */
+  signIn(input: { username: string; password: string }): Promise<SignedIn>
+  /** Ends this session at Tessera and here; fires the session-end event (`signed_out`). */
+  signOut(): Promise<void>
+  me(): Promise<SignedIn>
+  /** Changes the password; every session ends and this client continues on the new one. */
+  changePassword(input: { currentPassword: string; newPassword: string }): Promise<SignedIn>
+  /** Cookie transport: an access token naming the cookie session, for a game client or API calls. */
+  tokenFromCookieSession(): Promise<AccessToken>
+  /** A live access token (refreshed, or asked of the cookie session, when due). */
+  getAccessToken(): Promise<string>
+  /**
+   * `fetch` for the app's own APIs with `Authorization: Bearer` set to a live access token; a
+   * 401 gets one retry with a renewed token (when the body can be sent again).
+   */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>
+  readonly sessions: {
+    list(): Promise<SessionInfo[]>
+    /** Ends one of the caller's sessions; ending the current one is a sign-out. Throws `not_found`. */
+    end(sessionId: string): Promise<void>
+    /** Ends every other session of the caller; returns how many ended. */
+    endOthers(): Promise<number>
+  }
+  /** Adds a session-end listener; returns a function that removes it. */
+  onSessionEnd(listener: (event: SessionEndEvent) => void): () => void
+  /** Stops listening to other tabs. */
+  close(): void
+}
+
+type Method = 'GET' | 'POST' | 'DELETE'
+
+function isReplayable(body: RequestInit['body']): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof FormData
+}
+
+/**
+ * Creates a client.
+ *
+ * @example
+ * ```ts
+ * import { createTesseraClient, TesseraError } from 'tessera/client'
+ *
+ * // A page on app.example.com with the session cookie of auth.example.com (same site)
+ * const client = createTesseraClient({ baseUrl: 'https://auth.example.com', transport: 'cookie' })
+ * await client.signIn({ username, password })
+ * const { accessToken } = await client.tokenFromCookieSession()
+ * startGame({ accessToken })   // no second sign-in
+ * ```
+ */
+export function createTesseraClient(options: TesseraClientOptions): TesseraClient {
+  const transport = options.transport ?? 'token'
+  const storage = options.storage ?? memoryTokenStorage()
+  const baseUrl = options.baseUrl.replace(/\/+$/, '')
+  const http = createTesseraHttp({
+    baseUrl,
+    transport,
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    timeoutSeconds: options.timeoutSeconds ?? 30,
+  })
+  const tabs = createTabCoordination(`tessera ${baseUrl} ${storage.name}`)
+  const keeper = createSessionKeeper({ transport, storage, http, tabs })
+  if (options.onSessionEnd) keeper.onSessionEnd(options.onSessionEnd)
+  const appFetch = options.fetch ?? ((input: string | URL, init?: RequestInit) => globalThis.fetch(input, init))
+
+  /** One call to Tessera; `authenticated` calls carry the session and renew it once on a 401. */
+  async function request<T>(method: Method, path: string, input: { body?: unknown; authenticated?: boolean } = {}): Promise<T> {
+    const { body, authenticated = false } = input
+    if (!authenticated) return http.readAnswer<T>(await http.send(path, { method, body }))
+    if (transport === 'cookie') {
+      const response = await http.send(path, { method, body, csrfToken: await keeper.readCsrfToken() })
+      if (response.status === 401) await keeper.endSession('unauthorized')
+      return http.readAnswer<T>(response)
+    }
+    const bearer = await keeper.getAccessToken()
+    let response = await http.send(path, { method, body, bearer })
+    if (response.status === 401) {
+      await response.body?.cancel()
+      response = await http.send(path, { method, body, bearer: await keeper.renewAccessToken(bearer) })
+      if (response.status === 401) await keeper.endSession('unauthorized')
+    }
+    return http.readAnswer<T>(response)
+  }
+
+  async function keepSignIn(answer: SignInJson): Promise<SignedIn> {
+    if (transport === 'token') await keeper.storeTokenAnswer(answer as TokenAnswer)
+    else await keeper.storeCookieSession(answer.session_id, answer.csrf_token ?? null)
+    return { user: readUser(answer.user), sessionId: answer.session_id }
+  }
+
+  return {
+    register: async (input) => readUser(await request<UserJson>('POST', '/v1/auth/register', { body: input })),
+
+    signIn: async ({ username, password }) =>
+      keepSignIn(await request<SignInJson>('POST', '/v1/auth/login', { body: { username, password, mode: transport } })),
+
+    async signOut() {
+      try {
+        await request<void>('POST', '/v1/auth/logout', { authenticated: true })
+      } catch (error) {
+        // Already ended (or never started) at Tessera: forgetting it here is all that is left.
+        const isGone = error instanceof TesseraError && (error.status === 401 || error.code === 'not_signed_in' || error.code === 'invalid_grant')
+        if (!isGone) throw error
+      }
+      await keeper.endSession('signed_out')
+    },
+
+    async me() {
+      const answer = await request<{ user: UserJson; session_id: string }>('GET', '/v1/me', { authenticated: true })
+      return { user: readUser(answer.user), sessionId: answer.session_id }
+    },
+
+    changePassword: async ({ currentPassword, newPassword }) =>
+      keepSignIn(
+        await request<SignInJson>('POST', '/v1/me/password', {
+          body: { current_password: currentPassword, new_password: newPassword },
+          authenticated: true,
+        }),
+      ),
+
+    async tokenFromCookieSession() {
+      const answer = await request<TokenAnswer>('POST', '/v1/auth/token', { authenticated: true })
+      if (transport === 'cookie') await keeper.storeTokenAnswer(answer)
+      return { accessToken: answer.access_token, expiresInSeconds: answer.expires_in, sessionId: answer.session_id }
+    },
+
+    getAccessToken: () => keeper.getAccessToken(),
+
+    async fetch(input, init = {}) {
+      const send = (bearer: string) => {
+        const headers = new Headers(init.headers)
+        headers.set('authorization', `Bearer ${bearer}`)
+        return appFetch(input, { ...init, headers })
+      }
+      const bearer = await keeper.getAccessToken()
+      const response = await send(bearer)
+      if (response.status !== 401 || !isReplayable(init.body)) return response
+      await response.body?.cancel()
+      return send(await keeper.renewAccessToken(bearer))
+    },
+
+    sessions: {
+      async list() {
+        const answer = await request<{ sessions: SessionJson[] }>('GET', '/v1/sessions', { authenticated: true })
+        return answer.sessions.map(readSession)
+      },
+      async end(sessionId) {
+        await request<void>('DELETE', `/v1/sessions/${encodeURIComponent(sessionId)}`, { authenticated: true })
+        if (sessionId === (await keeper.readSessionId())) await keeper.endSession('signed_out')
+      },
+      async endOthers() {
+        return (await request<{ ended: number }>('DELETE', '/v1/sessions?scope=others', { authenticated: true })).ended
+      },
+    },
+
+    onSessionEnd: (listener) => keeper.onSessionEnd(listener),
+    close: () => tabs.close(),
+  }
+}
