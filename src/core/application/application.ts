@@ -225,7 +225,7 @@ export async function createApplication(deps: {
       audit,
       unitOfWork,
     }),
-    auditTrail: createAuditTrailOperations({ audit, alerts }),
+    auditTrail: createAuditTrailOperations({ audit, alerts, auditStore: stores.audit, clock }),
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
