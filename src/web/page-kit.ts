@@ -23,7 +23,7 @@ export interface PageKit {
 export const pageBodyLimitBytes = 16 * 1024
 
 /** The JSON schema of a form body with these (text) fields, and nothing else. */
-export function formBodySchema(fields: readonly string[], required: readonly string[] = ['csrf_token']) {
+export function formBodySchema(fields: readonly string[], required: readonly string[] = []) {
   return {
     type: 'object',
     properties: Object.fromEntries(fields.map((field) => [field, { type: 'string', maxLength: 4096 }])),

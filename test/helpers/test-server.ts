@@ -51,7 +51,7 @@ export interface TestResponse {
 export async function startTestServer(
   t: TestContext,
   env: Record<string, string> = {},
-  options: { realArgon2?: boolean; clockStart?: Date; dataDir?: string } = {},
+  options: { realArgon2?: boolean; clockStart?: Date; dataDir?: string; port?: number } = {},
 ): Promise<TestServer> {
   const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', ...env })
   const config: Config = options.realArgon2
@@ -69,7 +69,7 @@ export async function startTestServer(
     observer: { ...silentObserver, auditEventRecorded: (event) => void auditEvents.push(event) },
   })
   const app = await buildApp({ config, application, logger: false })
-  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const url = await app.listen({ host: '127.0.0.1', port: options.port ?? 0 })
   t.after(async () => {
     await app.close()
     await stores.close()

@@ -14,9 +14,7 @@ export const english = {
   'nav.signIn': 'Sign in',
   'nav.register': 'Create account',
   'nav.primary': 'Main',
-  'nav.section': 'Sections',
 
-  'form.required': 'required',
   'form.errorSummary': 'There is a problem',
 
   'signIn.title': 'Sign in',
@@ -116,7 +114,6 @@ export const english = {
   'sessions.deviceOn': '{browser} on {os}',
   'sessions.table': 'Your sessions',
 
-  'admin.title': 'Admin console',
   'admin.sectionsLabel': 'Console sections',
   'admin.users': 'Users',
   'admin.audit': 'Audit trail',
@@ -163,7 +160,6 @@ export const english = {
   'user.lockIntro': 'Clears the failed sign-in counters of this username, from every address, so the next sign-in is checked at once.',
   'user.unlock': 'Lift lock-out',
   'user.unlocked': 'Lock-out lifted ({count} counters cleared).',
-  'user.notFound': 'No such user.',
 
   'audit.heading': 'Audit trail',
   'audit.filters': 'Filters',
@@ -268,8 +264,6 @@ export const english = {
 
   'time.utc': '{time} UTC',
   'common.cancel': 'Cancel',
-  'common.back': 'Back',
-  'common.none': '—',
 } as const
 
 export type MessageKey = keyof typeof english

@@ -12,9 +12,7 @@ export const korean: Record<MessageKey, string> = {
   'nav.signIn': '로그인',
   'nav.register': '계정 만들기',
   'nav.primary': '주 메뉴',
-  'nav.section': '섹션',
 
-  'form.required': '필수',
   'form.errorSummary': '확인이 필요한 항목이 있습니다',
 
   'signIn.title': '로그인',
@@ -114,7 +112,6 @@ export const korean: Record<MessageKey, string> = {
   'sessions.deviceOn': '{os}의 {browser}',
   'sessions.table': '내 세션',
 
-  'admin.title': '관리 콘솔',
   'admin.sectionsLabel': '콘솔 섹션',
   'admin.users': '사용자',
   'admin.audit': '감사 기록',
@@ -161,7 +158,6 @@ export const korean: Record<MessageKey, string> = {
   'user.lockIntro': '모든 주소에서 이 사용자 이름의 로그인 실패 횟수를 지워, 다음 로그인을 바로 확인하게 합니다.',
   'user.unlock': '잠금 풀기',
   'user.unlocked': '잠금을 풀었습니다(카운터 {count}개 삭제).',
-  'user.notFound': '그런 사용자가 없습니다.',
 
   'audit.heading': '감사 기록',
   'audit.filters': '필터',
@@ -266,6 +262,4 @@ export const korean: Record<MessageKey, string> = {
 
   'time.utc': '{time} UTC',
   'common.cancel': '취소',
-  'common.back': '뒤로',
-  'common.none': '—',
 }

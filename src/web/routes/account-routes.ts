@@ -118,7 +118,7 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
 
   app.post<{ Body: FormBody }>(
     '/account/sessions/end',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'session_id'], ['csrf_token', 'session_id']) } },
+    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'session_id'], ['session_id']) } },
     async (request, reply) => {
       const viewer = viewerOf(request)
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)

@@ -139,7 +139,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     '/admin/users/:id/roles',
     {
       bodyLimit: pageBodyLimitBytes,
-      schema: { ...hiddenRoute, params: idParams, body: formBodySchema(['csrf_token', 'action', 'role', 'updated_at'], ['csrf_token', 'action', 'updated_at']) },
+      schema: { ...hiddenRoute, params: idParams, body: formBodySchema(['csrf_token', 'action', 'role', 'updated_at'], ['action', 'updated_at']) },
     },
     async (request, reply) => {
       checkForm(request)
