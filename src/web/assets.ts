@@ -52,7 +52,7 @@ function lazily<T>(compute: () => T): () => T {
   }
 }
 
-export function createAssetTable(options: { brandStylesheet: string; logo: LogoSource }): AssetTable {
+export function createAssetTable(options: { brandStylesheet: string; brandIcon: string; logo: LogoSource }): AssetTable {
   const sources = new Map<string, Asset>()
   const hash = createHash('sha256')
   for (const path of listServedSources()) {
@@ -66,6 +66,8 @@ export function createAssetTable(options: { brandStylesheet: string; logo: LogoS
   }
   sources.set('brand.css', { contentType: stylesheetType, body: () => options.brandStylesheet })
   hash.update(`brand.css\n${options.brandStylesheet}\n`)
+  sources.set('icon.svg', { contentType: 'image/svg+xml', body: () => options.brandIcon })
+  hash.update(`icon.svg\n${options.brandIcon}\n`)
   let logoPath: string | null = null
   if (options.logo?.kind === 'file') {
     // Checked at start (config/branding.ts); read once more here, so what is served is what was hashed.

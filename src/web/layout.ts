@@ -90,8 +90,9 @@ export function renderPage(context: PageContext, frame: PageFrame): SafeHtml {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${frame.title} · ${productName}</title>
+<link rel="icon" href="${assets.urlOf('icon.svg')}" type="image/svg+xml">
 <link rel="stylesheet" href="${assets.urlOf('brand.css')}">
 <link rel="stylesheet" href="${assets.urlOf('web/assets/pages.css')}">
 ${(frame.scripts ?? []).map((script) => html`<script type="module" src="${assets.urlOf(script)}"></script>`)}

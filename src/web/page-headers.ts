@@ -27,6 +27,8 @@ export const pageHeaders = {
   'cache-control': 'no-store',
   'cross-origin-opener-policy': 'same-origin',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: under it a browser sends `Origin: null` with a form POST, and the origin
+  // check could not tell the pages' own forms from a forged one. Other sites still get nothing.
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
 } as const

@@ -11,7 +11,7 @@ import { TesseraError } from '../core/errors.ts'
 import { acceptOnlyFormBodies } from '../http/form-body.ts'
 import { problemTable } from '../http/problem.ts'
 import { createAssetTable } from './assets.ts'
-import { renderBrandStylesheet } from './brand.ts'
+import { renderBrandIcon, renderBrandStylesheet } from './brand.ts'
 import { createFormGuard } from './form-guard.ts'
 import type { MessageKey } from './i18n/en.ts'
 import { buildContentSecurityPolicy, pageHeaders } from './page-headers.ts'
@@ -61,7 +61,11 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
   const { config } = deps
   if (!config.pages.isEnabled) return
   const publicOrigin = new URL(config.tokens.issuer).origin
-  const assets = createAssetTable({ brandStylesheet: renderBrandStylesheet(config.pages.colors), logo: config.pages.logo })
+  const assets = createAssetTable({
+    brandStylesheet: renderBrandStylesheet(config.pages.colors),
+    brandIcon: renderBrandIcon(config.pages.colors),
+    logo: config.pages.logo,
+  })
   const contentSecurityPolicy = buildContentSecurityPolicy({ logoUrl: assets.logoUrl, allowedOrigins: config.server.allowedOrigins })
   const formGuard = createFormGuard({ csrfTokens: deps.signIn, allowedOrigins: config.server.allowedOrigins })
   const contexts = createPageContextFactory({ productName: config.pages.productName, assets, formGuard })

@@ -43,6 +43,8 @@ export async function openWatchedPage(
 ): Promise<WatchedPage> {
   const context = options.context ?? (await openBrowserContextWithLocale(t, browser, options.locale ?? 'en-US'))
   const page = await context.newPage()
+  // Pages answer in milliseconds here: a missing element is a failure, not something to wait for.
+  page.setDefaultTimeout(5000)
   const seen: string[] = []
   await page.addInitScript(() => {
     const globals = globalThis as ViolationGlobals
@@ -116,12 +118,12 @@ export async function assertAccessible(page: Page): Promise<AxeViolation[]> {
   return violations
 }
 
-/** Signs in through the sign-in form, as a person would. */
+/** Signs in through the sign-in form, as a person would (in whichever language the page speaks). */
 export async function signInThroughForm(page: Page, server: TestServer, username: string, password = strongPassword): Promise<void> {
   await page.goto(`${server.url}/login`)
-  await page.getByLabel('Username').fill(username)
-  await page.getByLabel('Password', { exact: true }).fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.locator('#username').fill(username)
+  await page.locator('#password').fill(password)
+  await page.locator('main button[type="submit"]').click()
   await page.waitForURL(`${server.url}/account`)
 }
 
