@@ -33,8 +33,10 @@ const adminSections: ReadonlyArray<{ path: string; label: MessageKey }> = [
   { path: '/admin/clients', label: 'admin.clients' },
 ]
 
+/** The section a page belongs to: its own path, or a path below it (a user below the user list). */
 function isCurrent(context: PageContext, path: string): boolean {
-  return context.path === path || context.path.startsWith(`${path}/`)
+  const isSectionRoot = path === '/account' || path === '/admin'
+  return context.path === path || (!isSectionRoot && context.path.startsWith(`${path}/`))
 }
 
 function renderLanguageSwitch(context: PageContext): SafeHtml {

@@ -15,9 +15,9 @@ import { startTestServer, strongPassword, type TestServer } from './test-server.
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 /** A test server whose TESSERA_PUBLIC_URL is the address it listens on. */
-export async function startPageServer(t: TestContext, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startPageServer(t: TestContext, env: Record<string, string> = {}, options: { clockStart?: Date } = {}): Promise<TestServer> {
   const port = await findFreePort()
-  return startTestServer(t, { TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, { port })
+  return startTestServer(t, { TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, { ...options, port })
 }
 
 export interface WatchedPage {

@@ -74,7 +74,7 @@ function renderSessionRow(context: PageContext, session: SessionRecord, isCurren
   return html`<tr>
   <td>${device} <span class="muted small">(${kind})</span> ${isCurrent ? html`<span class="tag current">${t('sessions.current')}</span>` : ''}
     ${session.userAgent !== '' && session.userAgent !== device ? html`<br><span class="muted small mono" title="${session.userAgent}">${session.userAgent.slice(0, 60)}${session.userAgent.length > 60 ? '…' : ''}</span>` : ''}</td>
-  <td class="mono">${session.ip}</td>
+  <td class="mono nowrap">${session.ip}</td>
   <td>${renderTableTime(context, session.createdAt)}</td>
   <td>${renderTableTime(context, session.lastSeenAt)}</td>
   <td><form method="post" action="/account/sessions/end">${hiddenFormToken(context)}

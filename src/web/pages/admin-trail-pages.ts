@@ -29,7 +29,7 @@ export function renderEventRows(context: PageContext, events: readonly AuditEven
   <td>${event.reason ?? html`<span class="muted">—</span>`}</td>
   <td>${renderUserLink(event.actorUserId)}</td>
   <td>${renderUserLink(event.subjectUserId)}${event.username && !event.subjectUserId ? html` <span class="mono small">${event.username.slice(0, 24)}</span>` : ''}</td>
-  <td class="mono">${event.ip ?? '—'}</td>
+  <td class="mono nowrap">${event.ip ?? '—'}</td>
   <td class="small mono">${Object.entries(event.details).map(([key, value]) => html`${key}=${String(value)} `)}</td>
 </tr>`)}`
 }
@@ -86,7 +86,7 @@ export function renderAuditPage(
 </section>
 <section class="card" aria-labelledby="events-heading">
   <h2 id="events-heading">${t('audit.table')}</h2>
-  <div class="table-wrap"><table>${renderEventTableHead(context)}<tbody>${renderEventRows(context, state.events)}</tbody></table></div>
+  <div class="table-wrap"><table class="events">${renderEventTableHead(context)}<tbody>${renderEventRows(context, state.events)}</tbody></table></div>
   ${state.nextPageUrl === null ? '' : html`<nav class="pager" aria-label="${t('audit.table')}"><a href="${state.nextPageUrl}" rel="next">${t('audit.next')}</a></nav>`}
 </section>`,
   })

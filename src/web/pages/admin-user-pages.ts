@@ -87,7 +87,7 @@ function renderUserSessions(context: PageContext, sessions: readonly SessionReco
     <thead><tr><th scope="col">${t('sessions.device')}</th><th scope="col">${t('sessions.address')}</th><th scope="col">${t('sessions.started')} (UTC)</th><th scope="col">${t('sessions.lastActive')} (UTC)</th></tr></thead>
     <tbody>${sessions.map((session) => html`<tr>
       <td>${describeDevice(context, session.userAgent)} <span class="muted small">(${session.transport === 'cookie' ? t('sessions.kindCookie') : t('sessions.kindToken')})</span></td>
-      <td class="mono">${session.ip}</td>
+      <td class="mono nowrap">${session.ip}</td>
       <td>${renderTableTime(context, session.createdAt)}</td>
       <td>${renderTableTime(context, session.lastSeenAt)}</td>
     </tr>`)}</tbody>
@@ -122,7 +122,7 @@ ${renderUserSessions(context, state.sessions)}
 </section>
 <section class="card" aria-labelledby="events-heading">
   <h2 id="events-heading">${t('user.eventsHeading')}</h2>
-  <div class="table-wrap"><table>${renderEventTableHead(context)}<tbody>${renderEventRows(context, state.events)}</tbody></table></div>
+  <div class="table-wrap"><table class="events">${renderEventTableHead(context)}<tbody>${renderEventRows(context, state.events)}</tbody></table></div>
   <p><a href="/admin/audit?user=${user.id}">${t('user.allEvents')}</a></p>
 </section>`,
   })
