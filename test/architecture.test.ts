@@ -79,17 +79,23 @@ const edgeMayImport = [
   'main.ts',
   'metrics/',
   'storage/admin/',
+  // The one line of app.ts that registers the pages.
+  'web/pages-plugin.ts',
 ]
 
-/** The reasons an HTTP or CLI source file reaches below the application; empty when it does not. */
+/** The pages are part of the HTTP edge: they may also use its helpers (cookies, origin checks, problems). */
+const webMayImport = [...edgeMayImport, 'http/']
+
+/** The reasons an HTTP, CLI or page source file reaches below the application; empty when it does not. */
 function findEdgeViolations(source: string, filePath: string): string[] {
   const violations: string[] = []
   const ownLayer = relative(sourceDir, filePath).split('/')[0]
+  const mayImport = ownLayer === 'web' ? webMayImport : edgeMayImport
   for (const specifier of readImportSpecifiers(source)) {
     if (!specifier.startsWith('.')) continue
     const target = relative(sourceDir, resolve(dirname(filePath), specifier))
     if (target.startsWith('..') || target.split('/')[0] === ownLayer) continue
-    if (!edgeMayImport.some((allowed) => target === allowed || target.startsWith(allowed))) {
+    if (!mayImport.some((allowed) => target === allowed || target.startsWith(allowed))) {
       violations.push(`imports ${specifier} (below the application operations)`)
     }
   }
@@ -97,8 +103,8 @@ function findEdgeViolations(source: string, filePath: string): string[] {
 }
 
 describe('architecture', () => {
-  it('src/http and src/cli reach the core only through its application operations', () => {
-    const files = [...listSourceFiles(join(sourceDir, 'http')), ...listSourceFiles(join(sourceDir, 'cli'))]
+  it('src/http, src/cli and src/web reach the core only through its application operations', () => {
+    const files = [...listSourceFiles(join(sourceDir, 'http')), ...listSourceFiles(join(sourceDir, 'cli')), ...listSourceFiles(join(sourceDir, 'web')).filter((file) => !file.includes('/web/assets/'))]
     assert.ok(files.length > 20, 'expected to find the HTTP and CLI sources')
     const violations = files.flatMap((file) =>
       findEdgeViolations(readFileSync(file, 'utf8'), file).map((why) => `${relative(repositoryRoot, file)}: ${why}`),
@@ -115,6 +121,8 @@ describe('architecture', () => {
       [command, "const { openSqliteStores } = await import('../../storage/sqlite/open.ts')", 'imports ../../storage/sqlite/open.ts (below the application operations)'],
       [command, "import type { Audit } from '../../core/audit/audit.ts'", 'imports ../../core/audit/audit.ts (below the application operations)'],
     ]
+    const page = join(sourceDir, 'web', 'routes', 'example.ts')
+    refused.push([page, "import type { Sessions } from '../../core/sessions/sessions.ts'", 'imports ../../core/sessions/sessions.ts (below the application operations)'])
     for (const [file, source, expected] of refused) assert.deepEqual(findEdgeViolations(source, file), [expected], source)
     const accepted: Array<[string, string]> = [
       [route, "import type { SignInOperations } from '../../core/application/sign-in.ts'"],
@@ -123,8 +131,22 @@ describe('architecture', () => {
       [command, "import { loadConfig } from '../../config/load.ts'"],
       [command, "import { migrateConfiguredSchema } from '../../storage/admin/schema-migration.ts'"],
       [command, "import Fastify from 'fastify'"],
+      [join(sourceDir, 'web', 'routes', 'example.ts'), "import { readClientContext } from '../../http/request-context.ts'"],
     ]
     for (const [file, source] of accepted) assert.deepEqual(findEdgeViolations(source, file), [], source)
+  })
+
+  it('the pages\' browser scripts import nothing but each other and the client SDK', () => {
+    const assetsDir = join(sourceDir, 'web', 'assets')
+    const violations = listSourceFiles(assetsDir).flatMap((file) =>
+      readImportSpecifiers(readFileSync(file, 'utf8'))
+        .filter((specifier) => {
+          const target = relative(sourceDir, resolve(dirname(file), specifier))
+          return !specifier.startsWith('.') || !(target.startsWith('client/') || target.startsWith('web/assets/'))
+        })
+        .map((specifier) => `${relative(repositoryRoot, file)}: imports ${specifier}`),
+    )
+    assert.deepEqual(violations, [])
   })
 
   it('src/core imports no framework, driver or HTTP module and never reads process.env', () => {

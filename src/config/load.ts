@@ -10,6 +10,7 @@ import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type B
 import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
+import { readPageSettings, type PageSettings } from './branding.ts'
 
 export interface Config {
   server: {
@@ -76,6 +77,8 @@ export interface Config {
     webhook: { url: string; secret: string; timeoutSeconds: number; maxAttempts: number } | null
   }
   metrics: { token: string | null }
+  /** The hosted pages and admin console: whether they are served, and their branding. */
+  pages: PageSettings
 }
 
 export class ConfigError extends Error {
@@ -274,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     checkMetricsExposure({ host, metricsToken: value('TESSERA_METRICS_TOKEN') ?? null }, problems)
   }
   const backends = readBackendSettings(value, problems)
+  const pages = readPageSettings(value, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const publicOrigin = new URL(publicUrl).origin
@@ -360,6 +364,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             },
     },
     metrics: { token: value('TESSERA_METRICS_TOKEN') ?? null },
+    pages,
   })
 }
 

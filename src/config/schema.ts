@@ -459,6 +459,46 @@ export const settings = {
     description:
       'Longest wait for one call to PostgreSQL or Redis, end to end: connecting, waiting for a pooled connection, every statement of a transaction, and the reply of a command already sent (a server that is connected but silent). Past it the request answers 503 with Retry-After, and so does `/readyz`.',
   },
+  TESSERA_PAGES_ENABLED: {
+    type: 'boolean',
+    default: 'true',
+    description:
+      'Serve the hosted pages (sign-in, registration, account) and the admin console at /, /login, /register, /account and /admin. Off: those paths answer 404, as for an API-only server.',
+  },
+  TESSERA_PAGES_PRODUCT_NAME: {
+    type: 'string',
+    default: 'Tessera',
+    description: 'The name the pages show in titles and headings (1 to 64 characters).',
+  },
+  TESSERA_PAGES_LOGO_URL: {
+    type: 'url',
+    description: 'Logo image shown on the pages, from this URL (its origin is added to the pages\' img-src). Not with TESSERA_PAGES_LOGO_FILE.',
+  },
+  TESSERA_PAGES_LOGO_FILE: {
+    type: 'string',
+    description: 'Logo image file (PNG, JPEG, WebP or SVG, at most 256 KiB), read at start and served by Tessera. Not with TESSERA_PAGES_LOGO_URL.',
+  },
+  TESSERA_PAGES_ACCENT_COLOR: {
+    type: 'string',
+    default: '#2b4acb',
+    description:
+      'Colour of buttons, links and focus rings, as #rgb or #rrggbb. It must contrast 4.5:1 with the background colour (WCAG AA), or Tessera refuses to start.',
+  },
+  TESSERA_PAGES_ACCENT_TEXT_COLOR: {
+    type: 'string',
+    default: '#ffffff',
+    description: 'Colour of text on accent-coloured buttons, as #rgb or #rrggbb; it must contrast 4.5:1 with the accent colour.',
+  },
+  TESSERA_PAGES_BACKGROUND_COLOR: {
+    type: 'string',
+    default: '#ffffff',
+    description: 'Background colour of the pages\' panels, as #rgb or #rrggbb.',
+  },
+  TESSERA_PAGES_TEXT_COLOR: {
+    type: 'string',
+    default: '#1d2330',
+    description: 'Colour of text, as #rgb or #rrggbb; it must contrast 4.5:1 with the background colour.',
+  },
 } as const satisfies Record<string, SettingDefinition>
 
 export type SettingName = keyof typeof settings

@@ -38,9 +38,10 @@ import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
 import { discoveryRoutes } from './routes/discovery.ts'
+import { pageRoutes } from '../web/pages-plugin.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics'>
+  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages'>
   application: Application
   /** Pino options, or false for no logging (tests). */
   logger: FastifyServerOptions['logger']
@@ -157,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminTokenRoutes, { tokenAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
   await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
+  await app.register(pageRoutes, { signIn, mySessions, accountAdmin, tokenAdmin, auditTrail, requestLimits: application.requestLimits, config })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

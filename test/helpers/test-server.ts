@@ -56,6 +56,7 @@ export async function startTestServer(
     realArgon2?: boolean
     clockStart?: Date
     dataDir?: string
+    port?: number
     /** Other stores than the in-memory SQLite (PostgreSQL, Redis); closed when the test ends. */
     openStores?: (now: Date) => Promise<Stores>
   } = {},
@@ -76,7 +77,7 @@ export async function startTestServer(
     observer: { ...silentObserver, auditEventRecorded: (event) => void auditEvents.push(event) },
   })
   const app = await buildApp({ config, application, logger: false })
-  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const url = await app.listen({ host: '127.0.0.1', port: options.port ?? 0 })
   t.after(async () => {
     await app.close()
     await stores.close()

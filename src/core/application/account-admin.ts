@@ -11,6 +11,7 @@ import { TesseraError } from '../errors.ts'
 import type { Argon2Parameters } from '../passwords/argon2id.ts'
 import type { RequestContext } from '../request-context.ts'
 import type { Sessions } from '../sessions/sessions.ts'
+import type { SessionRecord } from '../sessions/store.ts'
 import type { SignInThrottle } from '../throttle/sign-in-throttle.ts'
 import type { UnitOfWork } from '../unit-of-work.ts'
 
@@ -40,6 +41,8 @@ export interface AccountAdministration {
   unlockUser(userId: string, actor: AdminActor): Promise<{ user: UserRecord; clearedCounters: number }>
   /** The same, by username (the CLI). */
   unlockUsername(username: string, actor: AdminActor): Promise<{ user: UserRecord; clearedCounters: number }>
+  /** The user's live sessions, newest first (handles and metadata, never a token). */
+  listUserSessions(userId: string): Promise<SessionRecord[]>
 }
 
 function describeRoleChanges(before: UserRecord, after: UserRecord, actor: AdminActor): AuditEventInput[] {
@@ -174,5 +177,6 @@ export function createAccountAdministration(deps: {
 
     unlockUser: async (userId, actor) => unlock(await accounts.findUser(userId), actor),
     unlockUsername: async (username, actor) => unlock(await accounts.findUserByUsername(username), actor),
+    listUserSessions: (userId) => sessions.listLiveSessions(userId),
   }
 }

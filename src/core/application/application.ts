@@ -228,7 +228,7 @@ export async function createApplication(deps: {
       refusals,
       unitOfWork,
     }),
-    auditTrail: createAuditTrailOperations({ audit, alerts, refusals }),
+    auditTrail: createAuditTrailOperations({ audit, alerts, refusals, auditStore: stores.audit, clock }),
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),

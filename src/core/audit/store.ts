@@ -45,8 +45,11 @@ export interface AuditStore {
   queryEvents(filter: AuditEventFilter, page: AuditPageRequest): Promise<AuditEventRecord[]>
   /** True when an event of this type and outcome concerns the user before `before`. */
   hasPriorUserEvent(query: PriorEventQuery): Promise<boolean>
-  /** How many events of each type and outcome occurred in [since, until). */
-  countEventsByType(since: Date, until: Date): Promise<Array<{ type: AuditEventType; outcome: AuditOutcome; count: number }>>
+  /**
+   * How many events of each type and outcome occurred in [since, until), and how many attempts they
+   * stand for (a summary of repeated refusals counts its `details.repeated`).
+   */
+  countEventsByType(since: Date, until: Date): Promise<Array<{ type: AuditEventType; outcome: AuditOutcome; count: number; attempts: number }>>
   /** Deletes at most `limit` of the oldest events that occurred before `before`; returns how many. */
   deleteEventsBefore(before: Date, limit: number): Promise<number>
 }

@@ -122,8 +122,8 @@ export function createSecurityReview(deps: {
     async runDailyReport(at) {
       const since = new Date(at.getTime() - dayMs)
       const counts: Record<string, number> = {}
-      for (const { type, outcome, count } of await auditStore.countEventsByType(since, at)) {
-        counts[type === 'login_succeeded' || type === 'login_failed' ? type : `${type}_${outcome}`] = count
+      for (const { type, outcome, attempts } of await auditStore.countEventsByType(since, at)) {
+        counts[type === 'login_succeeded' || type === 'login_failed' ? type : `${type}_${outcome}`] = attempts
       }
       const raisedToday = await alerts.listAlerts({ since, rule: null, after: null, limit: 1000 })
       for (const alert of raisedToday.alerts) {

@@ -92,13 +92,16 @@ export function testAuditStore(openStores: OpenStores, options: { hasTransaction
         buildAuditEventRecord({ occurredAt: secondsAfterEpoch(2) }),
         buildAuditEventRecord({ type: 'login_succeeded', outcome: 'success', occurredAt: secondsAfterEpoch(3) }),
         buildAuditEventRecord({ occurredAt: secondsAfterEpoch(10) }),
+        buildAuditEventRecord({ type: 'login_throttled', reason: 'account_throttled', occurredAt: secondsAfterEpoch(4) }),
+        buildAuditEventRecord({ type: 'login_throttled', reason: 'account_throttled', occurredAt: secondsAfterEpoch(5), details: { repeated: 41 } }),
       ])
       const counts = await audit.countEventsByType(secondsAfterEpoch(1), secondsAfterEpoch(10))
       assert.deepEqual(
         [...counts].sort((a, b) => a.type.localeCompare(b.type)),
         [
-          { type: 'login_failed', outcome: 'failure', count: 2 },
-          { type: 'login_succeeded', outcome: 'success', count: 1 },
+          { type: 'login_failed', outcome: 'failure', count: 2, attempts: 2 },
+          { type: 'login_succeeded', outcome: 'success', count: 1, attempts: 1 },
+          { type: 'login_throttled', outcome: 'failure', count: 2, attempts: 42 },
         ],
       )
     })

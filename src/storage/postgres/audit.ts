@@ -80,7 +80,9 @@ export function createPostgresAuditStore(db: SqlSession): AuditStore {
 
     async countEventsByType(since, until) {
       const rows = await db.query(
-        `SELECT type, outcome, count(*) AS count FROM audit_events
+        // A summary of repeated refusals stands for `details.repeated` attempts (refusal-summaries.ts).
+        `SELECT type, outcome, count(*) AS count,
+           sum(coalesce((details::jsonb ->> 'repeated')::integer, 1)) AS attempts FROM audit_events
          WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY type, outcome ORDER BY type COLLATE "C", outcome COLLATE "C"`,
         [since, until],
       )
@@ -88,6 +90,7 @@ export function createPostgresAuditStore(db: SqlSession): AuditStore {
         type: String(row.type) as AuditEventType,
         outcome: String(row.outcome) as AuditOutcome,
         count: Number(row.count),
+        attempts: Number(row.attempts),
       }))
     },
 

@@ -57,7 +57,9 @@ export function createSqliteAuditStore(db: DatabaseSync): AuditStore {
     WHERE subject_user_id = ? AND type = ? AND outcome = ? AND occurred_at < ? LIMIT 1`)
   const priorEventFromIp = db.prepare(`SELECT 1 FROM audit_events
     WHERE subject_user_id = ? AND type = ? AND outcome = ? AND occurred_at < ? AND ip = ? LIMIT 1`)
-  const countByType = db.prepare(`SELECT type, outcome, count(*) AS count FROM audit_events
+  // A summary of repeated refusals stands for `details.repeated` attempts (refusal-summaries.ts).
+  const countByType = db.prepare(`SELECT type, outcome, count(*) AS count,
+    sum(coalesce(json_extract(details, '$.repeated'), 1)) AS attempts FROM audit_events
     WHERE occurred_at >= ? AND occurred_at < ? GROUP BY type, outcome ORDER BY type, outcome`)
   const deleteOldest = db.prepare(`DELETE FROM audit_events WHERE id IN
     (SELECT id FROM audit_events WHERE occurred_at < ? ORDER BY occurred_at, id LIMIT ?)`)
@@ -94,6 +96,7 @@ export function createSqliteAuditStore(db: DatabaseSync): AuditStore {
         type: String(row.type) as AuditEventType,
         outcome: String(row.outcome) as AuditOutcome,
         count: Number(row.count),
+        attempts: Number(row.attempts),
       }))
     },
 

@@ -1,0 +1,91 @@
+/**
+ * The pages' static files: their stylesheet and scripts (src/web/assets), the client SDK they
+ * import (src/client), the stylesheet of the branding colours and the logo file. Every URL holds
+ * a hash of all of them, `/assets/<hash>/…`, so each can be cached for a year and a change of any
+ * file (or setting) changes every URL; paths under the hash mirror `src/`, so the scripts'
+ * relative imports (`../../client/index.ts`) resolve as they do in the repository.
+ *
+ * TypeScript is served as JavaScript, its types erased by Node (`module.stripTypeScriptTypes`)
+ * on the first request for it, never at start.
+ */
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { stripTypeScriptTypes } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { detectLogoType, type LogoSource } from '../config/branding.ts'
+
+export interface Asset {
+  contentType: string
+  body(): string | Uint8Array
+}
+
+export interface AssetTable {
+  /** The URL of an asset by its path under `src/` (`web/assets/pages.css`) or a generated name. */
+  urlOf(path: string): string
+  /** The asset served at a URL path, or null. */
+  find(urlPath: string): Asset | null
+  /** Where the logo is, for `<img src>` and the CSP; null when no logo is configured. */
+  logoUrl: string | null
+}
+
+const sourceRoot = fileURLToPath(new URL('..', import.meta.url))
+const typeScriptType = 'text/javascript; charset=utf-8'
+const stylesheetType = 'text/css; charset=utf-8'
+
+function listServedSources(): string[] {
+  const served: string[] = []
+  for (const directory of ['client', 'web/assets']) {
+    for (const name of readdirSync(join(sourceRoot, directory)).sort()) {
+      if (name.endsWith('.test.ts') || !/\.(ts|css)$/.test(name)) continue
+      served.push(`${directory}/${name}`)
+    }
+  }
+  return served
+}
+
+function lazily<T>(compute: () => T): () => T {
+  let value: { computed: T } | null = null
+  return () => {
+    value ??= { computed: compute() }
+    return value.computed
+  }
+}
+
+export function createAssetTable(options: { brandStylesheet: string; brandIcon: string; logo: LogoSource }): AssetTable {
+  const sources = new Map<string, Asset>()
+  const hash = createHash('sha256')
+  for (const path of listServedSources()) {
+    const text = readFileSync(join(sourceRoot, path), 'utf8')
+    hash.update(`${path}\n${text}\n`)
+    const isTypeScript = path.endsWith('.ts')
+    sources.set(path, {
+      contentType: isTypeScript ? typeScriptType : stylesheetType,
+      body: isTypeScript ? lazily(() => stripTypeScriptTypes(text)) : () => text,
+    })
+  }
+  sources.set('brand.css', { contentType: stylesheetType, body: () => options.brandStylesheet })
+  hash.update(`brand.css\n${options.brandStylesheet}\n`)
+  sources.set('icon.svg', { contentType: 'image/svg+xml', body: () => options.brandIcon })
+  hash.update(`icon.svg\n${options.brandIcon}\n`)
+  let logoPath: string | null = null
+  if (options.logo?.kind === 'file') {
+    // Checked at start (config/branding.ts); read once more here, so what is served is what was hashed.
+    const bytes = new Uint8Array(readFileSync(options.logo.path))
+    const type = detectLogoType(bytes)
+    if (type === null) throw new TypeError('the logo file is no longer an image')
+    logoPath = 'logo'
+    sources.set(logoPath, { contentType: type, body: () => bytes })
+    hash.update(bytes)
+  }
+  const prefix = `/assets/${hash.digest('base64url').slice(0, 16)}/`
+  const urlOf = (path: string) => {
+    if (!sources.has(path)) throw new TypeError(`no asset ${path}`)
+    return `${prefix}${path}`
+  }
+  return {
+    urlOf,
+    find: (urlPath) => (urlPath.startsWith(prefix) ? sources.get(urlPath.slice(prefix.length)) ?? null : null),
+    logoUrl: logoPath !== null ? urlOf(logoPath) : options.logo?.kind === 'url' ? options.logo.url : null,
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The sign-in, registration and account pages in a real Chromium, as people use them: with the
+ * keyboard, in English and Korean, with their effects checked through the API. Every page is
+ * checked for Content-Security-Policy violations, script errors, and serious axe-core findings.
+ */
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it, type TestContext } from 'node:test'
+import type { Browser } from 'playwright-core'
+import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { assertAccessible, assertNoProblems, openWatchedPage, signInThroughForm, startPageServer } from '../helpers/page-browser.ts'
+import { logInWithToken, registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
+
+let browser: Browser | null = null
+
+function requireBrowser(): Browser {
+  if (browser === null) throw new TypeError('the browser is not started')
+  return browser
+}
+
+/** A page of an app on another origin, where a sign-in may return to. */
+async function startAppOrigin(t: TestContext): Promise<string> {
+  const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title><p>app home'))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise((resolve) => server.close(resolve)))
+  return `http://localhost:${(server.address() as AddressInfo).port}`
+}
+
+describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
+  before(async () => {
+    browser = await launchChromium()
+  })
+  after(() => browser?.close())
+
+  it('signs in with the keyboard alone, and the sign-in and account pages are accessible', async (t) => {
+    const server = await startPageServer(t)
+    const user = await registerUser(server)
+    const watched = await openWatchedPage(t, requireBrowser())
+    const { page } = watched
+    await page.goto(`${server.url}/login`)
+    await assertAccessible(page)
+    // The username field has focus on arrival; Tab moves to the password, Enter submits.
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'username')
+    await page.keyboard.type(user.username)
+    await page.keyboard.press('Tab')
+    await page.keyboard.type(strongPassword)
+    await page.keyboard.press('Enter')
+    await page.waitForURL(`${server.url}/account`)
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Your account')
+    await assertAccessible(page)
+    // From the top of the page, the skip link comes first and leads to the content.
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent), 'Skip to main content')
+    await assertNoProblems(watched)
+  })
+
+  it('ties errors to their fields and focuses the first, and says the same for every wrong credential', async (t) => {
+    const server = await startPageServer(t)
+    const user = await registerUser(server)
+    const watched = await openWatchedPage(t, requireBrowser())
+    const { page } = watched
+    await page.goto(`${server.url}/login`)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    const username = page.getByLabel('Username')
+    assert.equal(await username.getAttribute('aria-invalid'), 'true')
+    assert.equal(await page.locator('#username-error').textContent(), 'Enter your username.')
+    assert.match((await username.getAttribute('aria-describedby')) ?? '', /username-error/)
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'username')
+    await assertAccessible(page)
+    await username.fill(user.username)
+    await page.getByLabel('Password', { exact: true }).fill('a wrong password for this one')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    const wrongPassword = await page.getByRole('alert').textContent()
+    await page.getByLabel('Username').fill(uniqueUsername('nobody'))
+    await page.getByLabel('Password', { exact: true }).fill('a wrong password for this one')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    assert.equal(await page.getByRole('alert').textContent(), wrongPassword)
+    assert.match(wrongPassword ?? '', /The username or password is not correct/)
+    await assertAccessible(page)
+    await assertNoProblems(watched)
+  })
+
+  it('registers in Korean, chosen by Accept-Language, switches language with the visible control, and goes on to an allowed app', async (t) => {
+    const app = await startAppOrigin(t)
+    const server = await startPageServer(t, { TESSERA_ALLOWED_ORIGINS: app })
+    const watched = await openWatchedPage(t, requireBrowser(), { locale: 'ko-KR' })
+    const { page } = watched
+    await page.goto(`${server.url}/register?return_to=${encodeURIComponent(`${app}/welcome`)}`)
+    assert.equal(await page.getAttribute('html', 'lang'), 'ko')
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Tessera 계정 만들기')
+    await assertAccessible(page)
+    const username = uniqueUsername('korean')
+    await page.getByLabel('사용자 이름').fill(username)
+    await page.getByLabel('비밀번호', { exact: true }).fill('aaaaaaaaaaaaaaaa')
+    await page.getByLabel('비밀번호 다시 입력').fill('aaaaaaaaaaaaaaaa')
+    await page.getByRole('button', { name: '계정 만들기' }).click()
+    assert.match((await page.locator('#password-error').textContent()) ?? '', /짧은 패턴을 되풀이/)
+    await assertAccessible(page)
+    await page.getByLabel('비밀번호', { exact: true }).fill(strongPassword)
+    await page.getByLabel('비밀번호 다시 입력').fill(strongPassword)
+    await page.getByRole('button', { name: '계정 만들기' }).click()
+    // The account exists, the browser is signed in, and the app on the allowed origin is reached.
+    await page.waitForURL(`${app}/welcome`)
+    assert.equal((await server.request('/v1/auth/login', { body: { username, password: strongPassword } })).status, 200)
+    await page.goto(`${server.url}/account`)
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), '내 계정')
+    await page.getByRole('link', { name: 'English' }).click()
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Your account')
+    await page.goto(`${server.url}/account/sessions`)
+    assert.equal(await page.getAttribute('html', 'lang'), 'en', 'the choice is kept')
+    await assertNoProblems(watched)
+  })
+
+  it('changes the password: other sessions end, this browser stays signed in, and the new password works', async (t) => {
+    const server = await startPageServer(t)
+    const user = await registerUser(server)
+    const other = await logInWithToken(server, user.username)
+    const watched = await openWatchedPage(t, requireBrowser())
+    const { page } = watched
+    await signInThroughForm(page, server, user.username)
+    await page.getByRole('link', { name: 'Change password' }).click()
+    await assertAccessible(page)
+    await page.getByLabel('Current password').fill('not my password at all')
+    await page.getByLabel('New password', { exact: true }).fill('a brand new passphrase of mine')
+    await page.getByLabel('Repeat the new password').fill('a brand new passphrase of mine')
+    await page.getByRole('button', { name: 'Change password' }).click()
+    assert.equal(await page.locator('#current_password-error').textContent(), 'The current password is not correct.')
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'current_password')
+    await page.getByLabel('Current password').fill(strongPassword)
+    await page.getByLabel('New password', { exact: true }).fill('a brand new passphrase of mine')
+    await page.getByLabel('Repeat the new password').fill('a brand new passphrase of mine')
+    await page.getByRole('button', { name: 'Change password' }).click()
+    await page.waitForURL(`${server.url}/account/password?notice=changed`)
+    assert.match((await page.getByRole('status').textContent()) ?? '', /Every other session has ended/)
+    assert.equal((await server.request('/v1/me', { bearer: other.access_token })).status, 401)
+    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 401)
+    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: 'a brand new passphrase of mine' } })).status, 200)
+    await page.getByRole('link', { name: 'Overview' }).click()
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Your account')
+    await assertNoProblems(watched)
+  })
+
+  it('lists sessions with device, address and activity, ends one, ends all others, and signs out', async (t) => {
+    const server = await startPageServer(t)
+    const user = await registerUser(server)
+    const phone = await server.request('/v1/auth/login', {
+      body: { username: user.username, password: strongPassword },
+      headers: { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1' },
+    })
+    const game = await logInWithToken(server, user.username)
+    const watched = await openWatchedPage(t, requireBrowser())
+    const { page } = watched
+    await signInThroughForm(page, server, user.username)
+    await page.getByRole('link', { name: 'Sessions' }).click()
+    await assertAccessible(page)
+    const rows = page.locator('tbody tr')
+    assert.equal(await rows.count(), 3)
+    assert.match((await page.locator('tbody').textContent()) ?? '', /Safari 17 on iOS/)
+    assert.match((await page.locator('tbody').textContent()) ?? '', /This browser/)
+    await page.getByRole('button', { name: /^End the session of Safari 17 on iOS/ }).click()
+    assert.match((await page.getByRole('status').textContent()) ?? '', /The session has ended/)
+    assert.equal((await server.request('/v1/me', { bearer: phone.json.access_token })).status, 401)
+    assert.equal((await server.request('/v1/me', { bearer: game.access_token })).status, 200)
+    await page.getByRole('button', { name: 'Sign out everywhere else' }).click()
+    assert.match((await page.getByRole('status').textContent()) ?? '', /1 other sessions ended/)
+    assert.equal((await server.request('/v1/me', { bearer: game.access_token })).status, 401)
+    assert.equal(await rows.count(), 1)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(`${server.url}/login?notice=signed_out`)
+    assert.equal(await page.getByRole('status').textContent(), 'You have signed out.')
+    await page.goto(`${server.url}/account`)
+    assert.match(page.url(), /\/login\?return_to=%2Faccount$/)
+    await assertNoProblems(watched)
+  })
+
+  it('leaves an account page for the sign-in page when its session ends elsewhere (the SDK, in the page)', async (t) => {
+    const server = await startPageServer(t)
+    const user = await registerUser(server)
+    const watched = await openWatchedPage(t, requireBrowser())
+    const { page } = watched
+    await signInThroughForm(page, server, user.username)
+    const other = await logInWithToken(server, user.username)
+    // Sign out everywhere from another device; the tab comes back into view.
+    assert.equal((await server.request('/v1/sessions?scope=all', { method: 'DELETE', bearer: other.access_token })).status, 200)
+    await page.evaluate(() => {
+      const globals = globalThis as unknown as { document: { dispatchEvent(event: unknown): void }; Event: new (type: string) => unknown }
+      globals.document.dispatchEvent(new globals.Event('visibilitychange'))
+    })
+    await page.waitForURL(/\/login\?notice=ended&return_to=%2Faccount$/)
+    assert.equal(await page.getByRole('status').textContent(), 'Your session has ended. Sign in again.')
+    await assertNoProblems(watched)
+  })
+})
