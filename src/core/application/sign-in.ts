@@ -21,11 +21,13 @@ import {
 } from '../auth/sign-in-events.ts'
 import { TesseraError, type ErrorCode } from '../errors.ts'
 import type { RequestContext } from '../request-context.ts'
-import type { Sessions, StartedSession } from '../sessions/sessions.ts'
+import type { SessionAuthentication, Sessions, StartedSession } from '../sessions/sessions.ts'
 import type { SessionRecord, SessionTransport } from '../sessions/store.ts'
 import type { SignInAttempt, SignInThrottle } from '../throttle/sign-in-throttle.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
 import type { UnitOfWork } from '../unit-of-work.ts'
+import type { StepUp } from '../auth/step-up.ts'
+import type { SecondFactorGate } from './second-factor-sign-in.ts'
 
 export interface Principal {
   user: UserRecord
@@ -123,14 +125,18 @@ export function createSignInOperations(deps: {
   throttle: SignInThrottle
   csrfTokens: CsrfTokens
   clock: Clock
+  /** Stops a password sign-in of an account with a second factor at `mfa_required`. */
+  secondFactorGate: SecondFactorGate
+  stepUp: StepUp
 }): SignInOperations {
-  const { accounts, sessions, accessTokens, audit, unitOfWork, throttle, csrfTokens, clock } = deps
+  const { accounts, sessions, accessTokens, audit, unitOfWork, throttle, csrfTokens, clock, secondFactorGate, stepUp } = deps
 
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
       userId: user.id,
       sessionId: session.id,
       roles: user.roles,
+      authentication: session,
     })
     return { accessToken, expiresInSeconds, refreshToken }
   }
@@ -149,8 +155,9 @@ export function createSignInOperations(deps: {
     transport: SessionTransport,
     client: ClientContext,
     cause: 'sign_in' | 'password_changed' = 'sign_in',
+    authentication?: SessionAuthentication,
   ): Promise<SignIn> {
-    const started = await sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent })
+    const started = await sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent, ...(authentication ? { authentication } : {}) })
     try {
       await audit.record(describeSessionStart(user, started.session, client, cause))
     } catch (error) {
@@ -180,6 +187,8 @@ export function createSignInOperations(deps: {
       await audit.record(describeLoginFailure(username, existing, client, isHashUsable))
       throw new TesseraError('invalid_credentials', 'The username or password is not correct.')
     }
+    // Only once the password is right: an account with a second factor gets a challenge, no session.
+    await secondFactorGate.requireNoSecondFactor(user, transport, client)
     return openSession(user, transport, client)
   }
 
@@ -208,7 +217,8 @@ export function createSignInOperations(deps: {
       for (const event of describePasswordChange(principal, ended, client)) change.record(event)
       return updated
     })
-    return openSession(user, transport ?? principal.session.transport, client, 'password_changed')
+    // The new session was authenticated as the one it replaces (the password change proves no second factor).
+    return openSession(user, transport ?? principal.session.transport, client, 'password_changed', principal.session)
   }
 
   return {
@@ -281,7 +291,7 @@ export function createSignInOperations(deps: {
       if (session.transport !== 'cookie') {
         throw new TesseraError('cookie_session_required', 'Only a cookie session can ask for an access token.')
       }
-      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles })
+      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles, authentication: session })
       // Recorded, not part of a unit of work: issuing a token changes no stored state.
       await audit.record({
         type: 'access_token_issued',
@@ -295,6 +305,7 @@ export function createSignInOperations(deps: {
     },
 
     async changePassword(principal, input) {
+      await stepUp.requireRecentSecondFactor(principal)
       const attempt = await admit(principal.user.username, input, () => ({
         type: 'password_change_failed',
         outcome: 'failure',

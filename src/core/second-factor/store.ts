@@ -69,7 +69,10 @@ export interface SecondFactorStore {
   findMfaChallenge(tokenHash: string, now: Date): Promise<MfaChallengeRecord | null>
   /** Takes one attempt of a live challenge; the challenge before the attempt was taken, or null. */
   takeMfaChallengeAttempt(tokenHash: string, now: Date): Promise<MfaChallengeRecord | null>
-  /** Deletes a live challenge and returns it, or null when it was not live (single use). */
+  /**
+   * Deletes an unexpired challenge and returns it, or null (single use). Its attempts are not
+   * asked: the caller took one with `takeMfaChallengeAttempt` before checking the factor.
+   */
   consumeMfaChallenge(tokenHash: string, now: Date): Promise<MfaChallengeRecord | null>
   /** Deletes the challenges expired at `now`; returns how many. */
   deleteExpiredMfaChallenges(now: Date): Promise<number>

@@ -125,7 +125,7 @@ export function createPostgresSecondFactorStore(db: SqlSession): SecondFactorSto
 
     async consumeMfaChallenge(tokenHash, now) {
       const [row] = await db.query(
-        'DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND attempts_left > 0 RETURNING *',
+        'DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 RETURNING *',
         [tokenHash, now],
       )
       return row ? toChallenge(row) : null

@@ -50,7 +50,7 @@ export function createSqliteSecondFactorStore(db: DatabaseSync): SecondFactorSto
   const findChallenge = db.prepare('SELECT * FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? AND attempts_left > 0')
   const takeAttempt = db.prepare(`UPDATE mfa_challenges SET attempts_left = attempts_left - 1
     WHERE token_hash = ? AND expires_at > ? AND attempts_left > 0 RETURNING *`)
-  const consumeChallenge = db.prepare('DELETE FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? AND attempts_left > 0 RETURNING *')
+  const consumeChallenge = db.prepare('DELETE FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? RETURNING *')
   const deleteExpired = db.prepare('DELETE FROM mfa_challenges WHERE expires_at <= ?')
 
   return {
