@@ -35,9 +35,10 @@ const password = 'correct horse battery staple'
 
 const forgetfulThrottleStore: ThrottleStore = {
   readThrottles: async (keys) => keys.map(() => null),
+  chargeThrottles: async (charges) => ({ outcome: 'admitted', counts: charges.map(() => 0) }),
+  settleThrottleFailures: async () => {},
+  refundThrottles: async () => {},
   incrementThrottles: async (increments) => increments.map(() => 0),
-  decrementThrottles: async () => {},
-  extendThrottleBlocks: async () => {},
   deleteThrottles: async () => 0,
   deleteThrottlesByPrefix: async () => 0,
   deleteExpiredThrottles: async () => 0,

@@ -20,7 +20,22 @@ export function formatTable(rows: readonly string[][]): string {
     .join('\n')
 }
 
-/** Indented JSON with a final newline, the `--json` output of every command. */
+function toSnakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+}
+
+/**
+ * Indented JSON with a final newline, the `--json` output of every command. Keys are written in
+ * snake_case, as the HTTP API writes them, so a script reads the same names from both.
+ */
 export function formatJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`
+  const text = JSON.stringify(
+    value,
+    (_key, inner: unknown) =>
+      inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+        ? Object.fromEntries(Object.entries(inner).map(([name, item]) => [toSnakeCase(name), item]))
+        : inner,
+    2,
+  )
+  return `${text}\n`
 }

@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { ConfigError } from '../config/load.ts'
 import { TesseraError } from '../core/errors.ts'
 import { reportError } from './errors.ts'
-import { formatTable } from './format.ts'
+import { formatJson, formatTable } from './format.ts'
 import { readFirstLine, type Io } from './io.ts'
 import { runCli } from './main.ts'
 import { describeUser } from './user-view.ts'
@@ -139,6 +139,13 @@ describe('output', () => {
     })
     assert.ok(!JSON.stringify(view).includes('argon2'))
     assert.deepEqual(Object.keys(view).sort(), ['createdAt', 'id', 'isDisabled', 'roles', 'updatedAt', 'username'])
+  })
+
+  it('formatJson() writes keys in snake_case, as the HTTP API does, at every depth', () => {
+    assert.equal(
+      formatJson({ clientId: 'c1', key: { activatesAt: 'x', kid: 'k' }, keys: [{ retiresAt: null }] }),
+      '{\n  "client_id": "c1",\n  "key": {\n    "activates_at": "x",\n    "kid": "k"\n  },\n  "keys": [\n    {\n      "retires_at": null\n    }\n  ]\n}\n',
+    )
   })
 
   it('formatTable() pads columns by code points', () => {

@@ -62,8 +62,8 @@ describe('tessera keys', () => {
     assert.match(rotated.stdout, /^Published signing key [0-9a-f-]{36} \(EdDSA\); it signs from \S+Z\.\nKey [0-9a-f-]{36} leaves the JWKS at \S+Z\.\n/)
     const { keys } = JSON.parse((await run(io, ['keys', 'list', '--json'])).stdout)
     assert.deepEqual(keys.map((key: { state: string }) => key.state), ['active', 'pending'])
-    const activatesAt = Date.parse(keys[1].activatesAt)
-    assert.equal(Date.parse(keys[0].retiresAt), activatesAt + (600 + 5) * 1000)
+    const activatesAt = Date.parse(keys[1].activates_at)
+    assert.equal(Date.parse(keys[0].retires_at), activatesAt + (600 + 5) * 1000)
     assert.ok(Math.abs(activatesAt - Date.now() - 600_000) < 60_000)
     const table = await run(io, ['keys', 'list'])
     assert.match(table.stdout, /^KID\s+ALG\s+STATE\s+SIGNS FROM\s+LEAVES JWKS AT\n/)
@@ -76,7 +76,7 @@ describe('tessera keys', () => {
       assert.equal(rotated.code, 0)
       const answer = JSON.parse(rotated.stdout)
       assert.equal(answer.key.algorithm, algorithm)
-      assert.deepEqual(Object.keys(answer.key).sort(), ['activatesAt', 'algorithm', 'createdAt', 'kid', 'retiresAt', 'state'])
+      assert.deepEqual(Object.keys(answer.key).sort(), ['activates_at', 'algorithm', 'created_at', 'kid', 'retires_at', 'state'])
       assert.doesNotMatch(rotated.stdout, /"d"|privateJwk|v1\./)
     })
   }
@@ -104,14 +104,14 @@ describe('tessera client', () => {
     const created = await run(io, ['client', 'create', 'game-server', '--json'])
     assert.equal(created.code, 0, created.stderr)
     const client = JSON.parse(created.stdout)
-    assert.equal(Buffer.from(client.clientSecret, 'base64url').length, 32)
+    assert.equal(Buffer.from(client.client_secret, 'base64url').length, 32)
     const listed = await run(io, ['client', 'list', '--json'])
     assert.deepEqual(JSON.parse(listed.stdout).clients, [
-      { clientId: client.clientId, name: 'game-server', createdAt: client.createdAt },
+      { client_id: client.client_id, name: 'game-server', created_at: client.created_at },
     ])
     const table = await run(io, ['client', 'list'])
     assert.match(table.stdout, /^NAME\s+CLIENT ID\s+CREATED\ngame-server\s/)
-    for (const output of [listed.stdout, table.stdout]) assert.equal(output.includes(client.clientSecret), false)
+    for (const output of [listed.stdout, table.stdout]) assert.equal(output.includes(client.client_secret), false)
   })
 
   it('client create in human form names both credentials and warns that the secret is shown once', async (t) => {

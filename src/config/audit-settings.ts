@@ -17,6 +17,8 @@ const fixedAuditValues = {
   schedulerLeaseSeconds: 600,
   webhookBaseBackoffSeconds: 15,
   webhookMaxBackoffSeconds: 3600,
+  /** One client adds at most 2 × (5 + 1) rows per refusal type a minute: 720 an hour. */
+  refusalSummaries: { windowSeconds: 60, maxKindsPerNetwork: 5, maxKinds: 10_000 },
 } as const
 
 export function toAuditSettings(audit: Config['audit']): AuditSettings {
@@ -47,5 +49,6 @@ export function toAuditSettings(audit: Config['audit']): AuditSettings {
     },
     schedules: { ...audit.schedules, delivery: fixedAuditValues.deliverySchedule },
     schedulerLeaseSeconds: fixedAuditValues.schedulerLeaseSeconds,
+    refusalSummaries: { ...fixedAuditValues.refusalSummaries },
   }
 }

@@ -48,7 +48,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
   const postgres: PostgresStores | null = storage.postgres
     ? await (await import('./postgres/open.ts')).openPostgresStores(storage.postgres, { timeoutMs, now: options.now, ...background })
     : null
-  const durable = postgres ?? openSqliteStores(storage.dataDir, options.now, { timeoutMs })
+  const durable = postgres ?? openSqliteStores(storage.dataDir, options.now, { timeoutMs, checkpointsInBackground: true })
   let redis: RedisStores | null = null
   let postgresBus: PostgresInvalidationBus | null = null
   try {

@@ -78,9 +78,9 @@ describe('tessera backup', () => {
     await server.stop()
     assert.equal(backup.code, 0, backup.stderr)
     assert.match(backup.stderr, new RegExp(`^Data directory: ${dataDir}\\n`))
-    const summary = JSON.parse(backup.stdout) as { durationMs: number; databaseBytes: number }
+    const summary = JSON.parse(backup.stdout) as { duration_ms: number; database_bytes: number }
     t.diagnostic(
-      `backup of ${summary.databaseBytes} bytes took ${summary.durationMs} ms inside the command, ` +
+      `backup of ${summary.database_bytes} bytes took ${summary.duration_ms} ms inside the command, ` +
         `${Math.round(backupEndedAt - backupBeganAt)} ms with the process start; ${writesDuringBackup} registrations ` +
         `were acknowledged meanwhile, ${acknowledged.length} in all`,
     )

@@ -24,7 +24,7 @@ interface CliResult {
 }
 
 interface UserListing {
-  users: Array<{ id: string; username: string; roles: string[]; isDisabled: boolean }>
+  users: Array<{ id: string; username: string; roles: string[]; is_disabled: boolean }>
 }
 
 /** The parent's environment without any TESSERA_* setting (an unknown one fails the config). */
@@ -80,8 +80,8 @@ describe('tessera user create and user list', () => {
 
     const listing = await sandbox.listUsers()
     assert.deepEqual(
-      listing.users.map(({ username, roles, isDisabled }) => ({ username, roles, isDisabled })),
-      [{ username: 'alice', roles: ['user'], isDisabled: false }],
+      listing.users.map(({ username, roles, is_disabled }) => ({ username, roles, is_disabled })),
+      [{ username: 'alice', roles: ['user'], is_disabled: false }],
     )
   })
 
@@ -201,7 +201,7 @@ describe('tessera role', () => {
 
     const revoked = await sandbox.tessera(['role', 'revoke', 'erin', 'user', '--json'])
     assert.equal(revoked.code, 0, revoked.stderr)
-    assert.deepEqual(JSON.parse(revoked.stdout).isChanged, true)
+    assert.deepEqual(JSON.parse(revoked.stdout).is_changed, true)
     assert.deepEqual(await rolesOfErin(), ['admin'])
   })
 

@@ -125,15 +125,15 @@ describe('tessera migrate-data', { skip: skipBoth }, () => {
     const copied = await tessera(['migrate-data', '--json'], targetEnv)
     assert.equal(copied.code, 0, copied.stderr)
     const report = JSON.parse(copied.stdout)
-    assert.deepEqual(report.users, { copied: 2, alreadyPresent: 0 })
-    assert.deepEqual(report.signingKeys, { copied: 1, alreadyPresent: 0 })
-    assert.deepEqual(report.sessions, { copied: 1, alreadyPresent: 0 })
+    assert.deepEqual(report.users, { copied: 2, already_present: 0 })
+    assert.deepEqual(report.signing_keys, { copied: 1, already_present: 0 })
+    assert.deepEqual(report.sessions, { copied: 1, already_present: 0 })
     assert.deepEqual(report.to, { durable: 'postgres', sessions: 'redis' })
 
     // 3. Again: nothing is copied twice.
     const again = JSON.parse((await tessera(['migrate-data', '--json'], targetEnv)).stdout)
-    assert.deepEqual(again.users, { copied: 0, alreadyPresent: 2 })
-    assert.deepEqual(again.sessions, { copied: 0, alreadyPresent: 1 })
+    assert.deepEqual(again.users, { copied: 0, already_present: 2 })
+    assert.deepEqual(again.sessions, { copied: 0, already_present: 1 })
 
     // 4. A server on the new backends honours the old token and the old passwords.
     const server = await startServer(loadConfig({ ...targetEnv, TESSERA_PORT: '0' }))

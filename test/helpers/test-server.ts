@@ -1,5 +1,6 @@
 /**
- * A real Tessera over real HTTP on 127.0.0.1, on the in-memory SQLite store with a manual clock.
+ * A real Tessera over real HTTP on 127.0.0.1, on the in-memory SQLite store (or stores a test
+ * opens) with a manual clock.
  * Argon2 runs with small parameters unless a test asks for the production ones.
  */
 import { randomBytes } from 'node:crypto'
@@ -51,14 +52,20 @@ export interface TestResponse {
 export async function startTestServer(
   t: TestContext,
   env: Record<string, string> = {},
-  options: { realArgon2?: boolean; clockStart?: Date; dataDir?: string } = {},
+  options: {
+    realArgon2?: boolean
+    clockStart?: Date
+    dataDir?: string
+    /** Other stores than the in-memory SQLite (PostgreSQL, Redis); closed when the test ends. */
+    openStores?: (now: Date) => Promise<Stores>
+  } = {},
 ): Promise<TestServer> {
   const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', ...env })
   const config: Config = options.realArgon2
     ? loaded
     : { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
   const clock = createManualClock(options.clockStart)
-  const stores = openSqliteStores(options.dataDir ?? ':memory:', clock.now())
+  const stores = options.openStores ? await options.openStores(clock.now()) : openSqliteStores(options.dataDir ?? ':memory:', clock.now())
   const auditEvents: AuditEventRecord[] = []
   const masterKey = options.dataDir ? loadOrCreateMasterKey(join(options.dataDir, 'master.key')) : randomBytes(32)
   const application = await createApplication({

@@ -250,4 +250,45 @@ describe('audit trail over HTTP', () => {
     assert.equal(trail.json.events[0].ip, '127.0.0.40')
     assert.equal(trail.json.events[0].user_agent, 'admin-console/7.1 (office)')
   })
+
+  it('one hostile client at full speed adds a bounded number of rows: refusals are counted per kind and window', async (t) => {
+    // The throttle is on with its defaults here: a client hammering sign-in is soon refused.
+    const server = await startAuditServer(t, {
+      TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '5',
+      TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '10',
+      TESSERA_THROTTLE_IP_THRESHOLD: '20',
+    })
+    await createAccount(server, 'root', password, ['admin', 'user'])
+    const since = server.clock.now().toISOString()
+    const simulatedSeconds = 600
+    const requests = 1000
+    for (let index = 0; index < requests; index += 1) {
+      // A cookie sign-in from a foreign site (access_denied), and a sign-in on ever new names (login_throttled).
+      const crossSite = server.requestFrom('127.0.0.9', '/v1/auth/login', {
+        headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+        body: { username: 'root', password: 'not the password at all', mode: 'cookie' },
+      })
+      const guess = server.requestFrom('127.0.0.9', '/v1/auth/login', { body: { username: `victim${index}`, password: 'Summer2026!Summer2026!' } })
+      const [denied, guessed] = await Promise.all([crossSite, guess])
+      assert.equal(denied.status, 403)
+      assert.ok([401, 429].includes(guessed.status), String(guessed.status))
+      server.clock.advanceSeconds(simulatedSeconds / requests)
+    }
+    // The minute sweep writes the counts of the last window once it is over.
+    server.clock.advanceSeconds(60)
+    await Promise.all(server.application.maintenance.sweeps.map((sweep) => sweep.run()))
+    const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password } })).json
+    const page = await server.request(`/v1/admin/audit?since=${since}&limit=500&type=access_denied&type=login_throttled&type=login_failed`, {
+      bearer: admin.access_token,
+    })
+    const events = page.json.events as Array<{ type: string; details: { repeated?: number } }>
+    const counted = (type: string) =>
+      events.filter((event) => event.type === type).reduce((total, event) => total + (event.details.repeated ?? 1), 0)
+    const rows = events.length
+    t.diagnostic(`${2 * requests} refusals in ${simulatedSeconds} s of one client: ${rows} audit rows, about ${Math.round((rows * 3600) / simulatedSeconds)} an hour`)
+    // Every refusal is accounted for, in few rows: two kinds, at most 2 × (5 + 1) rows each a minute.
+    assert.equal(counted('access_denied'), requests)
+    assert.equal(counted('login_throttled') + counted('login_failed'), requests)
+    assert.ok(rows <= (simulatedSeconds / 60) * 2 * 2 * 6 + 25, `${rows} rows`)
+  })
 })

@@ -143,9 +143,9 @@ describe('Redis throttle and lease layout', { skip }, () => {
     await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(30) }], contractEpoch)
     assert.equal(await expiryOf(), secondsAfterEpoch(60).getTime())
     const blockedUntil = secondsAfterEpoch(5)
-    await stores.throttles.extendThrottleBlocks([{ key: 'signin:account:alice', blockedUntil, expiresAt: secondsAfterEpoch(120) }], contractEpoch)
+    await stores.throttles.settleThrottleFailures([{ key: 'signin:account:alice', blockedUntil, expiresAt: secondsAfterEpoch(120) }], contractEpoch)
     assert.equal(await expiryOf(), secondsAfterEpoch(120).getTime())
-    await stores.throttles.extendThrottleBlocks([{ key: 'signin:account:alice', blockedUntil, expiresAt: null }], contractEpoch)
+    await stores.throttles.settleThrottleFailures([{ key: 'signin:account:alice', blockedUntil, expiresAt: null }], contractEpoch)
     assert.equal(await expiryOf(), -1, 'no TTL')
     // An expired record that Redis still holds restarts with the new expiry as its TTL.
     const restartedAt = secondsAfterEpoch(1_000_000)

@@ -10,6 +10,7 @@ import { createAlerts } from '../alerts/alerts.ts'
 import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from '../alerts/webhook-delivery.ts'
 import { createAttemptedUsernames } from '../audit/attempted-username.ts'
 import { createAudit } from '../audit/audit.ts'
+import { createRefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { AuditSettings } from '../audit/settings.ts'
 import { createCsrfTokens } from '../auth/csrf-tokens.ts'
 import type { Clock } from '../clock.ts'
@@ -206,6 +207,7 @@ export async function createApplication(deps: {
     maxLatenessSeconds: 3600,
   })
   const serviceClients = createServiceClients({ store: stores.serviceClients, clock })
+  const refusals = createRefusalSummaries({ audit, clock, settings: auditSettings.refusalSummaries })
   // Its own key, derived for this purpose alone: TOTP secrets and signing keys never share one.
   const protector = createKeyProtector(deriveSecret(masterKey, 'tessera totp secrets'))
   const passkeys = createPasskeys({ store: stores.passkeys, clock, settings: settings.secondFactor.webauthn })
@@ -229,6 +231,7 @@ export async function createApplication(deps: {
       sessions,
       accessTokens,
       audit,
+      refusals,
       unitOfWork,
       throttle,
       csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
@@ -263,10 +266,10 @@ export async function createApplication(deps: {
         settings: { idleTimeoutSeconds: settings.sessions.idleTimeoutSeconds, clientId: settings.tokens.clientId },
       }),
       sessions,
-      audit,
+      refusals,
       unitOfWork,
     }),
-    auditTrail: createAuditTrailOperations({ audit, alerts }),
+    auditTrail: createAuditTrailOperations({ audit, alerts, refusals }),
     secondFactor: createSecondFactorOperations({
       store: stores.secondFactors,
       passkeyStore: stores.passkeys,
@@ -304,6 +307,7 @@ export async function createApplication(deps: {
         { name: 'expired-session', run: () => sessions.deleteExpiredSessions() },
         { name: 'expired-throttle', run: () => throttle.deleteExpiredThrottles() },
         { name: 'retired-key', run: () => keyRing.deleteRetiredKeys() },
+        { name: 'refusal-summary', run: () => refusals.flushRefusals() },
         { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
         { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
       ],

@@ -10,6 +10,7 @@
 import type { Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
 import type { Audit } from '../audit/audit.ts'
+import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { Clock } from '../clock.ts'
 import type { AuditReason } from '../audit/events.ts'
 import type { CsrfTokens } from '../auth/csrf-tokens.ts'
@@ -121,6 +122,7 @@ export function createSignInOperations(deps: {
   sessions: Sessions
   accessTokens: AccessTokens
   audit: Audit
+  refusals: RefusalSummaries
   unitOfWork: UnitOfWork
   throttle: SignInThrottle
   csrfTokens: CsrfTokens
@@ -129,7 +131,7 @@ export function createSignInOperations(deps: {
   secondFactorGate: SecondFactorGate
   stepUp: StepUp
 }): SignInOperations {
-  const { accounts, sessions, accessTokens, audit, unitOfWork, throttle, csrfTokens, clock, secondFactorGate, stepUp } = deps
+  const { accounts, sessions, accessTokens, audit, refusals, unitOfWork, throttle, csrfTokens, clock, secondFactorGate, stepUp } = deps
 
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
@@ -172,7 +174,8 @@ export function createSignInOperations(deps: {
       return await throttle.admitSignIn({ username, ip: context.ip })
     } catch (error) {
       // A refused attempt is recorded too: the review counts it as a failure (brute force, spraying).
-      if (isRateLimited(error)) await audit.record(describeRefusal())
+      // Counted per kind and window: a throttled client can repeat it at full speed.
+      if (isRateLimited(error)) await refusals.recordRefusal(describeRefusal())
       throw error
     }
   }

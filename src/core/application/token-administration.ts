@@ -3,7 +3,7 @@
  * servers call (introspection, revocation). Every change is audited with who made it and from
  * where, in the transaction that makes it.
  */
-import type { Audit } from '../audit/audit.ts'
+import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { ServiceClientRecord } from '../clients/store.ts'
 import type { ServiceClients } from '../clients/service-clients.ts'
 import { TesseraError } from '../errors.ts'
@@ -129,16 +129,17 @@ export function createOAuthOperations(deps: {
   serviceClients: ServiceClients
   tokenIntrospection: TokenIntrospection
   sessions: Sessions
-  audit: Audit
+  refusals: RefusalSummaries
   unitOfWork: UnitOfWork
 }): OAuthOperations {
-  const { serviceClients, tokenIntrospection, sessions, audit, unitOfWork } = deps
+  const { serviceClients, tokenIntrospection, sessions, refusals, unitOfWork } = deps
 
   return {
     async authenticateServiceClient(id, secret, context) {
       const client = await serviceClients.authenticateServiceClient(id, secret)
       if (!client) {
-        await audit.record({
+        // Counted per kind and window: anyone can send wrong secrets at full speed.
+        await refusals.recordRefusal({
           type: 'client_authentication_failed',
           outcome: 'failure',
           reason: 'invalid_input',

@@ -1,6 +1,7 @@
 /** Settings of the audit trail, the review, alerts and the background jobs that run them. */
 import type { WebhookSettings } from '../alerts/webhook-delivery.ts'
 import type { ReviewSettings } from '../review/review.ts'
+import type { RefusalSummarySettings } from './refusal-summaries.ts'
 
 export interface AuditSettings {
   /** Names this process in events and in scheduler leases. */
@@ -22,4 +23,6 @@ export interface AuditSettings {
     timezone: string | null
   }
   schedulerLeaseSeconds: number
+  /** How refusals anyone can repeat at full speed are counted (see refusal-summaries.ts). */
+  refusalSummaries: RefusalSummarySettings
 }

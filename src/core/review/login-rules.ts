@@ -11,6 +11,7 @@
  * - success after failures: a sign-in that succeeds right after a run of failures on the account.
  */
 import type { AuditEventRecord } from '../audit/events.ts'
+import { countAttempts } from '../audit/refusal-summaries.ts'
 import { buildEvidence, countDistinct, groupBy, type Finding } from './evidence.ts'
 
 export interface LoginRuleSettings {
@@ -31,6 +32,11 @@ export interface LoginRuleSettings {
 
 export function isFailedAttempt(event: AuditEventRecord): boolean {
   return event.type === 'login_throttled' || (event.type === 'login_failed' && event.outcome === 'failure')
+}
+
+/** Attempts a list of events stands for: a summary of repeated refusals counts each of them. */
+function sumAttempts(events: readonly AuditEventRecord[]): number {
+  return events.reduce((total, event) => total + countAttempts(event), 0)
 }
 
 function isSuccess(event: AuditEventRecord): boolean {
@@ -63,7 +69,8 @@ export function detectAccountAttacks(
 ): Finding[] {
   const findings: Finding[] = []
   for (const [username, failures] of groupBy(events.filter(isFailedAttempt), (event) => event.username)) {
-    if (failures.length < settings.accountFailureThreshold) continue
+    const failureCount = sumAttempts(failures)
+    if (failureCount < settings.accountFailureThreshold) continue
     const ipCount = countDistinct(failures.map((event) => event.ip))
     const isDistributed = ipCount >= settings.distributedIpThreshold
     const rule = isDistributed ? 'credential_stuffing' : 'brute_force'
@@ -71,8 +78,8 @@ export function detectAccountAttacks(
       rule,
       severity: 'high',
       dedupeKey: `${rule}:account:${username}`,
-      summary: `${plural(failures.length, 'failed sign-in')} on ${describeTarget(failures)} from ${plural(ipCount, 'address')} within ${describeWindow(windowSeconds)}`,
-      evidence: buildEvidence(failures, { failures: failures.length, ips: ipCount }),
+      summary: `${plural(failureCount, 'failed sign-in')} on ${describeTarget(failures)} from ${plural(ipCount, 'address')} within ${describeWindow(windowSeconds)}`,
+      evidence: buildEvidence(failures, { failures: failureCount, ips: ipCount }),
     })
   }
   return findings
@@ -88,12 +95,13 @@ export function detectPasswordSpraying(
   for (const [ip, failures] of groupBy(events.filter(isFailedAttempt), (event) => event.ip)) {
     const accountCount = countDistinct(failures.map((event) => event.username))
     if (accountCount < settings.sprayAccountThreshold) continue
+    const failureCount = sumAttempts(failures)
     findings.push({
       rule: 'password_spraying',
       severity: 'high',
       dedupeKey: `password_spraying:ip:${ip}`,
-      summary: `${plural(failures.length, 'failed sign-in')} on ${plural(accountCount, 'account')} from ${ip} within ${describeWindow(windowSeconds)}`,
-      evidence: buildEvidence(failures, { failures: failures.length, accounts: accountCount }),
+      summary: `${plural(failureCount, 'failed sign-in')} on ${plural(accountCount, 'account')} from ${ip} within ${describeWindow(windowSeconds)}`,
+      evidence: buildEvidence(failures, { failures: failureCount, accounts: accountCount }),
     })
   }
   return findings
@@ -109,9 +117,10 @@ export function detectSpreadStuffing(
   const successes = events.filter(isSuccess)
   const ipCount = countDistinct(failures.map((event) => event.ip))
   const accountCount = countDistinct(failures.map((event) => event.username))
-  const attempts = failures.length + successes.length
+  const failureCount = sumAttempts(failures)
+  const attempts = failureCount + successes.length
   if (attempts === 0) return []
-  const failureRatio = failures.length / attempts
+  const failureRatio = failureCount / attempts
   if (
     ipCount < settings.stuffingIpThreshold ||
     accountCount < settings.stuffingAccountThreshold ||
@@ -124,9 +133,9 @@ export function detectSpreadStuffing(
       rule: 'credential_stuffing',
       severity: 'high',
       dedupeKey: 'credential_stuffing:spread',
-      summary: `${plural(failures.length, 'failed sign-in')} on ${plural(accountCount, 'account')} from ${plural(ipCount, 'address')} (${Math.round(failureRatio * 100)}% of attempts failed) within ${describeWindow(windowSeconds)}`,
+      summary: `${plural(failureCount, 'failed sign-in')} on ${plural(accountCount, 'account')} from ${plural(ipCount, 'address')} (${Math.round(failureRatio * 100)}% of attempts failed) within ${describeWindow(windowSeconds)}`,
       evidence: buildEvidence(failures, {
-        failures: failures.length,
+        failures: failureCount,
         successes: successes.length,
         accounts: accountCount,
         ips: ipCount,
@@ -150,14 +159,15 @@ export function detectSuccessAfterFailures(
         run.push(event)
         continue
       }
-      if (run.length >= settings.successAfterFailuresThreshold) {
+      const failureCount = sumAttempts(run)
+      if (failureCount >= settings.successAfterFailuresThreshold) {
         const ipCount = countDistinct(run.map((failure) => failure.ip))
         findings.push({
           rule: 'success_after_failures',
           severity: 'high',
           dedupeKey: `success_after_failures:account:${username}`,
-          summary: `Sign-in of ${describeTarget([event])} from ${event.ip ?? 'an unknown address'} succeeded after ${plural(run.length, 'failed attempt')} from ${plural(ipCount, 'address')}`,
-          evidence: buildEvidence([event, ...run], { failures: run.length, ips: ipCount }),
+          summary: `Sign-in of ${describeTarget([event])} from ${event.ip ?? 'an unknown address'} succeeded after ${plural(failureCount, 'failed attempt')} from ${plural(ipCount, 'address')}`,
+          evidence: buildEvidence([event, ...run], { failures: failureCount, ips: ipCount }),
         })
       }
       run = []

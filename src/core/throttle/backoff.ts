@@ -5,17 +5,14 @@
  * last counted attempt.
  */
 import { TesseraError } from '../errors.ts'
-import type { ThrottleBlock, ThrottleRecord } from './store.ts'
+import type { ThrottleRule } from './store.ts'
 
-export interface BackoffRule {
-  threshold: number
-  baseDelaySeconds: number
-  maxDelaySeconds: number
+export interface BackoffRule extends ThrottleRule {
   forgetAfterSeconds: number
 }
 
 /** How long the `count`-th attempt blocks its key; 0 below the threshold. */
-export function computeBlockSeconds(count: number, rule: BackoffRule): number {
+export function computeBlockSeconds(count: number, rule: ThrottleRule): number {
   if (count < rule.threshold) return 0
   const doublings = Math.min(count - rule.threshold, 40)
   return Math.min(rule.maxDelaySeconds, rule.baseDelaySeconds * 2 ** doublings)
@@ -28,38 +25,6 @@ export function addSeconds(instant: Date, seconds: number): Date {
 /** The whole seconds a client must wait until `until`, at least 1 (the Retry-After value). */
 export function secondsUntil(until: Date, now: Date): number {
   return Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
-}
-
-/** The latest of the blocks still in force at `now`, or null. */
-export function latestBlock(blocks: ReadonlyArray<Date | null | undefined>, now: Date): Date | null {
-  let latest: Date | null = null
-  for (const block of blocks) {
-    if (block && block > now && (latest === null || block > latest)) latest = block
-  }
-  return latest
-}
-
-export interface BlockCandidate {
-  key: string
-  record: ThrottleRecord | null
-  rule: BackoffRule
-}
-
-/**
- * The blocks in force at `now`, each pushed out to a full wait of its current length: hammering a
- * blocked key keeps it blocked, and the Retry-After a client sees never shrinks while it does.
- * `until` is the latest of them, or null when nothing blocks.
- */
-export function renewBlocks(candidates: readonly BlockCandidate[], now: Date): { blocks: ThrottleBlock[]; until: Date | null } {
-  const blocks: ThrottleBlock[] = []
-  for (const { key, record, rule } of candidates) {
-    if (!record?.blockedUntil || record.blockedUntil <= now) continue
-    const renewed = addSeconds(now, computeBlockSeconds(record.count, rule))
-    const blockedUntil = renewed > record.blockedUntil ? renewed : record.blockedUntil
-    const expiresAt = record.expiresAt === null || record.expiresAt > blockedUntil ? record.expiresAt : blockedUntil
-    blocks.push({ key, blockedUntil, expiresAt })
-  }
-  return { blocks, until: latestBlock(blocks.map((block) => block.blockedUntil), now) }
 }
 
 /**

@@ -16,25 +16,23 @@
  *    800-63B: at most 100). Unknown networks stop `knownNetworkReserve` short of it, so known
  *    networks keep a few attempts; at the cap nothing is verified until a success or an unlock.
  *
- * Account counters are incremented *before* the password is verified (and refunded when no
- * verification ran), so concurrent attempts cannot all slip through a check made before any of
- * them was counted: the cap is exact. The network counter only counts failures, after the fact.
- * While a key is blocked, no password is verified at all, not even the right one.
+ * Admission is one atomic step of the store (`chargeThrottles`): it checks the blocks and the cap
+ * and counts the attempt on every counter at once, as a failure until its verification ends. The
+ * Nth of N simultaneous attempts therefore sees the N-1 before it: while those could still fail
+ * and block it, it waits for them (see admission.ts), then gets the answer it would have had
+ * sent after them. A burst gets no more passwords checked than the same attempts sent one after
+ * another. When the verification ends, a failure stays counted and starts its wait, a success
+ * clears the account counters and refunds the network's, and an attempt that verified nothing
+ * is refunded everywhere. While a key is blocked, no password is verified at all, not even the
+ * right one.
  */
 import { normalizeUsername } from '../accounts/username.ts'
 import type { Clock } from '../clock.ts'
 import { hashToken } from '../secrets.ts'
-import {
-  addSeconds,
-  computeBlockSeconds,
-  createRateLimitedError,
-  renewBlocks,
-  secondsUntil,
-  type BackoffRule,
-  type BlockCandidate,
-} from './backoff.ts'
+import { chargeWhenSettled, inFlightLimitSeconds, type Wait } from './admission.ts'
+import { addSeconds, computeBlockSeconds, createRateLimitedError, secondsUntil, type BackoffRule } from './backoff.ts'
 import { describeClientNetwork } from './client-network.ts'
-import type { ThrottleBlock, ThrottleIncrement, ThrottleStore } from './store.ts'
+import type { ThrottleCharge, ThrottleSettlement, ThrottleStore } from './store.ts'
 
 export interface SignInThrottleSettings {
   account: BackoffRule
@@ -82,6 +80,7 @@ export function createSignInThrottle(deps: {
   store: ThrottleStore
   clock: Clock
   settings: SignInThrottleSettings
+  wait: Wait
 }): SignInThrottle {
   const { store, clock, settings } = deps
   const hardCapForUnknown = settings.maxFailures - settings.knownNetworkReserve
@@ -100,78 +99,82 @@ export function createSignInThrottle(deps: {
         network: `signin:network:${network}`,
         known: `signin:known:${subject}|${network}`,
       }
-      const now = clock.now()
-      const [account, accountNetwork, networkRecord, known] = await store.readThrottles(
-        [keys.account, keys.accountNetwork, keys.network, keys.known],
-        now,
-      )
+      // Only a success makes a network known, and only time forgets it; an attempt judged on a
+      // stale "unknown" is judged more strictly, so this read need not be atomic with the charge.
+      const [known] = await store.readThrottles([keys.known], clock.now())
       const isKnown = known !== null
-      const accountCap = isKnown ? settings.maxFailures : hardCapForUnknown
-      if ((account?.count ?? 0) >= accountCap) {
-        throw createRateLimitedError(settings.account.maxDelaySeconds)
+      const chargesAt = (now: Date): ThrottleCharge[] => {
+        const settlesBy = addSeconds(now, inFlightLimitSeconds)
+        const charges: ThrottleCharge[] = [
+          {
+            key: keys.account,
+            rule: settings.account,
+            expiresAt: expiryFor(settings.account, now),
+            // A known network is exempt from the username-wide back-off, never from the cap.
+            isEnforced: !isKnown,
+            cap: isKnown ? settings.maxFailures : hardCapForUnknown,
+            settlesBy,
+          },
+          {
+            key: keys.accountNetwork,
+            rule: settings.accountNetwork,
+            expiresAt: expiryFor(settings.accountNetwork, now),
+            isEnforced: true,
+            cap: null,
+            settlesBy,
+          },
+        ]
+        // Known pairs are exempt from the network counter, so one busy NAT does not lock out its regulars.
+        if (!isKnown) {
+          const expiresAt = expiryFor(settings.network, now)
+          charges.push({ key: keys.network, rule: settings.network, expiresAt, isEnforced: true, cap: null, settlesBy })
+        }
+        return charges
       }
-      const candidates: BlockCandidate[] = [{ key: keys.accountNetwork, record: accountNetwork ?? null, rule: settings.accountNetwork }]
-      if (!isKnown) {
-        candidates.push({ key: keys.account, record: account ?? null, rule: settings.account })
-        candidates.push({ key: keys.network, record: networkRecord ?? null, rule: settings.network })
-      }
-      const renewal = renewBlocks(candidates, now)
-      if (renewal.until) {
-        await store.extendThrottleBlocks(renewal.blocks, now)
-        throw createRateLimitedError(secondsUntil(renewal.until, now))
-      }
-
-      const counted = [
-        { key: keys.account, rule: settings.account },
-        { key: keys.accountNetwork, rule: settings.accountNetwork },
-      ]
-      const increments: ThrottleIncrement[] = counted.map(({ key, rule }) => ({ key, expiresAt: expiryFor(rule, now) }))
-      const [accountCount = 0, accountNetworkCount = 0] = await store.incrementThrottles(increments, now)
-      const countedKeys = counted.map(({ key }) => key)
-      if (accountCount > accountCap) {
-        // Concurrent attempts raced past the read above; the counter is exact, so the cap holds.
-        await store.decrementThrottles(countedKeys, now)
-        throw createRateLimitedError(settings.account.maxDelaySeconds)
-      }
+      const { admission, now } = await chargeWhenSettled(deps, chargesAt)
+      if (admission.outcome === 'capped') throw createRateLimitedError(settings.account.maxDelaySeconds)
+      if (admission.outcome === 'blocked') throw createRateLimitedError(secondsUntil(admission.blockedUntil, now))
+      const [accountCount = 0, accountNetworkCount = 0, networkCount = 0] = admission.counts
+      const chargedKeys = isKnown ? [keys.account, keys.accountNetwork] : [keys.account, keys.accountNetwork, keys.network]
 
       return {
         async recordSuccess() {
           const at = clock.now()
-          await store.deleteThrottles([keys.account, keys.accountNetwork])
-          await store.incrementThrottles([{ key: keys.known, expiresAt: addSeconds(at, settings.knownNetworkTtlSeconds) }], at)
+          await Promise.all([
+            store.deleteThrottles([keys.account, keys.accountNetwork]),
+            store.incrementThrottles([{ key: keys.known, expiresAt: addSeconds(at, settings.knownNetworkTtlSeconds) }], at),
+            isKnown ? undefined : store.refundThrottles([keys.network], at),
+          ])
         },
         async recordFailure() {
-          // Back-off starts from settled failures only: concurrent sign-ins of the same user that
-          // succeed never block each other (the attempt counters above still bound the hard cap).
+          // Each counter already holds this failure; its wait starts now, as it would have for
+          // attempts sent one after another.
           const at = clock.now()
+          const blockFrom = (count: number, rule: BackoffRule) => {
+            const seconds = computeBlockSeconds(count, rule)
+            return seconds > 0 ? addSeconds(at, seconds) : null
+          }
           // At the unknown-network cap the account counter is kept until a success or an unlock.
           const isHardLocked = accountCount >= hardCapForUnknown
-          const blocks: ThrottleBlock[] = []
-          const accountSeconds = computeBlockSeconds(accountCount, settings.account)
-          if (accountSeconds > 0 || isHardLocked) {
-            blocks.push({
+          const settlements: ThrottleSettlement[] = [
+            {
               key: keys.account,
-              blockedUntil: addSeconds(at, accountSeconds),
+              blockedUntil: blockFrom(accountCount, settings.account),
               expiresAt: isHardLocked ? null : expiryFor(settings.account, at),
-            })
-          }
-          const accountNetworkSeconds = computeBlockSeconds(accountNetworkCount, settings.accountNetwork)
-          if (accountNetworkSeconds > 0) {
-            blocks.push({
+            },
+            {
               key: keys.accountNetwork,
-              blockedUntil: addSeconds(at, accountNetworkSeconds),
+              blockedUntil: blockFrom(accountNetworkCount, settings.accountNetwork),
               expiresAt: expiryFor(settings.accountNetwork, at),
-            })
+            },
+          ]
+          if (!isKnown) {
+            const blockedUntil = blockFrom(networkCount, settings.network)
+            settlements.push({ key: keys.network, blockedUntil, expiresAt: expiryFor(settings.network, at) })
           }
-          if (blocks.length > 0) await store.extendThrottleBlocks(blocks, at)
-          // Counted after the fact, so concurrent sign-ins that succeed never block a shared address.
-          if (isKnown) return
-          const expiresAt = expiryFor(settings.network, at)
-          const [count = 0] = await store.incrementThrottles([{ key: keys.network, expiresAt }], at)
-          const seconds = computeBlockSeconds(count, settings.network)
-          if (seconds > 0) await store.extendThrottleBlocks([{ key: keys.network, blockedUntil: addSeconds(at, seconds), expiresAt }], at)
+          await store.settleThrottleFailures(settlements, at)
         },
-        cancel: () => store.decrementThrottles(countedKeys, clock.now()),
+        cancel: () => store.refundThrottles(chargedKeys, clock.now()),
       }
     },
 

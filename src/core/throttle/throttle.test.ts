@@ -3,6 +3,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { TesseraError } from '../errors.ts'
+import type { Wait } from './admission.ts'
 import { computeBlockSeconds, type BackoffRule } from './backoff.ts'
 import { describeClientNetwork } from './client-network.ts'
 import { buildTestApplicationSettings } from '../../../test/helpers/core-settings.ts'
@@ -11,11 +12,23 @@ import { createThrottle, type ThrottleSettings } from './throttle.ts'
 /** The documented defaults, from the settings table. */
 const defaultThrottleSettings = buildTestApplicationSettings().throttle
 
-function setUp(t: TestContext, settings: ThrottleSettings = defaultThrottleSettings) {
+function setUp(t: TestContext, settings: ThrottleSettings = defaultThrottleSettings, wait?: Wait) {
   const clock = createManualClock()
   const stores = openSqliteStores(':memory:', clock.now())
   t.after(() => stores.close())
-  return { clock, store: stores.throttles, throttle: createThrottle({ store: stores.throttles, clock, settings }) }
+  const throttle = createThrottle({ store: stores.throttles, clock, settings, ...(wait ? { wait } : {}) })
+  return { clock, store: stores.throttles, throttle }
+}
+
+/** The Retry-After of a refusal, or null when the attempt was admitted (and left in flight). */
+async function tryAdmission(admit: () => Promise<unknown>): Promise<number | null> {
+  try {
+    await admit()
+    return null
+  } catch (error) {
+    if (error instanceof TesseraError && error.code === 'rate_limited') return Number(error.details?.retry_after)
+    throw error
+  }
 }
 
 /** The Retry-After of a refusal, or null when the attempt was admitted. */
@@ -173,6 +186,49 @@ describe('sign-in throttle', () => {
     assert.equal(await tryFailure(throttle, 'alice', '198.51.100.1'), null)
   })
 
+  it('holds back an attempt that attempts in flight could block, and refuses it once they failed', async (t) => {
+    // regression: #11
+    const inFlight: Array<{ recordFailure(): Promise<void> }> = []
+    const { throttle } = setUp(t, defaultThrottleSettings, async () => {
+      for (const attempt of inFlight.splice(0)) await attempt.recordFailure()
+    })
+    for (let index = 0; index < 5; index += 1) inFlight.push(await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' }))
+    assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })), 1)
+  })
+
+  it('holds back an attempt that attempts in flight could block, and admits it once they succeeded', async (t) => {
+    const inFlight: Array<{ recordSuccess(): Promise<void> }> = []
+    const { throttle } = setUp(t, defaultThrottleSettings, async () => {
+      for (const attempt of inFlight.splice(0)) await attempt.recordSuccess()
+    })
+    for (let index = 0; index < 5; index += 1) inFlight.push(await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' }))
+    assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })), null)
+  })
+
+  it('waits a bounded while for attempts in flight, then refuses for a second rather than admit', async (t) => {
+    let waits = 0
+    const { throttle } = setUp(t, defaultThrottleSettings, async () => {
+      waits += 1
+    })
+    for (let index = 0; index < 5; index += 1) await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })
+    assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })), 1)
+    assert.equal(waits, 10)
+    assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.2' })), null, 'other networks below the thresholds go ahead')
+  })
+
+  it('admits as many of 100 simultaneous wrong passwords as of 100 in sequence', async (t) => {
+    const { throttle } = setUp(t)
+    const outcomes = await Promise.all(Array.from({ length: 100 }, () => tryFailure(throttle, 'alice', '198.51.100.1')))
+    assert.equal(outcomes.filter((outcome) => outcome === null).length, 5)
+    assert.ok(outcomes.every((outcome) => outcome === null || outcome === 1))
+  })
+
+  it('admits as many of 60 usernames sprayed at once from one address as of 60 in sequence', async (t) => {
+    const { throttle } = setUp(t)
+    const outcomes = await Promise.all(Array.from({ length: 60 }, (_, index) => tryFailure(throttle, `victim${index}`, '198.51.100.7')))
+    assert.equal(outcomes.filter((outcome) => outcome === null).length, 20)
+  })
+
   it('unlockAccount() clears the counters of every address and leaves other users alone', async (t) => {
     const { throttle } = setUp(t)
     for (let index = 0; index < 12; index += 1) await tryFailure(throttle, 'alice', `198.51.100.${index % 2}`)
@@ -213,9 +269,31 @@ describe('request throttle', () => {
 
   it('counts only failed refreshes', async (t) => {
     const { throttle } = setUp(t)
-    for (let index = 0; index < 100; index += 1) await throttle.admitRequest('refresh', '198.51.100.1')
+    for (let index = 0; index < 100; index += 1) await (await throttle.admitRequest('refresh', '198.51.100.1')).recordSuccess()
     for (let index = 0; index < 30; index += 1) await (await throttle.admitRequest('refresh', '198.51.100.1')).recordFailure()
     await assert.rejects(throttle.admitRequest('refresh', '198.51.100.1'), { code: 'rate_limited' })
   })
 
+  it('counts a refresh in flight as failed until it ends, so a burst of failures stops at the threshold', async (t) => {
+    // regression: #11
+    const { throttle } = setUp(t)
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, () => tryAdmission(async () => (await throttle.admitRequest('refresh', '198.51.100.1')).recordFailure())),
+    )
+    assert.equal(outcomes.filter((outcome) => outcome === null).length, 30)
+  })
+
+  it('lets a burst of refreshes that succeed through, past the threshold', async (t) => {
+    const { throttle } = setUp(t)
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, () => tryAdmission(async () => (await throttle.admitRequest('refresh', '198.51.100.1')).recordSuccess())),
+    )
+    assert.deepEqual([...new Set(outcomes)], [null])
+  })
+
+  it('admits as many of 100 simultaneous registrations as of 100 in sequence', async (t) => {
+    const { throttle } = setUp(t)
+    const outcomes = await Promise.all(Array.from({ length: 100 }, () => tryAdmission(() => throttle.admitRequest('registration', '198.51.100.1'))))
+    assert.equal(outcomes.filter((outcome) => outcome === null).length, 10)
+  })
 })

@@ -1,7 +1,9 @@
 /**
  * Per-network request limits on endpoints that take a credential but verify no password
  * (password verifications are throttled in the core). Registration counts every request; a
- * refresh counts only when it fails, so clients that refresh often are never slowed down.
+ * refresh counts only when it fails, so clients that refresh often are never slowed down. Each
+ * request counts as a failure while it runs (so a burst cannot outrun the limit) and is settled
+ * when its answer is sent.
  * Routes are listed by method and path so an endpoint added later needs one line here.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -32,7 +34,17 @@ export function registerRequestLimits(app: FastifyInstance, throttle: Applicatio
   })
   app.addHook('onSend', async (request, reply, payload) => {
     const limited = attempts.get(request)
-    if (limited && isFailedAttempt(limited.kind, reply.statusCode, payload)) await limited.attempt.recordFailure()
+    if (limited) {
+      attempts.delete(request)
+      if (isFailedAttempt(limited.kind, reply.statusCode, payload)) {
+        await limited.attempt.recordFailure()
+      } else {
+        // The request counted as a failure while it ran; one that did not fail gives it back. A
+        // refund the store cannot take leaves it counted (the stricter side) and must not turn a
+        // done refresh into an error whose client never sees its new token.
+        await limited.attempt.recordSuccess().catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
+      }
+    }
     return payload
   })
 }

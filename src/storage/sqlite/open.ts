@@ -20,6 +20,7 @@ import { createSqliteAuditStore } from './audit.ts'
 import { createSqliteSchedulerLockStore } from './scheduler-leases.ts'
 import { createTransactionGate, gateStore } from './transaction-gate.ts'
 import { migrateSqlite } from './migrate.ts'
+import { fallbackCheckpointPages, startCheckpointer } from './checkpointer.ts'
 import { createSqliteSessionStore } from './sessions.ts'
 import { createSqliteSigningKeyStore } from './signing-keys.ts'
 import { createSqliteThrottleStore } from './throttles.ts'
@@ -53,8 +54,18 @@ async function runAtOnce<T>(call: () => T): Promise<Awaited<T>> {
 /** How long a store call waits for a unit of work holding the connection, unless told otherwise. */
 const defaultWaitLimitMs = 5000
 
+export interface SqliteOpenOptions {
+  /** How long a store call waits for a unit of work holding the connection. */
+  timeoutMs?: number
+  /** Checkpoints the WAL from a worker thread, off the event loop (a server; see checkpointer.ts). */
+  checkpointsInBackground?: boolean
+}
+
+/** How often the worker checkpoints when `checkpointsInBackground` is set. */
+const backgroundCheckpointIntervalMs = 250
+
 /** Opens (creating and migrating as needed) the database in `dataDir`, or in memory for ':memory:'. */
-export function openSqliteStores(dataDir: string, now: Date, options: { timeoutMs?: number } = {}): BackendStores {
+export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpenOptions = {}): BackendStores {
   let path = ':memory:'
   if (dataDir !== ':memory:') {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -78,6 +89,10 @@ export function openSqliteStores(dataDir: string, now: Date, options: { timeoutM
     db.close()
     throw explainUnreadableDatabase(path, error)
   }
+  const checkpointer = options.checkpointsInBackground && path !== ':memory:'
+    ? startCheckpointer(path, { intervalMs: backgroundCheckpointIntervalMs })
+    : null
+  if (checkpointer) db.exec(`PRAGMA wal_autocheckpoint = ${fallbackCheckpointPages}`)
   const healthCheck = db.prepare('SELECT 1')
   const gate = createTransactionGate(db, options.timeoutMs ?? defaultWaitLimitMs)
   // The stores a unit of work uses run on the connection it holds; every other call waits for it.
@@ -115,6 +130,7 @@ export function openSqliteStores(dataDir: string, now: Date, options: { timeoutM
       await gate.callInTurn(() => healthCheck.get())
     },
     async close() {
+      await checkpointer?.stop()
       if (db.isOpen) db.close()
     },
   }

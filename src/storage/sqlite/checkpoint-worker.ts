@@ -1,0 +1,28 @@
+/**
+ * The worker thread of checkpointer.ts: its own connection to the database file, running a
+ * passive WAL checkpoint on an interval until told to stop. Passive: it never waits for a reader
+ * or a writer, so it never holds up the server's connection either.
+ */
+import { DatabaseSync } from 'node:sqlite'
+import { parentPort, workerData } from 'node:worker_threads'
+
+const { path, intervalMs } = workerData as { path: string; intervalMs: number }
+const db = new DatabaseSync(path)
+db.exec('PRAGMA busy_timeout = 1000')
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+
+const timer = setInterval(() => {
+  try {
+    checkpoint.get()
+  } catch {
+    // A busy database or a transient I/O error: the next round tries again, and the server's
+    // connection still checkpoints by itself past its larger threshold.
+  }
+}, intervalMs)
+
+parentPort?.on('message', (message: unknown) => {
+  if (message !== 'stop') return
+  clearInterval(timer)
+  db.close()
+  parentPort?.close()
+})
