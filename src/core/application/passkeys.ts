@@ -6,6 +6,7 @@
  */
 import type { Accounts } from '../accounts/accounts.ts'
 import type { Audit } from '../audit/audit.ts'
+import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
 import { describeSessionStart } from '../auth/sign-in-events.ts'
 import type { StepUp } from '../auth/step-up.ts'
 import type { Clock } from '../clock.ts'
@@ -46,10 +47,11 @@ export function createPasskeyOperations(deps: {
   accessTokens: AccessTokens
   stepUp: StepUp
   audit: Audit
+  refusals: RefusalSummaries
   unitOfWork: UnitOfWork
   clock: Clock
 }): PasskeyOperations {
-  const { passkeys, store, accounts, sessions, accessTokens, stepUp, audit, unitOfWork, clock } = deps
+  const { passkeys, store, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock } = deps
 
   function about(principal: Principal, context: RequestContext) {
     return { actorUserId: principal.user.id, subjectUserId: principal.user.id, sessionId: principal.session.id, context }
@@ -116,7 +118,8 @@ export function createPasskeyOperations(deps: {
       const outcome = await passkeys.verifyAssertion(response, { purpose: 'sign_in', userId: null, boundTo: null, requireUserVerification: true })
       const user = 'failure' in outcome ? null : await accounts.findUser(outcome.passkey.userId)
       if ('failure' in outcome || !user || user.disabledAt !== null) {
-        await audit.record({
+        // Anyone can send assertions at full speed: refusals are summarised, not one row each.
+        await refusals.recordRefusal({
           type: 'passkey_failed',
           outcome: 'failure',
           reason: 'failure' in outcome ? (outcome.failure === 'counter_regressed' ? 'counter_regressed' : 'passkey_rejected') : 'account_disabled',

@@ -18,6 +18,7 @@
 import type { Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
 import type { Audit, AuditEventInput } from '../audit/audit.ts'
+import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
 import { describeSessionStart } from '../auth/sign-in-events.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
@@ -126,18 +127,20 @@ export function createSecondFactorSignIn(deps: {
   accessTokens: AccessTokens
   throttle: SignInThrottle
   audit: Audit
+  /** Refusals anyone can send at full speed (throttled checks, unknown challenges) are summarised. */
+  refusals: RefusalSummaries
   unitOfWork: UnitOfWork
   clock: Clock
   /** Told after a recovery code was used: the hook for mailing the owner. */
   onRecoveryCodeUsed?: (notice: RecoveryCodeNotice) => void | Promise<void>
 }): SecondFactorSignInOperations {
-  const { store, checks, passkeys, accounts, sessions, accessTokens, throttle, audit, unitOfWork, clock } = deps
+  const { store, checks, passkeys, accounts, sessions, accessTokens, throttle, audit, refusals, unitOfWork, clock } = deps
 
   async function admit(user: UserRecord, context: ClientContext, describeRefusal: () => AuditEventInput): Promise<SignInAttempt> {
     try {
       return await throttle.admitSignIn({ username: user.username, ip: context.ip })
     } catch (error) {
-      if (error instanceof TesseraError && error.code === 'rate_limited') await audit.record(describeRefusal())
+      if (error instanceof TesseraError && error.code === 'rate_limited') await refusals.recordRefusal(describeRefusal())
       throw error
     }
   }
@@ -192,7 +195,7 @@ export function createSecondFactorSignIn(deps: {
         ...extra,
       })
       if (!found || !user || user.disabledAt !== null) {
-        await audit.record(failure('challenge_invalid'))
+        await refusals.recordRefusal(failure('challenge_invalid'))
         throw invalidChallenge()
       }
       const attempt = await admit(user, client, () => failure('account_throttled'))
@@ -204,7 +207,7 @@ export function createSecondFactorSignIn(deps: {
         checked = await checks.checkProof(user.id, proof, { purpose: 'second_factor', boundTo: tokenHash, requireUserVerification: false })
       } catch (error) {
         await attempt.cancel()
-        if (error instanceof TesseraError && error.code === 'invalid_mfa_challenge') await audit.record(failure('challenge_invalid'))
+        if (error instanceof TesseraError && error.code === 'invalid_mfa_challenge') await refusals.recordRefusal(failure('challenge_invalid'))
         throw error
       }
       if (!isVerified(checked)) return recordRefusal(attempt, failure(checked.reason))

@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
 import type { Audit, AuditEventInput } from '../audit/audit.ts'
+import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { StepUp } from '../auth/step-up.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
@@ -83,6 +84,8 @@ export interface SecondFactorOperations {
    * when the account has one. Account deletion and email change call it too.
    */
   requireRecentAuthentication(principal: Principal): Promise<void>
+  /** The same, only when the account has a second factor (admin changes by an admin with one). */
+  requireRecentSecondFactor(principal: Principal): Promise<void>
   /**
    * The rule of TESSERA_MFA_REQUIRED_ROLES: throws `mfa_enrolment_required` for a holder of such
    * a role without a second factor, `reauthentication_required` for a session of theirs that did
@@ -110,11 +113,12 @@ export function createSecondFactorOperations(deps: {
   stepUp: StepUp
   protector: KeyProtector
   audit: Audit
+  refusals: RefusalSummaries
   unitOfWork: UnitOfWork
   clock: Clock
   settings: SecondFactorSettings
 }): SecondFactorOperations {
-  const { store, passkeyStore, accounts, sessions, throttle, stepUp, protector, audit, unitOfWork, clock, settings } = deps
+  const { store, passkeyStore, accounts, sessions, throttle, stepUp, protector, audit, refusals, unitOfWork, clock, settings } = deps
 
   function about(principal: Principal, context: RequestContext) {
     return { actorUserId: principal.user.id, subjectUserId: principal.user.id, sessionId: principal.session.id, context }
@@ -147,7 +151,7 @@ export function createSecondFactorOperations(deps: {
       return await throttle.admitSignIn({ username: principal.user.username, ip: context.ip })
     } catch (error) {
       if (error instanceof TesseraError && error.code === 'rate_limited') {
-        await audit.record({ type: 'mfa_failed', outcome: 'failure', reason: 'account_throttled', details: { method: 'totp' }, ...about(principal, context) })
+        await refusals.recordRefusal({ type: 'mfa_failed', outcome: 'failure', reason: 'account_throttled', details: { method: 'totp' }, ...about(principal, context) })
       }
       throw error
     }
@@ -248,6 +252,7 @@ export function createSecondFactorOperations(deps: {
     },
 
     requireRecentAuthentication: (principal) => stepUp.requireRecentAuthentication(principal),
+    requireRecentSecondFactor: (principal) => stepUp.requireRecentSecondFactor(principal),
 
     async enforceRolePolicy({ user, session }) {
       if (!user.roles.some((role) => settings.requiredRoles.includes(role)) || isMultiFactor(session.amr)) return
