@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { decodeJwt } from 'jose'
 import { describe, it } from 'node:test'
-import { logInWithCookie, logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
 import { enrolTotp } from '../helpers/second-factor.ts'
 
 function withoutInstance(body: Record<string, unknown>): Record<string, unknown> {

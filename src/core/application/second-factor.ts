@@ -286,7 +286,7 @@ export function createSecondFactorOperations(deps: {
           actorUserId: actor.actorUserId,
           subjectUserId: userId,
           username: user.usernameKey,
-          details: { removed_totp: removedTotp, removed_recovery_codes: removedCodes, removed_passkeys: removedPasskeys },
+          details: { removed_totp: removedTotp, removed_recovery_codes: removedCodes, removed_authenticators: removedPasskeys },
           context: actor.context,
         }
         change.record(event)
