@@ -23,7 +23,8 @@ import {
 import type { UserRecord } from '../accounts/store.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
-import { createRandomToken, hashToken } from '../secrets.ts'
+import { randomBytes } from 'node:crypto'
+import { hashToken } from '../secrets.ts'
 import type { PasskeyRecord, PasskeyStore, WebAuthnChallengeRecord, WebAuthnPurpose } from './store.ts'
 
 export interface PasskeySettings {
@@ -70,10 +71,11 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
   const { store, clock, settings } = deps
   const expectedOrigin = [...settings.origins]
 
-  async function storeChallenge(record: Omit<WebAuthnChallengeRecord, 'challengeHash' | 'expiresAt'>): Promise<string> {
-    const challenge = createRandomToken(32)
+  /** 32 random bytes; stored by the SHA-256 of their base64url form, which client data names. */
+  async function storeChallenge(record: Omit<WebAuthnChallengeRecord, 'challengeHash' | 'expiresAt'>): Promise<Uint8Array<ArrayBuffer>> {
+    const challenge = Uint8Array.from(randomBytes(32))
     const expiresAt = new Date(clock.now().getTime() + ceremonyTimeoutSeconds * 1000)
-    await store.insertWebAuthnChallenge({ ...record, challengeHash: hashToken(challenge), expiresAt })
+    await store.insertWebAuthnChallenge({ ...record, challengeHash: hashToken(Buffer.from(challenge).toString('base64url')), expiresAt })
     return challenge
   }
 
