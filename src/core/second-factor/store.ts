@@ -60,6 +60,8 @@ export interface SecondFactorStore {
   replaceRecoveryCodes(userId: string, codeHashes: readonly string[], createdAt: Date): Promise<void>
   /** Marks the unused code with this hash as used; false when there is none (wrong or used). */
   consumeRecoveryCode(userId: string, codeHash: string, usedAt: Date): Promise<boolean>
+  /** The hashes of the user's unused recovery codes (to copy them to another store). */
+  listRecoveryCodeHashes(userId: string): Promise<string[]>
   /** How many unused recovery codes the user has. */
   countRecoveryCodes(userId: string): Promise<number>
   /** Deletes every recovery code of the user; returns how many existed. */

@@ -100,6 +100,7 @@ export function testSecondFactorStore(openStores: OpenStores): void {
       assert.equal(await store.consumeRecoveryCode(userId, 'h2', secondsAfterEpoch(2)), false)
       assert.equal(await store.consumeRecoveryCode(userId, 'unknown', secondsAfterEpoch(2)), false)
       assert.equal(await store.countRecoveryCodes(userId), 2)
+      assert.deepEqual(await store.listRecoveryCodeHashes(userId), ['h1', 'h3'])
       await store.replaceRecoveryCodes(userId, ['h4'], secondsAfterEpoch(3))
       assert.equal(await store.consumeRecoveryCode(userId, 'h1', secondsAfterEpoch(4)), false)
       assert.equal(await store.countRecoveryCodes(userId), 1)

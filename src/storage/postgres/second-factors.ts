@@ -89,6 +89,11 @@ export function createPostgresSecondFactorStore(db: SqlSession): SecondFactorSto
       return rows.length === 1
     },
 
+    async listRecoveryCodeHashes(userId) {
+      const rows = await db.query('SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL ORDER BY code_hash COLLATE "C"', [userId])
+      return rows.map((row) => String(row.code_hash))
+    },
+
     async countRecoveryCodes(userId) {
       const [row] = await db.query('SELECT count(*)::int AS unused FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId])
       return Number(row?.unused ?? 0)

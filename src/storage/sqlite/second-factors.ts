@@ -44,6 +44,7 @@ export function createSqliteSecondFactorStore(db: DatabaseSync): SecondFactorSto
   const deleteCodes = db.prepare('DELETE FROM recovery_codes WHERE user_id = ?')
   const insertCode = db.prepare('INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES (?, ?, ?, NULL)')
   const consumeCode = db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL')
+  const listCodes = db.prepare('SELECT code_hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL ORDER BY code_hash')
   const countCodes = db.prepare('SELECT count(*) AS unused FROM recovery_codes WHERE user_id = ? AND used_at IS NULL')
   const insertChallenge = db.prepare(`INSERT INTO mfa_challenges
     (token_hash, user_id, transport, created_at, expires_at, attempts_left) VALUES (?, ?, ?, ?, ?, ?)`)
@@ -93,6 +94,10 @@ export function createSqliteSecondFactorStore(db: DatabaseSync): SecondFactorSto
 
     async consumeRecoveryCode(userId, codeHash, usedAt) {
       return Number(consumeCode.run(usedAt.getTime(), userId, codeHash).changes) === 1
+    },
+
+    async listRecoveryCodeHashes(userId) {
+      return listCodes.all(userId).map((row) => String(row.code_hash))
     },
 
     async countRecoveryCodes(userId) {
