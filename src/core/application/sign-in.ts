@@ -79,7 +79,8 @@ export interface SignInOperations {
    */
   issueSessionAccessToken(principal: Principal, context: ClientContext): Promise<SessionAccessToken>
   /**
-   * Changes the password, ends every session of the user, and opens a new session on
+   * Changes the password (an account with a second factor needs a recent authentication with it:
+   * `reauthentication_required`), ends every session of the user, and opens a new session on
    * `transport` (by default the current session's): the session id changes with the privilege
    * level (no fixation).
    */
