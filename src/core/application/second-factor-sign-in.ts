@@ -231,7 +231,9 @@ export function createSecondFactorSignIn(deps: {
         await attempt.cancel()
         throw error
       }
-      await attempt.recordSuccess()
+      // The sign-in is committed and its factor spent: a throttle store failing now leaves the
+      // attempt counted as a failure (the safe side) rather than withholding the session granted.
+      await attempt.recordSuccess().catch(() => {})
       await notifyRecoveryCodeUse(user, verified, client)
       const tokens =
         started.refreshToken === null
