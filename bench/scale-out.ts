@@ -233,6 +233,8 @@ function buildSession(index: number, userIds: readonly string[]): { record: Sess
       transport: 'cookie',
       createdAt: new Date(now),
       lastSeenAt: new Date(now),
+      authenticatedAt: new Date(now),
+      amr: ['pwd'],
       absoluteExpiresAt: new Date(now + 86_400_000),
       ip: '192.0.2.1',
       userAgent: 'tessera-bench/1.0',

@@ -10,6 +10,8 @@ TESSERA_CONFIG_FILE, prints its URL and runs until SIGINT or SIGTERM.
   tessera user list [--json]
   tessera user import FILE [--json]
   tessera user unlock <username> [--json]
+  tessera user mfa <username> [--json]
+  tessera user mfa-reset <username> [--json]
 
 user create   Creates an account with the role "user" plus every --role given.
               The password is typed at a prompt (twice) or, when standard input
@@ -23,6 +25,11 @@ user import   Imports accounts with their existing password hashes from FILE, on
               usernames are left untouched, so a file can be imported again. Bad
               lines are reported by number and skipped; exit code 1 if any failed.
 user unlock   Clears the sign-in failure counters of an account (lock-out).
+user mfa      Says whether an account has a second factor (TOTP, recovery codes left,
+              passkeys) and whether a role requires one.
+user mfa-reset
+              Removes an account's TOTP secret, recovery codes and passkeys and ends
+              every session of it (a lost device); the next sign-in is by password.
 `,
   role: `Usage:
   tessera role grant <username> <role> [--json]
@@ -115,6 +122,8 @@ Commands:
   user list                          List accounts
   user import FILE                   Import accounts with bcrypt/argon2id hashes (JSON lines)
   user unlock <username>             Lift a sign-in lock-out
+  user mfa <username>                Show an account's second factor
+  user mfa-reset <username>          Remove an account's second factor and passkeys
   role grant <username> <role>       Give a role to an account
   role revoke <username> <role>      Take a role from an account
   audit query|tail|alerts            Read the audit trail and the alerts

@@ -14,5 +14,6 @@ export function toApplicationSettings(config: Config): ApplicationSettings {
     passwords: config.passwords,
     audit: toAuditSettings(config.audit),
     throttle: config.throttle,
+    secondFactor: config.secondFactor,
   }
 }

@@ -9,6 +9,7 @@ import { resolve } from 'node:path'
 import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings } from './backends.ts'
 import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
+import type { SecondFactorSettings } from '../core/application/second-factor.ts'
 import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
 import { readPageSettings, type PageSettings } from './branding.ts'
 
@@ -60,6 +61,7 @@ export interface Config {
     contextWords: string[]
   }
   throttle: ThrottleSettings
+  secondFactor: SecondFactorSettings
   bootstrap: { adminUsername: string | null; adminPasswordFile: string | null }
   audit: {
     nodeId: string
@@ -287,6 +289,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`TESSERA_ALLOWED_ORIGINS: "${origin}" is not an origin such as https://app.example`)
     }
   }
+  const webauthnOrigins = [...new Set([publicOrigin, ...value('TESSERA_WEBAUTHN_ORIGINS')])]
+  for (const origin of webauthnOrigins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      problems.push(`TESSERA_WEBAUTHN_ORIGINS: "${origin}" is not an origin such as https://app.example`)
+    }
+  }
+  const rpId = value('TESSERA_WEBAUTHN_RP_ID') ?? new URL(publicUrl).hostname
+  const publicHost = new URL(publicUrl).hostname
+  if (publicHost !== rpId && !publicHost.endsWith(`.${rpId}`)) {
+    problems.push(`TESSERA_WEBAUTHN_RP_ID: "${rpId}" must be the public URL host (${publicHost}) or a domain above it`)
+  }
   if (problems.length > 0) throw new ConfigError(problems)
 
   return deepFreeze({
@@ -334,6 +347,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       contextWords: value('TESSERA_PASSWORD_CONTEXT_WORDS'),
     },
     throttle: buildThrottleSettings(value),
+    secondFactor: {
+      reauthenticationMaxAgeSeconds: value('TESSERA_REAUTHENTICATION_MAX_AGE'),
+      requiredRoles: value('TESSERA_MFA_REQUIRED_ROLES'),
+      totpIssuer: value('TESSERA_TOTP_ISSUER'),
+      webauthn: { rpId, rpName: value('TESSERA_WEBAUTHN_RP_NAME'), origins: webauthnOrigins },
+    },
     bootstrap: { adminUsername, adminPasswordFile },
     audit: {
       nodeId: value('TESSERA_NODE_ID') ?? `${hostname()}:${process.pid}`,

@@ -499,6 +499,41 @@ export const settings = {
     default: '#1d2330',
     description: 'Colour of text, as #rgb or #rrggbb; it must contrast 4.5:1 with the background colour.',
   },
+  TESSERA_REAUTHENTICATION_MAX_AGE: {
+    type: 'duration',
+    default: '10m',
+    min: 10,
+    max: 86400,
+    description:
+      'Sensitive operations (second-factor and passkey changes, a password change on an account with a second factor, admin changes by an admin with one) need a session authenticated this recently; otherwise they answer `reauthentication_required` and the client calls POST /v1/auth/reauthenticate.',
+  },
+  TESSERA_MFA_REQUIRED_ROLES: {
+    type: 'list',
+    default: '',
+    description:
+      'Comma-separated roles (for example admin) whose holders must use a second factor: until they enrol, every request but enrolment, re-authentication and sign-out answers `mfa_enrolment_required`, and a session of theirs without a second factor answers `reauthentication_required`.',
+  },
+  TESSERA_TOTP_ISSUER: {
+    type: 'string',
+    default: 'Tessera',
+    description: 'The issuer an authenticator app shows beside the account name of a TOTP secret (the otpauth URI label).',
+  },
+  TESSERA_WEBAUTHN_RP_ID: {
+    type: 'string',
+    description:
+      'The WebAuthn relying-party id passkeys are bound to: the public URL host or a registrable domain above it. Default: the public URL host. Changing it makes every registered passkey unusable.',
+  },
+  TESSERA_WEBAUTHN_RP_NAME: {
+    type: 'string',
+    default: 'Tessera',
+    description: 'The name browsers show when they create a passkey.',
+  },
+  TESSERA_WEBAUTHN_ORIGINS: {
+    type: 'list',
+    default: '',
+    description:
+      'Comma-separated origins, besides the public URL origin, whose pages may run passkey ceremonies (browser apps on the RP id\'s domain).',
+  },
 } as const satisfies Record<string, SettingDefinition>
 
 export type SettingName = keyof typeof settings

@@ -30,6 +30,13 @@ export const errorCodes = [
   'invalid_client',
   'client_name_taken',
   'cookie_session_required',
+  'mfa_required',
+  'invalid_mfa_code',
+  'invalid_mfa_challenge',
+  'reauthentication_required',
+  'mfa_enrolment_required',
+  'mfa_already_enrolled',
+  'passkey_rejected',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -7,6 +7,8 @@ import type { SigningKeyStore } from './tokens/store.ts'
 import type { ThrottleStore } from './throttle/store.ts'
 import type { ServiceClientStore } from './clients/store.ts'
 import type { RefreshTokenStore } from './tokens/store.ts'
+import type { SecondFactorStore } from './second-factor/store.ts'
+import type { PasskeyStore } from './passkeys/store.ts'
 
 /**
  * The stores of the durable backend (SQLite or PostgreSQL): what a unit of work changes, in one
@@ -19,6 +21,8 @@ export interface DurableStores {
   serviceClients: ServiceClientStore
   audit: AuditStore
   alerts: AlertStore
+  secondFactors: SecondFactorStore
+  passkeys: PasskeyStore
 }
 
 /** Every store the core needs; the hot ones may live in Redis, beside the durable backend. */

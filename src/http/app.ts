@@ -39,6 +39,11 @@ import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
 import { discoveryRoutes } from './routes/discovery.ts'
 import { pageRoutes } from '../web/pages-plugin.ts'
+import { registerSecondFactorPolicy } from './plugins/second-factor-policy.ts'
+import { secondFactorAuthRoutes } from './routes/second-factor-auth.ts'
+import { mySecondFactorRoutes } from './routes/my-second-factor.ts'
+import { myPasskeyRoutes } from './routes/my-passkeys.ts'
+import { adminSecondFactorRoutes } from './routes/admin-second-factor.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages'>
@@ -143,6 +148,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.metrics) registerMetrics(app, deps.metrics, config.metrics.token)
 
   const { signIn, mySessions, accountAdmin, tokenAdmin, oauth, auditTrail, health } = application
+  const { secondFactor, mfaSignIn, passkeys } = application
+  registerSecondFactorPolicy(app, secondFactor)
   const { absoluteTimeoutSeconds, idleTimeoutSeconds } = config.sessions
   const allowedOrigins = config.server.allowedOrigins
   const authenticate = createAuthenticate({ signIn, allowedOrigins })
@@ -159,6 +166,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
   await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
   await app.register(pageRoutes, { signIn, mySessions, accountAdmin, tokenAdmin, auditTrail, requestLimits: application.requestLimits, config })
+  await app.register(secondFactorAuthRoutes, { signIn, mfaSignIn, passkeys, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
+  await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
+  await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
+  await app.register(adminSecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/admin' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

@@ -34,6 +34,13 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   invalid_client: { status: 401, title: 'Client authentication failed' },
   client_name_taken: { status: 409, title: 'The client name is taken' },
   cookie_session_required: { status: 400, title: 'A cookie session is required' },
+  mfa_required: { status: 401, title: 'A second factor is required' },
+  invalid_mfa_code: { status: 401, title: 'Invalid second factor' },
+  invalid_mfa_challenge: { status: 401, title: 'Invalid or expired sign-in challenge' },
+  reauthentication_required: { status: 403, title: 'Re-authentication required' },
+  mfa_enrolment_required: { status: 403, title: 'Second-factor enrolment required' },
+  mfa_already_enrolled: { status: 409, title: 'A second factor is already enrolled' },
+  passkey_rejected: { status: 400, title: 'The passkey was not accepted' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -33,6 +33,8 @@ export function viewSession(session: SessionRecord, idleTimeoutSeconds: number, 
     ip: session.ip,
     user_agent: session.userAgent,
     current: session.id === currentId,
+    authenticated_at: session.authenticatedAt.toISOString(),
+    amr: session.amr,
   }
 }
 

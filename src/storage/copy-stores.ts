@@ -1,5 +1,7 @@
 /**
- * Copies users, signing keys and live sessions from one set of stores to another through the
+ * Copies users (with their second factor: the sealed TOTP secret, the unused recovery codes and
+ * the passkeys, so no account loses it on the way), signing keys and live sessions from one set
+ * of stores to another through the
  * store interfaces, so any backend can be the source or the target (in practice: the embedded
  * SQLite into PostgreSQL and Redis). It can be run again after an interruption: what the target
  * already holds is skipped, and a username held by a different user in the target stops the copy
@@ -27,6 +29,18 @@ const pageSize = 500
  * Copies the current token of a session's family (also after an interrupted run). Earlier
  * tokens stay behind: presented after the move, one is refused as unknown rather than as reuse.
  */
+/** Copies a confirmed TOTP secret with its unused recovery codes, and the passkeys, unless there. */
+async function copySecondFactor(source: Stores, target: Stores, userId: string): Promise<void> {
+  const totp = await source.secondFactors.findTotp(userId)
+  if (totp?.confirmedAt && !(await target.secondFactors.findTotp(userId))?.confirmedAt) {
+    // The secret stays sealed: both sides open it with the same master key (migrate-data checks).
+    await target.secondFactors.savePendingTotp({ ...totp, lastUsedStep: null, confirmedAt: null })
+    await target.secondFactors.confirmTotp(userId, totp.id, totp.lastUsedStep ?? 0, totp.confirmedAt)
+    await target.secondFactors.replaceRecoveryCodes(userId, await source.secondFactors.listRecoveryCodeHashes(userId), totp.confirmedAt)
+  }
+  for (const passkey of await source.passkeys.listUserPasskeys(userId)) await target.passkeys.insertPasskey(passkey)
+}
+
 async function copyCurrentRefreshToken(source: Stores, target: Stores, sessionId: string): Promise<void> {
   const current = await source.refreshTokens.findCurrentRefreshToken(sessionId)
   if (!current || (await target.refreshTokens.findRefreshToken(current.tokenHash)) !== null) return
@@ -66,6 +80,7 @@ export async function copyStores(
       } else {
         throw new CopyConflictError(`the target already has a different user named "${user.username}"`)
       }
+      await copySecondFactor(source, target, user.id)
       if (!options.includeSessions) continue
       for (const session of await source.sessions.listUserSessions(user.id)) {
         if (session.absoluteExpiresAt <= options.now) continue

@@ -87,6 +87,8 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
     throttles: hot?.throttles ?? durable.throttles,
     audit: durable.audit,
     alerts: durable.alerts,
+    secondFactors: durable.secondFactors,
+    passkeys: durable.passkeys,
     schedulerLocks: hot?.schedulerLocks ?? durable.schedulerLocks,
     sessions: hot?.sessions ?? durable.sessions,
     refreshTokens: hot?.refreshTokens ?? durable.refreshTokens,

@@ -3,7 +3,14 @@
  * are typed structurally, so the verifier depends on neither Fastify nor `node:http`.
  */
 import { describeVerifierError, VerifierError } from './verifier-error.ts'
-import { requireRoles, type Principal, type RequestWithHeaders, type Verifier } from './verifier.ts'
+import {
+  requireAuthenticationMethods,
+  requireRecentAuthentication,
+  requireRoles,
+  type Principal,
+  type RequestWithHeaders,
+  type Verifier,
+} from './verifier.ts'
 
 /** The parts of a Fastify request the hook uses; declare `principal` with `decorateRequest`. */
 export interface HookRequest extends RequestWithHeaders {
@@ -30,11 +37,22 @@ export interface HookReply {
  * app.get('/admin/kick', { onRequest: createFastifyAuthHook(verifier, { roles: ['admin'] }) }, handler)
  * ```
  */
-export function createFastifyAuthHook(verifier: Verifier, options: { roles?: readonly string[] } = {}) {
+export function createFastifyAuthHook(
+  verifier: Verifier,
+  options: {
+    roles?: readonly string[]
+    /** Methods the token's `amr` must hold, for example `['mfa']`. */
+    amr?: readonly string[]
+    /** Longest time since the user authenticated (`auth_time`). */
+    maxAuthAgeSeconds?: number
+  } = {},
+) {
   return async function authenticateWithTessera(request: HookRequest, reply: HookReply): Promise<HookReply | undefined> {
     try {
       const principal = await verifier.authenticateRequest(request.raw ?? request)
       if (options.roles) requireRoles(principal, options.roles)
+      if (options.amr) requireAuthenticationMethods(principal, options.amr)
+      if (options.maxAuthAgeSeconds !== undefined) requireRecentAuthentication(principal, options.maxAuthAgeSeconds)
       request.principal = principal
       return undefined
     } catch (error) {

@@ -12,7 +12,7 @@
  * app.addHook('onRequest', createFastifyAuthHook(verifier))
  * ```
  */
-export { createVerifier, requireRoles } from './verifier.ts'
+export { createVerifier, requireAuthenticationMethods, requireRecentAuthentication, requireRoles } from './verifier.ts'
 export type { AccessTokenAlgorithm, Principal, RequestWithHeaders, Verifier, VerifierOptions } from './verifier.ts'
 export { describeVerifierError, VerifierError } from './verifier-error.ts'
 export type { VerifierErrorCode, VerifierErrorResponse } from './verifier-error.ts'

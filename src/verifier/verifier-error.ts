@@ -9,14 +9,17 @@
  * - `invalid_token`: malformed, forged, expired, for another issuer or audience, unknown key,
  *   or no longer active at Tessera (401).
  * - `insufficient_role`: a valid token without a required role (403).
+ * - `insufficient_user_authentication`: a valid token whose authentication is too old or lacks
+ *   a required method (`amr`), RFC 9470: the client re-authenticates at Tessera and retries (401).
  * - `unavailable`: Tessera's JWKS or introspection could not be reached; fail closed (503).
  */
-export type VerifierErrorCode = 'missing_token' | 'invalid_token' | 'insufficient_role' | 'unavailable'
+export type VerifierErrorCode = 'missing_token' | 'invalid_token' | 'insufficient_role' | 'insufficient_user_authentication' | 'unavailable'
 
 const statusByCode: Record<VerifierErrorCode, 401 | 403 | 503> = {
   missing_token: 401,
   invalid_token: 401,
   insufficient_role: 403,
+  insufficient_user_authentication: 401,
   unavailable: 503,
 }
 
@@ -24,6 +27,7 @@ const challengeByCode: Record<VerifierErrorCode, string | null> = {
   missing_token: 'Bearer',
   invalid_token: 'Bearer error="invalid_token"',
   insufficient_role: 'Bearer error="insufficient_scope"',
+  insufficient_user_authentication: 'Bearer error="insufficient_user_authentication"',
   unavailable: null,
 }
 
@@ -66,6 +70,7 @@ const titles: Record<VerifierErrorCode, string> = {
   missing_token: 'Authentication required',
   invalid_token: 'Invalid token',
   insufficient_role: 'Forbidden',
+  insufficient_user_authentication: 'Stronger or more recent authentication required',
   unavailable: 'Service unavailable',
 }
 

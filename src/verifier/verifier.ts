@@ -52,6 +52,14 @@ export interface Principal {
   tokenId: string
   issuedAt: Date
   expiresAt: Date
+  /** `auth_time`: when the user last authenticated in this session (sign-in or re-authentication); null when absent. */
+  authTime: Date | null
+  /**
+   * `amr` (RFC 8176): how. `pwd` password, `otp` TOTP or recovery code, `hwk`/`swk` a passkey
+   * held in hardware or synced, `user` user presence, `mfa` a second factor (or a passkey that
+   * verified the user). Empty when absent.
+   */
+  amr: readonly string[]
   /** Every verified claim. */
   claims: Readonly<JWTPayload>
 }
@@ -112,7 +120,13 @@ function readAuthorization(request: RequestWithHeaders): string | undefined | nu
 }
 
 function readPrincipal(payload: JWTPayload): Principal | null {
-  const { sub, sid, roles, client_id: clientId, jti, iat, exp } = payload as Record<string, unknown>
+  const { sub, sid, roles, client_id: clientId, jti, iat, exp, auth_time: authTime, amr } = payload as Record<string, unknown>
+  if (
+    (authTime !== undefined && typeof authTime !== 'number') ||
+    (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string')))
+  ) {
+    return null
+  }
   if (
     typeof sub !== 'string' ||
     typeof sid !== 'string' ||
@@ -133,6 +147,8 @@ function readPrincipal(payload: JWTPayload): Principal | null {
     tokenId: jti,
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
+    authTime: typeof authTime === 'number' ? new Date(authTime * 1000) : null,
+    amr: Array.isArray(amr) ? (amr as string[]) : [],
     claims: payload,
   }
 }
@@ -291,5 +307,35 @@ export function createVerifier(options: VerifierOptions): Verifier {
 export function requireRoles(principal: Principal, roles: readonly string[]): void {
   if (!roles.every((role) => principal.roles.includes(role))) {
     throw new VerifierError('insufficient_role', 'The token does not carry a required role.')
+  }
+}
+
+/**
+ * Throws `insufficient_user_authentication` unless the token's `amr` holds every one of
+ * `methods`: for example `['mfa']` for any second factor, `['otp']` for a one-time code.
+ *
+ * @example
+ * ```ts
+ * requireAuthenticationMethods(principal, ['mfa'])
+ * ```
+ */
+export function requireAuthenticationMethods(principal: Principal, methods: readonly string[]): void {
+  if (!methods.every((method) => principal.amr.includes(method))) {
+    throw new VerifierError('insufficient_user_authentication', 'The token does not carry a required authentication method.')
+  }
+}
+
+/**
+ * Throws `insufficient_user_authentication` unless the user authenticated (`auth_time`) at most
+ * `maxAgeSeconds` ago; a token without `auth_time` is refused.
+ *
+ * @example
+ * ```ts
+ * requireRecentAuthentication(principal, 600)
+ * ```
+ */
+export function requireRecentAuthentication(principal: Principal, maxAgeSeconds: number, now: Date = new Date()): void {
+  if (principal.authTime === null || now.getTime() - principal.authTime.getTime() > maxAgeSeconds * 1000) {
+    throw new VerifierError('insufficient_user_authentication', 'The authentication is too old for this request.')
   }
 }

@@ -254,6 +254,33 @@ describe('changes across PostgreSQL and Redis under a Redis fault', { skip, time
 
 
 
+  it('a second sign-in step answered 503 spent its recovery code with its event and handed out nothing, or spent nothing', async (t) => {
+    const result = await runWithFaults({
+      async prepare() {
+        const user = await createUser()
+        const { access_token: bearer } = (await signIn(user.username)).json
+        const started = await send('/v1/me/mfa/totp', { method: 'POST', bearer })
+        const { decodeBase32, generateTotp } = await import('../../src/core/second-factor/totp.ts')
+        const code = generateTotp(decodeBase32(started.json.secret), Date.now())
+        const { recovery_codes: codes } = (await send('/v1/me/mfa/totp/confirm', { bearer, body: { code } })).json
+        const challenge = (await signIn(user.username)).json.mfa_challenge
+        return { user, challenge, recoveryCode: codes[0] as string, spare: codes[1] as string }
+      },
+      async act({ challenge, recoveryCode }) {
+        return (await send('/v1/auth/mfa', { body: { challenge, recovery_code: recoveryCode } })).status
+      },
+      async check({ user, recoveryCode }, status, point) {
+        assert.ok([200, 503].includes(status), `${point}: answered ${status}`)
+        const recorded = (await eventsOf(user.id, 'recovery_code_used')).length
+        const retry = await send('/v1/auth/mfa', { body: { challenge: (await signIn(user.username)).json.mfa_challenge, recovery_code: recoveryCode } })
+        const wasSpent = retry.status !== 200
+        if (status === 200) assert.ok(wasSpent, `${point}: a success spent the code`)
+        assert.equal(recorded, wasSpent ? 1 : 0, `${point}: spent ${wasSpent}, ${recorded} recovery_code_used events`)
+      },
+    })
+    t.diagnostic(`second step: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`)
+  })
+
   it('ending all of one\'s sessions answered 503 ends each session with its event, or leaves it alive without one', async (t) => {
     const result = await runWithFaults({
       async prepare() {

@@ -26,7 +26,7 @@ describe('sessions', () => {
     assert.equal(current.ip, '127.0.0.1')
     for (const session of response.json.sessions) {
       assert.deepEqual(Object.keys(session).sort(), [
-        'created_at', 'current', 'expires_at', 'id', 'ip', 'last_seen_at', 'transport', 'user_agent',
+        'amr', 'authenticated_at', 'created_at', 'current', 'expires_at', 'id', 'ip', 'last_seen_at', 'transport', 'user_agent',
       ])
     }
   })

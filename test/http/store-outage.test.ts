@@ -52,6 +52,8 @@ async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | '
     throttles: withOutage(sqlite.throttles, hotDown),
     audit: withOutage(sqlite.audit, down),
     alerts: withOutage(sqlite.alerts, down),
+    secondFactors: withOutage(sqlite.secondFactors, down),
+    passkeys: withOutage(sqlite.passkeys, down),
     schedulerLocks: withOutage(sqlite.schedulerLocks, hotDown),
     runUnitOfWork: withOutage({ runUnitOfWork: sqlite.runUnitOfWork }, down).runUnitOfWork,
     checkHealth: withOutage({ checkHealth: sqlite.checkHealth }, down).checkHealth,

@@ -45,6 +45,11 @@ const publicOperations = [
   'POST /v1/auth/register',
   'POST /v1/auth/login',
   'POST /v1/auth/refresh',
+  // A second step and a passkey sign-in prove themselves with the challenge or the assertion.
+  'POST /v1/auth/mfa',
+  'POST /v1/auth/mfa/passkey-options',
+  'POST /v1/auth/passkey',
+  'POST /v1/auth/passkey/options',
 ]
 
 function listOperations(document: OpenApiDocument): Array<{ name: string; operation: Operation }> {

@@ -48,6 +48,27 @@ describe('copyStores()', () => {
     })
   })
 
+  it('copies a user\'s second factor: the sealed TOTP secret, the unused recovery codes and the passkeys', async (t) => {
+    const { source, target } = openPair()
+    t.after(async () => {
+      await source.close()
+      await target.close()
+    })
+    const user = await insertTestUser(source.accounts)
+    const totp = { id: 'totp-1', userId: user.id, secretCiphertext: 'v1.sealed', algorithm: 'SHA1' as const, digits: 6, periodSeconds: 30, lastUsedStep: null, createdAt: contractEpoch, confirmedAt: null }
+    await source.secondFactors.savePendingTotp(totp)
+    await source.secondFactors.confirmTotp(user.id, 'totp-1', 42, secondsAfterEpoch(1))
+    await source.secondFactors.replaceRecoveryCodes(user.id, ['h1', 'h2'], secondsAfterEpoch(1))
+    await source.secondFactors.consumeRecoveryCode(user.id, 'h1', secondsAfterEpoch(2))
+    const passkey = { id: 'cred-1', userId: user.id, publicKey: Uint8Array.from([1, 2, 3]), counter: 7, transports: ['usb'], isBackupEligible: false, name: 'Key', createdAt: contractEpoch, lastUsedAt: null }
+    await source.passkeys.insertPasskey(passkey)
+    await copyStores(source, target, { now: contractEpoch, includeSessions: false })
+    await copyStores(source, target, { now: contractEpoch, includeSessions: false })
+    assert.deepEqual(await target.secondFactors.findTotp(user.id), { ...totp, lastUsedStep: 42, confirmedAt: secondsAfterEpoch(1) })
+    assert.deepEqual(await target.secondFactors.listRecoveryCodeHashes(user.id), ['h2'])
+    assert.deepEqual(await target.passkeys.listUserPasskeys(user.id), [passkey])
+  })
+
   it('leaves sessions behind when asked to', async (t) => {
     const { source, target } = openPair()
     t.after(async () => {

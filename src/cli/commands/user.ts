@@ -9,6 +9,7 @@ import { formatJson } from '../format.ts'
 import { describeUser, formatUserTable } from '../user-view.ts'
 import { importUsers, unlockUser } from './user-import.ts'
 import { parseCommandArgs } from '../command-args.ts'
+import { resetSecondFactor, showSecondFactor } from './user-second-factor.ts'
 
 const listPageSize = 200
 
@@ -97,6 +98,10 @@ export async function run(args: string[], io: Io): Promise<number> {
       return importUsers(rest, io)
     case 'unlock':
       return unlockUser(rest, io)
+    case 'mfa':
+      return showSecondFactor(rest, io)
+    case 'mfa-reset':
+      return resetSecondFactor(rest, io)
     case undefined:
       throw usageError('user: missing subcommand (create, list, import or unlock).')
     case '-h':

@@ -42,6 +42,17 @@ import { createAccountAdministration, type AccountAdministration } from './accou
 import { createAuditTrailOperations, type AuditTrailOperations } from './audit-trail.ts'
 import { createMySessionOperations, type MySessionOperations } from './my-sessions.ts'
 import { createSignInOperations, type SignInOperations } from './sign-in.ts'
+import { createStepUp } from '../auth/step-up.ts'
+import { createPasskeys } from '../passkeys/passkeys.ts'
+import { createProofChecks } from '../second-factor/proofs.ts'
+import { createPasskeyOperations, type PasskeyOperations } from './passkeys.ts'
+import {
+  createSecondFactorOperations,
+  type RecoveryCodeNotice,
+  type SecondFactorOperations,
+  type SecondFactorSettings,
+} from './second-factor.ts'
+import { createSecondFactorGate, createSecondFactorSignIn, type SecondFactorSignInOperations } from './second-factor-sign-in.ts'
 import {
   createOAuthOperations,
   createTokenAdministration,
@@ -67,6 +78,7 @@ export interface ApplicationSettings {
   }
   audit: AuditSettings
   throttle: ThrottleSettings
+  secondFactor: SecondFactorSettings
 }
 
 export interface Health {
@@ -97,6 +109,12 @@ export interface Application {
   tokenAdmin: TokenAdministration
   oauth: OAuthOperations
   auditTrail: AuditTrailOperations
+  /** TOTP enrolment, recovery codes, step-up checks, the role rule, the admin view and reset. */
+  secondFactor: SecondFactorOperations
+  /** The second step of a sign-in, and re-authentication. */
+  mfaSignIn: SecondFactorSignInOperations
+  /** Passkey registration and management, and sign-in with a passkey alone. */
+  passkeys: PasskeyOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
   health: Health
@@ -114,6 +132,11 @@ export async function createApplication(deps: {
   postWebhook?: WebhookPoster
   /** Shared with the other nodes; a node alone needs none. */
   invalidationBus?: InvalidationBus
+  /**
+   * Called after a recovery code was used to sign in or re-authenticate: where a mail (or other
+   * alert) to the account's owner is sent from. The use is audited whether or not it is given.
+   */
+  onRecoveryCodeUsed?: (notice: RecoveryCodeNotice) => void | Promise<void>
 }): Promise<Application> {
   const { stores, clock, settings, masterKey } = deps
   const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
@@ -185,6 +208,22 @@ export async function createApplication(deps: {
   })
   const serviceClients = createServiceClients({ store: stores.serviceClients, clock })
   const refusals = createRefusalSummaries({ audit, clock, settings: auditSettings.refusalSummaries })
+  // Its own key, derived for this purpose alone: TOTP secrets and signing keys never share one.
+  const protector = createKeyProtector(deriveSecret(masterKey, 'tessera totp secrets'))
+  const passkeys = createPasskeys({ store: stores.passkeys, clock, settings: settings.secondFactor.webauthn })
+  const proofChecks = createProofChecks({ store: stores.secondFactors, passkeys, protector, clock })
+  const stepUp = createStepUp({
+    clock,
+    maxAgeSeconds: settings.secondFactor.reauthenticationMaxAgeSeconds,
+    hasSecondFactor: async (userId) => (await proofChecks.findConfirmedTotp(userId)) !== null,
+  })
+  const secondFactorGate = createSecondFactorGate({
+    store: stores.secondFactors,
+    passkeyStore: stores.passkeys,
+    checks: proofChecks,
+    audit,
+    clock,
+  })
 
   return {
     signIn: createSignInOperations({
@@ -197,6 +236,8 @@ export async function createApplication(deps: {
       throttle,
       csrfTokens: createCsrfTokens(deriveSecret(masterKey, 'tessera csrf tokens')),
       clock,
+      secondFactorGate,
+      stepUp,
     }),
     mySessions: createMySessionOperations({ sessions, unitOfWork }),
     accountAdmin: createAccountAdministration({
@@ -229,6 +270,35 @@ export async function createApplication(deps: {
       unitOfWork,
     }),
     auditTrail: createAuditTrailOperations({ audit, alerts, refusals, auditStore: stores.audit, clock }),
+    secondFactor: createSecondFactorOperations({
+      store: stores.secondFactors,
+      passkeyStore: stores.passkeys,
+      accounts,
+      sessions,
+      throttle,
+      stepUp,
+      protector,
+      audit,
+      refusals,
+      unitOfWork,
+      clock,
+      settings: settings.secondFactor,
+    }),
+    mfaSignIn: createSecondFactorSignIn({
+      store: stores.secondFactors,
+      checks: proofChecks,
+      passkeys,
+      accounts,
+      sessions,
+      accessTokens,
+      throttle,
+      audit,
+      refusals,
+      unitOfWork,
+      clock,
+      ...(deps.onRecoveryCodeUsed ? { onRecoveryCodeUsed: deps.onRecoveryCodeUsed } : {}),
+    }),
+    passkeys: createPasskeyOperations({ passkeys, store: stores.passkeys, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock }),
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
@@ -240,6 +310,8 @@ export async function createApplication(deps: {
         { name: 'expired-throttle', run: () => throttle.deleteExpiredThrottles() },
         { name: 'retired-key', run: () => keyRing.deleteRetiredKeys() },
         { name: 'refusal-summary', run: () => refusals.flushRefusals() },
+        { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
+        { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()

@@ -22,11 +22,13 @@ import {
 } from '../auth/sign-in-events.ts'
 import { TesseraError, type ErrorCode } from '../errors.ts'
 import type { RequestContext } from '../request-context.ts'
-import type { Sessions, StartedSession } from '../sessions/sessions.ts'
+import type { SessionAuthentication, Sessions, StartedSession } from '../sessions/sessions.ts'
 import type { SessionRecord, SessionTransport } from '../sessions/store.ts'
 import type { SignInAttempt, SignInThrottle } from '../throttle/sign-in-throttle.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
 import type { UnitOfWork } from '../unit-of-work.ts'
+import type { StepUp } from '../auth/step-up.ts'
+import type { SecondFactorGate } from './second-factor-sign-in.ts'
 
 export interface Principal {
   user: UserRecord
@@ -77,7 +79,8 @@ export interface SignInOperations {
    */
   issueSessionAccessToken(principal: Principal, context: ClientContext): Promise<SessionAccessToken>
   /**
-   * Changes the password, ends every session of the user, and opens a new session on
+   * Changes the password (an account with a second factor needs a recent authentication with it:
+   * `reauthentication_required`), ends every session of the user, and opens a new session on
    * `transport` (by default the current session's): the session id changes with the privilege
    * level (no fixation).
    */
@@ -125,14 +128,18 @@ export function createSignInOperations(deps: {
   throttle: SignInThrottle
   csrfTokens: CsrfTokens
   clock: Clock
+  /** Stops a password sign-in of an account with a second factor at `mfa_required`. */
+  secondFactorGate: SecondFactorGate
+  stepUp: StepUp
 }): SignInOperations {
-  const { accounts, sessions, accessTokens, audit, refusals, unitOfWork, throttle, csrfTokens, clock } = deps
+  const { accounts, sessions, accessTokens, audit, refusals, unitOfWork, throttle, csrfTokens, clock, secondFactorGate, stepUp } = deps
 
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
       userId: user.id,
       sessionId: session.id,
       roles: user.roles,
+      authentication: session,
     })
     return { accessToken, expiresInSeconds, refreshToken }
   }
@@ -151,8 +158,9 @@ export function createSignInOperations(deps: {
     transport: SessionTransport,
     client: ClientContext,
     cause: 'sign_in' | 'password_changed' = 'sign_in',
+    authentication?: SessionAuthentication,
   ): Promise<SignIn> {
-    const started = await sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent })
+    const started = await sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent, ...(authentication ? { authentication } : {}) })
     try {
       await audit.record(describeSessionStart(user, started.session, client, cause))
     } catch (error) {
@@ -183,6 +191,8 @@ export function createSignInOperations(deps: {
       await audit.record(describeLoginFailure(username, existing, client, isHashUsable))
       throw new TesseraError('invalid_credentials', 'The username or password is not correct.')
     }
+    // Only once the password is right: an account with a second factor gets a challenge, no session.
+    await secondFactorGate.requireNoSecondFactor(user, transport, client)
     return openSession(user, transport, client)
   }
 
@@ -211,7 +221,8 @@ export function createSignInOperations(deps: {
       for (const event of describePasswordChange(principal, ended, client)) change.record(event)
       return updated
     })
-    return openSession(user, transport ?? principal.session.transport, client, 'password_changed')
+    // The new session was authenticated as the one it replaces (the password change proves no second factor).
+    return openSession(user, transport ?? principal.session.transport, client, 'password_changed', principal.session)
   }
 
   return {
@@ -284,7 +295,7 @@ export function createSignInOperations(deps: {
       if (session.transport !== 'cookie') {
         throw new TesseraError('cookie_session_required', 'Only a cookie session can ask for an access token.')
       }
-      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles })
+      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles, authentication: session })
       // Recorded, not part of a unit of work: issuing a token changes no stored state.
       await audit.record({
         type: 'access_token_issued',
@@ -298,6 +309,7 @@ export function createSignInOperations(deps: {
     },
 
     async changePassword(principal, input) {
+      await stepUp.requireRecentSecondFactor(principal)
       const attempt = await admit(principal.user.username, input, () => ({
         type: 'password_change_failed',
         outcome: 'failure',

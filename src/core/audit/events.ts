@@ -42,6 +42,21 @@ export const auditEventTypes = [
   'client_authentication_failed',
   // Authorization
   'access_denied',
+  // Second factor
+  'mfa_enrolment_started',
+  'mfa_enrolled',
+  'mfa_disabled',
+  'mfa_reset',
+  'mfa_challenge_issued',
+  'mfa_failed',
+  'recovery_code_used',
+  'recovery_codes_regenerated',
+  'reauthenticated',
+  'reauthentication_failed',
+  'passkey_registered',
+  'passkey_renamed',
+  'passkey_removed',
+  'passkey_failed',
 ] as const
 
 export type AuditEventType = (typeof auditEventTypes)[number]
@@ -79,6 +94,12 @@ export const auditReasons = [
   'lockout_expired',
   'rotation',
   'unusable_password_hash',
+  'bad_code',
+  'code_replayed',
+  'challenge_invalid',
+  'mfa_enrolment_required',
+  'passkey_rejected',
+  'counter_regressed',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]

@@ -44,14 +44,29 @@ export interface StartedSession {
   refreshToken: string | null
 }
 
+/** How a session's user proved who they are, and when (RFC 8176 method references). */
+export interface SessionAuthentication {
+  authenticatedAt: Date
+  amr: readonly string[]
+}
+
 export interface Sessions {
-  /** Starts a session under the user's current session epoch. */
+  /**
+   * Starts a session under the user's current session epoch; authenticated now by password
+   * unless `authentication` says otherwise.
+   */
   startSession(input: {
     user: UserRecord
     transport: SessionTransport
     ip: string
     userAgent: string
+    authentication?: SessionAuthentication
   }): Promise<StartedSession>
+  /**
+   * Records a re-authentication in the session (its id stays); copies are dropped here and on
+   * other nodes. False when the session is gone.
+   */
+  recordReauthentication(session: SessionRecord, authentication: SessionAuthentication): Promise<boolean>
   /** Deletes a session whose sign-in failed after it was started (its token was never handed out). */
   discardSession(session: SessionRecord): Promise<void>
   /** The live session of a cookie token, or null. */
@@ -212,7 +227,7 @@ export function createSessions(deps: {
   }
 
   return {
-    async startSession({ user, transport, ip, userAgent }) {
+    async startSession({ user, transport, ip, userAgent, authentication }) {
       const now = clock.now()
       const sessionToken = transport === 'cookie' ? createRandomToken(sessionTokenBytes) : null
       const session: SessionRecord = {
@@ -226,10 +241,19 @@ export function createSessions(deps: {
         absoluteExpiresAt: new Date(now.getTime() + settings.absoluteTimeoutSeconds * 1000),
         ip,
         userAgent,
+        authenticatedAt: authentication?.authenticatedAt ?? now,
+        amr: [...(authentication?.amr ?? ['pwd'])],
       }
       await sessionStore.insertSession(session)
       const refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
       return { session, sessionToken, refreshToken }
+    },
+
+    async recordReauthentication(session, { authenticatedAt, amr }) {
+      const isRecorded = await sessionStore.recordSessionAuthentication(session.id, authenticatedAt, amr)
+      cache.forgetSession(session.id)
+      await announce({ kind: 'session', sessionId: session.id })
+      return isRecorded
     },
 
     async discardSession(session) {

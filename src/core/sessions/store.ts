@@ -17,6 +17,10 @@ export interface SessionRecord {
   absoluteExpiresAt: Date
   ip: string
   userAgent: string
+  /** When the user last proved who they are in this session: its sign-in, or a later re-authentication. */
+  authenticatedAt: Date
+  /** How they did it: RFC 8176 authentication method references (`pwd`, `otp`, `hwk`, `mfa`…). */
+  amr: string[]
 }
 
 export interface SessionStore {
@@ -28,6 +32,11 @@ export interface SessionStore {
   findSessionByTokenHash(tokenHash: string): Promise<SessionRecord | null>
   /** Moves `lastSeenAt` forward (never backward). */
   touchSession(id: string, lastSeenAt: Date): Promise<void>
+  /**
+   * Records a re-authentication: `authenticatedAt` and `amr` replace the session's own when
+   * `authenticatedAt` is later; false when the session is gone.
+   */
+  recordSessionAuthentication(id: string, authenticatedAt: Date, amr: readonly string[]): Promise<boolean>
   /** The user's sessions, newest first. */
   listUserSessions(userId: string): Promise<SessionRecord[]>
   /** Deletes one session (and its refresh-token family); false when there was none. */

@@ -86,6 +86,20 @@ describe('access tokens', () => {
     assert.match(String(claims.jti), /^[0-9a-f-]{36}$/)
   })
 
+  it('issueAccessToken() carries the session\'s authentication as auth_time and amr, which verification reads back', async (t) => {
+    const { clock, accessTokens } = await setUp(t)
+    const authenticatedAt = new Date(clock.now().getTime() - 90_500)
+    const { accessToken } = await accessTokens.issueAccessToken({ ...subject, authentication: { authenticatedAt, amr: ['pwd', 'otp', 'mfa'] } })
+    const claims = decodeJwt(accessToken)
+    assert.equal(claims.auth_time, Math.floor(authenticatedAt.getTime() / 1000))
+    assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa'])
+    const verified = await accessTokens.verifyAccessToken(accessToken)
+    assert.equal(verified?.authTime, Math.floor(authenticatedAt.getTime() / 1000))
+    assert.deepEqual(verified?.amr, ['pwd', 'otp', 'mfa'])
+    const without = await accessTokens.verifyAccessToken((await accessTokens.issueAccessToken(subject)).accessToken)
+    assert.deepEqual([without?.authTime, without?.amr], [null, []])
+  })
+
   it('issueAccessToken() gives every token its own jti', async (t) => {
     const { accessTokens } = await setUp(t)
     const first = decodeJwt((await accessTokens.issueAccessToken(subject)).accessToken)

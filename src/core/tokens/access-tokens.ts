@@ -29,10 +29,23 @@ export interface AccessTokenClaims {
   jti: string
   iat: number
   exp: number
+  /** `auth_time` (seconds), when the token carries it. */
+  authTime: number | null
+  /** `amr` (RFC 8176), empty when the token carries none. */
+  amr: string[]
 }
 
 export interface AccessTokens {
-  issueAccessToken(input: { userId: string; sessionId: string; roles: readonly string[] }): Promise<{
+  /**
+   * `authentication` (the session's latest) becomes `auth_time` and `amr` (OpenID Connect Core
+   * §2, RFC 8176), so a resource server can demand a recent or multi-factor authentication.
+   */
+  issueAccessToken(input: {
+    userId: string
+    sessionId: string
+    roles: readonly string[]
+    authentication?: { authenticatedAt: Date; amr: readonly string[] }
+  }): Promise<{
     accessToken: string
     expiresInSeconds: number
   }>
@@ -49,7 +62,7 @@ const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const maxTokenLength = 8192
 
 function readClaims(payload: JWTPayload): AccessTokenClaims | null {
-  const { sub, sid, roles, client_id: clientId, jti, iat, exp } = payload as Record<string, unknown>
+  const { sub, sid, roles, client_id: clientId, jti, iat, exp, auth_time: authTime, amr } = payload as Record<string, unknown>
   if (
     typeof sub !== 'string' ||
     typeof sid !== 'string' ||
@@ -58,11 +71,13 @@ function readClaims(payload: JWTPayload): AccessTokenClaims | null {
     typeof iat !== 'number' ||
     typeof exp !== 'number' ||
     !Array.isArray(roles) ||
-    !roles.every((role) => typeof role === 'string')
+    !roles.every((role) => typeof role === 'string') ||
+    (authTime !== undefined && typeof authTime !== 'number') ||
+    (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string')))
   ) {
     return null
   }
-  return { sub, sid, roles, clientId, jti, iat, exp }
+  return { sub, sid, roles, clientId, jti, iat, exp, authTime: authTime ?? null, amr: (amr as string[] | undefined) ?? [] }
 }
 
 export function createAccessTokens(deps: {
@@ -87,10 +102,13 @@ export function createAccessTokens(deps: {
   }
 
   return {
-    async issueAccessToken({ userId, sessionId, roles }) {
+    async issueAccessToken({ userId, sessionId, roles, authentication }) {
       const key = keyRing.currentSigningKey()
       const issuedAt = Math.floor(clock.now().getTime() / 1000)
-      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles], client_id: settings.clientId })
+      const authenticationClaims = authentication
+        ? { auth_time: Math.floor(authentication.authenticatedAt.getTime() / 1000), amr: [...authentication.amr] }
+        : {}
+      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles], client_id: settings.clientId, ...authenticationClaims })
         .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt' })
         .setIssuer(settings.issuer)
         .setAudience(settings.audience)

@@ -36,6 +36,8 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     absoluteExpiresAt: new Date(clock.now().getTime() + 86_400_000),
     ip: '192.0.2.1',
     userAgent: 'test',
+    authenticatedAt: clock.now(),
+    amr: ['pwd'],
   }
   await stores.sessions.insertSession(session)
   const refreshTokens = createRefreshTokens({ store: stores.refreshTokens, clock, secret, settings: { refreshGraceSeconds } })

@@ -51,6 +51,8 @@ export const sessionSchema = {
     ip: { type: 'string' },
     user_agent: { type: 'string' },
     current: { type: 'boolean' },
+    authenticated_at: { type: 'string', format: 'date-time', description: 'The latest authentication: the sign-in or a re-authentication.' },
+    amr: { type: 'array', items: { type: 'string' }, description: 'How it was made (RFC 8176): pwd, otp, hwk, swk, user, mfa.' },
   },
   required: ['id', 'transport', 'created_at', 'last_seen_at', 'expires_at', 'ip', 'user_agent', 'current'],
 } as const

@@ -10,6 +10,8 @@ import { testServiceClientStore } from './service-clients.ts'
 import { testSessionStore } from './sessions.ts'
 import { testSigningKeyStore } from './signing-keys.ts'
 import { testThrottleStore } from './throttles.ts'
+import { testSecondFactorStore } from './second-factors.ts'
+import { testPasskeyStore } from './passkeys.ts'
 
 /**
  * `isInsideUnitOfWork`: the stores are bound to one open unit of work (see `insideUnitOfWork`),
@@ -26,4 +28,6 @@ export function testDurableBackendStores(openStores: OpenStores, options: { isIn
   testThrottleStore(openStores)
   testRefreshTokenStore(openStores)
   testServiceClientStore(openStores)
+  testSecondFactorStore(openStores)
+  testPasskeyStore(openStores)
 }

@@ -99,6 +99,8 @@ export function buildSessionRecord(overrides: Partial<SessionRecord> & { userId:
     absoluteExpiresAt: secondsAfterEpoch(86_400),
     ip: '192.0.2.10',
     userAgent: 'contract-suite/1.0',
+    authenticatedAt: contractEpoch,
+    amr: ['pwd'],
     ...overrides,
   }
 }

@@ -29,6 +29,18 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.deepEqual(await sessions.findSessionById(session.id), session)
     })
 
+    it('recordSessionAuthentication() replaces the authentication time and methods, only by a later one', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const session = buildSessionRecord({ userId, authenticatedAt: secondsAfterEpoch(0), amr: ['pwd'] })
+      await sessions.insertSession(session)
+      assert.equal(await sessions.recordSessionAuthentication(session.id, secondsAfterEpoch(60), ['pwd', 'otp', 'mfa']), true)
+      assert.deepEqual(await sessions.findSessionById(session.id), { ...session, authenticatedAt: secondsAfterEpoch(60), amr: ['pwd', 'otp', 'mfa'] })
+      assert.equal(await sessions.recordSessionAuthentication(session.id, secondsAfterEpoch(30), ['hwk']), true)
+      const kept = await sessions.findSessionById(session.id)
+      assert.deepEqual([kept?.authenticatedAt, kept?.amr], [secondsAfterEpoch(60), ['pwd', 'otp', 'mfa']])
+      assert.equal(await sessions.recordSessionAuthentication('no-such-session', secondsAfterEpoch(90), ['pwd']), false)
+    })
+
     it('insertSession() keeps the user epoch the session started under', async (t) => {
       const { sessions, userId } = await openWithUser(t, openStores)
       const session = buildTokenSessionRecord({ userId, userEpoch: 7 })

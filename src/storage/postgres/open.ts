@@ -17,6 +17,8 @@ import { createPostgresServiceClientStore } from './service-clients.ts'
 import { createPostgresSessionStore } from './sessions.ts'
 import { createPostgresSigningKeyStore } from './signing-keys.ts'
 import { createPostgresThrottleStore } from './throttles.ts'
+import { createPostgresSecondFactorStore } from './second-factors.ts'
+import { createPostgresPasskeyStore } from './passkeys.ts'
 
 export interface PostgresStores extends BackendStores {
   database: Database
@@ -35,6 +37,8 @@ function createStoresOver(db: SqlSession): StoreSet {
     audit: createPostgresAuditStore(db),
     alerts: createPostgresAlertStore(db),
     schedulerLocks: createPostgresSchedulerLockStore(db),
+    secondFactors: createPostgresSecondFactorStore(db),
+    passkeys: createPostgresPasskeyStore(db),
   }
 }
 

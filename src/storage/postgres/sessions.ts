@@ -14,6 +14,8 @@ export function toSession(row: Row): SessionRecord {
     absoluteExpiresAt: row.absolute_expires_at as Date,
     ip: String(row.ip),
     userAgent: String(row.user_agent),
+    authenticatedAt: row.authenticated_at as Date,
+    amr: String(row.amr).split(' '),
   }
 }
 
@@ -27,8 +29,8 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
     async insertSession(session) {
       await db.query(
         `INSERT INTO sessions (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at,
-           absolute_expires_at, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+           absolute_expires_at, ip, user_agent, authenticated_at, amr)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           session.id,
           session.tokenHash,
@@ -40,6 +42,8 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
           session.absoluteExpiresAt,
           session.ip,
           session.userAgent,
+          session.authenticatedAt,
+          session.amr.join(' '),
         ],
       )
     },
@@ -50,6 +54,16 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
 
     async touchSession(id, lastSeenAt) {
       await db.query('UPDATE sessions SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1', [id, lastSeenAt])
+    },
+
+    async recordSessionAuthentication(id, authenticatedAt, amr) {
+      const rows = await db.query(
+        `UPDATE sessions SET authenticated_at = greatest(authenticated_at, $2),
+           amr = CASE WHEN authenticated_at <= $2 THEN $3 ELSE amr END
+         WHERE id = $1 RETURNING id`,
+        [id, authenticatedAt, amr.join(' ')],
+      )
+      return rows.length === 1
     },
 
     async listUserSessions(userId) {

@@ -22,6 +22,18 @@ return 1
 `)
 
 /**
+ * KEYS: session. ARGV: instant ms, amr → 1 when the session exists; its authentication time and
+ * methods are replaced only by a later (or equal) authentication.
+ */
+export const recordAuthenticationScript = defineRedisScript(`
+local createdAt = redis.call('HGET', KEYS[1], 'createdAt')
+if not createdAt then return 0 end
+local current = redis.call('HGET', KEYS[1], 'authenticatedAt') or createdAt
+if tonumber(ARGV[1]) >= tonumber(current) then redis.call('HSET', KEYS[1], 'authenticatedAt', ARGV[1], 'amr', ARGV[2]) end
+return 1
+`)
+
+/**
  * KEYS: session, its refresh family. ARGV: owner user id, or '' for any owner → the deleted
  * session's fields, or an empty list when there was none (or it belongs to someone else).
  */

@@ -23,6 +23,7 @@ import {
   deleteSessionScript,
   indexUserSessionScript,
   insertSessionScript,
+  recordAuthenticationScript,
   touchSessionScript,
 } from './session-scripts.ts'
 
@@ -53,6 +54,8 @@ function toFields(session: SessionRecord): string[] {
     ['absoluteExpiresAt', String(session.absoluteExpiresAt.getTime())],
     ['ip', session.ip],
     ['userAgent', session.userAgent],
+    ['authenticatedAt', String(session.authenticatedAt.getTime())],
+    ['amr', session.amr.join(' ')],
   ]
   return fields.flatMap(([name, value]) => (value === null ? [] : [name, value]))
 }
@@ -76,6 +79,9 @@ export function toSession(reply: readonly unknown[]): SessionRecord | null {
     absoluteExpiresAt: instant('absoluteExpiresAt'),
     ip: fields.get('ip') ?? '',
     userAgent: fields.get('userAgent') ?? '',
+    // Sessions stored before authentication times were kept were authenticated by password at their start.
+    authenticatedAt: fields.has('authenticatedAt') ? instant('authenticatedAt') : instant('createdAt'),
+    amr: (fields.get('amr') ?? 'pwd').split(' '),
   }
 }
 
@@ -169,6 +175,14 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
         redis.runScript(touchSessionScript, [keys.session(id)], [at]),
         redis.command(keys.byLastSeen, ['ZADD', keys.byLastSeen, 'XX', 'GT', at, id]),
       ])
+    },
+
+    async recordSessionAuthentication(id, authenticatedAt, amr) {
+      const recorded = await redis.runScript<number>(recordAuthenticationScript, [keys.session(id)], [
+        String(authenticatedAt.getTime()),
+        amr.join(' '),
+      ])
+      return recorded === 1
     },
 
     async listUserSessions(userId) {

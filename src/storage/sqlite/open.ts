@@ -27,6 +27,8 @@ import { createSqliteThrottleStore } from './throttles.ts'
 import { createSqliteRefreshTokenStore } from './refresh-tokens.ts'
 import { createSqliteServiceClientStore } from './service-clients.ts'
 import { createSqliteRevokedSessionStore } from './revoked-sessions.ts'
+import { createSqliteSecondFactorStore } from './second-factors.ts'
+import { createSqlitePasskeyStore } from './passkeys.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -106,6 +108,8 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     throttles: createSqliteThrottleStore(db),
     refreshTokens: createSqliteRefreshTokenStore(db),
     serviceClients: createSqliteServiceClientStore(db),
+    secondFactors: createSqliteSecondFactorStore(db),
+    passkeys: createSqlitePasskeyStore(db),
   }
   return {
     accounts: gateStore(bound.accounts, gate),
@@ -119,6 +123,8 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     throttles: gateStore(bound.throttles, gate),
     refreshTokens: gateStore(bound.refreshTokens, gate),
     serviceClients: gateStore(bound.serviceClients, gate),
+    secondFactors: gateStore(bound.secondFactors, gate),
+    passkeys: gateStore(bound.passkeys, gate),
     runUnitOfWork: (work) => gate.runInTransaction(() => work(bound)),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())

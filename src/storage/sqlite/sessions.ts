@@ -26,16 +26,21 @@ export function toSession(row: Record<string, unknown>): SessionRecord {
     absoluteExpiresAt: new Date(Number(row.absolute_expires_at)),
     ip: String(row.ip),
     userAgent: String(row.user_agent),
+    authenticatedAt: new Date(Number(row.authenticated_at)),
+    amr: String(row.amr).split(' '),
   }
 }
 
 export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): SessionStore {
   const insert = db.prepare(`INSERT INTO sessions
-    (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent,
+     authenticated_at, amr)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const findById = db.prepare('SELECT * FROM sessions WHERE id = ?')
   const findByTokenHash = db.prepare('SELECT * FROM sessions WHERE token_hash = ?')
   const touch = db.prepare('UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?')
+  const authenticate = db.prepare('UPDATE sessions SET authenticated_at = ?, amr = ? WHERE id = ? AND authenticated_at <= ?')
+  const exists = db.prepare('SELECT 1 FROM sessions WHERE id = ?')
   const listByUser = db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id')
   const deleteById = db.prepare('DELETE FROM sessions WHERE id = ?')
   const deleteOfUser = db.prepare('DELETE FROM sessions WHERE user_id = ? AND id = ?')
@@ -60,6 +65,8 @@ export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): 
         session.absoluteExpiresAt.getTime(),
         session.ip,
         session.userAgent,
+        session.authenticatedAt.getTime(),
+        session.amr.join(' '),
       )
     },
 
@@ -75,6 +82,11 @@ export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): 
 
     async touchSession(id, lastSeenAt) {
       touch.run(lastSeenAt.getTime(), id)
+    },
+
+    async recordSessionAuthentication(id, authenticatedAt, amr) {
+      const at = authenticatedAt.getTime()
+      return Number(authenticate.run(at, amr.join(' '), id, at).changes) === 1 || exists.get(id) !== undefined
     },
 
     async listUserSessions(userId) {
