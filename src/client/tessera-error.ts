@@ -36,6 +36,13 @@ export const serverErrorCodes = [
   'invalid_client',
   'client_name_taken',
   'cookie_session_required',
+  'mfa_required',
+  'invalid_mfa_code',
+  'invalid_mfa_challenge',
+  'reauthentication_required',
+  'mfa_enrolment_required',
+  'mfa_already_enrolled',
+  'passkey_rejected',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */
