@@ -53,6 +53,9 @@ describe('SQLite migration 002 (token lifecycle)', () => {
       absoluteExpiresAt: secondsAfterEpoch(86_400),
       ip: '192.0.2.1',
       userAgent: 'old-client',
+      // Sessions older than the second factor were all opened with a password, at creation.
+      authenticatedAt: contractEpoch,
+      amr: ['pwd'],
     })
     assert.equal((await stores.sessions.findSessionByTokenHash('cookie-hash'))?.id, 'cookie-session')
     assert.equal((await stores.refreshTokens.findRefreshToken('current-hash'))?.rotatedAt, null)
