@@ -61,8 +61,22 @@ export interface TesseraClientOptions {
 export interface TesseraClient {
   /** Creates an account (it does not sign in). Throws `username_taken`, `password_*`, `invalid_username`. */
   register(input: { username: string; password: string }): Promise<User>
-  /** Signs in on the client's transport. Throws `invalid_credentials`, `rate_limited`. */
+  /**
+   * Signs in on the client's transport. Throws `invalid_credentials`, `rate_limited`, and
+   * `mfa_required` for an account with a second factor: read its challenge with
+   * {@link readSecondFactorChallenge} and finish with {@link TesseraClient.completeSignIn}.
+   */
   signIn(input: { username: string; password: string }): Promise<SignedIn>
+  /**
+   * The second step of a sign-in that threw `mfa_required`: the challenge and one proof (the code
+   * of the authenticator app, or a recovery code). Throws `invalid_mfa_code`, `invalid_mfa_challenge`.
+   */
+  completeSignIn(input: { challenge: string } & SecondFactorProof): Promise<SignedIn>
+  /**
+   * Renews this session's authentication (no new session) for operations that threw
+   * `reauthentication_required`: the password, and a proof when the account has a second factor.
+   */
+  reauthenticate(input: { password?: string } & Partial<SecondFactorProof>): Promise<Reauthenticated>
   /** Ends this session at Tessera and here; fires the session-end event (`signed_out`). */
   signOut(): Promise<void>
   me(): Promise<SignedIn>
@@ -90,7 +104,43 @@ export interface TesseraClient {
   close(): void
 }
 
+/**
+ * One proof of the second factor: a TOTP `code` or a `recoveryCode`.
+ *
+ * @example
+ * ```ts
+ * import type { SecondFactorProof } from 'tessera/client'
+ *
+ * const proof: SecondFactorProof = usesRecoveryCode ? { recoveryCode: typed } : { code: typed }
+ * await client.completeSignIn({ challenge, ...proof })
+ * ```
+ */
+export type SecondFactorProof = { code: string; recoveryCode?: never } | { recoveryCode: string; code?: never }
+
+/**
+ * A renewed authentication of the current session.
+ *
+ * @example
+ * ```ts
+ * import type { Reauthenticated } from 'tessera/client'
+ *
+ * const renewed: Reauthenticated = await client.reauthenticate({ password, code })
+ * console.log(renewed.authenticatedAt, renewed.amr)   // e.g. [ 'pwd', 'otp', 'mfa' ]
+ * ```
+ */
+export interface Reauthenticated {
+  authenticatedAt: Date
+  /** Authentication methods (RFC 8176): `pwd`, `otp`, `mfa`, `hwk`, `swk`. */
+  amr: string[]
+}
+
 type Method = 'GET' | 'POST' | 'DELETE'
+
+function proofBody(proof: Partial<SecondFactorProof>): Record<string, string> {
+  if (proof.code !== undefined) return { code: proof.code }
+  if (proof.recoveryCode !== undefined) return { recovery_code: proof.recoveryCode }
+  return {}
+}
 
 function isReplayable(body: RequestInit['body']): boolean {
   return body === undefined || body === null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof FormData
@@ -155,6 +205,22 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
 
     signIn: async ({ username, password }) =>
       keepSignIn(await request<SignInJson>('POST', '/v1/auth/login', { body: { username, password, mode: transport } })),
+
+    completeSignIn: async ({ challenge, ...proof }) =>
+      keepSignIn(await request<SignInJson>('POST', '/v1/auth/mfa', { body: { challenge, ...proofBody(proof) } })),
+
+    async reauthenticate({ password, ...proof }) {
+      const answer = await request<{ session_id: string; authenticated_at: string; amr: string[] } & Partial<TokenAnswer>>(
+        'POST',
+        '/v1/auth/reauthenticate',
+        { body: { ...(password === undefined ? {} : { password }), ...proofBody(proof) }, authenticated: true },
+      )
+      // A bearer session gets an access token carrying the new auth_time and amr.
+      if (answer.access_token !== undefined && answer.expires_in !== undefined) {
+        await keeper.storeTokenAnswer({ access_token: answer.access_token, expires_in: answer.expires_in, session_id: answer.session_id })
+      }
+      return { authenticatedAt: new Date(answer.authenticated_at), amr: answer.amr }
+    },
 
     async signOut() {
       try {

@@ -14,10 +14,22 @@
  * }
  * ```
  */
-export { createTesseraClient, type TesseraClient, type TesseraClientOptions } from './client.ts'
+export {
+  createTesseraClient,
+  type Reauthenticated,
+  type SecondFactorProof,
+  type TesseraClient,
+  type TesseraClientOptions,
+} from './client.ts'
 export type { AccessToken, SessionInfo, SignedIn, User } from './api-types.ts'
 export type { SessionEndEvent } from './session-keeper.ts'
 export type { SessionEndReason } from './tab-coordination.ts'
 export type { Transport } from './http.ts'
-export { readTesseraError, TesseraError, type TesseraErrorCode } from './tessera-error.ts'
+export {
+  readSecondFactorChallenge,
+  readTesseraError,
+  TesseraError,
+  type SecondFactorChallenge,
+  type TesseraErrorCode,
+} from './tessera-error.ts'
 export { localTokenStorage, memoryTokenStorage, type StoredSession, type TokenStorage } from './token-storage.ts'

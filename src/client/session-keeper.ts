@@ -150,7 +150,8 @@ export function createSessionKeeper(deps: {
       transport,
       sessionId: answer.session_id,
       accessToken: answer.access_token,
-      refreshToken: answer.refresh_token ?? null,
+      // An answer without a refresh token (a cookie session's token, a re-authentication) keeps the one held.
+      refreshToken: answer.refresh_token ?? previous?.refreshToken ?? null,
       refreshAt: computeRefreshAt(answer.expires_in),
       csrfToken: previous?.csrfToken ?? null,
     }
@@ -241,7 +242,8 @@ export function createSessionKeeper(deps: {
 
   return {
     storeTokenAnswer: async (answer) => {
-      await storeTokenAnswer(answer)
+      const held = await read()
+      await storeTokenAnswer(answer, held?.sessionId === answer.session_id ? held : null)
     },
     async storeCookieSession(sessionId, csrfToken) {
       await write({ transport, sessionId, accessToken: null, refreshToken: null, refreshAt: 0, csrfToken })

@@ -152,3 +152,48 @@ export async function readTesseraError(response: Response): Promise<TesseraError
     problem,
   })
 }
+
+/**
+ * What an `mfa_required` refusal of a sign-in carries for the second step.
+ *
+ * @example
+ * ```ts
+ * import { readSecondFactorChallenge, type SecondFactorChallenge } from 'tessera/client'
+ *
+ * const second: SecondFactorChallenge | null = readSecondFactorChallenge(error)
+ * if (second?.methods.includes('totp')) showCodeField(second.expiresInSeconds)
+ * ```
+ */
+export interface SecondFactorChallenge {
+  challenge: string
+  /** The proofs the account can give: `totp`, `recovery_code`, `passkey`. */
+  methods: string[]
+  expiresInSeconds: number
+}
+
+/**
+ * The second-step challenge of a sign-in refused with `mfa_required`, or null for any other error.
+ *
+ * @example
+ * ```ts
+ * import { readSecondFactorChallenge } from 'tessera/client'
+ *
+ * try {
+ *   await client.signIn({ username, password })
+ * } catch (error) {
+ *   const second = readSecondFactorChallenge(error)
+ *   if (!second) throw error
+ *   await client.completeSignIn({ challenge: second.challenge, code: await askForCode() })
+ * }
+ * ```
+ */
+export function readSecondFactorChallenge(error: unknown): SecondFactorChallenge | null {
+  if (!(error instanceof TesseraError) || error.code !== 'mfa_required') return null
+  const { mfa_challenge: challenge, mfa_methods: methods, expires_in: expiresIn } = error.problem ?? {}
+  if (typeof challenge !== 'string') return null
+  return {
+    challenge,
+    methods: Array.isArray(methods) ? methods.filter((method): method is string => typeof method === 'string') : [],
+    expiresInSeconds: typeof expiresIn === 'number' ? expiresIn : 0,
+  }
+}

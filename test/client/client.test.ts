@@ -10,13 +10,15 @@ import { describe, it, type TestContext } from 'node:test'
 import {
   createTesseraClient,
   memoryTokenStorage,
+  readSecondFactorChallenge,
   TesseraError,
   type SessionEndEvent,
   type TesseraClient,
   type TesseraClientOptions,
   type TokenStorage,
 } from 'tessera/client'
-import { registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import { enrolTotp } from '../helpers/second-factor.ts'
+import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
 
 function clientFor(t: TestContext, server: TestServer, options: Partial<TesseraClientOptions> = {}): TesseraClient {
   const client = createTesseraClient({ baseUrl: server.url, ...options })
@@ -228,5 +230,41 @@ describe('tessera/client in Node', () => {
     assert.deepEqual(await countRefreshEvents(server, id), { rotations: 1, grace: 0 })
     const tessera = await client.fetch(`${server.url}/v1/me`)
     assert.equal(tessera.status, 200)
+  })
+
+  it('finishes a sign-in with a second factor and re-authenticates for a sensitive change, keeping its refresh token', async (t) => {
+    const server = await startTestServer(t)
+    const { username } = await registerUser(server)
+    const totp = await enrolTotp(server, { bearer: (await logInWithToken(server, username)).access_token })
+    const storage = memoryTokenStorage()
+    const client = clientFor(t, server, { storage })
+
+    const refused = await rejectsWithCode(client.signIn({ username, password: strongPassword }), 'mfa_required')
+    const second = readSecondFactorChallenge(refused)
+    assert.ok(second, 'an mfa_required refusal carries its challenge')
+    assert.deepEqual(second.methods.slice().sort(), ['recovery_code', 'totp'])
+    assert.equal(readSecondFactorChallenge(new TesseraError('invalid_credentials', { title: 'x' })), null)
+    assert.equal(await storage.get(), null, 'no session is kept before the second step')
+
+    await rejectsWithCode(client.completeSignIn({ challenge: second.challenge, code: totp.codeAt() === '000000' ? '111111' : '000000' }), 'invalid_mfa_code')
+    const signedIn = await client.completeSignIn({ challenge: second.challenge, code: totp.codeAt() })
+    assert.equal(signedIn.user.username, username)
+    assert.equal((await client.me()).sessionId, signedIn.sessionId)
+
+    // Past the step-up age a password change asks for a fresh authentication first.
+    server.clock.advanceSeconds(11 * 60)
+    const newPassword = `${strongPassword} and more`
+    await rejectsWithCode(client.changePassword({ currentPassword: strongPassword, newPassword }), 'reauthentication_required')
+    const refreshToken = (await storage.get())?.refreshToken
+    assert.ok(refreshToken)
+    const renewed = await client.reauthenticate({ recoveryCode: totp.recoveryCodes[0]! })
+    assert.ok(renewed.amr.includes('mfa'), `amr ${renewed.amr.join(',')}`)
+    assert.equal(renewed.authenticatedAt.getTime(), server.clock.now().getTime())
+    assert.equal((await storage.get())?.refreshToken, refreshToken, 'the re-authentication keeps the refresh token')
+
+    await makeStale(storage)
+    assert.ok(await client.getAccessToken(), 'the kept refresh token still refreshes')
+    const changed = await client.changePassword({ currentPassword: strongPassword, newPassword })
+    assert.notEqual(changed.sessionId, signedIn.sessionId)
   })
 })
