@@ -14,6 +14,7 @@ const debianPackages: Record<string, string> = {
   cryptography: 'python3-cryptography',
   flask: 'python3-flask',
   requests: 'python3-requests',
+  bcrypt: 'python3-bcrypt',
 }
 
 /** A python3 that imports every module (and runs `check`), or null. */

@@ -12,22 +12,17 @@ import { loadConfig } from '../../src/config/load.ts'
 import { openRuntime } from '../../src/runtime.ts'
 import { logInWithToken, startTestServer, strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
 import { createOfflineContext } from '../../src/core/request-context.ts'
+import { requirePython } from '../helpers/python.ts'
 
 const testActor = { actorUserId: null, context: createOfflineContext('cli') }
 
-const debianPython = '/usr/bin/python3'
-
-/** `$2b$` hashes made by Debian's python3-bcrypt (the library the seed Flask design uses), or null. */
-function hashWithPythonBcrypt(passwords: string[], cost: number): string[] | null {
+/** `$2b$` hashes made by Debian's python3-bcrypt (the library the seed Flask design uses). */
+function hashWithPythonBcrypt(python: string, passwords: string[], cost: number): string[] {
   const script =
     'import bcrypt, json, sys\n' +
     'print(json.dumps([bcrypt.hashpw(p.encode("utf-8"), bcrypt.gensalt(int(sys.argv[1]))).decode() for p in json.load(sys.stdin)]))'
-  try {
-    const output = execFileSync(debianPython, ['-c', script, String(cost)], { input: JSON.stringify(passwords) })
-    return JSON.parse(output.toString('utf8')) as string[]
-  } catch {
-    return null
-  }
+  const output = execFileSync(python, ['-c', script, String(cost)], { input: JSON.stringify(passwords) })
+  return JSON.parse(output.toString('utf8')) as string[]
 }
 
 function createCapturingIo(env: Record<string, string>): Io & { output: { stdout: string; stderr: string } } {
@@ -179,11 +174,9 @@ describe('bcrypt import', () => {
 
   it('imports hashes made by Debian python3-bcrypt, as the seed Flask design stores them', async (t) => {
     const passwords = ['hashed by python bcrypt 1', 'hashed by python bcrypt 2 \u00e9\u00e8']
-    const hashes = hashWithPythonBcrypt(passwords, 12)
-    if (!hashes) {
-      t.skip(`python3-bcrypt is not installed (${debianPython}; apt-get install python3-bcrypt): python-made hashes not tested`)
-      return
-    }
+    const python = requirePython(t, ['bcrypt'])
+    if (python === null) return
+    const hashes = hashWithPythonBcrypt(python, passwords, 12)
     const server = await startTestServer(t)
     const entries = passwords.map((password, index) => ({ username: uniqueUsername('py'), passwordHash: hashes[index] ?? '', password }))
     assert.ok(entries.every((entry) => entry.passwordHash.startsWith('$2b$12$')))
