@@ -8,7 +8,8 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import type { Stores } from '../../src/core/stores.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
-import { skipUnlessPostgres } from '../helpers/backends.ts'
+import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
+import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp-server.ts'
 import { logInWithToken, startTestServer, strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
@@ -18,6 +19,8 @@ const newPassword = 'a brand new passphrase for this account'
 const backends: Array<{ name: string; skip: string | false; openStores(now: Date): Promise<Stores> }> = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
+  // Sessions and throttle counters in Redis: the reset still ends every session there.
+  { name: 'Redis sessions', skip: await skipUnlessRedis(), openStores: (now) => openTestRedisStores(createTestRedisSettings(), now) },
 ]
 
 async function startWithMail(
