@@ -250,6 +250,8 @@ describe('password reset by email', () => {
         Array.from({ length: 50 }, (_, index) => confirm(server, token, `${newPassword} number ${index}`)),
       )
       const statuses = answers.map((answer) => answer.status)
+      const counts = Object.groupBy(statuses, (status) => String(status))
+      console.log(`${backend.name}: ${Object.entries(counts).map(([status, list]) => `${list?.length ?? 0} × ${status}`).join(', ')}`)
       assert.equal(statuses.filter((status) => status === 204).length, 1, `statuses: ${statuses.join(',')}`)
       for (const answer of answers) {
         if (answer.status !== 204) assert.ok(answer.status === 400 || answer.status === 503, `status ${answer.status}`)
