@@ -14,7 +14,7 @@ import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHo
 import { readPageSettings, type PageSettings } from './branding.ts'
 
 export interface MailConfig {
-  /** Null: no mail is sent (reset and verification are off). */
+  /** Null: no mail is sent (reset and verification are off); set, it comes with a link URL. */
   smtp: { url: string; from: string; timeoutSeconds: number } | null
   linkBaseUrl: string
   passwordResetTtlSeconds: number
@@ -298,6 +298,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push('TESSERA_SMTP_URL: expected smtp://user:password@host:587 or smtps://user:password@host:465')
     }
     if (mailFrom === null) problems.push('TESSERA_MAIL_FROM: must be set together with TESSERA_SMTP_URL')
+    // Tessera serves no page at the links' paths: they must lead to pages that post the token.
+    if (value('TESSERA_MAIL_LINK_URL') === undefined) {
+      problems.push('TESSERA_MAIL_LINK_URL: must be set together with TESSERA_SMTP_URL (the base URL of your pages /password-reset and /verify-email)')
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems)
 

@@ -555,7 +555,7 @@ export const settings = {
   TESSERA_MAIL_LINK_URL: {
     type: 'url',
     description:
-      'Where links in mail point: {this}/password-reset#token=… and {this}/verify-email#token=…, pages of your app that post the token to Tessera. Default: the public URL.',
+      'Where links in mail point: {this}/password-reset#token=… and {this}/verify-email#token=…, pages of your app that read the token from the fragment and post it to Tessera (Tessera serves no page there). Required with TESSERA_SMTP_URL.',
   },
   TESSERA_SMTP_TIMEOUT: {
     type: 'duration',

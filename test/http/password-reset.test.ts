@@ -5,6 +5,8 @@
  * tell a known address from an unknown one, and no link in the log.
  */
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
 import type { Stores } from '../../src/core/stores.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
@@ -229,6 +231,41 @@ describe('password reset by email', () => {
     assert.ok(logLines.length > 5, 'the server logged its requests')
     const log = logLines.join('\n')
     for (const secret of [token, verificationToken, 'password-reset#', newPassword]) assert.ok(!log.includes(secret), `no ${secret.slice(0, 8)}… in the log`)
+  })
+
+  it('answers at once while the relay hangs, and gives the mail up within TESSERA_SMTP_TIMEOUT', async (t) => {
+    // Accepts connections and never greets: a relay that went silent.
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => void sockets.push(socket))
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    t.after(() => {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    })
+    const server = await startTestServer(t, {
+      TESSERA_SMTP_URL: `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      TESSERA_MAIL_FROM: 'no-reply@tessera.test',
+      TESSERA_MAIL_LINK_URL: 'https://app.example/account',
+      TESSERA_SMTP_TIMEOUT: '1s',
+    })
+    const name = uniqueUsername('hang')
+    await server.request('/v1/auth/register', { body: { username: name, password: strongPassword } })
+    const user = await server.stores.accounts.findUserByUsernameKey(name)
+    assert.ok(user)
+    await server.application.email.setUserEmail(user.id, { email: `${name}@example.com`, verified: true }, {
+      actorUserId: null,
+      context: { ip: null, userAgent: null, requestId: null },
+    })
+    const started = performance.now()
+    await requestReset(server, { username: name })
+    const answeredMs = performance.now() - started
+    await server.application.email.whenMailSent()
+    const givenUpMs = performance.now() - started
+    console.log(`answered in ${answeredMs.toFixed(1)} ms; mail given up after ${givenUpMs.toFixed(0)} ms`)
+    assert.ok(givenUpMs < 8000, `the mail job ended after ${givenUpMs} ms`)
+    assert.ok(sockets.length >= 1, 'Tessera did connect to the relay')
+    assert.equal((await server.request('/healthz')).status, 200)
   })
 
   it('says reset is disabled when no SMTP relay is configured', async (t) => {
