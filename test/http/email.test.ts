@@ -47,6 +47,7 @@ describe('email addresses', () => {
       ...roomy,
       TESSERA_SMTP_URL: smtp.url,
       TESSERA_MAIL_FROM: 'no-reply@tessera.test',
+      TESSERA_MAIL_LINK_URL: 'https://app.example/account',
       TESSERA_REAUTHENTICATION_MAX_AGE: '60s',
     })
     const user = await registerUser(server)
@@ -101,7 +102,7 @@ describe('email addresses', () => {
 
   it('mails the owner when a recovery code is used, in the language of their address', async (t) => {
     const smtp = await startTestSmtpServer(t)
-    const server = await startTestServer(t, { ...roomy, TESSERA_SMTP_URL: smtp.url, TESSERA_MAIL_FROM: 'no-reply@tessera.test' })
+    const server = await startTestServer(t, { ...roomy, TESSERA_SMTP_URL: smtp.url, TESSERA_MAIL_FROM: 'no-reply@tessera.test', TESSERA_MAIL_LINK_URL: 'https://app.example/account' })
     const user = await registerUser(server)
     const session = await logInWithToken(server, user.username)
     const address = `${user.username}@example.kr`
