@@ -84,6 +84,10 @@ describe('password reset by email', () => {
     const account = await registerVerified(server, smtp)
     const before = await logInWithToken(server, account.username)
     const other = await logInWithToken(server, account.username)
+    // Someone else drives the account into back-off; the reset lifts it for its owner.
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      await server.request('/v1/auth/login', { body: { username: account.username, password: 'somebody guessing here' } })
+    }
 
     await requestReset(server, { email: account.address.toUpperCase() })
     const mail = await smtp.nextMailTo(account.address)
@@ -193,6 +197,11 @@ describe('password reset by email', () => {
       const sorted = [...values].sort((a, b) => a - b)
       return sorted[Math.floor(sorted.length / 2)] ?? 0
     }
+    for (let pair = 0; pair < 5; pair += 1) {
+      await timeOne(account.address)
+      await timeOne('warm-up@example.com')
+    }
+    await server.application.email.whenMailSent()
     // Rounds of interleaved pairs: a round spoiled by this shared machine's load is measured again;
     // a real difference fails every round.
     const differences: number[] = []

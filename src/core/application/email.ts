@@ -387,6 +387,8 @@ export function createEmailOperations(deps: {
         return updated
       })
       if (outcome === 'used') throw await refuse('unknown_token', user.id)
+      // The owner proved they read the account's mail: failures an attacker piled up no longer hold them back.
+      await signInThrottle.unlockAccount(user.username).catch(() => 0)
       queueNotice(outcome, (username) => ({ kind: 'password_changed', username, at: clock.now(), how: 'reset' }))
     },
 
