@@ -11,6 +11,7 @@ import type { Stores } from './core/stores.ts'
 import { toApplicationSettings } from './config/application-settings.ts'
 import type { CoreObserver } from './core/observer.ts'
 import { createWebhookPoster } from './background/webhook-poster.ts'
+import { createSmtpMailer } from './background/smtp-mailer.ts'
 import { deriveSecret, WrongMasterKeyError } from './core/tokens/key-protection.ts'
 import { DataDirectoryError, openDataDirectory, type OpenedDataDirectory } from './storage/data-directory.ts'
 import { sqliteFileName } from './storage/sqlite/open.ts'
@@ -52,6 +53,7 @@ export async function openRuntime(
   const { stores, invalidationBus } = backends
   try {
     const skeletonBackfill = await fillMissingUsernameSkeletons(stores.accounts)
+    const mailer = config.mail.smtp ? createSmtpMailer(config.mail.smtp) : null
     const application = await createApplication({
       stores,
       clock,
@@ -60,8 +62,25 @@ export async function openRuntime(
       ...(observer ? { observer } : {}),
       postWebhook: createWebhookPoster(config.audit.webhook?.timeoutSeconds ?? 5),
       invalidationBus,
+      mailer,
+      onMailFailed(kind, reason, error) {
+        // The kind and the relay's status only: the error's text may quote the address.
+        const code = (error as { responseCode?: unknown; code?: unknown } | undefined)
+        const status = [code?.code, code?.responseCode].filter((part) => part !== undefined).join(' ')
+        onBackgroundError?.(new Error(`mail ${kind} ${reason}${status ? ` (${status})` : ''}`))
+      },
     })
-    return { application, stores, layout: backends.layout, skeletonBackfill, close: () => backends.close() }
+    return {
+      application,
+      stores,
+      layout: backends.layout,
+      skeletonBackfill,
+      async close() {
+        await application.email.whenMailSent()
+        mailer?.close()
+        await backends.close()
+      },
+    }
   } catch (error) {
     await backends.close()
     if (error instanceof WrongMasterKeyError) throw explainWrongMasterKey(config, dataDirectory, error)

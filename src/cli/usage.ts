@@ -12,6 +12,8 @@ TESSERA_CONFIG_FILE, prints its URL and runs until SIGINT or SIGTERM.
   tessera user unlock <username> [--json]
   tessera user mfa <username> [--json]
   tessera user mfa-reset <username> [--json]
+  tessera user email show <username> [--json]
+  tessera user email set <username> <address> [--verified] [--json]
 
 user create   Creates an account with the role "user" plus every --role given.
               The password is typed at a prompt (twice) or, when standard input
@@ -30,6 +32,10 @@ user mfa      Says whether an account has a second factor (TOTP, recovery codes 
 user mfa-reset
               Removes an account's TOTP secret, recovery codes and passkeys and ends
               every session of it (a lost device); the next sign-in is by password.
+user email    Shows or sets an account's email address. A new address is not
+              verified and gets a verification mail (when TESSERA_SMTP_URL is set),
+              unless --verified says the operator vouches for it. An address held
+              by another account (in any case) is refused.
 `,
   role: `Usage:
   tessera role grant <username> <role> [--json]
@@ -124,6 +130,7 @@ Commands:
   user unlock <username>             Lift a sign-in lock-out
   user mfa <username>                Show an account's second factor
   user mfa-reset <username>          Remove an account's second factor and passkeys
+  user email set <username> <addr>   Set an account's email address (--verified)
   role grant <username> <role>       Give a role to an account
   role revoke <username> <role>      Take a role from an account
   audit query|tail|alerts            Read the audit trail and the alerts

@@ -43,6 +43,11 @@ export const serverErrorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'invalid_email',
+  'email_taken',
+  'email_not_set',
+  'invalid_email_token',
+  'mail_disabled',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

@@ -15,5 +15,14 @@ export function toApplicationSettings(config: Config): ApplicationSettings {
     audit: toAuditSettings(config.audit),
     throttle: config.throttle,
     secondFactor: config.secondFactor,
+    email: {
+      passwordResetTtlSeconds: config.mail.passwordResetTtlSeconds,
+      verificationTtlSeconds: config.mail.verificationTtlSeconds,
+      mailsPerWindow: config.mail.mailsPerHour,
+      mailWindowSeconds: 3600,
+      linkBaseUrl: config.mail.linkBaseUrl,
+      // A few relays at once, and a bounded backlog: a flood of reset requests queues no more.
+      outbox: { concurrency: 4, maxQueued: 1000, jobTimeoutMs: (config.mail.smtp?.timeoutSeconds ?? 10) * 1000 },
+    },
   }
 }

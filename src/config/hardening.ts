@@ -39,6 +39,8 @@ export function buildThrottleSettings(value: ReadSetting): ThrottleSettings {
       refresh: { counts: 'failures', threshold: value('TESSERA_THROTTLE_REFRESH_THRESHOLD'), ...network },
       introspection: { counts: 'failures', threshold: value('TESSERA_THROTTLE_INTROSPECT_THRESHOLD'), ...network },
       revocation: { counts: 'every', threshold: value('TESSERA_THROTTLE_REVOKE_THRESHOLD'), ...network },
+      password_reset: { counts: 'every', threshold: value('TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD'), ...network },
+      email_token: { counts: 'failures', threshold: value('TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD'), ...network },
     },
   }
 }

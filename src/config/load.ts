@@ -6,12 +6,21 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
 import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
-import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings } from './backends.ts'
+import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings, maskUrlPassword } from './backends.ts'
 import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import type { SecondFactorSettings } from '../core/application/second-factor.ts'
 import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
 import { readPageSettings, type PageSettings } from './branding.ts'
+
+export interface MailConfig {
+  /** Null: no mail is sent (reset and verification are off); set, it comes with a link URL. */
+  smtp: { url: string; from: string; timeoutSeconds: number } | null
+  linkBaseUrl: string
+  passwordResetTtlSeconds: number
+  verificationTtlSeconds: number
+  mailsPerHour: number
+}
 
 export interface Config {
   server: {
@@ -81,6 +90,7 @@ export interface Config {
   metrics: { token: string | null }
   /** The hosted pages and admin console: whether they are served, and their branding. */
   pages: PageSettings
+  mail: MailConfig
 }
 
 export class ConfigError extends Error {
@@ -280,6 +290,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const backends = readBackendSettings(value, problems)
   const pages = readPageSettings(value, problems)
+  const smtpUrl = value('TESSERA_SMTP_URL') ?? null
+  const mailFrom = value('TESSERA_MAIL_FROM') ?? null
+  if (smtpUrl !== null) {
+    const protocol = URL.canParse(smtpUrl) ? new URL(smtpUrl).protocol : null
+    if (protocol !== 'smtp:' && protocol !== 'smtps:') {
+      problems.push('TESSERA_SMTP_URL: expected smtp://user:password@host:587 or smtps://user:password@host:465')
+    }
+    if (mailFrom === null) problems.push('TESSERA_MAIL_FROM: must be set together with TESSERA_SMTP_URL')
+    // Tessera serves no page at the links' paths: they must lead to pages that post the token.
+    if (value('TESSERA_MAIL_LINK_URL') === undefined) {
+      problems.push('TESSERA_MAIL_LINK_URL: must be set together with TESSERA_SMTP_URL (the base URL of your pages /password-reset and /verify-email)')
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems)
 
   const publicOrigin = new URL(publicUrl).origin
@@ -384,6 +407,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     metrics: { token: value('TESSERA_METRICS_TOKEN') ?? null },
     pages,
+    mail: {
+      smtp: smtpUrl === null || mailFrom === null ? null : { url: smtpUrl, from: mailFrom, timeoutSeconds: value('TESSERA_SMTP_TIMEOUT') },
+      linkBaseUrl: value('TESSERA_MAIL_LINK_URL') ?? publicUrl,
+      passwordResetTtlSeconds: value('TESSERA_PASSWORD_RESET_TTL'),
+      verificationTtlSeconds: value('TESSERA_EMAIL_VERIFICATION_TTL'),
+      mailsPerHour: value('TESSERA_PASSWORD_RESET_MAILS_PER_HOUR'),
+    },
   })
 }
 
@@ -396,6 +426,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     masked.audit.webhook.url = maskCapabilityUrl(masked.audit.webhook.url)
   }
   if (masked.metrics.token !== null) masked.metrics.token = '(set, hidden)'
+  if (masked.mail.smtp) masked.mail.smtp.url = maskUrlPassword(masked.mail.smtp.url)
   const described = JSON.parse(JSON.stringify(masked)) as Record<string, unknown>
   const { dataDir, ...backends } = config.storage
   described.storage = { dataDir, ...describeBackendSettings(backends) }

@@ -365,6 +365,14 @@ export const settings = {
     max: 100000,
     description: 'Registrations from one IP before it is slowed down.',
   },
+  TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD: {
+    type: 'integer',
+    default: '10',
+    min: 1,
+    max: 100000,
+    description:
+      'Password-reset requests from one IP before it is slowed down; the same number of failed reset confirmations and address verifications (unknown or used tokens) from one IP.',
+  },
   TESSERA_THROTTLE_REFRESH_THRESHOLD: {
     type: 'integer',
     default: '30',
@@ -533,6 +541,49 @@ export const settings = {
     default: '',
     description:
       'Comma-separated origins, besides the public URL origin, whose pages may run passkey ceremonies (browser apps on the RP id\'s domain).',
+  },
+  TESSERA_SMTP_URL: {
+    type: 'string',
+    isSecret: true,
+    description:
+      'The SMTP relay mail goes through: smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://user:password@host:465 (TLS from the start); user and password percent-encoded. Unset: Tessera sends no mail, and password reset by email and address verification answer `mail_disabled`. See docs/email.md.',
+  },
+  TESSERA_MAIL_FROM: {
+    type: 'string',
+    description: 'The From address of the mail Tessera sends, for example `Tessera <no-reply@example.com>`; required with TESSERA_SMTP_URL.',
+  },
+  TESSERA_MAIL_LINK_URL: {
+    type: 'url',
+    description:
+      'Where links in mail point: {this}/password-reset#token=… and {this}/verify-email#token=…, pages of your app that read the token from the fragment and post it to Tessera (Tessera serves no page there). Required with TESSERA_SMTP_URL.',
+  },
+  TESSERA_SMTP_TIMEOUT: {
+    type: 'duration',
+    default: '10s',
+    min: 1,
+    max: 120,
+    description: 'Longest time one mail may take, from the look-ups to the relay\'s last answer; a mail not sent by then is given up.',
+  },
+  TESSERA_PASSWORD_RESET_TTL: {
+    type: 'duration',
+    default: '15m',
+    min: 60,
+    max: 86400,
+    description: 'How long a password-reset link works (once).',
+  },
+  TESSERA_EMAIL_VERIFICATION_TTL: {
+    type: 'duration',
+    default: '24h',
+    min: 60,
+    max: 604800,
+    description: 'How long an address-verification link works (once).',
+  },
+  TESSERA_PASSWORD_RESET_MAILS_PER_HOUR: {
+    type: 'integer',
+    default: '3',
+    min: 1,
+    max: 100,
+    description: 'Reset mails per named address or username, and per account, in an hour; further requests send nothing (their answer is the same).',
   },
 } as const satisfies Record<string, SettingDefinition>
 

@@ -37,6 +37,11 @@ export const errorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'invalid_email',
+  'email_taken',
+  'email_not_set',
+  'invalid_email_token',
+  'mail_disabled',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

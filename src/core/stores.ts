@@ -9,6 +9,7 @@ import type { ServiceClientStore } from './clients/store.ts'
 import type { RefreshTokenStore } from './tokens/store.ts'
 import type { SecondFactorStore } from './second-factor/store.ts'
 import type { PasskeyStore } from './passkeys/store.ts'
+import type { EmailStore } from './email/store.ts'
 
 /**
  * The stores of the durable backend (SQLite or PostgreSQL): what a unit of work changes, in one
@@ -23,6 +24,7 @@ export interface DurableStores {
   alerts: AlertStore
   secondFactors: SecondFactorStore
   passkeys: PasskeyStore
+  emails: EmailStore
 }
 
 /** Every store the core needs; the hot ones may live in Redis, beside the durable backend. */

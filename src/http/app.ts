@@ -44,6 +44,7 @@ import { secondFactorAuthRoutes } from './routes/second-factor-auth.ts'
 import { mySecondFactorRoutes } from './routes/my-second-factor.ts'
 import { myPasskeyRoutes } from './routes/my-passkeys.ts'
 import { adminSecondFactorRoutes } from './routes/admin-second-factor.ts'
+import { adminEmailRoutes, myEmailRoutes, passwordResetRoutes } from './routes/email.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages'>
@@ -170,6 +171,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
   await app.register(adminSecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/admin' })
+  await app.register(passwordResetRoutes, { email: application.email, prefix: '/v1/auth' })
+  await app.register(myEmailRoutes, { email: application.email, authenticate, prefix: '/v1/me/email' })
+  await app.register(adminEmailRoutes, { email: application.email, authenticate, prefix: '/v1/admin' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

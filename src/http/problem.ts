@@ -41,6 +41,11 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   mfa_enrolment_required: { status: 403, title: 'Second-factor enrolment required' },
   mfa_already_enrolled: { status: 409, title: 'A second factor is already enrolled' },
   passkey_rejected: { status: 400, title: 'The passkey was not accepted' },
+  invalid_email: { status: 400, title: 'The email address is not valid' },
+  email_taken: { status: 409, title: 'The email address is taken' },
+  email_not_set: { status: 409, title: 'The account has no email address' },
+  invalid_email_token: { status: 400, title: 'Invalid or expired link' },
+  mail_disabled: { status: 501, title: 'This server sends no mail' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -39,6 +39,9 @@ async function copySecondFactor(source: Stores, target: Stores, userId: string):
     await target.secondFactors.replaceRecoveryCodes(userId, await source.secondFactors.listRecoveryCodeHashes(userId), totp.confirmedAt)
   }
   for (const passkey of await source.passkeys.listUserPasskeys(userId)) await target.passkeys.insertPasskey(passkey)
+  // The address with its verification; mailed tokens are short-lived and stay behind.
+  const email = await source.emails.findEmail(userId)
+  if (email && !(await target.emails.findEmail(userId))) await target.emails.setEmail(email)
 }
 
 async function copyCurrentRefreshToken(source: Stores, target: Stores, sessionId: string): Promise<void> {

@@ -89,6 +89,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
     alerts: durable.alerts,
     secondFactors: durable.secondFactors,
     passkeys: durable.passkeys,
+    emails: durable.emails,
     schedulerLocks: hot?.schedulerLocks ?? durable.schedulerLocks,
     sessions: hot?.sessions ?? durable.sessions,
     refreshTokens: hot?.refreshTokens ?? durable.refreshTokens,

@@ -13,7 +13,8 @@ import { silentObserver } from '../../src/core/observer.ts'
 import type { Stores } from '../../src/core/stores.ts'
 import { createKeyProtector } from '../../src/core/tokens/key-protection.ts'
 import { createKeyRing, type SigningKey } from '../../src/core/tokens/signing-keys.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildApp, createLoggerOptions } from '../../src/http/app.ts'
+import { createSmtpMailer } from '../../src/background/smtp-mailer.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { join } from 'node:path'
@@ -59,6 +60,8 @@ export async function startTestServer(
     port?: number
     /** Other stores than the in-memory SQLite (PostgreSQL, Redis); closed when the test ends. */
     openStores?: (now: Date) => Promise<Stores>
+    /** Collects every line the server logs, at trace level, with the production log options. */
+    logLines?: string[]
   } = {},
 ): Promise<TestServer> {
   const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', ...env })
@@ -69,17 +72,26 @@ export async function startTestServer(
   const stores = options.openStores ? await options.openStores(clock.now()) : openSqliteStores(options.dataDir ?? ':memory:', clock.now())
   const auditEvents: AuditEventRecord[] = []
   const masterKey = options.dataDir ? loadOrCreateMasterKey(join(options.dataDir, 'master.key')) : randomBytes(32)
+  // Mail goes to the relay of TESSERA_SMTP_URL, as on a real server (tests run one in-process).
+  const mailer = config.mail.smtp ? createSmtpMailer(config.mail.smtp) : null
   const application = await createApplication({
     stores,
     clock,
     masterKey,
     settings: toApplicationSettings(config),
     observer: { ...silentObserver, auditEventRecorded: (event) => void auditEvents.push(event) },
+    mailer,
   })
-  const app = await buildApp({ config, application, logger: false })
+  const logLines = options.logLines
+  const logger = logLines
+    ? { ...(createLoggerOptions('trace') as object), stream: { write: (line: string) => void logLines.push(line) } }
+    : false
+  const app = await buildApp({ config, application, logger })
   const url = await app.listen({ host: '127.0.0.1', port: options.port ?? 0 })
   t.after(async () => {
     await app.close()
+    await application.email.whenMailSent()
+    mailer?.close()
     await stores.close()
   })
   return {

@@ -54,6 +54,7 @@ async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | '
     alerts: withOutage(sqlite.alerts, down),
     secondFactors: withOutage(sqlite.secondFactors, down),
     passkeys: withOutage(sqlite.passkeys, down),
+    emails: withOutage(sqlite.emails, down),
     schedulerLocks: withOutage(sqlite.schedulerLocks, hotDown),
     runUnitOfWork: withOutage({ runUnitOfWork: sqlite.runUnitOfWork }, down).runUnitOfWork,
     checkHealth: withOutage({ checkHealth: sqlite.checkHealth }, down).checkHealth,

@@ -69,6 +69,20 @@ describe('copyStores()', () => {
     assert.deepEqual(await target.passkeys.listUserPasskeys(user.id), [passkey])
   })
 
+  it('copies a user\'s email address with its verification', async (t) => {
+    const { source, target } = openPair()
+    t.after(async () => {
+      await source.close()
+      await target.close()
+    })
+    const user = await insertTestUser(source.accounts)
+    const email = { userId: user.id, address: 'Ann@example.com', addressKey: 'ann@example.com', verifiedAt: secondsAfterEpoch(3), language: 'ko' as const, updatedAt: secondsAfterEpoch(1) }
+    assert.equal(await source.emails.setEmail(email), 'set')
+    await copyStores(source, target, { now: contractEpoch, includeSessions: false })
+    await copyStores(source, target, { now: contractEpoch, includeSessions: false })
+    assert.deepEqual(await target.emails.findEmail(user.id), email)
+  })
+
   it('leaves sessions behind when asked to', async (t) => {
     const { source, target } = openPair()
     t.after(async () => {

@@ -10,6 +10,7 @@ import { describeUser, formatUserTable } from '../user-view.ts'
 import { importUsers, unlockUser } from './user-import.ts'
 import { parseCommandArgs } from '../command-args.ts'
 import { resetSecondFactor, showSecondFactor } from './user-second-factor.ts'
+import { runUserEmail } from './user-email.ts'
 
 const listPageSize = 200
 
@@ -102,6 +103,8 @@ export async function run(args: string[], io: Io): Promise<number> {
       return showSecondFactor(rest, io)
     case 'mfa-reset':
       return resetSecondFactor(rest, io)
+    case 'email':
+      return runUserEmail(rest, io)
     case undefined:
       throw usageError('user: missing subcommand (create, list, import or unlock).')
     case '-h':

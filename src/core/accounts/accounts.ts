@@ -35,6 +35,11 @@ export interface Accounts {
    * `invalid_credentials` or `password_*`. `from` is the hash the change must replace.
    */
   preparePasswordChange(input: { userId: string; currentPassword: string; newPassword: string }): Promise<PreparedPasswordChange>
+  /**
+   * Hashes a new password for `user` without the current one (a reset by email): the same rules
+   * as registration. Throws `password_*`. `from` is the hash the change must replace.
+   */
+  prepareReplacementPassword(user: UserRecord, newPassword: string): Promise<PreparedPasswordChange>
   findUser(userId: string): Promise<UserRecord | null>
   findUserByUsername(username: string): Promise<UserRecord | null>
   /** False when the stored hash is one no password can match here (see argon2-bounds.ts). */
@@ -137,6 +142,11 @@ export function createAccounts(deps: {
       if (!verification.matches) {
         throw new TesseraError('invalid_credentials', 'The current password is not correct.')
       }
+      return { user, change: { from: user.passwordHash, to: await hasher.hashPassword(normalizedNew) } }
+    },
+
+    async prepareReplacementPassword(user, newPassword) {
+      const normalizedNew = await prepareNewPassword(newPassword, user.username)
       return { user, change: { from: user.passwordHash, to: await hasher.hashPassword(normalizedNew) } }
     },
 

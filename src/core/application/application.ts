@@ -53,6 +53,8 @@ import {
   type SecondFactorSettings,
 } from './second-factor.ts'
 import { createSecondFactorGate, createSecondFactorSignIn, type SecondFactorSignInOperations } from './second-factor-sign-in.ts'
+import { createEmailOperations, type EmailOperations, type EmailSettings } from './email.ts'
+import { createMailOutbox, type Mailer, type MailOutboxSettings } from '../email/mailer.ts'
 import {
   createOAuthOperations,
   createTokenAdministration,
@@ -79,6 +81,7 @@ export interface ApplicationSettings {
   audit: AuditSettings
   throttle: ThrottleSettings
   secondFactor: SecondFactorSettings
+  email: EmailSettings & { outbox: MailOutboxSettings }
 }
 
 export interface Health {
@@ -115,6 +118,8 @@ export interface Application {
   mfaSignIn: SecondFactorSignInOperations
   /** Passkey registration and management, and sign-in with a passkey alone. */
   passkeys: PasskeyOperations
+  /** The account's email address, its verification, and password reset by email. */
+  email: EmailOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
   health: Health
@@ -137,6 +142,10 @@ export async function createApplication(deps: {
    * alert) to the account's owner is sent from. The use is audited whether or not it is given.
    */
   onRecoveryCodeUsed?: (notice: RecoveryCodeNotice) => void | Promise<void>
+  /** Sends mail (SMTP lives outside the core); without one, reset and verification are off. */
+  mailer?: Mailer | null
+  /** Told when a mail job fails, times out or is dropped, by kind (never its content). */
+  onMailFailed?: (kind: string, reason: 'failed' | 'timed_out' | 'dropped', error?: unknown) => void
 }): Promise<Application> {
   const { stores, clock, settings, masterKey } = deps
   const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
@@ -225,6 +234,25 @@ export async function createApplication(deps: {
     clock,
   })
 
+  const email = createEmailOperations({
+    accounts,
+    emails: stores.emails,
+    throttles: stores.throttles,
+    signInThrottle: throttle,
+    sessions,
+    stepUp,
+    audit,
+    unitOfWork,
+    clock,
+    mailer: deps.mailer ?? null,
+    outbox: createMailOutbox({ settings: settings.email.outbox, onJobFailed: deps.onMailFailed ?? (() => {}) }),
+    settings: settings.email,
+  })
+  const onRecoveryCodeUsed = async (notice: RecoveryCodeNotice) => {
+    email.queueNotice(notice.user, (username) => ({ kind: 'recovery_code_used', username, at: clock.now(), codesLeft: notice.remainingCodes }))
+    await deps.onRecoveryCodeUsed?.(notice)
+  }
+
   return {
     signIn: createSignInOperations({
       accounts,
@@ -238,6 +266,11 @@ export async function createApplication(deps: {
       clock,
       secondFactorGate,
       stepUp,
+      mail: {
+        queueVerificationMail: email.queueVerificationMail,
+        queuePasswordChangedNotice: (user) =>
+          email.queueNotice(user, (username) => ({ kind: 'password_changed', username, at: clock.now(), how: 'changed' })),
+      },
     }),
     mySessions: createMySessionOperations({ sessions, unitOfWork }),
     accountAdmin: createAccountAdministration({
@@ -296,9 +329,10 @@ export async function createApplication(deps: {
       refusals,
       unitOfWork,
       clock,
-      ...(deps.onRecoveryCodeUsed ? { onRecoveryCodeUsed: deps.onRecoveryCodeUsed } : {}),
+      onRecoveryCodeUsed,
     }),
     passkeys: createPasskeyOperations({ passkeys, store: stores.passkeys, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock }),
+    email,
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
@@ -312,6 +346,7 @@ export async function createApplication(deps: {
         { name: 'refusal-summary', run: () => refusals.flushRefusals() },
         { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
         { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
+        { name: 'expired-email-token', run: () => stores.emails.deleteExpiredEmailTokens(clock.now()) },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()

@@ -29,6 +29,8 @@ import type { AccessTokens } from '../tokens/access-tokens.ts'
 import type { UnitOfWork } from '../unit-of-work.ts'
 import type { StepUp } from '../auth/step-up.ts'
 import type { SecondFactorGate } from './second-factor-sign-in.ts'
+import { normalizeEmailAddress, type EmailAddress } from '../email/address.ts'
+import type { MailLanguage } from '../email/store.ts'
 
 export interface Principal {
   user: UserRecord
@@ -64,7 +66,7 @@ export interface ClientContext {
 
 export interface SignInOperations {
   /** Self-service sign-up with the default roles; throws `username_taken`, `invalid_username`, `password_*`. */
-  register(input: { username: string; password: string }, context: RequestContext): Promise<UserRecord>
+  register(input: { username: string; password: string; email?: string; language?: MailLanguage }, context: RequestContext): Promise<UserRecord>
   signIn(input: { username: string; password: string; transport: SessionTransport } & ClientContext): Promise<SignIn>
   refresh(refreshToken: string, context: ClientContext): Promise<{ user: UserRecord; session: SessionRecord; tokens: IssuedTokens }>
   /** The caller behind an access token whose session is still alive, or null. */
@@ -99,8 +101,8 @@ function isRateLimited(error: unknown): boolean {
 }
 
 function registrationFailureReason(code: ErrorCode): AuditReason {
-  if (code === 'username_taken') return 'username_taken'
-  if (code === 'invalid_username' || code === 'validation_failed') return 'invalid_input'
+  if (code === 'username_taken' || code === 'email_taken') return code
+  if (code === 'invalid_username' || code === 'validation_failed' || code === 'invalid_email') return 'invalid_input'
   return 'password_rejected'
 }
 
@@ -131,6 +133,11 @@ export function createSignInOperations(deps: {
   /** Stops a password sign-in of an account with a second factor at `mfa_required`. */
   secondFactorGate: SecondFactorGate
   stepUp: StepUp
+  /** Mail that follows an account change: the verification of an address given at registration, a password-change notice. */
+  mail: {
+    queueVerificationMail(user: UserRecord, address: EmailAddress, language: MailLanguage): void
+    queuePasswordChangedNotice(user: UserRecord): void
+  }
 }): SignInOperations {
   const { accounts, sessions, accessTokens, audit, refusals, unitOfWork, throttle, csrfTokens, clock, secondFactorGate, stepUp } = deps
 
@@ -221,17 +228,32 @@ export function createSignInOperations(deps: {
       for (const event of describePasswordChange(principal, ended, client)) change.record(event)
       return updated
     })
+    deps.mail.queuePasswordChangedNotice(user)
     // The new session was authenticated as the one it replaces (the password change proves no second factor).
     return openSession(user, transport ?? principal.session.transport, client, 'password_changed', principal.session)
   }
 
   return {
-    async register({ username, password }, context) {
+    async register({ username, password, email, language = 'en' }, context) {
       try {
+        // Checked before the password is hashed: a typo in the address costs no argon2 time.
+        const address = email === undefined ? null : normalizeEmailAddress(email)
         const prepared = await accounts.prepareUser({ username, password })
-        return await unitOfWork.run(async (change) => {
+        const user = await unitOfWork.run(async (change) => {
           if ((await change.stores.accounts.insertUser(prepared)) === 'username_taken') {
             throw new TesseraError('username_taken', 'This username is already taken.')
+          }
+          if (address) {
+            const now = clock.now()
+            const outcome = await change.stores.emails.setEmail({
+              userId: prepared.id,
+              address: address.address,
+              addressKey: address.key,
+              verifiedAt: null,
+              language,
+              updatedAt: now,
+            })
+            if (outcome !== 'set') throw new TesseraError('email_taken', 'This email address belongs to another account.')
           }
           change.record({
             type: 'user_registered',
@@ -239,11 +261,13 @@ export function createSignInOperations(deps: {
             actorUserId: prepared.id,
             subjectUserId: prepared.id,
             username: prepared.usernameKey,
-            details: { roles: prepared.roles.join(',') },
+            details: { roles: prepared.roles.join(','), email: address !== null },
             context,
           })
           return prepared
         })
+        if (address) deps.mail.queueVerificationMail(user, address, language)
+        return user
       } catch (error) {
         // A refused registration is recorded too: a run of them is how enumeration looks.
         if (error instanceof TesseraError && error.code !== 'service_unavailable') {

@@ -57,6 +57,12 @@ export const auditEventTypes = [
   'passkey_renamed',
   'passkey_removed',
   'passkey_failed',
+  // Email and password reset
+  'email_changed',
+  'email_verified',
+  'password_reset_requested',
+  'password_reset',
+  'password_reset_failed',
 ] as const
 
 export type AuditEventType = (typeof auditEventTypes)[number]
@@ -100,6 +106,9 @@ export const auditReasons = [
   'mfa_enrolment_required',
   'passkey_rejected',
   'counter_regressed',
+  'no_verified_email',
+  'mail_throttled',
+  'email_taken',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]

@@ -1,7 +1,8 @@
 /**
  * Per-network limits on endpoints that do not verify a password but can still be abused:
- * registration and revocation (every request counts), refresh-token redemption and introspection
- * (only failures count, so a game client refreshing often is never slowed down).
+ * registration, revocation and password-reset requests (every request counts), refresh-token
+ * redemption, introspection and the use of mailed tokens (only failures count, so a game client
+ * refreshing often is never slowed down).
  *
  * Admission is one atomic step of the store, as for sign-ins, so a burst of simultaneous requests
  * is admitted exactly as far as the same requests one after another. Under a `failures` limit a
@@ -14,7 +15,7 @@ import { describeClientNetwork } from './client-network.ts'
 import type { ThrottleCharge, ThrottleStore } from './store.ts'
 
 /** The endpoints limited per network, each by its own counter. */
-export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation'] as const
+export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation', 'password_reset', 'email_token'] as const
 
 export type RequestKind = (typeof requestKinds)[number]
 

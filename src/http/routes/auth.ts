@@ -10,10 +10,16 @@ import { readClientContext } from '../request-context.ts'
 import { viewTokenSignIn, viewUser } from '../views.ts'
 import type { SignInOperations } from '../../core/application/sign-in.ts'
 import { authBodyLimitBytes, type AuthenticatedRouteDeps } from './route-deps.ts'
+import { emailField } from './email.ts'
+import { chooseMailLanguage } from '../../core/application/types.ts'
 
 interface Credentials {
   username: string
   password: string
+}
+
+interface RegistrationBody extends Credentials {
+  email?: string
 }
 
 interface LoginBody extends Credentials {
@@ -38,21 +44,28 @@ export interface AuthRouteDeps extends AuthenticatedRouteDeps {
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   const { signIn: signInOperations, absoluteTimeoutSeconds, allowedOrigins, authenticate } = deps
 
-  app.post<{ Body: Credentials }>(
+  app.post<{ Body: RegistrationBody }>(
     '/register',
     {
       bodyLimit: authBodyLimitBytes,
       schema: {
         summary: 'Create an account',
         operationId: 'register',
+        description:
+          'An optional `email` is stored unverified, and a verification mail goes to it in the language of Accept-Language (when the server sends mail). A taken username or address answers 409.',
         security: [],
         tags: ['auth'],
-        body: credentialsBody,
+        body: { ...credentialsBody, properties: { ...credentialsBody.properties, email: emailField } },
         response: { 201: { $ref: 'User#' }, ...problemResponses(400, 409, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
-      const user = await signInOperations.register(request.body, readClientContext(request))
+      const { username, password, email } = request.body
+      const language = chooseMailLanguage(request.headers['accept-language'])
+      const user = await signInOperations.register(
+        { username, password, ...(email === undefined ? {} : { email }), language },
+        readClientContext(request),
+      )
       return reply.code(201).send(viewUser(user))
     },
   )

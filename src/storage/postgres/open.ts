@@ -19,6 +19,7 @@ import { createPostgresSigningKeyStore } from './signing-keys.ts'
 import { createPostgresThrottleStore } from './throttles.ts'
 import { createPostgresSecondFactorStore } from './second-factors.ts'
 import { createPostgresPasskeyStore } from './passkeys.ts'
+import { createPostgresEmailStore } from './emails.ts'
 
 export interface PostgresStores extends BackendStores {
   database: Database
@@ -39,6 +40,7 @@ function createStoresOver(db: SqlSession): StoreSet {
     schedulerLocks: createPostgresSchedulerLockStore(db),
     secondFactors: createPostgresSecondFactorStore(db),
     passkeys: createPostgresPasskeyStore(db),
+    emails: createPostgresEmailStore(db),
   }
 }
 

@@ -29,6 +29,7 @@ import { createSqliteServiceClientStore } from './service-clients.ts'
 import { createSqliteRevokedSessionStore } from './revoked-sessions.ts'
 import { createSqliteSecondFactorStore } from './second-factors.ts'
 import { createSqlitePasskeyStore } from './passkeys.ts'
+import { createSqliteEmailStore } from './emails.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -110,6 +111,7 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     serviceClients: createSqliteServiceClientStore(db),
     secondFactors: createSqliteSecondFactorStore(db),
     passkeys: createSqlitePasskeyStore(db),
+    emails: createSqliteEmailStore(db),
   }
   return {
     accounts: gateStore(bound.accounts, gate),
@@ -125,6 +127,7 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     serviceClients: gateStore(bound.serviceClients, gate),
     secondFactors: gateStore(bound.secondFactors, gate),
     passkeys: gateStore(bound.passkeys, gate),
+    emails: gateStore(bound.emails, gate),
     runUnitOfWork: (work) => gate.runInTransaction(() => work(bound)),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())
