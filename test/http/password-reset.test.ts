@@ -205,7 +205,7 @@ describe('password reset by email', () => {
     // Rounds of interleaved pairs: a round spoiled by this shared machine's load is measured again;
     // a real difference fails every round.
     const differences: number[] = []
-    for (let round = 0; round < 4; round += 1) {
+    for (let round = 0; round < 6; round += 1) {
       const knownTimes: number[] = []
       const unknownTimes: number[] = []
       for (let pair = 0; pair < 40; pair += 1) {
