@@ -37,7 +37,8 @@ import { findWrk, runWrk, type WrkChain } from './wrk.ts'
 const readConnections = 32
 const loginConnections = 8
 const floodConnections = 16
-const refreshChains = 32
+// Below TESSERA_THROTTLE_REFRESH_THRESHOLD (30): a refresh in progress counts against its address.
+const refreshChains = 16
 const argon2Runs = 15
 const usage = 'usage: npm run bench [-- --json]   (env: BENCH_SLICES, BENCH_SLICE_SECONDS, BENCH_DURATION_SECONDS; TESSERA_* for the server)'
 
