@@ -1,15 +1,17 @@
 /** Renders the results as a plain-text table, or as JSON for `--json`. */
 import type { Argon2Timing } from './argon2-timing.ts'
 import type { MachineInfo } from './machine.ts'
+import { formatResidentMemory, type ResidentMemory } from './memory.ts'
 import type { ScenarioOutcome } from './targets.ts'
 
 export interface BenchReport {
   machine: MachineInfo
   settings: {
+    loadGenerator: string
     durationSeconds: number
-    warmupSeconds: number
-    /** The floor, bearer and cookie scenarios run in this many interleaved rounds. */
-    readRounds: number
+    /** Floor, /healthz, bearer and cookie run in this many interleaved slices of `sliceSeconds`. */
+    slices: number
+    sliceSeconds: number
     serverPid: number
     /** TESSERA_* settings passed to the server on top of its defaults. */
     serverSettings: Record<string, string>
@@ -19,13 +21,15 @@ export interface BenchReport {
   argon2: Argon2Timing
   /** The same median taken after the run; far from `argon2.medianMs` means the CPU's speed drifted. */
   argon2MedianAfterMs: number
+  /** The server's resident memory after start and after every load (RssAnon / RssFile). */
+  memory: { atStart: ResidentMemory | null; afterLoad: ResidentMemory | null }
   outcomes: ScenarioOutcome[]
   /** True when the server answered with an error where none was expected. */
   hasServerErrors: boolean
   serverOutput: string
 }
 
-const headings = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'target', 'result', 'server CPU/req', 'other CPU'] as const
+const headings = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'ratio', '/healthz', 'target', 'result', 'server CPU/req', 'other CPU'] as const
 /** Cores' worth of CPU taken by other processes past which a figure is not to be trusted. */
 const noisyOtherCpuCores = 0.15
 /** Change of the argon2id median between start and end past which the CPU's speed drifted. */
@@ -64,7 +68,7 @@ function renderTable(rows: readonly (readonly string[])[]): string {
   const widths = headings.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
   const renderRow = (row: readonly string[]) =>
     row
-      .map((cell, column) => ((column >= 1 && column <= 4) || column === 8 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
+      .map((cell, column) => ((column >= 1 && column <= 4) || column === 9 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
       .join('  ')
       .trimEnd()
   const rule = widths.map((width) => '-'.repeat(width)).join('  ')
@@ -89,9 +93,9 @@ export function formatTextReport(report: BenchReport): string {
       `${machine.cores} cores (${machine.cpuModel}), ${machine.totalMemoryGiB} GiB, ` +
       `UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}, load average ${machine.loadAverage1m.toFixed(2)} before, ` +
       `${report.loadAverageAtEnd1m.toFixed(2)} after`,
-    `Each scenario: ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured ` +
-      `(floor, bearer and cookie in ${settings.readRounds} interleaved rounds); autocannon on 127.0.0.1, ` +
-      'server in its own process.',
+    `Floor, /healthz, bearer and cookie: ${settings.slices} interleaved slices of ${settings.sliceSeconds} s each; ` +
+      `login, flood and refresh: ${settings.durationSeconds} s; ${settings.loadGenerator} (1 thread) on 127.0.0.1, ` +
+      'each server in its own process. Floor: bench/floor-server.ts (bare Fastify, same Node).',
     `Server settings: ${formatServerSettings(settings.serverSettings)}`,
     `argon2id m=${argon2.parameters.memoryKiB} KiB, t=${argon2.parameters.passes}, p=${argon2.parameters.parallelism}: ` +
       `median ${argon2.medianMs.toFixed(1)} ms (min ${argon2.minMs.toFixed(1)}, max ${argon2.maxMs.toFixed(1)}, ` +
@@ -111,6 +115,7 @@ export function formatTextReport(report: BenchReport): string {
       outcome.load.latencyP50Ms.toFixed(2),
       outcome.load.latencyP99Ms.toFixed(2),
       formatRatio(outcome),
+      outcome.healthzRatio === null ? '-' : `${outcome.healthzRatio.toFixed(2)}x`,
       outcome.target,
       outcome.verdict === 'INFO' ? '' : outcome.verdict,
       formatServerCpu(outcome.load.serverCpuMsPerRequest),
@@ -119,7 +124,11 @@ export function formatTextReport(report: BenchReport): string {
   ]
   lines.push(renderTable(rows))
   lines.push(
-    'ratio: req/s (2xx only) over the floor\'s, or over the hash-bound limit. server CPU/req: CPU time of all',
+    `Server memory after start: ${formatResidentMemory(report.memory.atStart)}`,
+    `Server memory after the loads: ${formatResidentMemory(report.memory.afterLoad)}`,
+  )
+  lines.push(
+    'ratio: req/s (2xx only) over the floor\'s, or over the hash-bound limit; /healthz: over Tessera\'s own /healthz. server CPU/req: CPU time of all',
     'server threads per answer (steadier than req/s). other CPU: cores\' worth used by other processes meanwhile.',
   )
   const noisy = report.outcomes.filter((outcome) => (outcome.load.otherCpuCores ?? 0) > noisyOtherCpuCores)

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export interface ServerProcess {
   url: string
@@ -67,6 +68,9 @@ export async function startServerProcess(options: { entry: string; settings: Rec
       TESSERA_PORT: String(port),
       TESSERA_DATA_DIR: dataDir,
       TESSERA_LOG_LEVEL: 'warn',
+      // As npm start and the tessera command run the server (see bin/tessera.js).
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576',
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url)),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -40,7 +40,16 @@ if (nodeBinary === null) {
   process.exit(1)
 }
 
-const child = spawn(nodeBinary, [cliPath, ...process.argv.slice(2)], { stdio: 'inherit' })
+// Node keeps the compiled (and type-stripped) modules here, which shortens every start after the first.
+const compileCache = process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url))
+// glibc would keep each freed argon2id buffer (19 MiB) in its heap once its dynamic mmap threshold
+// has grown past that size: after a login burst, hundreds of MiB stay resident for nothing. A
+// fixed threshold makes such buffers mmap-backed, so they go back to the system when freed.
+const mallocSettings = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' }
+const child = spawn(nodeBinary, [cliPath, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, ...mallocSettings, NODE_COMPILE_CACHE: compileCache },
+})
 
 // SIGINT from a terminal already reaches the child (same process group); forwarding it too would
 // make the server see a second signal and skip its clean shutdown. Ignore it here and let the

@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadConfig, type Config, ConfigError } from './config/load.ts'
-import { reserveThreadPool } from './config/thread-pool.ts'
+import { lowerThreadPoolPriority, reserveThreadPool } from './config/thread-pool.ts'
 import { checkListenHost, readTlsMaterial } from './config/start-checks.ts'
 import type { Application } from './core/application/application.ts'
 import { TesseraError } from './core/errors.ts'
@@ -65,6 +65,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await checkListenHost(config)
   const tls = config.server.tls ? readTlsMaterial(config.server.tls) : null
   reserveThreadPool(config.passwords.hashConcurrency)
+  await lowerThreadPoolPriority()
   const metrics = createMetrics()
   const observer = createServerObserver(metrics.observer, stderrLog)
   // Backend connection errors (the clients reconnect by themselves) go to the log once it exists.

@@ -214,3 +214,34 @@ describe('architecture', () => {
     assert.deepEqual(listed.filter((code) => !known.has(code)), [])
   })
 })
+
+/** Packages the default start (SQLite, no passkey ceremony, no TOTP enrolment) must not load. */
+const loadedOnlyWhenUsed = ['pg', '@redis/client', '@simplewebauthn/server', 'qrcode']
+
+/** Bare specifiers a module and the modules it imports for their values (not `import type`) load at once. */
+function findEagerPackages(entry: string): Map<string, string> {
+  const eagerImport = /^\s*(?:import|export)\s+(?!type\b)[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm
+  const packages = new Map<string, string>()
+  const seen = new Set<string>()
+  const pending = [entry]
+  while (pending.length > 0) {
+    const file = pending.pop() ?? ''
+    if (seen.has(file)) continue
+    seen.add(file)
+    for (const match of readFileSync(file, 'utf8').matchAll(eagerImport)) {
+      const specifier = match[1] ?? match[2] ?? ''
+      if (specifier.startsWith('.')) pending.push(resolve(dirname(file), specifier))
+      else if (!packages.has(specifier)) packages.set(specifier, relative(repositoryRoot, file))
+    }
+  }
+  return packages
+}
+
+describe('start-up cost', () => {
+  it('the server loads the PostgreSQL and Redis clients, WebAuthn and the QR code library only when it uses them', () => {
+    const eager = findEagerPackages(join(sourceDir, 'main.ts'))
+    assert.ok(eager.has('fastify'), 'the import walk reaches the HTTP layer')
+    const loaded = loadedOnlyWhenUsed.filter((name) => eager.has(name)).map((name) => `${name} (from ${eager.get(name)})`)
+    assert.deepEqual(loaded, [])
+  })
+})

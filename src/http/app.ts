@@ -21,6 +21,7 @@ import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
 import { scrubLogObject } from './log-scrubbing.ts'
+import { createRequestLogger, mixinRequestId } from './request-logger.ts'
 import { locateJsonBreak } from './json-syntax-error.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { registerAuditedDenials } from './plugins/audit-denials.ts'
@@ -92,6 +93,7 @@ export function createLoggerOptions(level: string): FastifyServerOptions['logger
     },
     // Paths catch the known places; this catches a secret nested anywhere else in a log object.
     formatters: { log: scrubLogObject },
+    mixin: mixinRequestId,
     serializers: {
       // The path only: a query string may carry a token someone sent by mistake.
       req: (request: { method: string; url: string; id: string; ip?: string }) => ({
@@ -109,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger,
     genReqId: () => randomUUID(),
+    childLoggerFactory: createRequestLogger,
     requestIdHeader: false,
     bodyLimit: defaultBodyLimitBytes,
     // Forwarded addresses are believed only from the configured number of proxy hops.

@@ -18,11 +18,27 @@ const commonOptions: Options = {
   strict: false,
 }
 
+type Validator = ((data: unknown, context?: object) => boolean) & { errors?: unknown; schemaEnv?: unknown }
+
+/**
+ * Each schema is compiled when its route first sees a request, not at start: a server has a
+ * hundred-odd schemas and most requests use a handful, and compiling them all took a good part
+ * of the start. The validator Fastify holds hands on the compiled function's errors.
+ */
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const strictAjv = addFormats(new Ajv({ ...commonOptions, coerceTypes: false }))
   const coercingAjv = addFormats(new Ajv({ ...commonOptions, coerceTypes: 'array' }))
-  return ({ schema, httpPart }) =>
-    (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object) as ReturnType<
-      FastifySchemaCompiler<unknown>
-    >
+  return ({ schema, httpPart }) => {
+    let compiled: Validator | null = null
+    const validate: Validator = (data, context) => {
+      compiled ??= (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object) as Validator
+      const isValid = compiled(data, context)
+      validate.errors = compiled.errors
+      return isValid
+    }
+    // Fastify passes the parent (so Ajv may replace a root value) only to functions that look
+    // compiled by Ajv, as this one's result is.
+    validate.schemaEnv = true
+    return validate as ReturnType<FastifySchemaCompiler<unknown>>
+  }
 }

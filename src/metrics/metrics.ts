@@ -19,6 +19,10 @@ export interface Metrics {
   countActiveSessionsWith(count: () => Promise<number>): void
 }
 
+interface HistogramSeries {
+  observe(seconds: number): void
+}
+
 export function createMetrics(): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' })
@@ -84,6 +88,7 @@ export function createMetrics(): Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   })
+  const httpSeries = new Map<string, Map<string, Map<number, HistogramSeries>>>()
   let countActiveSessions: () => Promise<number> = async () => 0
   new Gauge({
     name: 'tessera_active_sessions',
@@ -133,7 +138,20 @@ export function createMetrics(): Metrics {
       alertRaised: (alert: AlertRecord) => alerts.inc({ rule: alert.rule, severity: alert.severity }),
     },
     observeHttpRequest({ method, route, statusCode }, seconds) {
-      httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds)
+      // prom-client hashes the label set on every observation; the few series a server has are kept.
+      let byStatus = httpSeries.get(route)?.get(method)
+      if (byStatus === undefined) {
+        const byMethod = httpSeries.get(route) ?? new Map<string, Map<number, HistogramSeries>>()
+        byStatus = new Map()
+        byMethod.set(method, byStatus)
+        httpSeries.set(route, byMethod)
+      }
+      let series = byStatus.get(statusCode)
+      if (series === undefined) {
+        series = httpDuration.labels({ method, route, status_code: String(statusCode) })
+        byStatus.set(statusCode, series)
+      }
+      series.observe(seconds)
     },
     countActiveSessionsWith(count) {
       countActiveSessions = count

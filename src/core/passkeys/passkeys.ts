@@ -10,15 +10,11 @@
  * Each use must move the signature counter forward (unless the authenticator keeps none), decided
  * in the store, so a cloned authenticator and a replayed assertion are refused.
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import type { UserRecord } from '../accounts/store.ts'
 import type { Clock } from '../clock.ts'
@@ -33,6 +29,9 @@ export interface PasskeySettings {
   /** Origins whose pages may run ceremonies (the public URL origin first). */
   origins: readonly string[]
 }
+
+/** Loaded at the first ceremony: the library and its ASN.1 stack cost a start that uses no passkey. */
+const loadWebAuthn = () => import('@simplewebauthn/server')
 
 export const ceremonyTimeoutSeconds = 300
 export const maxPasskeysPerUser = 20
@@ -96,7 +95,7 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
     async createRegistrationOptions(user, sessionId) {
       const existing = await store.listUserPasskeys(user.id)
       const challenge = await storeChallenge({ purpose: 'registration', userId: user.id, boundTo: sessionId })
-      return generateRegistrationOptions({
+      return (await loadWebAuthn()).generateRegistrationOptions({
         rpName: settings.rpName,
         rpID: settings.rpId,
         userName: user.username,
@@ -118,7 +117,7 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
       }
       let verification
       try {
-        verification = await verifyRegistrationResponse({
+        verification = await (await loadWebAuthn()).verifyRegistrationResponse({
           response: response as RegistrationResponseJSON,
           expectedChallenge: consumeChallenge({ purpose: 'registration', userId: user.id, boundTo: sessionId }),
           expectedOrigin,
@@ -147,7 +146,7 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
     async createAssertionOptions({ purpose, userId, boundTo }) {
       const allowed = userId === null ? [] : await store.listUserPasskeys(userId)
       const challenge = await storeChallenge({ purpose, userId, boundTo })
-      return generateAuthenticationOptions({
+      return (await loadWebAuthn()).generateAuthenticationOptions({
         rpID: settings.rpId,
         challenge,
         timeout: ceremonyTimeoutSeconds * 1000,
@@ -167,7 +166,7 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
       }
       let verification
       try {
-        verification = await verifyAuthenticationResponse({
+        verification = await (await loadWebAuthn()).verifyAuthenticationResponse({
           response: response as AuthenticationResponseJSON,
           expectedChallenge: consumeChallenge({ ...expectation, userId: passkey.userId }),
           expectedOrigin,

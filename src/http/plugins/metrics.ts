@@ -10,11 +10,12 @@ import type { Metrics } from '../../metrics/metrics.ts'
 import { problemResponses } from '../schemas/shared.ts'
 
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: string | null): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeHttpRequest(
       { method: request.method, route: request.routeOptions.url ?? '(unmatched)', statusCode: reply.statusCode },
       reply.elapsedTime / 1000,
     )
+    done()
   })
 
   app.get(

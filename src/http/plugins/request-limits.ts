@@ -31,23 +31,37 @@ function isFailedAttempt(kind: RequestKind, statusCode: number, payload: unknown
 
 export function registerRequestLimits(app: FastifyInstance, throttle: Application['requestLimits']): void {
   const attempts = new WeakMap<FastifyRequest, { kind: RequestKind; attempt: RequestAttempt }>()
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks: most requests are on no limited route and must not pay for a promise here.
+  app.addHook('onRequest', (request, _reply, done) => {
     const kind = limitedRoutes[`${request.method} ${request.routeOptions.url}`]
-    if (kind !== undefined) attempts.set(request, { kind, attempt: await throttle.admitRequest(kind, request.ip) })
+    if (kind === undefined) {
+      done()
+      return
+    }
+    throttle.admitRequest(kind, request.ip).then(
+      (attempt) => {
+        attempts.set(request, { kind, attempt })
+        done()
+      },
+      (error: unknown) => done(error as Error),
+    )
   })
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const limited = attempts.get(request)
-    if (limited) {
-      attempts.delete(request)
-      if (isFailedAttempt(limited.kind, reply.statusCode, payload)) {
-        await limited.attempt.recordFailure()
-      } else {
-        // The request counted as a failure while it ran; one that did not fail gives it back. A
+    if (limited === undefined) {
+      done(null, payload)
+      return
+    }
+    attempts.delete(request)
+    const settled = isFailedAttempt(limited.kind, reply.statusCode, payload)
+      ? limited.attempt.recordFailure()
+      : // The request counted as a failure while it ran; one that did not fail gives it back. A
         // refund the store cannot take leaves it counted (the stricter side) and must not turn a
         // done refresh into an error whose client never sees its new token.
-        await limited.attempt.recordSuccess().catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
-      }
-    }
-    return payload
+        limited.attempt.recordSuccess().catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
+    settled.then(
+      () => done(null, payload),
+      (error: unknown) => done(error as Error),
+    )
   })
 }

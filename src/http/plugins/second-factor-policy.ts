@@ -8,7 +8,7 @@
  * - Step-up for admins: an unsafe admin request (`/v1/admin/…`, any method but GET and HEAD) by an
  *   admin with a second factor needs a recent authentication with it.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { SecondFactorOperations } from '../../core/application/second-factor.ts'
 import { isUnsafeMethod } from '../cross-site.ts'
 
@@ -24,13 +24,21 @@ export const routesOpenBeforeEnrolment: ReadonlySet<string> = new Set([
 ])
 
 export function registerSecondFactorPolicy(app: FastifyInstance, secondFactor: SecondFactorOperations): void {
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const auth = request.auth
-    if (!auth) return
-    const route = `${request.method} ${request.routeOptions.url ?? ''}`.replace(/\/$/, '')
+    // A callback hook: anonymous requests pass without a promise.
+    if (!auth) {
+      done()
+      return
+    }
+    enforce(request.method, request.routeOptions.url ?? '', auth).then(() => done(), (error: unknown) => done(error as Error))
+  })
+
+  async function enforce(method: string, url: string, auth: NonNullable<FastifyRequest['auth']>): Promise<void> {
+    const route = `${method} ${url}`.replace(/\/$/, '')
     if (!routesOpenBeforeEnrolment.has(route)) await secondFactor.enforceRolePolicy(auth)
-    if (isUnsafeMethod(request.method) && (request.routeOptions.url ?? '').startsWith('/v1/admin/')) {
+    if (isUnsafeMethod(method) && url.startsWith('/v1/admin/')) {
       await secondFactor.requireRecentSecondFactor(auth)
     }
-  })
+  }
 }

@@ -12,13 +12,17 @@ export function registerStoppingAnswers(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     isStopping = true
   })
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!isStopping) return
+  // Callback hooks: every request passes here, and the common case has nothing to wait for.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!isStopping) {
+      done()
+      return
+    }
     reply.header('retry-after', '1')
-    return sendProblem(reply, 'service_unavailable', 'This server is stopping; send the request again.')
+    sendProblem(reply, 'service_unavailable', 'This server is stopping; send the request again.')
   })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (isStopping) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
 }

@@ -8,8 +8,8 @@ export const strictTransportSecurity = 'max-age=31536000; includeSubDomains'
 
 export function registerStrictTransport(app: FastifyInstance, isHttps: boolean): void {
   if (!isHttps) return
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('strict-transport-security', strictTransportSecurity)
-    return payload
+    done(null, payload)
   })
 }

@@ -4,12 +4,14 @@
  * recovery codes, once), removal, and a new set of recovery codes.
  */
 import type { FastifyInstance } from 'fastify'
-import QRCode from 'qrcode'
 import type { SecondFactorOperations, SecondFactorStatus } from '../../core/application/second-factor.ts'
 import { requireAuth } from '../plugins/authenticate.ts'
 import { readClientContext } from '../request-context.ts'
 import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { authBodyLimitBytes, type AuthenticatedRouteDeps } from './route-deps.ts'
+
+/** Loaded at the first enrolment, not at every start. */
+const loadQrCode = () => import('qrcode')
 
 export const secondFactorStatusSchema = {
   type: 'object',
@@ -103,7 +105,7 @@ export async function mySecondFactorRoutes(app: FastifyInstance, deps: MySecondF
       return {
         secret: enrolment.secret,
         otpauth_uri: enrolment.otpauthUri,
-        qr_code: await QRCode.toDataURL(enrolment.otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 256 }),
+        qr_code: await (await loadQrCode()).default.toDataURL(enrolment.otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 256 }),
         algorithm: enrolment.algorithm,
         digits: enrolment.digits,
         period: enrolment.periodSeconds,

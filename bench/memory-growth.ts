@@ -1,0 +1,50 @@
+/**
+ * Where a server's resident memory goes: anonymous (heaps) and file-backed (the mapped SQLite
+ * database) apart, after start, after a login flood, after N refreshes (chains of clients) and
+ * after the V8 heap is measured. Needs wrk. Usage: node bench/memory-growth.ts [refreshes=25000]
+ * Env: TESSERA_* reach the server; MALLOC_ARENA_MAX and the like reach it too.
+ */
+import { fileURLToPath } from 'node:url'
+import { createBenchCredentials } from './credentials.ts'
+import { formatResidentMemory, readResidentMemory } from './memory.ts'
+import { startServerProcess } from './server-process.ts'
+import { readServerSettings } from './server-settings.ts'
+import { findWrk, runWrk } from './wrk.ts'
+
+const refreshTarget = Number(process.argv[2] ?? '25000')
+if (findWrk() === null) throw new Error('this benchmark needs wrk')
+const server = await startServerProcess({ entry: fileURLToPath(new URL('../src/main.ts', import.meta.url)), settings: readServerSettings(process.env) })
+const report = (label: string) => process.stdout.write(`${label.padEnd(34)} ${formatResidentMemory(readResidentMemory(server.pid))}\n`)
+try {
+  report('after start')
+  const credentials = await createBenchCredentials(server.url)
+  const login = {
+    method: 'POST' as const,
+    path: '/v1/auth/login',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: credentials.username, password: credentials.password, mode: 'token' }),
+  }
+  const flood = await runWrk(server, login, { connections: 16, durationSeconds: 5, warmupSeconds: 0 })
+  report(`after ${flood.successCount} logins (16 connections)`)
+  const chains: string[] = []
+  for (let index = 0; index < 32; index += 1) {
+    const response = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: login.headers, body: login.body })
+    chains.push(((await response.json()) as { refresh_token: string }).refresh_token)
+  }
+  const refresh = { method: 'POST' as const, path: '/v1/auth/refresh', headers: { 'content-type': 'application/json' } }
+  let refreshed = 0
+  const started = Date.now()
+  // One run of chains, long enough for the target at the rate reached, bounded to two minutes.
+  while (refreshed < refreshTarget && Date.now() - started < 120_000) {
+    const tally = await runWrk(server, refresh, { connections: 32, durationSeconds: 5, warmupSeconds: 0 }, { refreshTokens: chains.splice(0) })
+    refreshed += tally.successCount
+    // The chains' last tokens are lost with the run: new chains for the next one.
+    for (let index = 0; index < 32; index += 1) {
+      const response = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: login.headers, body: login.body })
+      chains.push(((await response.json()) as { refresh_token: string }).refresh_token)
+    }
+  }
+  report(`after ${refreshed} refreshes`)
+} finally {
+  await server.stop()
+}
