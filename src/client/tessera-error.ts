@@ -43,6 +43,10 @@ export const serverErrorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'precondition_required',
+  'precondition_failed',
+  'data_too_large',
+  'invalid_ticket',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

@@ -75,6 +75,21 @@ export const settings = {
     description:
       'How long a node trusts its in-process copy of a session before re-reading the store (changes made on this node apply at once).',
   },
+  TESSERA_SESSION_DATA_MAX_SIZE: {
+    type: 'integer',
+    default: '16384',
+    min: 2,
+    max: 262144,
+    description:
+      'Largest session data document (`/v1/sessions/current/data`), in bytes of JSON; a larger write answers 413 `data_too_large`.',
+  },
+  TESSERA_PLAYER_DATA_MAX_SIZE: {
+    type: 'integer',
+    default: '16384',
+    min: 2,
+    max: 262144,
+    description: 'Largest player data document (`/v1/me/data`), in bytes of JSON; a larger write answers 413 `data_too_large`.',
+  },
   TESSERA_ACCESS_TOKEN_TTL: {
     type: 'duration',
     default: '10m',

@@ -37,6 +37,10 @@ export const errorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'precondition_required',
+  'precondition_failed',
+  'data_too_large',
+  'invalid_ticket',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

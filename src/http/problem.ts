@@ -41,6 +41,10 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   mfa_enrolment_required: { status: 403, title: 'Second-factor enrolment required' },
   mfa_already_enrolled: { status: 409, title: 'A second factor is already enrolled' },
   passkey_rejected: { status: 400, title: 'The passkey was not accepted' },
+  precondition_required: { status: 428, title: 'If-Match required' },
+  precondition_failed: { status: 412, title: 'The data changed since it was read' },
+  data_too_large: { status: 413, title: 'The data is too large' },
+  invalid_ticket: { status: 400, title: 'Invalid ticket' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -46,6 +46,8 @@ import { createStepUp } from '../auth/step-up.ts'
 import { createPasskeys } from '../passkeys/passkeys.ts'
 import { createProofChecks } from '../second-factor/proofs.ts'
 import { createPasskeyOperations, type PasskeyOperations } from './passkeys.ts'
+import { createGameDataOperations, type GameDataOperations, type GameDataSettings } from './game-data.ts'
+import { createTicketOperations, type TicketOperations } from './tickets.ts'
 import {
   createSecondFactorOperations,
   type RecoveryCodeNotice,
@@ -79,6 +81,7 @@ export interface ApplicationSettings {
   audit: AuditSettings
   throttle: ThrottleSettings
   secondFactor: SecondFactorSettings
+  gameData: GameDataSettings
 }
 
 export interface Health {
@@ -115,6 +118,10 @@ export interface Application {
   mfaSignIn: SecondFactorSignInOperations
   /** Passkey registration and management, and sign-in with a passkey alone. */
   passkeys: PasskeyOperations
+  /** Session data and player data, with versions (ETag / If-Match). */
+  gameData: GameDataOperations
+  /** One-time tickets for game-server and WebSocket handshakes. */
+  tickets: TicketOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
   health: Health
@@ -299,6 +306,14 @@ export async function createApplication(deps: {
       ...(deps.onRecoveryCodeUsed ? { onRecoveryCodeUsed: deps.onRecoveryCodeUsed } : {}),
     }),
     passkeys: createPasskeyOperations({ passkeys, store: stores.passkeys, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock }),
+    gameData: createGameDataOperations({
+      sessions,
+      accountStore: stores.accounts,
+      sessionDataStore: stores.sessionData,
+      playerDataStore: stores.playerData,
+      settings: settings.gameData,
+    }),
+    tickets: createTicketOperations({ store: stores.tickets, sessions, clock }),
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
@@ -312,6 +327,7 @@ export async function createApplication(deps: {
         { name: 'refusal-summary', run: () => refusals.flushRefusals() },
         { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
         { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
+        { name: 'expired-ticket', run: () => stores.tickets.deleteExpiredTickets(clock.now()) },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()

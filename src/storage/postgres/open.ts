@@ -12,6 +12,8 @@ import { openDatabase, type Database, type SqlSession } from './database.ts'
 import { createPostgresRevokedSessionStore } from './revoked-sessions.ts'
 import { assertPostgresSchemaCurrent, migratePostgres, migrationStatementTimeoutMs } from './migrate.ts'
 import { createPostgresRefreshTokenStore } from './refresh-tokens.ts'
+import { createPostgresDocumentStore, playerDataTable, sessionDataTable } from './documents.ts'
+import { createPostgresTicketStore } from './tickets.ts'
 import { createPostgresSchedulerLockStore } from './scheduler-leases.ts'
 import { createPostgresServiceClientStore } from './service-clients.ts'
 import { createPostgresSessionStore } from './sessions.ts'
@@ -39,6 +41,9 @@ function createStoresOver(db: SqlSession): StoreSet {
     schedulerLocks: createPostgresSchedulerLockStore(db),
     secondFactors: createPostgresSecondFactorStore(db),
     passkeys: createPostgresPasskeyStore(db),
+    playerData: createPostgresDocumentStore(db, playerDataTable),
+    sessionData: createPostgresDocumentStore(db, sessionDataTable),
+    tickets: createPostgresTicketStore(db),
   }
 }
 
