@@ -47,6 +47,7 @@ export const serverErrorCodes = [
   'precondition_failed',
   'data_too_large',
   'invalid_ticket',
+  'device_taken',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

@@ -352,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gameData: {
       sessionDataMaxBytes: value('TESSERA_SESSION_DATA_MAX_SIZE'),
       playerDataMaxBytes: value('TESSERA_PLAYER_DATA_MAX_SIZE'),
+      guestRetentionSeconds: value('TESSERA_GUEST_RETENTION'),
     },
     secondFactor: {
       reauthenticationMaxAgeSeconds: value('TESSERA_REAUTHENTICATION_MAX_AGE'),

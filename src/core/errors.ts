@@ -41,6 +41,7 @@ export const errorCodes = [
   'precondition_failed',
   'data_too_large',
   'invalid_ticket',
+  'device_taken',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

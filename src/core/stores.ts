@@ -11,6 +11,7 @@ import type { SecondFactorStore } from './second-factor/store.ts'
 import type { PasskeyStore } from './passkeys/store.ts'
 import type { DocumentStore } from './documents/store.ts'
 import type { TicketStore } from './tickets/store.ts'
+import type { DeviceStore } from './devices/store.ts'
 
 /**
  * The stores of the durable backend (SQLite or PostgreSQL): what a unit of work changes, in one
@@ -27,6 +28,8 @@ export interface DurableStores {
   passkeys: PasskeyStore
   /** Each user's data (player data), deleted with the account. */
   playerData: DocumentStore
+  /** Devices that sign in with a secret, and the guest accounts they made. */
+  devices: DeviceStore
 }
 
 /** Every store the core needs; the hot ones may live in Redis, beside the durable backend. */

@@ -45,6 +45,7 @@ import { myPasskeyRoutes } from './routes/my-passkeys.ts'
 import { adminSecondFactorRoutes } from './routes/admin-second-factor.ts'
 import { ticketRoutes } from './routes/tickets.ts'
 import { dataRoutes } from './routes/data.ts'
+import { deviceRoutes } from './routes/devices.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'gameData'>
@@ -173,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
   await app.register(adminSecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/admin' })
   await app.register(ticketRoutes, { tickets: application.tickets, oauth, authenticate, prefix: '/v1/tickets' })
+  await app.register(deviceRoutes, { devices: application.devices, signIn, absoluteTimeoutSeconds, allowedOrigins, authenticate })
   await app.register(dataRoutes, { gameData: application.gameData, oauth, authenticate, maxBytes: Math.max(config.gameData.sessionDataMaxBytes, config.gameData.playerDataMaxBytes) })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')

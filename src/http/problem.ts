@@ -45,6 +45,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   precondition_failed: { status: 412, title: 'The data changed since it was read' },
   data_too_large: { status: 413, title: 'The data is too large' },
   invalid_ticket: { status: 400, title: 'Invalid ticket' },
+  device_taken: { status: 409, title: 'The device is linked already' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

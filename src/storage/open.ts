@@ -92,6 +92,7 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
     secondFactors: durable.secondFactors,
     passkeys: durable.passkeys,
     playerData: durable.playerData,
+    devices: durable.devices,
     schedulerLocks: hot?.schedulerLocks ?? durable.schedulerLocks,
     sessions: hot?.sessions ?? durable.sessions,
     refreshTokens: hot?.refreshTokens ?? durable.refreshTokens,

@@ -55,6 +55,7 @@ async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | '
     secondFactors: withOutage(sqlite.secondFactors, down),
     passkeys: withOutage(sqlite.passkeys, down),
     playerData: withOutage(sqlite.playerData, down),
+    devices: withOutage(sqlite.devices, down),
     sessionData: withOutage(sqlite.sessionData, hotDown),
     tickets: withOutage(sqlite.tickets, hotDown),
     schedulerLocks: withOutage(sqlite.schedulerLocks, hotDown),

@@ -48,6 +48,7 @@ import { createProofChecks } from '../second-factor/proofs.ts'
 import { createPasskeyOperations, type PasskeyOperations } from './passkeys.ts'
 import { createGameDataOperations, type GameDataOperations, type GameDataSettings } from './game-data.ts'
 import { createTicketOperations, type TicketOperations } from './tickets.ts'
+import { createDeviceOperations, type DeviceOperations } from './devices.ts'
 import {
   createSecondFactorOperations,
   type RecoveryCodeNotice,
@@ -122,6 +123,8 @@ export interface Application {
   gameData: GameDataOperations
   /** One-time tickets for game-server and WebSocket handshakes. */
   tickets: TicketOperations
+  /** Device sign-in, guests, linking devices and adding credentials to a guest. */
+  devices: DeviceOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
   health: Health
@@ -232,6 +235,18 @@ export async function createApplication(deps: {
     clock,
   })
 
+  const devices = createDeviceOperations({
+    store: stores.devices,
+    accounts,
+    sessions,
+    accessTokens,
+    audit,
+    unitOfWork,
+    requestLimits: { admitRequest: throttle.admitRequest },
+    clock,
+    settings: settings.gameData,
+  })
+
   return {
     signIn: createSignInOperations({
       accounts,
@@ -314,6 +329,7 @@ export async function createApplication(deps: {
       settings: settings.gameData,
     }),
     tickets: createTicketOperations({ store: stores.tickets, sessions, clock }),
+    devices,
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
@@ -328,6 +344,7 @@ export async function createApplication(deps: {
         { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
         { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
         { name: 'expired-ticket', run: () => stores.tickets.deleteExpiredTickets(clock.now()) },
+        { name: 'unused-guest', run: () => devices.pruneUnusedGuests() },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()

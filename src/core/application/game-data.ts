@@ -17,6 +17,8 @@ export type { ExpectedVersions, VersionedDocument } from '../documents/documents
 export interface GameDataSettings {
   sessionDataMaxBytes: number
   playerDataMaxBytes: number
+  /** Guests whose devices have not signed in for this long are deleted. */
+  guestRetentionSeconds: number
 }
 
 export interface DataOperations {

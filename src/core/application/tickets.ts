@@ -13,6 +13,7 @@ import { TesseraError } from '../errors.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
 import type { Sessions } from '../sessions/sessions.ts'
 import type { TicketStore } from '../tickets/store.ts'
+import { isGuest } from '../devices/store.ts'
 
 export const ticketLifetimeSeconds = 30
 const ticketBytes = 32
@@ -65,7 +66,7 @@ export function createTicketOperations(deps: { store: TicketStore; sessions: Ses
       const active = await sessions.resolveSessionId(record.sessionId)
       if (!active || active.user.id !== record.userId) throw refused()
       const { user, session } = active
-      return { userId: user.id, sessionId: session.id, roles: [...user.roles], username: user.username }
+      return { userId: user.id, sessionId: session.id, roles: [...user.roles], username: isGuest(user) ? null : user.username }
     },
   }
 }

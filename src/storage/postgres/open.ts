@@ -14,6 +14,7 @@ import { assertPostgresSchemaCurrent, migratePostgres, migrationStatementTimeout
 import { createPostgresRefreshTokenStore } from './refresh-tokens.ts'
 import { createPostgresDocumentStore, playerDataTable, sessionDataTable } from './documents.ts'
 import { createPostgresTicketStore } from './tickets.ts'
+import { createPostgresDeviceStore } from './devices.ts'
 import { createPostgresSchedulerLockStore } from './scheduler-leases.ts'
 import { createPostgresServiceClientStore } from './service-clients.ts'
 import { createPostgresSessionStore } from './sessions.ts'
@@ -44,6 +45,7 @@ function createStoresOver(db: SqlSession): StoreSet {
     playerData: createPostgresDocumentStore(db, playerDataTable),
     sessionData: createPostgresDocumentStore(db, sessionDataTable),
     tickets: createPostgresTicketStore(db),
+    devices: createPostgresDeviceStore(db),
   }
 }
 

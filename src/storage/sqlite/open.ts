@@ -31,6 +31,7 @@ import { createSqliteSecondFactorStore } from './second-factors.ts'
 import { createSqlitePasskeyStore } from './passkeys.ts'
 import { createSqliteDocumentStore, playerDataTable, sessionDataTable } from './documents.ts'
 import { createSqliteTicketStore } from './tickets.ts'
+import { createSqliteDeviceStore } from './devices.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -115,6 +116,7 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     playerData: createSqliteDocumentStore(db, playerDataTable),
     sessionData: createSqliteDocumentStore(db, sessionDataTable),
     tickets: createSqliteTicketStore(db),
+    devices: createSqliteDeviceStore(db),
   }
   return {
     accounts: gateStore(bound.accounts, gate),
@@ -133,6 +135,7 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     playerData: gateStore(bound.playerData, gate),
     sessionData: gateStore(bound.sessionData, gate),
     tickets: gateStore(bound.tickets, gate),
+    devices: gateStore(bound.devices, gate),
     runUnitOfWork: (work) => gate.runInTransaction(() => work(bound)),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())

@@ -24,3 +24,19 @@ CREATE TABLE tickets (
 
 CREATE INDEX tickets_by_expiry ON tickets (expires_at);
 CREATE INDEX tickets_by_session ON tickets (session_id);
+
+-- Devices that sign in with a secret of their own (SHA-256 of 256 random bits: a slow hash adds
+-- nothing at that entropy). A guest account is a user whose username key starts with '#guest:',
+-- which no username can (a name starts with a letter or digit), so no one can sign in to it with
+-- a password or register a name that collides with it.
+CREATE TABLE devices (
+  id text PRIMARY KEY,
+  device_id text NOT NULL UNIQUE,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  secret_hash text NOT NULL,
+  created_at timestamptz NOT NULL,
+  last_used_at timestamptz NOT NULL
+);
+
+CREATE INDEX devices_by_user ON devices (user_id);
+CREATE INDEX users_by_creation ON users (created_at);
