@@ -14,6 +14,7 @@ import { testSecondFactorStore } from './second-factors.ts'
 import { testPasskeyStore } from './passkeys.ts'
 import { testPlayerDataStore, testSessionDataStore } from './documents.ts'
 import { testTicketStore } from './tickets.ts'
+import { testDeviceStore } from './devices.ts'
 
 /**
  * `isInsideUnitOfWork`: the stores are bound to one open unit of work (see `insideUnitOfWork`),
@@ -35,4 +36,5 @@ export function testDurableBackendStores(openStores: OpenStores, options: { isIn
   testSessionDataStore(openStores)
   testPlayerDataStore(openStores)
   testTicketStore(openStores)
+  testDeviceStore(openStores)
 }
