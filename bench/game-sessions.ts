@@ -1,6 +1,9 @@
 /**
- * Game sessions: one-time ticket redemptions and session-data reads per second, each against the
- * `/healthz` floor measured the same way on the same server (target ≥ 0.5× for both).
+ * Game sessions: device sign-ins per second (target ≥ 2,000 on two cores: a device secret is
+ * checked with one SHA-256, no password hashing), and one-time ticket redemptions and
+ * session-data reads per second, each against the `/healthz` floor measured the same way on the
+ * same server (target ≥ 0.5× for both). Each device sign-in opens a session (token transport:
+ * an access token signed and a refresh token stored) and is audited, as a login is.
  * Tickets are issued just before their run (each redemption spends one): about a few seconds'
  * worth at the floor's rate, so all are redeemed within their 30 seconds. Reports, never fails.
  *
@@ -103,6 +106,13 @@ try {
   })
   if (dataResponse.status !== 200) throw new Error(`PUT session data answered ${dataResponse.status}`)
 
+  const device = await postJson(`${server.url}/v1/auth/device`, { device_id: 'bench-device-0001' })
+  const deviceBody = JSON.stringify({ device_id: 'bench-device-0001', device_secret: device.device_secret })
+  const deviceSignIn = summarizeLoad(
+    await runLoad(server, { method: 'POST', path: '/v1/auth/device', headers: { 'content-type': 'application/json' }, body: deviceBody }, loadOptions),
+    loadOptions,
+  )
+
   const floor = summarizeLoad(await runLoad(server, { method: 'GET', path: '/healthz' }, loadOptions), loadOptions)
   const data = summarizeLoad(await runLoad(server, { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }, loadOptions), loadOptions)
   // About `durationSeconds` of redemptions at the floor's rate, all issued and redeemed within their 30 s.
@@ -111,6 +121,7 @@ try {
   const redemption = await redeemTickets(server.url, issued.tickets, basic)
 
   const lines = [
+    `POST /v1/auth/device (sign-in)        ${deviceSignIn.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${deviceSignIn.latencyP99Ms.toFixed(2)} ms  (target ≥ 2000/s)${deviceSignIn.unexpectedCount > 0 ? `; ${deviceSignIn.unexpectedCount} not 200` : ''}`,
     `GET /healthz (floor)                  ${floor.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${floor.latencyP99Ms.toFixed(2)} ms`,
     `GET /v1/sessions/current/data         ${data.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${data.latencyP99Ms.toFixed(2)} ms  ${ratio(data.requestsPerSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×)`,
     `POST /v1/tickets/redeem               ${redemption.perSecond.toFixed(0).padStart(7)} req/s  ${ratio(redemption.perSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×); ${redemption.redeemed} of ${issued.tickets.length} redeemed, ${redemption.non2xx} refused`,

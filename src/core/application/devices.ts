@@ -33,6 +33,7 @@ export type { DeviceRecord } from '../devices/store.ts'
 const deviceSecretBytes = 32
 const guestRole = 'guest'
 const pruneBatchSize = 500
+const deviceTouchIntervalMs = 3600_000
 /** How the session was authenticated (RFC 8176 `swk`: possession of a software-held secret). */
 const deviceMethods = ['swk']
 
@@ -178,7 +179,10 @@ export function createDeviceOperations(deps: {
         await recordFailure(device, client)
         throw refused()
       }
-      await store.touchDevice(device.id, clock.now())
+      // Last use matters to the pruning of guests, counted in days: one write an hour is enough,
+      // and a sign-in saves a write.
+      const now = clock.now()
+      if (now.getTime() - device.lastUsedAt.getTime() >= deviceTouchIntervalMs) await store.touchDevice(device.id, now)
       return openSession(user, device, null, transport, client)
     },
 
