@@ -1,6 +1,7 @@
 /**
  * Copies users (with their second factor: the sealed TOTP secret, the unused recovery codes and
- * the passkeys, so no account loses it on the way), signing keys and live sessions from one set
+ * the passkeys, so no account loses it on the way; their player data and linked devices), signing
+ * keys and live sessions (with their session data) from one set
  * of stores to another through the
  * store interfaces, so any backend can be the source or the target (in practice: the embedded
  * SQLite into PostgreSQL and Redis). It can be run again after an interruption: what the target
@@ -39,6 +40,13 @@ async function copySecondFactor(source: Stores, target: Stores, userId: string):
     await target.secondFactors.replaceRecoveryCodes(userId, await source.secondFactors.listRecoveryCodeHashes(userId), totp.confirmedAt)
   }
   for (const passkey of await source.passkeys.listUserPasskeys(userId)) await target.passkeys.insertPasskey(passkey)
+}
+
+/** Copies the user's player data (with its version) and linked devices, unless there. */
+async function copyPlayerDataAndDevices(source: Stores, target: Stores, userId: string): Promise<void> {
+  const playerData = await source.playerData.readDocument(userId)
+  if (playerData) await target.playerData.importDocument(userId, playerData)
+  for (const device of await source.devices.listUserDevices(userId)) await target.devices.insertDevice(device)
 }
 
 async function copyCurrentRefreshToken(source: Stores, target: Stores, sessionId: string): Promise<void> {
@@ -81,6 +89,7 @@ export async function copyStores(
         throw new CopyConflictError(`the target already has a different user named "${user.username}"`)
       }
       await copySecondFactor(source, target, user.id)
+      await copyPlayerDataAndDevices(source, target, user.id)
       if (!options.includeSessions) continue
       for (const session of await source.sessions.listUserSessions(user.id)) {
         if (session.absoluteExpiresAt <= options.now) continue
@@ -91,6 +100,8 @@ export async function copyStores(
           report.sessions.copied += 1
         }
         await copyCurrentRefreshToken(source, target, session.id)
+        const sessionData = await source.sessionData.readDocument(session.id)
+        if (sessionData) await target.sessionData.importDocument(session.id, sessionData)
       }
     }
     const last = users.at(-1)

@@ -22,4 +22,10 @@ export interface DocumentStore {
    * another, `missing` when the owner (the session or the user) does not exist.
    */
   writeDocument(ownerId: string, json: string, expectedVersion: number): Promise<DocumentWrite>
+  /**
+   * Copies a document in with its version (moving to another backend), unless the owner has one
+   * already or does not exist; true when inserted. The version is kept so that an ETag read
+   * before the move can never match a different document after it.
+   */
+  importDocument(ownerId: string, record: DocumentRecord): Promise<boolean>
 }

@@ -57,6 +57,16 @@ function testVersionedWrites(kind: string, openOwned: (t: TestContext) => Promis
     assert.ok(first.every((outcome) => outcome.outcome === 'stale'))
   })
 
+  it(`${kind}: importDocument() keeps the version, and never overwrites a document or makes one without its owner`, async (t) => {
+    const { store, ownerId } = await openOwned(t)
+    assert.equal(await store.importDocument(ownerId, { json: '{"moved":true}', version: 7 }), true)
+    assert.deepEqual(await store.readDocument(ownerId), { json: '{"moved":true}', version: 7 })
+    assert.equal(await store.importDocument(ownerId, { json: '{"again":true}', version: 9 }), false)
+    assert.deepEqual(await store.writeDocument(ownerId, '{"next":1}', 7), { outcome: 'written', version: 8 })
+    assert.equal(await store.importDocument(missingOwnerId, { json: '{}', version: 1 }), false)
+    assert.equal(await store.readDocument(missingOwnerId), null)
+  })
+
   it(`${kind}: of 50 simultaneous first writes exactly one wins`, async (t) => {
     const { store, ownerId } = await openOwned(t)
     const outcomes = await Promise.all(Array.from({ length: 50 }, (_, index) => store.writeDocument(ownerId, `{"n":${index}}`, 0)))

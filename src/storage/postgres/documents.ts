@@ -41,5 +41,15 @@ export function createPostgresDocumentStore(db: SqlSession, { table, ownerColumn
       const [owner] = await db.query(`SELECT 1 FROM ${ownerTable} WHERE id = $1`, [ownerId])
       return owner ? { outcome: 'stale' } : { outcome: 'missing' }
     },
+
+    async importDocument(ownerId, record) {
+      const rows = await db.query(
+        `INSERT INTO ${table} (${ownerColumn}, json, version)
+         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM ${ownerTable} WHERE id = $1)
+         ON CONFLICT (${ownerColumn}) DO NOTHING RETURNING version`,
+        [ownerId, record.json, record.version],
+      )
+      return rows.length === 1
+    },
   }
 }

@@ -41,6 +41,15 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return nextVersion
 `)
 
+/** KEYS: session, its data. ARGV: json, version → 1 when inserted; 0 without the session or with data there. */
+const importDataScript = defineRedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], 'json', ARGV[1], 'version', ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+`)
+
 export function createRedisSessionDataStore(redis: RedisConnection, keyPrefix: string): DocumentStore {
   const keys = createSessionKeys(keyPrefix)
   return {
@@ -59,6 +68,11 @@ export function createRedisSessionDataStore(redis: RedisConnection, keyPrefix: s
       if (version === -1) return { outcome: 'missing' }
       if (version === 0) return { outcome: 'stale' }
       return { outcome: 'written', version: Number(version) }
+    },
+
+    async importDocument(sessionId, record) {
+      const dataKeys = [keys.session(sessionId), keys.sessionData(sessionId)]
+      return (await redis.runScript<number>(importDataScript, dataKeys, [record.json, String(record.version)])) === 1
     },
   }
 }

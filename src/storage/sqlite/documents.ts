@@ -25,6 +25,9 @@ export function createSqliteDocumentStore(db: DatabaseSync, { table, ownerColumn
   const update = db.prepare(`UPDATE ${table} SET json = ?, version = version + 1
     WHERE ${ownerColumn} = ? AND version = ? RETURNING version`)
   const ownerExists = db.prepare(`SELECT 1 FROM ${ownerTable} WHERE id = ?`)
+  const importOne = db.prepare(`INSERT INTO ${table} (${ownerColumn}, json, version)
+    SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM ${ownerTable} WHERE id = ?)
+    ON CONFLICT (${ownerColumn}) DO NOTHING`)
 
   return {
     async readDocument(ownerId) {
@@ -40,6 +43,10 @@ export function createSqliteDocumentStore(db: DatabaseSync, { table, ownerColumn
         if (row) return { outcome: 'written', version: Number(row.version) }
       }
       return ownerExists.get(ownerId) ? { outcome: 'stale' } : { outcome: 'missing' }
+    },
+
+    async importDocument(ownerId, record) {
+      return Number(importOne.run(ownerId, record.json, record.version, ownerId).changes) === 1
     },
   }
 }
