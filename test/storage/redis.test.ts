@@ -60,6 +60,22 @@ describe('Redis session layout', { skip }, () => {
     }
   })
 
+  it('session data sits in its session\'s slot, expires with it, and is deleted with it', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = createSessionKeys(stores.keyPrefix)
+    const user = await insertTestUser(stores.accounts)
+    const session = buildSessionRecord({ userId: user.id, absoluteExpiresAt: new Date(contractEpoch.getTime() + 3_600_000) })
+    await stores.sessions.insertSession(session)
+    await stores.sessionData.writeDocument(session.id, '{"cart":[1]}', 0)
+    const dataKey = keys.sessionData(session.id)
+    assert.ok(dataKey.endsWith(`{${session.id}}`))
+    const ttl = await stores.connection.command<number>(dataKey, ['PTTL', dataKey])
+    assert.ok(ttl > 3_590_000 && ttl <= 3_600_000, `TTL ${ttl}`)
+    await stores.sessions.deleteSession(session.id)
+    assert.equal(await stores.connection.command<number>(dataKey, ['EXISTS', dataKey]), 0)
+  })
+
   it('keys of one session, or of one user, carry its id as the hash tag', async (t) => {
     const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
     t.after(() => stores.close())
