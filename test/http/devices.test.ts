@@ -76,6 +76,23 @@ for (const backend of backends) {
       assert.ok(!JSON.stringify(server.auditEvents).includes(first.json.device_secret), 'secret in the audit trail')
     })
 
+    it('signs a device in on the cookie transport too, from an allowed origin only', async (t) => {
+      const server = await start(t, backend)
+      const deviceId = newDeviceId()
+      const crossSite = await server.request('/v1/auth/device', { body: { device_id: deviceId, mode: 'cookie' }, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })
+      assert.equal(crossSite.status, 403)
+      assert.equal(crossSite.json.code, 'csrf_rejected')
+      const origin = new URL(server.config.tokens.issuer).origin
+      const signedIn = await server.request('/v1/auth/device', { body: { device_id: deviceId, mode: 'cookie' }, headers: { origin } })
+      assert.equal(signedIn.status, 200, signedIn.text)
+      assert.equal(signedIn.json.access_token, undefined)
+      assert.ok(signedIn.json.device_secret)
+      const cookie = /__Host-session=([^;]*)/.exec(signedIn.headers.get('set-cookie') ?? '')?.[1]
+      assert.ok(cookie)
+      const me = await server.request('/v1/me', { cookie: `__Host-session=${cookie}` })
+      assert.equal(me.json.user.id, signedIn.json.user.id)
+    })
+
     it('a guest cannot be reached by password, and its name cannot be registered', async (t) => {
       const server = await start(t, backend)
       const first = await signInWithDevice(server, { device_id: newDeviceId() })
