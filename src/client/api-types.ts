@@ -12,7 +12,8 @@
  */
 export interface User {
   id: string
-  username: string
+  /** Null for a guest account (signed in by a device), until it adds a username. */
+  username: string | null
   roles: string[]
   /** ISO 8601. */
   createdAt: string
@@ -73,7 +74,7 @@ export interface AccessToken {
 
 export interface UserJson {
   id: string
-  username: string
+  username: string | null
   roles: string[]
   created_at: string
 }

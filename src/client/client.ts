@@ -4,7 +4,8 @@
  * session in Tessera's HttpOnly cookie and asks it for access tokens when one is needed.
  */
 import { readSession, readUser, type AccessToken, type SessionInfo, type SessionJson, type SignInJson, type SignedIn, type User, type UserJson } from './api-types.ts'
-import { createTesseraHttp, type Transport } from './http.ts'
+import { createTesseraHttp, type HttpExchange, type Transport } from './http.ts'
+import { readDevice, type DataDocument, type Device, type DeviceJson, type DeviceSignedIn, type Ticket, type VersionedData } from './game-types.ts'
 import { createSessionKeeper, type SessionEndEvent, type TokenAnswer } from './session-keeper.ts'
 import { createTabCoordination } from './tab-coordination.ts'
 import { TesseraError } from './tessera-error.ts'
@@ -98,6 +99,27 @@ export interface TesseraClient {
     /** Ends every other session of the caller; returns how many ended. */
     endOthers(): Promise<number>
   }
+  /**
+   * Signs in with a device on the client's transport. Without `deviceSecret`, a device id no
+   * account has makes a guest account and the answer carries the device's secret, once. Throws
+   * `invalid_credentials`, `rate_limited`.
+   */
+  signInWithDevice(input: { deviceId: string; deviceSecret?: string }): Promise<DeviceSignedIn>
+  /** Gives a guest account a username and password; it stays the same user. Throws `forbidden`, `username_taken`, `password_*`. */
+  addCredentials(input: { username: string; password: string }): Promise<User>
+  readonly devices: {
+    list(): Promise<Device[]>
+    /** Links a device; answers its secret, shown this once. Throws `device_taken`. */
+    link(deviceId: string): Promise<{ device: Device; deviceSecret: string }>
+    /** Unlinks one; its secret is refused from then on. Throws `not_found`. */
+    unlink(id: string): Promise<void>
+  }
+  /** The current session's data, which ends with the session. */
+  readonly sessionData: DataDocument
+  /** The signed-in user's player data. */
+  readonly playerData: DataDocument
+  /** A one-time ticket of this session for a game server (`audience`), valid 30 seconds. */
+  createTicket(audience: string): Promise<Ticket>
   /** Adds a session-end listener; returns a function that removes it. */
   onSessionEnd(listener: (event: SessionEndEvent) => void): () => void
   /** Stops listening to other tabs. */
@@ -134,7 +156,7 @@ export interface Reauthenticated {
   amr: string[]
 }
 
-type Method = 'GET' | 'POST' | 'DELETE'
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 function proofBody(proof: Partial<SecondFactorProof>): Record<string, string> {
   if (proof.code !== undefined) return { code: proof.code }
@@ -176,22 +198,49 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   const appFetch = options.fetch ?? ((input: string | URL, init?: RequestInit) => globalThis.fetch(input, init))
 
   /** One call to Tessera; `authenticated` calls carry the session and renew it once on a 401. */
-  async function request<T>(method: Method, path: string, input: { body?: unknown; authenticated?: boolean } = {}): Promise<T> {
-    const { body, authenticated = false } = input
-    if (!authenticated) return http.readAnswer<T>(await http.send(path, { method, body }))
+  async function exchange(path: string, input: HttpExchange & { authenticated?: boolean }): Promise<Response> {
+    const { authenticated = false, ...sent } = input
+    if (!authenticated) return http.send(path, sent)
     if (transport === 'cookie') {
-      const response = await http.send(path, { method, body, csrfToken: await keeper.readCsrfToken() })
+      const response = await http.send(path, { ...sent, csrfToken: await keeper.readCsrfToken() })
       if (response.status === 401) await keeper.endSession('unauthorized')
-      return http.readAnswer<T>(response)
+      return response
     }
     const bearer = await keeper.getAccessToken()
-    let response = await http.send(path, { method, body, bearer })
+    let response = await http.send(path, { ...sent, bearer })
     if (response.status === 401) {
       await response.body?.cancel()
-      response = await http.send(path, { method, body, bearer: await keeper.renewAccessToken(bearer) })
+      response = await http.send(path, { ...sent, bearer: await keeper.renewAccessToken(bearer) })
       if (response.status === 401) await keeper.endSession('unauthorized')
     }
-    return http.readAnswer<T>(response)
+    return response
+  }
+
+  async function request<T>(method: Method, path: string, input: { body?: unknown; authenticated?: boolean } = {}): Promise<T> {
+    return http.readAnswer<T>(await exchange(path, { method, ...input }))
+  }
+
+  async function readVersioned(response: Response): Promise<VersionedData> {
+    const data = await http.readAnswer<Record<string, unknown>>(response)
+    return { data, etag: response.headers.get('etag') ?? '' }
+  }
+
+  function dataDocument(path: string): DataDocument {
+    const write = async (method: 'PUT' | 'PATCH', body: Record<string, unknown>, etag: string) =>
+      readVersioned(
+        await exchange(path, {
+          method,
+          body,
+          authenticated: true,
+          contentType: method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+          headers: { 'if-match': etag },
+        }),
+      )
+    return {
+      get: async () => readVersioned(await exchange(path, { authenticated: true })),
+      replace: (data, etag) => write('PUT', data, etag),
+      patch: (patch, etag) => write('PATCH', patch, etag),
+    }
   }
 
   async function keepSignIn(answer: SignInJson): Promise<SignedIn> {
@@ -279,6 +328,38 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       async endOthers() {
         return (await request<{ ended: number }>('DELETE', '/v1/sessions?scope=others', { authenticated: true })).ended
       },
+    },
+
+    async signInWithDevice({ deviceId, deviceSecret }) {
+      const body = { device_id: deviceId, mode: transport, ...(deviceSecret === undefined ? {} : { device_secret: deviceSecret }) }
+      const answer = await request<SignInJson & { device: DeviceJson; device_secret?: string }>('POST', '/v1/auth/device', { body })
+      return { ...(await keepSignIn(answer)), device: readDevice(answer.device), deviceSecret: answer.device_secret ?? null }
+    },
+
+    addCredentials: async (input) => readUser(await request<UserJson>('POST', '/v1/me/credentials', { body: input, authenticated: true })),
+
+    devices: {
+      async list() {
+        return (await request<{ devices: DeviceJson[] }>('GET', '/v1/me/devices', { authenticated: true })).devices.map(readDevice)
+      },
+      async link(deviceId) {
+        const answer = await request<DeviceJson & { device_secret: string }>('POST', '/v1/me/devices', { body: { device_id: deviceId }, authenticated: true })
+        return { device: readDevice(answer), deviceSecret: answer.device_secret }
+      },
+      async unlink(id) {
+        await request<void>('DELETE', `/v1/me/devices/${encodeURIComponent(id)}`, { authenticated: true })
+      },
+    },
+
+    sessionData: dataDocument('/v1/sessions/current/data'),
+    playerData: dataDocument('/v1/me/data'),
+
+    async createTicket(audience) {
+      const answer = await request<{ ticket: string; audience: string; expires_at: string; expires_in: number }>('POST', '/v1/tickets', {
+        body: { audience },
+        authenticated: true,
+      })
+      return { ticket: answer.ticket, audience: answer.audience, expiresAt: answer.expires_at, expiresInSeconds: answer.expires_in }
     },
 
     onSessionEnd: (listener) => keeper.onSessionEnd(listener),

@@ -18,8 +18,12 @@ import { readTesseraError, TesseraError } from './tessera-error.ts'
 export type Transport = 'token' | 'cookie'
 
 export interface HttpExchange {
-  method?: 'GET' | 'POST' | 'DELETE'
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   body?: unknown
+  /** The body's media type; application/json by default. */
+  contentType?: string
+  /** Other headers (for example If-Match). */
+  headers?: Record<string, string>
   /** Token transport: the access token to send. */
   bearer?: string | null
   /** Cookie transport: sent on unsafe methods, for clients that send no `Origin`. */
@@ -41,9 +45,9 @@ export function createTesseraHttp(options: {
 }): TesseraHttp {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   return {
-    async send(path, { method = 'GET', body, bearer = null, csrfToken = null } = {}) {
-      const headers: Record<string, string> = { accept: 'application/json' }
-      if (body !== undefined) headers['content-type'] = 'application/json'
+    async send(path, { method = 'GET', body, bearer = null, csrfToken = null, contentType = 'application/json', headers: extra = {} } = {}) {
+      const headers: Record<string, string> = { ...extra, accept: 'application/json' }
+      if (body !== undefined) headers['content-type'] = contentType
       if (bearer !== null) headers.authorization = `Bearer ${bearer}`
       if (csrfToken !== null && method !== 'GET') headers['x-csrf-token'] = csrfToken
       try {

@@ -22,6 +22,7 @@ export {
   type TesseraClientOptions,
 } from './client.ts'
 export type { AccessToken, SessionInfo, SignedIn, User } from './api-types.ts'
+export type { DataDocument, Device, DeviceSignedIn, Ticket, VersionedData } from './game-types.ts'
 export type { SessionEndEvent } from './session-keeper.ts'
 export type { SessionEndReason } from './tab-coordination.ts'
 export type { Transport } from './http.ts'

@@ -48,6 +48,11 @@ export const serverErrorCodes = [
   'email_not_set',
   'invalid_email_token',
   'mail_disabled',
+  'precondition_required',
+  'precondition_failed',
+  'data_too_large',
+  'invalid_ticket',
+  'device_taken',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

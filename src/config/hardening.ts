@@ -41,6 +41,7 @@ export function buildThrottleSettings(value: ReadSetting): ThrottleSettings {
       revocation: { counts: 'every', threshold: value('TESSERA_THROTTLE_REVOKE_THRESHOLD'), ...network },
       password_reset: { counts: 'every', threshold: value('TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD'), ...network },
       email_token: { counts: 'failures', threshold: value('TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD'), ...network },
+      device: { counts: 'failures', threshold: value('TESSERA_THROTTLE_DEVICE_THRESHOLD'), ...network },
     },
   }
 }

@@ -42,6 +42,11 @@ export const errorCodes = [
   'email_not_set',
   'invalid_email_token',
   'mail_disabled',
+  'precondition_required',
+  'precondition_failed',
+  'data_too_large',
+  'invalid_ticket',
+  'device_taken',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -46,6 +46,11 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   email_not_set: { status: 409, title: 'The account has no email address' },
   invalid_email_token: { status: 400, title: 'Invalid or expired link' },
   mail_disabled: { status: 501, title: 'This server sends no mail' },
+  precondition_required: { status: 428, title: 'If-Match required' },
+  precondition_failed: { status: 412, title: 'The data changed since it was read' },
+  data_too_large: { status: 413, title: 'The data is too large' },
+  invalid_ticket: { status: 400, title: 'Invalid ticket' },
+  device_taken: { status: 409, title: 'The device is linked already' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

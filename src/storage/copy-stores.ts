@@ -1,6 +1,7 @@
 /**
  * Copies users (with their second factor: the sealed TOTP secret, the unused recovery codes and
- * the passkeys, so no account loses it on the way), signing keys and live sessions from one set
+ * the passkeys, so no account loses it on the way; their player data and linked devices), signing
+ * keys and live sessions (with their session data) from one set
  * of stores to another through the
  * store interfaces, so any backend can be the source or the target (in practice: the embedded
  * SQLite into PostgreSQL and Redis). It can be run again after an interruption: what the target
@@ -44,6 +45,13 @@ async function copySecondFactor(source: Stores, target: Stores, userId: string):
   if (email && !(await target.emails.findEmail(userId))) await target.emails.setEmail(email)
 }
 
+/** Copies the user's player data (with its version) and linked devices, unless there. */
+async function copyPlayerDataAndDevices(source: Stores, target: Stores, userId: string): Promise<void> {
+  const playerData = await source.playerData.readDocument(userId)
+  if (playerData) await target.playerData.importDocument(userId, playerData)
+  for (const device of await source.devices.listUserDevices(userId)) await target.devices.insertDevice(device)
+}
+
 async function copyCurrentRefreshToken(source: Stores, target: Stores, sessionId: string): Promise<void> {
   const current = await source.refreshTokens.findCurrentRefreshToken(sessionId)
   if (!current || (await target.refreshTokens.findRefreshToken(current.tokenHash)) !== null) return
@@ -84,6 +92,7 @@ export async function copyStores(
         throw new CopyConflictError(`the target already has a different user named "${user.username}"`)
       }
       await copySecondFactor(source, target, user.id)
+      await copyPlayerDataAndDevices(source, target, user.id)
       if (!options.includeSessions) continue
       for (const session of await source.sessions.listUserSessions(user.id)) {
         if (session.absoluteExpiresAt <= options.now) continue
@@ -94,6 +103,8 @@ export async function copyStores(
           report.sessions.copied += 1
         }
         await copyCurrentRefreshToken(source, target, session.id)
+        const sessionData = await source.sessionData.readDocument(session.id)
+        if (sessionData) await target.sessionData.importDocument(session.id, sessionData)
       }
     }
     const last = users.at(-1)

@@ -206,6 +206,45 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     }
   })
 
+  it('session data written on one node is read on another and unreadable on every node within 1 s of the logout; a ticket is redeemed once across nodes', async () => {
+    const username = `gamer${randomBytes(3).toString('hex')}`
+    await register(node(0), username)
+    const { accessToken } = await logIn(node(1), username)
+    const dataPath = '/v1/sessions/current/data'
+    const put = await fetch(`${node(0).url}${dataPath}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', 'if-match': '"0"' },
+      body: '{"cart":["sword"]}',
+    })
+    assert.equal(put.status, 200)
+    const read = await call(node(2), dataPath, { bearer: accessToken })
+    assert.deepEqual(read.body, { cart: ['sword'] })
+    assert.equal(read.headers.get('etag'), '"1"')
+    const stale = await fetch(`${node(1).url}${dataPath}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', 'if-match': '"0"' },
+      body: '{"cart":[]}',
+    })
+    assert.equal(stale.status, 412)
+
+    const root = await logIn(node(0), 'root')
+    const client = await call(node(0), '/v1/admin/clients', { body: { name: `game-${randomBytes(3).toString('hex')}` }, bearer: root.accessToken })
+    assert.equal(client.status, 201)
+    const basic = `Basic ${Buffer.from(`${client.body.client_id}:${client.body.client_secret}`).toString('base64')}`
+    const ticket = await call(node(1), '/v1/tickets', { body: { audience: 'arena' }, bearer: accessToken })
+    const redeem = (on: TesseraProcess) =>
+      fetch(`${on.url}/v1/tickets/redeem`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({ ticket: ticket.body.ticket, audience: 'arena' }),
+      }).then((response) => response.status)
+    const statuses = await Promise.all([...nodes, ...nodes, ...nodes].map(redeem))
+    assert.deepEqual(statuses.filter((status) => status === 200).length, 1, statuses.join(','))
+
+    assert.equal((await call(node(2), '/v1/auth/logout', { method: 'POST', bearer: accessToken })).status, 204)
+    for (const index of [0, 1]) await timeUntilStatus(() => call(node(index), dataPath, { bearer: accessToken }), 401)
+  })
+
   it('"log out everywhere" on node 1 ends the sessions used on nodes 2 and 3 within 1 s (SE-10)', async () => {
     const username = `roamer${randomBytes(3).toString('hex')}`
     await register(node(2), username)

@@ -54,6 +54,8 @@ const publicOperations = [
   'POST /v1/auth/password-reset',
   'POST /v1/auth/password-reset/confirm',
   'POST /v1/me/email/verify',
+  // A device proves itself with its secret, or is new and gets a guest account.
+  'POST /v1/auth/device',
 ]
 
 function listOperations(document: OpenApiDocument): Array<{ name: string; operation: Operation }> {

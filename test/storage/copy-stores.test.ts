@@ -83,6 +83,27 @@ describe('copyStores()', () => {
     assert.deepEqual(await target.emails.findEmail(user.id), email)
   })
 
+  it('copies player data and session data with their versions, and linked devices', async (t) => {
+    const { source, target } = openPair()
+    t.after(async () => {
+      await source.close()
+      await target.close()
+    })
+    const user = await insertTestUser(source.accounts)
+    const session = buildSessionRecord({ userId: user.id })
+    await source.sessions.insertSession(session)
+    await source.playerData.writeDocument(user.id, '{"level":1}', 0)
+    await source.playerData.writeDocument(user.id, '{"level":2}', 1)
+    await source.sessionData.writeDocument(session.id, '{"cart":[]}', 0)
+    const device = { id: 'device-handle', deviceId: 'phone-0001', userId: user.id, secretHash: 'hash', createdAt: contractEpoch, lastUsedAt: contractEpoch }
+    await source.devices.insertDevice(device)
+    await copyStores(source, target, { now: contractEpoch, includeSessions: true })
+    await copyStores(source, target, { now: contractEpoch, includeSessions: true })
+    assert.deepEqual(await target.playerData.readDocument(user.id), { json: '{"level":2}', version: 2 })
+    assert.deepEqual(await target.sessionData.readDocument(session.id), { json: '{"cart":[]}', version: 1 })
+    assert.deepEqual(await target.devices.listUserDevices(user.id), [device])
+  })
+
   it('leaves sessions behind when asked to', async (t) => {
     const { source, target } = openPair()
     t.after(async () => {

@@ -11,6 +11,8 @@ import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
 import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
 import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
+import { testSessionDataStore } from '../../src/storage/contract/documents.ts'
+import { testTicketStore } from '../../src/storage/contract/tickets.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
 import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
 import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-leases.ts'
@@ -29,6 +31,8 @@ describe('Redis stores', { skip }, () => {
   testRefreshTokenStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
   testThrottleStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch), { expiresByItself: true })
   testSchedulerLockStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
+  testSessionDataStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
+  testTicketStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch), { expiresByItself: true })
 })
 
 describe('Redis invalidation bus', { skip }, () => {
@@ -54,6 +58,22 @@ describe('Redis session layout', { skip }, () => {
       const ttl = await stores.connection.command<number>(key, ['PTTL', key])
       assert.ok(ttl > 3_590_000 && ttl <= 3_600_000, `${key} TTL ${ttl}`)
     }
+  })
+
+  it('session data sits in its session\'s slot, expires with it, and is deleted with it', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const keys = createSessionKeys(stores.keyPrefix)
+    const user = await insertTestUser(stores.accounts)
+    const session = buildSessionRecord({ userId: user.id, absoluteExpiresAt: new Date(contractEpoch.getTime() + 3_600_000) })
+    await stores.sessions.insertSession(session)
+    await stores.sessionData.writeDocument(session.id, '{"cart":[1]}', 0)
+    const dataKey = keys.sessionData(session.id)
+    assert.ok(dataKey.endsWith(`{${session.id}}`))
+    const ttl = await stores.connection.command<number>(dataKey, ['PTTL', dataKey])
+    assert.ok(ttl > 3_590_000 && ttl <= 3_600_000, `TTL ${ttl}`)
+    await stores.sessions.deleteSession(session.id)
+    assert.equal(await stores.connection.command<number>(dataKey, ['EXISTS', dataKey]), 0)
   })
 
   it('keys of one session, or of one user, carry its id as the hash tag', async (t) => {

@@ -46,6 +46,9 @@ import { createStepUp } from '../auth/step-up.ts'
 import { createPasskeys } from '../passkeys/passkeys.ts'
 import { createProofChecks } from '../second-factor/proofs.ts'
 import { createPasskeyOperations, type PasskeyOperations } from './passkeys.ts'
+import { createGameDataOperations, type GameDataOperations, type GameDataSettings } from './game-data.ts'
+import { createTicketOperations, type TicketOperations } from './tickets.ts'
+import { createDeviceOperations, type DeviceOperations } from './devices.ts'
 import {
   createSecondFactorOperations,
   type RecoveryCodeNotice,
@@ -82,6 +85,7 @@ export interface ApplicationSettings {
   throttle: ThrottleSettings
   secondFactor: SecondFactorSettings
   email: EmailSettings & { outbox: MailOutboxSettings }
+  gameData: GameDataSettings
 }
 
 export interface Health {
@@ -120,6 +124,12 @@ export interface Application {
   passkeys: PasskeyOperations
   /** The account's email address, its verification, and password reset by email. */
   email: EmailOperations
+  /** Session data and player data, with versions (ETag / If-Match). */
+  gameData: GameDataOperations
+  /** One-time tickets for game-server and WebSocket handshakes. */
+  tickets: TicketOperations
+  /** Device sign-in, guests, linking devices and adding credentials to a guest. */
+  devices: DeviceOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
   health: Health
@@ -252,6 +262,17 @@ export async function createApplication(deps: {
     email.queueNotice(notice.user, (username) => ({ kind: 'recovery_code_used', username, at: clock.now(), codesLeft: notice.remainingCodes }))
     await deps.onRecoveryCodeUsed?.(notice)
   }
+  const devices = createDeviceOperations({
+    store: stores.devices,
+    accounts,
+    sessions,
+    accessTokens,
+    audit,
+    unitOfWork,
+    requestLimits: { admitRequest: throttle.admitRequest },
+    clock,
+    settings: settings.gameData,
+  })
 
   return {
     signIn: createSignInOperations({
@@ -333,6 +354,15 @@ export async function createApplication(deps: {
     }),
     passkeys: createPasskeyOperations({ passkeys, store: stores.passkeys, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock }),
     email,
+    gameData: createGameDataOperations({
+      sessions,
+      accountStore: stores.accounts,
+      sessionDataStore: stores.sessionData,
+      playerDataStore: stores.playerData,
+      settings: settings.gameData,
+    }),
+    tickets: createTicketOperations({ store: stores.tickets, sessions, clock }),
+    devices,
     requestLimits: { admitRequest: throttle.admitRequest },
     health: {
       checkReadiness: () => stores.checkHealth(),
@@ -347,6 +377,8 @@ export async function createApplication(deps: {
         { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
         { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
         { name: 'expired-email-token', run: () => stores.emails.deleteExpiredEmailTokens(clock.now()) },
+        { name: 'expired-ticket', run: () => stores.tickets.deleteExpiredTickets(clock.now()) },
+        { name: 'unused-guest', run: () => devices.pruneUnusedGuests() },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()

@@ -63,6 +63,10 @@ export const auditEventTypes = [
   'password_reset_requested',
   'password_reset',
   'password_reset_failed',
+  // Devices and guests
+  'device_linked',
+  'device_unlinked',
+  'guest_credentials_set',
 ] as const
 
 export type AuditEventType = (typeof auditEventTypes)[number]
@@ -109,6 +113,8 @@ export const auditReasons = [
   'no_verified_email',
   'mail_throttled',
   'email_taken',
+  'bad_device_secret',
+  'unused_guest',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]

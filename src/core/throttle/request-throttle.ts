@@ -15,7 +15,7 @@ import { describeClientNetwork } from './client-network.ts'
 import type { ThrottleCharge, ThrottleStore } from './store.ts'
 
 /** The endpoints limited per network, each by its own counter. */
-export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation', 'password_reset', 'email_token'] as const
+export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation', 'password_reset', 'email_token', 'device'] as const
 
 export type RequestKind = (typeof requestKinds)[number]
 

@@ -18,6 +18,7 @@ const limitedRoutes: Readonly<Record<string, RequestKind>> = {
   'POST /v1/auth/password-reset': 'password_reset',
   'POST /v1/auth/password-reset/confirm': 'email_token',
   'POST /v1/me/email/verify': 'email_token',
+  'POST /v1/auth/device': 'device',
 }
 
 // Introspection answers an unknown token with 200 {"active":false} (RFC 7662); for token

@@ -12,6 +12,9 @@ import { testSigningKeyStore } from './signing-keys.ts'
 import { testThrottleStore } from './throttles.ts'
 import { testSecondFactorStore } from './second-factors.ts'
 import { testPasskeyStore } from './passkeys.ts'
+import { testPlayerDataStore, testSessionDataStore } from './documents.ts'
+import { testTicketStore } from './tickets.ts'
+import { testDeviceStore } from './devices.ts'
 
 /**
  * `isInsideUnitOfWork`: the stores are bound to one open unit of work (see `insideUnitOfWork`),
@@ -30,4 +33,8 @@ export function testDurableBackendStores(openStores: OpenStores, options: { isIn
   testServiceClientStore(openStores)
   testSecondFactorStore(openStores)
   testPasskeyStore(openStores)
+  testSessionDataStore(openStores)
+  testPlayerDataStore(openStores)
+  testTicketStore(openStores)
+  testDeviceStore(openStores)
 }

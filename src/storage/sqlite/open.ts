@@ -30,6 +30,9 @@ import { createSqliteRevokedSessionStore } from './revoked-sessions.ts'
 import { createSqliteSecondFactorStore } from './second-factors.ts'
 import { createSqlitePasskeyStore } from './passkeys.ts'
 import { createSqliteEmailStore } from './emails.ts'
+import { createSqliteDocumentStore, playerDataTable, sessionDataTable } from './documents.ts'
+import { createSqliteTicketStore } from './tickets.ts'
+import { createSqliteDeviceStore } from './devices.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -112,6 +115,10 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     secondFactors: createSqliteSecondFactorStore(db),
     passkeys: createSqlitePasskeyStore(db),
     emails: createSqliteEmailStore(db),
+    playerData: createSqliteDocumentStore(db, playerDataTable),
+    sessionData: createSqliteDocumentStore(db, sessionDataTable),
+    tickets: createSqliteTicketStore(db),
+    devices: createSqliteDeviceStore(db),
   }
   return {
     accounts: gateStore(bound.accounts, gate),
@@ -128,6 +135,10 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     secondFactors: gateStore(bound.secondFactors, gate),
     passkeys: gateStore(bound.passkeys, gate),
     emails: gateStore(bound.emails, gate),
+    playerData: gateStore(bound.playerData, gate),
+    sessionData: gateStore(bound.sessionData, gate),
+    tickets: gateStore(bound.tickets, gate),
+    devices: gateStore(bound.devices, gate),
     runUnitOfWork: (work) => gate.runInTransaction(() => work(bound)),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())
