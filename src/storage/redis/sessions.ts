@@ -196,6 +196,18 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     },
 
+    async listRecentSessions(seenSince, now, limit) {
+      const ids = await redis.command<string[]>(keys.byLastSeen, [
+        'ZRANGE', keys.byLastSeen, '+inf', String(seenSince.getTime()), 'BYSCORE', 'REV', 'LIMIT', '0', String(limit),
+      ])
+      const found = await Promise.all(ids.map((id) => readSession(id)))
+      // The index may be behind a record (a tidy-up that failed): the record decides.
+      return found
+        .filter((session): session is SessionRecord =>
+          session !== null && session.lastSeenAt.getTime() >= seenSince.getTime() && session.absoluteExpiresAt.getTime() > now.getTime())
+        .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    },
+
     deleteSession: (id) => deleteOne(id, ''),
 
     deleteUserSession: (userId, id) => deleteOne(id, userId),
