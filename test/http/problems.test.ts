@@ -57,7 +57,7 @@ describe('errors and response hygiene', () => {
     assert.equal(wrongMethod.headers.get('allow'), 'POST')
     const patchMe = await server.request('/v1/me', { method: 'PATCH' })
     assert.equal(patchMe.status, 405)
-    assert.equal(patchMe.headers.get('allow'), 'GET, DELETE')
+    assert.equal(patchMe.headers.get('allow'), 'GET, HEAD, DELETE')
   })
 
   it('puts the security headers on every response, errors included', async (t) => {
