@@ -320,6 +320,19 @@ for (const backend of backends) {
   })
 }
 
+describe('a required password change on the hosted pages', () => {
+  it('shows only the password page until the password is changed', async (t) => {
+    const server = await startTestServer(t)
+    const admin = await signInAsAdmin(server)
+    const { username, id } = await registerUser(server)
+    await server.request(`/v1/admin/users/${id}/password`, { method: 'PUT', body: {}, bearer: admin.access_token })
+    const { cookie } = await logInWithCookie(server, username)
+    const account = await server.request('/account', { cookie })
+    assert.equal(account.status, 403)
+    assert.equal((await server.request('/account/password', { cookie })).status, 200)
+  })
+})
+
 describe('finding users', () => {
   it('finds users by a prefix of the normalised username, page by page, and accepts a username wherever an id is', async (t) => {
     const server = await startTestServer(t)
