@@ -174,6 +174,19 @@ export function createAccountAdministration(deps: {
         for (const event of describeRoleChanges(before, after, actor)) change.record(event)
         change.afterCommit(() => sessions.announceUserChanged(userId))
         return after
+      }).catch(async (error: unknown) => {
+        if (error instanceof TesseraError && error.code === 'last_admin') {
+          await audit.record({
+            type: 'admin_change_refused',
+            outcome: 'failure',
+            reason: 'last_admin',
+            actorUserId: actor.actorUserId,
+            subjectUserId: userId,
+            details: { action: 'revoke_admin' },
+            context: actor.context,
+          })
+        }
+        throw error
       })
       return updated
     },

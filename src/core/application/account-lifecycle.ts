@@ -208,7 +208,7 @@ export function createAccountLifecycleOperations(deps: {
           })
           return disabled
         })
-        return { user, endedSessions: user.disabledAt !== null ? endedSessions : 0 }
+        return { user, endedSessions }
       } catch (error) {
         return refuseAsLastAdministrator(error, userId, 'disable', actor.actorUserId, actor.context)
       }
