@@ -147,7 +147,8 @@ for (const backend of backends) {
       const disable = server.request(`/v1/admin/users/${id}/disable`, { body: {}, bearer: admin.access_token })
       const results = await Promise.all([...signIns, ...refreshes])
       assert.equal((await disable).status, 200)
-      assert.ok(results.every((response) => [200, 400, 401].includes(response.status)), results.map((r) => r.status).join(','))
+      // 503 server_busy: the password-hashing queue was full (a loaded machine); it grants nothing either.
+      assert.ok(results.every((response) => [200, 400, 401, 503].includes(response.status)), results.map((r) => r.status).join(','))
       // Most sign-ins finish their argon2 work before or after the disable: both sides are seen.
       assert.ok(results.some((response) => response.status === 200))
       const granted = results.filter((response) => response.status === 200)
