@@ -245,7 +245,17 @@ export function createSessions(deps: {
         amr: [...(authentication?.amr ?? ['pwd'])],
       }
       await sessionStore.insertSession(session)
-      const refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
+      let refreshToken: string | null = null
+      try {
+        refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
+      } catch (error) {
+        // A kick, disable or password change of the user, committed meanwhile, deleted the new
+        // session before its family began: it is over already, and the sign-in has to start again.
+        if ((await sessionStore.findSessionById(session.id)) === null) {
+          throw new TesseraError('service_unavailable', 'The session ended while it was being started; sign in again.', { cause: error })
+        }
+        throw error
+      }
       return { session, sessionToken, refreshToken }
     },
 
