@@ -24,7 +24,28 @@ function requirePrincipal(principal: Principal | null): Principal {
   return principal
 }
 
-export function buildGameServer(deps: { verifier: Verifier }): FastifyInstance {
+/**
+ * Ends every Tessera session of a player (`DELETE /v1/admin/users/{id}/sessions`) with the
+ * moderator's own token, which carries the admin role; the number ended, or null when Tessera
+ * refused.
+ */
+async function endTesseraSessions(tesseraUrl: string, userId: string, authorization: string): Promise<number | null> {
+  const response = await fetch(`${tesseraUrl}/v1/admin/users/${encodeURIComponent(userId)}/sessions`, {
+    method: 'DELETE',
+    headers: { authorization },
+    signal: AbortSignal.timeout(5000),
+  })
+  if (!response.ok) return null
+  const body = (await response.json()) as { ended_sessions: number }
+  return body.ended_sessions
+}
+
+/**
+ * `tesseraUrl`: where a kick also ends the player's Tessera sessions, so a kicked player cannot
+ * rejoin with the token they hold (the verifier sees it at once with introspection, else when the
+ * token expires) nor refresh it. Without it, a kick only removes the player from the match.
+ */
+export function buildGameServer(deps: { verifier: Verifier; tesseraUrl?: string }): FastifyInstance {
   const app = Fastify()
   const matches: Match[] = []
 
@@ -48,7 +69,8 @@ export function buildGameServer(deps: { verifier: Verifier }): FastifyInstance {
 
     players.get('/me', async (request) => {
       const principal = requirePrincipal(request.principal)
-      return { user_id: principal.userId, session_id: principal.sessionId, roles: principal.roles }
+      // `username` is for display (who is playing); the player is `user_id`.
+      return { user_id: principal.userId, username: principal.username, session_id: principal.sessionId, roles: principal.roles }
     })
 
     players.post('/matches/join', async (request) => {
@@ -63,7 +85,9 @@ export function buildGameServer(deps: { verifier: Verifier }): FastifyInstance {
 
     moderators.post<{ Params: { userId: string } }>('/matches/kick/:userId', async (request) => {
       const kicked = matches.filter((match) => match.players.delete(request.params.userId)).length
-      return { kicked: kicked > 0 }
+      if (deps.tesseraUrl === undefined) return { kicked: kicked > 0 }
+      const endedSessions = await endTesseraSessions(deps.tesseraUrl, request.params.userId, request.headers.authorization ?? '')
+      return { kicked: kicked > 0, ended_sessions: endedSessions }
     })
   })
 

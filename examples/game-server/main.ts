@@ -24,7 +24,8 @@ const verifier = createVerifier({
   ...(clientId && clientSecret ? { introspection: { clientId, clientSecret, cacheSeconds: 5 } } : {}),
 })
 
-const app = buildGameServer({ verifier })
+// A kick also ends the player's sessions at Tessera (the moderator's token carries the admin role).
+const app = buildGameServer({ verifier, tesseraUrl: issuer })
 const url = await app.listen({ host: '127.0.0.1', port: Number(process.env.GAME_PORT ?? 9090) })
 process.stdout.write(`game server on ${url}, trusting tokens of ${issuer}\n`)
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close())

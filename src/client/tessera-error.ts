@@ -53,6 +53,8 @@ export const serverErrorCodes = [
   'data_too_large',
   'invalid_ticket',
   'device_taken',
+  'last_admin',
+  'password_change_required',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

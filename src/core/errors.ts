@@ -47,6 +47,8 @@ export const errorCodes = [
   'data_too_large',
   'invalid_ticket',
   'device_taken',
+  'last_admin',
+  'password_change_required',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -48,6 +48,8 @@ import { adminEmailRoutes, myEmailRoutes, passwordResetRoutes } from './routes/e
 import { ticketRoutes } from './routes/tickets.ts'
 import { dataRoutes } from './routes/data.ts'
 import { deviceRoutes } from './routes/devices.ts'
+import { adminLifecycleRoutes } from './routes/admin-lifecycle.ts'
+import { registerPasswordChangePolicy } from './plugins/password-change-policy.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'gameData'>
@@ -155,17 +157,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.metrics) registerMetrics(app, deps.metrics, config.metrics.token)
 
   const { signIn, mySessions, accountAdmin, tokenAdmin, oauth, auditTrail, health } = application
-  const { secondFactor, mfaSignIn, passkeys } = application
+  const { secondFactor, mfaSignIn, passkeys, accountLifecycle, presence } = application
   registerSecondFactorPolicy(app, secondFactor)
+  registerPasswordChangePolicy(app, accountLifecycle)
   const { absoluteTimeoutSeconds, idleTimeoutSeconds } = config.sessions
   const allowedOrigins = config.server.allowedOrigins
   const authenticate = createAuthenticate({ signIn, allowedOrigins })
   await app.register(publicRoutes, { health, tokenAdmin })
   await app.register(authRoutes, { signIn, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
-  await app.register(meRoutes, { signIn, absoluteTimeoutSeconds, authenticate, prefix: '/v1/me' })
+  await app.register(meRoutes, { signIn, accountLifecycle, absoluteTimeoutSeconds, authenticate, prefix: '/v1/me' })
   await app.register(sessionRoutes, { mySessions, idleTimeoutSeconds, authenticate, prefix: '/v1/sessions' })
-  await app.register(adminRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
-  await app.register(auditRoutes, { auditTrail, authenticate, prefix: '/v1/admin/audit' })
+  await app.register(adminRoutes, { accountAdmin, email: application.email, authenticate, prefix: '/v1/admin' })
+  await app.register(auditRoutes, { auditTrail, accountAdmin, authenticate, prefix: '/v1/admin/audit' })
   await app.register(alertRoutes, { auditTrail, authenticate, prefix: '/v1/admin/alerts' })
   await app.register(myEventsRoutes, { auditTrail, authenticate, prefix: '/v1/me/events' })
   await app.register(adminAccountRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
@@ -176,13 +179,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(secondFactorAuthRoutes, { signIn, mfaSignIn, passkeys, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
-  await app.register(adminSecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/admin' })
+  await app.register(adminSecondFactorRoutes, { secondFactor, accountAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(passwordResetRoutes, { email: application.email, prefix: '/v1/auth' })
   await app.register(myEmailRoutes, { email: application.email, authenticate, prefix: '/v1/me/email' })
   await app.register(adminEmailRoutes, { email: application.email, authenticate, prefix: '/v1/admin' })
   await app.register(ticketRoutes, { tickets: application.tickets, oauth, authenticate, prefix: '/v1/tickets' })
   await app.register(deviceRoutes, { devices: application.devices, signIn, absoluteTimeoutSeconds, allowedOrigins, authenticate })
   await app.register(dataRoutes, { gameData: application.gameData, oauth, authenticate, maxBytes: Math.max(config.gameData.sessionDataMaxBytes, config.gameData.playerDataMaxBytes) })
+  await app.register(adminLifecycleRoutes, { accountAdmin, accountLifecycle, presence, idleTimeoutSeconds, authenticate, prefix: '/v1/admin' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

@@ -51,6 +51,8 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   data_too_large: { status: 413, title: 'The data is too large' },
   invalid_ticket: { status: 400, title: 'Invalid ticket' },
   device_taken: { status: 409, title: 'The device is linked already' },
+  last_admin: { status: 409, title: 'The last administrator must stay' },
+  password_change_required: { status: 403, title: 'A new password is required' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -9,6 +9,8 @@ export interface UserView {
   username: string | null
   roles: string[]
   created_at: string
+  disabled_at: string | null
+  password_change_required: boolean
 }
 
 // Records are immutable once loaded and the session cache hands out the same object on every
@@ -18,7 +20,14 @@ const userViews = new WeakMap<UserRecord, UserView>()
 export function viewUser(user: UserRecord): UserView {
   let view = userViews.get(user)
   if (!view) {
-    view = { id: user.id, username: isGuest(user) ? null : user.username, roles: user.roles, created_at: user.createdAt.toISOString() }
+    view = {
+      id: user.id,
+      username: isGuest(user) ? null : user.username,
+      roles: user.roles,
+      created_at: user.createdAt.toISOString(),
+      disabled_at: user.disabledAt?.toISOString() ?? null,
+      password_change_required: user.isPasswordChangeRequired,
+    }
     userViews.set(user, view)
   }
   return view

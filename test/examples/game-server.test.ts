@@ -19,7 +19,7 @@ async function startScene(t: TestContext, options: { withIntrospection: boolean 
       ? { introspection: { ...client, url: `${tessera.url}/v1/oauth/introspect`, cacheSeconds: 0 } }
       : {}),
   })
-  const game = buildGameServer({ verifier })
+  const game = buildGameServer({ verifier, tesseraUrl: tessera.url })
   const url = await game.listen({ host: '127.0.0.1', port: 0 })
   t.after(() => game.close())
   const call = async (method: string, path: string, token?: string) => {
@@ -48,6 +48,7 @@ describe('example game server', () => {
     const player = await logInWithToken(tessera, username)
     assert.deepEqual((await call('GET', '/me', player.access_token)).json, {
       user_id: id,
+      username,
       session_id: player.session_id,
       roles: ['user'],
     })
@@ -66,8 +67,20 @@ describe('example game server', () => {
     const admin = await signInAsAdmin(tessera)
     await call('POST', '/matches/join', player.access_token)
     assert.equal((await call('POST', `/matches/kick/${id}`, player.access_token)).status, 403)
-    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: true })
-    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: false })
+    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: true, ended_sessions: 1 })
+    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: false, ended_sessions: 0 })
+  })
+
+  it('a kick ends the player at Tessera too: with a service client they cannot rejoin, and their refresh fails', async (t) => {
+    // regression: #12 (the kicked player rejoined at once)
+    const { tessera, call } = await startScene(t, { withIntrospection: true })
+    const { username, id } = await registerUser(tessera)
+    const player = await logInWithToken(tessera, username)
+    const admin = await signInAsAdmin(tessera)
+    assert.equal((await call('POST', '/matches/join', player.access_token)).status, 200)
+    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: true, ended_sessions: 1 })
+    assert.equal((await call('POST', '/matches/join', player.access_token)).status, 401)
+    assert.equal((await tessera.request('/v1/auth/refresh', { body: { refresh_token: player.refresh_token } })).status, 400)
   })
 
   it('with a service client, a logout at Tessera locks the player out at once', async (t) => {

@@ -97,6 +97,11 @@ describe('email addresses', () => {
     assert.equal((await server.request(`/v1/admin/users/${user.id}/email`)).status, 401)
     const found = await server.application.email.findUsersByEmailPrefix('SOME', 10)
     assert.deepEqual(found.map((entry) => entry.user.id), [user.id])
+    // The admin search finds the account by a prefix of its address as well as of its username.
+    const search = (query: string) => server.request(`/v1/admin/users?query=${encodeURIComponent(query)}`, { bearer: adminSession.access_token })
+    assert.deepEqual((await search('someone@EX')).json.users.map((found: { id: string }) => found.id), [user.id])
+    assert.deepEqual((await search(user.username)).json.users.map((found: { id: string }) => found.id), [user.id])
+    assert.deepEqual((await search('nobody@')).json.users, [])
     assert.ok(server.auditEvents.some((event) => event.type === 'email_changed' && event.subjectUserId === user.id && event.actorUserId === admin.id))
   })
 

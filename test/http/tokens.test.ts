@@ -23,7 +23,7 @@ describe('access tokens', () => {
     assert.equal(header.alg, 'EdDSA')
     assert.equal(typeof header.kid, 'string')
     const claims = decodeJwt(tokens.access_token)
-    assert.deepEqual(Object.keys(claims).sort(), ['amr', 'aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'])
+    assert.deepEqual(Object.keys(claims).sort(), ['amr', 'aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'roles', 'sid', 'sub'])
     assert.deepEqual(claims.amr, ['pwd'])
     assert.equal(claims.client_id, 'tessera')
     assert.equal(claims.iss, server.config.tokens.issuer)

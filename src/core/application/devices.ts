@@ -101,6 +101,7 @@ export function createDeviceOperations(deps: {
       roles: [guestRole],
       disabledAt: null,
       sessionEpoch: 0,
+      isPasswordChangeRequired: false,
       createdAt: now,
       updatedAt: now,
     }

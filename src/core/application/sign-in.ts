@@ -144,6 +144,7 @@ export function createSignInOperations(deps: {
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
       userId: user.id,
+      username: user.username,
       sessionId: session.id,
       roles: user.roles,
       authentication: session,
@@ -225,8 +226,10 @@ export function createSignInOperations(deps: {
       }
       const updated = await sessions.endAllSessionsIn(change, userId)
       if (!updated) throw new TesseraError('invalid_credentials', 'The current password is not correct.')
+      // A password chosen by the user answers an administrator's requirement of a new one.
+      if (updated.isPasswordChangeRequired) await change.stores.accounts.setPasswordChangeRequired(userId, false, clock.now())
       for (const event of describePasswordChange(principal, ended, client)) change.record(event)
-      return updated
+      return { ...updated, isPasswordChangeRequired: false }
     })
     deps.mail.queuePasswordChangedNotice(user)
     // The new session was authenticated as the one it replaces (the password change proves no second factor).
@@ -319,7 +322,7 @@ export function createSignInOperations(deps: {
       if (session.transport !== 'cookie') {
         throw new TesseraError('cookie_session_required', 'Only a cookie session can ask for an access token.')
       }
-      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles, authentication: session })
+      const issued = await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: session.id, roles: user.roles, authentication: session })
       // Recorded, not part of a unit of work: issuing a token changes no stored state.
       await audit.record({
         type: 'access_token_issued',

@@ -15,6 +15,7 @@ import { testPasskeyStore } from './passkeys.ts'
 import { testPlayerDataStore, testSessionDataStore } from './documents.ts'
 import { testTicketStore } from './tickets.ts'
 import { testDeviceStore } from './devices.ts'
+import { testAccountLifecycleStores } from './account-lifecycle.ts'
 
 /**
  * `isInsideUnitOfWork`: the stores are bound to one open unit of work (see `insideUnitOfWork`),
@@ -37,4 +38,5 @@ export function testDurableBackendStores(openStores: OpenStores, options: { isIn
   testPlayerDataStore(openStores)
   testTicketStore(openStores)
   testDeviceStore(openStores)
+  testAccountLifecycleStores(openStores)
 }
