@@ -43,6 +43,7 @@ export const serverErrorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'session_limit_reached',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

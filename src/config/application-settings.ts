@@ -15,5 +15,6 @@ export function toApplicationSettings(config: Config): ApplicationSettings {
     audit: toAuditSettings(config.audit),
     throttle: config.throttle,
     secondFactor: config.secondFactor,
+    eventStream: config.eventStream,
   }
 }

@@ -37,6 +37,7 @@ export const errorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'session_limit_reached',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -41,6 +41,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   mfa_enrolment_required: { status: 403, title: 'Second-factor enrolment required' },
   mfa_already_enrolled: { status: 409, title: 'A second factor is already enrolled' },
   passkey_rejected: { status: 400, title: 'The passkey was not accepted' },
+  session_limit_reached: { status: 409, title: 'Too many sessions' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

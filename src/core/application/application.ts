@@ -18,6 +18,7 @@ import { createServiceClients } from '../clients/service-clients.ts'
 import { createLocalInvalidationBus, type InvalidationBus } from '../invalidation/bus.ts'
 import { connectCachesToBus } from '../invalidation/cache-coherence.ts'
 import { silentObserver, type CoreObserver } from '../observer.ts'
+import { createEventFeed, type EventFeed, type EventFeedSettings } from '../realtime/event-feed.ts'
 import type { Argon2Parameters } from '../passwords/argon2id.ts'
 import { createPasswordBlocklist } from '../passwords/blocklist.ts'
 import { loadCommonPasswords } from '../passwords/common-passwords.ts'
@@ -79,6 +80,15 @@ export interface ApplicationSettings {
   audit: AuditSettings
   throttle: ThrottleSettings
   secondFactor: SecondFactorSettings
+  eventStream: EventFeedSettings
+}
+
+export type { StreamItem } from '../realtime/event-feed.ts'
+export { describeEventData } from '../realtime/events.ts'
+
+/** What a stream client (a game server) follows: sessions ended, roles changed, keys rotated. */
+export interface EventStreamOperations {
+  follow: EventFeed['follow']
 }
 
 export interface Health {
@@ -117,6 +127,8 @@ export interface Application {
   passkeys: PasskeyOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
+  /** The real-time event stream of service clients. */
+  eventStream: EventStreamOperations
   health: Health
   maintenance: Maintenance
 }
@@ -140,6 +152,7 @@ export async function createApplication(deps: {
 }): Promise<Application> {
   const { stores, clock, settings, masterKey } = deps
   const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
+  const eventFeed = createEventFeed({ bus: invalidationBus, clock, settings: settings.eventStream })
   const observer = deps.observer ?? silentObserver
   const auditSettings = settings.audit
   const usernames = createAttemptedUsernames({
@@ -174,6 +187,7 @@ export async function createApplication(deps: {
     settings: settings.sessions,
     audit,
     invalidationBus,
+    events: eventFeed,
   })
   const keyRing = createKeyRing({
     store: stores.signingKeys,
@@ -248,6 +262,7 @@ export async function createApplication(deps: {
       unitOfWork,
       clock,
       argon2: settings.passwords.argon2,
+      events: eventFeed,
     }),
     tokenAdmin: createTokenAdministration({
       keyRing,
@@ -256,6 +271,7 @@ export async function createApplication(deps: {
       serviceClientStore: stores.serviceClients,
       unitOfWork,
       invalidationBus,
+      events: eventFeed,
     }),
     oauth: createOAuthOperations({
       serviceClients,
@@ -300,6 +316,7 @@ export async function createApplication(deps: {
     }),
     passkeys: createPasskeyOperations({ passkeys, store: stores.passkeys, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock }),
     requestLimits: { admitRequest: throttle.admitRequest },
+    eventStream: { follow: eventFeed.follow },
     health: {
       checkReadiness: () => stores.checkHealth(),
       countActiveSessions: () => sessions.countActiveSessions(),

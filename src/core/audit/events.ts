@@ -100,6 +100,7 @@ export const auditReasons = [
   'mfa_enrolment_required',
   'passkey_rejected',
   'counter_regressed',
+  'session_limit',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]
