@@ -16,6 +16,19 @@ declare module 'autocannon' {
     /** Seconds before a request counts as timed out. */
     timeout?: number
     warmup?: { connections?: number; duration?: number }
+    /** Requests sent in turn on each connection; `setupRequest` may rewrite one before it leaves. */
+    requests?: AutocannonRequest[]
+    /** Stop after this many requests (instead of after `duration`). */
+    amount?: number
+  }
+
+  export interface AutocannonRequest {
+    method?: 'GET' | 'POST'
+    path?: string
+    headers?: Record<string, string>
+    body?: string
+    setupRequest?(request: AutocannonRequest): AutocannonRequest
+    onResponse?(status: number, body: string): void
   }
 
   export interface AutocannonHistogram {

@@ -44,6 +44,11 @@ export const serverErrorCodes = [
   'mfa_already_enrolled',
   'passkey_rejected',
   'session_limit_reached',
+  'precondition_required',
+  'precondition_failed',
+  'data_too_large',
+  'invalid_ticket',
+  'device_taken',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

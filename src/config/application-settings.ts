@@ -16,5 +16,6 @@ export function toApplicationSettings(config: Config): ApplicationSettings {
     throttle: config.throttle,
     secondFactor: config.secondFactor,
     eventStream: config.eventStream,
+    gameData: config.gameData,
   }
 }

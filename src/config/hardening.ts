@@ -39,6 +39,7 @@ export function buildThrottleSettings(value: ReadSetting): ThrottleSettings {
       refresh: { counts: 'failures', threshold: value('TESSERA_THROTTLE_REFRESH_THRESHOLD'), ...network },
       introspection: { counts: 'failures', threshold: value('TESSERA_THROTTLE_INTROSPECT_THRESHOLD'), ...network },
       revocation: { counts: 'every', threshold: value('TESSERA_THROTTLE_REVOKE_THRESHOLD'), ...network },
+      device: { counts: 'failures', threshold: value('TESSERA_THROTTLE_DEVICE_THRESHOLD'), ...network },
     },
   }
 }

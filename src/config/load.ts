@@ -10,6 +10,7 @@ import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type B
 import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import type { SecondFactorSettings } from '../core/application/second-factor.ts'
+import type { GameDataSettings } from '../core/application/game-data.ts'
 import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
 import { readPageSettings, type PageSettings } from './branding.ts'
 import { readSessionLimits } from './session-limits.ts'
@@ -71,6 +72,7 @@ export interface Config {
   }
   throttle: ThrottleSettings
   secondFactor: SecondFactorSettings
+  gameData: GameDataSettings
   bootstrap: { adminUsername: string | null; adminPasswordFile: string | null }
   audit: {
     nodeId: string
@@ -364,6 +366,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       contextWords: value('TESSERA_PASSWORD_CONTEXT_WORDS'),
     },
     throttle: buildThrottleSettings(value),
+    gameData: {
+      sessionDataMaxBytes: value('TESSERA_SESSION_DATA_MAX_SIZE'),
+      playerDataMaxBytes: value('TESSERA_PLAYER_DATA_MAX_SIZE'),
+      guestRetentionSeconds: value('TESSERA_GUEST_RETENTION'),
+    },
     secondFactor: {
       reauthenticationMaxAgeSeconds: value('TESSERA_REAUTHENTICATION_MAX_AGE'),
       requiredRoles: value('TESSERA_MFA_REQUIRED_ROLES'),

@@ -109,6 +109,28 @@ export const settings = {
     max: 67108864,
     description: 'Bytes of stream events that may wait for one slow client (unread in the connection); past it, the stream is cut and the client must reconnect with Last-Event-ID.',
   },
+  TESSERA_SESSION_DATA_MAX_SIZE: {
+    type: 'integer',
+    default: '16384',
+    min: 2,
+    max: 262144,
+    description:
+      'Largest session data document (`/v1/sessions/current/data`), in bytes of JSON; a larger write answers 413 `data_too_large`.',
+  },
+  TESSERA_PLAYER_DATA_MAX_SIZE: {
+    type: 'integer',
+    default: '16384',
+    min: 2,
+    max: 262144,
+    description: 'Largest player data document (`/v1/me/data`), in bytes of JSON; a larger write answers 413 `data_too_large`.',
+  },
+  TESSERA_GUEST_RETENTION: {
+    type: 'duration',
+    default: '30d',
+    min: 86400,
+    description:
+      'A guest account (made by a device sign-in, without username or password) whose devices have not signed in for this long is deleted by the housekeeping, with its data and devices.',
+  },
   TESSERA_ACCESS_TOKEN_TTL: {
     type: 'duration',
     default: '10m',
@@ -398,6 +420,14 @@ export const settings = {
     min: 1,
     max: 100000,
     description: 'Registrations from one IP before it is slowed down.',
+  },
+  TESSERA_THROTTLE_DEVICE_THRESHOLD: {
+    type: 'integer',
+    default: '30',
+    min: 1,
+    max: 100000,
+    description:
+      'Failed device sign-ins (a wrong or missing device secret) from one IP before it is slowed down. A device sign-in that creates a guest also counts as a registration (TESSERA_THROTTLE_REGISTER_THRESHOLD).',
   },
   TESSERA_THROTTLE_REFRESH_THRESHOLD: {
     type: 'integer',

@@ -38,6 +38,11 @@ export const errorCodes = [
   'mfa_already_enrolled',
   'passkey_rejected',
   'session_limit_reached',
+  'precondition_required',
+  'precondition_failed',
+  'data_too_large',
+  'invalid_ticket',
+  'device_taken',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -9,6 +9,9 @@ import type { ServiceClientStore } from './clients/store.ts'
 import type { RefreshTokenStore } from './tokens/store.ts'
 import type { SecondFactorStore } from './second-factor/store.ts'
 import type { PasskeyStore } from './passkeys/store.ts'
+import type { DocumentStore } from './documents/store.ts'
+import type { TicketStore } from './tickets/store.ts'
+import type { DeviceStore } from './devices/store.ts'
 
 /**
  * The stores of the durable backend (SQLite or PostgreSQL): what a unit of work changes, in one
@@ -23,6 +26,10 @@ export interface DurableStores {
   alerts: AlertStore
   secondFactors: SecondFactorStore
   passkeys: PasskeyStore
+  /** Each user's data (player data), deleted with the account. */
+  playerData: DocumentStore
+  /** Devices that sign in with a secret, and the guest accounts they made. */
+  devices: DeviceStore
 }
 
 /** Every store the core needs; the hot ones may live in Redis, beside the durable backend. */
@@ -31,6 +38,10 @@ export interface StoreSet extends DurableStores {
   refreshTokens: RefreshTokenStore
   throttles: ThrottleStore
   schedulerLocks: SchedulerLockStore
+  /** Each session's data, kept beside the sessions and ended with them. */
+  sessionData: DocumentStore
+  /** One-time tickets, beside the sessions they are bound to. */
+  tickets: TicketStore
 }
 
 export interface Stores extends StoreSet {

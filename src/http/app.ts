@@ -6,7 +6,6 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.ts'
 import type { Application } from '../core/application/application.ts'
-import { TesseraError } from '../core/errors.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
 import { registerCors } from './plugins/cors.ts'
 import { collectRoutes, registerMethodFallbacks } from './plugins/method-not-allowed.ts'
@@ -21,7 +20,7 @@ import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
 import { createValidatorCompiler } from './validation.ts'
 import { scrubLogObject } from './log-scrubbing.ts'
-import { locateJsonBreak } from './json-syntax-error.ts'
+import { registerJsonParser } from './json-body.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { registerAuditedDenials } from './plugins/audit-denials.ts'
 import { registerMetrics } from './plugins/metrics.ts'
@@ -45,9 +44,12 @@ import { secondFactorAuthRoutes } from './routes/second-factor-auth.ts'
 import { mySecondFactorRoutes } from './routes/my-second-factor.ts'
 import { myPasskeyRoutes } from './routes/my-passkeys.ts'
 import { adminSecondFactorRoutes } from './routes/admin-second-factor.ts'
+import { ticketRoutes } from './routes/tickets.ts'
+import { dataRoutes } from './routes/data.ts'
+import { deviceRoutes } from './routes/devices.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'eventStream'>
+  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'eventStream' | 'gameData'>
   application: Application
   /** Pino options, or false for no logging (tests). */
   logger: FastifyServerOptions['logger']
@@ -131,7 +133,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   app.server.headersTimeout = config.server.headersTimeoutSeconds * 1000
   app.setValidatorCompiler(createValidatorCompiler())
-  registerJsonParser(app)
+  app.removeAllContentTypeParsers()
+  registerJsonParser(app, 'application/json')
   registerProblemHandlers(app)
   registerStoppingAnswers(app)
   registerSecurityHeaders(app)
@@ -172,6 +175,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
   await app.register(adminSecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/admin' })
+  await app.register(ticketRoutes, { tickets: application.tickets, oauth, authenticate, prefix: '/v1/tickets' })
+  await app.register(deviceRoutes, { devices: application.devices, signIn, absoluteTimeoutSeconds, allowedOrigins, authenticate })
+  await app.register(dataRoutes, { gameData: application.gameData, oauth, authenticate, maxBytes: Math.max(config.gameData.sessionDataMaxBytes, config.gameData.playerDataMaxBytes) })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()
@@ -179,61 +185,4 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   cors.registerPreflightRoutes(routes)
   registerMethodFallbacks(app, routes)
   return app
-}
-
-/**
- * JSON only, in UTF-8 only. Bytes are decoded strictly (invalid UTF-8 is refused rather than
- * turned into U+FFFD) and `__proto__` / `constructor.prototype` keys are refused.
- */
-function registerJsonParser(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const charset = /;\s*charset=("?)([^";]+)\1/i.exec(request.headers['content-type'] ?? '')?.[2]
-    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      done(new TesseraError('unsupported_media_type', 'Send the body as application/json in UTF-8 (no other charset).'), undefined)
-      return
-    }
-    let text: string
-    try {
-      text = decoder.decode(body as Buffer)
-    } catch {
-      done(new TesseraError('validation_failed', 'The request body is not valid UTF-8.'), undefined)
-      return
-    }
-    if (text.startsWith('\ufeff')) {
-      done(new TesseraError('validation_failed', 'The request body must not start with a byte order mark.'), undefined)
-      return
-    }
-    parseJson(request, text, (error, parsed) => {
-      if (error === null) {
-        done(null, parsed)
-        return
-      }
-      // The parser also refuses prototype keys in valid JSON; only a syntax error has a place.
-      const place = isSyntaxError(text) ? locateJsonBreak(text, error) : null
-      if (place === null) {
-        done(error, undefined)
-        return
-      }
-      done(
-        new TesseraError(
-          'validation_failed',
-          `The request body is not valid JSON: it breaks at line ${place.line}, column ${place.column} (character ${place.position}).`,
-          { details: { position: place.position, line: place.line, column: place.column } },
-        ),
-        undefined,
-      )
-    })
-  })
-}
-
-function isSyntaxError(text: string): boolean {
-  try {
-    JSON.parse(text)
-    return false
-  } catch {
-    return true
-  }
 }

@@ -42,6 +42,11 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   mfa_already_enrolled: { status: 409, title: 'A second factor is already enrolled' },
   passkey_rejected: { status: 400, title: 'The passkey was not accepted' },
   session_limit_reached: { status: 409, title: 'Too many sessions' },
+  precondition_required: { status: 428, title: 'If-Match required' },
+  precondition_failed: { status: 412, title: 'The data changed since it was read' },
+  data_too_large: { status: 413, title: 'The data is too large' },
+  invalid_ticket: { status: 400, title: 'Invalid ticket' },
+  device_taken: { status: 409, title: 'The device is linked already' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -1,11 +1,12 @@
 /** Turns domain records into the public JSON shapes of the API. */
 import type { SignIn } from '../core/application/sign-in.ts'
 import type { SessionRecord, UserRecord } from '../core/application/types.ts'
-import { computeSessionEndsAt } from '../core/application/types.ts'
+import { computeSessionEndsAt, isGuest } from '../core/application/types.ts'
 
 export interface UserView {
   id: string
-  username: string
+  /** Null for a guest account, which has none. */
+  username: string | null
   roles: string[]
   created_at: string
 }
@@ -17,7 +18,7 @@ const userViews = new WeakMap<UserRecord, UserView>()
 export function viewUser(user: UserRecord): UserView {
   let view = userViews.get(user)
   if (!view) {
-    view = { id: user.id, username: user.username, roles: user.roles, created_at: user.createdAt.toISOString() }
+    view = { id: user.id, username: isGuest(user) ? null : user.username, roles: user.roles, created_at: user.createdAt.toISOString() }
     userViews.set(user, view)
   }
   return view

@@ -2,8 +2,10 @@
  * Picks a backend for each store from the configuration:
  *
  *   durable data (accounts, signing keys,   PostgreSQL when configured, else SQLite
- *   service clients, audit, alerts)
+ *   service clients, audit, alerts,
+ *   player data)
  *   sessions and their refresh tokens,      Redis when configured, else the durable backend
+ *   session data, one-time tickets,
  *   throttle counters, scheduler leases
  *   invalidation bus                        Redis when configured, else PostgreSQL LISTEN/NOTIFY,
  *                                           else in-process (one node)
@@ -89,9 +91,13 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
     alerts: durable.alerts,
     secondFactors: durable.secondFactors,
     passkeys: durable.passkeys,
+    playerData: durable.playerData,
+    devices: durable.devices,
     schedulerLocks: hot?.schedulerLocks ?? durable.schedulerLocks,
     sessions: hot?.sessions ?? durable.sessions,
     refreshTokens: hot?.refreshTokens ?? durable.refreshTokens,
+    sessionData: hot?.sessionData ?? durable.sessionData,
+    tickets: hot?.tickets ?? durable.tickets,
     runUnitOfWork: (work) => durable.runUnitOfWork(work),
     async checkHealth() {
       await Promise.all([durable.checkHealth(), hot?.checkHealth()])

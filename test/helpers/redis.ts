@@ -17,6 +17,8 @@ import { createRedisRefreshTokenStore } from '../../src/storage/redis/refresh-to
 import { createRedisSchedulerLockStore } from '../../src/storage/redis/scheduler-leases.ts'
 import { createRedisSessionStore } from '../../src/storage/redis/sessions.ts'
 import { createRedisThrottleStore } from '../../src/storage/redis/throttles.ts'
+import { createRedisSessionDataStore } from '../../src/storage/redis/session-data.ts'
+import { createRedisTicketStore } from '../../src/storage/redis/tickets.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { testRedisUrl, uniqueTestName } from './backends.ts'
 
@@ -63,6 +65,8 @@ export async function openTestRedisStores(
     sessions: createRedisSessionStore(connection, settings.keyPrefix),
     refreshTokens: createRedisRefreshTokenStore(connection, settings.keyPrefix),
     throttles: createRedisThrottleStore(connection, settings.keyPrefix),
+    sessionData: createRedisSessionDataStore(connection, settings.keyPrefix),
+    tickets: createRedisTicketStore(connection, settings.keyPrefix),
     schedulerLocks: createRedisSchedulerLockStore(connection, settings.keyPrefix),
     checkHealth: () => connection.ping(),
     async close() {

@@ -50,6 +50,8 @@ const publicOperations = [
   'POST /v1/auth/mfa/passkey-options',
   'POST /v1/auth/passkey',
   'POST /v1/auth/passkey/options',
+  // A device proves itself with its secret, or is new and gets a guest account.
+  'POST /v1/auth/device',
 ]
 
 function listOperations(document: OpenApiDocument): Array<{ name: string; operation: Operation }> {

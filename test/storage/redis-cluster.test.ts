@@ -12,6 +12,8 @@ import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-lea
 import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
+import { testSessionDataStore } from '../../src/storage/contract/documents.ts'
+import { testTicketStore } from '../../src/storage/contract/tickets.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
 import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
 import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-leases.ts'
@@ -55,6 +57,8 @@ describe('Redis Cluster stores', { skip }, () => {
   testThrottleStore(() => openTestRedisStores(clusterSettings(), contractEpoch), { expiresByItself: true })
   testSchedulerLockStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
   testRefreshTokenStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
+  testSessionDataStore(() => openTestRedisStores(clusterSettings(), contractEpoch))
+  testTicketStore(() => openTestRedisStores(clusterSettings(), contractEpoch), { expiresByItself: true })
 })
 
 describe('Redis Cluster invalidation bus', { skip }, () => {

@@ -11,6 +11,8 @@ import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
 import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
 import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
+import { testSessionDataStore } from '../../src/storage/contract/documents.ts'
+import { testTicketStore } from '../../src/storage/contract/tickets.ts'
 import { openRedisConnection } from '../../src/storage/redis/connection.ts'
 import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
 import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-leases.ts'
@@ -29,6 +31,8 @@ describe('Redis stores', { skip }, () => {
   testRefreshTokenStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
   testThrottleStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch), { expiresByItself: true })
   testSchedulerLockStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
+  testSessionDataStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch))
+  testTicketStore(() => openTestRedisStores(createTestRedisSettings(), contractEpoch), { expiresByItself: true })
 })
 
 describe('Redis invalidation bus', { skip }, () => {

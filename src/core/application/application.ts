@@ -47,6 +47,9 @@ import { createStepUp } from '../auth/step-up.ts'
 import { createPasskeys } from '../passkeys/passkeys.ts'
 import { createProofChecks } from '../second-factor/proofs.ts'
 import { createPasskeyOperations, type PasskeyOperations } from './passkeys.ts'
+import { createGameDataOperations, type GameDataOperations, type GameDataSettings } from './game-data.ts'
+import { createTicketOperations, type TicketOperations } from './tickets.ts'
+import { createDeviceOperations, type DeviceOperations } from './devices.ts'
 import {
   createSecondFactorOperations,
   type RecoveryCodeNotice,
@@ -81,6 +84,7 @@ export interface ApplicationSettings {
   throttle: ThrottleSettings
   secondFactor: SecondFactorSettings
   eventStream: EventFeedSettings
+  gameData: GameDataSettings
 }
 
 export type { StreamItem } from '../realtime/event-feed.ts'
@@ -125,6 +129,12 @@ export interface Application {
   mfaSignIn: SecondFactorSignInOperations
   /** Passkey registration and management, and sign-in with a passkey alone. */
   passkeys: PasskeyOperations
+  /** Session data and player data, with versions (ETag / If-Match). */
+  gameData: GameDataOperations
+  /** One-time tickets for game-server and WebSocket handshakes. */
+  tickets: TicketOperations
+  /** Device sign-in, guests, linking devices and adding credentials to a guest. */
+  devices: DeviceOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
   /** The real-time event stream of service clients. */
@@ -239,6 +249,18 @@ export async function createApplication(deps: {
     clock,
   })
 
+  const devices = createDeviceOperations({
+    store: stores.devices,
+    accounts,
+    sessions,
+    accessTokens,
+    audit,
+    unitOfWork,
+    requestLimits: { admitRequest: throttle.admitRequest },
+    clock,
+    settings: settings.gameData,
+  })
+
   return {
     signIn: createSignInOperations({
       accounts,
@@ -315,6 +337,15 @@ export async function createApplication(deps: {
       ...(deps.onRecoveryCodeUsed ? { onRecoveryCodeUsed: deps.onRecoveryCodeUsed } : {}),
     }),
     passkeys: createPasskeyOperations({ passkeys, store: stores.passkeys, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock }),
+    gameData: createGameDataOperations({
+      sessions,
+      accountStore: stores.accounts,
+      sessionDataStore: stores.sessionData,
+      playerDataStore: stores.playerData,
+      settings: settings.gameData,
+    }),
+    tickets: createTicketOperations({ store: stores.tickets, sessions, clock }),
+    devices,
     requestLimits: { admitRequest: throttle.admitRequest },
     eventStream: { follow: eventFeed.follow },
     health: {
@@ -329,6 +360,8 @@ export async function createApplication(deps: {
         { name: 'refusal-summary', run: () => refusals.flushRefusals() },
         { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
         { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
+        { name: 'expired-ticket', run: () => stores.tickets.deleteExpiredTickets(clock.now()) },
+        { name: 'unused-guest', run: () => devices.pruneUnusedGuests() },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()

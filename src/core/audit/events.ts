@@ -57,6 +57,10 @@ export const auditEventTypes = [
   'passkey_renamed',
   'passkey_removed',
   'passkey_failed',
+  // Devices and guests
+  'device_linked',
+  'device_unlinked',
+  'guest_credentials_set',
 ] as const
 
 export type AuditEventType = (typeof auditEventTypes)[number]
@@ -101,6 +105,8 @@ export const auditReasons = [
   'passkey_rejected',
   'counter_regressed',
   'session_limit',
+  'bad_device_secret',
+  'unused_guest',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]

@@ -14,7 +14,7 @@ import { describeClientNetwork } from './client-network.ts'
 import type { ThrottleCharge, ThrottleStore } from './store.ts'
 
 /** The endpoints limited per network, each by its own counter. */
-export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation'] as const
+export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation', 'device'] as const
 
 export type RequestKind = (typeof requestKinds)[number]
 

@@ -15,6 +15,7 @@ const limitedRoutes: Readonly<Record<string, RequestKind>> = {
   'POST /v1/auth/refresh': 'refresh',
   'POST /v1/oauth/introspect': 'introspection',
   'POST /v1/oauth/revoke': 'revocation',
+  'POST /v1/auth/device': 'device',
 }
 
 // Introspection answers an unknown token with 200 {"active":false} (RFC 7662); for token

@@ -31,7 +31,7 @@ export const userSchema = {
   type: 'object',
   properties: {
     id: { type: 'string', format: 'uuid' },
-    username: { type: 'string' },
+    username: { type: ['string', 'null'], description: 'Null for a guest account (made by a device sign-in), until it adds a username.' },
     roles: { type: 'array', items: { type: 'string' } },
     created_at: { type: 'string', format: 'date-time' },
   },

@@ -12,6 +12,8 @@ import { testSigningKeyStore } from './signing-keys.ts'
 import { testThrottleStore } from './throttles.ts'
 import { testSecondFactorStore } from './second-factors.ts'
 import { testPasskeyStore } from './passkeys.ts'
+import { testPlayerDataStore, testSessionDataStore } from './documents.ts'
+import { testTicketStore } from './tickets.ts'
 
 /**
  * `isInsideUnitOfWork`: the stores are bound to one open unit of work (see `insideUnitOfWork`),
@@ -30,4 +32,7 @@ export function testDurableBackendStores(openStores: OpenStores, options: { isIn
   testServiceClientStore(openStores)
   testSecondFactorStore(openStores)
   testPasskeyStore(openStores)
+  testSessionDataStore(openStores)
+  testPlayerDataStore(openStores)
+  testTicketStore(openStores)
 }

@@ -12,6 +12,9 @@ import { openDatabase, type Database, type SqlSession } from './database.ts'
 import { createPostgresRevokedSessionStore } from './revoked-sessions.ts'
 import { assertPostgresSchemaCurrent, migratePostgres, migrationStatementTimeoutMs } from './migrate.ts'
 import { createPostgresRefreshTokenStore } from './refresh-tokens.ts'
+import { createPostgresDocumentStore, playerDataTable, sessionDataTable } from './documents.ts'
+import { createPostgresTicketStore } from './tickets.ts'
+import { createPostgresDeviceStore } from './devices.ts'
 import { createPostgresSchedulerLockStore } from './scheduler-leases.ts'
 import { createPostgresServiceClientStore } from './service-clients.ts'
 import { createPostgresSessionStore } from './sessions.ts'
@@ -39,6 +42,10 @@ function createStoresOver(db: SqlSession): StoreSet {
     schedulerLocks: createPostgresSchedulerLockStore(db),
     secondFactors: createPostgresSecondFactorStore(db),
     passkeys: createPostgresPasskeyStore(db),
+    playerData: createPostgresDocumentStore(db, playerDataTable),
+    sessionData: createPostgresDocumentStore(db, sessionDataTable),
+    tickets: createPostgresTicketStore(db),
+    devices: createPostgresDeviceStore(db),
   }
 }
 

@@ -7,6 +7,10 @@ import type { SchedulerLockStore } from '../../core/scheduler/store.ts'
 import type { SessionStore } from '../../core/sessions/store.ts'
 import type { ThrottleStore } from '../../core/throttle/store.ts'
 import type { RefreshTokenStore } from '../../core/tokens/store.ts'
+import type { DocumentStore } from '../../core/documents/store.ts'
+import type { TicketStore } from '../../core/tickets/store.ts'
+import { createRedisSessionDataStore } from './session-data.ts'
+import { createRedisTicketStore } from './tickets.ts'
 import { openRedisConnection, type RedisConnection } from './connection.ts'
 import { openRedisInvalidationBus, type RedisInvalidationBus } from './invalidation-bus.ts'
 import { createRedisRefreshTokenStore } from './refresh-tokens.ts'
@@ -19,6 +23,9 @@ export interface RedisStores {
   sessions: SessionStore
   /** Kept beside the sessions: a rotation changes a session and its family in one step. */
   refreshTokens: RefreshTokenStore
+  /** Beside the sessions, in each session's own slot. */
+  sessionData: DocumentStore
+  tickets: TicketStore
   throttles: ThrottleStore
   schedulerLocks: SchedulerLockStore
   invalidationBus: RedisInvalidationBus
@@ -46,6 +53,8 @@ export async function openRedisStores(
     connection,
     sessions: createRedisSessionStore(connection, settings.keyPrefix),
     refreshTokens: createRedisRefreshTokenStore(connection, settings.keyPrefix),
+    sessionData: createRedisSessionDataStore(connection, settings.keyPrefix),
+    tickets: createRedisTicketStore(connection, settings.keyPrefix),
     throttles: createRedisThrottleStore(connection, settings.keyPrefix),
     schedulerLocks: createRedisSchedulerLockStore(connection, settings.keyPrefix),
     invalidationBus,

@@ -34,19 +34,19 @@ return 1
 `)
 
 /**
- * KEYS: session, its refresh family. ARGV: owner user id, or '' for any owner → the deleted
+ * KEYS: session, its refresh family, its data. ARGV: owner user id, or '' for any owner → the deleted
  * session's fields, or an empty list when there was none (or it belongs to someone else).
  */
 export const deleteSessionScript = defineRedisScript(`
 local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then return {} end
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'userId') ~= ARGV[1] then return {} end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return fields
 `)
 
 /**
- * KEYS: session, its refresh family. ARGV: idle cutoff ms, now ms → {'deleted', fields…} when idle since before the
+ * KEYS: session, its refresh family, its data. ARGV: idle cutoff ms, now ms → {'deleted', fields…} when idle since before the
  * cutoff or past its absolute expiry; {'alive', lastSeenAt, absoluteExpiresAt}; {'gone'}.
  */
 export const deleteExpiredSessionScript = defineRedisScript(`
@@ -55,7 +55,7 @@ if not lastSeen then return {'gone'} end
 local absolute = redis.call('HGET', KEYS[1], 'absoluteExpiresAt')
 if tonumber(lastSeen) < tonumber(ARGV[1]) or tonumber(absolute) <= tonumber(ARGV[2]) then
   local fields = redis.call('HGETALL', KEYS[1])
-  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
   return {'deleted', unpack(fields)}
 end
 return {'alive', lastSeen, absolute}

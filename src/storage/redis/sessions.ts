@@ -5,6 +5,7 @@
  *   P:session:{id}              hash: the session; expires by TTL at its absolute expiry
  *   P:session-token:{hash}      string: session id of a cookie token hash
  *   P:refresh-family:{id}       hash: the session's refresh tokens (see refresh-tokens.ts)
+ *   P:session-data:{id}         hash: the session's data (see session-data.ts)
  *   P:refresh-token:{hash}      string: session id of a refresh token hash of its family
  *   P:user-sessions:{userId}    sorted set: the user's session ids by creation
  *   P:session-places:{userId}   sorted set: the user's unended session ids by absolute expiry
@@ -39,6 +40,7 @@ export function createSessionKeys(prefix: string) {
     session: (id: string) => `${prefix}:session:{${id}}`,
     sessionToken: (tokenHash: string) => `${prefix}:session-token:{${tokenHash}}`,
     refreshFamily: (id: string) => `${prefix}:refresh-family:{${id}}`,
+    sessionData: (id: string) => `${prefix}:session-data:{${id}}`,
     refreshToken: (tokenHash: string) => `${prefix}:refresh-token:{${tokenHash}}`,
     userSessions: (userId: string) => `${prefix}:user-sessions:{${userId}}`,
     sessionPlaces: (userId: string) => `${prefix}:session-places:{${userId}}`,
@@ -130,7 +132,7 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
 
   async function deleteOne(id: string, ownerId: string): Promise<boolean> {
     const deleted = toSession(
-      await redis.runScript<string[]>(deleteSessionScript, [keys.session(id), keys.refreshFamily(id)], [ownerId]),
+      await redis.runScript<string[]>(deleteSessionScript, [keys.session(id), keys.refreshFamily(id), keys.sessionData(id)], [ownerId]),
     )
     if (!deleted) return false
     await tidyAfterDelete(deleted)
@@ -274,7 +276,7 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
         if (candidates.length === 0) break
         const outcomes = await Promise.all(
           candidates.map(async (id) => {
-            const [state, ...rest] = await redis.runScript<string[]>(deleteExpiredSessionScript, [keys.session(id), keys.refreshFamily(id)], [
+            const [state, ...rest] = await redis.runScript<string[]>(deleteExpiredSessionScript, [keys.session(id), keys.refreshFamily(id), keys.sessionData(id)], [
               String(idleCutoff.getTime()),
               String(now.getTime()),
             ])

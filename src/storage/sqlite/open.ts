@@ -29,6 +29,9 @@ import { createSqliteServiceClientStore } from './service-clients.ts'
 import { createSqliteRevokedSessionStore } from './revoked-sessions.ts'
 import { createSqliteSecondFactorStore } from './second-factors.ts'
 import { createSqlitePasskeyStore } from './passkeys.ts'
+import { createSqliteDocumentStore, playerDataTable, sessionDataTable } from './documents.ts'
+import { createSqliteTicketStore } from './tickets.ts'
+import { createSqliteDeviceStore } from './devices.ts'
 
 export const sqliteFileName = 'tessera.db'
 
@@ -110,6 +113,10 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     serviceClients: createSqliteServiceClientStore(db),
     secondFactors: createSqliteSecondFactorStore(db),
     passkeys: createSqlitePasskeyStore(db),
+    playerData: createSqliteDocumentStore(db, playerDataTable),
+    sessionData: createSqliteDocumentStore(db, sessionDataTable),
+    tickets: createSqliteTicketStore(db),
+    devices: createSqliteDeviceStore(db),
   }
   return {
     accounts: gateStore(bound.accounts, gate),
@@ -125,6 +132,10 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     serviceClients: gateStore(bound.serviceClients, gate),
     secondFactors: gateStore(bound.secondFactors, gate),
     passkeys: gateStore(bound.passkeys, gate),
+    playerData: gateStore(bound.playerData, gate),
+    sessionData: gateStore(bound.sessionData, gate),
+    tickets: gateStore(bound.tickets, gate),
+    devices: gateStore(bound.devices, gate),
     runUnitOfWork: (work) => gate.runInTransaction(() => work(bound)),
     async checkHealth() {
       await gate.callInTurn(() => healthCheck.get())

@@ -1,0 +1,124 @@
+/**
+ * Game sessions: one-time ticket redemptions and session-data reads per second, each against the
+ * `/healthz` floor measured the same way on the same server (target ≥ 0.5× for both).
+ * Tickets are issued just before their run (each redemption spends one): about a few seconds'
+ * worth at the floor's rate, so all are redeemed within their 30 seconds. Reports, never fails.
+ *
+ * Run: node bench/game-sessions.ts [--duration S] [--connections N]
+ */
+import autocannon from 'autocannon'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { createBenchCredentials } from './credentials.ts'
+import { runLoad, summarizeLoad, type LoadOptions } from './load.ts'
+import { startServerProcess } from './server-process.ts'
+import { readServerSettings } from './server-settings.ts'
+
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '4' }, connections: { type: 'string', default: '32' } },
+})
+const durationSeconds = Number(values.duration)
+const connections = Number(values.connections)
+const loadOptions: LoadOptions = { connections, durationSeconds, warmupSeconds: 1 }
+const adminPassword = 'bench admin passphrase for game sessions'
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+  if (response.status >= 300) throw new Error(`POST ${new URL(url).pathname} answered ${response.status}: ${await response.text()}`)
+  return response.json()
+}
+
+/** Issues `count` tickets as fast as the server answers; the tickets and the issues per second. */
+async function issueTickets(url: string, authorization: string, count: number) {
+  const tickets: string[] = []
+  const result = await autocannon({
+    url,
+    connections,
+    amount: count,
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/tickets',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ audience: 'bench' }),
+        onResponse: (status, body) => {
+          if (status === 201) tickets.push((JSON.parse(body) as { ticket: string }).ticket)
+        },
+      },
+    ],
+  })
+  return { tickets, perSecond: result['2xx'] / result.duration }
+}
+
+/** Redeems every ticket once; redemptions per second answered 200, and any other answer. */
+async function redeemTickets(url: string, tickets: string[], authorization: string) {
+  let next = 0
+  const result = await autocannon({
+    url,
+    connections,
+    amount: tickets.length,
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/tickets/redeem',
+        headers: { 'content-type': 'application/json', authorization },
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ ticket: tickets[next++] ?? 'exhausted', audience: 'bench' }) }),
+      },
+    ],
+  })
+  return { perSecond: result['2xx'] / result.duration, non2xx: result.non2xx, redeemed: result['2xx'] }
+}
+
+function ratio(value: number, floor: number): string {
+  return floor > 0 ? `${(value / floor).toFixed(2)}×` : 'n/a'
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-game-'))
+const passwordFile = join(dir, 'admin-password')
+writeFileSync(passwordFile, adminPassword, { mode: 0o600 })
+const server = await startServerProcess({
+  entry: fileURLToPath(new URL('../src/main.ts', import.meta.url)),
+  settings: {
+    ...readServerSettings(process.env),
+    TESSERA_BOOTSTRAP_ADMIN_USERNAME: 'bench-admin',
+    TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE: passwordFile,
+  },
+})
+try {
+  const player = await createBenchCredentials(server.url)
+  const admin = await postJson(`${server.url}/v1/auth/login`, { username: 'bench-admin', password: adminPassword })
+  const client = await postJson(`${server.url}/v1/admin/clients`, { name: 'bench-game-server' }, { authorization: `Bearer ${admin.access_token}` })
+  const basic = `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}`
+  const bearer = { authorization: `Bearer ${player.accessToken}` }
+
+  const dataResponse = await fetch(`${server.url}/v1/sessions/current/data`, {
+    method: 'PUT',
+    headers: { ...bearer, 'content-type': 'application/json', 'if-match': '"0"' },
+    body: JSON.stringify({ cart: ['sword', 'shield'], gold: 120, position: { x: 10, y: 4 } }),
+  })
+  if (dataResponse.status !== 200) throw new Error(`PUT session data answered ${dataResponse.status}`)
+
+  const floor = summarizeLoad(await runLoad(server, { method: 'GET', path: '/healthz' }, loadOptions), loadOptions)
+  const data = summarizeLoad(await runLoad(server, { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }, loadOptions), loadOptions)
+  // About `durationSeconds` of redemptions at the floor's rate, all issued and redeemed within their 30 s.
+  const ticketCount = Math.max(connections * 10, Math.min(20_000, Math.ceil(floor.requestsPerSecond * Math.min(durationSeconds, 5))))
+  const issued = await issueTickets(server.url, bearer.authorization, ticketCount)
+  const redemption = await redeemTickets(server.url, issued.tickets, basic)
+
+  const lines = [
+    `GET /healthz (floor)                  ${floor.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${floor.latencyP99Ms.toFixed(2)} ms`,
+    `GET /v1/sessions/current/data         ${data.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${data.latencyP99Ms.toFixed(2)} ms  ${ratio(data.requestsPerSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×)`,
+    `POST /v1/tickets/redeem               ${redemption.perSecond.toFixed(0).padStart(7)} req/s  ${ratio(redemption.perSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×); ${redemption.redeemed} of ${issued.tickets.length} redeemed, ${redemption.non2xx} refused`,
+    `POST /v1/tickets (issuing)            ${issued.perSecond.toFixed(0).padStart(7)} req/s`,
+  ]
+  if (data.unexpectedCount > 0) lines.push(`warning: ${data.unexpectedCount} session-data reads did not answer 200`)
+  console.log(['game sessions (SQLite, one node)', ...lines.map((line) => `  ${line}`)].join('\n'))
+} finally {
+  await server.stop()
+  rmSync(dir, { recursive: true, force: true })
+}
