@@ -30,6 +30,11 @@ describe('event stream', () => {
     assert.equal(bearer.status, 401)
     const wrong = await openStreamClient(server.url, `Basic ${Buffer.from('nobody:secret').toString('base64')}`)
     assert.equal(wrong.status, 401)
+    // Documented as a stream for service clients.
+    const operation = (await server.request('/openapi.json')).json.paths['/v1/events/stream'].get
+    assert.equal(operation.operationId, 'followEventStream')
+    assert.ok(operation.responses['200'].content['text/event-stream'])
+    assert.deepEqual(operation.security, [{ client: [] }])
   })
 
   it('sends session_ended with the reason of each ending path, roles_changed and keys_rotated, with ids', async (t) => {
