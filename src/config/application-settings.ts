@@ -24,6 +24,7 @@ export function toApplicationSettings(config: Config): ApplicationSettings {
       // A few relays at once, and a bounded backlog: a flood of reset requests queues no more.
       outbox: { concurrency: 4, maxQueued: 1000, jobTimeoutMs: (config.mail.smtp?.timeoutSeconds ?? 10) * 1000 },
     },
+    eventStream: config.eventStream,
     gameData: config.gameData,
   }
 }

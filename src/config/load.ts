@@ -13,6 +13,8 @@ import type { SecondFactorSettings } from '../core/application/second-factor.ts'
 import type { GameDataSettings } from '../core/application/game-data.ts'
 import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
 import { readPageSettings, type PageSettings } from './branding.ts'
+import { readSessionLimits } from './session-limits.ts'
+import type { SessionLimit } from '../core/sessions/store.ts'
 
 export interface MailConfig {
   /** Null: no mail is sent (reset and verification are off); set, it comes with a link URL. */
@@ -60,6 +62,13 @@ export interface Config {
     idleTimeoutSeconds: number
     absoluteTimeoutSeconds: number
     cacheTtlSeconds: number
+    limits: Readonly<Record<string, SessionLimit>>
+  }
+  eventStream: {
+    heartbeatSeconds: number
+    replayWindowSeconds: number
+    replayMaxEvents: number
+    maxBufferedBytes: number
   }
   passwords: {
     argon2: { memoryKiB: number; passes: number; parallelism: number }
@@ -291,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     checkMetricsExposure({ host, metricsToken: value('TESSERA_METRICS_TOKEN') ?? null }, problems)
   }
   const backends = readBackendSettings(value, problems)
+  const sessionLimits = readSessionLimits(value('TESSERA_SESSION_LIMITS'), problems)
   const pages = readPageSettings(value, problems)
   const smtpUrl = value('TESSERA_SMTP_URL') ?? null
   const mailFrom = value('TESSERA_MAIL_FROM') ?? null
@@ -357,6 +367,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleTimeoutSeconds: idle,
       absoluteTimeoutSeconds: absolute,
       cacheTtlSeconds: value('TESSERA_SESSION_CACHE_TTL'),
+      limits: sessionLimits,
+    },
+    eventStream: {
+      heartbeatSeconds: value('TESSERA_EVENT_STREAM_HEARTBEAT'),
+      replayWindowSeconds: value('TESSERA_EVENT_STREAM_REPLAY_WINDOW'),
+      replayMaxEvents: value('TESSERA_EVENT_STREAM_REPLAY_EVENTS'),
+      maxBufferedBytes: value('TESSERA_EVENT_STREAM_MAX_BUFFER'),
     },
     passwords: {
       argon2: {

@@ -75,6 +75,40 @@ export const settings = {
     description:
       'How long a node trusts its in-process copy of a session before re-reading the store (changes made on this node apply at once).',
   },
+  TESSERA_SESSION_LIMITS: {
+    type: 'list',
+    default: '',
+    description:
+      'Comma-separated `role:N` or `role:N:policy` entries (for example `player:1,user:10:refuse`): a user holds at most N live sessions, the strictest limit among their roles applying. When a sign-in finds the limit reached, the policy `end_oldest` (the default) ends the oldest session, whose holder then gets `reason: "signed_in_elsewhere"`, and `refuse` refuses the sign-in with `session_limit_reached`. Decided atomically in the session store. See docs/real-time.md.',
+  },
+  TESSERA_EVENT_STREAM_HEARTBEAT: {
+    type: 'duration',
+    default: '15s',
+    min: 1,
+    max: 300,
+    description: 'How often GET /v1/events/stream sends a comment line on a quiet stream, so proxies keep it open and clients notice a dead one.',
+  },
+  TESSERA_EVENT_STREAM_REPLAY_WINDOW: {
+    type: 'duration',
+    default: '5m',
+    min: 10,
+    max: 86400,
+    description: 'How long each node keeps stream events for clients resuming with Last-Event-ID; a client that comes back later (or to a node started since) is told to resync.',
+  },
+  TESSERA_EVENT_STREAM_REPLAY_EVENTS: {
+    type: 'integer',
+    default: '10000',
+    min: 100,
+    max: 1000000,
+    description: 'At most this many stream events are kept for resumption (the oldest go first, and a client needing them is told to resync).',
+  },
+  TESSERA_EVENT_STREAM_MAX_BUFFER: {
+    type: 'integer',
+    default: '1048576',
+    min: 1024,
+    max: 67108864,
+    description: 'Bytes of stream events that may wait for one slow client (unread in the connection); past it, the stream is cut and the client must reconnect with Last-Event-ID.',
+  },
   TESSERA_SESSION_DATA_MAX_SIZE: {
     type: 'integer',
     default: '16384',

@@ -42,6 +42,7 @@ export const errorCodes = [
   'email_not_set',
   'invalid_email_token',
   'mail_disabled',
+  'session_limit_reached',
   'precondition_required',
   'precondition_failed',
   'data_too_large',

@@ -37,6 +37,7 @@ import { registerStoppingAnswers } from './plugins/stopping.ts'
 import { createNodeServer, type TlsMaterial } from './server-factory.ts'
 import { adminTokenRoutes } from './routes/admin-tokens.ts'
 import { oauthRoutes } from './routes/oauth.ts'
+import { eventStreamRoutes } from './routes/event-stream.ts'
 import { discoveryRoutes } from './routes/discovery.ts'
 import { pageRoutes } from '../web/pages-plugin.ts'
 import { registerSecondFactorPolicy } from './plugins/second-factor-policy.ts'
@@ -52,7 +53,7 @@ import { adminLifecycleRoutes } from './routes/admin-lifecycle.ts'
 import { registerPasswordChangePolicy } from './plugins/password-change-policy.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'gameData'>
+  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'eventStream' | 'gameData'>
   application: Application
   /** Pino options, or false for no logging (tests). */
   logger: FastifyServerOptions['logger']
@@ -174,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminAccountRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(adminTokenRoutes, { tokenAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
+  await app.register(eventStreamRoutes, { oauth, eventStream: application.eventStream, limits: config.eventStream, prefix: '/v1/events' })
   await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
   await app.register(pageRoutes, { signIn, mySessions, accountAdmin, tokenAdmin, auditTrail, requestLimits: application.requestLimits, config })
   await app.register(secondFactorAuthRoutes, { signIn, mfaSignIn, passkeys, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })

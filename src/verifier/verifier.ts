@@ -9,6 +9,7 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import { createLivenessCheck, type CheckLiveness, type IntrospectionOptions } from './introspection-client.ts'
 import { createKeySet, type KeySet } from './key-set.ts'
+import { followRevocations, type RevocationFollower, type RevocationStreamOptions } from './revocation-stream.ts'
 import { VerifierError } from './verifier-error.ts'
 
 export type AccessTokenAlgorithm = 'EdDSA' | 'ES256' | 'RS256'
@@ -32,6 +33,12 @@ export interface VerifierOptions {
   jwks?: { maxAgeSeconds?: number; cooldownSeconds?: number; timeoutMs?: number }
   /** Checks every token with Tessera too (briefly cached): revocations apply at once. */
   introspection?: IntrospectionOptions
+  /**
+   * Follows Tessera's event stream: from then on, tokens of an ended session are refused at once
+   * (by `sid`) and `onSessionEnded` is called, so the application can close that player's socket.
+   * `whenCut` chooses what happens while the stream is cut (default `open`); see revocation-stream.ts.
+   */
+  revocationStream?: RevocationStreamOptions
   /** Tokens kept as verified until their exp, so repeat requests skip the signature. Default 10000; 0 turns it off. */
   verifiedTokenCacheSize?: number
   /** For tests and unusual runtimes. */
@@ -99,6 +106,12 @@ export interface Verifier {
    * ```
    */
   authenticateRequest(request: RequestWithHeaders): Promise<Principal>
+  /** True while the event stream is connected (always false without `revocationStream`). */
+  isFollowingRevocations(): boolean
+  /** Resolves once the event stream first connects (at once without `revocationStream`). */
+  revocationsReady(): Promise<void>
+  /** Stops following the event stream. */
+  close(): void
 }
 
 const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
@@ -215,6 +228,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
    * rather than the whole token is most of what a hit saves.
    */
   const verified = new Map<string, { token: string; principal: Principal; generation: number }>()
+  const follower: RevocationFollower | null = options.revocationStream
+    ? followRevocations({
+        ...options.revocationStream,
+        issuer: baseUrl,
+        // An ended session's tokens are all past their maximum age by then.
+        rememberMs: (maxTokenAgeSeconds + leewaySeconds * 2) * 1000,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      })
+    : null
   const signatureOf = (token: string) => token.slice(token.lastIndexOf('.') + 1)
 
   function findVerified(token: string): Principal | null {
@@ -270,6 +292,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return principal
   }
 
+  function confirmFollowed(principal: Principal): Principal {
+    if (!follower) return principal
+    switch (follower.check(principal.sessionId, principal.issuedAt.getTime())) {
+      case 'ok':
+        return principal
+      case 'ended':
+        throw new VerifierError('invalid_token', 'The session has ended.')
+      case 'before_resync':
+        throw new VerifierError('invalid_token', 'The access token predates a resynchronisation; refresh it.')
+      case 'cut':
+        throw new VerifierError('unavailable', 'Tessera\'s event stream is cut, and this server fails closed.')
+    }
+  }
+
   async function confirmLiveness(token: string, principal: Principal): Promise<Principal> {
     if (!checkLiveness) return principal
     const liveness = await checkLiveness(token)
@@ -283,11 +319,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
       principal = await verifySignedToken(token)
       rememberVerified(token, principal, keySet.generation)
     }
-    return checkLiveness ? confirmLiveness(token, principal) : principal
+    const followed = confirmFollowed(principal)
+    return checkLiveness ? confirmLiveness(token, followed) : followed
   }
 
   return {
     verifyAccessToken,
+    isFollowingRevocations: () => follower?.isConnected() ?? false,
+    revocationsReady: () => follower?.connected ?? Promise.resolve(),
+    close: () => follower?.close(),
     async authenticateRequest(request) {
       const header = readAuthorization(request)
       if (header === undefined || header === '') throw new VerifierError('missing_token', 'Send a bearer token.')
@@ -297,7 +337,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       // holds verified tokens only, so a hit needs no syntax check); anything else is parsed.
       const isBearer = header.length > 7 && header.charCodeAt(6) === 0x20 && header.slice(0, 6).toLowerCase() === 'bearer'
       const hit = isBearer ? findVerified(header.slice(7)) : null
-      if (hit) return checkLiveness ? confirmLiveness(header.slice(7), hit) : hit
+      if (hit) {
+        const followed = confirmFollowed(hit)
+        return checkLiveness ? confirmLiveness(header.slice(7), followed) : followed
+      }
       const parsed = bearerPattern.exec(header)?.[1]
       if (parsed === undefined) throw new VerifierError('invalid_token', 'The access token is not valid.')
       return verifyAccessToken(parsed)

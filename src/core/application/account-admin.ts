@@ -16,6 +16,7 @@ import type { Sessions } from '../sessions/sessions.ts'
 import type { SessionRecord } from '../sessions/store.ts'
 import type { SignInThrottle } from '../throttle/sign-in-throttle.ts'
 import type { UnitOfWork } from '../unit-of-work.ts'
+import type { RealtimeEvents } from '../realtime/event-feed.ts'
 
 /** Who does an administrative action, for the audit trail; `actorUserId` is null offline (CLI, start-up). */
 export interface AdminActor {
@@ -83,6 +84,8 @@ export function createAccountAdministration(deps: {
   clock: Clock
   /** The configured argon2id parameters: an imported argon2id hash must keep within their bounds. */
   argon2: Argon2Parameters
+  /** Tells stream clients of role changes. */
+  events?: RealtimeEvents
 }): AccountAdministration {
   const { accounts, sessions, throttle, audit, unitOfWork, clock, argon2 } = deps
 
@@ -173,6 +176,7 @@ export function createAccountAdministration(deps: {
         if (!before || !after) throw new TesseraError('not_found', 'No such user.')
         for (const event of describeRoleChanges(before, after, actor)) change.record(event)
         change.afterCommit(() => sessions.announceUserChanged(userId))
+        change.afterCommit(() => deps.events?.publish({ type: 'roles_changed', userId, roles: after.roles }))
         return after
       }).catch(async (error: unknown) => {
         if (error instanceof TesseraError && error.code === 'last_admin') {

@@ -19,7 +19,7 @@ import type { StepUp } from '../auth/step-up.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import type { RequestContext } from '../request-context.ts'
-import type { SessionEndReason } from '../sessions/session-end-reason.ts'
+import type { SessionEndReason } from '../realtime/events.ts'
 import type { Sessions } from '../sessions/sessions.ts'
 import type { SignInThrottle } from '../throttle/sign-in-throttle.ts'
 import type { Change, UnitOfWork } from '../unit-of-work.ts'
@@ -121,8 +121,8 @@ export function createAccountLifecycleOperations(deps: {
   }
 
   /** Ends every session of the user inside `change`; the live ones are named by their number. */
-  async function endEverySession(change: Change, userId: string): Promise<UserRecord> {
-    const updated = await sessions.endAllSessionsIn(change, userId)
+  async function endEverySession(change: Change, userId: string, reason: SessionEndReason): Promise<UserRecord> {
+    const updated = await sessions.endAllSessionsIn(change, userId, reason)
     if (!updated) throw new TesseraError('not_found', 'No such user.')
     return updated
   }
@@ -139,7 +139,7 @@ export function createAccountLifecycleOperations(deps: {
       const administrators = await lockAdministrators(change.stores.accounts)
       const before = await readUser(change, userId)
       if (isLastAdministrator(before, administrators)) throw refuseLastAdministrator()
-      await endEverySession(change, userId)
+      await endEverySession(change, userId, 'deleted')
       // Roles, sessions and refresh tokens kept in SQL, second factors and passkeys go with the
       // row (ON DELETE CASCADE); sessions in Redis are deleted after the commit.
       await change.stores.accounts.deleteUser(userId)
@@ -172,8 +172,8 @@ export function createAccountLifecycleOperations(deps: {
     async endUserSessions(userId, actor) {
       const endedSessions = await countLiveSessions(userId)
       const user = await unitOfWork.run(async (change) => {
-        const updated = await endEverySession(change, userId)
         const reason: SessionEndReason = 'kick'
+        const updated = await endEverySession(change, userId, reason)
         change.record({
           type: 'user_sessions_ended',
           ...about(updated, actor),
@@ -197,10 +197,10 @@ export function createAccountLifecycleOperations(deps: {
           if (before.disabledAt !== null) return before
           if (isLastAdministrator(before, administrators)) throw refuseLastAdministrator()
           // The epoch moves on as well: enabling the account later brings no old session back.
-          await endEverySession(change, userId)
+          const reason: SessionEndReason = 'disabled'
+          await endEverySession(change, userId, reason)
           const disabled = await change.stores.accounts.setUserDisabled(userId, clock.now(), clock.now())
           if (!disabled) throw new TesseraError('not_found', 'No such user.')
-          const reason: SessionEndReason = 'disabled'
           change.record({
             type: 'user_disabled',
             ...about(disabled, actor),
@@ -280,7 +280,7 @@ export function createAccountLifecycleOperations(deps: {
             throw new TesseraError('not_found', 'No such user.')
           }
           // Whoever knew the old password, or holds a session from it, is out.
-          updated = await endEverySession(change, userId)
+          updated = await endEverySession(change, userId, 'password_set')
         }
         if (!(await change.stores.accounts.setPasswordChangeRequired(userId, isChangeRequired, clock.now()))) {
           throw new TesseraError('not_found', 'No such user.')

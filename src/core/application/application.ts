@@ -18,6 +18,7 @@ import { createServiceClients } from '../clients/service-clients.ts'
 import { createLocalInvalidationBus, type InvalidationBus } from '../invalidation/bus.ts'
 import { connectCachesToBus } from '../invalidation/cache-coherence.ts'
 import { silentObserver, type CoreObserver } from '../observer.ts'
+import { createEventFeed, type EventFeed, type EventFeedSettings } from '../realtime/event-feed.ts'
 import type { Argon2Parameters } from '../passwords/argon2id.ts'
 import { createPasswordBlocklist } from '../passwords/blocklist.ts'
 import { loadCommonPasswords } from '../passwords/common-passwords.ts'
@@ -87,7 +88,16 @@ export interface ApplicationSettings {
   throttle: ThrottleSettings
   secondFactor: SecondFactorSettings
   email: EmailSettings & { outbox: MailOutboxSettings }
+  eventStream: EventFeedSettings
   gameData: GameDataSettings
+}
+
+export type { StreamItem } from '../realtime/event-feed.ts'
+export { describeEventData } from '../realtime/events.ts'
+
+/** What a stream client (a game server) follows: sessions ended, roles changed, keys rotated. */
+export interface EventStreamOperations {
+  follow: EventFeed['follow']
 }
 
 export interface Health {
@@ -138,6 +148,8 @@ export interface Application {
   devices: DeviceOperations
   /** Per-network limits of endpoints that verify no password (registration, refresh, …). */
   requestLimits: RequestThrottle
+  /** The real-time event stream of service clients. */
+  eventStream: EventStreamOperations
   health: Health
   maintenance: Maintenance
 }
@@ -165,6 +177,7 @@ export async function createApplication(deps: {
 }): Promise<Application> {
   const { stores, clock, settings, masterKey } = deps
   const invalidationBus = deps.invalidationBus ?? createLocalInvalidationBus()
+  const eventFeed = createEventFeed({ bus: invalidationBus, clock, settings: settings.eventStream })
   const observer = deps.observer ?? silentObserver
   const auditSettings = settings.audit
   const usernames = createAttemptedUsernames({
@@ -199,6 +212,7 @@ export async function createApplication(deps: {
     settings: settings.sessions,
     audit,
     invalidationBus,
+    events: eventFeed,
   })
   const keyRing = createKeyRing({
     store: stores.signingKeys,
@@ -308,6 +322,7 @@ export async function createApplication(deps: {
       unitOfWork,
       clock,
       argon2: settings.passwords.argon2,
+      events: eventFeed,
     }),
     accountLifecycle: createAccountLifecycleOperations({
       accounts,
@@ -334,6 +349,7 @@ export async function createApplication(deps: {
       serviceClientStore: stores.serviceClients,
       unitOfWork,
       invalidationBus,
+      events: eventFeed,
     }),
     oauth: createOAuthOperations({
       serviceClients,
@@ -388,6 +404,7 @@ export async function createApplication(deps: {
     tickets: createTicketOperations({ store: stores.tickets, sessions, clock }),
     devices,
     requestLimits: { admitRequest: throttle.admitRequest },
+    eventStream: { follow: eventFeed.follow },
     health: {
       checkReadiness: () => stores.checkHealth(),
       countActiveSessions: () => sessions.countActiveSessions(),

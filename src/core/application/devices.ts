@@ -11,6 +11,7 @@
  * throttled per network (the `device` request limit, at the HTTP edge); creating a guest counts
  * as a registration of the network.
  */
+import { recordSessionsEndedByLimit } from './session-limit.ts'
 import { defaultRoles, type Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
 import type { Audit } from '../audit/audit.ts'
@@ -118,6 +119,7 @@ export function createDeviceOperations(deps: {
       await sessions.discardSession(started.session).catch(() => {})
       throw error
     }
+    await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)
     let tokens: SignIn['tokens'] = null
     if (started.refreshToken !== null) {
       const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: started.session.id, roles: user.roles, authentication: started.session })

@@ -377,7 +377,7 @@ export function createEmailOperations(deps: {
         const consumed = await change.stores.emails.consumeEmailToken(tokenHash, 'password_reset', clock.now())
         if (!consumed || consumed.userId !== user.id) return 'used' as const
         if (!(await change.stores.accounts.updatePasswordHash(user.id, prepared.change, clock.now()))) return 'used' as const
-        const updated = await sessions.endAllSessionsIn(change, user.id)
+        const updated = await sessions.endAllSessionsIn(change, user.id, 'password_reset')
         if (!updated) return 'used' as const
         const about = { actorUserId: user.id, subjectUserId: user.id, context }
         change.record({ type: 'password_reset', outcome: 'success', details: { sessions_ended: ended.length }, ...about })

@@ -41,7 +41,9 @@ export function createMySessionOperations(deps: { sessions: Sessions; unitOfWork
   async function end(caller: SessionOwner, ending: readonly SessionRecord[], context: RequestContext): Promise<number> {
     if (ending.length === 0) return 0
     await unitOfWork.run(async (change) => {
-      await sessions.endSessionsIn(change, ending)
+      const isCurrent = (session: SessionRecord) => session.id === caller.sessionId
+      await sessions.endSessionsIn(change, ending.filter(isCurrent), 'logout')
+      await sessions.endSessionsIn(change, ending.filter((session) => !isCurrent(session)), 'ended_by_user')
       for (const session of ending) change.record(describe(caller, session.id, context))
     })
     return ending.length

@@ -4,6 +4,7 @@
  * is a multi-factor authentication by itself (`amr` hwk or swk, user, mfa). Registering and
  * removing a passkey are sensitive (step-up); renaming is not.
  */
+import { recordSessionsEndedByLimit } from './session-limit.ts'
 import type { Accounts } from '../accounts/accounts.ts'
 import type { Audit } from '../audit/audit.ts'
 import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
@@ -138,6 +139,7 @@ export function createPasskeyOperations(deps: {
         await sessions.discardSession(started.session).catch(() => {})
         throw error
       }
+      await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)
       const tokens =
         started.refreshToken === null
           ? null

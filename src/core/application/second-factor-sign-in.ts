@@ -15,6 +15,7 @@
  * Re-authentication renews the authentication time and methods of the caller's session (its id
  * and tokens stay), with the password, a second factor or both, as the account requires.
  */
+import { recordSessionsEndedByLimit } from './session-limit.ts'
 import type { Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
 import type { Audit, AuditEventInput } from '../audit/audit.ts'
@@ -231,6 +232,7 @@ export function createSecondFactorSignIn(deps: {
         await attempt.cancel()
         throw error
       }
+      await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)
       // The sign-in is committed and its factor spent: a throttle store failing now leaves the
       // attempt counted as a failure (the safe side) rather than withholding the session granted.
       await attempt.recordSuccess().catch(() => {})

@@ -278,7 +278,7 @@ export function createSecondFactorOperations(deps: {
         const removedTotp = await change.stores.secondFactors.deleteTotp(userId)
         const removedCodes = await change.stores.secondFactors.deleteRecoveryCodes(userId)
         const removedPasskeys = await change.stores.passkeys.deleteUserPasskeys(userId)
-        const user = (await sessions.endAllSessionsIn(change, userId)) ?? before
+        const user = (await sessions.endAllSessionsIn(change, userId, 'mfa_reset')) ?? before
         const event: AuditEventInput = {
           type: 'mfa_reset',
           outcome: 'success',

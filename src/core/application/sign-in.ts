@@ -23,7 +23,7 @@ import {
 import { TesseraError, type ErrorCode } from '../errors.ts'
 import type { RequestContext } from '../request-context.ts'
 import type { SessionAuthentication, Sessions, StartedSession } from '../sessions/sessions.ts'
-import type { SessionRecord, SessionTransport } from '../sessions/store.ts'
+import type { EndedSessionNotice, SessionRecord, SessionTransport } from '../sessions/store.ts'
 import type { SignInAttempt, SignInThrottle } from '../throttle/sign-in-throttle.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
 import type { UnitOfWork } from '../unit-of-work.ts'
@@ -31,6 +31,7 @@ import type { StepUp } from '../auth/step-up.ts'
 import type { SecondFactorGate } from './second-factor-sign-in.ts'
 import { normalizeEmailAddress, type EmailAddress } from '../email/address.ts'
 import type { MailLanguage } from '../email/store.ts'
+import { recordSessionsEndedByLimit } from './session-limit.ts'
 
 export interface Principal {
   user: UserRecord
@@ -73,6 +74,12 @@ export interface SignInOperations {
   resolveAccessToken(accessToken: string): Promise<Principal | null>
   /** The caller behind a cookie session token, or null. */
   resolveSessionToken(sessionToken: string): Promise<Principal | null>
+  /**
+   * Why the session of a credential that no longer works ended, when its holder is to be told
+   * (`signed_in_elsewhere`: the session limit ended it); null otherwise. Only a credential that
+   * is genuine (a validly signed access token, a cookie token of a kept session) is answered.
+   */
+  explainEndedSession(credential: { accessToken: string } | { sessionToken: string }): Promise<EndedSessionNotice | null>
   /**
    * An access token naming a cookie session in `sid`, so a page can hand its game client or API
    * calls a bearer token without a second sign-in. It lives only as long as the session (Tessera
@@ -175,6 +182,7 @@ export function createSignInOperations(deps: {
       await sessions.discardSession(started.session).catch(() => {})
       throw error
     }
+    await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)
     return issueSignIn(user, started)
   }
 
@@ -224,7 +232,7 @@ export function createSignInOperations(deps: {
         // Changed by a concurrent request since it was verified: this one proves nothing now.
         throw new TesseraError('invalid_credentials', 'The current password is not correct.')
       }
-      const updated = await sessions.endAllSessionsIn(change, userId)
+      const updated = await sessions.endAllSessionsIn(change, userId, 'password_change')
       if (!updated) throw new TesseraError('invalid_credentials', 'The current password is not correct.')
       // A password chosen by the user answers an administrator's requirement of a new one.
       if (updated.isPasswordChangeRequired) await change.stores.accounts.setPasswordChangeRequired(userId, false, clock.now())
@@ -316,6 +324,12 @@ export function createSignInOperations(deps: {
 
     resolveSessionToken: (sessionToken) => sessions.resolveSessionToken(sessionToken),
 
+    async explainEndedSession(credential) {
+      if ('sessionToken' in credential) return sessions.findEndedNoticeOfToken(credential.sessionToken)
+      const claims = await accessTokens.verifyAccessToken(credential.accessToken)
+      return claims ? sessions.findEndedNotice(claims.sid) : null
+    },
+
     async issueSessionAccessToken({ user, session }, context) {
       // A token session has a refresh token; letting an access token mint access tokens would
       // let a stolen one outlive its expiry for as long as the session lives.
@@ -351,7 +365,7 @@ export function createSignInOperations(deps: {
 
     async signOut(principal, context) {
       await unitOfWork.run(async (change) => {
-        await sessions.endSessionsIn(change, [principal.session])
+        await sessions.endSessionsIn(change, [principal.session], 'logout')
         change.record({
           type: 'logged_out',
           outcome: 'success',

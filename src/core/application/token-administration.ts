@@ -3,6 +3,7 @@
  * servers call (introspection, revocation). Every change is audited with who made it and from
  * where, in the transaction that makes it.
  */
+import type { RealtimeEvents } from '../realtime/event-feed.ts'
 import type { RefusalSummaries } from '../audit/refusal-summaries.ts'
 import type { ServiceClientRecord } from '../clients/store.ts'
 import type { ServiceClients } from '../clients/service-clients.ts'
@@ -49,6 +50,8 @@ export function createTokenAdministration(deps: {
   serviceClientStore: ServiceClientStore
   unitOfWork: UnitOfWork
   invalidationBus: InvalidationBus
+  /** Tells stream clients that the signing keys changed (refetch the JWKS). */
+  events?: RealtimeEvents
 }): TokenAdministration {
   const { keyRing, accessTokens, serviceClients, serviceClientStore, unitOfWork, invalidationBus } = deps
 
@@ -78,6 +81,7 @@ export function createTokenAdministration(deps: {
           await keyRing.loadKeys()
           accessTokens.forgetRetiredKeys()
           await invalidationBus.publish({ kind: 'signing-keys' })
+          await deps.events?.publish({ type: 'keys_rotated' })
         })
       })
       const view = keyRing.describeKey(record.kid)
@@ -159,7 +163,7 @@ export function createOAuthOperations(deps: {
       if (!found) return
       const { session, tokenType } = found
       await unitOfWork.run(async (change) => {
-        await sessions.endSessionsIn(change, [session])
+        await sessions.endSessionsIn(change, [session], 'token_revoked')
         change.record({
           type: 'token_revoked',
           outcome: 'success',

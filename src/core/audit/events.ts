@@ -117,6 +117,7 @@ export const auditReasons = [
   'no_verified_email',
   'mail_throttled',
   'email_taken',
+  'session_limit',
   'bad_device_secret',
   'unused_guest',
   'self_service',

@@ -9,10 +9,14 @@
  * connected `isConnected()` is false: nodes must stop trusting their copies until it is back.
  */
 
+import { parseStampedEvent, type StampedEvent } from '../realtime/events.ts'
+
 export type Invalidation =
   | { kind: 'session'; sessionId: string }
   | { kind: 'user'; userId: string }
   | { kind: 'signing-keys' }
+  /** A real-time event for the stream clients of every node (realtime/event-feed.ts). */
+  | { kind: 'event'; stamped: StampedEvent }
 
 export interface InvalidationListener {
   /** A message published by another node. */
@@ -43,7 +47,11 @@ export function parseInvalidation(text: string): Invalidation | null {
     return null
   }
   if (typeof value !== 'object' || value === null) return null
-  const { kind, sessionId, userId } = value as Record<string, unknown>
+  const { kind, sessionId, userId, stamped } = value as Record<string, unknown>
+  if (kind === 'event') {
+    const event = parseStampedEvent(stamped)
+    return event === null ? null : { kind, stamped: event }
+  }
   if (kind === 'session' && typeof sessionId === 'string') return { kind, sessionId }
   if (kind === 'user' && typeof userId === 'string') return { kind, userId }
   if (kind === 'signing-keys') return { kind }

@@ -22,6 +22,8 @@ export function connectCachesToBus(deps: { bus: InvalidationBus; sessions: Sessi
         case 'signing-keys':
           await keyRing.loadKeys()
           return
+        case 'event':
+          return
       }
     },
     async onReset() {

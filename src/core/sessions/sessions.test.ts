@@ -14,7 +14,7 @@ import type { AuditEventRecord } from '../audit/events.ts'
 import { createUnitOfWork } from '../unit-of-work.ts'
 import { createSessions, type SessionSettings } from './sessions.ts'
 
-const settings: SessionSettings = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, cacheTtlSeconds: 5 }
+const settings: SessionSettings = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, cacheTtlSeconds: 5, limits: {} }
 const client = { ip: '192.0.2.7', userAgent: 'sessions-test' }
 const context = { ...client, requestId: null }
 
@@ -99,7 +99,7 @@ describe('sessions', () => {
     const token = await sessions.startSession({ user, transport: 'token', ...client })
     assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
     assert.equal((await sessions.resolveSessionId(cookie.session.id))?.session.id, cookie.session.id)
-    await unitOfWork.run((change) => sessions.endSessionsIn(change, [cookie.session]))
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [cookie.session], 'logout'))
     assert.equal(await sessions.resolveSessionId(cookie.session.id), null)
     assert.equal((await sessions.resolveSessionId(token.session.id))?.session.id, token.session.id)
     assert.equal(await sessions.resolveSessionId('no-such-session'), null)
@@ -152,7 +152,7 @@ describe('sessions', () => {
     const { sessions, user, unitOfWork } = await setUp(t)
     const { session, sessionToken } = await sessions.startSession({ user, transport: 'cookie', ...client })
     assert.notEqual(await sessions.resolveSessionToken(sessionToken ?? ''), null)
-    await unitOfWork.run((change) => sessions.endSessionsIn(change, [session]))
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [session], 'logout'))
     assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
   })
 
@@ -161,7 +161,7 @@ describe('sessions', () => {
     const kept = await sessions.startSession({ user, transport: 'cookie', ...client })
     const ended = await sessions.startSession({ user, transport: 'token', ...client })
     assert.notEqual(await sessions.resolveSessionId(ended.session.id), null)
-    await unitOfWork.run((change) => sessions.endSessionsIn(change, [ended.session]))
+    await unitOfWork.run((change) => sessions.endSessionsIn(change, [ended.session], 'logout'))
     assert.equal(await sessions.resolveSessionId(ended.session.id), null)
     assert.notEqual(await sessions.resolveSessionToken(kept.sessionToken ?? ''), null)
     assert.deepEqual((await sessions.listLiveSessions(user.id)).map((session) => session.id), [kept.session.id])
@@ -175,7 +175,7 @@ describe('sessions', () => {
     stores.sessions.deleteUserSession = async () => {
       throw new TesseraError('service_unavailable', 'gone')
     }
-    await assert.rejects(unitOfWork.run((change) => sessions.endSessionsIn(change, [session])), { code: 'service_unavailable' })
+    await assert.rejects(unitOfWork.run((change) => sessions.endSessionsIn(change, [session], 'logout')), { code: 'service_unavailable' })
     stores.sessions.deleteUserSession = deleteUserSession
     assert.notEqual(await stores.sessions.findSessionById(session.id), null, 'the record is still there')
     assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
@@ -190,7 +190,7 @@ describe('sessions', () => {
     stores.sessions.deleteUserSessions = async () => {
       throw new TesseraError('service_unavailable', 'gone')
     }
-    await assert.rejects(unitOfWork.run((change) => sessions.endAllSessionsIn(change, user.id)), { code: 'service_unavailable' })
+    await assert.rejects(unitOfWork.run((change) => sessions.endAllSessionsIn(change, user.id, 'password_change')), { code: 'service_unavailable' })
     assert.equal(await sessions.resolveSessionToken(cookie.sessionToken ?? ''), null)
     assert.equal(await sessions.resolveSessionId(token.session.id), null)
     await assert.rejects(sessions.rotateRefreshToken(token.refreshToken ?? '', context), isInvalidGrant)

@@ -19,6 +19,8 @@ import type { Audit } from '../audit/audit.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
 import type { Invalidation, InvalidationBus } from '../invalidation/bus.ts'
+import type { SessionEndReason } from '../realtime/events.ts'
+import type { RealtimeEvents } from '../realtime/event-feed.ts'
 import type { RequestContext } from '../request-context.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
 import type { RefreshTokens } from '../tokens/refresh-tokens.ts'
@@ -26,7 +28,14 @@ import type { Change } from '../unit-of-work.ts'
 import { createSessionCache, type ActiveSession } from './session-cache.ts'
 import { describeExpiry, describeRefresh } from './session-events.ts'
 import { hasSessionTimedOut } from './session-lifetime.ts'
-import type { RevokedSessionStore, SessionRecord, SessionStore, SessionTransport } from './store.ts'
+import type {
+  EndedSessionNotice,
+  RevokedSessionStore,
+  SessionLimit,
+  SessionRecord,
+  SessionStore,
+  SessionTransport,
+} from './store.ts'
 
 export type { ActiveSession } from './session-cache.ts'
 
@@ -34,6 +43,8 @@ export interface SessionSettings {
   idleTimeoutSeconds: number
   absoluteTimeoutSeconds: number
   cacheTtlSeconds: number
+  /** Live sessions per user by role; the strictest limit among a user's roles applies. */
+  limits: Readonly<Record<string, SessionLimit>>
 }
 
 export interface StartedSession {
@@ -42,6 +53,8 @@ export interface StartedSession {
   sessionToken: string | null
   /** Token transport: the first refresh token. */
   refreshToken: string | null
+  /** Sessions the limit ended to make room for this one (marked, not yet recorded as ended). */
+  endedSessions: SessionRecord[]
 }
 
 /** How a session's user proved who they are, and when (RFC 8176 method references). */
@@ -69,6 +82,13 @@ export interface Sessions {
   recordReauthentication(session: SessionRecord, authentication: SessionAuthentication): Promise<boolean>
   /** Deletes a session whose sign-in failed after it was started (its token was never handed out). */
   discardSession(session: SessionRecord): Promise<void>
+  /**
+   * Why the session of this id, no longer live, ended, when its holder is to be told (the
+   * session limit ended it); null otherwise.
+   */
+  findEndedNotice(sessionId: string): Promise<EndedSessionNotice | null>
+  /** The same for the session of a cookie token. */
+  findEndedNoticeOfToken(sessionToken: string): Promise<EndedSessionNotice | null>
   /** The live session of a cookie token, or null. */
   resolveSessionToken(sessionToken: string): Promise<ActiveSession | null>
   /**
@@ -89,12 +109,12 @@ export interface Sessions {
    * Inside a change: ends these sessions (by id, in the durable store); after the commit their
    * copies are dropped, other nodes told, and their records deleted.
    */
-  endSessionsIn(change: Change, sessions: readonly SessionRecord[]): Promise<void>
+  endSessionsIn(change: Change, sessions: readonly SessionRecord[], reason: SessionEndReason): Promise<void>
   /**
    * Inside a change: ends every session of the user, present and concurrent (the user's session
    * epoch moves on); the updated user, or null when there is none.
    */
-  endAllSessionsIn(change: Change, userId: string): Promise<UserRecord | null>
+  endAllSessionsIn(change: Change, userId: string, reason: SessionEndReason): Promise<UserRecord | null>
   /** After a change to the user in a unit of work: drops copies here and tells other nodes. */
   announceUserChanged(userId: string): Promise<void>
   /** Drops cached copies of the user's sessions (a message from another node). */
@@ -126,9 +146,12 @@ export function createSessions(deps: {
   audit: Audit
   /** Tells other nodes what changed; without it, their copies expire after `cacheTtlSeconds`. */
   invalidationBus?: InvalidationBus
+  /** Tells stream clients (game servers) which sessions ended and why. */
+  events?: RealtimeEvents
 }): Sessions {
   const { sessionStore, accountStore, revokedSessionStore, refreshTokens, clock, settings, audit } = deps
   const bus = deps.invalidationBus ?? null
+  const events = deps.events ?? null
   const idleMs = settings.idleTimeoutSeconds * 1000
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
   // for a sliding timeout (the session may end up to this much earlier than exact, never later).
@@ -144,6 +167,40 @@ export function createSessions(deps: {
     if (bus !== null) await bus.publish(message)
   }
 
+  async function announceEnds(ended: ReadonlyArray<{ id: string; userId: string }>, reason: SessionEndReason): Promise<void> {
+    if (events === null) return
+    for (const session of ended) await events.publish({ type: 'session_ended', userId: session.userId, sessionId: session.id, reason })
+  }
+
+  /** The strictest limit among the roles (the fewest sessions; refusing before ending at a tie). */
+  function limitFor(roles: readonly string[]): SessionLimit | null {
+    let strictest: SessionLimit | null = null
+    for (const role of roles) {
+      const limit = settings.limits[role]
+      if (!limit) continue
+      const isStricter = strictest === null || limit.maxSessions < strictest.maxSessions ||
+        (limit.maxSessions === strictest.maxSessions && limit.onFull === 'refuse')
+      if (isStricter) strictest = limit
+    }
+    return strictest
+  }
+
+  /**
+   * Deletes the user's stored sessions that are over for the durable store or by their
+   * timeouts, and so should hold no place under the limit; true when any went. A refusal is
+   * retried once after it: a session whose deletion failed (a tidy-up after a revocation) or that
+   * timed out without being swept must not keep a user out.
+   */
+  async function releaseDeadPlaces(user: UserRecord): Promise<boolean> {
+    const nowMs = clock.now().getTime()
+    const stored = await sessionStore.listUserSessions(user.id)
+    const revoked = new Set(await revokedSessionStore.findRevokedSessions(stored.map((session) => session.id)))
+    const dead = stored.filter((session) =>
+      session.endedNotice === undefined &&
+      (session.userEpoch !== user.sessionEpoch || revoked.has(session.id) || hasTimedOut(session, nowMs)))
+    for (const session of dead) await sessionStore.deleteSession(session.id)
+    return dead.length > 0
+  }
   /** What the durable store says about a session's owner and whether the session was revoked. */
   async function readOwner(session: SessionRecord): Promise<Owner> {
     const [user, revoked] = await Promise.all([
@@ -161,6 +218,8 @@ export function createSessions(deps: {
   /** The session with its user when both say it is alive (`known` when already read), or null. */
   async function load(session: SessionRecord | null, nowMs: number, mark: number, known: Owner | null = null): Promise<ActiveSession | null> {
     if (!session) return null
+    // Kept only to tell its holder why it ended; it is over, and stays until it expires.
+    if (session.endedNotice !== undefined) return null
     const owner = known ?? (await readOwner(session))
     if (!isOwnedLive(session, owner)) {
       // Ended in the durable store; the record left behind (a tidy-up that failed) goes now.
@@ -244,7 +303,26 @@ export function createSessions(deps: {
         authenticatedAt: authentication?.authenticatedAt ?? now,
         amr: [...(authentication?.amr ?? ['pwd'])],
       }
-      await sessionStore.insertSession(session)
+      const limit = limitFor(user.roles)
+      let endedIds: string[] = []
+      if (limit === null) {
+        await sessionStore.insertSession(session)
+      } else {
+        let insertion = await sessionStore.insertLimitedSession(session, limit, now)
+        if (!insertion.admitted && (await releaseDeadPlaces(user))) {
+          insertion = await sessionStore.insertLimitedSession(session, limit, now)
+        }
+        if (!insertion.admitted) {
+          throw new TesseraError(
+            'session_limit_reached',
+            'This account has as many sessions as it may: sign out of another device first.',
+            { details: { max_sessions: limit.maxSessions } },
+          )
+        }
+        endedIds = insertion.endedSessionIds
+      }
+      const endedSessions = (await Promise.all(endedIds.map((id) => sessionStore.findSessionById(id))))
+        .filter((found): found is SessionRecord => found !== null)
       let refreshToken: string | null = null
       try {
         refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
@@ -256,7 +334,7 @@ export function createSessions(deps: {
         }
         throw error
       }
-      return { session, sessionToken, refreshToken }
+      return { session, sessionToken, refreshToken, endedSessions }
     },
 
     async recordReauthentication(session, { authenticatedAt, amr }) {
@@ -269,6 +347,15 @@ export function createSessions(deps: {
     async discardSession(session) {
       cache.forgetSession(session.id)
       await sessionStore.deleteSession(session.id)
+    },
+
+    async findEndedNotice(sessionId) {
+      return (await sessionStore.findSessionById(sessionId))?.endedNotice ?? null
+    },
+
+    async findEndedNoticeOfToken(sessionToken) {
+      const session = await sessionStore.findSessionByTokenHash(hashToken(sessionToken))
+      return session?.transport === 'cookie' ? (session.endedNotice ?? null) : null
     },
 
     async resolveSessionToken(sessionToken) {
@@ -299,6 +386,12 @@ export function createSessions(deps: {
       // read and the rotation must keep the copy read before it out of the cache.
       const mark = cache.readMark()
       const found = await readOwnerOfRefreshToken(refreshToken)
+      if (found?.session.endedNotice !== undefined) {
+        await audit.record(describeRefresh('missing', null, context))
+        throw new TesseraError('invalid_grant', 'The session was ended by a sign-in on another device; sign in again.', {
+          details: { reason: found.session.endedNotice },
+        })
+      }
       if (found && !isOwnedLive(found.session, found.owner)) {
         // Ended in the durable store: nothing to rotate, whatever the hot store still holds.
         await load(found.session, clock.now().getTime(), cache.readMark(), found.owner)
@@ -319,6 +412,7 @@ export function createSessions(deps: {
       if (rotation.outcome === 'reused') {
         // The store has already ended the family: two parties hold it, and neither keeps it.
         await announce({ kind: 'session', sessionId: session.id })
+        await announceEnds([session], 'refresh_reuse')
         await audit.record(describeRefresh('reused', session, context))
         throw invalidGrant
       }
@@ -339,7 +433,9 @@ export function createSessions(deps: {
       const nowMs = clock.now().getTime()
       const [stored, user] = await Promise.all([sessionStore.listUserSessions(userId), accountStore.findUserById(userId)])
       if (!user || user.disabledAt !== null) return []
-      const current = stored.filter((session) => session.userEpoch === user.sessionEpoch && !hasTimedOut(session, nowMs))
+      const current = stored.filter(
+        (session) => session.endedNotice === undefined && session.userEpoch === user.sessionEpoch && !hasTimedOut(session, nowMs),
+      )
       const revoked = new Set(await revokedSessionStore.findRevokedSessions(current.map((session) => session.id)))
       return current.filter((session) => !revoked.has(session.id))
     },
@@ -350,23 +446,28 @@ export function createSessions(deps: {
       return readSessionId(member.sessionId, clock.now())
     },
 
-    async endSessionsIn(change, sessions) {
+    async endSessionsIn(change, sessions, reason) {
       if (sessions.length === 0) return
       await change.stores.revokedSessions.insertRevokedSessions(sessions.map((session) => session.id), keepUntilOf(sessions))
       change.afterCommit(async () => {
         for (const session of sessions) cache.forgetSession(session.id)
         for (const session of sessions) await announce({ kind: 'session', sessionId: session.id })
-        for (const session of sessions) await sessionStore.deleteUserSession(session.userId, session.id)
+        await announceEnds(sessions, reason)
+        // A session the limit ended keeps its marked record, to tell its holder why, until it expires.
+        for (const session of sessions) {
+          if (reason !== 'limit') await sessionStore.deleteUserSession(session.userId, session.id)
+        }
       })
     },
 
-    async endAllSessionsIn(change, userId) {
+    async endAllSessionsIn(change, userId, reason) {
       const user = await change.stores.accounts.advanceSessionEpoch(userId, clock.now())
       if (!user) return null
       change.afterCommit(async () => {
         cache.forgetUser(userId)
         await announce({ kind: 'user', userId })
-        await sessionStore.deleteUserSessions(userId, null)
+        const ended = await sessionStore.deleteUserSessions(userId, null)
+        await announceEnds(ended.map((id) => ({ id, userId })), reason)
       })
       return user
     },

@@ -1,5 +1,22 @@
 export type SessionTransport = 'cookie' | 'token'
 
+/**
+ * Why a session record is kept after its end: its holder is told, on every request and refresh
+ * with it, instead of a bare "invalid". Only a session ended by the per-user limit keeps one.
+ */
+export type EndedSessionNotice = 'signed_in_elsewhere'
+
+/** What a user's sign-in does when the limit of live sessions is reached. */
+export type SessionLimitPolicy = 'end_oldest' | 'refuse'
+
+export interface SessionLimit {
+  /** At most this many live sessions per user. */
+  maxSessions: number
+  onFull: SessionLimitPolicy
+}
+
+export type LimitedInsertion = { admitted: true; endedSessionIds: string[] } | { admitted: false }
+
 export interface SessionRecord {
   /** Public handle (listed, used in `sid` and URLs); never a credential. */
   id: string
@@ -21,11 +38,20 @@ export interface SessionRecord {
   authenticatedAt: Date
   /** How they did it: RFC 8176 authentication method references (`pwd`, `otp`, `hwk`, `mfa`…). */
   amr: string[]
+  /** Set when the session was ended by the session limit and is kept to tell its holder why. */
+  endedNotice?: EndedSessionNotice
 }
 
 export interface SessionStore {
   /** Inserts a new session; its id and token hashes are unique. */
   insertSession(session: SessionRecord): Promise<void>
+  /**
+   * Inserts a new session if the user holds fewer than `limit.maxSessions` sessions that are
+   * neither ended nor past their absolute expiry at `now`; when they hold that many, either
+   * refuses (nothing changes) or marks the oldest as ended (`endedNotice`) to make room. The
+   * count and the insertion are one atomic step: parallel sign-ins never exceed the limit.
+   */
+  insertLimitedSession(session: SessionRecord, limit: SessionLimit, now: Date): Promise<LimitedInsertion>
   /** Returns the session with this public id, or null. */
   findSessionById(id: string): Promise<SessionRecord | null>
   /** Returns the session whose token hash is `tokenHash`, or null. */

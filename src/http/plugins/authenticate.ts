@@ -34,7 +34,16 @@ function challenge(reply: FastifyReply, error: string | null): void {
   reply.header('www-authenticate', error === null ? 'Bearer' : `Bearer error="${error}"`)
 }
 
-type CallerResolution = Pick<SignInOperations, 'resolveAccessToken' | 'resolveSessionToken' | 'isCsrfTokenValid'>
+type CallerResolution = Pick<
+  SignInOperations,
+  'resolveAccessToken' | 'resolveSessionToken' | 'isCsrfTokenValid' | 'explainEndedSession'
+>
+
+/** What the problem adds for a session its holder is to be told about (`reason: signed_in_elsewhere`). */
+async function describeEnd(signIn: CallerResolution, credential: { accessToken: string } | { sessionToken: string }) {
+  const notice = await signIn.explainEndedSession(credential)
+  return notice === null ? {} : { details: { reason: notice } }
+}
 
 export function createAuthenticate(deps: { signIn: CallerResolution; allowedOrigins: readonly string[] }): onRequestHookHandler {
   const { signIn, allowedOrigins } = deps
@@ -50,14 +59,18 @@ export function createAuthenticate(deps: { signIn: CallerResolution; allowedOrig
       const principal = token === null ? null : await signIn.resolveAccessToken(token)
       if (!principal) {
         challenge(reply, 'invalid_token')
-        throw new TesseraError('invalid_token', 'The access token is not valid.')
+        const ended = token === null ? {} : await describeEnd(signIn, { accessToken: token })
+        const message = 'details' in ended ? 'The session was ended by a sign-in on another device; sign in again.' : 'The access token is not valid.'
+        throw new TesseraError('invalid_token', message, ended)
       }
       request.auth = { ...principal, transport: 'token' }
       return
     }
     if (cookie.kind === 'single') {
       const principal = await signIn.resolveSessionToken(cookie.token)
-      if (!principal) throw new TesseraError('unauthenticated', 'The session has ended; sign in again.')
+      if (!principal) {
+        throw new TesseraError('unauthenticated', 'The session has ended; sign in again.', await describeEnd(signIn, { sessionToken: cookie.token }))
+      }
       if (isUnsafeMethod(request.method)) assertSameOrigin(request, principal, signIn, allowedOrigins)
       request.auth = { ...principal, transport: 'cookie' }
       return

@@ -1,4 +1,5 @@
 import type { SessionRecord, SessionStore } from '../../core/sessions/store.ts'
+import { createStoreUnavailableError } from '../store-unavailable.ts'
 import type { SqlSession, Row } from './database.ts'
 
 export function toSession(row: Row): SessionRecord {
@@ -16,8 +17,12 @@ export function toSession(row: Row): SessionRecord {
     userAgent: String(row.user_agent),
     authenticatedAt: row.authenticated_at as Date,
     amr: String(row.amr).split(' '),
+    ...(row.ended_notice === 'signed_in_elsewhere' ? { endedNotice: 'signed_in_elsewhere' as const } : {}),
   }
 }
+
+/** How long a sign-in tries for its turn under the session limit before answering 503. */
+const limitLockWaitMs = 10_000
 
 export function createPostgresSessionStore(db: SqlSession): SessionStore {
   async function findOne(column: 'id' | 'token_hash', value: string) {
@@ -25,27 +30,64 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
     return row ? toSession(row) : null
   }
 
+  async function insertRow(on: SqlSession, session: SessionRecord): Promise<void> {
+    await on.query(
+      `INSERT INTO sessions (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at,
+         absolute_expires_at, ip, user_agent, authenticated_at, amr, ended_notice)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        session.id,
+        session.tokenHash,
+        session.userId,
+        session.userEpoch,
+        session.transport,
+        session.createdAt,
+        session.lastSeenAt,
+        session.absoluteExpiresAt,
+        session.ip,
+        session.userAgent,
+        session.authenticatedAt,
+        session.amr.join(' '),
+        session.endedNotice ?? null,
+      ],
+    )
+  }
+
   return {
-    async insertSession(session) {
-      await db.query(
-        `INSERT INTO sessions (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at,
-           absolute_expires_at, ip, user_agent, authenticated_at, amr)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          session.id,
-          session.tokenHash,
-          session.userId,
-          session.userEpoch,
-          session.transport,
-          session.createdAt,
-          session.lastSeenAt,
-          session.absoluteExpiresAt,
-          session.ip,
-          session.userAgent,
-          session.authenticatedAt,
-          session.amr.join(' '),
-        ],
-      )
+    insertSession: (session) => insertRow(db, session),
+
+    async insertLimitedSession(session, limit, now) {
+      const deadline = performance.now() + limitLockWaitMs
+      for (let attempt = 0; ; attempt += 1) {
+        const outcome = await db.transaction(async (tx) => {
+          // Sign-ins of one user take turns on a lock of their own, released with the transaction
+          // (a row lock cannot serve: the rows counted are the ones being inserted). Tried, not
+          // waited for: a waiting transaction would hold a pooled connection, and sixty of them
+          // would starve the very steps the holder needs to finish.
+          const [lock] = await tx.query(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('tessera session limit:' || $1, 0)) AS locked",
+            [session.userId],
+          )
+          if (lock?.locked !== true) return null
+          const held = await tx.query(
+            `SELECT id FROM sessions WHERE user_id = $1 AND ended_notice IS NULL AND absolute_expires_at > $2
+             ORDER BY created_at, id`,
+            [session.userId, now],
+          )
+          if (held.length >= limit.maxSessions && limit.onFull === 'refuse') return { admitted: false as const }
+          const ending = held.slice(0, Math.max(0, held.length - limit.maxSessions + 1)).map((row) => String(row.id))
+          if (ending.length > 0) {
+            await tx.query("UPDATE sessions SET ended_notice = 'signed_in_elsewhere' WHERE id = ANY($1)", [ending])
+          }
+          await insertRow(tx, session)
+          return { admitted: true as const, endedSessionIds: ending }
+        })
+        if (outcome !== null) return outcome
+        if (performance.now() > deadline) {
+          throw createStoreUnavailableError(new Error('timed out waiting for the session limit lock'))
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)))
+      }
     },
 
     findSessionById: (id) => findOne('id', id),

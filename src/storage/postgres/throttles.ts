@@ -149,7 +149,15 @@ export function createPostgresThrottleStore(db: SqlSession): ThrottleStore {
     },
 
     async deleteThrottles(keys) {
-      return (await db.query('DELETE FROM throttles WHERE key = ANY($1::text[]) RETURNING key', [keys])).length
+      // Rows locked in the order incrementThrottles locks them (lockOrder): a plain DELETE … ANY
+      // locks them in scan order, and parallel sign-ins of one user deadlocked against each other.
+      const rows = await db.query(
+        `DELETE FROM throttles WHERE key IN (
+           SELECT key FROM throttles WHERE key = ANY($1::text[]) ORDER BY key COLLATE "C" FOR UPDATE)
+         RETURNING key`,
+        [keys],
+      )
+      return rows.length
     },
 
     async deleteThrottlesByPrefix(prefix) {

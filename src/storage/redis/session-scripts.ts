@@ -73,3 +73,30 @@ redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 `)
+
+/**
+ * KEYS: the user's session places. ARGV: now ms, limit, policy, session id, its absolute expiry
+ * ms, ttl ms → {0} when refused, or {1, ids of the sessions to end…}. The places are the user's
+ * sessions, scored by absolute expiry (so the oldest first); those past it are dropped first.
+ */
+export const takeSessionPlaceScript = defineRedisScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local held = redis.call('ZCARD', KEYS[1])
+local limit = tonumber(ARGV[2])
+local ended = {}
+if held >= limit then
+  if ARGV[3] == 'refuse' then return {0} end
+  ended = redis.call('ZRANGE', KEYS[1], 0, held - limit)
+  redis.call('ZREM', KEYS[1], unpack(ended))
+end
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[6]) then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+return {1, unpack(ended)}
+`)
+
+/** KEYS: session. ARGV: notice → marks the session ended (kept to tell its holder why); 1 when it exists. */
+export const markSessionEndedScript = defineRedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'endedNotice', ARGV[1])
+return 1
+`)

@@ -8,6 +8,8 @@
  *   P:session-data:{id}         hash: the session's data (see session-data.ts)
  *   P:refresh-token:{hash}      string: session id of a refresh token hash of its family
  *   P:user-sessions:{userId}    sorted set: the user's session ids by creation
+ *   P:session-places:{userId}   sorted set: the user's unended session ids by absolute expiry
+ *                               (the places counted by the session limit, decided in one script)
  *   P:sessions-by-last-seen     sorted set: session id by lastSeenAt  (for deleteExpiredSessions)
  *   P:sessions-by-expiry        sorted set: session id by absoluteExpiresAt
  *
@@ -24,7 +26,9 @@ import {
   deleteSessionScript,
   indexUserSessionScript,
   insertSessionScript,
+  markSessionEndedScript,
   recordAuthenticationScript,
+  takeSessionPlaceScript,
   touchSessionScript,
 } from './session-scripts.ts'
 
@@ -39,6 +43,7 @@ export function createSessionKeys(prefix: string) {
     sessionData: (id: string) => `${prefix}:session-data:{${id}}`,
     refreshToken: (tokenHash: string) => `${prefix}:refresh-token:{${tokenHash}}`,
     userSessions: (userId: string) => `${prefix}:user-sessions:{${userId}}`,
+    sessionPlaces: (userId: string) => `${prefix}:session-places:{${userId}}`,
     byLastSeen: `${prefix}:sessions-by-last-seen`,
     byExpiry: `${prefix}:sessions-by-expiry`,
   }
@@ -58,6 +63,7 @@ function toFields(session: SessionRecord): string[] {
     ['userAgent', session.userAgent],
     ['authenticatedAt', String(session.authenticatedAt.getTime())],
     ['amr', session.amr.join(' ')],
+    ['endedNotice', session.endedNotice ?? null],
   ]
   return fields.flatMap(([name, value]) => (value === null ? [] : [name, value]))
 }
@@ -84,6 +90,7 @@ export function toSession(reply: readonly unknown[]): SessionRecord | null {
     // Sessions stored before authentication times were kept were authenticated by password at their start.
     authenticatedAt: fields.has('authenticatedAt') ? instant('authenticatedAt') : instant('createdAt'),
     amr: (fields.get('amr') ?? 'pwd').split(' '),
+    ...(fields.get('endedNotice') === 'signed_in_elsewhere' ? { endedNotice: 'signed_in_elsewhere' as const } : {}),
   }
 }
 
@@ -117,6 +124,7 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
     await Promise.all([
       session.tokenHash === null ? null : redis.runScript(deletePointerScript, [keys.sessionToken(session.tokenHash)], [session.id]),
       redis.command(keys.userSessions(session.userId), ['ZREM', keys.userSessions(session.userId), session.id]),
+      redis.command(keys.sessionPlaces(session.userId), ['ZREM', keys.sessionPlaces(session.userId), session.id]),
       redis.command(keys.byLastSeen, ['ZREM', keys.byLastSeen, session.id]),
       redis.command(keys.byExpiry, ['ZREM', keys.byExpiry, session.id]),
     ])
@@ -136,32 +144,70 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
     return id === null ? null : readSession(id)
   }
 
-  return {
-    async insertSession(session) {
-      const ttlMs = remainingMs(session, session.lastSeenAt)
-      const inserted = await redis.runScript<number>(insertSessionScript, [keys.session(session.id)], [
+  async function insertSession(session: SessionRecord): Promise<void> {
+    const ttlMs = remainingMs(session, session.lastSeenAt)
+    const inserted = await redis.runScript<number>(insertSessionScript, [keys.session(session.id)], [
+      String(ttlMs),
+      ...toFields(session),
+    ])
+    if (inserted !== 1) throw new Error('a session with this id exists')
+    const claims: Array<Promise<boolean>> = []
+    if (session.tokenHash !== null) {
+      const hash = session.tokenHash
+      claims.push(claimPointer(keys.sessionToken(hash), session.id, ttlMs, (owner) => owner.tokenHash === hash))
+    }
+    if ((await Promise.all(claims)).includes(false)) {
+      await deleteOne(session.id, '')
+      throw new Error('another session holds this token hash')
+    }
+    await Promise.all([
+      redis.runScript(indexUserSessionScript, [keys.userSessions(session.userId)], [
+        String(session.createdAt.getTime()),
+        session.id,
         String(ttlMs),
-        ...toFields(session),
+      ]),
+      redis.command(keys.byLastSeen, ['ZADD', keys.byLastSeen, String(session.lastSeenAt.getTime()), session.id]),
+      redis.command(keys.byExpiry, ['ZADD', keys.byExpiry, String(session.absoluteExpiresAt.getTime()), session.id]),
+      // Every session holds a place, limited or not: a limit counts the sessions started before it applied.
+      session.endedNotice === undefined
+        ? redis.runScript(indexUserSessionScript, [keys.sessionPlaces(session.userId)], [
+            String(session.absoluteExpiresAt.getTime()),
+            session.id,
+            String(ttlMs),
+          ])
+        : null,
+    ])
+  }
+
+  return {
+    insertSession,
+
+    async insertLimitedSession(session, limit, now) {
+      const placesKey = keys.sessionPlaces(session.userId)
+      const [admitted, ...ending] = await redis.runScript<Array<number | string>>(takeSessionPlaceScript, [placesKey], [
+        String(now.getTime()),
+        String(limit.maxSessions),
+        limit.onFull,
+        session.id,
+        String(session.absoluteExpiresAt.getTime()),
+        String(remainingMs(session, now)),
       ])
-      if (inserted !== 1) throw new Error('a session with this id exists')
-      const claims: Array<Promise<boolean>> = []
-      if (session.tokenHash !== null) {
-        const hash = session.tokenHash
-        claims.push(claimPointer(keys.sessionToken(hash), session.id, ttlMs, (owner) => owner.tokenHash === hash))
+      if (admitted !== 1) return { admitted: false }
+      const endedSessionIds = ending.map(String)
+      try {
+        await insertSession(session)
+      } catch (error) {
+        await redis.command(placesKey, ['ZREM', placesKey, session.id]).catch(() => {
+          // The place is taken until the session's expiry at worst; the sign-in fails either way.
+        })
+        throw error
       }
-      if ((await Promise.all(claims)).includes(false)) {
-        await deleteOne(session.id, '')
-        throw new Error('another session holds this token hash')
-      }
-      await Promise.all([
-        redis.runScript(indexUserSessionScript, [keys.userSessions(session.userId)], [
-          String(session.createdAt.getTime()),
-          session.id,
-          String(ttlMs),
-        ]),
-        redis.command(keys.byLastSeen, ['ZADD', keys.byLastSeen, String(session.lastSeenAt.getTime()), session.id]),
-        redis.command(keys.byExpiry, ['ZADD', keys.byExpiry, String(session.absoluteExpiresAt.getTime()), session.id]),
-      ])
+      // Each in its own slot, after the decision: the places were given up in the script, and
+      // the core records the ends in the durable store too, so a failure here ends them anyway.
+      await Promise.all(
+        endedSessionIds.map((id) => redis.runScript(markSessionEndedScript, [keys.session(id)], ['signed_in_elsewhere'])),
+      )
+      return { admitted: true, endedSessionIds }
     },
 
     findSessionById: (id) => readSession(id),
@@ -192,7 +238,13 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       const ids = await redis.command<string[]>(indexKey, ['ZRANGE', indexKey, '0', '-1'])
       const found = await Promise.all(ids.map((id) => readSession(id)))
       const stale = ids.filter((_id, index) => found[index]?.userId !== userId)
-      if (stale.length > 0) await redis.command(indexKey, ['ZREM', indexKey, ...stale])
+      if (stale.length > 0) {
+        const placesKey = keys.sessionPlaces(userId)
+        await Promise.all([
+          redis.command(indexKey, ['ZREM', indexKey, ...stale]),
+          redis.command(placesKey, ['ZREM', placesKey, ...stale]),
+        ])
+      }
       return found
         .filter((session): session is SessionRecord => session !== null && session.userId === userId)
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))

@@ -28,14 +28,19 @@ export function toSession(row: Record<string, unknown>): SessionRecord {
     userAgent: String(row.user_agent),
     authenticatedAt: new Date(Number(row.authenticated_at)),
     amr: String(row.amr).split(' '),
+    ...(row.ended_notice === 'signed_in_elsewhere' ? { endedNotice: 'signed_in_elsewhere' as const } : {}),
   }
 }
 
 export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): SessionStore {
   const insert = db.prepare(`INSERT INTO sessions
     (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent,
-     authenticated_at, amr)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+     authenticated_at, amr, ended_notice)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  // A session holds a place under the limit until it ends (marked, or deleted) or expires.
+  const listHeldPlaces = db.prepare(`SELECT id FROM sessions
+    WHERE user_id = ? AND ended_notice IS NULL AND absolute_expires_at > ? ORDER BY created_at, id`)
+  const markEnded = db.prepare("UPDATE sessions SET ended_notice = 'signed_in_elsewhere' WHERE id = ?")
   const findById = db.prepare('SELECT * FROM sessions WHERE id = ?')
   const findByTokenHash = db.prepare('SELECT * FROM sessions WHERE token_hash = ?')
   const touch = db.prepare('UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?')
@@ -54,22 +59,46 @@ export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): 
   const countActive = db.prepare(`SELECT (SELECT stored FROM session_tally WHERE id = 1)
     - (SELECT count(*) FROM sessions WHERE last_seen_at <= ? OR absolute_expires_at <= ?) AS active`)
 
+  function insertRow(session: SessionRecord): void {
+    insert.run(
+      session.id,
+      session.tokenHash,
+      session.userId,
+      session.userEpoch,
+      session.transport,
+      session.createdAt.getTime(),
+      session.lastSeenAt.getTime(),
+      session.absoluteExpiresAt.getTime(),
+      session.ip,
+      session.userAgent,
+      session.authenticatedAt.getTime(),
+      session.amr.join(' '),
+      session.endedNotice ?? null,
+    )
+  }
+
   return {
     async insertSession(session) {
-      insert.run(
-        session.id,
-        session.tokenHash,
-        session.userId,
-        session.userEpoch,
-        session.transport,
-        session.createdAt.getTime(),
-        session.lastSeenAt.getTime(),
-        session.absoluteExpiresAt.getTime(),
-        session.ip,
-        session.userAgent,
-        session.authenticatedAt.getTime(),
-        session.amr.join(' '),
-      )
+      insertRow(session)
+    },
+
+    async insertLimitedSession(session, limit, now) {
+      // One synchronous step on the one connection (the gate gives it its turn): no other
+      // statement runs between the count and the insert, whatever the number of sign-ins.
+      const held = listHeldPlaces.all(session.userId, now.getTime()).map((row) => String(row.id))
+      if (held.length >= limit.maxSessions && limit.onFull === 'refuse') return { admitted: false }
+      const ending = held.slice(0, Math.max(0, held.length - limit.maxSessions + 1))
+      db.exec('SAVEPOINT limited_session')
+      try {
+        for (const id of ending) markEnded.run(id)
+        insertRow(session)
+        db.exec('RELEASE limited_session')
+      } catch (error) {
+        db.exec('ROLLBACK TO limited_session')
+        db.exec('RELEASE limited_session')
+        throw error
+      }
+      return { admitted: true, endedSessionIds: ending }
     },
 
     async findSessionById(id) {
