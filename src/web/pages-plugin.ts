@@ -23,7 +23,8 @@ import { accountRoutes } from './routes/account-routes.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { visitorRoutes } from './routes/visitor-routes.ts'
 
-export interface PageRouteDeps extends Pick<Application, 'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits'> {
+export interface PageRouteDeps
+  extends Pick<Application, 'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits' | 'secondFactor' | 'mfaSignIn' | 'passkeys'> {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'passwords' | 'pages'>
 }
 
@@ -106,7 +107,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     return reply.header('cache-control', assetCacheControl).type(asset.contentType).send(asset.body())
   })
 
-  await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits })
+  await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits, mfaSignIn: deps.mfaSignIn, passkeys: deps.passkeys })
   await app.register(accountRoutes, { kit, mySessions: deps.mySessions })
   await app.register(adminRoutes, { kit, accountAdmin: deps.accountAdmin, tokenAdmin: deps.tokenAdmin, auditTrail: deps.auditTrail })
 }

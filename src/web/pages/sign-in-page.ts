@@ -5,7 +5,7 @@ import { renderPage } from '../layout.ts'
 import type { PageContext } from '../page-context.ts'
 import type { MessageKey } from '../i18n/en.ts'
 
-export const signInNotices = ['signed_out', 'ended', 'registered', 'password_changed'] as const
+export const signInNotices = ['signed_out', 'ended', 'registered', 'password_changed', 'second_step_expired'] as const
 export type SignInNotice = (typeof signInNotices)[number]
 
 const noticeMessages: Record<SignInNotice, MessageKey> = {
@@ -13,6 +13,7 @@ const noticeMessages: Record<SignInNotice, MessageKey> = {
   ended: 'signIn.sessionEnded',
   registered: 'signIn.registered',
   password_changed: 'signIn.passwordChanged',
+  second_step_expired: 'signIn.secondStepExpired',
 }
 
 export function renderSignInPage(
