@@ -14,7 +14,7 @@ import { createAssetTable } from './assets.ts'
 import { renderBrandIcon, renderBrandStylesheet } from './brand.ts'
 import { createFormGuard } from './form-guard.ts'
 import type { MessageKey } from './i18n/en.ts'
-import { buildContentSecurityPolicy, pageHeaders } from './page-headers.ts'
+import { allowsDataImages, buildContentSecurityPolicy, pageHeaders } from './page-headers.ts'
 import { createPageContextFactory } from './page-context.ts'
 import type { PageKit } from './page-kit.ts'
 import { sendPage } from './page-reply.ts'
@@ -68,6 +68,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     logo: config.pages.logo,
   })
   const contentSecurityPolicy = buildContentSecurityPolicy({ logoUrl: assets.logoUrl, allowedOrigins: config.server.allowedOrigins })
+  const policyWithDataImages = buildContentSecurityPolicy({ logoUrl: assets.logoUrl, allowedOrigins: config.server.allowedOrigins, allowsDataImages: true })
   const formGuard = createFormGuard({ csrfTokens: deps.signIn, allowedOrigins: config.server.allowedOrigins })
   const contexts = createPageContextFactory({ productName: config.pages.productName, assets, formGuard })
   const kit: PageKit = {
@@ -85,7 +86,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
   acceptOnlyFormBodies(app)
   app.addHook('onSend', async (_request, reply, payload) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-      reply.header('content-security-policy', contentSecurityPolicy)
+      reply.header('content-security-policy', allowsDataImages(reply) ? policyWithDataImages : contentSecurityPolicy)
       for (const [name, value] of Object.entries(pageHeaders)) reply.header(name, value)
     }
     return payload
@@ -108,6 +109,6 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
   })
 
   await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits, mfaSignIn: deps.mfaSignIn, passkeys: deps.passkeys })
-  await app.register(accountRoutes, { kit, mySessions: deps.mySessions })
+  await app.register(accountRoutes, { kit, mySessions: deps.mySessions, secondFactor: deps.secondFactor, mfaSignIn: deps.mfaSignIn, passkeys: deps.passkeys })
   await app.register(adminRoutes, { kit, accountAdmin: deps.accountAdmin, tokenAdmin: deps.tokenAdmin, auditTrail: deps.auditTrail })
 }

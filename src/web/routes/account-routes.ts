@@ -3,7 +3,7 @@
  * page, back here afterwards), and every form the session's token.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { MySessionOperations } from '../../core/application/my-sessions.ts'
+import type { Application } from '../../core/application/application.ts'
 import type { Principal } from '../../core/application/sign-in.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { readClientContext } from '../../http/request-context.ts'
@@ -13,6 +13,7 @@ import { formBodySchema, hiddenRoute, pageBodyLimitBytes, type PageKit } from '.
 import { redirectTo, sendPage } from '../page-reply.ts'
 import { readViewer, redirectToSignIn } from '../page-session.ts'
 import { renderAccountPage, renderPasswordPage, renderSessionsPage } from '../pages/account-pages.ts'
+import { isReauthenticationRequired, redirectToReauthentication, secondFactorRoutes } from './second-factor-routes.ts'
 
 type FormBody = Record<string, string | undefined>
 
@@ -25,14 +26,14 @@ declare module 'fastify' {
 const noticeQuery = {
   type: 'object',
   properties: {
-    notice: { type: 'string', enum: ['changed', 'ended', 'gone', 'ended_others'] },
+    notice: { type: 'string', enum: ['changed', 'ended', 'gone', 'ended_others', 'reauthenticated'] },
     count: { type: 'integer', minimum: 0, maximum: 100000 },
     lang: { type: 'string', maxLength: 8 },
   },
 } as const
 
 interface NoticeQuery {
-  notice?: 'changed' | 'ended' | 'gone' | 'ended_others'
+  notice?: 'changed' | 'ended' | 'gone' | 'ended_others' | 'reauthenticated'
   count?: number
 }
 
@@ -52,7 +53,11 @@ export function createSignedInCheck(kit: PageKit) {
   }
 }
 
-export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; mySessions: MySessionOperations }): Promise<void> {
+export interface AccountRouteDeps extends Pick<Application, 'mySessions' | 'secondFactor' | 'mfaSignIn' | 'passkeys'> {
+  kit: PageKit
+}
+
+export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): Promise<void> {
   const { kit, mySessions } = deps
   const { signIn, formGuard, contexts } = kit
   app.decorateRequest('pageViewer', null)
@@ -64,7 +69,8 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
 
   app.get<{ Querystring: NoticeQuery }>('/account/password', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
     const context = contexts.create(request, reply, viewerOf(request))
-    const notice = request.query.notice === 'changed' ? context.t('password.changed') : null
+    const notices = { changed: context.t('password.changed'), reauthenticated: context.t('reauth.done') }
+    const notice = request.query.notice === 'changed' || request.query.notice === 'reauthenticated' ? notices[request.query.notice] : null
     return sendPage(reply, 200, renderPasswordPage(context, { errors: [], notice, passwordMinLength: kit.settings.passwordMinLength }))
   })
 
@@ -94,6 +100,8 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
         if (error instanceof TesseraError && error.code === 'invalid_credentials') {
           return render(401, [{ field: 'current_password', message: t('password.currentWrong') }])
         }
+        // An account with a second factor changes its password after a recent use of it.
+        if (isReauthenticationRequired(error)) return redirectToReauthentication(reply, '/account/password')
         const refusal = describeRefusal(t, error, { password: 'new_password' })
         if (refusal === null) throw error
         return render(statusOfRefusal(reply, error), [refusal])
@@ -111,6 +119,7 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
       gone: t('sessions.gone'),
       ended_others: t('sessions.endedOthers', { count: request.query.count ?? 0 }),
       changed: null,
+      reauthenticated: t('reauth.done'),
     }
     const notice = request.query.notice === undefined ? null : notices[request.query.notice]
     return sendPage(reply, 200, renderSessionsPage(context, { sessions, notice }))
@@ -144,4 +153,6 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
       return redirectTo(reply, `/account/sessions?notice=ended_others&count=${count}`)
     },
   )
+
+  await secondFactorRoutes(app, { kit, secondFactor: deps.secondFactor, mfaSignIn: deps.mfaSignIn })
 }
