@@ -95,11 +95,11 @@ async function main(): Promise<void> {
     await capture('sign-in')
     await page.locator('#username').fill('mina')
     await page.locator('#password').fill('not the password')
-    await page.locator('main button[type="submit"]').click()
+    await page.locator('main form[action="/login"] button[type="submit"]').click()
     await capture('sign-in-error')
     await page.goto(`${server.url}/register`)
     await capture('register')
-    await page.locator('main button[type="submit"]').click()
+    await page.locator('main form[action="/register"] button[type="submit"]').click()
     await capture('register-errors')
     await signInThroughForm(page, server, 'mina')
     for (const [name, path, act] of shots) {

@@ -26,7 +26,7 @@ async function submitPassword(page: Page, server: TestServer, username: string):
   await page.goto(`${server.url}/login`)
   await page.locator('#username').fill(username)
   await page.locator('#password').fill(strongPassword)
-  await page.locator('main button[type="submit"]').click()
+  await page.locator('main form[action="/login"] button[type="submit"]').click()
 }
 
 /** A code of the app that is none of the next few (so never accepted by chance). */

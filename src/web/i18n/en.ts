@@ -322,7 +322,6 @@ export const english = {
   'mfa.setupScan': 'Scan this QR code with your authenticator app (for example Google Authenticator, Microsoft Authenticator or 1Password).',
   'mfa.qrAlt': 'QR code of the key for the authenticator app',
   'mfa.secretIntro': 'Cannot scan it? Type this key into the app instead:',
-  'mfa.secret': 'Key',
   'mfa.setupConfirm': 'Then enter the code the app shows, within {minutes} minutes.',
   'mfa.confirm': 'Turn on',
   'mfa.confirmWrong': 'This code is not correct. Check that the time on your phone is right, and enter the current code.',

@@ -320,7 +320,6 @@ export const korean: Record<MessageKey, string> = {
   'mfa.setupScan': '인증 앱(예: Google Authenticator, Microsoft Authenticator, 1Password)으로 이 QR 코드를 스캔하세요.',
   'mfa.qrAlt': '인증 앱에 넣을 키의 QR 코드',
   'mfa.secretIntro': '스캔할 수 없나요? 대신 이 키를 앱에 입력하세요:',
-  'mfa.secret': '키',
   'mfa.setupConfirm': '그런 다음 {minutes}분 안에 앱이 보여 주는 코드를 입력하세요.',
   'mfa.confirm': '켜기',
   'mfa.confirmWrong': '코드가 올바르지 않습니다. 휴대폰의 시간이 맞는지 확인하고 지금 코드를 입력하세요.',

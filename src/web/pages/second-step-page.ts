@@ -57,7 +57,7 @@ export function renderSecondStepPage(context: PageContext, state: SecondStepStat
       <input type="hidden" name="passkey" value="" data-credential>
       <button type="submit" class="secondary block">${t('secondStep.usePasskey')}</button>
     </form>
-    <p class="field-error" role="alert" data-passkey-status></p>
+    <p class="field-error passkey-status" aria-live="assertive" data-passkey-status></p>
   </div>`
     : ''}
   <details class="recovery" ${recoveryErrors.length > 0 ? html`open` : ''}>

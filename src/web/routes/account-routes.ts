@@ -13,6 +13,7 @@ import { formBodySchema, hiddenRoute, pageBodyLimitBytes, type PageKit } from '.
 import { redirectTo, sendPage } from '../page-reply.ts'
 import { readViewer, redirectToSignIn } from '../page-session.ts'
 import { renderAccountPage, renderPasswordPage, renderSessionsPage } from '../pages/account-pages.ts'
+import { passkeyRoutes } from './passkey-routes.ts'
 import { isReauthenticationRequired, redirectToReauthentication, secondFactorRoutes } from './second-factor-routes.ts'
 
 type FormBody = Record<string, string | undefined>
@@ -155,4 +156,5 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps
   )
 
   await secondFactorRoutes(app, { kit, secondFactor: deps.secondFactor, mfaSignIn: deps.mfaSignIn })
+  await passkeyRoutes(app, { kit, passkeys: deps.passkeys })
 }

@@ -152,6 +152,34 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
   )
 
   app.post<{ Body: FormBody }>(
+    '/login/passkey',
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'credential', 'return_to'], [], { credential: passkeyFieldMaxLength }) },
+    },
+    async (request, reply) => {
+      formGuard.checkForm(request, request.body.csrf_token, null)
+      const returnTo = requireReturnTo(kit, request.body.return_to)
+      const context = contexts.create(request, reply, null)
+      const { t } = context
+      const render = (status: number, errors: FieldErrors) =>
+        sendPage(reply, status, renderSignInPage(context, { username: '', errors, returnTo: returnTo === undefined ? null : describeReturnTo(returnTo), notice: null }))
+      const credential = readPasskeyField(request.body.credential)
+      if (credential === null) return render(400, [{ field: 'form', message: t('signIn.passkeyInvalid') }])
+      try {
+        // A passkey that verified its user is a whole sign-in: no second step follows it.
+        const signedIn = await passkeys.signInWithPasskey({ response: credential, transport: 'cookie', ...readClientContext(request) })
+        return enter(reply, signedIn, returnTo)
+      } catch (error) {
+        if (error instanceof TesseraError && error.code === 'invalid_credentials') return render(401, [{ field: 'form', message: t('signIn.passkeyInvalid') }])
+        const refusal = describeRefusal(t, error, {})
+        if (refusal === null) throw error
+        return render(statusOfRefusal(reply, error), [refusal])
+      }
+    },
+  )
+
+  app.post<{ Body: FormBody }>(
     '/login/second-step',
     {
       bodyLimit: pageBodyLimitBytes,
