@@ -360,6 +360,7 @@ async function main(): Promise<void> {
       roles: ['user'],
       disabledAt: null,
       sessionEpoch: 0,
+      isPasswordChangeRequired: false,
       createdAt: new Date(),
       updatedAt: new Date(),
     })

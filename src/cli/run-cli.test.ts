@@ -134,6 +134,7 @@ describe('output', () => {
       roles: ['user'],
       disabledAt: null,
       sessionEpoch: 0,
+      isPasswordChangeRequired: false,
       createdAt: now,
       updatedAt: now,
     })

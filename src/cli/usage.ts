@@ -12,6 +12,15 @@ TESSERA_CONFIG_FILE, prints its URL and runs until SIGINT or SIGTERM.
   tessera user unlock <username> [--json]
   tessera user mfa <username> [--json]
   tessera user mfa-reset <username> [--json]
+  tessera user show USER [--json]
+  tessera user sessions list USER [--json]
+  tessera user sessions end USER [--json]
+  tessera user disable USER [--reason TEXT] [--json]
+  tessera user enable USER [--json]
+  tessera user delete USER --yes [--json]
+  tessera user password USER [--no-require-change | --keep-password] [--json]
+
+USER is a username (any spelling: case and width do not matter) or a user id.
 
 user create   Creates an account with the role "user" plus every --role given.
               The password is typed at a prompt (twice) or, when standard input
@@ -30,6 +39,20 @@ user mfa      Says whether an account has a second factor (TOTP, recovery codes 
 user mfa-reset
               Removes an account's TOTP secret, recovery codes and passkeys and ends
               every session of it (a lost device); the next sign-in is by password.
+user show     An account: roles, status, whether a new password is required, live sessions.
+user sessions list
+              An account's live sessions: address, user agent, created, last activity.
+user sessions end
+              Ends every session and refresh token of an account at once (a kick).
+user disable  Disables an account and ends its sessions; its sign-in gets the answer of a
+              wrong password. --reason (at most 200 characters) goes to the audit trail.
+              The last enabled administrator cannot be disabled.
+user enable   Lets a disabled account sign in again.
+user delete   Deletes an account with its sessions, second factor and personal data; its
+              audit events stay under a pseudonym. Needs --yes. Not the last admin.
+user password Sets a new password (prompt or standard input) and ends every session; the
+              user must choose another at the next sign-in unless --no-require-change.
+              --keep-password only requires a new password at the next sign-in.
 `,
   role: `Usage:
   tessera role grant <username> <role> [--json]
@@ -124,6 +147,11 @@ Commands:
   user unlock <username>             Lift a sign-in lock-out
   user mfa <username>                Show an account's second factor
   user mfa-reset <username>          Remove an account's second factor and passkeys
+  user show USER                     Show an account (USER: username or id)
+  user sessions list|end USER        List an account's sessions, or end them all (kick)
+  user disable|enable USER           Disable an account (ends its sessions) or enable it
+  user delete USER --yes             Delete an account and its personal data
+  user password USER                 Set a password, or require a new one at next sign-in
   role grant <username> <role>       Give a role to an account
   role revoke <username> <role>      Take a role from an account
   audit query|tail|alerts            Read the audit trail and the alerts

@@ -37,6 +37,8 @@ export const errorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'last_admin',
+  'password_change_required',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -44,6 +44,8 @@ import { secondFactorAuthRoutes } from './routes/second-factor-auth.ts'
 import { mySecondFactorRoutes } from './routes/my-second-factor.ts'
 import { myPasskeyRoutes } from './routes/my-passkeys.ts'
 import { adminSecondFactorRoutes } from './routes/admin-second-factor.ts'
+import { adminLifecycleRoutes } from './routes/admin-lifecycle.ts'
+import { registerPasswordChangePolicy } from './plugins/password-change-policy.ts'
 
 export interface AppDeps {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages'>
@@ -148,17 +150,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.metrics) registerMetrics(app, deps.metrics, config.metrics.token)
 
   const { signIn, mySessions, accountAdmin, tokenAdmin, oauth, auditTrail, health } = application
-  const { secondFactor, mfaSignIn, passkeys } = application
+  const { secondFactor, mfaSignIn, passkeys, accountLifecycle } = application
   registerSecondFactorPolicy(app, secondFactor)
+  registerPasswordChangePolicy(app, accountLifecycle)
   const { absoluteTimeoutSeconds, idleTimeoutSeconds } = config.sessions
   const allowedOrigins = config.server.allowedOrigins
   const authenticate = createAuthenticate({ signIn, allowedOrigins })
   await app.register(publicRoutes, { health, tokenAdmin })
   await app.register(authRoutes, { signIn, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
-  await app.register(meRoutes, { signIn, absoluteTimeoutSeconds, authenticate, prefix: '/v1/me' })
+  await app.register(meRoutes, { signIn, accountLifecycle, absoluteTimeoutSeconds, authenticate, prefix: '/v1/me' })
   await app.register(sessionRoutes, { mySessions, idleTimeoutSeconds, authenticate, prefix: '/v1/sessions' })
   await app.register(adminRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
-  await app.register(auditRoutes, { auditTrail, authenticate, prefix: '/v1/admin/audit' })
+  await app.register(auditRoutes, { auditTrail, accountAdmin, authenticate, prefix: '/v1/admin/audit' })
   await app.register(alertRoutes, { auditTrail, authenticate, prefix: '/v1/admin/alerts' })
   await app.register(myEventsRoutes, { auditTrail, authenticate, prefix: '/v1/me/events' })
   await app.register(adminAccountRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
@@ -171,7 +174,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(secondFactorAuthRoutes, { signIn, mfaSignIn, passkeys, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
-  await app.register(adminSecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/admin' })
+  await app.register(adminSecondFactorRoutes, { secondFactor, accountAdmin, authenticate, prefix: '/v1/admin' })
+  await app.register(adminLifecycleRoutes, { accountAdmin, accountLifecycle, idleTimeoutSeconds, authenticate, prefix: '/v1/admin' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

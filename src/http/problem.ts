@@ -41,6 +41,8 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   mfa_enrolment_required: { status: 403, title: 'Second-factor enrolment required' },
   mfa_already_enrolled: { status: 409, title: 'A second factor is already enrolled' },
   passkey_rejected: { status: 400, title: 'The passkey was not accepted' },
+  last_admin: { status: 409, title: 'The last administrator must stay' },
+  password_change_required: { status: 403, title: 'A new password is required' },
 }
 
 export const problemContentType = 'application/problem+json; charset=utf-8'

@@ -8,6 +8,8 @@ export interface UserView {
   username: string
   roles: string[]
   created_at: string
+  disabled_at: string | null
+  password_change_required: boolean
 }
 
 // Records are immutable once loaded and the session cache hands out the same object on every
@@ -17,7 +19,14 @@ const userViews = new WeakMap<UserRecord, UserView>()
 export function viewUser(user: UserRecord): UserView {
   let view = userViews.get(user)
   if (!view) {
-    view = { id: user.id, username: user.username, roles: user.roles, created_at: user.createdAt.toISOString() }
+    view = {
+      id: user.id,
+      username: user.username,
+      roles: user.roles,
+      created_at: user.createdAt.toISOString(),
+      disabled_at: user.disabledAt?.toISOString() ?? null,
+      password_change_required: user.isPasswordChangeRequired,
+    }
     userViews.set(user, view)
   }
   return view

@@ -35,6 +35,7 @@ async function insertLegacyUser(server: TestServer, passwordHash: string): Promi
     roles: ['user'],
     disabledAt: null,
     sessionEpoch: 0,
+    isPasswordChangeRequired: false,
     createdAt: now,
     updatedAt: now,
   })

@@ -39,6 +39,7 @@ describe('username enumeration', () => {
       roles: ['user'],
       disabledAt: now,
       sessionEpoch: 0,
+      isPasswordChangeRequired: false,
       createdAt: now,
       updatedAt: now,
     })

@@ -105,6 +105,7 @@ async function scrapeAfterFailures(t: TestContext, kind: 'unknown user' | 'wrong
     roles: ['user'],
     disabledAt: now,
     sessionEpoch: 0,
+    isPasswordChangeRequired: false,
     createdAt: now,
     updatedAt: now,
   })

@@ -112,6 +112,7 @@ describe('SQLite database file', () => {
       roles: ['user'],
       disabledAt: null,
       sessionEpoch: 0,
+      isPasswordChangeRequired: false,
       createdAt: contractEpoch,
       updatedAt: contractEpoch,
     })

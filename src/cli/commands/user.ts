@@ -10,6 +10,7 @@ import { describeUser, formatUserTable } from '../user-view.ts'
 import { importUsers, unlockUser } from './user-import.ts'
 import { parseCommandArgs } from '../command-args.ts'
 import { resetSecondFactor, showSecondFactor } from './user-second-factor.ts'
+import { deleteUser, disableUser, enableUser, runSessions, setPassword, showUser } from './user-lifecycle.ts'
 
 const listPageSize = 200
 
@@ -102,13 +103,25 @@ export async function run(args: string[], io: Io): Promise<number> {
       return showSecondFactor(rest, io)
     case 'mfa-reset':
       return resetSecondFactor(rest, io)
+    case 'show':
+      return showUser(rest, io)
+    case 'sessions':
+      return runSessions(rest, io)
+    case 'disable':
+      return disableUser(rest, io)
+    case 'enable':
+      return enableUser(rest, io)
+    case 'delete':
+      return deleteUser(rest, io)
+    case 'password':
+      return setPassword(rest, io)
     case undefined:
-      throw usageError('user: missing subcommand (create, list, import or unlock).')
+      throw usageError('user: missing subcommand (create, list, show, sessions, disable, enable, delete, password, import, unlock, mfa or mfa-reset).')
     case '-h':
     case '--help':
       io.stdout(commandUsages.user)
       return exitCodes.success
     default:
-      throw usageError(`user: unknown subcommand "${subcommand}" (expected create, list, import or unlock).`)
+      throw usageError(`user: unknown subcommand "${subcommand}" (expected create, list, show, sessions, disable, enable, delete, password, import, unlock, mfa or mfa-reset).`)
   }
 }

@@ -93,6 +93,7 @@ describe('accounts', () => {
       roles: ['user'],
       disabledAt: now,
       sessionEpoch: 0,
+      isPasswordChangeRequired: false,
       createdAt: now,
       updatedAt: now,
     })

@@ -35,11 +35,16 @@ export interface Accounts {
    * `invalid_credentials` or `password_*`. `from` is the hash the change must replace.
    */
   preparePasswordChange(input: { userId: string; currentPassword: string; newPassword: string }): Promise<PreparedPasswordChange>
+  /** The user when `password` is its current one; throws `invalid_credentials` otherwise. */
+  verifyCurrentPassword(input: { userId: string; password: string }): Promise<UserRecord>
+  /** Checks a password an administrator sets for `user` against the policy and hashes it. Throws `password_*`. */
+  hashNewPassword(user: UserRecord, password: string): Promise<string>
   findUser(userId: string): Promise<UserRecord | null>
   findUserByUsername(username: string): Promise<UserRecord | null>
   /** False when the stored hash is one no password can match here (see argon2-bounds.ts). */
   hasUsablePasswordHash(user: UserRecord): boolean
-  listUsers(options: { after: string | null; limit: number }): Promise<UserRecord[]>
+  /** Users by username key after `after`; only keys starting with `keyPrefix` when given. */
+  listUsers(options: { after: string | null; limit: number; keyPrefix?: string }): Promise<UserRecord[]>
   hasUserWithRole(role: string): Promise<boolean>
 }
 
@@ -103,6 +108,7 @@ export function createAccounts(deps: {
         roles: normalizeRoles(roles),
         disabledAt: null,
         sessionEpoch: 0,
+        isPasswordChangeRequired: false,
         createdAt: now,
         updatedAt: now,
       }
@@ -140,6 +146,22 @@ export function createAccounts(deps: {
       return { user, change: { from: user.passwordHash, to: await hasher.hashPassword(normalizedNew) } }
     },
 
+    async verifyCurrentPassword({ userId, password }) {
+      const user = await store.findUserById(userId)
+      const current = password.isWellFormed() && !isPasswordOversized(password, policy) ? password.normalize('NFKC') : null
+      if (!user || current === null) {
+        await hasher.verifyAgainstDummy(current ?? '')
+        throw new TesseraError('invalid_credentials', 'The password is not correct.')
+      }
+      const verification = await hasher.verifyPassword(current, user.passwordHash)
+      if (!verification.matches) throw new TesseraError('invalid_credentials', 'The password is not correct.')
+      return user
+    },
+
+    async hashNewPassword(user, password) {
+      return hasher.hashPassword(await prepareNewPassword(password, user.username))
+    },
+
     findUser: (userId) => store.findUserById(userId),
 
     async findUserByUsername(username) {
@@ -149,7 +171,8 @@ export function createAccounts(deps: {
 
     hasUsablePasswordHash: (user) => hasher.isHashUsable(user.passwordHash),
 
-    listUsers: ({ after, limit }) => store.listUsers({ afterUsernameKey: after, limit }),
+    listUsers: ({ after, limit, keyPrefix }) =>
+      store.listUsers({ afterUsernameKey: after, limit, ...(keyPrefix === undefined ? {} : { keyPrefix }) }),
 
     hasUserWithRole: (role) => store.hasUserWithRole(role),
   }

@@ -61,6 +61,7 @@ export function prepareImportedUser(entry: ImportEntry, now: Date, configured: A
     roles: normalizeRoles(entry.roles ?? defaultRoles),
     disabledAt: null,
     sessionEpoch: 0,
+    isPasswordChangeRequired: false,
     createdAt: now,
     updatedAt: now,
   }

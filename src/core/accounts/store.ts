@@ -19,6 +19,8 @@ export interface UserRecord {
    * out everywhere): a session started under an earlier epoch is over, wherever it is stored.
    */
   sessionEpoch: number
+  /** Set by an administrator: the user must choose a new password before anything else works. */
+  isPasswordChangeRequired: boolean
   createdAt: Date
   updatedAt: Date
 }
@@ -41,8 +43,30 @@ export interface AccountStore {
   advanceSessionEpoch(userId: string, updatedAt: Date): Promise<UserRecord | null>
   /** Replaces the user's roles; returns the updated user, or null when it does not exist. */
   replaceRoles(userId: string, roles: string[], updatedAt: Date): Promise<UserRecord | null>
-  /** Users ordered by username key, starting after `afterUsernameKey`, at most `limit`. */
-  listUsers(options: { afterUsernameKey: string | null; limit: number }): Promise<UserRecord[]>
+  /**
+   * Users ordered by username key, starting after `afterUsernameKey`, at most `limit`; only those
+   * whose key starts with `keyPrefix` when it is given.
+   */
+  listUsers(options: { afterUsernameKey: string | null; limit: number; keyPrefix?: string }): Promise<UserRecord[]>
+  /**
+   * Disables the user at `disabledAt`, or enables it again with null; the updated user, or null
+   * when it does not exist.
+   */
+  setUserDisabled(userId: string, disabledAt: Date | null, updatedAt: Date): Promise<UserRecord | null>
+  /** Sets or clears the requirement to choose a new password; false when the user does not exist. */
+  setPasswordChangeRequired(userId: string, isRequired: boolean, updatedAt: Date): Promise<boolean>
+  /**
+   * Deletes the user; everything that belongs to it (roles, sessions kept in this store, refresh
+   * tokens, second factors, passkeys) goes with it. False when it did not exist.
+   */
+  deleteUser(userId: string): Promise<boolean>
+  /**
+   * The ids of the enabled users holding `role`, at most `limit`. Inside a unit of work it
+   * serialises with every other call for the same role until the transaction ends, so a check
+   * of who holds a role and the change it guards are one step (two demotions of the last two
+   * admins cannot both see the other one still there).
+   */
+  lockActiveRoleHolders(role: string, limit: number): Promise<string[]>
   /** True when at least one user holds `role`. */
   hasUserWithRole(role: string): Promise<boolean>
   /** Users without a skeleton, by id after `afterId`, at most `limit` (id and key only matter). */

@@ -77,3 +77,16 @@ export function requireValidUsername(input: string): NewUsername {
   }
   return { display, key, skeleton: computeUsernameSkeleton(key) }
 }
+
+const usernamePrefixPattern = /^[\p{L}\p{M}\p{Nd}._-]*$/u
+
+/**
+ * The key form of the start of a username (what an operator types to find a user): NFKC and
+ * case-folded as keys are, any length up to a name's. Null when no username could start with it.
+ */
+export function normalizeUsernamePrefix(input: string): string | null {
+  if (!input.isWellFormed()) return null
+  const key = input.normalize('NFKC').toLowerCase().normalize('NFKC')
+  if ([...key].length > usernameMaxLength || !usernamePrefixPattern.test(key)) return null
+  return key
+}

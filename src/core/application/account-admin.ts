@@ -5,6 +5,8 @@
 import { normalizeRoles, type Accounts } from '../accounts/accounts.ts'
 import { maxImportBatch, prepareImportedUser, type ImportEntry, type ImportResult } from '../accounts/import-users.ts'
 import type { UserRecord } from '../accounts/store.ts'
+import { isLastAdministrator, lockAdministrators, refuseLastAdministrator, administratorRole } from '../accounts/last-admin.ts'
+import { normalizeUsernamePrefix } from '../accounts/username.ts'
 import type { Audit, AuditEventInput } from '../audit/audit.ts'
 import type { Clock } from '../clock.ts'
 import { TesseraError } from '../errors.ts'
@@ -26,11 +28,21 @@ export interface AccountAdministration {
   listUsers(options: { after: string | null; limit: number }): Promise<UserRecord[]>
   findUser(userId: string): Promise<UserRecord | null>
   findUserByUsername(username: string): Promise<UserRecord | null>
+  /** The user a reference names: its id, or its username in any spelling; throws `not_found`. */
+  resolveUser(reference: string): Promise<UserRecord>
+  /**
+   * Users whose normalised username starts with the normalised `query`, ordered by it, after
+   * the given key, at most `limit`.
+   */
+  searchUsers(options: { query: string; after: string | null; limit: number }): Promise<UserRecord[]>
   /** True when some account holds the role (start-up creates the first admin only when none does). */
   hasUserWithRole(role: string): Promise<boolean>
   /** An account made by an operator, with roles; throws `username_taken`, `invalid_username`, `password_*`. */
   createUser(input: { username: string; password: string; roles: readonly string[] }, actor: AdminActor): Promise<UserRecord>
-  /** Replaces a user's roles; throws `not_found` or `validation_failed`. Live sessions see the change at once. */
+  /**
+   * Replaces a user's roles; throws `not_found`, `validation_failed`, or `last_admin` when it would
+   * take the admin role from the last enabled administrator. Live sessions see the change at once.
+   */
   replaceUserRoles(userId: string, roles: readonly string[], actor: AdminActor): Promise<UserRecord>
   /** Imports users with existing hashes, each on its own; each imported user is an audit event. */
   importUsers(entries: readonly ImportEntry[], actor: AdminActor): Promise<ImportResult[]>
@@ -44,6 +56,8 @@ export interface AccountAdministration {
   /** The user's live sessions, newest first (handles and metadata, never a token). */
   listUserSessions(userId: string): Promise<SessionRecord[]>
 }
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function describeRoleChanges(before: UserRecord, after: UserRecord, actor: AdminActor): AuditEventInput[] {
   const about = {
@@ -103,6 +117,19 @@ export function createAccountAdministration(deps: {
     listUsers: (options) => accounts.listUsers(options),
     findUser: (userId) => accounts.findUser(userId),
     findUserByUsername: (username) => accounts.findUserByUsername(username),
+
+    async resolveUser(reference) {
+      const user = (uuidPattern.test(reference) ? await accounts.findUser(reference.toLowerCase()) : null)
+        ?? (await accounts.findUserByUsername(reference))
+      if (!user) throw new TesseraError('not_found', 'No such user.')
+      return user
+    },
+
+    async searchUsers({ query, after, limit }) {
+      const keyPrefix = normalizeUsernamePrefix(query)
+      if (keyPrefix === null) return []
+      return accounts.listUsers({ after, limit, keyPrefix })
+    },
     hasUserWithRole: (role) => accounts.hasUserWithRole(role),
 
     async createUser(input, actor) {
@@ -137,7 +164,11 @@ export function createAccountAdministration(deps: {
     async replaceUserRoles(userId, roles, actor) {
       const normalized = normalizeRoles(roles)
       const updated = await unitOfWork.run(async (change) => {
+        const administrators = await lockAdministrators(change.stores.accounts)
         const before = await change.stores.accounts.findUserById(userId)
+        if (before && !normalized.includes(administratorRole) && isLastAdministrator(before, administrators)) {
+          throw refuseLastAdministrator()
+        }
         const after = before ? await change.stores.accounts.replaceRoles(userId, normalized, clock.now()) : null
         if (!before || !after) throw new TesseraError('not_found', 'No such user.')
         for (const event of describeRoleChanges(before, after, actor)) change.record(event)

@@ -39,6 +39,7 @@ import { createKeyRing } from '../tokens/signing-keys.ts'
 import type { SigningAlgorithm } from '../tokens/store.ts'
 import { createUnitOfWork } from '../unit-of-work.ts'
 import { createAccountAdministration, type AccountAdministration } from './account-admin.ts'
+import { createAccountLifecycleOperations, type AccountLifecycleOperations } from './account-lifecycle.ts'
 import { createAuditTrailOperations, type AuditTrailOperations } from './audit-trail.ts'
 import { createMySessionOperations, type MySessionOperations } from './my-sessions.ts'
 import { createSignInOperations, type SignInOperations } from './sign-in.ts'
@@ -106,6 +107,8 @@ export interface Application {
   signIn: SignInOperations
   mySessions: MySessionOperations
   accountAdmin: AccountAdministration
+  /** Kick, disable and enable, delete, set a password or require a new one. */
+  accountLifecycle: AccountLifecycleOperations
   tokenAdmin: TokenAdministration
   oauth: OAuthOperations
   auditTrail: AuditTrailOperations
@@ -248,6 +251,17 @@ export async function createApplication(deps: {
       unitOfWork,
       clock,
       argon2: settings.passwords.argon2,
+    }),
+    accountLifecycle: createAccountLifecycleOperations({
+      accounts,
+      sessions,
+      throttle,
+      stepUp,
+      audit,
+      usernames,
+      unitOfWork,
+      clock,
+      pseudonymSecret: deriveSecret(masterKey, 'tessera deleted account pseudonyms'),
     }),
     tokenAdmin: createTokenAdministration({
       keyRing,

@@ -218,8 +218,10 @@ export function createSignInOperations(deps: {
       }
       const updated = await sessions.endAllSessionsIn(change, userId)
       if (!updated) throw new TesseraError('invalid_credentials', 'The current password is not correct.')
+      // A password chosen by the user answers an administrator's requirement of a new one.
+      if (updated.isPasswordChangeRequired) await change.stores.accounts.setPasswordChangeRequired(userId, false, clock.now())
       for (const event of describePasswordChange(principal, ended, client)) change.record(event)
-      return updated
+      return { ...updated, isPasswordChangeRequired: false }
     })
     // The new session was authenticated as the one it replaces (the password change proves no second factor).
     return openSession(user, transport ?? principal.session.transport, client, 'password_changed', principal.session)

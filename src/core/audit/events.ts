@@ -17,6 +17,9 @@ export const auditEventTypes = [
   'password_change_failed',
   'role_granted',
   'role_revoked',
+  'password_set',
+  'password_change_required',
+  'admin_change_refused',
   // Sign-in
   'login_succeeded',
   'login_failed',
@@ -34,6 +37,7 @@ export const auditEventTypes = [
   'token_introspected',
   'access_token_issued',
   'session_started',
+  'user_sessions_ended',
   // Keys and service clients
   'key_rotated',
   'key_retired',
@@ -100,6 +104,8 @@ export const auditReasons = [
   'mfa_enrolment_required',
   'passkey_rejected',
   'counter_regressed',
+  'self_service',
+  'last_admin',
 ] as const
 
 export type AuditReason = (typeof auditReasons)[number]

@@ -35,8 +35,19 @@ export interface PriorEventQuery {
   ip?: string
 }
 
+/** A deleted account's names in the trail, and what replaces them. */
+export interface SubjectPseudonym {
+  userId: string
+  /** Replaces the user id as actor and as subject; starts with `~`. */
+  pseudonymousUserId: string
+  usernameKey: string
+  /** Replaces the username key; starts with `~`. */
+  pseudonymousUsername: string
+}
+
 /**
- * The append-only audit trail. Nothing here updates an event; only retention deletes them.
+ * The append-only audit trail. Nothing here changes what an event says; only retention deletes
+ * events, and a deleted account's id and name are replaced by pseudonyms.
  */
 export interface AuditStore {
   /** Appends events; their ids are unique. */
@@ -50,6 +61,11 @@ export interface AuditStore {
    * stand for (a summary of repeated refusals counts its `details.repeated`).
    */
   countEventsByType(since: Date, until: Date): Promise<Array<{ type: AuditEventType; outcome: AuditOutcome; count: number; attempts: number }>>
+  /**
+   * Replaces the user id (as actor or subject) and the username key of every event naming them
+   * by their pseudonyms; returns how many events changed.
+   */
+  pseudonymizeSubject(pseudonym: SubjectPseudonym): Promise<number>
   /** Deletes at most `limit` of the oldest events that occurred before `before`; returns how many. */
   deleteEventsBefore(before: Date, limit: number): Promise<number>
 }

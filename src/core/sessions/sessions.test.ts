@@ -31,6 +31,7 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     roles: ['user'],
     disabledAt: null,
     sessionEpoch: 0,
+    isPasswordChangeRequired: false,
     createdAt: clock.now(),
     updatedAt: clock.now(),
   }

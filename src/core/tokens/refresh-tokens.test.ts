@@ -22,6 +22,7 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     roles: ['user'],
     disabledAt: null,
     sessionEpoch: 0,
+    isPasswordChangeRequired: false,
     createdAt: clock.now(),
     updatedAt: clock.now(),
   })

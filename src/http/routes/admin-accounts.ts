@@ -7,7 +7,7 @@ import type { AccountAdministration } from '../../core/application/account-admin
 import { maxImportBatch } from '../../core/application/types.ts'
 import { requireAuth, requireRole } from '../plugins/authenticate.ts'
 import { readClientContext } from '../request-context.ts'
-import { authSecurity, problemResponses, usernameField } from '../schemas/shared.ts'
+import { authSecurity, problemResponses, userReferenceParams, usernameField } from '../schemas/shared.ts'
 import { viewUser } from '../views.ts'
 import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
@@ -37,11 +37,7 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccoun
           'Clears the failure counters of the username, from every address, so the next sign-in is verified at once.',
         tags: ['admin'],
         security: authSecurity,
-        params: {
-          type: 'object',
-          properties: { id: { type: 'string', format: 'uuid' } },
-          required: ['id'],
-        },
+        params: userReferenceParams,
         response: {
           200: {
             type: 'object',
@@ -54,7 +50,8 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccoun
     },
     async (request) => {
       const actor = { actorUserId: requireAuth(request).user.id, context: readClientContext(request) }
-      const { user, clearedCounters } = await accountAdmin.unlockUser(request.params.id, actor)
+      const target = await accountAdmin.resolveUser(request.params.id)
+      const { user, clearedCounters } = await accountAdmin.unlockUser(target.id, actor)
       return { user: viewUser(user), cleared_counters: clearedCounters }
     },
   )

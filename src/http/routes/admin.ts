@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { requireAuth, requireRole } from '../plugins/authenticate.ts'
 import { readClientContext } from '../request-context.ts'
-import { authSecurity, problemResponses } from '../schemas/shared.ts'
+import { authSecurity, problemResponses, userReferenceParams } from '../schemas/shared.ts'
 import { viewUser } from '../views.ts'
 import type { AccountAdministration } from '../../core/application/account-admin.ts'
 import type { AuthenticatedRouteDeps } from './route-deps.ts'
@@ -24,12 +24,14 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
   app.addHook('onRequest', authenticate)
   app.addHook('onRequest', requireRole('admin'))
 
-  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+  app.get<{ Querystring: { limit: number; cursor?: string; query?: string } }>(
     '/users',
     {
       schema: {
-        summary: 'List users',
+        summary: 'List or find users',
         operationId: 'listUsers',
+        description:
+          'Ordered by normalised username. `query` keeps the users whose normalised username (NFKC, case-folded) starts with the normalised query.',
         tags: ['admin'],
         security: authSecurity,
         querystring: {
@@ -37,6 +39,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
           properties: {
             limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
             cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$' },
+            query: { type: 'string', minLength: 1, maxLength: 256 },
           },
           additionalProperties: false,
         },
@@ -54,8 +57,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       },
     },
     async (request) => {
-      const { limit, cursor } = request.query
-      const page = await accountAdmin.listUsers({ after: decodeCursor(cursor), limit: limit + 1 })
+      const { limit, cursor, query } = request.query
+      const after = decodeCursor(cursor)
+      const page = query === undefined
+        ? await accountAdmin.listUsers({ after, limit: limit + 1 })
+        : await accountAdmin.searchUsers({ query, after, limit: limit + 1 })
       const users = page.slice(0, limit)
       const last = users.at(-1)
       return {
@@ -71,14 +77,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       schema: {
         summary: "Replace a user's roles",
         operationId: 'replaceUserRoles',
-        description: 'Takes effect at once on Tessera: the user\'s sessions see the new roles on their next request.',
+        description:
+          "Takes effect at once on Tessera: the user's sessions see the new roles on their next request. `{id}` is the user id or the username. Taking `admin` from the last enabled administrator is refused with `last_admin`.",
         tags: ['admin'],
         security: authSecurity,
-        params: {
-          type: 'object',
-          properties: { id: { type: 'string', format: 'uuid' } },
-          required: ['id'],
-        },
+        params: userReferenceParams,
         body: {
           type: 'object',
           properties: {
@@ -87,12 +90,13 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
           required: ['roles'],
           additionalProperties: false,
         },
-        response: { 200: { $ref: 'User#' }, ...problemResponses(400, 401, 403, 404, 413, 415) },
+        response: { 200: { $ref: 'User#' }, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
       },
     },
     async (request) => {
       const actor = { actorUserId: requireAuth(request).user.id, context: readClientContext(request) }
-      return viewUser(await accountAdmin.replaceUserRoles(request.params.id, request.body.roles, actor))
+      const user = await accountAdmin.resolveUser(request.params.id)
+      return viewUser(await accountAdmin.replaceUserRoles(user.id, request.body.roles, actor))
     },
   )
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { Readable } from 'node:stream'
+import type { AccountAdministration } from '../../core/application/account-admin.ts'
 import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
 import {
   auditEventTypes,
@@ -51,10 +52,20 @@ async function* exportEvents(auditTrail: AuditTrailOperations, filter: AuditEven
 
 export interface AuditRouteDeps extends AuthenticatedRouteDeps {
   auditTrail: AuditTrailOperations
+  accountAdmin: Pick<AccountAdministration, 'resolveUser'>
+}
+
+/**
+ * The user id a `user` filter names: a user's id or username (an unknown one is `not_found`,
+ * never an empty page), or a deleted account's pseudonym (`~…`) as the trail keeps it.
+ */
+export async function resolveUserFilter(accountAdmin: Pick<AccountAdministration, 'resolveUser'>, reference: string): Promise<string> {
+  if (reference.startsWith('~')) return reference
+  return (await accountAdmin.resolveUser(reference)).id
 }
 
 export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): Promise<void> {
-  const { auditTrail, authenticate } = deps
+  const { auditTrail, accountAdmin, authenticate } = deps
   app.addHook('onRequest', authenticate)
   app.addHook('onRequest', requireRole('admin'))
 
@@ -65,13 +76,13 @@ export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): P
         summary: 'Query the audit trail',
         operationId: 'queryAuditEvents',
         description:
-          'Newest first, `limit` per page; pass `next_cursor` back as `cursor`. `user` matches the actor or the subject. `format=jsonl` streams every matching event, oldest first, as `application/x-ndjson`.',
+          'Newest first, `limit` per page; pass `next_cursor` back as `cursor`. `user` (an id, a username, or a deleted account\'s `~` pseudonym) matches the actor or the subject; an unknown user is `not_found`. `format=jsonl` streams every matching event, oldest first, as `application/x-ndjson`.',
         tags: ['admin'],
         security: authSecurity,
         querystring: {
           type: 'object',
           properties: {
-            user: { type: 'string', minLength: 1, maxLength: 64 },
+            user: { type: 'string', minLength: 1, maxLength: 256 },
             type: { type: 'array', maxItems: auditEventTypes.length, items: { type: 'string', enum: [...auditEventTypes] } },
             outcome: { type: 'string', enum: [...auditOutcomes] },
             ip: { type: 'string', minLength: 1, maxLength: 64 },
@@ -92,14 +103,14 @@ export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): P
             },
             required: ['events', 'next_cursor'],
           },
-          ...problemResponses(400, 401, 403),
+          ...problemResponses(400, 401, 403, 404),
         },
       },
     },
     async (request, reply) => {
       const { user, type, outcome, ip, since, until, limit, cursor, format } = request.query
       const filter: AuditEventFilter = {
-        ...(user === undefined ? {} : { userId: user }),
+        ...(user === undefined ? {} : { userId: await resolveUserFilter(accountAdmin, user) }),
         ...(type === undefined ? {} : { types: type }),
         ...(outcome === undefined ? {} : { outcome }),
         ...(ip === undefined ? {} : { ip }),

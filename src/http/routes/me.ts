@@ -6,6 +6,8 @@ import { replyWithSignIn } from '../sign-in-reply.ts'
 import { readClientContext } from '../request-context.ts'
 import { viewUser } from '../views.ts'
 import type { SignInOperations } from '../../core/application/sign-in.ts'
+import type { AccountLifecycleOperations } from '../../core/application/account-lifecycle.ts'
+import { clearSessionCookie } from '../session-cookie.ts'
 import { authBodyLimitBytes, type AuthenticatedRouteDeps } from './route-deps.ts'
 
 interface ChangePasswordBody {
@@ -15,12 +17,13 @@ interface ChangePasswordBody {
 
 export interface MeRouteDeps extends AuthenticatedRouteDeps {
   signIn: SignInOperations
+  accountLifecycle: AccountLifecycleOperations
   /** The cookie's lifetime, for a password change on the cookie transport. */
   absoluteTimeoutSeconds: number
 }
 
 export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise<void> {
-  const { signIn: signInOperations, absoluteTimeoutSeconds, authenticate } = deps
+  const { signIn: signInOperations, accountLifecycle, absoluteTimeoutSeconds, authenticate } = deps
 
   app.get(
     '/',
@@ -79,6 +82,38 @@ export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise
         ...readClientContext(request),
       })
       return replyWithSignIn(reply, signIn, { createCsrfToken: signInOperations.createCsrfToken, absoluteTimeoutSeconds })
+    },
+  )
+
+  app.delete<{ Body: { password: string } }>(
+    '/',
+    {
+      onRequest: authenticate,
+      bodyLimit: authBodyLimitBytes,
+      schema: {
+        summary: 'Delete my account',
+        operationId: 'deleteMe',
+        description:
+          'Needs the current password and a recent authentication (`reauthentication_required` otherwise: POST /v1/auth/reauthenticate first). Deletes the account, its sessions, refresh tokens, second factor and passkeys; its audit events stay under a pseudonym. The last enabled administrator cannot delete itself (`last_admin`).',
+        tags: ['account'],
+        security: authSecurity,
+        body: {
+          type: 'object',
+          properties: { password: passwordField },
+          required: ['password'],
+          additionalProperties: false,
+        },
+        response: {
+          204: { type: 'null', description: 'Deleted; the session cookie, if any, is cleared.' },
+          ...problemResponses(400, 401, 403, 409, 413, 415, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireAuth(request)
+      await accountLifecycle.deleteMyAccount(auth, request.body.password, readClientContext(request))
+      if (auth.transport === 'cookie') clearSessionCookie(reply)
+      return reply.code(204).send()
     },
   )
 }

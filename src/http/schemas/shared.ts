@@ -34,8 +34,13 @@ export const userSchema = {
     username: { type: 'string' },
     roles: { type: 'array', items: { type: 'string' } },
     created_at: { type: 'string', format: 'date-time' },
+    disabled_at: { type: ['string', 'null'], format: 'date-time', description: 'When an administrator disabled the account; null while it is enabled.' },
+    password_change_required: {
+      type: 'boolean',
+      description: 'An administrator requires a new password: every route but `POST /v1/me/password`, `GET /v1/me` and sign-out answers `password_change_required` until then.',
+    },
   },
-  required: ['id', 'username', 'roles', 'created_at'],
+  required: ['id', 'username', 'roles', 'created_at', 'disabled_at', 'password_change_required'],
 } as const
 
 export const sessionSchema = {
@@ -84,6 +89,13 @@ export function problemResponses(...statuses: number[]): Record<number, { $ref: 
 /** A username or password field: length is checked by the domain in code points, this only bounds input. */
 export const usernameField = { type: 'string', minLength: 1, maxLength: 256 } as const
 export const passwordField = { type: 'string', minLength: 1, maxLength: 4096 } as const
+
+/** The `{id}` of admin routes about a user: the user's id, or the username in any spelling. */
+export const userReferenceParams = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: 256, description: 'The user id, or the username.' } },
+  required: ['id'],
+} as const
 
 /** OpenAPI security of routes that take either credential. */
 export const authSecurity: Array<Record<string, string[]>> = [{ bearer: [] }, { cookie: [] }]

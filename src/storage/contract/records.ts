@@ -71,6 +71,7 @@ export function buildUserRecord(overrides: Partial<UserRecord> = {}): UserRecord
     roles: ['user'],
     disabledAt: null,
     sessionEpoch: 0,
+    isPasswordChangeRequired: false,
     createdAt: contractEpoch,
     updatedAt: contractEpoch,
     ...overrides,

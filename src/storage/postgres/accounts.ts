@@ -2,7 +2,7 @@ import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
 import { readSqlState, type SqlSession, type Queryable, type Row } from './database.ts'
 
 const userColumns = `u.id, u.username, u.username_key, u.username_skeleton, u.password_hash, u.disabled_at, u.session_epoch,
-  u.created_at, u.updated_at, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles`
+  u.password_change_required, u.created_at, u.updated_at, ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles`
 
 function toUser(row: Row): UserRecord {
   return {
@@ -14,6 +14,7 @@ function toUser(row: Row): UserRecord {
     roles: Array.isArray(row.roles) ? row.roles.map(String) : [],
     disabledAt: row.disabled_at instanceof Date ? row.disabled_at : null,
     sessionEpoch: Number(row.session_epoch),
+    isPasswordChangeRequired: row.password_change_required === true,
     createdAt: row.created_at as Date,
     updatedAt: row.updated_at as Date,
   }
@@ -30,8 +31,9 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
       try {
         await db.transaction(async (tx) => {
           await tx.query(
-            `INSERT INTO users (id, username, username_key, username_skeleton, password_hash, disabled_at, session_epoch, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+            `INSERT INTO users (id, username, username_key, username_skeleton, password_hash, disabled_at, session_epoch,
+               password_change_required, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
             [
               user.id,
               user.username,
@@ -40,6 +42,7 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
               user.passwordHash,
               user.disabledAt,
               user.sessionEpoch,
+              user.isPasswordChangeRequired,
               user.createdAt,
               user.updatedAt,
             ],
@@ -87,7 +90,16 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
       })
     },
 
-    async listUsers({ afterUsernameKey, limit }) {
+    async listUsers({ afterUsernameKey, limit, keyPrefix }) {
+      if (keyPrefix !== undefined) {
+        // username_key is COLLATE "C": compared byte by byte, so a prefix is a range.
+        const rows = await db.query(
+          `SELECT ${userColumns} FROM users u WHERE u.username_key >= $1 AND u.username_key < $2
+             AND ($3::text IS NULL OR u.username_key > $3) ORDER BY u.username_key LIMIT $4`,
+          [keyPrefix, `${keyPrefix}\u{10FFFF}`, afterUsernameKey, limit],
+        )
+        return rows.map(toUser)
+      }
       const rows =
         afterUsernameKey === null
           ? await db.query(`SELECT ${userColumns} FROM users u ORDER BY u.username_key LIMIT $1`, [limit])
@@ -96,6 +108,36 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
               [afterUsernameKey, limit],
             )
       return rows.map(toUser)
+    },
+
+    async setUserDisabled(userId, disabledAt, updatedAt) {
+      const rows = await db.query('UPDATE users SET disabled_at = $2, updated_at = $3 WHERE id = $1 RETURNING id', [userId, disabledAt, updatedAt])
+      return rows.length === 1 ? findById(db, userId) : null
+    },
+
+    async setPasswordChangeRequired(userId, isRequired, updatedAt) {
+      const rows = await db.query(
+        'UPDATE users SET password_change_required = $2, updated_at = $3 WHERE id = $1 RETURNING id',
+        [userId, isRequired, updatedAt],
+      )
+      return rows.length === 1
+    },
+
+    async deleteUser(userId) {
+      return (await db.query('DELETE FROM users WHERE id = $1 RETURNING id', [userId])).length === 1
+    },
+
+    async lockActiveRoleHolders(role, limit) {
+      // A transaction-scoped advisory lock per role: every guarded change of the role's holders
+      // takes it first, so each sees the others' committed result (READ COMMITTED reads afresh
+      // per statement) instead of a snapshot from before them.
+      await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tessera role holders ${role}`])
+      const rows = await db.query(
+        `SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id
+         WHERE r.role = $1 AND u.disabled_at IS NULL ORDER BY u.id LIMIT $2`,
+        [role, limit],
+      )
+      return rows.map((row) => String(row.id))
     },
 
     async hasUserWithRole(role) {

@@ -94,6 +94,19 @@ export function createPostgresAuditStore(db: SqlSession): AuditStore {
       }))
     },
 
+    async pseudonymizeSubject({ userId, pseudonymousUserId, usernameKey, pseudonymousUsername }) {
+      const rows = await db.query(
+        `UPDATE audit_events SET
+           actor_user_id = CASE WHEN actor_user_id = $1 THEN $2 ELSE actor_user_id END,
+           subject_user_id = CASE WHEN subject_user_id = $1 THEN $2 ELSE subject_user_id END,
+           username = CASE WHEN username = $3 THEN $4 ELSE username END
+         WHERE actor_user_id = $1 OR subject_user_id = $1 OR username = $3
+         RETURNING id`,
+        [userId, pseudonymousUserId, usernameKey, pseudonymousUsername],
+      )
+      return rows.length
+    },
+
     async deleteEventsBefore(before, limit) {
       const rows = await db.query(
         `DELETE FROM audit_events WHERE id IN

@@ -3,7 +3,7 @@ import type { AccountStore, UserRecord } from '../../core/accounts/store.ts'
 import { runAtomically } from './transaction.ts'
 
 const userColumns = `u.id, u.username, u.username_key, u.username_skeleton, u.password_hash, u.disabled_at, u.session_epoch,
-  u.created_at, u.updated_at, (SELECT group_concat(role, ' ') FROM user_roles r WHERE r.user_id = u.id) AS roles`
+  u.password_change_required, u.created_at, u.updated_at, (SELECT group_concat(role, ' ') FROM user_roles r WHERE r.user_id = u.id) AS roles`
 
 function toUser(row: Record<string, unknown>): UserRecord {
   const roles = typeof row.roles === 'string' && row.roles !== '' ? row.roles.split(' ').sort() : []
@@ -16,6 +16,7 @@ function toUser(row: Record<string, unknown>): UserRecord {
     roles,
     disabledAt: row.disabled_at === null ? null : new Date(Number(row.disabled_at)),
     sessionEpoch: Number(row.session_epoch),
+    isPasswordChangeRequired: Number(row.password_change_required) === 1,
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   }
@@ -30,10 +31,19 @@ function isUniqueViolation(error: unknown): boolean {
   )
 }
 
+/**
+ * The first key after every key that starts with `prefix` (keys are compared as UTF-8 bytes, in
+ * which U+10FFFF sorts after every character a key can hold).
+ */
+export function prefixEnd(prefix: string): string {
+  return `${prefix}\u{10FFFF}`
+}
+
 export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const insertUser = db.prepare(`INSERT INTO users
-    (id, username, username_key, username_skeleton, password_hash, disabled_at, session_epoch, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    (id, username, username_key, username_skeleton, password_hash, disabled_at, session_epoch, password_change_required,
+     created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const insertRole = db.prepare('INSERT INTO user_roles (user_id, role) VALUES (?, ?)')
   const deleteRoles = db.prepare('DELETE FROM user_roles WHERE user_id = ?')
   const findById = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.id = ?`)
@@ -45,6 +55,18 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const listAfter = db.prepare(
     `SELECT ${userColumns} FROM users u WHERE u.username_key > ? ORDER BY u.username_key LIMIT ?`,
   )
+  const prefixFirst = db.prepare(
+    `SELECT ${userColumns} FROM users u WHERE u.username_key >= ? AND u.username_key < ? ORDER BY u.username_key LIMIT ?`,
+  )
+  const prefixAfter = db.prepare(
+    `SELECT ${userColumns} FROM users u WHERE u.username_key > ? AND u.username_key >= ? AND u.username_key < ?
+     ORDER BY u.username_key LIMIT ?`,
+  )
+  const setDisabled = db.prepare('UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?')
+  const setChangeRequired = db.prepare('UPDATE users SET password_change_required = ?, updated_at = ? WHERE id = ?')
+  const deleteById = db.prepare('DELETE FROM users WHERE id = ?')
+  const activeHolders = db.prepare(`SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id
+    WHERE r.role = ? AND u.disabled_at IS NULL ORDER BY u.id LIMIT ?`)
   const roleHolder = db.prepare('SELECT 1 FROM user_roles WHERE role = ? LIMIT 1')
   const withoutSkeletonFirst = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL ORDER BY u.id LIMIT ?`)
   const withoutSkeletonAfter = db.prepare(
@@ -64,6 +86,7 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
             user.passwordHash,
             user.disabledAt?.getTime() ?? null,
             user.sessionEpoch,
+            user.isPasswordChangeRequired ? 1 : 0,
             user.createdAt.getTime(),
             user.updatedAt.getTime(),
           )
@@ -108,9 +131,36 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
       })
     },
 
-    async listUsers({ afterUsernameKey, limit }) {
+    async listUsers({ afterUsernameKey, limit, keyPrefix }) {
+      if (keyPrefix !== undefined) {
+        const end = prefixEnd(keyPrefix)
+        const rows = afterUsernameKey === null ? prefixFirst.all(keyPrefix, end, limit) : prefixAfter.all(afterUsernameKey, keyPrefix, end, limit)
+        return rows.map(toUser)
+      }
       const rows = afterUsernameKey === null ? listFirst.all(limit) : listAfter.all(afterUsernameKey, limit)
       return rows.map(toUser)
+    },
+
+    async setUserDisabled(userId, disabledAt, updatedAt) {
+      return runAtomically(db, () => {
+        if (Number(setDisabled.run(disabledAt?.getTime() ?? null, updatedAt.getTime(), userId).changes) !== 1) return null
+        const row = findById.get(userId)
+        return row ? toUser(row) : null
+      })
+    },
+
+    async setPasswordChangeRequired(userId, isRequired, updatedAt) {
+      return Number(setChangeRequired.run(isRequired ? 1 : 0, updatedAt.getTime(), userId).changes) === 1
+    },
+
+    async deleteUser(userId) {
+      return Number(deleteById.run(userId).changes) === 1
+    },
+
+    // Every write to this database runs in BEGIN IMMEDIATE, one at a time: inside a unit of
+    // work, nothing else changes roles until it ends.
+    async lockActiveRoleHolders(role, limit) {
+      return activeHolders.all(role, limit).map((row) => String(row.id))
     },
 
     async hasUserWithRole(role) {

@@ -64,6 +64,12 @@ export function createSqliteAuditStore(db: DatabaseSync): AuditStore {
   const deleteOldest = db.prepare(`DELETE FROM audit_events WHERE id IN
     (SELECT id FROM audit_events WHERE occurred_at < ? ORDER BY occurred_at, id LIMIT ?)`)
 
+  const pseudonymize = db.prepare(`UPDATE audit_events SET
+      actor_user_id = CASE WHEN actor_user_id = :userId THEN :pseudonymousUserId ELSE actor_user_id END,
+      subject_user_id = CASE WHEN subject_user_id = :userId THEN :pseudonymousUserId ELSE subject_user_id END,
+      username = CASE WHEN username = :usernameKey THEN :pseudonymousUsername ELSE username END
+    WHERE actor_user_id = :userId OR subject_user_id = :userId OR username = :usernameKey`)
+
   function insertEvents(events: readonly AuditEventRecord[]): void {
     for (const event of events) insert.run(...auditEventValues(event, sqliteInstants))
   }
@@ -98,6 +104,10 @@ export function createSqliteAuditStore(db: DatabaseSync): AuditStore {
         count: Number(row.count),
         attempts: Number(row.attempts),
       }))
+    },
+
+    async pseudonymizeSubject({ userId, pseudonymousUserId, usernameKey, pseudonymousUsername }) {
+      return Number(pseudonymize.run({ userId, pseudonymousUserId, usernameKey, pseudonymousUsername }).changes)
     },
 
     async deleteEventsBefore(before, limit) {
