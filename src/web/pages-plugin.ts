@@ -24,7 +24,10 @@ import { adminRoutes } from './routes/admin-routes.ts'
 import { visitorRoutes } from './routes/visitor-routes.ts'
 
 export interface PageRouteDeps
-  extends Pick<Application, 'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits' | 'secondFactor' | 'mfaSignIn' | 'passkeys'> {
+  extends Pick<
+    Application,
+    'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits' | 'secondFactor' | 'mfaSignIn' | 'passkeys' | 'accountLifecycle'
+  > {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'passwords' | 'pages'>
 }
 
@@ -92,6 +95,10 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     return payload
   })
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof TesseraError && error.code === 'password_change_required' && request.method === 'GET') {
+      // An administrator asked for a new password: the password page is the one page open.
+      return reply.code(303).header('location', '/account/password?notice=required').send()
+    }
     const failure = describeFailure(error)
     if (failure.status >= 500) {
       request.log.error({ err: error }, 'page request failed')
@@ -109,6 +116,20 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
   })
 
   await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits, mfaSignIn: deps.mfaSignIn, passkeys: deps.passkeys })
-  await app.register(accountRoutes, { kit, mySessions: deps.mySessions, secondFactor: deps.secondFactor, mfaSignIn: deps.mfaSignIn, passkeys: deps.passkeys })
-  await app.register(adminRoutes, { kit, accountAdmin: deps.accountAdmin, tokenAdmin: deps.tokenAdmin, auditTrail: deps.auditTrail })
+  await app.register(accountRoutes, {
+    kit,
+    mySessions: deps.mySessions,
+    secondFactor: deps.secondFactor,
+    mfaSignIn: deps.mfaSignIn,
+    passkeys: deps.passkeys,
+    accountLifecycle: deps.accountLifecycle,
+  })
+  await app.register(adminRoutes, {
+    kit,
+    accountAdmin: deps.accountAdmin,
+    tokenAdmin: deps.tokenAdmin,
+    auditTrail: deps.auditTrail,
+    accountLifecycle: deps.accountLifecycle,
+    secondFactor: deps.secondFactor,
+  })
 }

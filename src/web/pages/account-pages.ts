@@ -18,7 +18,7 @@ function renderNotice(message: string | null): SafeHtml {
   return message === null ? html`` : html`<p class="notice" role="status">${message}</p>`
 }
 
-export function renderAccountPage(context: PageContext): SafeHtml {
+export function renderAccountPage(context: PageContext, state: { deleteErrors: FieldErrors; notice: string | null }): SafeHtml {
   const { t } = context
   const { user, session } = requireViewer(context)
   return renderPage(context, {
@@ -26,6 +26,7 @@ export function renderAccountPage(context: PageContext): SafeHtml {
     sections: 'account',
     scripts: accountScripts,
     main: html`<h1>${t('account.heading')}</h1>
+${renderNotice(state.notice)}
 <section class="card" aria-labelledby="profile-heading">
   <h2 id="profile-heading">${t('account.profile')}</h2>
   <dl class="facts">
@@ -35,6 +36,19 @@ export function renderAccountPage(context: PageContext): SafeHtml {
     <dt>${t('account.thisSession')}</dt><dd>${renderTime(context, session.createdAt)}</dd>
     <dt>${t('account.userId')}</dt><dd class="mono">${user.id}</dd>
   </dl>
+</section>
+<section class="card danger-zone" aria-labelledby="delete-heading">
+  <h2 id="delete-heading">${t('account.deleteHeading')}</h2>
+  <p>${t('account.deleteIntro')}</p>
+  <div class="narrow-form">
+  ${renderForm(context, {
+    action: '/account/delete',
+    errors: state.deleteErrors,
+    submitLabel: t('account.delete'),
+    submitClass: 'danger',
+    fields: [{ name: 'password', label: t('account.deletePassword'), type: 'password', autocomplete: 'current-password', isRequired: true }],
+  })}
+  </div>
 </section>`,
   })
 }

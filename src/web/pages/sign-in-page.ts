@@ -7,7 +7,7 @@ import type { MessageKey } from '../i18n/en.ts'
 import { hiddenFormToken } from '../forms.ts'
 import { passkeyScripts } from './second-step-page.ts'
 
-export const signInNotices = ['signed_out', 'ended', 'registered', 'password_changed', 'second_step_expired'] as const
+export const signInNotices = ['signed_out', 'ended', 'registered', 'password_changed', 'second_step_expired', 'deleted'] as const
 export type SignInNotice = (typeof signInNotices)[number]
 
 const noticeMessages: Record<SignInNotice, MessageKey> = {
@@ -16,6 +16,7 @@ const noticeMessages: Record<SignInNotice, MessageKey> = {
   registered: 'signIn.registered',
   password_changed: 'signIn.passwordChanged',
   second_step_expired: 'signIn.secondStepExpired',
+  deleted: 'signIn.deleted',
 }
 
 export function renderSignInPage(

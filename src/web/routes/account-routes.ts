@@ -27,14 +27,14 @@ declare module 'fastify' {
 const noticeQuery = {
   type: 'object',
   properties: {
-    notice: { type: 'string', enum: ['changed', 'ended', 'gone', 'ended_others', 'reauthenticated'] },
+    notice: { type: 'string', enum: ['changed', 'ended', 'gone', 'ended_others', 'reauthenticated', 'required'] },
     count: { type: 'integer', minimum: 0, maximum: 100000 },
     lang: { type: 'string', maxLength: 8 },
   },
 } as const
 
 interface NoticeQuery {
-  notice?: 'changed' | 'ended' | 'gone' | 'ended_others' | 'reauthenticated'
+  notice?: 'changed' | 'ended' | 'gone' | 'ended_others' | 'reauthenticated' | 'required'
   count?: number
 }
 
@@ -54,7 +54,7 @@ export function createSignedInCheck(kit: PageKit) {
   }
 }
 
-export interface AccountRouteDeps extends Pick<Application, 'mySessions' | 'secondFactor' | 'mfaSignIn' | 'passkeys'> {
+export interface AccountRouteDeps extends Pick<Application, 'mySessions' | 'secondFactor' | 'mfaSignIn' | 'passkeys' | 'accountLifecycle'> {
   kit: PageKit
 }
 
@@ -64,14 +64,46 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps
   app.decorateRequest('pageViewer', null)
   app.addHook('onRequest', createSignedInCheck(kit))
 
-  app.get('/account', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) =>
-    sendPage(reply, 200, renderAccountPage(contexts.create(request, reply, viewerOf(request)))),
+  app.get<{ Querystring: NoticeQuery }>('/account', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
+    const context = contexts.create(request, reply, viewerOf(request))
+    const notice = request.query.notice === 'reauthenticated' ? context.t('reauth.done') : null
+    return sendPage(reply, 200, renderAccountPage(context, { deleteErrors: [], notice }))
+  })
+
+  app.post<{ Body: FormBody }>(
+    '/account/delete',
+    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'password']) } },
+    async (request, reply) => {
+      const viewer = viewerOf(request)
+      formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)
+      const context = contexts.create(request, reply, viewer)
+      const { t } = context
+      const render = (status: number, errors: Array<{ field: string; message: string }>) =>
+        sendPage(reply, status, renderAccountPage(context, { deleteErrors: errors, notice: null }))
+      const password = request.body.password ?? ''
+      if (password === '') return render(400, [{ field: 'password', message: t('signIn.passwordMissing') }])
+      try {
+        await deps.accountLifecycle.deleteMyAccount(viewer, password, readClientContext(request))
+      } catch (error) {
+        if (isReauthenticationRequired(error)) return redirectToReauthentication(reply, '/account')
+        if (error instanceof TesseraError && error.code === 'invalid_credentials') return render(401, [{ field: 'password', message: t('password.currentWrong') }])
+        const refusal = describeRefusal(t, error, {})
+        if (refusal === null) throw error
+        return render(statusOfRefusal(reply, error), [refusal])
+      }
+      clearSessionCookie(reply)
+      return redirectTo(reply, '/login?notice=deleted')
+    },
   )
 
   app.get<{ Querystring: NoticeQuery }>('/account/password', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
     const context = contexts.create(request, reply, viewerOf(request))
-    const notices = { changed: context.t('password.changed'), reauthenticated: context.t('reauth.done') }
-    const notice = request.query.notice === 'changed' || request.query.notice === 'reauthenticated' ? notices[request.query.notice] : null
+    const notices: Partial<Record<string, string>> = {
+      changed: context.t('password.changed'),
+      reauthenticated: context.t('reauth.done'),
+      required: context.t('password.required'),
+    }
+    const notice = request.query.notice === undefined ? null : notices[request.query.notice] ?? null
     return sendPage(reply, 200, renderPasswordPage(context, { errors: [], notice, passwordMinLength: kit.settings.passwordMinLength }))
   })
 
@@ -120,6 +152,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps
       gone: t('sessions.gone'),
       ended_others: t('sessions.endedOthers', { count: request.query.count ?? 0 }),
       changed: null,
+      required: null,
       reauthenticated: t('reauth.done'),
     }
     const notice = request.query.notice === undefined ? null : notices[request.query.notice]
