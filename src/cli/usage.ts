@@ -100,7 +100,7 @@ of master.key.
   tessera audit tail [filters] [--interval 1s] [--count n] [--for 10m]
   tessera audit alerts [--since time] [--rule name] [--limit n] [--json]
 
-Filters: --user <user id> (actor or subject), --type <event type> (repeatable),
+Filters: --user <username, id or ~pseudonym> (actor or subject), --type <event type> (repeatable),
 --outcome success|failure, --ip <address>, --since <ISO time>, --until <ISO time>.
 
 audit query   The newest matching events (50 by default); --jsonl prints one JSON

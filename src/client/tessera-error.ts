@@ -43,6 +43,8 @@ export const serverErrorCodes = [
   'mfa_enrolment_required',
   'mfa_already_enrolled',
   'passkey_rejected',
+  'last_admin',
+  'password_change_required',
 ] as const
 
 /** Failures the SDK itself names: no answer, an answer that is no problem document, no session. */

@@ -150,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.metrics) registerMetrics(app, deps.metrics, config.metrics.token)
 
   const { signIn, mySessions, accountAdmin, tokenAdmin, oauth, auditTrail, health } = application
-  const { secondFactor, mfaSignIn, passkeys, accountLifecycle } = application
+  const { secondFactor, mfaSignIn, passkeys, accountLifecycle, presence } = application
   registerSecondFactorPolicy(app, secondFactor)
   registerPasswordChangePolicy(app, accountLifecycle)
   const { absoluteTimeoutSeconds, idleTimeoutSeconds } = config.sessions
@@ -176,7 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
   await app.register(adminSecondFactorRoutes, { secondFactor, accountAdmin, authenticate, prefix: '/v1/admin' })
-  await app.register(adminLifecycleRoutes, { accountAdmin, accountLifecycle, idleTimeoutSeconds, authenticate, prefix: '/v1/admin' })
+  await app.register(adminLifecycleRoutes, { accountAdmin, accountLifecycle, presence, idleTimeoutSeconds, authenticate, prefix: '/v1/admin' })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

@@ -60,6 +60,12 @@ export interface Principal {
    * verified the user). Empty when absent.
    */
   amr: readonly string[]
+  /**
+   * `preferred_username`: the account's username when the token was issued, for display only
+   * (show who is playing). Identify the user by `userId` (`sub`): a username may be taken by
+   * another account after its owner deleted theirs. Null when absent.
+   */
+  username: string | null
   /** Every verified claim. */
   claims: Readonly<JWTPayload>
 }
@@ -121,7 +127,9 @@ function readAuthorization(request: RequestWithHeaders): string | undefined | nu
 
 function readPrincipal(payload: JWTPayload): Principal | null {
   const { sub, sid, roles, client_id: clientId, jti, iat, exp, auth_time: authTime, amr } = payload as Record<string, unknown>
+  const username = (payload as Record<string, unknown>).preferred_username
   if (
+    (username !== undefined && typeof username !== 'string') ||
     (authTime !== undefined && typeof authTime !== 'number') ||
     (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string')))
   ) {
@@ -149,6 +157,7 @@ function readPrincipal(payload: JWTPayload): Principal | null {
     expiresAt: new Date(exp * 1000),
     authTime: typeof authTime === 'number' ? new Date(authTime * 1000) : null,
     amr: Array.isArray(amr) ? (amr as string[]) : [],
+    username: typeof username === 'string' ? username : null,
     claims: payload,
   }
 }

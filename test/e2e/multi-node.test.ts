@@ -87,9 +87,9 @@ async function logIn(on: TesseraProcess, username: string, mode: 'token' | 'cook
     body: JSON.stringify({ username, password, mode }),
   })
   assert.equal(response.status, 200)
-  const body = (await response.json()) as { access_token?: string; session_id: string }
+  const body = (await response.json()) as { access_token?: string; refresh_token?: string; session_id: string }
   const cookie = /__Host-session=[^;]*/.exec(response.headers.get('set-cookie') ?? '')?.[0] ?? ''
-  return { accessToken: body.access_token ?? '', sessionId: body.session_id, cookie }
+  return { accessToken: body.access_token ?? '', refreshToken: body.refresh_token ?? '', sessionId: body.session_id, cookie }
 }
 
 /** Polls until `isDone` holds; returns how long it took. Fails past the limit, saying `state()`. */
@@ -245,6 +245,36 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
       const elapsed = await timeUntilStatus(() => call(node(index), '/v1/admin/users', { bearer: deputy.accessToken }), 403)
       t.diagnostic(`role change seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
       assert.deepEqual((await call(node(index), '/v1/me', { bearer: deputy.accessToken })).body.user.roles, ['user'])
+    }
+  })
+
+  it('a user disabled on node 1 is refused on nodes 2 and 3 within 1 s, and a kick from the tessera command on every node', async (t) => {
+    const root = await logIn(node(0), 'root')
+    const username = `rogue${randomBytes(3).toString('hex')}`
+    const userId = await register(node(1), username)
+    const player = await logIn(node(1), username)
+    const browser = await logIn(node(2), username, 'cookie')
+    for (const each of nodes) {
+      assert.equal((await call(each, '/v1/me', { bearer: player.accessToken })).status, 200)
+      assert.equal((await call(each, '/v1/me', { cookie: browser.cookie })).status, 200)
+    }
+    const disabled = await call(node(0), `/v1/admin/users/${username}/disable`, { method: 'POST', bearer: root.accessToken, body: { reason: 'cheating' } })
+    assert.equal(disabled.status, 200)
+    for (const index of [1, 2]) {
+      const elapsed = await timeUntilStatus(() => call(node(index), '/v1/me', { bearer: player.accessToken }), 401)
+      t.diagnostic(`disable seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
+      await timeUntilStatus(() => call(node(index), '/v1/me', { cookie: browser.cookie }), 401)
+    }
+    assert.equal((await call(node(2), '/v1/auth/refresh', { method: 'POST', body: { refresh_token: player.refreshToken } })).status, 400)
+    assert.equal((await call(node(2), `/v1/admin/users/${userId}/enable`, { method: 'POST', bearer: root.accessToken })).status, 200)
+
+    const again = await logIn(node(2), username)
+    for (const each of nodes) assert.equal((await call(each, '/v1/me', { bearer: again.accessToken })).status, 200)
+    const kicked = await runTessera(['user', 'sessions', 'end', username])
+    assert.equal(kicked.code, 0, kicked.stderr)
+    for (const index of [0, 1, 2]) {
+      const elapsed = await timeUntilStatus(() => call(node(index), '/v1/me', { bearer: again.accessToken }), 401)
+      t.diagnostic(`command-line kick seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
     }
   })
 

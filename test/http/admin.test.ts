@@ -135,11 +135,13 @@ describe('admin API', () => {
       body: { roles: ['user'] },
     })
     assert.equal(unknown.status, 404)
+    // Neither an id nor a username: no such user.
     const notAnId = await server.request('/v1/admin/users/123/roles', {
       method: 'PUT',
       bearer: admin.access_token,
       body: { roles: ['user'] },
     })
-    assert.equal(notAnId.status, 400)
+    assert.equal(notAnId.status, 404)
+    assert.equal(notAnId.json.code, 'not_found')
   })
 })

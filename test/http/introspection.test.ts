@@ -134,6 +134,8 @@ describe('introspection', () => {
     const server = await startTestServer(t)
     const client = await createIntrospectionClient(server)
     const admin = await signInAsAdmin(server)
+    // Another admin stays: the last one cannot be demoted.
+    await signInAsAdmin(server)
     assert.deepEqual((await introspect(server, client, admin.access_token)).json.roles, ['admin', 'user'])
     await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     assert.deepEqual(decodeJwt(admin.access_token).roles, ['admin', 'user'])

@@ -146,6 +146,9 @@ describe('refresh rotation', () => {
     await server.application.accountAdmin.replaceUserRoles(id, ['admin', 'user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     const first = await logInWithToken(server, username)
     assert.deepEqual(decodeJwt(first.access_token).roles, ['admin', 'user'])
+    // Another admin stays: the last one cannot be demoted.
+    const other = await registerUser(server)
+    await server.application.accountAdmin.replaceUserRoles(other.id, ['admin', 'user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     await server.application.accountAdmin.replaceUserRoles(id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     const refreshed = await refresh(server, first.refresh_token)
     assert.deepEqual(decodeJwt(refreshed.json.access_token).roles, ['user'])

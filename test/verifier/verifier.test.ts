@@ -238,6 +238,9 @@ describe('verifier', () => {
     const admin = await signInAsAdmin(server)
     const { verifier } = createTestVerifier(server)
     const principal = await verifier.verifyAccessToken(admin.access_token)
+    // preferred_username is there to show; the user is principal.userId.
+    assert.equal(principal.username, admin.username)
+    assert.equal(principal.userId, admin.id)
     requireRoles(principal, ['admin'])
     requireRoles(principal, ['admin', 'user'])
     requireRoles(principal, [])
@@ -266,6 +269,8 @@ describe('verifier with introspection', () => {
       introspection: { clientId: client.clientId, clientSecret: client.clientSecret, cacheSeconds: 0 },
     })
     assert.deepEqual((await verifier.verifyAccessToken(admin.access_token)).roles, ['admin', 'user'])
+    // Another admin stays: the last one cannot be demoted.
+    await signInAsAdmin(server)
     await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
     assert.deepEqual((await verifier.verifyAccessToken(admin.access_token)).roles, ['user'])
     await server.request('/v1/auth/logout', { method: 'POST', bearer: admin.access_token })

@@ -18,6 +18,7 @@ import { exitCodes, usageError } from '../errors.ts'
 import { formatJson, formatTable } from '../format.ts'
 import type { Io } from '../io.ts'
 import { withApplication } from '../open-core.ts'
+import type { AccountAdministration } from '../../core/application/account-admin.ts'
 import { commandUsages } from '../usage.ts'
 
 const filterOptions = {
@@ -35,6 +36,15 @@ function readInstant(name: string, text: string | undefined): Date | undefined {
   const instant = new Date(text)
   if (Number.isNaN(instant.getTime())) throw usageError(`audit: --${name} expects an ISO 8601 time such as 2030-01-01T00:00:00Z.`)
   return instant
+}
+
+/**
+ * `--user` names a user by id or username (an unknown one is an error, not an empty answer), or
+ * a deleted account by its `~` pseudonym.
+ */
+async function resolveFilterUser(filter: AuditEventFilter, accountAdmin: Pick<AccountAdministration, 'resolveUser'>): Promise<AuditEventFilter> {
+  if (filter.userId === undefined || filter.userId.startsWith('~')) return filter
+  return { ...filter, userId: (await accountAdmin.resolveUser(filter.userId)).id }
 }
 
 function readFilter(values: { user?: string; type?: string[]; outcome?: string; ip?: string; since?: string; until?: string }): AuditEventFilter {
@@ -103,7 +113,8 @@ async function queryEvents(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit query: takes no arguments.')
   const filter = readFilter(values)
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const events = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ auditTrail }) => (await auditTrail.queryEvents(filter, { after: null, limit })).events)
+  const events = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ auditTrail, accountAdmin }) =>
+    (await auditTrail.queryEvents(await resolveFilterUser(filter, accountAdmin), { after: null, limit })).events)
   if (values.jsonl) io.stdout(events.map(formatEventLine).join(''))
   else if (events.length === 0) io.stdout('No events.\n')
   else io.stdout(formatEventRows(events))
@@ -143,8 +154,8 @@ async function tailEvents(args: string[], io: Io): Promise<number> {
   if (intervalSeconds === null || intervalSeconds <= 0) throw usageError('audit tail: --interval expects a duration such as 500ms or 2s.')
   if (values.for !== undefined && forSeconds === null) throw usageError('audit tail: --for expects a duration such as 30s or 10m.')
   const count = readCount('count', values.count, null)
-  await withApplication(loadConfig(io.env), { io, access: 'read' }, ({ auditTrail }) =>
-    followEvents(auditTrail, filter, { intervalMs: intervalSeconds * 1000, count, forMs: forSeconds === null ? null : forSeconds * 1000, io }),
+  await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ auditTrail, accountAdmin }) =>
+    followEvents(auditTrail, await resolveFilterUser(filter, accountAdmin), { intervalMs: intervalSeconds * 1000, count, forMs: forSeconds === null ? null : forSeconds * 1000, io }),
   )
   return exitCodes.success
 }

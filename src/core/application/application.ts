@@ -40,6 +40,7 @@ import type { SigningAlgorithm } from '../tokens/store.ts'
 import { createUnitOfWork } from '../unit-of-work.ts'
 import { createAccountAdministration, type AccountAdministration } from './account-admin.ts'
 import { createAccountLifecycleOperations, type AccountLifecycleOperations } from './account-lifecycle.ts'
+import { createPresenceOperations, type PresenceOperations } from './presence.ts'
 import { createAuditTrailOperations, type AuditTrailOperations } from './audit-trail.ts'
 import { createMySessionOperations, type MySessionOperations } from './my-sessions.ts'
 import { createSignInOperations, type SignInOperations } from './sign-in.ts'
@@ -109,6 +110,8 @@ export interface Application {
   accountAdmin: AccountAdministration
   /** Kick, disable and enable, delete, set a password or require a new one. */
   accountLifecycle: AccountLifecycleOperations
+  /** Who is online: users with live sessions and their last activity. */
+  presence: PresenceOperations
   tokenAdmin: TokenAdministration
   oauth: OAuthOperations
   auditTrail: AuditTrailOperations
@@ -262,6 +265,13 @@ export async function createApplication(deps: {
       unitOfWork,
       clock,
       pseudonymSecret: deriveSecret(masterKey, 'tessera deleted account pseudonyms'),
+    }),
+    presence: createPresenceOperations({
+      sessionStore: stores.sessions,
+      sessions,
+      accounts,
+      clock,
+      idleTimeoutSeconds: settings.sessions.idleTimeoutSeconds,
     }),
     tokenAdmin: createTokenAdministration({
       keyRing,

@@ -142,7 +142,7 @@ export function createPasskeyOperations(deps: {
         started.refreshToken === null
           ? null
           : {
-              ...(await accessTokens.issueAccessToken({ userId: user.id, sessionId: started.session.id, roles: user.roles, authentication })),
+              ...(await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: started.session.id, roles: user.roles, authentication })),
               refreshToken: started.refreshToken,
             }
       return { user, session: started.session, sessionToken: started.sessionToken, tokens }

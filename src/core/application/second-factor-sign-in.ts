@@ -239,7 +239,7 @@ export function createSecondFactorSignIn(deps: {
         started.refreshToken === null
           ? null
           : {
-              ...(await accessTokens.issueAccessToken({ userId: user.id, sessionId: started.session.id, roles: user.roles, authentication })),
+              ...(await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: started.session.id, roles: user.roles, authentication })),
               refreshToken: started.refreshToken,
             }
       return { user, session: started.session, sessionToken: started.sessionToken, tokens }
@@ -311,7 +311,7 @@ export function createSecondFactorSignIn(deps: {
       const renewed = { ...session, authenticatedAt: now, amr }
       const accessToken =
         session.transport === 'token'
-          ? await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles, authentication })
+          ? await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: session.id, roles: user.roles, authentication })
           : null
       return { session: renewed, accessToken }
     },

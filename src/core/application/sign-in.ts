@@ -137,6 +137,7 @@ export function createSignInOperations(deps: {
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
       userId: user.id,
+      username: user.username,
       sessionId: session.id,
       roles: user.roles,
       authentication: session,
@@ -297,7 +298,7 @@ export function createSignInOperations(deps: {
       if (session.transport !== 'cookie') {
         throw new TesseraError('cookie_session_required', 'Only a cookie session can ask for an access token.')
       }
-      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: session.id, roles: user.roles, authentication: session })
+      const issued = await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: session.id, roles: user.roles, authentication: session })
       // Recorded, not part of a unit of work: issuing a token changes no stored state.
       await audit.record({
         type: 'access_token_issued',

@@ -285,6 +285,9 @@ export function createSessions(deps: {
 
     async rotateRefreshToken(refreshToken, context) {
       const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
+      // Taken before the owner is read: a disable or sign-out everywhere committed between that
+      // read and the rotation must keep the copy read before it out of the cache.
+      const mark = cache.readMark()
       const found = await readOwnerOfRefreshToken(refreshToken)
       if (found && !isOwnedLive(found.session, found.owner)) {
         // Ended in the durable store: nothing to rotate, whatever the hot store still holds.
@@ -299,7 +302,10 @@ export function createSessions(deps: {
         throw invalidGrant
       }
       const { session } = rotation
+      // The owner read before may be cached only if nothing but this rotation's own drop came since.
+      const isOwnerCurrent = cache.readMark() === mark
       cache.forgetSession(session.id)
+      const ownerMark = isOwnerCurrent ? cache.readMark() : mark
       if (rotation.outcome === 'reused') {
         // The store has already ended the family: two parties hold it, and neither keeps it.
         await announce({ kind: 'session', sessionId: session.id })
@@ -313,7 +319,7 @@ export function createSessions(deps: {
         throw invalidGrant
       }
       const owner = found?.session.id === session.id ? found.owner : null
-      const active = await load({ ...session, lastSeenAt: now }, now.getTime(), cache.readMark(), owner)
+      const active = await load({ ...session, lastSeenAt: now }, now.getTime(), owner === null ? cache.readMark() : ownerMark, owner)
       if (!active) throw invalidGrant
       await audit.record(describeRefresh(rotation.outcome, session, context))
       return { active, refreshToken: rotation.refreshToken }

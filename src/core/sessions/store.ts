@@ -47,6 +47,11 @@ export interface SessionStore {
   deleteUserSessions(userId: string, exceptId: string | null): Promise<string[]>
   /** Deletes sessions idle since before `idleCutoff` or past their absolute expiry at `now`. */
   deleteExpiredSessions(idleCutoff: Date, now: Date): Promise<number>
+  /**
+   * Sessions seen at or after `seenSince` and not past their absolute expiry at `now`, the most
+   * recently seen first, at most `limit` (who is online).
+   */
+  listRecentSessions(seenSince: Date, now: Date, limit: number): Promise<SessionRecord[]>
   /** Counts sessions seen after `idleCutoff` and not past their absolute expiry at `now`. */
   countActiveSessions(idleCutoff: Date, now: Date): Promise<number>
 }

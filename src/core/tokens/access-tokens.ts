@@ -44,6 +44,12 @@ export interface AccessTokens {
     userId: string
     sessionId: string
     roles: readonly string[]
+    /**
+     * Becomes `preferred_username` (OpenID Connect Core §5.1): for display only, so a game server
+     * can show who is playing without another call. The subject is `sub`; a name may be reused
+     * after its account is deleted.
+     */
+    username?: string
     authentication?: { authenticatedAt: Date; amr: readonly string[] }
   }): Promise<{
     accessToken: string
@@ -102,13 +108,14 @@ export function createAccessTokens(deps: {
   }
 
   return {
-    async issueAccessToken({ userId, sessionId, roles, authentication }) {
+    async issueAccessToken({ userId, sessionId, roles, username, authentication }) {
       const key = keyRing.currentSigningKey()
       const issuedAt = Math.floor(clock.now().getTime() / 1000)
       const authenticationClaims = authentication
         ? { auth_time: Math.floor(authentication.authenticatedAt.getTime() / 1000), amr: [...authentication.amr] }
         : {}
-      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles], client_id: settings.clientId, ...authenticationClaims })
+      const nameClaim = username === undefined ? {} : { preferred_username: username }
+      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles], client_id: settings.clientId, ...nameClaim, ...authenticationClaims })
         .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt' })
         .setIssuer(settings.issuer)
         .setAudience(settings.audience)

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { AccountAdministration } from '../../core/application/account-admin.ts'
 import { maxDisableNoteLength, type AccountLifecycleOperations } from '../../core/application/account-lifecycle.ts'
+import type { PresenceOperations } from '../../core/application/presence.ts'
 import { requireAuth, requireRole } from '../plugins/authenticate.ts'
 import { readClientContext } from '../request-context.ts'
 import { authSecurity, passwordField, problemResponses, userReferenceParams } from '../schemas/shared.ts'
@@ -16,6 +17,7 @@ import type { AuthenticatedRouteDeps } from './route-deps.ts'
 export interface AdminLifecycleRouteDeps extends AuthenticatedRouteDeps {
   accountAdmin: AccountAdministration
   accountLifecycle: AccountLifecycleOperations
+  presence: PresenceOperations
   idleTimeoutSeconds: number
 }
 
@@ -32,11 +34,71 @@ const endedSessionsSchema = {
 } as const
 
 export async function adminLifecycleRoutes(app: FastifyInstance, deps: AdminLifecycleRouteDeps): Promise<void> {
-  const { accountAdmin, accountLifecycle, idleTimeoutSeconds, authenticate } = deps
+  const { accountAdmin, accountLifecycle, presence, idleTimeoutSeconds, authenticate } = deps
   app.addHook('onRequest', authenticate)
   app.addHook('onRequest', requireRole('admin'))
 
   const resolve = (request: UserRequest) => accountAdmin.resolveUser(request.params.id)
+
+  app.get<{ Querystring: { active_within: number; limit: number } }>(
+    '/presence',
+    {
+      schema: {
+        summary: 'Who is online',
+        operationId: 'getPresence',
+        description:
+          'Users with a live session, the most recently active first, each with its live sessions and last activity; and how many users were active within `active_within` seconds (default 300). Last activity moves at most once a minute per session. `truncated` says the server read its bound of sessions (5000) and the answer is partial.',
+        tags: ['admin'],
+        security: authSecurity,
+        querystring: {
+          type: 'object',
+          properties: {
+            active_within: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              active_users: { type: 'integer' },
+              active_within: { type: 'integer' },
+              truncated: { type: 'boolean' },
+              users: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    user: { $ref: 'User#' },
+                    last_seen_at: { type: 'string', format: 'date-time' },
+                    sessions: { type: 'array', items: { $ref: 'Session#' } },
+                  },
+                  required: ['user', 'last_seen_at', 'sessions'],
+                },
+              },
+            },
+            required: ['active_users', 'active_within', 'truncated', 'users'],
+          },
+          ...problemResponses(400, 401, 403, 503),
+        },
+      },
+    },
+    async (request) => {
+      const { active_within: activeWithinSeconds, limit } = request.query
+      const found = await presence.describePresence({ activeWithinSeconds, limit })
+      return {
+        active_users: found.activeUserCount,
+        active_within: found.activeWithinSeconds,
+        truncated: found.isTruncated,
+        users: found.users.map((online) => ({
+          user: viewUser(online.user),
+          last_seen_at: online.lastSeenAt.toISOString(),
+          sessions: online.sessions.map((session) => viewSession(session, idleTimeoutSeconds, null)),
+        })),
+      }
+    },
+  )
 
   app.get<{ Params: { id: string } }>(
     '/users/:id',

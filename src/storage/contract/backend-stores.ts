@@ -12,6 +12,7 @@ import { testSigningKeyStore } from './signing-keys.ts'
 import { testThrottleStore } from './throttles.ts'
 import { testSecondFactorStore } from './second-factors.ts'
 import { testPasskeyStore } from './passkeys.ts'
+import { testAccountLifecycleStores } from './account-lifecycle.ts'
 
 /**
  * `isInsideUnitOfWork`: the stores are bound to one open unit of work (see `insideUnitOfWork`),
@@ -30,4 +31,5 @@ export function testDurableBackendStores(openStores: OpenStores, options: { isIn
   testServiceClientStore(openStores)
   testSecondFactorStore(openStores)
   testPasskeyStore(openStores)
+  testAccountLifecycleStores(openStores)
 }

@@ -253,6 +253,21 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.equal(await sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 2)
     })
 
+    it('listRecentSessions() lists sessions seen since the instant and not past their expiry, the most recently seen first', async (t) => {
+      const { sessions, userId } = await openWithUser(t, openStores)
+      const build = (lastSeen: number, expires: number) =>
+        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(lastSeen), absoluteExpiresAt: secondsAfterEpoch(expires) })
+      const recent = [build(180, 500), build(150, 500), build(100, 201)]
+      const others = [build(99, 500), build(190, 200), build(170, 150)]
+      for (const session of [...recent, ...others]) await sessions.insertSession(session)
+      const listed = await sessions.listRecentSessions(secondsAfterEpoch(100), secondsAfterEpoch(200), 10)
+      assert.deepEqual(listed.map((session) => session.id), recent.map((session) => session.id))
+      assert.deepEqual(listed[0], recent[0])
+      assert.equal((await sessions.listRecentSessions(secondsAfterEpoch(100), secondsAfterEpoch(200), 2)).length, 2)
+      await sessions.touchSession(recent[2]?.id ?? '', secondsAfterEpoch(195))
+      assert.equal((await sessions.listRecentSessions(secondsAfterEpoch(190), secondsAfterEpoch(200), 10))[0]?.id, recent[2]?.id)
+    })
+
     it('deleteExpiredSessions() deletes every expired session, however many, and keeps the others', async (t) => {
       const { sessions, userId } = await openWithUser(t, openStores)
       // More than a SQLite sweep deletes in one statement.

@@ -96,6 +96,15 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
       return rows.length
     },
 
+    async listRecentSessions(seenSince, now, limit) {
+      const rows = await db.query(
+        `SELECT * FROM sessions WHERE last_seen_at >= $1 AND absolute_expires_at > $2
+         ORDER BY last_seen_at DESC, id LIMIT $3`,
+        [seenSince, now, limit],
+      )
+      return rows.map(toSession)
+    },
+
     async countActiveSessions(idleCutoff, now) {
       const [row] = await db.query(
         'SELECT count(*) AS active FROM sessions WHERE last_seen_at > $1 AND absolute_expires_at > $2',

@@ -196,6 +196,26 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     },
 
+    async listRecentSessions(seenSince, now, limit) {
+      // Page through the index: sessions past their absolute expiry (not yet swept) are skipped,
+      // and the index may be behind a record (a tidy-up that failed); the record decides.
+      const pageSize = Math.max(limit, 100)
+      const listed: SessionRecord[] = []
+      for (let offset = 0; listed.length < limit; offset += pageSize) {
+        const ids = await redis.command<string[]>(keys.byLastSeen, [
+          'ZRANGE', keys.byLastSeen, '+inf', String(seenSince.getTime()), 'BYSCORE', 'REV', 'LIMIT', String(offset), String(pageSize),
+        ])
+        const found = await Promise.all(ids.map((id) => readSession(id)))
+        for (const session of found) {
+          if (session && session.lastSeenAt.getTime() >= seenSince.getTime() && session.absoluteExpiresAt.getTime() > now.getTime()) listed.push(session)
+        }
+        if (ids.length < pageSize) break
+      }
+      return listed
+        .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .slice(0, limit)
+    },
+
     deleteSession: (id) => deleteOne(id, ''),
 
     deleteUserSession: (userId, id) => deleteOne(id, userId),

@@ -49,6 +49,8 @@ export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): 
   // sessions (migration 005): never every row.
   const deleteExpiredBatch = db.prepare(`DELETE FROM sessions WHERE rowid IN (
     SELECT rowid FROM sessions WHERE last_seen_at < ? OR absolute_expires_at <= ? LIMIT ${sweepBatchSize})`)
+  const listRecent = db.prepare(`SELECT * FROM sessions WHERE last_seen_at >= ? AND absolute_expires_at > ?
+    ORDER BY last_seen_at DESC, id LIMIT ?`)
   const countActive = db.prepare(`SELECT (SELECT stored FROM session_tally WHERE id = 1)
     - (SELECT count(*) FROM sessions WHERE last_seen_at <= ? OR absolute_expires_at <= ?) AS active`)
 
@@ -115,6 +117,10 @@ export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): 
         if (batch < sweepBatchSize) return deleted
         await new Promise((resolve) => setImmediate(resolve))
       }
+    },
+
+    async listRecentSessions(seenSince, now, limit) {
+      return listRecent.all(seenSince.getTime(), now.getTime(), limit).map(toSession)
     },
 
     async countActiveSessions(idleCutoff, now) {
