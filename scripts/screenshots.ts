@@ -8,7 +8,10 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { TestContext } from 'node:test'
+import type { Page } from 'playwright-core'
+import { decodeBase32 } from '../src/core/second-factor/totp.ts'
 import { launchChromium } from '../test/helpers/browser.ts'
+import { describeTotp, enrolTotp } from '../test/helpers/second-factor.ts'
 import { createAdmin, signInThroughForm, startPageServer } from '../test/helpers/page-browser.ts'
 import { strongPassword, type TestServer } from '../test/helpers/test-server.ts'
 
@@ -47,9 +50,36 @@ async function seed(server: TestServer) {
     if (hoursAgo === 3) await application.maintenance.runReview(clock.now())
   }
   clock.set(now)
+  // An account with an authenticator app, for the second step of the sign-in.
+  const signedIn = await server.request('/v1/auth/login', { body: { username: 'alex_kim', password: strongPassword } })
+  await enrolTotp(server, { bearer: signedIn.json.access_token })
   await application.tokenAdmin.createServiceClient('game-server', { actorUserId: admin.id, context: context('192.0.2.10', devices.laptop) })
   await application.tokenAdmin.createServiceClient('leaderboard', { actorUserId: admin.id, context: context('192.0.2.10', devices.laptop) })
   return { admin, users }
+}
+
+/** The account's second factor, set up and turned off again (so the next language starts alike). */
+async function captureSecondFactorOf(server: TestServer, page: Page, capture: (name: string) => Promise<void>): Promise<void> {
+  await page.goto(`${server.url}/account/second-factor`)
+  await capture('account-second-factor')
+  await page.locator('form[action="/account/second-factor/totp"] button').click()
+  await page.waitForLoadState()
+  await capture('account-totp-setup')
+  const key = ((await page.locator('output.key').textContent()) ?? '').replace(/\s/g, '')
+  await page.locator('#code').fill(describeTotp(server, decodeBase32(key))())
+  await page.locator('form[action="/account/second-factor/totp/confirm"] button').click()
+  await page.waitForLoadState()
+  await capture('account-recovery-codes')
+  await page.goto(`${server.url}/account/second-factor`)
+  await capture('account-second-factor-on')
+  await page.goto(`${server.url}/account/reauthenticate?return_to=%2Faccount%2Fsecond-factor`)
+  await capture('account-reauthenticate')
+  await page.goto(`${server.url}/account/passkeys`)
+  await capture('account-passkeys')
+  await page.goto(`${server.url}/account/second-factor`)
+  await page.locator('form[action="/account/second-factor/disable"] button').click()
+  await page.waitForLoadState()
+  server.clock.advanceSeconds(30)
 }
 
 async function main(): Promise<void> {
@@ -63,6 +93,7 @@ async function main(): Promise<void> {
   }
   const server = await startPageServer(scope, {}, { clockStart: new Date() })
   const { users } = await seed(server)
+  const captureSecondFactor = (page: Page, capture: (name: string) => Promise<void>) => captureSecondFactorOf(server, page, capture)
   const browser = await launchChromium()
   cleanups.push(() => browser.close())
   const shots: Array<[string, string, ((page: import('playwright-core').Page) => Promise<void>)?]> = [
@@ -70,6 +101,7 @@ async function main(): Promise<void> {
     ['account-password', '/account/password'],
     ['account-sessions', '/account/sessions'],
     ['admin-users', '/admin/users'],
+    ['admin-users-found', '/admin/users?q=ha'],
     ['admin-user', `/admin/users/${users[0]?.id ?? ''}`],
     ['admin-audit', '/admin/audit'],
     ['admin-alerts', '/admin/alerts'],
@@ -86,20 +118,21 @@ async function main(): Promise<void> {
   for (const language of ['en', 'ko'] as const) {
     const context = await browser.newContext({ locale: language === 'ko' ? 'ko-KR' : 'en-US', viewport: { width: 1200, height: 800 } })
     const page = await context.newPage()
-    const capture = async (name: string) => {
+    const captureOf = (shown: Page) => async (name: string) => {
       const file = resolve(outputDir, `${name}.${language}.png`)
-      await page.screenshot({ path: file, fullPage: true })
+      await shown.screenshot({ path: file, fullPage: true })
       written.push(file)
     }
+    const capture = captureOf(page)
     await page.goto(`${server.url}/login`)
     await capture('sign-in')
     await page.locator('#username').fill('mina')
     await page.locator('#password').fill('not the password')
-    await page.locator('main button[type="submit"]').click()
+    await page.locator('main form[action="/login"] button[type="submit"]').click()
     await capture('sign-in-error')
     await page.goto(`${server.url}/register`)
     await capture('register')
-    await page.locator('main button[type="submit"]').click()
+    await page.locator('main form[action="/register"] button[type="submit"]').click()
     await capture('register-errors')
     await signInThroughForm(page, server, 'mina')
     for (const [name, path, act] of shots) {
@@ -107,7 +140,25 @@ async function main(): Promise<void> {
       if (act) await act(page)
       await capture(name)
     }
+    await captureSecondFactor(page, capture)
+    await page.setViewportSize({ width: 375, height: 740 })
+    for (const [name, path] of [['phone-account-sessions', '/account/sessions'], ['phone-admin-user', `/admin/users/${users[0]?.id ?? ''}`]] as const) {
+      await page.goto(`${server.url}${path}`)
+      await capture(name)
+    }
     await page.goto(`${server.url}/admin/no-such-page-here`).catch(() => undefined)
+    // The second step of a sign-in, in a browser of its own.
+    const visitor = await browser.newContext({ locale: language === 'ko' ? 'ko-KR' : 'en-US', viewport: { width: 1200, height: 800 } })
+    const visitorPage = await visitor.newPage()
+    await visitorPage.goto(`${server.url}/login`)
+    await visitorPage.locator('#username').fill('alex_kim')
+    await visitorPage.locator('#password').fill(strongPassword)
+    await visitorPage.locator('main form[action="/login"] button[type="submit"]').click()
+    await captureOf(visitorPage)('sign-in-second-step')
+    await visitorPage.locator('#code').fill('000000')
+    await visitorPage.locator('main form[action="/login/second-step"] button[type="submit"]').first().click()
+    await captureOf(visitorPage)('sign-in-second-step-error')
+    await visitor.close()
     await context.close()
   }
   process.stdout.write(`${written.length} screenshots in ${outputDir}\n`)

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { stripTypeScriptTypes } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { detectLogoType, type LogoSource } from '../config/branding.ts'
 
@@ -44,6 +44,38 @@ function listServedSources(): string[] {
   return served
 }
 
+/**
+ * Browser libraries the pages' scripts import by their package name: served from the installed
+ * package's ES module directory under `vendor/<name>/`, and the scripts' bare import rewritten to
+ * that URL when they are served (the browser has no import map here: it would be an inline
+ * script, which the policy forbids).
+ */
+const vendorModules = [{ specifier: '@simplewebauthn/browser', directory: 'vendor/simplewebauthn-browser' }] as const
+
+function listVendorFiles(specifier: string): Array<{ path: string; file: string }> {
+  // The `import` condition of the package: its ES modules, not its CommonJS build.
+  const entry = fileURLToPath(import.meta.resolve(specifier))
+  const root = dirname(entry)
+  const files: Array<{ path: string; file: string }> = []
+  const walk = (directory: string) => {
+    for (const entryName of readdirSync(directory, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(directory, entryName.name)
+      if (entryName.isDirectory()) walk(full)
+      else if (entryName.name.endsWith('.js')) files.push({ path: relative(root, full), file: full })
+    }
+  }
+  walk(root)
+  return files
+}
+
+function rewriteVendorImports(code: string, prefix: string): string {
+  let rewritten = code
+  for (const { specifier, directory } of vendorModules) {
+    rewritten = rewritten.replaceAll(`from '${specifier}'`, `from '${prefix}${directory}/index.js'`)
+  }
+  return rewritten
+}
+
 function lazily<T>(compute: () => T): () => T {
   let value: { computed: T } | null = null
   return () => {
@@ -55,14 +87,23 @@ function lazily<T>(compute: () => T): () => T {
 export function createAssetTable(options: { brandStylesheet: string; brandIcon: string; logo: LogoSource }): AssetTable {
   const sources = new Map<string, Asset>()
   const hash = createHash('sha256')
+  // Known once every file is hashed; bodies are made on first request, after that.
+  let prefix = ''
   for (const path of listServedSources()) {
     const text = readFileSync(join(sourceRoot, path), 'utf8')
     hash.update(`${path}\n${text}\n`)
     const isTypeScript = path.endsWith('.ts')
     sources.set(path, {
       contentType: isTypeScript ? typeScriptType : stylesheetType,
-      body: isTypeScript ? lazily(() => stripTypeScriptTypes(text)) : () => text,
+      body: isTypeScript ? lazily(() => rewriteVendorImports(stripTypeScriptTypes(text), prefix)) : () => text,
     })
+  }
+  for (const { specifier, directory } of vendorModules) {
+    for (const { path, file } of listVendorFiles(specifier)) {
+      const text = readFileSync(file, 'utf8')
+      hash.update(`${directory}/${path}\n${text}\n`)
+      sources.set(`${directory}/${path}`, { contentType: typeScriptType, body: () => text })
+    }
   }
   sources.set('brand.css', { contentType: stylesheetType, body: () => options.brandStylesheet })
   hash.update(`brand.css\n${options.brandStylesheet}\n`)
@@ -78,7 +119,7 @@ export function createAssetTable(options: { brandStylesheet: string; brandIcon: 
     sources.set(logoPath, { contentType: type, body: () => bytes })
     hash.update(bytes)
   }
-  const prefix = `/assets/${hash.digest('base64url').slice(0, 16)}/`
+  prefix = `/assets/${hash.digest('base64url').slice(0, 16)}/`
   const urlOf = (path: string) => {
     if (!sources.has(path)) throw new TypeError(`no asset ${path}`)
     return `${prefix}${path}`

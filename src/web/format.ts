@@ -3,9 +3,14 @@ import Bowser from 'bowser'
 import { html, type SafeHtml } from './html.ts'
 import type { PageContext } from './page-context.ts'
 
-export function renderTime(context: PageContext, at: Date): SafeHtml {
+/** A time as text ("Dec 7, 2026, 10:00 UTC"), for a sentence that holds it. */
+export function formatTime(context: PageContext, at: Date): string {
   const text = new Intl.DateTimeFormat(context.language, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(at)
-  return html`<time datetime="${at.toISOString()}">${context.t('time.utc', { time: text })}</time>`
+  return context.t('time.utc', { time: text })
+}
+
+export function renderTime(context: PageContext, at: Date): SafeHtml {
+  return html`<time datetime="${at.toISOString()}">${formatTime(context, at)}</time>`
 }
 
 /** A timestamp in a table whose column already says UTC. */

@@ -22,6 +22,8 @@ export interface FieldSpec {
   /** Focus here when the form has no error (the one field of a page people come to fill). */
   hasInitialFocus?: boolean
   maxLength?: number
+  /** A one-time code: digits on a phone keyboard, filled from a text message or the app. */
+  isOneTimeCode?: boolean
   extra?: SafeHtml
 }
 
@@ -74,6 +76,8 @@ export function renderField(field: FieldSpec, errors: FieldErrors, focus: string
   } ${error ? html`aria-invalid="true"` : ''} ${field.isRequired ? html`required aria-required="true"` : ''} ${
     field.maxLength ? html`maxlength="${field.maxLength}"` : ''
   } ${focus === field.name ? html`autofocus` : ''} ${
+    field.isOneTimeCode ? html`inputmode="numeric" autocomplete="one-time-code"` : ''
+  } ${
     field.type === 'text' || field.type === undefined ? html`autocapitalize="none" spellcheck="false"` : ''
   }>
   ${field.extra ?? ''}

@@ -23,6 +23,8 @@ const accountSections: ReadonlyArray<{ path: string; label: MessageKey }> = [
   { path: '/account', label: 'account.overview' },
   { path: '/account/password', label: 'password.title' },
   { path: '/account/sessions', label: 'sessions.title' },
+  { path: '/account/second-factor', label: 'mfa.title' },
+  { path: '/account/passkeys', label: 'passkeys.title' },
 ]
 
 const adminSections: ReadonlyArray<{ path: string; label: MessageKey }> = [

@@ -5,9 +5,9 @@
  * runs or applies. Forms may post here and redirect to the allowed origins (a `return_to`), and
  * no page may be framed.
  */
-export function buildContentSecurityPolicy(options: { logoUrl: string | null; allowedOrigins: readonly string[] }): string {
+export function buildContentSecurityPolicy(options: { logoUrl: string | null; allowedOrigins: readonly string[]; allowsDataImages?: boolean }): string {
   const logoOrigin = options.logoUrl !== null && URL.canParse(options.logoUrl) ? new URL(options.logoUrl).origin : null
-  const imageSources = ["'self'", ...(logoOrigin ? [logoOrigin] : [])]
+  const imageSources = ["'self'", ...(logoOrigin ? [logoOrigin] : []), ...(options.allowsDataImages ? ['data:'] : [])]
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -21,6 +21,20 @@ export function buildContentSecurityPolicy(options: { logoUrl: string | null; al
     "require-trusted-types-for 'script'",
     "trusted-types 'none'",
   ].join('; ')
+}
+
+const repliesWithDataImages = new WeakSet<object>()
+
+/**
+ * Lets this answer show `data:` images (the QR code of a TOTP secret, made on the server and
+ * never stored). Every other page keeps `img-src` to this server and the logo.
+ */
+export function allowDataImages(reply: object): void {
+  repliesWithDataImages.add(reply)
+}
+
+export function allowsDataImages(reply: object): boolean {
+  return repliesWithDataImages.has(reply)
 }
 
 export const pageHeaders = {

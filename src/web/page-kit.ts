@@ -22,11 +22,11 @@ export interface PageKit {
 /** Page forms are small: a password is at most 1 KiB, and nothing else is long. */
 export const pageBodyLimitBytes = 16 * 1024
 
-/** The JSON schema of a form body with these (text) fields, and nothing else. */
-export function formBodySchema(fields: readonly string[], required: readonly string[] = []) {
+/** The JSON schema of a form body with these (text) fields, and nothing else; 4096 characters unless told. */
+export function formBodySchema(fields: readonly string[], required: readonly string[] = [], maxLengths: Readonly<Record<string, number>> = {}) {
   return {
     type: 'object',
-    properties: Object.fromEntries(fields.map((field) => [field, { type: 'string', maxLength: 4096 }])),
+    properties: Object.fromEntries(fields.map((field) => [field, { type: 'string', maxLength: maxLengths[field] ?? 4096 }])),
     required,
     additionalProperties: false,
   } as const

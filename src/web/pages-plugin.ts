@@ -14,7 +14,7 @@ import { createAssetTable } from './assets.ts'
 import { renderBrandIcon, renderBrandStylesheet } from './brand.ts'
 import { createFormGuard } from './form-guard.ts'
 import type { MessageKey } from './i18n/en.ts'
-import { buildContentSecurityPolicy, pageHeaders } from './page-headers.ts'
+import { allowsDataImages, buildContentSecurityPolicy, pageHeaders } from './page-headers.ts'
 import { createPageContextFactory } from './page-context.ts'
 import type { PageKit } from './page-kit.ts'
 import { sendPage } from './page-reply.ts'
@@ -23,7 +23,11 @@ import { accountRoutes } from './routes/account-routes.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { visitorRoutes } from './routes/visitor-routes.ts'
 
-export interface PageRouteDeps extends Pick<Application, 'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits'> {
+export interface PageRouteDeps
+  extends Pick<
+    Application,
+    'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits' | 'secondFactor' | 'mfaSignIn' | 'passkeys' | 'accountLifecycle'
+  > {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'passwords' | 'pages'>
 }
 
@@ -67,6 +71,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     logo: config.pages.logo,
   })
   const contentSecurityPolicy = buildContentSecurityPolicy({ logoUrl: assets.logoUrl, allowedOrigins: config.server.allowedOrigins })
+  const policyWithDataImages = buildContentSecurityPolicy({ logoUrl: assets.logoUrl, allowedOrigins: config.server.allowedOrigins, allowsDataImages: true })
   const formGuard = createFormGuard({ csrfTokens: deps.signIn, allowedOrigins: config.server.allowedOrigins })
   const contexts = createPageContextFactory({ productName: config.pages.productName, assets, formGuard })
   const kit: PageKit = {
@@ -84,12 +89,16 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
   acceptOnlyFormBodies(app)
   app.addHook('onSend', async (_request, reply, payload) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-      reply.header('content-security-policy', contentSecurityPolicy)
+      reply.header('content-security-policy', allowsDataImages(reply) ? policyWithDataImages : contentSecurityPolicy)
       for (const [name, value] of Object.entries(pageHeaders)) reply.header(name, value)
     }
     return payload
   })
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof TesseraError && error.code === 'password_change_required' && request.method === 'GET') {
+      // An administrator asked for a new password: the password page is the one page open.
+      return reply.code(303).header('location', '/account/password?notice=required').send()
+    }
     const failure = describeFailure(error)
     if (failure.status >= 500) {
       request.log.error({ err: error }, 'page request failed')
@@ -106,7 +115,21 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     return reply.header('cache-control', assetCacheControl).type(asset.contentType).send(asset.body())
   })
 
-  await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits })
-  await app.register(accountRoutes, { kit, mySessions: deps.mySessions })
-  await app.register(adminRoutes, { kit, accountAdmin: deps.accountAdmin, tokenAdmin: deps.tokenAdmin, auditTrail: deps.auditTrail })
+  await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits, mfaSignIn: deps.mfaSignIn, passkeys: deps.passkeys })
+  await app.register(accountRoutes, {
+    kit,
+    mySessions: deps.mySessions,
+    secondFactor: deps.secondFactor,
+    mfaSignIn: deps.mfaSignIn,
+    passkeys: deps.passkeys,
+    accountLifecycle: deps.accountLifecycle,
+  })
+  await app.register(adminRoutes, {
+    kit,
+    accountAdmin: deps.accountAdmin,
+    tokenAdmin: deps.tokenAdmin,
+    auditTrail: deps.auditTrail,
+    accountLifecycle: deps.accountLifecycle,
+    secondFactor: deps.secondFactor,
+  })
 }

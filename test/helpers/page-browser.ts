@@ -123,7 +123,7 @@ export async function signInThroughForm(page: Page, server: TestServer, username
   await page.goto(`${server.url}/login`)
   await page.locator('#username').fill(username)
   await page.locator('#password').fill(password)
-  await page.locator('main button[type="submit"]').click()
+  await page.locator('main form[action="/login"] button[type="submit"]').click()
   await page.waitForURL(`${server.url}/account`)
 }
 

@@ -16,9 +16,12 @@ export const routesOpenBeforePasswordChange: ReadonlySet<string> = new Set([
   'POST /v1/auth/reauthenticate',
   'POST /v1/auth/reauthenticate/passkey-options',
   'POST /v1/auth/logout',
-  // The hosted pages: the password form (sign-out reads no session before its handler).
+  // The hosted pages' equivalents: the password page, the step-up page before it, sign-out.
   'GET /account/password',
   'POST /account/password',
+  'GET /account/reauthenticate',
+  'POST /account/reauthenticate',
+  'POST /logout',
 ])
 
 export function registerPasswordChangePolicy(app: FastifyInstance, accountLifecycle: Pick<AccountLifecycleOperations, 'requireNoPendingPasswordChange'>): void {

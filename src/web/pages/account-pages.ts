@@ -18,7 +18,7 @@ function renderNotice(message: string | null): SafeHtml {
   return message === null ? html`` : html`<p class="notice" role="status">${message}</p>`
 }
 
-export function renderAccountPage(context: PageContext): SafeHtml {
+export function renderAccountPage(context: PageContext, state: { deleteErrors: FieldErrors; notice: string | null }): SafeHtml {
   const { t } = context
   const { user, session } = requireViewer(context)
   return renderPage(context, {
@@ -26,6 +26,7 @@ export function renderAccountPage(context: PageContext): SafeHtml {
     sections: 'account',
     scripts: accountScripts,
     main: html`<h1>${t('account.heading')}</h1>
+${renderNotice(state.notice)}
 <section class="card" aria-labelledby="profile-heading">
   <h2 id="profile-heading">${t('account.profile')}</h2>
   <dl class="facts">
@@ -35,6 +36,19 @@ export function renderAccountPage(context: PageContext): SafeHtml {
     <dt>${t('account.thisSession')}</dt><dd>${renderTime(context, session.createdAt)}</dd>
     <dt>${t('account.userId')}</dt><dd class="mono">${user.id}</dd>
   </dl>
+</section>
+<section class="card danger-zone" aria-labelledby="delete-heading">
+  <h2 id="delete-heading">${t('account.deleteHeading')}</h2>
+  <p>${t('account.deleteIntro')}</p>
+  <div class="narrow-form">
+  ${renderForm(context, {
+    action: '/account/delete',
+    errors: state.deleteErrors,
+    submitLabel: t('account.delete'),
+    submitClass: 'danger',
+    fields: [{ name: 'password', label: t('account.deletePassword'), type: 'password', autocomplete: 'current-password', isRequired: true }],
+  })}
+  </div>
 </section>`,
   })
 }
@@ -72,12 +86,12 @@ function renderSessionRow(context: PageContext, session: SessionRecord, isCurren
   const device = describeDevice(context, session.userAgent)
   const kind = session.transport === 'cookie' ? t('sessions.kindCookie') : t('sessions.kindToken')
   return html`<tr>
-  <td>${device} <span class="muted small">(${kind})</span> ${isCurrent ? html`<span class="tag current">${t('sessions.current')}</span>` : ''}
+  <td data-label="${t('sessions.device')}">${device} <span class="muted small">(${kind})</span> ${isCurrent ? html`<span class="tag current">${t('sessions.current')}</span>` : ''}
     ${session.userAgent !== '' && session.userAgent !== device ? html`<br><span class="muted small mono" title="${session.userAgent}">${session.userAgent.slice(0, 60)}${session.userAgent.length > 60 ? '…' : ''}</span>` : ''}</td>
-  <td class="mono nowrap">${session.ip}</td>
-  <td>${renderTableTime(context, session.createdAt)}</td>
-  <td>${renderTableTime(context, session.lastSeenAt)}</td>
-  <td><form method="post" action="/account/sessions/end">${hiddenFormToken(context)}
+  <td data-label="${t('sessions.address')}" class="mono nowrap">${session.ip}</td>
+  <td data-label="${t('sessions.started')} (UTC)">${renderTableTime(context, session.createdAt)}</td>
+  <td data-label="${t('sessions.lastActive')} (UTC)">${renderTableTime(context, session.lastSeenAt)}</td>
+  <td data-label=""><form method="post" action="/account/sessions/end">${hiddenFormToken(context)}
     <input type="hidden" name="session_id" value="${session.id}">
     <button type="submit" class="secondary small" aria-label="${t('sessions.endNamed', { device, address: session.ip })}">${t('sessions.end')}</button>
   </form></td>
@@ -96,7 +110,7 @@ export function renderSessionsPage(context: PageContext, state: { sessions: read
 <section class="card">
   ${renderNotice(state.notice)}
   <p>${t('sessions.intro')}</p>
-  <div class="table-wrap"><table>
+  <div class="table-wrap"><table class="stacked">
     <caption class="visually-hidden">${t('sessions.table')}</caption>
     <thead><tr><th scope="col">${t('sessions.device')}</th><th scope="col">${t('sessions.address')}</th><th scope="col">${t('sessions.started')} (UTC)</th><th scope="col">${t('sessions.lastActive')} (UTC)</th><th scope="col"><span class="visually-hidden">${t('sessions.end')}</span></th></tr></thead>
     <tbody>${state.sessions.map((session) => renderSessionRow(context, session, session.id === current.id))}</tbody>

@@ -22,15 +22,17 @@ function renderUserLink(userId: string | null): SafeHtml {
 }
 
 export function renderEventRows(context: PageContext, events: readonly AuditEventRecord[]): SafeHtml {
-  if (events.length === 0) return html`<tr><td colspan="7" class="muted">${context.t('audit.none')}</td></tr>`
+  const { t } = context
+  if (events.length === 0) return html`<tr><td colspan="7" class="muted">${t('audit.none')}</td></tr>`
+  // Each cell names its column (data-label), for the narrow layout where rows stack (pages.css).
   return html`${events.map((event) => html`<tr>
-  <td>${renderTableTime(context, event.occurredAt)}</td>
-  <td><span class="tag ${event.outcome === 'failure' ? 'failure' : ''}">${event.type}</span></td>
-  <td>${event.reason ?? html`<span class="muted">—</span>`}</td>
-  <td>${renderUserLink(event.actorUserId)}</td>
-  <td>${renderUserLink(event.subjectUserId)}${event.username && !event.subjectUserId ? html` <span class="mono small">${event.username.slice(0, 24)}</span>` : ''}</td>
-  <td class="mono nowrap">${event.ip ?? '—'}</td>
-  <td class="small mono">${Object.entries(event.details).map(([key, value]) => html`${key}=${String(value)} `)}</td>
+  <td data-label="${t('audit.time')}">${renderTableTime(context, event.occurredAt)}</td>
+  <td data-label="${t('audit.event')}"><span class="tag ${event.outcome === 'failure' ? 'failure' : ''}">${event.type}</span></td>
+  <td data-label="${t('audit.reason')}">${event.reason ?? html`<span class="muted">—</span>`}</td>
+  <td data-label="${t('audit.actor')}">${renderUserLink(event.actorUserId)}</td>
+  <td data-label="${t('audit.subject')}">${renderUserLink(event.subjectUserId)}${event.username && !event.subjectUserId ? html` <span class="mono small">${event.username.slice(0, 24)}</span>` : ''}</td>
+  <td data-label="${t('audit.ip')}" class="mono nowrap">${event.ip ?? '—'}</td>
+  <td data-label="${t('audit.details')}" class="small mono">${Object.entries(event.details).map(([key, value]) => html`${key}=${String(value)} `)}</td>
 </tr>`)}`
 }
 

@@ -3,6 +3,7 @@
  * recent events). Sections for disabling, deleting, resetting and the second factor take their
  * place in `renderUserPage` as they come.
  */
+import type { SecondFactorStatus } from '../../core/application/second-factor.ts'
 import type { AuditEventRecord, SessionRecord, UserRecord } from '../../core/application/types.ts'
 import { describeDevice, renderTableTime, renderTime } from '../format.ts'
 import { hiddenFormToken, renderErrorSummary, renderField, type FieldErrors } from '../forms.ts'
@@ -21,16 +22,21 @@ function renderStatus(context: PageContext, user: UserRecord): SafeHtml {
 
 export function renderUsersPage(
   context: PageContext,
-  state: { users: readonly UserRecord[]; nextCursor: string | null; isFirstPage: boolean },
+  state: { users: readonly UserRecord[]; nextCursor: string | null; isFirstPage: boolean; query: string },
 ): SafeHtml {
   const { t } = context
+  const searchField = { name: 'q', label: t('users.searchLabel'), value: state.query, maxLength: 64 }
+  const pageQuery = state.query === '' ? '' : `&q=${encodeURIComponent(state.query)}`
   return renderPage(context, {
     title: t('users.heading'),
     sections: 'admin',
     scripts: adminScripts,
     main: html`<h1>${t('users.heading')}</h1>
 <section class="card">
-  ${state.users.length === 0 ? html`<p>${t('users.none')}</p>` : html`<div class="table-wrap"><table>
+  <form method="get" action="/admin/users" role="search" class="inline-form">${renderField(searchField, [], null)}<button type="submit" class="secondary">${t('users.searchSubmit')}</button></form>
+</section>
+<section class="card">
+  ${state.users.length === 0 ? html`<p>${state.query === '' ? t('users.none') : t('users.noMatch')}</p>` : html`<div class="table-wrap"><table>
     <caption class="visually-hidden">${t('users.table')}</caption>
     <thead><tr><th scope="col">${t('users.username')}</th><th scope="col">${t('users.roles')}</th><th scope="col">${t('users.status')}</th><th scope="col">${t('users.created')} (UTC)</th></tr></thead>
     <tbody>${state.users.map((user) => html`<tr>
@@ -41,8 +47,8 @@ export function renderUsersPage(
     </tr>`)}</tbody>
   </table></div>`}
   <nav class="pager" aria-label="${t('users.table')}">
-    ${state.isFirstPage ? '' : html`<a href="/admin/users">${t('users.first')}</a>`}
-    ${state.nextCursor === null ? '' : html`<a href="/admin/users?cursor=${state.nextCursor}" rel="next">${t('users.next')}</a>`}
+    ${state.isFirstPage ? '' : html`<a href="/admin/users${pageQuery === '' ? '' : `?${pageQuery.slice(1)}`}">${t('users.first')}</a>`}
+    ${state.nextCursor === null ? '' : html`<a href="/admin/users?cursor=${state.nextCursor}${pageQuery}" rel="next">${t('users.next')}</a>`}
   </nav>
 </section>`,
   })
@@ -52,9 +58,43 @@ export interface UserPageState {
   user: UserRecord
   sessions: readonly SessionRecord[]
   events: readonly AuditEventRecord[]
+  secondFactor: SecondFactorStatus
   roleErrors: FieldErrors
   roleValue: string
+  passwordErrors: FieldErrors
   notice: string | null
+}
+
+/** Sign out everywhere, disable or enable, the password, and the second factor. */
+function renderActions(context: PageContext, state: UserPageState): SafeHtml {
+  const { t } = context
+  const { user } = state
+  const passwordField = { name: 'new_password', label: t('user.newPassword'), hint: t('user.newPasswordHint'), type: 'password' as const, autocomplete: 'new-password' }
+  const noteField = { name: 'note', label: t('user.disableNote'), maxLength: 200 }
+  const focus = state.passwordErrors.length > 0 ? 'new_password' : null
+  return html`<section class="card" aria-labelledby="actions-heading">
+  <h2 id="actions-heading">${t('user.actionsHeading')}</h2>
+  <p>${t('user.kickIntro')}</p>
+  <form method="post" action="/admin/users/${user.id}/kick">${hiddenFormToken(context)}<button type="submit" class="secondary">${t('user.kick')}</button></form>
+  ${user.disabledAt === null
+    ? html`<form method="post" action="/admin/users/${user.id}/disable" class="actions" novalidate>${hiddenFormToken(context)}
+      <div class="inline-form">${renderField(noteField, [], null)}<button type="submit" class="danger">${t('user.disable')}</button></div></form>`
+    : html`<form method="post" action="/admin/users/${user.id}/enable" class="actions">${hiddenFormToken(context)}<button type="submit">${t('user.enable')}</button></form>`}
+</section>
+<section class="card" aria-labelledby="password-heading">
+  <h2 id="password-heading">${t('user.passwordHeading')}</h2>
+  <form method="post" action="/admin/users/${user.id}/password" novalidate>${hiddenFormToken(context)}
+    ${renderErrorSummary(context, state.passwordErrors, [passwordField])}
+    ${renderField(passwordField, state.passwordErrors, focus)}
+    <div class="field checkbox"><input type="checkbox" id="require_change" name="require_change"> <label for="require_change">${t('user.requireChange')}</label></div>
+    <button type="submit" class="secondary">${t('user.savePassword')}</button>
+  </form>
+</section>
+<section class="card" aria-labelledby="mfa-heading">
+  <h2 id="mfa-heading">${t('user.mfaHeading')}</h2>
+  <p>${t('user.mfaState', { state: state.secondFactor.isEnabled ? t('user.mfaOn') : t('user.mfaOff'), count: state.secondFactor.passkeyCount })}</p>
+  <form method="post" action="/admin/users/${user.id}/reset-mfa">${hiddenFormToken(context)}<button type="submit" class="secondary">${t('user.resetMfa')}</button></form>
+</section>`
 }
 
 function renderRoles(context: PageContext, state: UserPageState): SafeHtml {
@@ -115,6 +155,7 @@ ${state.notice === null ? '' : html`<p class="notice" role="status">${state.noti
 </section>
 ${renderRoles(context, state)}
 ${renderUserSessions(context, state.sessions)}
+${renderActions(context, state)}
 <section class="card" aria-labelledby="lock-heading">
   <h2 id="lock-heading">${t('user.lockHeading')}</h2>
   <p>${t('user.lockIntro')}</p>

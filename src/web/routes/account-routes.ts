@@ -3,7 +3,7 @@
  * page, back here afterwards), and every form the session's token.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { MySessionOperations } from '../../core/application/my-sessions.ts'
+import type { Application } from '../../core/application/application.ts'
 import type { Principal } from '../../core/application/sign-in.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { readClientContext } from '../../http/request-context.ts'
@@ -13,6 +13,8 @@ import { formBodySchema, hiddenRoute, pageBodyLimitBytes, type PageKit } from '.
 import { redirectTo, sendPage } from '../page-reply.ts'
 import { readViewer, redirectToSignIn } from '../page-session.ts'
 import { renderAccountPage, renderPasswordPage, renderSessionsPage } from '../pages/account-pages.ts'
+import { passkeyRoutes } from './passkey-routes.ts'
+import { isReauthenticationRequired, redirectToReauthentication, secondFactorRoutes } from './second-factor-routes.ts'
 
 type FormBody = Record<string, string | undefined>
 
@@ -25,14 +27,14 @@ declare module 'fastify' {
 const noticeQuery = {
   type: 'object',
   properties: {
-    notice: { type: 'string', enum: ['changed', 'ended', 'gone', 'ended_others'] },
+    notice: { type: 'string', enum: ['changed', 'ended', 'gone', 'ended_others', 'reauthenticated', 'required'] },
     count: { type: 'integer', minimum: 0, maximum: 100000 },
     lang: { type: 'string', maxLength: 8 },
   },
 } as const
 
 interface NoticeQuery {
-  notice?: 'changed' | 'ended' | 'gone' | 'ended_others'
+  notice?: 'changed' | 'ended' | 'gone' | 'ended_others' | 'reauthenticated' | 'required'
   count?: number
 }
 
@@ -52,19 +54,56 @@ export function createSignedInCheck(kit: PageKit) {
   }
 }
 
-export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; mySessions: MySessionOperations }): Promise<void> {
+export interface AccountRouteDeps extends Pick<Application, 'mySessions' | 'secondFactor' | 'mfaSignIn' | 'passkeys' | 'accountLifecycle'> {
+  kit: PageKit
+}
+
+export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): Promise<void> {
   const { kit, mySessions } = deps
   const { signIn, formGuard, contexts } = kit
   app.decorateRequest('pageViewer', null)
   app.addHook('onRequest', createSignedInCheck(kit))
 
-  app.get('/account', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) =>
-    sendPage(reply, 200, renderAccountPage(contexts.create(request, reply, viewerOf(request)))),
+  app.get<{ Querystring: NoticeQuery }>('/account', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
+    const context = contexts.create(request, reply, viewerOf(request))
+    const notice = request.query.notice === 'reauthenticated' ? context.t('reauth.done') : null
+    return sendPage(reply, 200, renderAccountPage(context, { deleteErrors: [], notice }))
+  })
+
+  app.post<{ Body: FormBody }>(
+    '/account/delete',
+    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'password']) } },
+    async (request, reply) => {
+      const viewer = viewerOf(request)
+      formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)
+      const context = contexts.create(request, reply, viewer)
+      const { t } = context
+      const render = (status: number, errors: Array<{ field: string; message: string }>) =>
+        sendPage(reply, status, renderAccountPage(context, { deleteErrors: errors, notice: null }))
+      const password = request.body.password ?? ''
+      if (password === '') return render(400, [{ field: 'password', message: t('signIn.passwordMissing') }])
+      try {
+        await deps.accountLifecycle.deleteMyAccount(viewer, password, readClientContext(request))
+      } catch (error) {
+        if (isReauthenticationRequired(error)) return redirectToReauthentication(reply, '/account')
+        if (error instanceof TesseraError && error.code === 'invalid_credentials') return render(401, [{ field: 'password', message: t('password.currentWrong') }])
+        const refusal = describeRefusal(t, error, {})
+        if (refusal === null) throw error
+        return render(statusOfRefusal(reply, error), [refusal])
+      }
+      clearSessionCookie(reply)
+      return redirectTo(reply, '/login?notice=deleted')
+    },
   )
 
   app.get<{ Querystring: NoticeQuery }>('/account/password', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
     const context = contexts.create(request, reply, viewerOf(request))
-    const notice = request.query.notice === 'changed' ? context.t('password.changed') : null
+    const notices: Partial<Record<string, string>> = {
+      changed: context.t('password.changed'),
+      reauthenticated: context.t('reauth.done'),
+      required: context.t('password.required'),
+    }
+    const notice = request.query.notice === undefined ? null : notices[request.query.notice] ?? null
     return sendPage(reply, 200, renderPasswordPage(context, { errors: [], notice, passwordMinLength: kit.settings.passwordMinLength }))
   })
 
@@ -94,6 +133,8 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
         if (error instanceof TesseraError && error.code === 'invalid_credentials') {
           return render(401, [{ field: 'current_password', message: t('password.currentWrong') }])
         }
+        // An account with a second factor changes its password after a recent use of it.
+        if (isReauthenticationRequired(error)) return redirectToReauthentication(reply, '/account/password')
         const refusal = describeRefusal(t, error, { password: 'new_password' })
         if (refusal === null) throw error
         return render(statusOfRefusal(reply, error), [refusal])
@@ -111,6 +152,8 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
       gone: t('sessions.gone'),
       ended_others: t('sessions.endedOthers', { count: request.query.count ?? 0 }),
       changed: null,
+      required: null,
+      reauthenticated: t('reauth.done'),
     }
     const notice = request.query.notice === undefined ? null : notices[request.query.notice]
     return sendPage(reply, 200, renderSessionsPage(context, { sessions, notice }))
@@ -144,4 +187,7 @@ export async function accountRoutes(app: FastifyInstance, deps: { kit: PageKit; 
       return redirectTo(reply, `/account/sessions?notice=ended_others&count=${count}`)
     },
   )
+
+  await secondFactorRoutes(app, { kit, secondFactor: deps.secondFactor, mfaSignIn: deps.mfaSignIn })
+  await passkeyRoutes(app, { kit, passkeys: deps.passkeys })
 }

@@ -4,6 +4,8 @@
  * a user without it gets 403, recorded in the audit trail like the API's refusals. Every
  * change goes through the same operations as `/v1/admin/*`, so it is audited with its actor.
  */
+import type { Application } from '../../core/application/application.ts'
+import { adminUserActionRoutes, describeUserActionNotice, userActionNotices } from './admin-user-action-routes.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AccountAdministration } from '../../core/application/account-admin.ts'
 import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
@@ -22,7 +24,7 @@ import { createSignedInCheck, viewerOf } from './account-routes.ts'
 
 type FormBody = Record<string, string | undefined>
 
-export interface AdminPageDeps {
+export interface AdminPageDeps extends Pick<Application, 'accountLifecycle' | 'secondFactor'> {
   kit: PageKit
   accountAdmin: AccountAdministration
   tokenAdmin: TokenAdministration
@@ -74,33 +76,44 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     redirectTo(reply, '/admin/users'),
   )
 
-  app.get<{ Querystring: { cursor?: string } }>(
+  app.get<{ Querystring: { cursor?: string; q?: string } }>(
     '/admin/users',
-    { schema: { ...hiddenRoute, querystring: { type: 'object', properties: { cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$' }, ...languageOnly } } } },
+    {
+      schema: {
+        ...hiddenRoute,
+        querystring: { type: 'object', properties: { cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$' }, q: { type: 'string', maxLength: 64 }, ...languageOnly } },
+      },
+    },
     async (request, reply) => {
       const { cursor } = request.query
+      const query = (request.query.q ?? '').trim()
       const after = cursor === undefined ? null : Buffer.from(cursor, 'base64url').toString('utf8')
-      const page = await accountAdmin.listUsers({ after, limit: usersPerPage + 1 })
+      const page = query === ''
+        ? await accountAdmin.listUsers({ after, limit: usersPerPage + 1 })
+        : await accountAdmin.searchUsers({ query, after, limit: usersPerPage + 1 })
       const users = page.slice(0, usersPerPage)
       const last = users.at(-1)
       const nextCursor = page.length > usersPerPage && last ? Buffer.from(last.usernameKey, 'utf8').toString('base64url') : null
-      return sendPage(reply, 200, renderUsersPage(contextOf(request, reply), { users, nextCursor, isFirstPage: cursor === undefined }))
+      return sendPage(reply, 200, renderUsersPage(contextOf(request, reply), { users, nextCursor, isFirstPage: cursor === undefined, query }))
     },
   )
 
   async function renderUser(request: FastifyRequest, reply: FastifyReply, userId: string, status: number, state: Partial<UserPageState>) {
     const user = await accountAdmin.findUser(userId)
     if (!user) throw new TesseraError('not_found', 'No such user.')
-    const [sessions, events] = await Promise.all([
+    const [sessions, events, secondFactorStatus] = await Promise.all([
       accountAdmin.listUserSessions(user.id),
       auditTrail.queryUserEvents(user.id, { after: null, limit: 15 }),
+      deps.secondFactor.describeUser(user.id),
     ])
     return sendPage(reply, status, renderUserPage(contextOf(request, reply), {
       user,
       sessions,
       events: events.events,
+      secondFactor: secondFactorStatus,
       roleErrors: [],
       roleValue: '',
+      passwordErrors: [],
       notice: null,
       ...state,
     }))
@@ -115,7 +128,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
         querystring: {
           type: 'object',
           properties: {
-            notice: { type: 'string', enum: ['granted', 'revoked', 'unlocked'] },
+            notice: { type: 'string', enum: ['granted', 'revoked', 'unlocked', ...userActionNotices] },
             role: { type: 'string', pattern: rolePattern.source },
             count: { type: 'integer', minimum: 0, maximum: 100000 },
             ...languageOnly,
@@ -124,14 +137,16 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
       },
     },
     async (request, reply) => {
-      const { t } = contextOf(request, reply)
+      const context = contextOf(request, reply)
+      const { t } = context
       const { notice, role = '', count = 0 } = request.query
       const notices: Record<string, string> = {
         granted: t('user.granted', { role }),
         revoked: t('user.revoked', { role }),
         unlocked: t('user.unlocked', { count }),
       }
-      return renderUser(request, reply, request.params.id, 200, { notice: notice === undefined ? null : notices[notice] ?? null })
+      const text = notice === undefined ? null : notices[notice] ?? describeUserActionNotice(context, notice, count)
+      return renderUser(request, reply, request.params.id, 200, { notice: text })
     },
   )
 
@@ -171,6 +186,15 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
       return redirectTo(reply, `/admin/users/${request.params.id}?notice=unlocked&count=${clearedCounters}`)
     },
   )
+
+  await adminUserActionRoutes(app, {
+    kit,
+    idParams,
+    checkForm,
+    accountLifecycle: deps.accountLifecycle,
+    secondFactor: deps.secondFactor,
+    renderPasswordErrors: (request, reply, userId, errors) => renderUser(request, reply, userId, 400, { passwordErrors: errors }),
+  })
 
   app.get<{ Querystring: Partial<AuditFilterValues> & { cursor?: string } }>(
     '/admin/audit',
