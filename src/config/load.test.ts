@@ -49,7 +49,7 @@ describe('loadConfig()', () => {
       keyActivationDelaySeconds: 600,
       keyReloadIntervalSeconds: 10,
     })
-    assert.deepEqual(config.sessions, { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1 })
+    assert.deepEqual(config.sessions, { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1, limits: {} })
     assert.deepEqual(config.passwords.argon2, { memoryKiB: 19456, passes: 2, parallelism: 1 })
     assert.equal(config.passwords.minLength, 15)
     assert.equal(config.passwords.maxLength, 1024)

@@ -3,6 +3,7 @@
  * once as an otpauth URI and a QR code, confirmation with the first code (which hands out the
  * recovery codes, once), removal, and a new set of recovery codes.
  */
+import { renderQrCodeDataUrl } from '../qr-code.ts'
 import type { FastifyInstance } from 'fastify'
 import type { SecondFactorOperations, SecondFactorStatus } from '../../core/application/second-factor.ts'
 import { requireAuth } from '../plugins/authenticate.ts'
@@ -11,7 +12,6 @@ import { authSecurity, problemResponses } from '../schemas/shared.ts'
 import { authBodyLimitBytes, type AuthenticatedRouteDeps } from './route-deps.ts'
 
 /** Loaded at the first enrolment, not at every start. */
-const loadQrCode = () => import('qrcode')
 
 export const secondFactorStatusSchema = {
   type: 'object',
@@ -105,7 +105,7 @@ export async function mySecondFactorRoutes(app: FastifyInstance, deps: MySecondF
       return {
         secret: enrolment.secret,
         otpauth_uri: enrolment.otpauthUri,
-        qr_code: await (await loadQrCode()).default.toDataURL(enrolment.otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 256 }),
+        qr_code: await renderQrCodeDataUrl(enrolment.otpauthUri),
         algorithm: enrolment.algorithm,
         digits: enrolment.digits,
         period: enrolment.periodSeconds,

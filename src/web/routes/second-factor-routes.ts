@@ -7,7 +7,7 @@
  * and comes back to the page the change was made from.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import QRCode from 'qrcode'
+import { renderQrCodeDataUrl } from '../../http/qr-code.ts'
 import type { SecondFactorSignInOperations } from '../../core/application/second-factor-sign-in.ts'
 import type { SecondFactorOperations } from '../../core/application/second-factor.ts'
 import { TesseraError } from '../../core/errors.ts'
@@ -81,7 +81,7 @@ export async function secondFactorRoutes(
         if (error instanceof TesseraError && error.code === 'mfa_already_enrolled') return redirectTo(reply, here)
         throw error
       }
-      const qrCode = await QRCode.toDataURL(enrolment.otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 256 })
+      const qrCode = await renderQrCodeDataUrl(enrolment.otpauthUri)
       allowDataImages(reply)
       const context = contexts.create(request, reply, viewer)
       return sendPage(reply, 200, renderTotpSetupPage(context, { enrolment: { secret: enrolment.secret, qrCode, expiresInSeconds: enrolment.expiresInSeconds }, errors: [] }))
