@@ -172,7 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminTokenRoutes, { tokenAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
   await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
-  await app.register(pageRoutes, { signIn, mySessions, accountAdmin, tokenAdmin, auditTrail, requestLimits: application.requestLimits, config })
+  await app.register(pageRoutes, { signIn, mySessions, accountAdmin, tokenAdmin, auditTrail, requestLimits: application.requestLimits, email: application.email, config })
   await app.register(secondFactorAuthRoutes, { signIn, mfaSignIn, passkeys, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })

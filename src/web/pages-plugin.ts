@@ -21,9 +21,10 @@ import { sendPage } from './page-reply.ts'
 import { renderErrorPage } from './pages/error-page.ts'
 import { accountRoutes } from './routes/account-routes.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
+import { emailPageRoutes } from './routes/email-page-routes.ts'
 import { visitorRoutes } from './routes/visitor-routes.ts'
 
-export interface PageRouteDeps extends Pick<Application, 'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits'> {
+export interface PageRouteDeps extends Pick<Application, 'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits' | 'email'> {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'passwords' | 'pages'>
 }
 
@@ -78,6 +79,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
       allowedOrigins: config.server.allowedOrigins,
       absoluteTimeoutSeconds: config.sessions.absoluteTimeoutSeconds,
       passwordMinLength: config.passwords.minLength,
+      isMailEnabled: deps.email.isMailEnabled,
     },
   }
 
@@ -108,5 +110,6 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
 
   await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits })
   await app.register(accountRoutes, { kit, mySessions: deps.mySessions })
+  await app.register(emailPageRoutes, { kit, email: deps.email })
   await app.register(adminRoutes, { kit, accountAdmin: deps.accountAdmin, tokenAdmin: deps.tokenAdmin, auditTrail: deps.auditTrail })
 }

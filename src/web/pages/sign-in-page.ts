@@ -17,7 +17,7 @@ const noticeMessages: Record<SignInNotice, MessageKey> = {
 
 export function renderSignInPage(
   context: PageContext,
-  state: { username: string; errors: FieldErrors; returnTo: string | null; notice: SignInNotice | null },
+  state: { username: string; errors: FieldErrors; returnTo: string | null; notice: SignInNotice | null; canResetPassword?: boolean },
 ): SafeHtml {
   const { t } = context
   const registerLink = state.returnTo === null ? '/register' : `/register?return_to=${encodeURIComponent(state.returnTo)}`
@@ -36,6 +36,7 @@ export function renderSignInPage(
       { name: 'password', label: t('signIn.password'), type: 'password', autocomplete: 'current-password', isRequired: true },
     ],
   })}
+  ${state.canResetPassword ? html`<p class="aside-link"><a href="/forgot-password">${t('signIn.forgotPassword')}</a></p>` : ''}
   <p class="aside-link">${t('signIn.noAccount')} <a href="${registerLink}">${t('signIn.register')}</a></p>
 </div>`,
   })

@@ -71,6 +71,7 @@ export async function visitorRoutes(app: FastifyInstance, deps: { kit: PageKit; 
       errors: [],
       returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
       notice: request.query.notice ?? null,
+      canResetPassword: kit.settings.isMailEnabled,
     }))
   })
 
@@ -92,6 +93,7 @@ export async function visitorRoutes(app: FastifyInstance, deps: { kit: PageKit; 
           errors: fieldErrors,
           returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
           notice: null,
+          canResetPassword: kit.settings.isMailEnabled,
         }))
       if (errors.length > 0) return render(400, errors)
       try {
