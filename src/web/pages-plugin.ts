@@ -110,6 +110,6 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
 
   await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits })
   await app.register(accountRoutes, { kit, mySessions: deps.mySessions })
-  await app.register(emailPageRoutes, { kit, email: deps.email })
+  await app.register(emailPageRoutes, { kit, email: deps.email, requestLimits: deps.requestLimits })
   await app.register(adminRoutes, { kit, accountAdmin: deps.accountAdmin, tokenAdmin: deps.tokenAdmin, auditTrail: deps.auditTrail })
 }

@@ -157,6 +157,31 @@ describe('hosted pages of mailed links', () => {
     assert.ok(logLines.some((line) => line.includes('"path":"/password-reset"')), 'the requests were logged, by path')
   })
 
+  it('count reset requests and failed tokens per address in the buckets of the API', async (t) => {
+    const smtp = await startTestSmtpServer(t)
+    const port = await findFreePort()
+    const server = await startTestServer(t, {
+      TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      TESSERA_SMTP_URL: smtp.url,
+      TESSERA_MAIL_FROM: 'no-reply@tessera.test',
+      TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD: '2',
+    }, { port })
+    const forgot = await openForm(server, '/forgot-password')
+    const ask = () => postForm(server, '/forgot-password', { csrf_token: forgot.token, account: 'someone' }, { cookie: forgot.cookies })
+    assert.deepEqual([(await ask()).status, (await ask()).status], [200, 200])
+    const throttled = await ask()
+    assert.equal(throttled.status, 429, throttled.text)
+    assert.match(throttled.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/)
+    assert.match(throttled.text, /<html/)
+    const api = await server.request('/v1/auth/password-reset', { body: { username: 'someone' } })
+    assert.equal(api.status, 429, 'the page and the API share one bucket')
+
+    const page = await openForm(server, '/password-reset?token=not-a-token')
+    const guess = () => postForm(server, '/password-reset', { csrf_token: page.token, token: 'not-a-token', password: newPassword, password_repeat: newPassword }, { cookie: page.cookies })
+    assert.deepEqual([(await guess()).status, (await guess()).status], [400, 400])
+    assert.equal((await guess()).status, 429, 'token guessing through the page is slowed down as through the API')
+  })
+
   it('answer in Korean, from the catalogue of the page', async (t) => {
     const { server } = await startWithMail(t)
     const forgot = await openForm(server, '/forgot-password', { 'accept-language': 'ko' })

@@ -8,8 +8,12 @@
  * moves it into the form. `?token=` works too, for a browser without scripts, but leaves the
  * token in the address (the request log keeps the path only). These pages are sent with
  * `Referrer-Policy: no-referrer`, so no address of theirs reaches another request.
+ *
+ * Per address they count in the buckets of the API's routes (http/plugins/request-limits.ts):
+ * every reset request in `password_reset`, every failed token in `email_token`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Application } from '../../core/application/application.ts'
 import type { EmailOperations } from '../../core/application/email.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { readClientContext } from '../../http/request-context.ts'
@@ -50,9 +54,26 @@ function isMailDisabled(error: unknown): boolean {
   return error instanceof TesseraError && error.code === 'mail_disabled'
 }
 
-export async function emailPageRoutes(app: FastifyInstance, deps: { kit: PageKit; email: EmailOperations }): Promise<void> {
-  const { kit, email } = deps
+export async function emailPageRoutes(
+  app: FastifyInstance,
+  deps: { kit: PageKit; email: EmailOperations; requestLimits: Application['requestLimits'] },
+): Promise<void> {
+  const { kit, email, requestLimits } = deps
   const { formGuard, contexts } = kit
+
+  /** Runs a token operation counted as the API counts it: a failure stays counted, a success is given back. */
+  async function spendToken<T>(request: FastifyRequest, operation: () => Promise<T>): Promise<T> {
+    const attempt = await requestLimits.admitRequest('email_token', request.ip)
+    let result: T
+    try {
+      result = await operation()
+    } catch (error) {
+      await attempt.recordFailure()
+      throw error
+    }
+    await attempt.recordSuccess().catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
+    return result
+  }
 
   // The token pages' addresses may hold a token (`?token=`): no Referer carries them anywhere.
   // Set after the pages' own headers (a hook of this plugin runs after those of its parent).
@@ -81,6 +102,8 @@ export async function emailPageRoutes(app: FastifyInstance, deps: { kit: PageKit
       if (account === '') {
         return sendPage(reply, 400, renderForgotPasswordPage(context, { account, errors: [{ field: 'account', message: context.t('forgot.accountMissing') }] }))
       }
+      // Counted like POST /v1/auth/password-reset: every request from the address.
+      await requestLimits.admitRequest('password_reset', request.ip)
       // A username has no "@": the field names an account either way, as the API's two fields do.
       const named = account.includes('@') ? { email: account } : { username: account }
       email.requestPasswordReset({ ...named, language: context.language }, readClientContext(request))
@@ -109,7 +132,7 @@ export async function emailPageRoutes(app: FastifyInstance, deps: { kit: PageKit
       if (password === '') return render(400, [{ field: 'password', message: t('register.passwordMissing') }])
       if (repeat !== password) return render(400, [{ field: 'password_repeat', message: t('register.passwordMismatch') }])
       try {
-        await email.confirmPasswordReset({ token, newPassword: password }, readClientContext(request))
+        await spendToken(request, () => email.confirmPasswordReset({ token, newPassword: password }, readClientContext(request)))
       } catch (error) {
         if (isInvalidToken(error)) return sendPage(reply, 400, renderResetLinkRefusedPage(context))
         if (isMailDisabled(error)) return unavailable(request, reply)
@@ -137,7 +160,7 @@ export async function emailPageRoutes(app: FastifyInstance, deps: { kit: PageKit
       const context = contexts.create(request, reply, null)
       if (token === '' || token.length > maxTokenLength) return sendPage(reply, 400, renderVerifyLinkRefusedPage(context))
       try {
-        const verified = await email.verifyEmail(token, readClientContext(request))
+        const verified = await spendToken(request, () => email.verifyEmail(token, readClientContext(request)))
         return sendPage(reply, 200, renderEmailVerifiedPage(context, { address: verified.address }))
       } catch (error) {
         if (isInvalidToken(error)) return sendPage(reply, 400, renderVerifyLinkRefusedPage(context))
