@@ -23,6 +23,7 @@ async function startWithMail(t: TestContext, logLines?: string[]): Promise<{ ser
       TESSERA_SMTP_URL: smtp.url,
       TESSERA_MAIL_FROM: 'Tessera <no-reply@tessera.test>',
       TESSERA_THROTTLE_REGISTER_THRESHOLD: '100000',
+      TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD: '100000',
     },
     { port, ...(logLines ? { logLines } : {}) },
   )
@@ -180,6 +181,23 @@ describe('hosted pages of mailed links', () => {
     const guess = () => postForm(server, '/password-reset', { csrf_token: page.token, token: 'not-a-token', password: newPassword, password_repeat: newPassword }, { cookie: page.cookies })
     assert.deepEqual([(await guess()).status, (await guess()).status], [400, 400])
     assert.equal((await guess()).status, 429, 'token guessing through the page is slowed down as through the API')
+  })
+
+  it('set the password once when one link is posted 50 times at once', async (t) => {
+    const { server, smtp } = await startWithMail(t)
+    const account = await registerVerified(server, smtp)
+    const forgot = await openForm(server, '/forgot-password')
+    await postForm(server, '/forgot-password', { csrf_token: forgot.token, account: account.username }, { cookie: forgot.cookies })
+    const token = readLinkToken(server, await smtp.nextMailTo(account.address), 'password-reset')
+    const page = await openForm(server, `/password-reset?token=${token}`)
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => {
+        const password = `${newPassword} number ${index}`
+        return postForm(server, '/password-reset', { csrf_token: page.token, token, password, password_repeat: password }, { cookie: page.cookies })
+      }),
+    ).then((answers) => answers.map((answer) => answer.status))
+    assert.equal(statuses.filter((status) => status === 200).length, 1, `one success: ${statuses.join(' ')}`)
+    assert.equal(statuses.filter((status) => status === 400).length, 49, 'the others are told the link does not work')
   })
 
   it('answer in Korean, from the catalogue of the page', async (t) => {
