@@ -13,6 +13,7 @@ import { decodeBase32 } from '../src/core/second-factor/totp.ts'
 import { launchChromium } from '../test/helpers/browser.ts'
 import { describeTotp, enrolTotp } from '../test/helpers/second-factor.ts'
 import { createAdmin, signInThroughForm, startPageServer } from '../test/helpers/page-browser.ts'
+import { startTestSmtpServer } from '../test/helpers/smtp-server.ts'
 import { strongPassword, type TestServer } from '../test/helpers/test-server.ts'
 
 const outputDir = resolve(process.argv[2] ?? 'screenshots')
@@ -91,7 +92,9 @@ async function main(): Promise<void> {
   } catch {
     // fc-list is missing: nothing to tell.
   }
-  const server = await startPageServer(scope, {}, { clockStart: new Date() })
+  // A relay in the process, so the pages of a forgotten password show their forms.
+  const smtp = await startTestSmtpServer(scope)
+  const server = await startPageServer(scope, { TESSERA_SMTP_URL: smtp.url, TESSERA_MAIL_FROM: 'no-reply@tessera.test' }, { clockStart: new Date() })
   const { users } = await seed(server)
   const captureSecondFactor = (page: Page, capture: (name: string) => Promise<void>) => captureSecondFactorOf(server, page, capture)
   const browser = await launchChromium()
@@ -134,6 +137,10 @@ async function main(): Promise<void> {
     await capture('register')
     await page.locator('main form[action="/register"] button[type="submit"]').click()
     await capture('register-errors')
+    await page.goto(`${server.url}/forgot-password`)
+    await capture('forgot-password')
+    await page.goto(`${server.url}/password-reset#token=an-example-token`)
+    await capture('password-reset')
     await signInThroughForm(page, server, 'mina')
     for (const [name, path, act] of shots) {
       await page.goto(`${server.url}${path}`)

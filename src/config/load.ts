@@ -310,9 +310,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push('TESSERA_SMTP_URL: expected smtp://user:password@host:587 or smtps://user:password@host:465')
     }
     if (mailFrom === null) problems.push('TESSERA_MAIL_FROM: must be set together with TESSERA_SMTP_URL')
-    // Tessera serves no page at the links' paths: they must lead to pages that post the token.
-    if (value('TESSERA_MAIL_LINK_URL') === undefined) {
-      problems.push('TESSERA_MAIL_LINK_URL: must be set together with TESSERA_SMTP_URL (the base URL of your pages /password-reset and /verify-email)')
+    // Without the hosted pages Tessera serves no page at the links' paths: they must lead to the app's.
+    if (value('TESSERA_MAIL_LINK_URL') === undefined && !pages.isEnabled) {
+      problems.push('TESSERA_MAIL_LINK_URL: must be set together with TESSERA_SMTP_URL when TESSERA_PAGES_ENABLED is false (the base URL of your pages /password-reset and /verify-email)')
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)

@@ -37,6 +37,13 @@ describe('mail settings', () => {
   it('refuse another scheme, and an SMTP URL without its From address or link URL', () => {
     assert.match(problemsOf({ ...complete, TESSERA_SMTP_URL: 'http://smtp.example.com' }).join('\n'), /TESSERA_SMTP_URL: expected smtp:/)
     assert.match(problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL }).join('\n'), /TESSERA_MAIL_FROM: must be set/)
-    assert.match(problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL }).join('\n'), /TESSERA_MAIL_LINK_URL: must be set/)
+    assert.match(problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL, TESSERA_PAGES_ENABLED: 'false' }).join('\n'), /TESSERA_MAIL_LINK_URL: must be set/)
+  })
+
+  it('point the links at the hosted pages of the public URL when no link URL is set and the pages are on', () => {
+    const { TESSERA_MAIL_LINK_URL: _unused, ...withoutLinkUrl } = complete
+    const config = loadConfig({ ...withoutLinkUrl, TESSERA_PUBLIC_URL: 'https://id.example.com' })
+    assert.equal(config.mail.linkBaseUrl, 'https://id.example.com')
+    assert.doesNotMatch(problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL }).join('\n'), /TESSERA_MAIL_LINK_URL/)
   })
 })

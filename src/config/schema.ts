@@ -619,7 +619,7 @@ export const settings = {
   TESSERA_MAIL_LINK_URL: {
     type: 'url',
     description:
-      'Where links in mail point: {this}/password-reset#token=… and {this}/verify-email#token=…, pages of your app that read the token from the fragment and post it to Tessera (Tessera serves no page there). Required with TESSERA_SMTP_URL.',
+      'Where links in mail point: {this}/password-reset#token=… and {this}/verify-email#token=…, pages that read the token from the fragment and post it to Tessera. Default: TESSERA_PUBLIC_URL, whose hosted pages serve both paths; required with TESSERA_SMTP_URL when TESSERA_PAGES_ENABLED is false (then they are pages of your app).',
   },
   TESSERA_SMTP_TIMEOUT: {
     type: 'duration',

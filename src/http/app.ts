@@ -179,7 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
   await app.register(pageRoutes, {
     signIn, mySessions, accountAdmin, tokenAdmin, auditTrail, secondFactor, mfaSignIn, passkeys, config,
-    requestLimits: application.requestLimits, accountLifecycle: application.accountLifecycle,
+    requestLimits: application.requestLimits, accountLifecycle: application.accountLifecycle, email: application.email,
   })
   await app.register(secondFactorAuthRoutes, { signIn, mfaSignIn, passkeys, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })

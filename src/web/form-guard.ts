@@ -34,6 +34,16 @@ export interface FormGuard {
   clearVisitor(reply: FastifyReply): void
 }
 
+/**
+ * A page sent with `Referrer-Policy: no-referrer` (those a mailed token reaches) makes the
+ * browser send `Origin: null` with its forms. Fetch Metadata, which no page can set, still tells
+ * this site's own form from one of an opaque origin (a sandboxed frame is `cross-site`).
+ */
+function classifyFormSite(request: FastifyRequest, allowedOrigins: readonly string[]) {
+  if (request.headers.origin === 'null' && request.headers['sec-fetch-site'] === 'same-origin') return 'same-origin'
+  return classifyRequestSite(request, allowedOrigins)
+}
+
 // Distinct from any session id (a UUID), so a visitor's token never passes as a session's.
 const visitorBinding = (preSession: string) => `pre-session:${preSession}`
 
@@ -60,7 +70,7 @@ export function createFormGuard(deps: { csrfTokens: CsrfTokens; allowedOrigins: 
     },
 
     checkForm(request, presented, sessionId) {
-      if (classifyRequestSite(request, allowedOrigins) === 'cross-site') {
+      if (classifyFormSite(request, allowedOrigins) === 'cross-site') {
         throw new TesseraError('csrf_rejected', 'This form must be sent from this site.')
       }
       const binding = sessionId ?? (() => {

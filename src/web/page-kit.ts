@@ -10,6 +10,8 @@ export interface PageSettingsSlice {
   allowedOrigins: readonly string[]
   absoluteTimeoutSeconds: number
   passwordMinLength: number
+  /** Whether mail is sent: the sign-in page offers "forgot your password?" only then. */
+  isMailEnabled: boolean
 }
 
 export interface PageKit {

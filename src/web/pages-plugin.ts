@@ -21,12 +21,23 @@ import { sendPage } from './page-reply.ts'
 import { renderErrorPage } from './pages/error-page.ts'
 import { accountRoutes } from './routes/account-routes.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
+import { emailPageRoutes } from './routes/email-page-routes.ts'
 import { visitorRoutes } from './routes/visitor-routes.ts'
 
 export interface PageRouteDeps
   extends Pick<
     Application,
-    'signIn' | 'mySessions' | 'accountAdmin' | 'tokenAdmin' | 'auditTrail' | 'requestLimits' | 'secondFactor' | 'mfaSignIn' | 'passkeys' | 'accountLifecycle'
+    | 'signIn'
+    | 'mySessions'
+    | 'accountAdmin'
+    | 'tokenAdmin'
+    | 'auditTrail'
+    | 'requestLimits'
+    | 'secondFactor'
+    | 'mfaSignIn'
+    | 'passkeys'
+    | 'accountLifecycle'
+    | 'email'
   > {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'passwords' | 'pages'>
 }
@@ -83,6 +94,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
       allowedOrigins: config.server.allowedOrigins,
       absoluteTimeoutSeconds: config.sessions.absoluteTimeoutSeconds,
       passwordMinLength: config.passwords.minLength,
+      isMailEnabled: deps.email.isMailEnabled,
     },
   }
 
@@ -124,6 +136,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     passkeys: deps.passkeys,
     accountLifecycle: deps.accountLifecycle,
   })
+  await app.register(emailPageRoutes, { kit, email: deps.email, requestLimits: deps.requestLimits })
   await app.register(adminRoutes, {
     kit,
     accountAdmin: deps.accountAdmin,

@@ -1,4 +1,4 @@
-/** Registration: username and password, the password typed twice (there is no reset by email yet). */
+/** Registration: username and password, the password typed twice. */
 import { html, type SafeHtml } from '../html.ts'
 import { renderForm, type FieldErrors } from '../forms.ts'
 import { renderPage } from '../layout.ts'

@@ -21,7 +21,7 @@ const noticeMessages: Record<SignInNotice, MessageKey> = {
 
 export function renderSignInPage(
   context: PageContext,
-  state: { username: string; errors: FieldErrors; returnTo: string | null; notice: SignInNotice | null },
+  state: { username: string; errors: FieldErrors; returnTo: string | null; notice: SignInNotice | null; canResetPassword?: boolean },
 ): SafeHtml {
   const { t } = context
   const registerLink = state.returnTo === null ? '/register' : `/register?return_to=${encodeURIComponent(state.returnTo)}`
@@ -41,6 +41,7 @@ export function renderSignInPage(
       { name: 'password', label: t('signIn.password'), type: 'password', autocomplete: 'current-password', isRequired: true },
     ],
   })}
+  ${state.canResetPassword ? html`<p class="aside-link"><a href="/forgot-password">${t('signIn.forgotPassword')}</a></p>` : ''}
   <div class="passkey-option" data-passkey-ceremony="sign-in" data-options-url="/v1/auth/passkey/options" data-failed="${t('passkeys.failed')}" hidden>
     <p class="divider"><span>${t('signIn.or')}</span></p>
     <form method="post" action="/login/passkey">

@@ -106,6 +106,7 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
       errors: [],
       returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
       notice: request.query.notice ?? null,
+      canResetPassword: kit.settings.isMailEnabled,
     }))
   })
 
@@ -127,6 +128,7 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
           errors: fieldErrors,
           returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
           notice: null,
+          canResetPassword: kit.settings.isMailEnabled,
         }))
       if (errors.length > 0) return render(400, errors)
       try {
