@@ -56,7 +56,11 @@ function median(sorted: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
 }
 
-async function measureParallelThroughput(parameters: Argon2Parameters, chains: number, seconds: number): Promise<number> {
+async function measureParallelThroughput(
+  parameters: Argon2Parameters,
+  chains: number,
+  seconds: number,
+): Promise<number> {
   const startedAt = performance.now()
   const endAt = startedAt + seconds * 1000
   let completed = 0

@@ -43,7 +43,12 @@ function readBusyTicks(): number {
 export function takeCpuSnapshot(serverPid: number): CpuSnapshot | null {
   try {
     const serverTicks = readProcessTicks(serverPid)
-    return { atMs: performance.now(), busyTicks: readBusyTicks(), benchTicks: readProcessTicks('self') + serverTicks, serverTicks }
+    return {
+      atMs: performance.now(),
+      busyTicks: readBusyTicks(),
+      benchTicks: readProcessTicks('self') + serverTicks,
+      serverTicks,
+    }
   } catch {
     return null
   }

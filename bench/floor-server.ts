@@ -17,5 +17,8 @@ app.get('/hello', async () => ({ hello: 'world' }))
 await app.listen({ host: '127.0.0.1', port })
 process.stdout.write('listening\n')
 process.once('SIGTERM', () => {
-  app.close().then(() => process.exit(0), () => process.exit(1))
+  app.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  )
 })

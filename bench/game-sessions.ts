@@ -29,8 +29,13 @@ const loadOptions: LoadOptions = { connections, durationSeconds, warmupSeconds: 
 const adminPassword = 'bench admin passphrase for game sessions'
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
-  if (response.status >= 300) throw new Error(`POST ${new URL(url).pathname} answered ${response.status}: ${await response.text()}`)
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+  if (response.status >= 300)
+    throw new Error(`POST ${new URL(url).pathname} answered ${response.status}: ${await response.text()}`)
   return response.json()
 }
 
@@ -70,7 +75,10 @@ async function redeemTickets(url: string, tickets: string[], authorization: stri
         method: 'POST',
         path: '/v1/tickets/redeem',
         headers: { 'content-type': 'application/json', authorization },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ ticket: tickets[next++] ?? 'exhausted', audience: 'bench' }) }),
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ ticket: tickets[next++] ?? 'exhausted', audience: 'bench' }),
+        }),
       },
     ],
   })
@@ -95,7 +103,11 @@ const server = await startServerProcess({
 try {
   const player = await createBenchCredentials(server.url)
   const admin = await postJson(`${server.url}/v1/auth/login`, { username: 'bench-admin', password: adminPassword })
-  const client = await postJson(`${server.url}/v1/admin/clients`, { name: 'bench-game-server' }, { authorization: `Bearer ${admin.access_token}` })
+  const client = await postJson(
+    `${server.url}/v1/admin/clients`,
+    { name: 'bench-game-server' },
+    { authorization: `Bearer ${admin.access_token}` },
+  )
   const basic = `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}`
   const bearer = { authorization: `Bearer ${player.accessToken}` }
 
@@ -109,14 +121,24 @@ try {
   const device = await postJson(`${server.url}/v1/auth/device`, { device_id: 'bench-device-0001' })
   const deviceBody = JSON.stringify({ device_id: 'bench-device-0001', device_secret: device.device_secret })
   const deviceSignIn = summarizeLoad(
-    await runLoad(server, { method: 'POST', path: '/v1/auth/device', headers: { 'content-type': 'application/json' }, body: deviceBody }, loadOptions),
+    await runLoad(
+      server,
+      { method: 'POST', path: '/v1/auth/device', headers: { 'content-type': 'application/json' }, body: deviceBody },
+      loadOptions,
+    ),
     loadOptions,
   )
 
   const floor = summarizeLoad(await runLoad(server, { method: 'GET', path: '/healthz' }, loadOptions), loadOptions)
-  const data = summarizeLoad(await runLoad(server, { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }, loadOptions), loadOptions)
+  const data = summarizeLoad(
+    await runLoad(server, { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }, loadOptions),
+    loadOptions,
+  )
   // About `durationSeconds` of redemptions at the floor's rate, all issued and redeemed within their 30 s.
-  const ticketCount = Math.max(connections * 10, Math.min(20_000, Math.ceil(floor.requestsPerSecond * Math.min(durationSeconds, 5))))
+  const ticketCount = Math.max(
+    connections * 10,
+    Math.min(20_000, Math.ceil(floor.requestsPerSecond * Math.min(durationSeconds, 5))),
+  )
   const issued = await issueTickets(server.url, bearer.authorization, ticketCount)
   const redemption = await redeemTickets(server.url, issued.tickets, basic)
 

@@ -57,15 +57,21 @@ async function call(base: string, path: string, init: { method?: string; body?: 
   return text === '' ? null : (JSON.parse(text) as Record<string, any>)
 }
 
-async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function inBatches<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length)
   let next = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index] as T, index)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const index = next++
+        results[index] = await work(items[index] as T, index)
+      }
+    }),
+  )
   return results
 }
 
@@ -78,7 +84,10 @@ async function measure(scenario: string, nodes: readonly TesseraProcess[]): Prom
   const followed = nodes[nodes.length - 1]
   if (!first || !followed) throw new Error('no node')
   const admin = await call(first.url, '/v1/auth/login', { body: { username: 'root', password } })
-  const client = await call(first.url, '/v1/admin/clients', { body: { name: `bench-${randomBytes(3).toString('hex')}` }, bearer: admin?.access_token })
+  const client = await call(first.url, '/v1/admin/clients', {
+    body: { name: `bench-${randomBytes(3).toString('hex')}` },
+    bearer: admin?.access_token,
+  })
   const verifier = createVerifier({
     issuer: 'http://tessera.bench',
     audience: 'http://tessera.bench',
@@ -99,10 +108,19 @@ async function measure(scenario: string, nodes: readonly TesseraProcess[]): Prom
   const address = game.server.address()
   const wsUrl = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/play`
 
-  const usernames = Array.from({ length: usersCount }, (_unused, index) => `bench${index}_${randomBytes(3).toString('hex')}`)
+  const usernames = Array.from(
+    { length: usersCount },
+    (_unused, index) => `bench${index}_${randomBytes(3).toString('hex')}`,
+  )
   await inBatches(usernames, 8, (username) => call(first.url, '/v1/auth/register', { body: { username, password } }))
-  const sessions = await inBatches(Array.from({ length: playerCount }, (_unused, index) => index), 16, async (index) =>
-    call(nodes[index % nodes.length]?.url ?? first.url, '/v1/auth/login', { body: { username: usernames[index % usersCount], password } }))
+  const sessions = await inBatches(
+    Array.from({ length: playerCount }, (_unused, index) => index),
+    16,
+    async (index) =>
+      call(nodes[index % nodes.length]?.url ?? first.url, '/v1/auth/login', {
+        body: { username: usernames[index % usersCount], password },
+      }),
+  )
   const sockets = await inBatches(sessions, 50, async (session) => {
     const ticket = await call(followed.url, '/v1/tickets', { body: { audience }, bearer: session?.access_token })
     const socket = new WebSocket(wsUrl)
@@ -125,7 +143,10 @@ async function measure(scenario: string, nodes: readonly TesseraProcess[]): Prom
     const ender = nodes[index % Math.max(1, nodes.length - 1)] ?? first
     await call(ender.url, '/v1/auth/logout', { method: 'POST', bearer: session?.access_token })
     const answeredAt = performance.now()
-    const closedAt = await Promise.race([closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), missedAfterMs))])
+    const closedAt = await Promise.race([
+      closed,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), missedAfterMs)),
+    ])
     if (closedAt === null) missed += 1
     else latencies.push(Math.max(0, closedAt - answeredAt))
   })
@@ -160,7 +181,10 @@ async function isReachable(): Promise<boolean> {
   try {
     await client.connect()
     await client.end()
-    const redis = await openRedisConnection({ settings: { urls: [redisUrl], isCluster: false, keyPrefix: 'bench-probe' }, timeoutMs: 2000 })
+    const redis = await openRedisConnection({
+      settings: { urls: [redisUrl], isCluster: false, keyPrefix: 'bench-probe' },
+      timeoutMs: 2000,
+    })
     await redis.close()
     return true
   } catch {
@@ -208,7 +232,10 @@ try {
       await client.connect()
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
       await client.end()
-      const redis = await openRedisConnection({ settings: { urls: [redisUrl], isCluster: false, keyPrefix }, timeoutMs: 2000 })
+      const redis = await openRedisConnection({
+        settings: { urls: [redisUrl], isCluster: false, keyPrefix },
+        timeoutMs: 2000,
+      })
       const keys = await redis.scanKeys(`${keyPrefix}:*`)
       await Promise.all(keys.map((key) => redis.command(key, ['DEL', key])))
       await redis.close()

@@ -130,7 +130,8 @@ export function mergeTallies(tallies: readonly LoadTally[]): LoadTally {
   const latenciesMicroseconds = createHistogram()
   let cpu: CpuUsage | null = { seconds: 0, serverCpuSeconds: 0, otherCpuSeconds: 0 }
   for (const tally of tallies) {
-    for (const [status, count] of Object.entries(tally.statusCounts)) statusCounts[status] = (statusCounts[status] ?? 0) + count
+    for (const [status, count] of Object.entries(tally.statusCounts))
+      statusCounts[status] = (statusCounts[status] ?? 0) + count
     latenciesMicroseconds.add(tally.latenciesMicroseconds)
     cpu =
       cpu === null || tally.cpu === null

@@ -13,8 +13,12 @@ import { findWrk, runWrk } from './wrk.ts'
 
 const refreshTarget = Number(process.argv[2] ?? '25000')
 if (findWrk() === null) throw new Error('this benchmark needs wrk')
-const server = await startServerProcess({ entry: fileURLToPath(new URL('../src/main.ts', import.meta.url)), settings: readServerSettings(process.env) })
-const report = (label: string) => process.stdout.write(`${label.padEnd(34)} ${formatResidentMemory(readResidentMemory(server.pid))}\n`)
+const server = await startServerProcess({
+  entry: fileURLToPath(new URL('../src/main.ts', import.meta.url)),
+  settings: readServerSettings(process.env),
+})
+const report = (label: string) =>
+  process.stdout.write(`${label.padEnd(34)} ${formatResidentMemory(readResidentMemory(server.pid))}\n`)
 try {
   report('after start')
   const credentials = await createBenchCredentials(server.url)
@@ -28,7 +32,11 @@ try {
   report(`after ${flood.successCount} logins (16 connections)`)
   const chains: string[] = []
   for (let index = 0; index < 32; index += 1) {
-    const response = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: login.headers, body: login.body })
+    const response = await fetch(`${server.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: login.headers,
+      body: login.body,
+    })
     chains.push(((await response.json()) as { refresh_token: string }).refresh_token)
   }
   const refresh = { method: 'POST' as const, path: '/v1/auth/refresh', headers: { 'content-type': 'application/json' } }
@@ -36,11 +44,20 @@ try {
   const started = Date.now()
   // One run of chains, long enough for the target at the rate reached, bounded to two minutes.
   while (refreshed < refreshTarget && Date.now() - started < 120_000) {
-    const tally = await runWrk(server, refresh, { connections: 32, durationSeconds: 5, warmupSeconds: 0 }, { refreshTokens: chains.splice(0) })
+    const tally = await runWrk(
+      server,
+      refresh,
+      { connections: 32, durationSeconds: 5, warmupSeconds: 0 },
+      { refreshTokens: chains.splice(0) },
+    )
     refreshed += tally.successCount
     // The chains' last tokens are lost with the run: new chains for the next one.
     for (let index = 0; index < 32; index += 1) {
-      const response = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: login.headers, body: login.body })
+      const response = await fetch(`${server.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: login.headers,
+        body: login.body,
+      })
       chains.push(((await response.json()) as { refresh_token: string }).refresh_token)
     }
   }

@@ -36,6 +36,8 @@ export function readResidentMemory(pid: number): ResidentMemory | null {
 
 export function formatResidentMemory(memory: ResidentMemory | null): string {
   if (memory === null) return 'n/a'
-  return `${memory.rssMiB} MiB resident = ${memory.anonymousMiB} MiB anonymous + ${memory.fileMiB} MiB file-backed` +
+  return (
+    `${memory.rssMiB} MiB resident = ${memory.anonymousMiB} MiB anonymous + ${memory.fileMiB} MiB file-backed` +
     (memory.sharedMemoryMiB > 0 ? ` + ${memory.sharedMemoryMiB} MiB shared` : '')
+  )
 }

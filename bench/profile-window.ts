@@ -14,7 +14,10 @@ let isProfiling = false
 process.on('SIGUSR2', () => {
   const step = isProfiling
     ? session.post('Profiler.stop').then(({ profile }) => writeFileSync(file, JSON.stringify(profile)))
-    : session.post('Profiler.enable').then(() => session.post('Profiler.setSamplingInterval', { interval: 100 })).then(() => session.post('Profiler.start'))
+    : session
+        .post('Profiler.enable')
+        .then(() => session.post('Profiler.setSamplingInterval', { interval: 100 }))
+        .then(() => session.post('Profiler.start'))
   isProfiling = !isProfiling
   step.catch((error: unknown) => process.stderr.write(`profile-window: ${String(error)}\n`))
 })

@@ -29,7 +29,19 @@ export interface BenchReport {
   serverOutput: string
 }
 
-const headings = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'ratio', '/healthz', 'target', 'result', 'server CPU/req', 'other CPU'] as const
+const headings = [
+  'scenario',
+  'conns',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'ratio',
+  '/healthz',
+  'target',
+  'result',
+  'server CPU/req',
+  'other CPU',
+] as const
 /** Cores' worth of CPU taken by other processes past which a figure is not to be trusted. */
 const noisyOtherCpuCores = 0.15
 /** Change of the argon2id median between start and end past which the CPU's speed drifted. */
@@ -68,7 +80,11 @@ function renderTable(rows: readonly (readonly string[])[]): string {
   const widths = headings.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
   const renderRow = (row: readonly string[]) =>
     row
-      .map((cell, column) => ((column >= 1 && column <= 4) || column === 9 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
+      .map((cell, column) =>
+        (column >= 1 && column <= 4) || column === 9
+          ? cell.padStart(widths[column] ?? 0)
+          : cell.padEnd(widths[column] ?? 0),
+      )
       .join('  ')
       .trimEnd()
   const rule = widths.map((width) => '-'.repeat(width)).join('  ')
@@ -128,8 +144,8 @@ export function formatTextReport(report: BenchReport): string {
     `Server memory after the loads: ${formatResidentMemory(report.memory.afterLoad)}`,
   )
   lines.push(
-    'ratio: req/s (2xx only) over the floor\'s, or over the hash-bound limit; /healthz: over Tessera\'s own /healthz. server CPU/req: CPU time of all',
-    'server threads per answer (steadier than req/s). other CPU: cores\' worth used by other processes meanwhile.',
+    "ratio: req/s (2xx only) over the floor's, or over the hash-bound limit; /healthz: over Tessera's own /healthz. server CPU/req: CPU time of all",
+    "server threads per answer (steadier than req/s). other CPU: cores' worth used by other processes meanwhile.",
   )
   const noisy = report.outcomes.filter((outcome) => (outcome.load.otherCpuCores ?? 0) > noisyOtherCpuCores)
   if (noisy.length > 0) {
@@ -156,9 +172,16 @@ export function formatTextReport(report: BenchReport): string {
     `${misses === 0 ? 'All targets met' : `${misses} target(s) missed`}` +
       (report.hasServerErrors ? '; the server answered with unexpected errors (exit 1).' : '.'),
   )
-  const serverLines = report.serverOutput.trimEnd().split('\n').filter((line) => line !== '')
+  const serverLines = report.serverOutput
+    .trimEnd()
+    .split('\n')
+    .filter((line) => line !== '')
   if (serverLines.length > 0) {
-    lines.push('', `Server log (warn and above, last ${Math.min(serverLines.length, 40)} lines):`, ...serverLines.slice(-40))
+    lines.push(
+      '',
+      `Server log (warn and above, last ${Math.min(serverLines.length, 40)} lines):`,
+      ...serverLines.slice(-40),
+    )
   }
   return lines.join('\n')
 }

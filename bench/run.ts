@@ -25,7 +25,15 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { measureArgon2, measureArgon2MedianMs } from './argon2-timing.ts'
 import { createBenchCredentials } from './credentials.ts'
-import { mergeTallies, runLoad, summarizeLoad, type LoadOptions, type LoadRequest, type LoadTally, type LoadTarget } from './load.ts'
+import {
+  mergeTallies,
+  runLoad,
+  summarizeLoad,
+  type LoadOptions,
+  type LoadRequest,
+  type LoadTally,
+  type LoadTarget,
+} from './load.ts'
 import { describeMachine } from './machine.ts'
 import { readResidentMemory } from './memory.ts'
 import { formatJsonReport, formatTextReport, type BenchReport } from './report.ts'
@@ -40,7 +48,8 @@ const floodConnections = 16
 // Below TESSERA_THROTTLE_REFRESH_THRESHOLD (30): a refresh in progress counts against its address.
 const refreshChains = 16
 const argon2Runs = 15
-const usage = 'usage: npm run bench [-- --json]   (env: BENCH_SLICES, BENCH_SLICE_SECONDS, BENCH_DURATION_SECONDS; TESSERA_* for the server)'
+const usage =
+  'usage: npm run bench [-- --json]   (env: BENCH_SLICES, BENCH_SLICE_SECONDS, BENCH_DURATION_SECONDS; TESSERA_* for the server)'
 
 interface BenchOptions {
   isJson: boolean
@@ -52,7 +61,8 @@ interface BenchOptions {
 function readWholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
   const raw = env[name] ?? String(fallback)
   const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new TypeError(`${name} must be a whole number from 1 to ${max}, not "${raw}"`)
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new TypeError(`${name} must be a whole number from 1 to ${max}, not "${raw}"`)
   return value
 }
 
@@ -75,11 +85,20 @@ function pause(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds))
 }
 
-type Generator = (target: LoadTarget, request: LoadRequest, options: LoadOptions, chain?: WrkChain) => Promise<LoadTally>
+type Generator = (
+  target: LoadTarget,
+  request: LoadRequest,
+  options: LoadOptions,
+  chain?: WrkChain,
+) => Promise<LoadTally>
 
 function chooseGenerator(): { name: string; run: Generator } {
   const wrk = findWrk()
-  if (wrk !== null) return { name: `wrk ${wrk}`, run: (target, request, options, chain) => runWrk(target, request, options, chain ?? null) }
+  if (wrk !== null)
+    return {
+      name: `wrk ${wrk}`,
+      run: (target, request, options, chain) => runWrk(target, request, options, chain ?? null),
+    }
   return {
     name: 'autocannon (install wrk for steadier figures)',
     run: (target, request, options, chain) => {
@@ -139,17 +158,31 @@ async function signInChains(baseUrl: string, username: string, password: string,
       body: JSON.stringify({ username, password, mode: 'token' }),
     })
     const body = (await response.json()) as { refresh_token?: unknown }
-    if (response.status !== 200 || typeof body.refresh_token !== 'string') throw new Error(`login for a refresh chain answered ${response.status}`)
+    if (response.status !== 200 || typeof body.refresh_token !== 'string')
+      throw new Error(`login for a refresh chain answered ${response.status}`)
     tokens.push(body.refresh_token)
   }
   return tokens
 }
 
-async function runScenarios(server: ServerProcess, floor: FloorServer, generator: Generator, options: BenchOptions): Promise<Scenario[]> {
+async function runScenarios(
+  server: ServerProcess,
+  floor: FloorServer,
+  generator: Generator,
+  options: BenchOptions,
+): Promise<Scenario[]> {
   const { durationSeconds, slices, sliceSeconds } = options
   const credentials = await createBenchCredentials(server.url)
-  const bearerMe: LoadRequest = { method: 'GET', path: '/v1/me', headers: { authorization: `Bearer ${credentials.accessToken}` } }
-  const cookieMe: LoadRequest = { method: 'GET', path: '/v1/me', headers: { cookie: `__Host-session=${credentials.sessionToken}` } }
+  const bearerMe: LoadRequest = {
+    method: 'GET',
+    path: '/v1/me',
+    headers: { authorization: `Bearer ${credentials.accessToken}` },
+  }
+  const cookieMe: LoadRequest = {
+    method: 'GET',
+    path: '/v1/me',
+    headers: { cookie: `__Host-session=${credentials.sessionToken}` },
+  }
   const login: LoadRequest = {
     method: 'POST',
     path: '/v1/auth/login',
@@ -161,12 +194,21 @@ async function runScenarios(server: ServerProcess, floor: FloorServer, generator
   // Floor, /healthz, bearer and cookie in slices, each slice in a turned order, so a machine that
   // speeds up or slows down (or a neighbour that takes a core for a while) weighs on them alike.
   const reads = [
-    { id: 'floor', label: 'bare Fastify /hello (floor)', target: floor as LoadTarget, request: { method: 'GET', path: '/hello' } },
+    {
+      id: 'floor',
+      label: 'bare Fastify /hello (floor)',
+      target: floor as LoadTarget,
+      request: { method: 'GET', path: '/hello' },
+    },
     { id: 'healthz', label: '/healthz', target: server, request: { method: 'GET', path: '/healthz' } },
     { id: 'bearer', label: 'GET /v1/me bearer', target: server, request: bearerMe },
     { id: 'cookie', label: 'GET /v1/me cookie', target: server, request: cookieMe },
   ] as const
-  const sliceOptions = (slice: number): LoadOptions => ({ connections: readConnections, durationSeconds: sliceSeconds, warmupSeconds: slice === 0 ? 1 : 0 })
+  const sliceOptions = (slice: number): LoadOptions => ({
+    connections: readConnections,
+    durationSeconds: sliceSeconds,
+    warmupSeconds: slice === 0 ? 1 : 0,
+  })
   const readTallies = new Map<string, LoadTally[]>()
   for (let slice = 0; slice < slices; slice += 1) {
     const order = [...reads.slice(slice % reads.length), ...reads.slice(0, slice % reads.length)]
@@ -178,45 +220,84 @@ async function runScenarios(server: ServerProcess, floor: FloorServer, generator
     }
   }
   for (const read of reads) {
-    scenarios.push({ id: read.id, label: read.label, load: summarizeLoad(mergeTallies(readTallies.get(read.id) ?? []), sliceOptions(1)) })
+    scenarios.push({
+      id: read.id,
+      label: read.label,
+      load: summarizeLoad(mergeTallies(readTallies.get(read.id) ?? []), sliceOptions(1)),
+    })
   }
 
   logProgress('POST /v1/auth/login')
   const loginOptions: LoadOptions = { connections: loginConnections, durationSeconds, warmupSeconds: 1 }
-  scenarios.push({ id: 'login', label: 'POST /v1/auth/login', load: summarizeLoad(await generator(server, login, loginOptions), loginOptions) })
+  scenarios.push({
+    id: 'login',
+    label: 'POST /v1/auth/login',
+    load: summarizeLoad(await generator(server, login, loginOptions), loginOptions),
+  })
   assertServerAlive(server)
   // Logins the server had already accepted when the load stopped are still being hashed.
   await pause(1000)
 
   logProgress(`GET /v1/me bearer beside a ${floodConnections}-connection login flood`)
   const floodSlices = Math.max(2, Math.min(slices, Math.ceil(durationSeconds / sliceSeconds)))
-  const floodOptions: LoadOptions = { connections: floodConnections, durationSeconds: floodSlices * (sliceSeconds + 1) + 2, warmupSeconds: 0, allowedStatuses: [503] }
+  const floodOptions: LoadOptions = {
+    connections: floodConnections,
+    durationSeconds: floodSlices * (sliceSeconds + 1) + 2,
+    warmupSeconds: 0,
+    allowedStatuses: [503],
+  }
   const flood = generator(server, login, floodOptions)
   await pause(1000)
   const underFlood: LoadTally[] = []
   for (let slice = 0; slice < floodSlices; slice += 1) {
-    underFlood.push(await generator(server, bearerMe, { connections: readConnections, durationSeconds: sliceSeconds, warmupSeconds: 0 }))
+    underFlood.push(
+      await generator(server, bearerMe, {
+        connections: readConnections,
+        durationSeconds: sliceSeconds,
+        warmupSeconds: 0,
+      }),
+    )
   }
   const floodTally = await flood
   assertServerAlive(server)
   // Both loads share the server at once: its CPU time is not either one's alone.
-  const withoutServerCpu = (tally: LoadTally, loadOptions: LoadOptions) => ({ ...summarizeLoad(tally, loadOptions), serverCpuMsPerRequest: null })
+  const withoutServerCpu = (tally: LoadTally, loadOptions: LoadOptions) => ({
+    ...summarizeLoad(tally, loadOptions),
+    serverCpuMsPerRequest: null,
+  })
   scenarios.push(
-    { id: 'bearer_under_flood', label: 'GET /v1/me bearer, login flood', load: withoutServerCpu(mergeTallies(underFlood), sliceOptions(1)) },
+    {
+      id: 'bearer_under_flood',
+      label: 'GET /v1/me bearer, login flood',
+      load: withoutServerCpu(mergeTallies(underFlood), sliceOptions(1)),
+    },
     { id: 'login_flood', label: 'POST /v1/auth/login (the flood)', load: withoutServerCpu(floodTally, floodOptions) },
   )
   await pause(1000)
 
   if (findWrk() !== null) {
     logProgress(`POST /v1/auth/refresh, ${refreshChains} chains`)
-    const refresh: LoadRequest = { method: 'POST', path: '/v1/auth/refresh', headers: { 'content-type': 'application/json' } }
+    const refresh: LoadRequest = {
+      method: 'POST',
+      path: '/v1/auth/refresh',
+      headers: { 'content-type': 'application/json' },
+    }
     // A warm-up with chains of its own: a chain's tokens are used once.
     const warmupChains = await signInChains(server.url, credentials.username, credentials.password, refreshChains)
-    await generator(server, refresh, { connections: refreshChains, durationSeconds: 1, warmupSeconds: 0 }, { refreshTokens: warmupChains })
+    await generator(
+      server,
+      refresh,
+      { connections: refreshChains, durationSeconds: 1, warmupSeconds: 0 },
+      { refreshTokens: warmupChains },
+    )
     const chains = await signInChains(server.url, credentials.username, credentials.password, refreshChains)
     const refreshOptions: LoadOptions = { connections: refreshChains, durationSeconds, warmupSeconds: 0 }
     const tally = await generator(server, refresh, refreshOptions, { refreshTokens: chains })
-    scenarios.push({ id: 'refresh', label: 'POST /v1/auth/refresh (chains)', load: summarizeLoad(tally, refreshOptions) })
+    scenarios.push({
+      id: 'refresh',
+      label: 'POST /v1/auth/refresh (chains)',
+      load: summarizeLoad(tally, refreshOptions),
+    })
     assertServerAlive(server)
   }
   return scenarios

@@ -69,9 +69,13 @@ async function waitForExit(child: ChildProcess): Promise<void> {
 async function startRedisServer(): Promise<string> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-redis-'))
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  })
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  )
   cleanups.push(async () => {
     child.kill('SIGKILL')
     await waitForExit(child)
@@ -80,7 +84,10 @@ async function startRedisServer(): Promise<string> {
   const url = `redis://127.0.0.1:${port}`
   for (let attempt = 0; attempt < 200; attempt += 1) {
     try {
-      const connection = await openRedisConnection({ settings: { urls: [url], isCluster: false, keyPrefix: 'probe' }, timeoutMs: 200 })
+      const connection = await openRedisConnection({
+        settings: { urls: [url], isCluster: false, keyPrefix: 'probe' },
+        timeoutMs: 200,
+      })
       await connection.close()
       return url
     } catch {
@@ -92,7 +99,8 @@ async function startRedisServer(): Promise<string> {
 
 async function startTessera(settings: Record<string, string>): Promise<string> {
   const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('TESSERA_')) env[key] = value
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !key.startsWith('TESSERA_')) env[key] = value
   const child = spawn(process.execPath, [join(projectRoot, 'src/cli/main.ts'), 'serve'], {
     cwd: projectRoot,
     env: { ...env, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'error', ...settings },
@@ -121,13 +129,18 @@ async function measureThroughput(url: string, path: string, headers: Record<stri
     duration: durationSeconds,
     warmup: { connections: 32, duration: 1 },
   })
-  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${path}: ${result.errors} errors, ${result.non2xx} non-2xx answers`)
+  if (result.errors > 0 || result.non2xx > 0)
+    throw new Error(`${path}: ${result.errors} errors, ${result.non2xx} non-2xx answers`)
   return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99 }
 }
 
 async function signIn(url: string, username: string) {
   const post = (body: unknown) =>
-    fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    fetch(`${url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
   const token = (await (await post({ username, password })).json()) as { access_token: string }
   const cookieResponse = await post({ username, password, mode: 'cookie' })
   const cookie = /__Host-session=[^;]*/.exec(cookieResponse.headers.get('set-cookie') ?? '')?.[0] ?? ''
@@ -191,7 +204,8 @@ async function benchHttp(redisUrl: string): Promise<HttpRow[]> {
     const rounds: Array<{ floor: number; cookie: number; bearer: number }> = []
     for (let round = 0; round < roundCount; round += 1) {
       const measured = { floor: 0, cookie: 0, bearer: 0 }
-      for (const name of orders[round % orders.length] ?? []) measured[name] = (await measurements[name]()).requestsPerSecond
+      for (const name of orders[round % orders.length] ?? [])
+        measured[name] = (await measurements[name]()).requestsPerSecond
       rounds.push(measured)
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
@@ -202,7 +216,12 @@ async function benchHttp(redisUrl: string): Promise<HttpRow[]> {
     const bearer = { requestsPerSecond: median(rounds.map((round) => round.bearer)), ratio: bearerRatio }
     const isTargeted = cacheTtl !== '0'
     rows.push(
-      { scenario: `/healthz floor${suffix}`, requestsPerSecond: floor.requestsPerSecond, ratioToFloor: 1, target: null },
+      {
+        scenario: `/healthz floor${suffix}`,
+        requestsPerSecond: floor.requestsPerSecond,
+        ratioToFloor: 1,
+        target: null,
+      },
       {
         scenario: `cookie /v1/me, session in Redis${suffix}`,
         requestsPerSecond: cookie.requestsPerSecond,
@@ -248,11 +267,20 @@ type InsertSessions = (records: SessionRecord[]) => Promise<void>
  * Inserts until `total` sessions are stored (or the seeding time runs out), in batches of
  * `batchSize`; keeps a sample of tokens spread over everything inserted. Returns the count.
  */
-async function fillSessions(insert: InsertSessions, from: number, total: number, userIds: string[], sample: string[], batchSize: number) {
+async function fillSessions(
+  insert: InsertSessions,
+  from: number,
+  total: number,
+  userIds: string[],
+  sample: string[],
+  batchSize: number,
+) {
   const startedAt = performance.now()
   let count = from
   while (count < total && performance.now() - startedAt < seedLimitMs) {
-    const batch = Array.from({ length: Math.min(batchSize, total - count) }, (_, offset) => buildSession(count + offset, userIds))
+    const batch = Array.from({ length: Math.min(batchSize, total - count) }, (_, offset) =>
+      buildSession(count + offset, userIds),
+    )
     await insert(batch.map((entry) => entry.record))
     for (const [offset, entry] of batch.entries()) {
       const index = count + offset
@@ -260,7 +288,8 @@ async function fillSessions(insert: InsertSessions, from: number, total: number,
       else if (index % 50 === 0) sample[(index / 50) % lookupSamples] = entry.token
     }
     count += batch.length
-    if (count % 200_000 < batchSize) log(`  ${count} sessions (${((performance.now() - startedAt) / 1000).toFixed(0)} s)`)
+    if (count % 200_000 < batchSize)
+      log(`  ${count} sessions (${((performance.now() - startedAt) / 1000).toFixed(0)} s)`)
   }
   return count
 }
@@ -298,7 +327,13 @@ interface LookupRow {
   ratioToSmall: number | null
 }
 
-async function benchLookups(backend: string, store: SessionStore, insert: InsertSessions, userIds: string[], batchSize: number): Promise<LookupRow[]> {
+async function benchLookups(
+  backend: string,
+  store: SessionStore,
+  insert: InsertSessions,
+  userIds: string[],
+  batchSize: number,
+): Promise<LookupRow[]> {
   const sample: string[] = []
   log(`${backend}: ${smallSessionCount} sessions`)
   await fillSessions(insert, 0, smallSessionCount, userIds, sample, batchSize)
@@ -328,9 +363,15 @@ function createSqliteBulkInsert(dataDir: string): { insert: InsertSessions; clos
       db.exec('BEGIN IMMEDIATE')
       for (const session of records) {
         statement.run(
-          session.id, session.tokenHash, session.userId, session.transport,
-          session.createdAt.getTime(), session.lastSeenAt.getTime(),
-          session.absoluteExpiresAt.getTime(), session.ip, session.userAgent,
+          session.id,
+          session.tokenHash,
+          session.userId,
+          session.transport,
+          session.createdAt.getTime(),
+          session.lastSeenAt.getTime(),
+          session.absoluteExpiresAt.getTime(),
+          session.ip,
+          session.userAgent,
         )
       }
       db.exec('COMMIT')
@@ -370,7 +411,10 @@ async function main(): Promise<void> {
   bulk.close()
   await sqlite.close()
 
-  const connection = await openRedisConnection({ settings: { urls: [redisUrl], isCluster: false, keyPrefix: 'bench' }, timeoutMs: 5000 })
+  const connection = await openRedisConnection({
+    settings: { urls: [redisUrl], isCluster: false, keyPrefix: 'bench' },
+    timeoutMs: 5000,
+  })
   cleanups.push(() => connection.close())
   const redisSessions = createRedisSessionStore(connection, 'bench')
   // Through the store itself (its scripts, pointers and indexes), many at a time.
@@ -394,7 +438,10 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\nSession lookup by token hash (${lookupSamples} lookups one at a time, median of 3 rounds)\n`)
   for (const row of lookupRows) {
-    const ratio = row.ratioToSmall === null ? '' : `${row.ratioToSmall.toFixed(2)}x of 10k  target <= 1.2x  ${verdict(row.ratioToSmall, 1.2, false)}`
+    const ratio =
+      row.ratioToSmall === null
+        ? ''
+        : `${row.ratioToSmall.toFixed(2)}x of 10k  target <= 1.2x  ${verdict(row.ratioToSmall, 1.2, false)}`
     process.stdout.write(
       `  ${row.backend.padEnd(20)} ${String(row.sessions).padStart(8)} sessions  p50 ${row.p50Us.toFixed(1).padStart(7)} µs  p99 ${row.p99Us.toFixed(1).padStart(7)} µs  ${ratio}\n`,
     )

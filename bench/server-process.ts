@@ -56,7 +56,10 @@ function withoutTesseraSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** `settings` are the only TESSERA_* variables the server sees besides the ones set here. */
-export async function startServerProcess(options: { entry: string; settings: Record<string, string> }): Promise<ServerProcess> {
+export async function startServerProcess(options: {
+  entry: string
+  settings: Record<string, string>
+}): Promise<ServerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'))
   const port = await findFreePort()
   const url = `http://127.0.0.1:${port}`
@@ -70,7 +73,9 @@ export async function startServerProcess(options: { entry: string; settings: Rec
       TESSERA_LOG_LEVEL: 'warn',
       // As npm start and the tessera command run the server (see bin/tessera.js).
       MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576',
-      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url)),
+      NODE_COMPILE_CACHE:
+        process.env.NODE_COMPILE_CACHE ??
+        fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url)),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -46,7 +46,9 @@ function seed(dataDir: string, now: number): void {
   const insertSession = db.prepare(`INSERT INTO sessions
     (id, token_hash, user_id, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
     VALUES (?, ?, ?, ?, ?, ?, ?, '203.0.113.7', 'bench')`)
-  const insertRefreshToken = db.prepare('INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES (?, ?, ?)')
+  const insertRefreshToken = db.prepare(
+    'INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES (?, ?, ?)',
+  )
   const userIds = Array.from({ length: 1000 }, () => randomUUID())
   db.exec('BEGIN')
   userIds.forEach((id, index) => insertUser.run(id, `u${index}`, `u${index}`, now, now))
@@ -60,8 +62,13 @@ function seed(dataDir: string, now: number): void {
       const isToken = index % 2 === 0
       const lastSeenAt = now - Math.floor((index / sessionCount) * spanMs)
       insertSession.run(
-        id, isToken ? null : randomBytes(16).toString('hex'), userIds[index % userIds.length] ?? '',
-        isToken ? 'token' : 'cookie', lastSeenAt, lastSeenAt, lastSeenAt + 24 * idleTimeoutMs,
+        id,
+        isToken ? null : randomBytes(16).toString('hex'),
+        userIds[index % userIds.length] ?? '',
+        isToken ? 'token' : 'cookie',
+        lastSeenAt,
+        lastSeenAt,
+        lastSeenAt + 24 * idleTimeoutMs,
       )
       if (isToken) insertRefreshToken.run(randomBytes(16).toString('hex'), id, lastSeenAt)
     }
@@ -119,7 +126,8 @@ async function main(): Promise<void> {
     rows.push({ what: 'nothing (2 s idle, the floor)', ...(await measure(idle)) })
     const count = (at: number) => stores.sessions.countActiveSessions(new Date(at - idleTimeoutMs), new Date(at))
     const sweep = (at: number) => stores.sessions.deleteExpiredSessions(new Date(at - idleTimeoutMs), new Date(at))
-    for (let round = 1; round <= 3; round += 1) rows.push({ what: `gauge (scrape ${round})`, ...(await measure(() => count(now))) })
+    for (let round = 1; round <= 3; round += 1)
+      rows.push({ what: `gauge (scrape ${round})`, ...(await measure(() => count(now))) })
     rows.push({ what: 'minute sweep (1 minute expired)', ...(await measure(() => sweep(now))) })
     rows.push({ what: 'gauge after the sweep', ...(await measure(() => count(now))) })
     const later = now + 10 * minuteMs
@@ -139,8 +147,11 @@ async function main(): Promise<void> {
     const work = rows.filter((row) => !row.what.startsWith('nothing'))
     const floor = Math.max(...rows.filter((row) => row.what.startsWith('nothing')).map((row) => row.longestStallMs))
     const longest = Math.max(...work.map((row) => row.longestStallMs))
-    log(`\nlongest event-loop stall: ${longest.toFixed(1)} ms (target ≤ ${targetStallMs} ms); with nothing running: ${floor.toFixed(1)} ms`)
-    if (floor > targetStallMs) log('the machine itself stalls the event loop beyond the target: run this on a quiet machine')
+    log(
+      `\nlongest event-loop stall: ${longest.toFixed(1)} ms (target ≤ ${targetStallMs} ms); with nothing running: ${floor.toFixed(1)} ms`,
+    )
+    if (floor > targetStallMs)
+      log('the machine itself stalls the event loop beyond the target: run this on a quiet machine')
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
   }

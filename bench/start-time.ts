@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url'
 
 const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 const runs = Number(process.argv[2] ?? '5')
-const compileCache = process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url))
+const compileCache =
+  process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url))
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,7 +47,14 @@ async function timeStart(dataDir: string): Promise<StartTiming> {
   const started = performance.now()
   const child = spawn(process.execPath, [entry], {
     // As `npm start` runs it, with Node's compile cache (the first run of all fills it).
-    env: { ...process.env, NODE_COMPILE_CACHE: compileCache, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: String(port), TESSERA_DATA_DIR: dataDir, TESSERA_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      NODE_COMPILE_CACHE: compileCache,
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_PORT: String(port),
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_LOG_LEVEL: 'warn',
+    },
     stdio: 'ignore',
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -55,7 +63,8 @@ async function timeStart(dataDir: string): Promise<StartTiming> {
     while (performance.now() < deadline) {
       try {
         const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })
-        if (response.status === 200) return { wallMs: performance.now() - started, cpuMs: cpuSecondsOf(child.pid) * 1000 }
+        if (response.status === 200)
+          return { wallMs: performance.now() - started, cpuMs: cpuSecondsOf(child.pid) * 1000 }
       } catch {
         // Not listening yet.
       }
@@ -80,7 +89,8 @@ for (let run = 0; run < runs; run += 1) {
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
-const seconds = (values: number[]) => `median ${(median(values) / 1000).toFixed(3)} s (${values.map((value) => (value / 1000).toFixed(2)).join(', ')})`
+const seconds = (values: number[]) =>
+  `median ${(median(values) / 1000).toFixed(3)} s (${values.map((value) => (value / 1000).toFixed(2)).join(', ')})`
 const format = (timings: StartTiming[]) =>
   `wall ${seconds(timings.map((timing) => timing.wallMs))}; CPU ${seconds(timings.map((timing) => timing.cpuMs))}`
 process.stdout.write(

@@ -8,14 +8,7 @@ import type { Argon2Timing } from './argon2-timing.ts'
 import type { LoadSummary } from './load.ts'
 
 export type ScenarioId =
-  | 'floor'
-  | 'healthz'
-  | 'bearer'
-  | 'cookie'
-  | 'login'
-  | 'bearer_under_flood'
-  | 'login_flood'
-  | 'refresh'
+  'floor' | 'healthz' | 'bearer' | 'cookie' | 'login' | 'bearer_under_flood' | 'login_flood' | 'refresh'
 
 export interface Scenario {
   id: ScenarioId
@@ -60,13 +53,23 @@ export function evaluateScenarios(scenarios: readonly Scenario[], argon2: Argon2
   const idleBearerP99 = scenarios.find((scenario) => scenario.id === 'bearer')?.load.latencyP99Ms ?? 0
   const toFloor = (load: LoadSummary) => (floorRate > 0 ? load.requestsPerSecond / floorRate : 0)
   const toHashLimit = (load: LoadSummary) => load.requestsPerSecond / argon2.hashBoundLoginsPerSecond
-  const floorJudged = (outcome: Omit<ScenarioOutcome, 'ratioBasis' | 'ratio' | 'target' | 'verdict'>, minimum: number): ScenarioOutcome => {
+  const floorJudged = (
+    outcome: Omit<ScenarioOutcome, 'ratioBasis' | 'ratio' | 'target' | 'verdict'>,
+    minimum: number,
+  ): ScenarioOutcome => {
     const ratio = toFloor(outcome.load)
-    return { ...outcome, ratioBasis: 'floor', ratio, target: `>= ${minimum.toFixed(2)}x floor`, verdict: judge(ratio >= minimum) }
+    return {
+      ...outcome,
+      ratioBasis: 'floor',
+      ratio,
+      target: `>= ${minimum.toFixed(2)}x floor`,
+      verdict: judge(ratio >= minimum),
+    }
   }
 
   return scenarios.map(({ id, label, load }): ScenarioOutcome => {
-    const healthzRatio = healthzRate > 0 && id !== 'login' && id !== 'login_flood' ? load.requestsPerSecond / healthzRate : null
+    const healthzRatio =
+      healthzRate > 0 && id !== 'login' && id !== 'login_flood' ? load.requestsPerSecond / healthzRate : null
     const outcome = { id, label, load, healthzRatio }
     switch (id) {
       case 'floor':
@@ -80,7 +83,13 @@ export function evaluateScenarios(scenarios: readonly Scenario[], argon2: Argon2
       case 'login': {
         const ratio = toHashLimit(load)
         const target = `>= ${targets.loginMinHashLimitRatio.toFixed(2)}x hash limit`
-        return { ...outcome, ratioBasis: 'hash_limit', ratio, target, verdict: judge(ratio >= targets.loginMinHashLimitRatio) }
+        return {
+          ...outcome,
+          ratioBasis: 'hash_limit',
+          ratio,
+          target,
+          verdict: judge(ratio >= targets.loginMinHashLimitRatio),
+        }
       }
       case 'bearer_under_flood': {
         const ratio = toFloor(load)
@@ -92,11 +101,23 @@ export function evaluateScenarios(scenarios: readonly Scenario[], argon2: Argon2
       case 'login_flood': {
         const ratio = toHashLimit(load)
         const target = `>= ${targets.loginFloodMinHashLimitRatio.toFixed(2)}x hash limit`
-        return { ...outcome, ratioBasis: 'hash_limit', ratio, target, verdict: judge(ratio >= targets.loginFloodMinHashLimitRatio) }
+        return {
+          ...outcome,
+          ratioBasis: 'hash_limit',
+          ratio,
+          target,
+          verdict: judge(ratio >= targets.loginFloodMinHashLimitRatio),
+        }
       }
       case 'refresh': {
         const target = `>= ${targets.refreshMinPerSecond}/s`
-        return { ...outcome, ratioBasis: 'floor', ratio: toFloor(load), target, verdict: judge(load.requestsPerSecond >= targets.refreshMinPerSecond) }
+        return {
+          ...outcome,
+          ratioBasis: 'floor',
+          ratio: toFloor(load),
+          target,
+          verdict: judge(load.requestsPerSecond >= targets.refreshMinPerSecond),
+        }
       }
     }
   })

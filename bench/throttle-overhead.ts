@@ -130,14 +130,21 @@ try {
   // A throttled sign-in: drive one address into back-off, then time the refusals.
   const refused: number[] = []
   const attempt = (body: unknown) =>
-    fetch(`${throttled.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  for (let index = 0; index < 6; index += 1) await (await attempt({ username: 'victim', password: 'wrong wrong wrong' })).arrayBuffer()
+    fetch(`${throttled.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+  for (let index = 0; index < 6; index += 1)
+    await (await attempt({ username: 'victim', password: 'wrong wrong wrong' })).arrayBuffer()
   for (let index = 0; index < 200; index += 1) {
-    refused.push(await time(async () => {
-      const response = await attempt({ username: 'victim', password })
-      if (response.status !== 429) throw new Error(`expected 429, got ${response.status}`)
-      await response.arrayBuffer()
-    }))
+    refused.push(
+      await time(async () => {
+        const response = await attempt({ username: 'victim', password })
+        if (response.status !== 429) throw new Error(`expected 429, got ${response.status}`)
+        await response.arrayBuffer()
+      }),
+    )
   }
 
   const login = { with: summarise(loginWith), without: summarise(loginWithout) }

@@ -82,8 +82,12 @@ async function serveResourceServers(): Promise<void> {
   })
   const body = JSON.stringify({ ok: true })
   const listen = (server: ReturnType<typeof createServer>) =>
-    new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
-  const plain = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(body))
+    new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+    )
+  const plain = createServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(body),
+  )
   const verified = createServer(async (request, response) => {
     try {
       await verifier.authenticateRequest(request)
@@ -102,7 +106,9 @@ async function serveResourceServers(): Promise<void> {
   // other work on the machine disturbs far less than throughput.
   const control = createServer((_request, response) => {
     const usage = process.cpuUsage()
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ micros: usage.user + usage.system }))
+    response
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ micros: usage.user + usage.system }))
   })
   const ports = {
     control: await listen(control),
@@ -130,7 +136,9 @@ async function startResourceServers(env: Record<string, string>) {
   return { ports, stop: () => child.kill('SIGTERM') }
 }
 
-export async function benchVerifier(options: { seconds?: number; connections?: number } = {}): Promise<VerifierFigures> {
+export async function benchVerifier(
+  options: { seconds?: number; connections?: number } = {},
+): Promise<VerifierFigures> {
   const seconds = options.seconds ?? 2
   const connections = options.connections ?? 50
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-verifier-'))
@@ -138,10 +146,16 @@ export async function benchVerifier(options: { seconds?: number; connections?: n
   const tessera = await startServer(config)
   try {
     const post = (path: string, body: unknown) =>
-      fetch(`${tessera.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      fetch(`${tessera.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
     const credentials = { username: 'bench-player', password: 'correct horse battery staple' }
     await post('/v1/auth/register', credentials)
-    const { access_token: token } = (await (await post('/v1/auth/login', credentials)).json()) as { access_token: string }
+    const { access_token: token } = (await (await post('/v1/auth/login', credentials)).json()) as {
+      access_token: string
+    }
     const verifierOptions = {
       issuer: config.tokens.issuer,
       audience: config.tokens.audience,
@@ -154,7 +168,9 @@ export async function benchVerifier(options: { seconds?: number; connections?: n
     const sampleSeconds = Math.min(seconds, 3)
     const cachedTokensPerSecond = await countPerSecond(sampleSeconds, 1, () => cached.verifyAccessToken(token))
     const signatureTokensPerSecond = await countPerSecond(sampleSeconds, 1, () => uncached.verifyAccessToken(token))
-    const signatureConcurrentPerSecond = await countPerSecond(sampleSeconds, 64, () => uncached.verifyAccessToken(token))
+    const signatureConcurrentPerSecond = await countPerSecond(sampleSeconds, 64, () =>
+      uncached.verifyAccessToken(token),
+    )
 
     const resourceServers = await startResourceServers({
       BENCH_ISSUER: verifierOptions.issuer,
@@ -164,7 +180,8 @@ export async function benchVerifier(options: { seconds?: number; connections?: n
     try {
       const headers = { authorization: `Bearer ${token}` }
       const readCpuMicros = async () =>
-        ((await (await fetch(`http://127.0.0.1:${resourceServers.ports.control}/`)).json()) as { micros: number }).micros
+        ((await (await fetch(`http://127.0.0.1:${resourceServers.ports.control}/`)).json()) as { micros: number })
+          .micros
       const load = async (port: string | number | undefined, withToken: boolean) => {
         const cpuBefore = await readCpuMicros()
         const result = await autocannon({
@@ -174,7 +191,8 @@ export async function benchVerifier(options: { seconds?: number; connections?: n
           ...(withToken ? { headers } : {}),
         })
         const cpuMicrosPerRequest = ((await readCpuMicros()) - cpuBefore) / result.requests.total
-        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors`)
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors`)
         return { ...result, cpuMicrosPerRequest }
       }
       const servers: VerifierFigures['servers'] = []
@@ -201,7 +219,9 @@ export async function benchVerifier(options: { seconds?: number; connections?: n
         const rps = (results: LoadResult[]) => median(results.map((result) => result.requests.average))
         const cpu = (results: LoadResult[]) => median(results.map((result) => result.cpuMicrosPerRequest))
         const pairedRatio = median(
-          rounds.verified.map((result, index) => result.requests.average / (rounds.plain[index]?.requests.average ?? Infinity)),
+          rounds.verified.map(
+            (result, index) => result.requests.average / (rounds.plain[index]?.requests.average ?? Infinity),
+          ),
         )
         servers.push({
           name,

@@ -123,14 +123,29 @@ function runWrkProcess(args: string[], timeoutMs: number): Promise<string> {
 }
 
 /** One run of wrk (1 thread; the server is what is measured); warm-up is a run thrown away. */
-export async function runWrk(target: LoadTarget, request: LoadRequest, options: LoadOptions, chain: WrkChain | null = null): Promise<LoadTally> {
+export async function runWrk(
+  target: LoadTarget,
+  request: LoadRequest,
+  options: LoadOptions,
+  chain: WrkChain | null = null,
+): Promise<LoadTally> {
   const directory = mkdtempSync(join(tmpdir(), 'tessera-wrk-'))
   try {
     const script = join(directory, 'load.lua')
     writeFileSync(script, buildScript(request, chain))
     const url = `${target.url}${request.path}`
-    const argsFor = (seconds: number) => ['-t1', `-c${options.connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url]
-    if (options.warmupSeconds > 0) await runWrkProcess(argsFor(options.warmupSeconds), (options.warmupSeconds + 20) * 1000)
+    const argsFor = (seconds: number) => [
+      '-t1',
+      `-c${options.connections}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      script,
+      url,
+    ]
+    if (options.warmupSeconds > 0)
+      await runWrkProcess(argsFor(options.warmupSeconds), (options.warmupSeconds + 20) * 1000)
     const cpuAtStart = takeCpuSnapshot(target.pid)
     const output = await runWrkProcess(argsFor(options.durationSeconds), (options.durationSeconds + 20) * 1000)
     const cpu = measureCpuUsage(cpuAtStart, takeCpuSnapshot(target.pid))

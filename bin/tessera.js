@@ -41,7 +41,8 @@ if (nodeBinary === null) {
 }
 
 // Node keeps the compiled (and type-stripped) modules here, which shortens every start after the first.
-const compileCache = process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url))
+const compileCache =
+  process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url))
 // glibc would keep each freed argon2id buffer (19 MiB) in its heap once its dynamic mmap threshold
 // has grown past that size: after a login burst, hundreds of MiB stay resident for nothing. A
 // fixed threshold makes such buffers mmap-backed, so they go back to the system when freed.

@@ -14,7 +14,10 @@ const tablePath = new URL('../src/core/accounts/confusables-table.ts', import.me
 
 const usernameCharacter = /^[\p{L}\p{M}\p{Nd}._-]$/u
 const defaultIgnorable = /^\p{Default_Ignorable_Code_Point}$/u
-const inUsernameScript = new RegExp(`^[${[...recommendedScripts, 'Zyyy', 'Zinh'].map((script) => `\\p{scx=${script}}`).join('')}]$`, 'u')
+const inUsernameScript = new RegExp(
+  `^[${[...recommendedScripts, 'Zyyy', 'Zinh'].map((script) => `\\p{scx=${script}}`).join('')}]$`,
+  'u',
+)
 
 function canAppearInKey(character: string): boolean {
   return (
@@ -28,12 +31,18 @@ function canAppearInKey(character: string): boolean {
 
 function escapeText(text: string): string {
   return [...text]
-    .map((character) => (/^[\x20-\x7e]$/.test(character) && character !== "'" && character !== '\\' ? character : `\\u{${(character.codePointAt(0) ?? 0).toString(16)}}`))
+    .map((character) =>
+      /^[\x20-\x7e]$/.test(character) && character !== "'" && character !== '\\'
+        ? character
+        : `\\u{${(character.codePointAt(0) ?? 0).toString(16)}}`,
+    )
     .join('')
 }
 
 export function renderConfusablesTable(): string {
-  const packageJson = JSON.parse(readFileSync(require.resolve('unhomoglyph/package.json'), 'utf8')) as { version: string }
+  const packageJson = JSON.parse(readFileSync(require.resolve('unhomoglyph/package.json'), 'utf8')) as {
+    version: string
+  }
   const data = JSON.parse(readFileSync(require.resolve('unhomoglyph/data.json'), 'utf8')) as Record<string, string>
   const entries = Object.entries(data)
     .filter(([source, prototype]) => source !== prototype && canAppearInKey(source))

@@ -22,8 +22,10 @@ const cleanups: Array<() => unknown> = []
 const scope = { after: (cleanup: () => unknown) => void cleanups.push(cleanup) } as unknown as TestContext
 
 const devices = {
-  phone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-  laptop: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
+  phone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  laptop:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
   game: 'StarHarbor/2.3.1 (Windows; x64)',
 }
 
@@ -33,10 +35,28 @@ async function seed(server: TestServer) {
   const context = (ip: string, userAgent: string) => ({ ip, userAgent, requestId: null })
   const names = ['jisoo', 'alex_kim', 'player_one', 'haneul', 'sam.lee']
   const users = []
-  for (const username of names) users.push(await application.signIn.register({ username, password: strongPassword }, context('198.51.100.7', devices.laptop)))
-  await application.accountAdmin.replaceUserRoles(users[0]?.id ?? '', ['user', 'moderator'], { actorUserId: admin.id, context: context('192.0.2.10', devices.laptop) })
-  for (const [ip, userAgent] of [['203.0.113.24', devices.phone], ['198.51.100.7', devices.laptop], ['192.0.2.55', devices.game]] as const) {
-    await application.signIn.signIn({ username: 'mina', password: strongPassword, transport: 'token', ...context(ip, userAgent) })
+  for (const username of names)
+    users.push(
+      await application.signIn.register(
+        { username, password: strongPassword },
+        context('198.51.100.7', devices.laptop),
+      ),
+    )
+  await application.accountAdmin.replaceUserRoles(users[0]?.id ?? '', ['user', 'moderator'], {
+    actorUserId: admin.id,
+    context: context('192.0.2.10', devices.laptop),
+  })
+  for (const [ip, userAgent] of [
+    ['203.0.113.24', devices.phone],
+    ['198.51.100.7', devices.laptop],
+    ['192.0.2.55', devices.game],
+  ] as const) {
+    await application.signIn.signIn({
+      username: 'mina',
+      password: strongPassword,
+      transport: 'token',
+      ...context(ip, userAgent),
+    })
   }
   // A day of failed sign-ins, a few an hour and a burst on one account three hours ago.
   const now = clock.now()
@@ -45,7 +65,12 @@ async function seed(server: TestServer) {
     const failures = hoursAgo === 3 ? 14 : (hoursAgo * 7) % 4
     for (let attempt = 0; attempt < failures; attempt += 1) {
       await application.signIn
-        .signIn({ username: hoursAgo === 3 ? 'haneul' : `guess${attempt}`, password: 'wrong password again', transport: 'token', ...context(`203.0.113.${100 + attempt}`, 'python-requests/2.31') })
+        .signIn({
+          username: hoursAgo === 3 ? 'haneul' : `guess${attempt}`,
+          password: 'wrong password again',
+          transport: 'token',
+          ...context(`203.0.113.${100 + attempt}`, 'python-requests/2.31'),
+        })
         .catch(() => undefined)
     }
     if (hoursAgo === 3) await application.maintenance.runReview(clock.now())
@@ -54,13 +79,23 @@ async function seed(server: TestServer) {
   // An account with an authenticator app, for the second step of the sign-in.
   const signedIn = await server.request('/v1/auth/login', { body: { username: 'alex_kim', password: strongPassword } })
   await enrolTotp(server, { bearer: signedIn.json.access_token })
-  await application.tokenAdmin.createServiceClient('game-server', { actorUserId: admin.id, context: context('192.0.2.10', devices.laptop) })
-  await application.tokenAdmin.createServiceClient('leaderboard', { actorUserId: admin.id, context: context('192.0.2.10', devices.laptop) })
+  await application.tokenAdmin.createServiceClient('game-server', {
+    actorUserId: admin.id,
+    context: context('192.0.2.10', devices.laptop),
+  })
+  await application.tokenAdmin.createServiceClient('leaderboard', {
+    actorUserId: admin.id,
+    context: context('192.0.2.10', devices.laptop),
+  })
   return { admin, users }
 }
 
 /** The account's second factor, set up and turned off again (so the next language starts alike). */
-async function captureSecondFactorOf(server: TestServer, page: Page, capture: (name: string) => Promise<void>): Promise<void> {
+async function captureSecondFactorOf(
+  server: TestServer,
+  page: Page,
+  capture: (name: string) => Promise<void>,
+): Promise<void> {
   await page.goto(`${server.url}/account/second-factor`)
   await capture('account-second-factor')
   await page.locator('form[action="/account/second-factor/totp"] button').click()
@@ -87,16 +122,23 @@ async function main(): Promise<void> {
   mkdirSync(outputDir, { recursive: true })
   try {
     if (execFileSync('fc-list', [':lang=ko'], { encoding: 'utf8' }).trim() === '') {
-      process.stderr.write('screenshots: no Korean font is installed; Korean pages will show boxes (apt-get install fonts-nanum)\n')
+      process.stderr.write(
+        'screenshots: no Korean font is installed; Korean pages will show boxes (apt-get install fonts-nanum)\n',
+      )
     }
   } catch {
     // fc-list is missing: nothing to tell.
   }
   // A relay in the process, so the pages of a forgotten password show their forms.
   const smtp = await startTestSmtpServer(scope)
-  const server = await startPageServer(scope, { TESSERA_SMTP_URL: smtp.url, TESSERA_MAIL_FROM: 'no-reply@tessera.test' }, { clockStart: new Date() })
+  const server = await startPageServer(
+    scope,
+    { TESSERA_SMTP_URL: smtp.url, TESSERA_MAIL_FROM: 'no-reply@tessera.test' },
+    { clockStart: new Date() },
+  )
   const { users } = await seed(server)
-  const captureSecondFactor = (page: Page, capture: (name: string) => Promise<void>) => captureSecondFactorOf(server, page, capture)
+  const captureSecondFactor = (page: Page, capture: (name: string) => Promise<void>) =>
+    captureSecondFactorOf(server, page, capture)
   const browser = await launchChromium()
   cleanups.push(() => browser.close())
   const shots: Array<[string, string, ((page: import('playwright-core').Page) => Promise<void>)?]> = [
@@ -111,15 +153,22 @@ async function main(): Promise<void> {
     ['admin-keys', '/admin/keys'],
     ['admin-keys-emergency', '/admin/keys/emergency'],
     ['admin-clients', '/admin/clients'],
-    ['admin-client-created', '/admin/clients', async (page) => {
-      await page.locator('#name').fill(`reporting-${page.url().length % 100}${Date.now() % 1000}`)
-      await page.locator('#name').press('Enter')
-      await page.waitForLoadState()
-    }],
+    [
+      'admin-client-created',
+      '/admin/clients',
+      async (page) => {
+        await page.locator('#name').fill(`reporting-${page.url().length % 100}${Date.now() % 1000}`)
+        await page.locator('#name').press('Enter')
+        await page.waitForLoadState()
+      },
+    ],
   ]
   const written: string[] = []
   for (const language of ['en', 'ko'] as const) {
-    const context = await browser.newContext({ locale: language === 'ko' ? 'ko-KR' : 'en-US', viewport: { width: 1200, height: 800 } })
+    const context = await browser.newContext({
+      locale: language === 'ko' ? 'ko-KR' : 'en-US',
+      viewport: { width: 1200, height: 800 },
+    })
     const page = await context.newPage()
     const captureOf = (shown: Page) => async (name: string) => {
       const file = resolve(outputDir, `${name}.${language}.png`)
@@ -149,13 +198,19 @@ async function main(): Promise<void> {
     }
     await captureSecondFactor(page, capture)
     await page.setViewportSize({ width: 375, height: 740 })
-    for (const [name, path] of [['phone-account-sessions', '/account/sessions'], ['phone-admin-user', `/admin/users/${users[0]?.id ?? ''}`]] as const) {
+    for (const [name, path] of [
+      ['phone-account-sessions', '/account/sessions'],
+      ['phone-admin-user', `/admin/users/${users[0]?.id ?? ''}`],
+    ] as const) {
       await page.goto(`${server.url}${path}`)
       await capture(name)
     }
     await page.goto(`${server.url}/admin/no-such-page-here`).catch(() => undefined)
     // The second step of a sign-in, in a browser of its own.
-    const visitor = await browser.newContext({ locale: language === 'ko' ? 'ko-KR' : 'en-US', viewport: { width: 1200, height: 800 } })
+    const visitor = await browser.newContext({
+      locale: language === 'ko' ? 'ko-KR' : 'en-US',
+      viewport: { width: 1200, height: 800 },
+    })
     const visitorPage = await visitor.newPage()
     await visitorPage.goto(`${server.url}/login`)
     await visitorPage.locator('#username').fill('alex_kim')

@@ -49,7 +49,9 @@ async function bootstrapAdmin(config: Config, { accountAdmin }: Application): Pr
 /** Re-reads the signing keys on an interval, so a rotation made by the CLI or another node is served without a restart. */
 function startKeyReload(application: Application, intervalSeconds: number, log: FastifyBaseLogger): NodeJS.Timeout {
   const timer = setInterval(() => {
-    application.maintenance.reloadSigningKeys().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'))
+    application.maintenance
+      .reloadSigningKeys()
+      .catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'))
   }, intervalSeconds * 1000)
   timer.unref()
   return timer
@@ -70,11 +72,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const observer = createServerObserver(metrics.observer, stderrLog)
   // Backend connection errors (the clients reconnect by themselves) go to the log once it exists.
   let reportBackendError = (error: unknown) => {
-    process.stderr.write(`tessera: backend connection error: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.stderr.write(
+      `tessera: backend connection error: ${error instanceof Error ? error.message : String(error)}\n`,
+    )
   }
-  const runtime = await openRuntime(config, systemClock, observer, { onBackgroundError: (error) => reportBackendError(error) })
+  const runtime = await openRuntime(config, systemClock, observer, {
+    onBackgroundError: (error) => reportBackendError(error),
+  })
   metrics.countActiveSessionsWith(() => runtime.application.health.countActiveSessions())
-  const app = await buildApp({ config, application: runtime.application, logger: createLoggerOptions(config.server.logLevel), metrics, tls })
+  const app = await buildApp({
+    config,
+    application: runtime.application,
+    logger: createLoggerOptions(config.server.logLevel),
+    metrics,
+    tls,
+  })
   observer.attachLog(app.log)
   reportBackendError = (error) => app.log.warn({ err: error }, 'backend connection error')
   app.log.info({ storage: runtime.layout }, 'stores opened')
@@ -83,7 +95,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (collisions.length > 0) {
     app.log.warn(
       { usernames: collisions.map((user) => user.username) },
-      'accounts whose names look like an older account\'s: both kept; consider renaming or disabling these (see docs/hardening.md)',
+      "accounts whose names look like an older account's: both kept; consider renaming or disabling these (see docs/hardening.md)",
     )
   }
   try {
@@ -99,7 +111,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     sweep.unref()
     app.addHook('onClose', async () => clearInterval(sweep))
     if (config.audit.isSchedulerEnabled) {
-      const jobs = startSchedulerLoop({ scheduler: runtime.application.maintenance.scheduler, clock: systemClock, log: app.log })
+      const jobs = startSchedulerLoop({
+        scheduler: runtime.application.maintenance.scheduler,
+        clock: systemClock,
+        log: app.log,
+      })
       app.addHook('onClose', () => jobs.stop())
     }
     const keyReload = startKeyReload(runtime.application, config.tokens.keyReloadIntervalSeconds, app.log)

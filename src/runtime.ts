@@ -65,7 +65,7 @@ export async function openRuntime(
       mailer,
       onMailFailed(kind, reason, error) {
         // The kind and the relay's status only: the error's text may quote the address.
-        const code = (error as { responseCode?: unknown; code?: unknown } | undefined)
+        const code = error as { responseCode?: unknown; code?: unknown } | undefined
         const status = [code?.code, code?.responseCode].filter((part) => part !== undefined).join(' ')
         onBackgroundError?.(new Error(`mail ${kind} ${reason}${status ? ` (${status})` : ''}`))
       },

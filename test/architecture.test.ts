@@ -37,11 +37,13 @@ const specifierPatterns = [
 ]
 
 function listSourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
-    // Tests next to core modules may use a real store; the rule is about what the core ships.
-    .filter((entry) => !entry.name.endsWith('.test.ts'))
-    .map((entry) => join(entry.parentPath, entry.name))
+  return (
+    readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+      // Tests next to core modules may use a real store; the rule is about what the core ships.
+      .filter((entry) => !entry.name.endsWith('.test.ts'))
+      .map((entry) => join(entry.parentPath, entry.name))
+  )
 }
 
 function readImportSpecifiers(source: string): string[] {
@@ -104,7 +106,11 @@ function findEdgeViolations(source: string, filePath: string): string[] {
 
 describe('architecture', () => {
   it('src/http, src/cli and src/web reach the core only through its application operations', () => {
-    const files = [...listSourceFiles(join(sourceDir, 'http')), ...listSourceFiles(join(sourceDir, 'cli')), ...listSourceFiles(join(sourceDir, 'web')).filter((file) => !file.includes('/web/assets/'))]
+    const files = [
+      ...listSourceFiles(join(sourceDir, 'http')),
+      ...listSourceFiles(join(sourceDir, 'cli')),
+      ...listSourceFiles(join(sourceDir, 'web')).filter((file) => !file.includes('/web/assets/')),
+    ]
     assert.ok(files.length > 20, 'expected to find the HTTP and CLI sources')
     const violations = files.flatMap((file) =>
       findEdgeViolations(readFileSync(file, 'utf8'), file).map((why) => `${relative(repositoryRoot, file)}: ${why}`),
@@ -116,14 +122,35 @@ describe('architecture', () => {
     const route = join(sourceDir, 'http', 'routes', 'example.ts')
     const command = join(sourceDir, 'cli', 'commands', 'example.ts')
     const refused: Array<[string, string, string]> = [
-      [route, "import type { SessionStore } from '../../core/sessions/store.ts'", 'imports ../../core/sessions/store.ts (below the application operations)'],
-      [route, "import { createSessions } from '../../core/sessions/sessions.ts'", 'imports ../../core/sessions/sessions.ts (below the application operations)'],
-      [command, "const { openSqliteStores } = await import('../../storage/sqlite/open.ts')", 'imports ../../storage/sqlite/open.ts (below the application operations)'],
-      [command, "import type { Audit } from '../../core/audit/audit.ts'", 'imports ../../core/audit/audit.ts (below the application operations)'],
+      [
+        route,
+        "import type { SessionStore } from '../../core/sessions/store.ts'",
+        'imports ../../core/sessions/store.ts (below the application operations)',
+      ],
+      [
+        route,
+        "import { createSessions } from '../../core/sessions/sessions.ts'",
+        'imports ../../core/sessions/sessions.ts (below the application operations)',
+      ],
+      [
+        command,
+        "const { openSqliteStores } = await import('../../storage/sqlite/open.ts')",
+        'imports ../../storage/sqlite/open.ts (below the application operations)',
+      ],
+      [
+        command,
+        "import type { Audit } from '../../core/audit/audit.ts'",
+        'imports ../../core/audit/audit.ts (below the application operations)',
+      ],
     ]
     const page = join(sourceDir, 'web', 'routes', 'example.ts')
-    refused.push([page, "import type { Sessions } from '../../core/sessions/sessions.ts'", 'imports ../../core/sessions/sessions.ts (below the application operations)'])
-    for (const [file, source, expected] of refused) assert.deepEqual(findEdgeViolations(source, file), [expected], source)
+    refused.push([
+      page,
+      "import type { Sessions } from '../../core/sessions/sessions.ts'",
+      'imports ../../core/sessions/sessions.ts (below the application operations)',
+    ])
+    for (const [file, source, expected] of refused)
+      assert.deepEqual(findEdgeViolations(source, file), [expected], source)
     const accepted: Array<[string, string]> = [
       [route, "import type { SignInOperations } from '../../core/application/sign-in.ts'"],
       [route, "import { TesseraError } from '../../core/errors.ts'"],
@@ -131,12 +158,15 @@ describe('architecture', () => {
       [command, "import { loadConfig } from '../../config/load.ts'"],
       [command, "import { migrateConfiguredSchema } from '../../storage/admin/schema-migration.ts'"],
       [command, "import Fastify from 'fastify'"],
-      [join(sourceDir, 'web', 'routes', 'example.ts'), "import { readClientContext } from '../../http/request-context.ts'"],
+      [
+        join(sourceDir, 'web', 'routes', 'example.ts'),
+        "import { readClientContext } from '../../http/request-context.ts'",
+      ],
     ]
     for (const [file, source] of accepted) assert.deepEqual(findEdgeViolations(source, file), [], source)
   })
 
-  it('the pages\' browser scripts import nothing but each other, the client SDK and the served browser libraries', () => {
+  it("the pages' browser scripts import nothing but each other, the client SDK and the served browser libraries", () => {
     const assetsDir = join(sourceDir, 'web', 'assets')
     // Served from node_modules by web/assets.ts, which rewrites these imports to their URL.
     const servedLibraries = ['@simplewebauthn/browser']
@@ -211,10 +241,14 @@ describe('architecture', () => {
   it('docs/errors.md lists no code that the core does not have', () => {
     assert.ok(existsSync(errorsDoc), 'docs/errors.md is missing')
     const known = new Set<string>(errorCodes)
-    const listed = [...readFileSync(errorsDoc, 'utf8').matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*\d{3}\s*\|/gm)]
-      .map((match) => match[1] ?? '')
+    const listed = [...readFileSync(errorsDoc, 'utf8').matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*\d{3}\s*\|/gm)].map(
+      (match) => match[1] ?? '',
+    )
     assert.ok(listed.length > 0, 'expected a table of codes and statuses in docs/errors.md')
-    assert.deepEqual(listed.filter((code) => !known.has(code)), [])
+    assert.deepEqual(
+      listed.filter((code) => !known.has(code)),
+      [],
+    )
   })
 })
 
@@ -223,7 +257,8 @@ const loadedOnlyWhenUsed = ['pg', '@redis/client', '@simplewebauthn/server', 'qr
 
 /** Bare specifiers a module and the modules it imports for their values (not `import type`) load at once. */
 function findEagerPackages(entry: string): Map<string, string> {
-  const eagerImport = /^\s*(?:import|export)\s+(?!type\b)[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm
+  const eagerImport =
+    /^\s*(?:import|export)\s+(?!type\b)[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm
   const packages = new Map<string, string>()
   const seen = new Set<string>()
   const pending = [entry]
@@ -244,7 +279,9 @@ describe('start-up cost', () => {
   it('the server loads the PostgreSQL and Redis clients, WebAuthn and the QR code library only when it uses them', () => {
     const eager = findEagerPackages(join(sourceDir, 'main.ts'))
     assert.ok(eager.has('fastify'), 'the import walk reaches the HTTP layer')
-    const loaded = loadedOnlyWhenUsed.filter((name) => eager.has(name)).map((name) => `${name} (from ${eager.get(name)})`)
+    const loaded = loadedOnlyWhenUsed
+      .filter((name) => eager.has(name))
+      .map((name) => `${name} (from ${eager.get(name)})`)
     assert.deepEqual(loaded, [])
   })
 })

@@ -70,7 +70,12 @@ export function buildGameServer(deps: { verifier: Verifier; tesseraUrl?: string 
     players.get('/me', async (request) => {
       const principal = requirePrincipal(request.principal)
       // `username` is for display (who is playing); the player is `user_id`.
-      return { user_id: principal.userId, username: principal.username, session_id: principal.sessionId, roles: principal.roles }
+      return {
+        user_id: principal.userId,
+        username: principal.username,
+        session_id: principal.sessionId,
+        roles: principal.roles,
+      }
     })
 
     players.post('/matches/join', async (request) => {
@@ -86,7 +91,11 @@ export function buildGameServer(deps: { verifier: Verifier; tesseraUrl?: string 
     moderators.post<{ Params: { userId: string } }>('/matches/kick/:userId', async (request) => {
       const kicked = matches.filter((match) => match.players.delete(request.params.userId)).length
       if (deps.tesseraUrl === undefined) return { kicked: kicked > 0 }
-      const endedSessions = await endTesseraSessions(deps.tesseraUrl, request.params.userId, request.headers.authorization ?? '')
+      const endedSessions = await endTesseraSessions(
+        deps.tesseraUrl,
+        request.params.userId,
+        request.headers.authorization ?? '',
+      )
       return { kicked: kicked > 0, ended_sessions: endedSessions }
     })
   })

@@ -52,7 +52,9 @@ if (clientId && clientSecret) {
   await new Promise<void>((resolve) => realtime?.server.listen(port, '127.0.0.1', resolve))
   await verifier.revocationsReady()
   const address = realtime.server.address()
-  process.stdout.write(`players over WebSocket at ws://127.0.0.1:${typeof address === 'object' && address ? address.port : port}/play\n`)
+  process.stdout.write(
+    `players over WebSocket at ws://127.0.0.1:${typeof address === 'object' && address ? address.port : port}/play\n`,
+  )
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

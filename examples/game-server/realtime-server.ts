@@ -56,21 +56,39 @@ export function buildRealtimeGameServer(deps: { tessera: TesseraLink; verifier?:
     response.writeHead(404, { 'content-type': 'text/plain' }).end('WebSocket at /play\n')
   })
 
-  async function tesseraCall(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  async function tesseraCall(
+    path: string,
+    init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) {
     const response = await fetch(`${tessera.url}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: basic(tessera), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+      headers: {
+        authorization: basic(tessera),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...init.headers,
+      },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       signal: AbortSignal.timeout(5000),
     })
     const text = await response.text()
-    return { status: response.status, etag: response.headers.get('etag'), json: text === '' ? null : (JSON.parse(text) as Record<string, unknown>) }
+    return {
+      status: response.status,
+      etag: response.headers.get('etag'),
+      json: text === '' ? null : (JSON.parse(text) as Record<string, unknown>),
+    }
   }
 
   async function redeem(ticket: string): Promise<Player | null> {
-    const answer = await tesseraCall('/v1/tickets/redeem', { method: 'POST', body: { ticket, audience: tessera.audience } })
+    const answer = await tesseraCall('/v1/tickets/redeem', {
+      method: 'POST',
+      body: { ticket, audience: tessera.audience },
+    })
     if (answer.status !== 200 || !answer.json) return null
-    return { userId: String(answer.json.sub), sessionId: String(answer.json.session_id), username: String(answer.json.username) }
+    return {
+      userId: String(answer.json.sub),
+      sessionId: String(answer.json.session_id),
+      username: String(answer.json.username),
+    }
   }
 
   /** Adds points to the player's progress; retried when another write came first (412). */
@@ -119,11 +137,23 @@ export function buildRealtimeGameServer(deps: { tessera: TesseraLink; verifier?:
           player = redeemed
           track(redeemed, socket)
           const progress = await tesseraCall(`/v1/users/${encodeURIComponent(redeemed.userId)}/data`).catch(() => null)
-          socket.send(JSON.stringify({ type: 'welcome', user_id: redeemed.userId, username: redeemed.username, progress: progress?.json ?? {} }))
+          socket.send(
+            JSON.stringify({
+              type: 'welcome',
+              user_id: redeemed.userId,
+              username: redeemed.username,
+              progress: progress?.json ?? {},
+            }),
+          )
         })()
         return
       }
-      if (message.type === 'score' && Number.isInteger(message.points) && Number(message.points) > 0 && Number(message.points) <= 1000) {
+      if (
+        message.type === 'score' &&
+        Number.isInteger(message.points) &&
+        Number(message.points) > 0 &&
+        Number(message.points) <= 1000
+      ) {
         const { userId } = player
         void addPoints(userId, Number(message.points)).then(
           (progress) => socket.send(JSON.stringify({ type: 'progress', progress })),

@@ -7,14 +7,20 @@
 import nodemailer from 'nodemailer'
 import type { Mailer } from '../core/email/mailer.ts'
 
-export function createSmtpMailer(settings: { url: string; from: string; timeoutSeconds: number }): Mailer & { close(): void } {
+export function createSmtpMailer(settings: {
+  url: string
+  from: string
+  timeoutSeconds: number
+}): Mailer & { close(): void } {
   const timeoutMs = settings.timeoutSeconds * 1000
   const url = new URL(settings.url)
   const transport = nodemailer.createTransport({
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port === '' ? (url.protocol === 'smtps:' ? 465 : 587) : Number(url.port),
     secure: url.protocol === 'smtps:',
-    ...(url.username === '' ? {} : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
+    ...(url.username === ''
+      ? {}
+      : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,

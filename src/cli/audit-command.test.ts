@@ -67,8 +67,14 @@ describe('tessera audit', () => {
     assert.equal(table.output.stdout.trimEnd().split('\n').length, 3)
     const lines = createIo(env)
     assert.equal(await runCli(['audit', 'query', '--ip', '192.0.2.5', '--jsonl'], lines), 0)
-    const parsed = lines.output.stdout.trimEnd().split('\n').map((line) => JSON.parse(line))
-    assert.deepEqual(parsed.map((event) => [event.type, event.reason]), [['login_failed', 'unknown_user']])
+    const parsed = lines.output.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    assert.deepEqual(
+      parsed.map((event) => [event.type, event.reason]),
+      [['login_failed', 'unknown_user']],
+    )
     // No account is named mallory: the trail keeps a keyed digest of the name.
     assert.match(parsed[0].username, /^~[A-Za-z0-9_-]{16}$/)
     const created = createIo(env)
@@ -80,7 +86,13 @@ describe('tessera audit', () => {
 
   it('audit query refuses an unknown type, a bad outcome or time, with exit code 2', async (t) => {
     const env = createEnv(t)
-    for (const args of [['--type', 'login_ok'], ['--outcome', 'maybe'], ['--since', 'yesterday'], ['--limit', '0'], ['extra']]) {
+    for (const args of [
+      ['--type', 'login_ok'],
+      ['--outcome', 'maybe'],
+      ['--since', 'yesterday'],
+      ['--limit', '0'],
+      ['extra'],
+    ]) {
       const io = createIo(env)
       assert.equal(await runCli(['audit', 'query', ...args], io), 2, args.join(' '))
     }
@@ -94,10 +106,20 @@ describe('tessera audit', () => {
     const since = new Date(Date.now() + 1)
     await new Promise((resolve) => setTimeout(resolve, 5))
     const io = createIo(env)
-    const tail = runCli(['audit', 'tail', '--type', 'login_failed', '--since', since.toISOString(), '--interval', '20ms', '--count', '2'], io)
-    await recordEvents(env, [failure('first', '192.0.2.2'), failure('second', '192.0.2.3'), failure('third', '192.0.2.4')])
+    const tail = runCli(
+      ['audit', 'tail', '--type', 'login_failed', '--since', since.toISOString(), '--interval', '20ms', '--count', '2'],
+      io,
+    )
+    await recordEvents(env, [
+      failure('first', '192.0.2.2'),
+      failure('second', '192.0.2.3'),
+      failure('third', '192.0.2.4'),
+    ])
     assert.equal(await tail, 0)
-    const addresses = io.output.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).ip)
+    const addresses = io.output.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line).ip)
     assert.deepEqual(addresses, ['192.0.2.2', '192.0.2.3'])
   })
 
@@ -115,13 +137,19 @@ describe('tessera audit', () => {
     const empty = createIo(env)
     assert.equal(await runCli(['audit', 'alerts'], empty), 0)
     assert.equal(empty.output.stdout, 'No alerts.\n')
-    await recordEvents(env, Array.from({ length: 12 }, () => failure('victim', '192.0.2.9')))
+    await recordEvents(
+      env,
+      Array.from({ length: 12 }, () => failure('victim', '192.0.2.9')),
+    )
     const runtime = await openRuntime(loadConfig(env))
     await runtime.application.maintenance.runReview(new Date())
     await runtime.close()
     const listed = createIo(env)
     assert.equal(await runCli(['audit', 'alerts'], listed), 0)
-    assert.match(listed.output.stdout, /high\s+brute_force\s+not_configured\s+12 failed sign-ins on a username that names no account/)
+    assert.match(
+      listed.output.stdout,
+      /high\s+brute_force\s+not_configured\s+12 failed sign-ins on a username that names no account/,
+    )
     const json = createIo(env)
     assert.equal(await runCli(['audit', 'alerts', '--json', '--rule', 'password_spraying'], json), 0)
     assert.deepEqual(JSON.parse(json.output.stdout), { alerts: [] })

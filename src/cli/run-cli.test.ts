@@ -150,7 +150,13 @@ describe('output', () => {
   })
 
   it('formatTable() pads columns by code points', () => {
-    assert.equal(formatTable([['a', 'x'], ['𝒜𝒷𝒸', 'y']]), 'a    x\n𝒜𝒷𝒸  y')
+    assert.equal(
+      formatTable([
+        ['a', 'x'],
+        ['𝒜𝒷𝒸', 'y'],
+      ]),
+      'a    x\n𝒜𝒷𝒸  y',
+    )
   })
 })
 
@@ -158,16 +164,29 @@ describe('config check', () => {
   // regression: #11 — credentials, capability paths and query passwords were printed in clear.
   it('masks the credentials and capability paths of the webhook URL and the passwords of backend URLs', async () => {
     const env = {
-      TESSERA_ALERT_WEBHOOK_URL: 'https://bot:chat-pass@hooks.example:8443/services/T000/B000/capability-XYZ?token=qs-secret',
+      TESSERA_ALERT_WEBHOOK_URL:
+        'https://bot:chat-pass@hooks.example:8443/services/T000/B000/capability-XYZ?token=qs-secret',
       TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret',
       TESSERA_DATABASE_URL: 'postgres://tessera@db:5432/tessera?password=query-secret&sslmode=require',
       TESSERA_REDIS_URL: 'redis://:redis-pass@cache:6379/0?password=redis-query-secret',
     }
-    for (const args of [['config', 'check'], ['config', 'check', '--json']]) {
+    for (const args of [
+      ['config', 'check'],
+      ['config', 'check', '--json'],
+    ]) {
       const io = createFakeIo({ env })
       assert.equal(await runCli(args, io), 0, io.output.stderr)
       const shown = io.output.stdout
-      for (const secret of ['chat-pass', 'capability-XYZ', 'T000', 'qs-secret', 'query-secret', 'redis-pass', 'redis-query-secret', 'a-long-enough']) {
+      for (const secret of [
+        'chat-pass',
+        'capability-XYZ',
+        'T000',
+        'qs-secret',
+        'query-secret',
+        'redis-pass',
+        'redis-query-secret',
+        'a-long-enough',
+      ]) {
         assert.ok(!shown.includes(secret), `${args.join(' ')} shows ${secret}`)
       }
       assert.ok(shown.includes('https://bot:***@hooks.example:8443/(path hidden)'), shown)

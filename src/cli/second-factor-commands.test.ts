@@ -36,7 +36,12 @@ async function enrolAlice(io: Io): Promise<void> {
   const runtime = await openRuntime(loadConfig(io.env))
   try {
     const client = { ip: '192.0.2.1', userAgent: 'test', requestId: null }
-    const signedIn = await runtime.application.signIn.signIn({ username: 'alice', password, transport: 'token', ...client })
+    const signedIn = await runtime.application.signIn.signIn({
+      username: 'alice',
+      password,
+      transport: 'token',
+      ...client,
+    })
     const principal = { user: signedIn.user, session: signedIn.session }
     const enrolment = await runtime.application.secondFactor.startTotpEnrolment(principal, client)
     const code = generateTotp(decodeBase32(enrolment.secret), Date.now())
@@ -52,15 +57,18 @@ describe('tessera user mfa and mfa-reset', () => {
     assert.equal((await run(['user', 'create', 'alice'])).code, 0)
     const before = await run(['user', 'mfa', 'alice', '--json'])
     assert.equal(before.code, 0, before.stderr)
-    assert.deepEqual({ ...JSON.parse(before.stdout), id: null }, {
-      username: 'alice',
-      id: null,
-      enabled: false,
-      enabled_at: null,
-      recovery_codes_left: 0,
-      passkeys: 0,
-      required: false,
-    })
+    assert.deepEqual(
+      { ...JSON.parse(before.stdout), id: null },
+      {
+        username: 'alice',
+        id: null,
+        enabled: false,
+        enabled_at: null,
+        recovery_codes_left: 0,
+        passkeys: 0,
+        required: false,
+      },
+    )
     await enrolAlice(io)
     const on = await run(['user', 'mfa', 'alice'])
     assert.match(on.stdout, /^alice: second factor on since .* \(10 recovery codes left\); 0 passkeys\.\n$/)

@@ -40,7 +40,10 @@ describe('tessera keys', () => {
     const io = createIo(t)
     const refused = await run(io, ['keys', 'list'])
     assert.equal(refused.code, 1)
-    assert.match(refused.stderr, new RegExp(`There is no master.key in ${io.env.TESSERA_DATA_DIR}; this command does not create one`))
+    assert.match(
+      refused.stderr,
+      new RegExp(`There is no master.key in ${io.env.TESSERA_DATA_DIR}; this command does not create one`),
+    )
     assert.deepEqual(readdirSync(io.env.TESSERA_DATA_DIR ?? ''), [])
   })
 
@@ -59,9 +62,15 @@ describe('tessera keys', () => {
     const io = createIo(t)
     const rotated = await run(io, ['keys', 'rotate'])
     assert.equal(rotated.code, 0, rotated.stderr)
-    assert.match(rotated.stdout, /^Published signing key [0-9a-f-]{36} \(EdDSA\); it signs from \S+Z\.\nKey [0-9a-f-]{36} leaves the JWKS at \S+Z\.\n/)
+    assert.match(
+      rotated.stdout,
+      /^Published signing key [0-9a-f-]{36} \(EdDSA\); it signs from \S+Z\.\nKey [0-9a-f-]{36} leaves the JWKS at \S+Z\.\n/,
+    )
     const { keys } = JSON.parse((await run(io, ['keys', 'list', '--json'])).stdout)
-    assert.deepEqual(keys.map((key: { state: string }) => key.state), ['active', 'pending'])
+    assert.deepEqual(
+      keys.map((key: { state: string }) => key.state),
+      ['active', 'pending'],
+    )
     const activatesAt = Date.parse(keys[1].activates_at)
     assert.equal(Date.parse(keys[0].retires_at), activatesAt + (600 + 5) * 1000)
     assert.ok(Math.abs(activatesAt - Date.now() - 600_000) < 60_000)
@@ -76,7 +85,14 @@ describe('tessera keys', () => {
       assert.equal(rotated.code, 0)
       const answer = JSON.parse(rotated.stdout)
       assert.equal(answer.key.algorithm, algorithm)
-      assert.deepEqual(Object.keys(answer.key).sort(), ['activates_at', 'algorithm', 'created_at', 'kid', 'retires_at', 'state'])
+      assert.deepEqual(Object.keys(answer.key).sort(), [
+        'activates_at',
+        'algorithm',
+        'created_at',
+        'kid',
+        'retires_at',
+        'state',
+      ])
       assert.doesNotMatch(rotated.stdout, /"d"|privateJwk|v1\./)
     })
   }

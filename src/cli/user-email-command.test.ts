@@ -37,7 +37,10 @@ describe('tessera user email', () => {
     const set = await run(['user', 'email', 'set', 'alice', ' Alice@Example.COM ', '--verified', '--json'])
     assert.equal(set.code, 0, set.stderr)
     const view = JSON.parse(set.stdout)
-    assert.deepEqual({ ...view, verified_at: typeof view.verified_at }, { username: 'alice', email: 'Alice@example.com', verified: true, verified_at: 'string' })
+    assert.deepEqual(
+      { ...view, verified_at: typeof view.verified_at },
+      { username: 'alice', email: 'Alice@example.com', verified: true, verified_at: 'string' },
+    )
     assert.match((await run(['user', 'email', 'show', 'alice'])).stdout, /^alice: Alice@example\.com \(verified \d{4}-/)
     const taken = await run(['user', 'email', 'set', 'bob', 'alice@example.com'])
     assert.equal(taken.code, 1)

@@ -36,7 +36,14 @@ function createIo(t: TestContext) {
 async function signIn(io: Io, username: string, secret = password): Promise<string | null> {
   const runtime = await openRuntime(loadConfig(io.env))
   try {
-    const signedIn = await runtime.application.signIn.signIn({ username, password: secret, transport: 'token', ip: '192.0.2.1', userAgent: 'test', requestId: null })
+    const signedIn = await runtime.application.signIn.signIn({
+      username,
+      password: secret,
+      transport: 'token',
+      ip: '192.0.2.1',
+      userAgent: 'test',
+      requestId: null,
+    })
     return signedIn.session.id
   } catch {
     return null
@@ -61,7 +68,10 @@ describe('tessera user show, sessions, disable, enable, password and delete', ()
     assert.equal((await run(['user', 'show', view.id])).code, 0)
 
     const listed = JSON.parse((await run(['user', 'sessions', 'list', 'bob', '--json'])).stdout)
-    assert.deepEqual(listed.sessions.map((session: { id: string }) => session.id), [sessionId])
+    assert.deepEqual(
+      listed.sessions.map((session: { id: string }) => session.id),
+      [sessionId],
+    )
     const ended = await run(['user', 'sessions', 'end', 'bob'])
     assert.equal(ended.code, 0, ended.stderr)
     assert.match(ended.stdout, /Ended every session of bob \(1 live\)/)

@@ -28,13 +28,7 @@ export function describeUser(user: UserRecord): UserView {
 export function formatUserTable(users: readonly UserView[]): string {
   const rows = [['USERNAME', 'ROLES', 'STATUS', 'CREATED', 'ID']]
   for (const user of users) {
-    rows.push([
-      user.username,
-      user.roles.join(','),
-      user.isDisabled ? 'disabled' : 'active',
-      user.createdAt,
-      user.id,
-    ])
+    rows.push([user.username, user.roles.join(','), user.isDisabled ? 'disabled' : 'active', user.createdAt, user.id])
   }
   return `${formatTable(rows)}\n`
 }

@@ -3,9 +3,27 @@
  * (the default) holds an access token and a rotating refresh token; cookie transport leaves the
  * session in Tessera's HttpOnly cookie and asks it for access tokens when one is needed.
  */
-import { readSession, readUser, type AccessToken, type SessionInfo, type SessionJson, type SignInJson, type SignedIn, type User, type UserJson } from './api-types.ts'
+import {
+  readSession,
+  readUser,
+  type AccessToken,
+  type SessionInfo,
+  type SessionJson,
+  type SignInJson,
+  type SignedIn,
+  type User,
+  type UserJson,
+} from './api-types.ts'
 import { createTesseraHttp, type HttpExchange, type Transport } from './http.ts'
-import { readDevice, type DataDocument, type Device, type DeviceJson, type DeviceSignedIn, type Ticket, type VersionedData } from './game-types.ts'
+import {
+  readDevice,
+  type DataDocument,
+  type Device,
+  type DeviceJson,
+  type DeviceSignedIn,
+  type Ticket,
+  type VersionedData,
+} from './game-types.ts'
 import { createSessionKeeper, type SessionEndEvent, type TokenAnswer } from './session-keeper.ts'
 import { createTabCoordination } from './tab-coordination.ts'
 import { TesseraError } from './tessera-error.ts'
@@ -165,7 +183,16 @@ function proofBody(proof: Partial<SecondFactorProof>): Record<string, string> {
 }
 
 function isReplayable(body: RequestInit['body']): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof FormData
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof URLSearchParams ||
+    body instanceof Blob ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof FormData
+  )
 }
 
 /**
@@ -216,7 +243,11 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     return response
   }
 
-  async function request<T>(method: Method, path: string, input: { body?: unknown; authenticated?: boolean } = {}): Promise<T> {
+  async function request<T>(
+    method: Method,
+    path: string,
+    input: { body?: unknown; authenticated?: boolean } = {},
+  ): Promise<T> {
     return http.readAnswer<T>(await exchange(path, { method, ...input }))
   }
 
@@ -253,20 +284,27 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     register: async (input) => readUser(await request<UserJson>('POST', '/v1/auth/register', { body: input })),
 
     signIn: async ({ username, password }) =>
-      keepSignIn(await request<SignInJson>('POST', '/v1/auth/login', { body: { username, password, mode: transport } })),
+      keepSignIn(
+        await request<SignInJson>('POST', '/v1/auth/login', { body: { username, password, mode: transport } }),
+      ),
 
     completeSignIn: async ({ challenge, ...proof }) =>
       keepSignIn(await request<SignInJson>('POST', '/v1/auth/mfa', { body: { challenge, ...proofBody(proof) } })),
 
     async reauthenticate({ password, ...proof }) {
-      const answer = await request<{ session_id: string; authenticated_at: string; amr: string[] } & Partial<TokenAnswer>>(
-        'POST',
-        '/v1/auth/reauthenticate',
-        { body: { ...(password === undefined ? {} : { password }), ...proofBody(proof) }, authenticated: true },
-      )
+      const answer = await request<
+        { session_id: string; authenticated_at: string; amr: string[] } & Partial<TokenAnswer>
+      >('POST', '/v1/auth/reauthenticate', {
+        body: { ...(password === undefined ? {} : { password }), ...proofBody(proof) },
+        authenticated: true,
+      })
       // A bearer session gets an access token carrying the new auth_time and amr.
       if (answer.access_token !== undefined && answer.expires_in !== undefined) {
-        await keeper.storeTokenAnswer({ access_token: answer.access_token, expires_in: answer.expires_in, session_id: answer.session_id })
+        await keeper.storeTokenAnswer({
+          access_token: answer.access_token,
+          expires_in: answer.expires_in,
+          session_id: answer.session_id,
+        })
       }
       return { authenticatedAt: new Date(answer.authenticated_at), amr: answer.amr }
     },
@@ -276,7 +314,9 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
         await request<void>('POST', '/v1/auth/logout', { authenticated: true })
       } catch (error) {
         // Already ended (or never started) at Tessera: forgetting it here is all that is left.
-        const isGone = error instanceof TesseraError && (error.status === 401 || error.code === 'not_signed_in' || error.code === 'invalid_grant')
+        const isGone =
+          error instanceof TesseraError &&
+          (error.status === 401 || error.code === 'not_signed_in' || error.code === 'invalid_grant')
         if (!isGone) throw error
       }
       await keeper.endSession('signed_out')
@@ -331,19 +371,37 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     },
 
     async signInWithDevice({ deviceId, deviceSecret }) {
-      const body = { device_id: deviceId, mode: transport, ...(deviceSecret === undefined ? {} : { device_secret: deviceSecret }) }
-      const answer = await request<SignInJson & { device: DeviceJson; device_secret?: string }>('POST', '/v1/auth/device', { body })
-      return { ...(await keepSignIn(answer)), device: readDevice(answer.device), deviceSecret: answer.device_secret ?? null }
+      const body = {
+        device_id: deviceId,
+        mode: transport,
+        ...(deviceSecret === undefined ? {} : { device_secret: deviceSecret }),
+      }
+      const answer = await request<SignInJson & { device: DeviceJson; device_secret?: string }>(
+        'POST',
+        '/v1/auth/device',
+        { body },
+      )
+      return {
+        ...(await keepSignIn(answer)),
+        device: readDevice(answer.device),
+        deviceSecret: answer.device_secret ?? null,
+      }
     },
 
-    addCredentials: async (input) => readUser(await request<UserJson>('POST', '/v1/me/credentials', { body: input, authenticated: true })),
+    addCredentials: async (input) =>
+      readUser(await request<UserJson>('POST', '/v1/me/credentials', { body: input, authenticated: true })),
 
     devices: {
       async list() {
-        return (await request<{ devices: DeviceJson[] }>('GET', '/v1/me/devices', { authenticated: true })).devices.map(readDevice)
+        return (await request<{ devices: DeviceJson[] }>('GET', '/v1/me/devices', { authenticated: true })).devices.map(
+          readDevice,
+        )
       },
       async link(deviceId) {
-        const answer = await request<DeviceJson & { device_secret: string }>('POST', '/v1/me/devices', { body: { device_id: deviceId }, authenticated: true })
+        const answer = await request<DeviceJson & { device_secret: string }>('POST', '/v1/me/devices', {
+          body: { device_id: deviceId },
+          authenticated: true,
+        })
         return { device: readDevice(answer), deviceSecret: answer.device_secret }
       },
       async unlink(id) {
@@ -355,11 +413,20 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     playerData: dataDocument('/v1/me/data'),
 
     async createTicket(audience) {
-      const answer = await request<{ ticket: string; audience: string; expires_at: string; expires_in: number }>('POST', '/v1/tickets', {
-        body: { audience },
-        authenticated: true,
-      })
-      return { ticket: answer.ticket, audience: answer.audience, expiresAt: answer.expires_at, expiresInSeconds: answer.expires_in }
+      const answer = await request<{ ticket: string; audience: string; expires_at: string; expires_in: number }>(
+        'POST',
+        '/v1/tickets',
+        {
+          body: { audience },
+          authenticated: true,
+        },
+      )
+      return {
+        ticket: answer.ticket,
+        audience: answer.audience,
+        expiresAt: answer.expires_at,
+        expiresInSeconds: answer.expires_in,
+      }
     },
 
     onSessionEnd: (listener) => keeper.onSessionEnd(listener),

@@ -45,7 +45,17 @@ export function createTesseraHttp(options: {
 }): TesseraHttp {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   return {
-    async send(path, { method = 'GET', body, bearer = null, csrfToken = null, contentType = 'application/json', headers: extra = {} } = {}) {
+    async send(
+      path,
+      {
+        method = 'GET',
+        body,
+        bearer = null,
+        csrfToken = null,
+        contentType = 'application/json',
+        headers: extra = {},
+      } = {},
+    ) {
       const headers: Record<string, string> = { ...extra, accept: 'application/json' }
       if (body !== undefined) headers['content-type'] = contentType
       if (bearer !== null) headers.authorization = `Bearer ${bearer}`
@@ -70,7 +80,11 @@ export function createTesseraHttp(options: {
       try {
         return (await response.json()) as T
       } catch (error) {
-        throw new TesseraError('unexpected_response', { status: response.status, title: 'The answer is not JSON', cause: error })
+        throw new TesseraError('unexpected_response', {
+          status: response.status,
+          title: 'The answer is not JSON',
+          cause: error,
+        })
       }
     },
   }

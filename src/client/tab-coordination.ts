@@ -77,7 +77,10 @@ function isTabMessage(value: unknown): value is TabMessage {
 }
 
 export function createTabCoordination(name: string): TabCoordination {
-  const platform = globalThis as unknown as { navigator?: { locks?: LockManagerLike }; BroadcastChannel?: ChannelConstructor }
+  const platform = globalThis as unknown as {
+    navigator?: { locks?: LockManagerLike }
+    BroadcastChannel?: ChannelConstructor
+  }
   const locks = platform.navigator?.locks ?? null
   const channel = platform.BroadcastChannel ? new platform.BroadcastChannel(name) : null
   channel?.unref?.()

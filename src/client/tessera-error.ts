@@ -73,9 +73,7 @@ export const clientErrorCodes = ['network_error', 'unexpected_response', 'not_si
  * ```
  */
 export type TesseraErrorCode =
-  | (typeof serverErrorCodes)[number]
-  | (typeof clientErrorCodes)[number]
-  | (string & Record<never, never>)
+  (typeof serverErrorCodes)[number] | (typeof clientErrorCodes)[number] | (string & Record<never, never>)
 
 /**
  * A refused or failed call.

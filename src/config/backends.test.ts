@@ -38,14 +38,20 @@ describe('backend settings', () => {
 
   it('TESSERA_DATABASE_URL must be a postgres URL', () => {
     for (const url of ['mysql://db/tessera', 'not a url', 'http://db/tessera']) {
-      assert.ok(problemsOf({ TESSERA_DATABASE_URL: url }).some((p) => p.startsWith('TESSERA_DATABASE_URL:')), url)
+      assert.ok(
+        problemsOf({ TESSERA_DATABASE_URL: url }).some((p) => p.startsWith('TESSERA_DATABASE_URL:')),
+        url,
+      )
     }
     assert.doesNotThrow(() => loadConfig({ TESSERA_DATABASE_URL: 'postgresql://db/tessera' }))
   })
 
   it('TESSERA_DATABASE_SCHEMA must be a plain identifier (it is put in SQL)', () => {
     for (const schema of ['Auth', 'a-b', 'x"; DROP TABLE users; --', '1abc']) {
-      assert.ok(problemsOf({ TESSERA_DATABASE_SCHEMA: schema }).some((p) => p.startsWith('TESSERA_DATABASE_SCHEMA:')), schema)
+      assert.ok(
+        problemsOf({ TESSERA_DATABASE_SCHEMA: schema }).some((p) => p.startsWith('TESSERA_DATABASE_SCHEMA:')),
+        schema,
+      )
     }
   })
 
@@ -75,7 +81,11 @@ describe('backend settings', () => {
 
   it('TESSERA_REDIS_KEY_PREFIX refuses braces, which would move keys between cluster slots', () => {
     assert.ok(problemsOf({ TESSERA_REDIS_KEY_PREFIX: 'a{b}' }).some((p) => p.startsWith('TESSERA_REDIS_KEY_PREFIX:')))
-    assert.equal(loadConfig({ TESSERA_REDIS_URL: 'redis://a:6379', TESSERA_REDIS_KEY_PREFIX: 'prod.auth' }).storage.redis?.keyPrefix, 'prod.auth')
+    assert.equal(
+      loadConfig({ TESSERA_REDIS_URL: 'redis://a:6379', TESSERA_REDIS_KEY_PREFIX: 'prod.auth' }).storage.redis
+        ?.keyPrefix,
+      'prod.auth',
+    )
   })
 
   it('TESSERA_BACKEND_TIMEOUT is bounded', () => {
@@ -84,7 +94,9 @@ describe('backend settings', () => {
   })
 
   it('variables of the test suite (TESSERA_TEST_*) are not taken for unknown settings', () => {
-    assert.doesNotThrow(() => loadConfig({ TESSERA_TEST_REQUIRE_BACKENDS: '1', TESSERA_TEST_REDIS_URL: 'redis://x:6379' }))
+    assert.doesNotThrow(() =>
+      loadConfig({ TESSERA_TEST_REQUIRE_BACKENDS: '1', TESSERA_TEST_REDIS_URL: 'redis://x:6379' }),
+    )
     assert.ok(problemsOf({ TESSERA_TESTING: '1' }).some((p) => p.startsWith('TESSERA_TESTING:')))
   })
 

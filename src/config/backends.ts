@@ -40,10 +40,7 @@ function toRedisUrl(entry: string): string {
   return /^[a-z]+:\/\//i.test(entry) ? entry : `redis://${entry}`
 }
 
-export function readBackendSettings(
-  value: ReadSetting,
-  problems: string[],
-): BackendSettings {
+export function readBackendSettings(value: ReadSetting, problems: string[]): BackendSettings {
   const databaseUrl = value('TESSERA_DATABASE_URL')
   const schema = value('TESSERA_DATABASE_SCHEMA')
   const redisUrl = value('TESSERA_REDIS_URL')

@@ -55,7 +55,10 @@ export function detectLogoType(bytes: Uint8Array): LogoType | null {
   if (startsWith(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png'
   if (startsWith(0xff, 0xd8, 0xff)) return 'image/jpeg'
   if (startsWith(0x52, 0x49, 0x46, 0x46) && String.fromCharCode(...bytes.slice(8, 12)) === 'WEBP') return 'image/webp'
-  const head = new TextDecoder().decode(bytes.slice(0, 1024)).replace(/^\ufeff/, '').trimStart()
+  const head = new TextDecoder()
+    .decode(bytes.slice(0, 1024))
+    .replace(/^\ufeff/, '')
+    .trimStart()
   if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i.test(head)) return 'image/svg+xml'
   return null
 }
@@ -66,7 +69,9 @@ export function readLogoFile(path: string, problems: string[]): { bytes: Uint8Ar
   try {
     bytes = readFileSync(path)
   } catch (error) {
-    problems.push(`TESSERA_PAGES_LOGO_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`)
+    problems.push(
+      `TESSERA_PAGES_LOGO_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    )
     return null
   }
   if (bytes.length > maxLogoBytes) {
@@ -93,7 +98,9 @@ export function readPageSettings(value: ReadSetting, problems: string[]): PageSe
     text: 'TESSERA_PAGES_TEXT_COLOR',
   } as const
   const colors = {} as BrandColors
-  for (const [key, name] of Object.entries(colorNames) as Array<[keyof BrandColors, (typeof colorNames)[keyof BrandColors]]>) {
+  for (const [key, name] of Object.entries(colorNames) as Array<
+    [keyof BrandColors, (typeof colorNames)[keyof BrandColors]]
+  >) {
     const normalized = normalizeHexColor(value(name))
     if (normalized === null) problems.push(`${name}: expected a colour as #rgb or #rrggbb`)
     colors[key] = normalized ?? '#000000'
@@ -107,7 +114,9 @@ export function readPageSettings(value: ReadSetting, problems: string[]): PageSe
     for (const [name, color, otherName, other] of pairs) {
       const ratio = computeContrastRatio(color, other)
       if (ratio < minimumContrast) {
-        problems.push(`${name}: contrasts ${ratio.toFixed(2)}:1 with ${otherName}; at least ${minimumContrast}:1 is needed to be readable`)
+        problems.push(
+          `${name}: contrasts ${ratio.toFixed(2)}:1 with ${otherName}; at least ${minimumContrast}:1 is needed to be readable`,
+        )
       }
     }
   }

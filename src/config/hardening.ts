@@ -55,7 +55,10 @@ export function readTlsFiles(value: ReadSetting, problems: string[]): TlsFiles |
     problems.push('TESSERA_TLS_CERT: must be set together with TESSERA_TLS_KEY')
     return null
   }
-  for (const [name, path] of [['TESSERA_TLS_CERT', certFile], ['TESSERA_TLS_KEY', keyFile]] as const) {
+  for (const [name, path] of [
+    ['TESSERA_TLS_CERT', certFile],
+    ['TESSERA_TLS_KEY', keyFile],
+  ] as const) {
     try {
       accessSync(path, constants.R_OK)
     } catch {

@@ -27,7 +27,10 @@ function problemsOf(env: Record<string, string>): string[] {
 
 function assertProblemFor(env: Record<string, string>, name: string): void {
   const problems = problemsOf(env)
-  assert.ok(problems.some((problem) => problem.startsWith(`${name}:`)), problems.join('\n'))
+  assert.ok(
+    problems.some((problem) => problem.startsWith(`${name}:`)),
+    problems.join('\n'),
+  )
 }
 
 describe('loadConfig()', () => {
@@ -49,7 +52,12 @@ describe('loadConfig()', () => {
       keyActivationDelaySeconds: 600,
       keyReloadIntervalSeconds: 10,
     })
-    assert.deepEqual(config.sessions, { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, cacheTtlSeconds: 1, limits: {} })
+    assert.deepEqual(config.sessions, {
+      idleTimeoutSeconds: 3600,
+      absoluteTimeoutSeconds: 86_400,
+      cacheTtlSeconds: 1,
+      limits: {},
+    })
     assert.deepEqual(config.passwords.argon2, { memoryKiB: 19456, passes: 2, parallelism: 1 })
     assert.equal(config.passwords.minLength, 15)
     assert.equal(config.passwords.maxLength, 1024)
@@ -221,7 +229,10 @@ describe('loadConfig()', () => {
   it('reports an unknown setting in the config file', () => {
     const path = writeConfigFile('unknown.json', JSON.stringify({ TESSERA_PROT: 9000 }))
     const problems = problemsOf({ TESSERA_CONFIG_FILE: path })
-    assert.ok(problems.some((problem) => problem.startsWith('TESSERA_PROT:')), problems.join('\n'))
+    assert.ok(
+      problems.some((problem) => problem.startsWith('TESSERA_PROT:')),
+      problems.join('\n'),
+    )
   })
 
   it('reports a config file that is not a JSON object', () => {
@@ -252,7 +263,12 @@ describe('audit, review and alert settings', () => {
 
   it('loadConfig() refuses a bad cron expression, an unknown time zone and a half-configured webhook', () => {
     assert.throws(
-      () => loadConfig({ TESSERA_REPORT_SCHEDULE: 'nightly', TESSERA_SCHEDULE_TIMEZONE: 'Mars/Olympus', TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret' }),
+      () =>
+        loadConfig({
+          TESSERA_REPORT_SCHEDULE: 'nightly',
+          TESSERA_SCHEDULE_TIMEZONE: 'Mars/Olympus',
+          TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret',
+        }),
       (error) =>
         error instanceof ConfigError &&
         error.problems.some((problem) => problem.startsWith('TESSERA_REPORT_SCHEDULE:')) &&
@@ -262,11 +278,15 @@ describe('audit, review and alert settings', () => {
   })
 
   it('describeConfig() hides the webhook secret and the metrics token', () => {
-    const shown = JSON.stringify(describeConfig(loadConfig({
-      TESSERA_ALERT_WEBHOOK_URL: 'https://hooks.example/tessera',
-      TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret',
-      TESSERA_METRICS_TOKEN: 'metrics-token-value',
-    })))
+    const shown = JSON.stringify(
+      describeConfig(
+        loadConfig({
+          TESSERA_ALERT_WEBHOOK_URL: 'https://hooks.example/tessera',
+          TESSERA_ALERT_WEBHOOK_SECRET: 'a-long-enough-shared-secret',
+          TESSERA_METRICS_TOKEN: 'metrics-token-value',
+        }),
+      ),
+    )
     assert.ok(!shown.includes('a-long-enough-shared-secret') && !shown.includes('metrics-token-value'))
     assert.match(shown, /\(set, hidden\)/)
   })

@@ -6,12 +6,25 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
 import { createCronSchedule } from '../core/scheduler/cron-schedule.ts'
 import { resolve } from 'node:path'
-import { describeBackendSettings, maskCapabilityUrl, readBackendSettings, type BackendSettings, maskUrlPassword } from './backends.ts'
+import {
+  describeBackendSettings,
+  maskCapabilityUrl,
+  readBackendSettings,
+  type BackendSettings,
+  maskUrlPassword,
+} from './backends.ts'
 import { settings, type ReadSetting, type SettingDefinition, type SettingName, type SettingValues } from './schema.ts'
 import type { ThrottleSettings } from '../core/throttle/throttle.ts'
 import type { SecondFactorSettings } from '../core/application/second-factor.ts'
 import type { GameDataSettings } from '../core/application/game-data.ts'
-import { buildThrottleSettings, checkCookieTransport, checkMetricsExposure, isHostName, readTlsFiles, type TlsFiles } from './hardening.ts'
+import {
+  buildThrottleSettings,
+  checkCookieTransport,
+  checkMetricsExposure,
+  isHostName,
+  readTlsFiles,
+  type TlsFiles,
+} from './hardening.ts'
 import { readPageSettings, type PageSettings } from './branding.ts'
 import { readSessionLimits } from './session-limits.ts'
 import type { SessionLimit } from '../core/sessions/store.ts'
@@ -252,7 +265,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const port = value('TESSERA_PORT')
   // Served over TLS here, the default issuer and allowed origin are https too.
   const defaultScheme = value('TESSERA_TLS_CERT') === undefined ? 'http' : 'https'
-  const publicUrl = value('TESSERA_PUBLIC_URL') ?? `${defaultScheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const publicUrl =
+    value('TESSERA_PUBLIC_URL') ?? `${defaultScheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
   const idle = value('TESSERA_SESSION_IDLE_TIMEOUT')
   const absolute = value('TESSERA_SESSION_ABSOLUTE_TIMEOUT')
   if (idle !== undefined && absolute !== undefined && idle > absolute) {
@@ -270,9 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const adminUsername = value('TESSERA_BOOTSTRAP_ADMIN_USERNAME') ?? null
   const adminPasswordFile = value('TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE') ?? null
   if ((adminUsername === null) !== (adminPasswordFile === null)) {
-    problems.push(
-      'TESSERA_BOOTSTRAP_ADMIN_USERNAME: must be set together with TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE',
-    )
+    problems.push('TESSERA_BOOTSTRAP_ADMIN_USERNAME: must be set together with TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE')
   }
   const timezone = value('TESSERA_SCHEDULE_TIMEZONE') ?? null
   if (timezone !== null) {
@@ -295,7 +307,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const tls = readTlsFiles(value, problems)
   const allowInsecureCookies = value('TESSERA_ALLOW_INSECURE_COOKIES')
   // A host name is checked at start, on the addresses it resolves to (src/config/start-checks.ts).
-  if (!problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST')) && !isHostName(host)) {
+  if (
+    !problems.some((problem) => problem.startsWith('TESSERA_PUBLIC_URL') || problem.startsWith('TESSERA_HOST')) &&
+    !isHostName(host)
+  ) {
     checkCookieTransport({ host, publicUrl, tls, allowInsecureCookies }, problems)
     checkMetricsExposure({ host, metricsToken: value('TESSERA_METRICS_TOKEN') ?? null }, problems)
   }
@@ -312,7 +327,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (mailFrom === null) problems.push('TESSERA_MAIL_FROM: must be set together with TESSERA_SMTP_URL')
     // Without the hosted pages Tessera serves no page at the links' paths: they must lead to the app's.
     if (value('TESSERA_MAIL_LINK_URL') === undefined && !pages.isEnabled) {
-      problems.push('TESSERA_MAIL_LINK_URL: must be set together with TESSERA_SMTP_URL when TESSERA_PAGES_ENABLED is false (the base URL of your pages /password-reset and /verify-email)')
+      problems.push(
+        'TESSERA_MAIL_LINK_URL: must be set together with TESSERA_SMTP_URL when TESSERA_PAGES_ENABLED is false (the base URL of your pages /password-reset and /verify-email)',
+      )
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)
@@ -432,7 +449,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { token: value('TESSERA_METRICS_TOKEN') ?? null },
     pages,
     mail: {
-      smtp: smtpUrl === null || mailFrom === null ? null : { url: smtpUrl, from: mailFrom, timeoutSeconds: value('TESSERA_SMTP_TIMEOUT') },
+      smtp:
+        smtpUrl === null || mailFrom === null
+          ? null
+          : { url: smtpUrl, from: mailFrom, timeoutSeconds: value('TESSERA_SMTP_TIMEOUT') },
       linkBaseUrl: value('TESSERA_MAIL_LINK_URL') ?? publicUrl,
       passwordResetTtlSeconds: value('TESSERA_PASSWORD_RESET_TTL'),
       verificationTtlSeconds: value('TESSERA_EMAIL_VERIFICATION_TTL'),

@@ -28,16 +28,29 @@ describe('mail settings', () => {
 
   it('take an smtp:// or smtps:// URL with a From address and a link URL, and mask its password', () => {
     const config = loadConfig(complete)
-    assert.deepEqual(config.mail.smtp, { url: complete.TESSERA_SMTP_URL, from: complete.TESSERA_MAIL_FROM, timeoutSeconds: 10 })
+    assert.deepEqual(config.mail.smtp, {
+      url: complete.TESSERA_SMTP_URL,
+      from: complete.TESSERA_MAIL_FROM,
+      timeoutSeconds: 10,
+    })
     assert.equal(config.mail.linkBaseUrl, 'https://app.example.com/account')
     const shown = JSON.stringify(describeConfig(config))
     assert.ok(!shown.includes('s3cret-pass'))
   })
 
   it('refuse another scheme, and an SMTP URL without its From address or link URL', () => {
-    assert.match(problemsOf({ ...complete, TESSERA_SMTP_URL: 'http://smtp.example.com' }).join('\n'), /TESSERA_SMTP_URL: expected smtp:/)
-    assert.match(problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL }).join('\n'), /TESSERA_MAIL_FROM: must be set/)
-    assert.match(problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL, TESSERA_PAGES_ENABLED: 'false' }).join('\n'), /TESSERA_MAIL_LINK_URL: must be set/)
+    assert.match(
+      problemsOf({ ...complete, TESSERA_SMTP_URL: 'http://smtp.example.com' }).join('\n'),
+      /TESSERA_SMTP_URL: expected smtp:/,
+    )
+    assert.match(
+      problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL }).join('\n'),
+      /TESSERA_MAIL_FROM: must be set/,
+    )
+    assert.match(
+      problemsOf({ TESSERA_SMTP_URL: complete.TESSERA_SMTP_URL, TESSERA_PAGES_ENABLED: 'false' }).join('\n'),
+      /TESSERA_MAIL_LINK_URL: must be set/,
+    )
   })
 
   it('point the links at the hosted pages of the public URL when no link URL is set and the pages are on', () => {

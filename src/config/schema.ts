@@ -31,7 +31,8 @@ export const settings = {
   },
   TESSERA_PUBLIC_URL: {
     type: 'url',
-    description: 'External URL of this server; the `iss` of every token. Default http://HOST:PORT (https://HOST:PORT when TESSERA_TLS_CERT is set).',
+    description:
+      'External URL of this server; the `iss` of every token. Default http://HOST:PORT (https://HOST:PORT when TESSERA_TLS_CERT is set).',
   },
   TESSERA_AUDIENCE: {
     type: 'string',
@@ -86,28 +87,32 @@ export const settings = {
     default: '15s',
     min: 1,
     max: 300,
-    description: 'How often GET /v1/events/stream sends a comment line on a quiet stream, so proxies keep it open and clients notice a dead one.',
+    description:
+      'How often GET /v1/events/stream sends a comment line on a quiet stream, so proxies keep it open and clients notice a dead one.',
   },
   TESSERA_EVENT_STREAM_REPLAY_WINDOW: {
     type: 'duration',
     default: '5m',
     min: 10,
     max: 86400,
-    description: 'How long each node keeps stream events for clients resuming with Last-Event-ID; a client that comes back later (or to a node started since) is told to resync.',
+    description:
+      'How long each node keeps stream events for clients resuming with Last-Event-ID; a client that comes back later (or to a node started since) is told to resync.',
   },
   TESSERA_EVENT_STREAM_REPLAY_EVENTS: {
     type: 'integer',
     default: '10000',
     min: 100,
     max: 1000000,
-    description: 'At most this many stream events are kept for resumption (the oldest go first, and a client needing them is told to resync).',
+    description:
+      'At most this many stream events are kept for resumption (the oldest go first, and a client needing them is told to resync).',
   },
   TESSERA_EVENT_STREAM_MAX_BUFFER: {
     type: 'integer',
     default: '1048576',
     min: 1024,
     max: 67108864,
-    description: 'Bytes of stream events that may wait for one slow client (unread in the connection); past it, the stream is cut and the client must reconnect with Last-Event-ID.',
+    description:
+      'Bytes of stream events that may wait for one slow client (unread in the connection); past it, the stream is cut and the client must reconnect with Last-Event-ID.',
   },
   TESSERA_SESSION_DATA_MAX_SIZE: {
     type: 'integer',
@@ -122,7 +127,8 @@ export const settings = {
     default: '16384',
     min: 2,
     max: 262144,
-    description: 'Largest player data document (`/v1/me/data`), in bytes of JSON; a larger write answers 413 `data_too_large`.',
+    description:
+      'Largest player data document (`/v1/me/data`), in bytes of JSON; a larger write answers 413 `data_too_large`.',
   },
   TESSERA_GUEST_RETENTION: {
     type: 'duration',
@@ -276,7 +282,8 @@ export const settings = {
     default: '10',
     min: 2,
     max: 100000,
-    description: 'Failed sign-ins on one account within the window that raise a brute-force (or, from many addresses, stuffing) alert.',
+    description:
+      'Failed sign-ins on one account within the window that raise a brute-force (or, from many addresses, stuffing) alert.',
   },
   TESSERA_REVIEW_SPRAY_ACCOUNTS: {
     type: 'integer',
@@ -309,7 +316,8 @@ export const settings = {
   },
   TESSERA_ALERT_WEBHOOK_URL: {
     type: 'url',
-    description: 'Alerts are POSTed here as JSON, signed with HMAC-SHA256 over the signing time and the body (X-Tessera-Signature: t=…,v1=…).',
+    description:
+      'Alerts are POSTed here as JSON, signed with HMAC-SHA256 over the signing time and the body (X-Tessera-Signature: t=…,v1=…).',
   },
   TESSERA_ALERT_WEBHOOK_SECRET: {
     type: 'string',
@@ -344,7 +352,10 @@ export const settings = {
     description:
       'Reverse proxies in front of Tessera whose X-Forwarded-For entries are believed (0: none; the peer address is the client).',
   },
-  TESSERA_TLS_CERT: { type: 'string', description: 'PEM certificate chain file; with TESSERA_TLS_KEY, Tessera serves HTTPS itself.' },
+  TESSERA_TLS_CERT: {
+    type: 'string',
+    description: 'PEM certificate chain file; with TESSERA_TLS_KEY, Tessera serves HTTPS itself.',
+  },
   TESSERA_TLS_KEY: { type: 'string', description: 'PEM private key file of TESSERA_TLS_CERT.' },
   TESSERA_ALLOW_INSECURE_COOKIES: {
     type: 'boolean',
@@ -355,7 +366,8 @@ export const settings = {
   TESSERA_PASSWORD_CONTEXT_WORDS: {
     type: 'list',
     default: '',
-    description: 'Comma-separated words (for example the product or company name) that new passwords may not be built on.',
+    description:
+      'Comma-separated words (for example the product or company name) that new passwords may not be built on.',
   },
   TESSERA_THROTTLE_ACCOUNT_THRESHOLD: {
     type: 'integer',
@@ -397,7 +409,8 @@ export const settings = {
     default: '24h',
     min: 60,
     max: 2592000,
-    description: 'Failure counters of a username are forgotten this long after their last failure (below the hard cap).',
+    description:
+      'Failure counters of a username are forgotten this long after their last failure (below the hard cap).',
   },
   TESSERA_THROTTLE_MAX_FAILURES: {
     type: 'integer',
@@ -479,7 +492,8 @@ export const settings = {
     default: '10s',
     min: 1,
     max: 60,
-    description: 'How often a running server re-reads the signing keys (to see a rotation made by the CLI or another node).',
+    description:
+      'How often a running server re-reads the signing keys (to see a rotation made by the CLI or another node).',
   },
   TESSERA_DATABASE_URL: {
     type: 'string',
@@ -490,7 +504,7 @@ export const settings = {
   TESSERA_DATABASE_SCHEMA: {
     type: 'string',
     default: 'public',
-    description: 'PostgreSQL schema of Tessera\'s tables (created by the migrations when missing).',
+    description: "PostgreSQL schema of Tessera's tables (created by the migrations when missing).",
   },
   TESSERA_DATABASE_POOL_SIZE: {
     type: 'integer',
@@ -516,7 +530,7 @@ export const settings = {
     default: '',
     isSecret: true,
     description:
-      'Redis Cluster instead of one Redis: comma-separated seed nodes, host:port or redis(s):// URLs (the first URL\'s credentials and TLS apply to every node).',
+      "Redis Cluster instead of one Redis: comma-separated seed nodes, host:port or redis(s):// URLs (the first URL's credentials and TLS apply to every node).",
   },
   TESSERA_REDIS_KEY_PREFIX: {
     type: 'string',
@@ -544,11 +558,13 @@ export const settings = {
   },
   TESSERA_PAGES_LOGO_URL: {
     type: 'url',
-    description: 'Logo image shown on the pages, from this URL (its origin is added to the pages\' img-src). Not with TESSERA_PAGES_LOGO_FILE.',
+    description:
+      "Logo image shown on the pages, from this URL (its origin is added to the pages' img-src). Not with TESSERA_PAGES_LOGO_FILE.",
   },
   TESSERA_PAGES_LOGO_FILE: {
     type: 'string',
-    description: 'Logo image file (PNG, JPEG, WebP or SVG, at most 256 KiB), read at start and served by Tessera. Not with TESSERA_PAGES_LOGO_URL.',
+    description:
+      'Logo image file (PNG, JPEG, WebP or SVG, at most 256 KiB), read at start and served by Tessera. Not with TESSERA_PAGES_LOGO_URL.',
   },
   TESSERA_PAGES_ACCENT_COLOR: {
     type: 'string',
@@ -559,12 +575,13 @@ export const settings = {
   TESSERA_PAGES_ACCENT_TEXT_COLOR: {
     type: 'string',
     default: '#ffffff',
-    description: 'Colour of text on accent-coloured buttons, as #rgb or #rrggbb; it must contrast 4.5:1 with the accent colour.',
+    description:
+      'Colour of text on accent-coloured buttons, as #rgb or #rrggbb; it must contrast 4.5:1 with the accent colour.',
   },
   TESSERA_PAGES_BACKGROUND_COLOR: {
     type: 'string',
     default: '#ffffff',
-    description: 'Background colour of the pages\' panels, as #rgb or #rrggbb.',
+    description: "Background colour of the pages' panels, as #rgb or #rrggbb.",
   },
   TESSERA_PAGES_TEXT_COLOR: {
     type: 'string',
@@ -588,7 +605,8 @@ export const settings = {
   TESSERA_TOTP_ISSUER: {
     type: 'string',
     default: 'Tessera',
-    description: 'The issuer an authenticator app shows beside the account name of a TOTP secret (the otpauth URI label).',
+    description:
+      'The issuer an authenticator app shows beside the account name of a TOTP secret (the otpauth URI label).',
   },
   TESSERA_WEBAUTHN_RP_ID: {
     type: 'string',
@@ -604,7 +622,7 @@ export const settings = {
     type: 'list',
     default: '',
     description:
-      'Comma-separated origins, besides the public URL origin, whose pages may run passkey ceremonies (browser apps on the RP id\'s domain).',
+      "Comma-separated origins, besides the public URL origin, whose pages may run passkey ceremonies (browser apps on the RP id's domain).",
   },
   TESSERA_SMTP_URL: {
     type: 'string',
@@ -614,7 +632,8 @@ export const settings = {
   },
   TESSERA_MAIL_FROM: {
     type: 'string',
-    description: 'The From address of the mail Tessera sends, for example `Tessera <no-reply@example.com>`; required with TESSERA_SMTP_URL.',
+    description:
+      'The From address of the mail Tessera sends, for example `Tessera <no-reply@example.com>`; required with TESSERA_SMTP_URL.',
   },
   TESSERA_MAIL_LINK_URL: {
     type: 'url',
@@ -626,7 +645,8 @@ export const settings = {
     default: '10s',
     min: 1,
     max: 120,
-    description: 'Longest time one mail may take, from the look-ups to the relay\'s last answer; a mail not sent by then is given up.',
+    description:
+      "Longest time one mail may take, from the look-ups to the relay's last answer; a mail not sent by then is given up.",
   },
   TESSERA_PASSWORD_RESET_TTL: {
     type: 'duration',
@@ -647,7 +667,8 @@ export const settings = {
     default: '3',
     min: 1,
     max: 100,
-    description: 'Reset mails per named address or username, and per account, in an hour; further requests send nothing (their answer is the same).',
+    description:
+      'Reset mails per named address or username, and per account, in an hour; further requests send nothing (their answer is the same).',
   },
 } as const satisfies Record<string, SettingDefinition>
 

@@ -56,7 +56,12 @@ export async function checkListenHost(config: Config): Promise<void> {
   if (addresses.length > 0 && addresses.every(({ address }) => isLoopbackHost(address))) return
   const problems: string[] = []
   checkCookieTransport(
-    { host, publicUrl: config.tokens.issuer, tls: config.server.tls, allowInsecureCookies: config.server.allowInsecureCookies },
+    {
+      host,
+      publicUrl: config.tokens.issuer,
+      tls: config.server.tls,
+      allowInsecureCookies: config.server.allowInsecureCookies,
+    },
     problems,
   )
   checkMetricsExposure({ host, metricsToken: config.metrics.token }, problems)

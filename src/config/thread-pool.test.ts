@@ -15,7 +15,7 @@ describe('reserveThreadPool()', () => {
     assert.equal(reserveThreadPool(3, env), 16)
   })
 
-  it('never goes below libuv\'s default of four', () => {
+  it("never goes below libuv's default of four", () => {
     const env: Record<string, string | undefined> = {}
     assert.equal(reserveThreadPool(1, env), 4)
   })
@@ -24,8 +24,11 @@ describe('reserveThreadPool()', () => {
 describe('lowerThreadPoolPriority()', () => {
   it('runs every libuv pool thread below the event loop', { skip: process.platform !== 'linux' }, async () => {
     const changed = await lowerThreadPoolPriority()
-    const niceOf = (thread: string) => Number(readFileSync(`/proc/self/task/${thread}/stat`, 'utf8').split(') ')[1]?.split(' ')[16])
-    const pool = readdirSync('/proc/self/task').filter((thread) => readFileSync(`/proc/self/task/${thread}/comm`, 'utf8').trim() === 'libuv-worker')
+    const niceOf = (thread: string) =>
+      Number(readFileSync(`/proc/self/task/${thread}/stat`, 'utf8').split(') ')[1]?.split(' ')[16])
+    const pool = readdirSync('/proc/self/task').filter(
+      (thread) => readFileSync(`/proc/self/task/${thread}/comm`, 'utf8').trim() === 'libuv-worker',
+    )
     assert.ok(pool.length >= 4)
     assert.equal(changed, pool.length)
     for (const thread of pool) assert.equal(niceOf(thread), poolThreadNiceness)

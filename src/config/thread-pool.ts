@@ -10,7 +10,10 @@ import { setPriority } from 'node:os'
 
 const defaultPoolSize = 4
 
-export function reserveThreadPool(hashConcurrency: number, env: Record<string, string | undefined> = process.env): number {
+export function reserveThreadPool(
+  hashConcurrency: number,
+  env: Record<string, string | undefined> = process.env,
+): number {
   const configured = Number(env.UV_THREADPOOL_SIZE) || defaultPoolSize
   const size = Math.min(1024, Math.max(configured, hashConcurrency + 2))
   env.UV_THREADPOOL_SIZE = String(size)
@@ -27,7 +30,9 @@ export const poolThreadNiceness = 10
  * pool's first use, so one small job is run first. Returns the threads changed (none off Linux).
  */
 export async function lowerThreadPoolPriority(): Promise<number> {
-  await new Promise<void>((resolve, reject) => randomFill(Buffer.alloc(1), (error) => (error ? reject(error) : resolve())))
+  await new Promise<void>((resolve, reject) =>
+    randomFill(Buffer.alloc(1), (error) => (error ? reject(error) : resolve())),
+  )
   let threads: string[]
   try {
     threads = readdirSync('/proc/self/task')

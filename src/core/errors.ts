@@ -60,11 +60,7 @@ export class TesseraError extends Error {
   /** Structured, non-secret details (for example which field failed), safe to send. */
   readonly details: Record<string, unknown> | undefined
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'TesseraError'
     this.code = code

@@ -45,8 +45,14 @@ describe('unit of work', () => {
     })
     assert.equal((await stores.accounts.findUserById(user.id))?.id, user.id)
     const stored = await stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })
-    assert.deepEqual(stored.map((event) => [event.type, event.subjectUserId]), [['user_created', user.id]])
-    assert.deepEqual(recorded.map((event) => event.id), stored.map((event) => event.id))
+    assert.deepEqual(
+      stored.map((event) => [event.type, event.subjectUserId]),
+      [['user_created', user.id]],
+    )
+    assert.deepEqual(
+      recorded.map((event) => event.id),
+      stored.map((event) => event.id),
+    )
   })
 
   it('undoes the change when its events cannot be written, answers service_unavailable and hands the events to the observer', async (t) => {
@@ -64,7 +70,10 @@ describe('unit of work', () => {
       isUnavailable,
     )
     assert.equal(await stores.accounts.findUserById(user.id), null)
-    assert.deepEqual(unrecorded.map((event) => [event.type, event.subjectUserId]), [['user_created', user.id]])
+    assert.deepEqual(
+      unrecorded.map((event) => [event.type, event.subjectUserId]),
+      [['user_created', user.id]],
+    )
   })
 
   it('passes a refusal of the change through and keeps nothing of it', async (t) => {
@@ -80,7 +89,7 @@ describe('unit of work', () => {
       refusal,
     )
     assert.equal(await stores.accounts.findUserById(user.id), null)
-    assert.deepEqual((await stores.audit.queryEvents({}, { after: null, limit: 10, order: 'oldest_first' })), [])
+    assert.deepEqual(await stores.audit.queryEvents({}, { after: null, limit: 10, order: 'oldest_first' }), [])
     assert.deepEqual(unrecorded, [])
   })
 
@@ -133,7 +142,13 @@ describe('unit of work', () => {
     const existing = buildUserRecord({ username: 'Olivia', usernameKey: 'olivia' })
     await stores.accounts.insertUser(existing)
     const created = buildUserRecord({ username: 'Carol', usernameKey: 'carol' })
-    const attempt = (username: string) => ({ type: 'login_failed' as const, outcome: 'failure' as const, reason: 'unknown_user' as const, username, context })
+    const attempt = (username: string) => ({
+      type: 'login_failed' as const,
+      outcome: 'failure' as const,
+      reason: 'unknown_user' as const,
+      username,
+      context,
+    })
     await unitOfWork.run(async (change) => {
       await change.stores.accounts.insertUser(created)
       change.record({ type: 'user_created', outcome: 'success', subjectUserId: created.id, username: 'CAROL', context })

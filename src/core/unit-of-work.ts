@@ -77,9 +77,13 @@ export function createUnitOfWork(deps: { stores: Pick<Stores, 'runUnitOfWork'>; 
       if (failures.length > 0) {
         const [first] = failures
         if (first instanceof TesseraError || first instanceof TypeError) throw first
-        throw new TesseraError('service_unavailable', 'The change was saved, but not yet applied everywhere; retry shortly.', {
-          cause: first,
-        })
+        throw new TesseraError(
+          'service_unavailable',
+          'The change was saved, but not yet applied everywhere; retry shortly.',
+          {
+            cause: first,
+          },
+        )
       }
       return result
     },

@@ -53,7 +53,10 @@ import { adminLifecycleRoutes } from './routes/admin-lifecycle.ts'
 import { registerPasswordChangePolicy } from './plugins/password-change-policy.ts'
 
 export interface AppDeps {
-  config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'eventStream' | 'gameData'>
+  config: Pick<
+    Config,
+    'server' | 'sessions' | 'tokens' | 'metrics' | 'passwords' | 'pages' | 'eventStream' | 'gameData'
+  >
   application: Application
   /** Pino options, or false for no logging (tests). */
   logger: FastifyServerOptions['logger']
@@ -120,7 +123,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     bodyLimit: defaultBodyLimitBytes,
     // Forwarded addresses are believed only from the configured number of proxy hops.
-    trustProxy: config.server.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.server.trustProxyHops : false,
+    trustProxy:
+      config.server.trustProxyHops > 0 ? (_address: string, hop: number) => hop < config.server.trustProxyHops : false,
     serverFactory: (handler) => createNodeServer(handler, config.server, deps.tls ?? null),
     clientErrorHandler: createClientErrorHandler(config.server.isHttps),
     requestTimeout: config.server.requestTimeoutSeconds * 1000,
@@ -175,13 +179,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminAccountRoutes, { accountAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(adminTokenRoutes, { tokenAdmin, authenticate, prefix: '/v1/admin' })
   await app.register(oauthRoutes, { oauth, tokenSettings: config.tokens, prefix: '/v1/oauth' })
-  await app.register(eventStreamRoutes, { oauth, eventStream: application.eventStream, limits: config.eventStream, prefix: '/v1/events' })
+  await app.register(eventStreamRoutes, {
+    oauth,
+    eventStream: application.eventStream,
+    limits: config.eventStream,
+    prefix: '/v1/events',
+  })
   await app.register(discoveryRoutes, { issuer: config.tokens.issuer, tokenAdmin })
   await app.register(pageRoutes, {
-    signIn, mySessions, accountAdmin, tokenAdmin, auditTrail, secondFactor, mfaSignIn, passkeys, config,
-    requestLimits: application.requestLimits, accountLifecycle: application.accountLifecycle, email: application.email,
+    signIn,
+    mySessions,
+    accountAdmin,
+    tokenAdmin,
+    auditTrail,
+    secondFactor,
+    mfaSignIn,
+    passkeys,
+    config,
+    requestLimits: application.requestLimits,
+    accountLifecycle: application.accountLifecycle,
+    email: application.email,
   })
-  await app.register(secondFactorAuthRoutes, { signIn, mfaSignIn, passkeys, absoluteTimeoutSeconds, allowedOrigins, authenticate, prefix: '/v1/auth' })
+  await app.register(secondFactorAuthRoutes, {
+    signIn,
+    mfaSignIn,
+    passkeys,
+    absoluteTimeoutSeconds,
+    allowedOrigins,
+    authenticate,
+    prefix: '/v1/auth',
+  })
   await app.register(mySecondFactorRoutes, { secondFactor, authenticate, prefix: '/v1/me/mfa' })
   await app.register(myPasskeyRoutes, { passkeys, authenticate, prefix: '/v1/me/passkeys' })
   await app.register(adminSecondFactorRoutes, { secondFactor, accountAdmin, authenticate, prefix: '/v1/admin' })
@@ -189,9 +216,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(myEmailRoutes, { email: application.email, authenticate, prefix: '/v1/me/email' })
   await app.register(adminEmailRoutes, { email: application.email, authenticate, prefix: '/v1/admin' })
   await app.register(ticketRoutes, { tickets: application.tickets, oauth, authenticate, prefix: '/v1/tickets' })
-  await app.register(deviceRoutes, { devices: application.devices, signIn, absoluteTimeoutSeconds, allowedOrigins, authenticate })
-  await app.register(dataRoutes, { gameData: application.gameData, oauth, authenticate, maxBytes: Math.max(config.gameData.sessionDataMaxBytes, config.gameData.playerDataMaxBytes) })
-  await app.register(adminLifecycleRoutes, { accountAdmin, accountLifecycle, presence, idleTimeoutSeconds, authenticate, prefix: '/v1/admin' })
+  await app.register(deviceRoutes, {
+    devices: application.devices,
+    signIn,
+    absoluteTimeoutSeconds,
+    allowedOrigins,
+    authenticate,
+  })
+  await app.register(dataRoutes, {
+    gameData: application.gameData,
+    oauth,
+    authenticate,
+    maxBytes: Math.max(config.gameData.sessionDataMaxBytes, config.gameData.playerDataMaxBytes),
+  })
+  await app.register(adminLifecycleRoutes, {
+    accountAdmin,
+    accountLifecycle,
+    presence,
+    idleTimeoutSeconds,
+    authenticate,
+    prefix: '/v1/admin',
+  })
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()

@@ -28,14 +28,17 @@ export function parseFormBody(body: Uint8Array): Record<string, string> {
     }
   }
   const pairs = new TextDecoder().decode(body).split('&')
-  if (pairs.length > maxParameters) throw new TesseraError('validation_failed', 'The form body has too many parameters.')
+  if (pairs.length > maxParameters)
+    throw new TesseraError('validation_failed', 'The form body has too many parameters.')
   for (const pair of pairs) {
     const separator = pair.indexOf('=')
     const name = decodeComponent(separator === -1 ? pair : pair.slice(0, separator))
     const value = separator === -1 ? '' : decodeComponent(pair.slice(separator + 1))
     if (name === '') throw new TesseraError('validation_failed', 'The form body has an empty parameter name.')
     if (Object.hasOwn(parameters, name)) {
-      throw new TesseraError('validation_failed', 'A form parameter appears more than once.', { details: { field: name } })
+      throw new TesseraError('validation_failed', 'A form parameter appears more than once.', {
+        details: { field: name },
+      })
     }
     parameters[name] = value
   }

@@ -7,13 +7,19 @@ import { locateJsonBreak } from './json-syntax-error.ts'
  * JSON only, in UTF-8 only. Bytes are decoded strictly (invalid UTF-8 is refused rather than
  * turned into U+FFFD) and `__proto__` / `constructor.prototype` keys are refused.
  */
-export function registerJsonParser(app: FastifyInstance, contentType: 'application/json' | 'application/merge-patch+json'): void {
+export function registerJsonParser(
+  app: FastifyInstance,
+  contentType: 'application/json' | 'application/merge-patch+json',
+): void {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
   app.addContentTypeParser(contentType, { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset=("?)([^";]+)\1/i.exec(request.headers['content-type'] ?? '')?.[2]
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      done(new TesseraError('unsupported_media_type', `Send the body as ${contentType} in UTF-8 (no other charset).`), undefined)
+      done(
+        new TesseraError('unsupported_media_type', `Send the body as ${contentType} in UTF-8 (no other charset).`),
+        undefined,
+      )
       return
     }
     let text: string

@@ -4,7 +4,8 @@
  * their key (a PHC or bcrypt hash, a bearer header, a JWT). The redaction paths in the logger
  * options cover the known places; this covers an error that drags a secret along somewhere new.
  */
-const secretKey = /^(pass(word|phrase)?|current_password|new_password|secret|client_secret|token|access_token|refresh_token|session_token|authorization|cookie|set-cookie|password_?hash|private_?jwk\w*|d|p|q|dp|dq|qi|k)$/i
+const secretKey =
+  /^(pass(word|phrase)?|current_password|new_password|secret|client_secret|token|access_token|refresh_token|session_token|authorization|cookie|set-cookie|password_?hash|private_?jwk\w*|d|p|q|dp|dq|qi|k)$/i
 const credentialText = /^\$(argon2(id|i|d)|2[aby])\$|^Bearer\s|^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./
 const maxDepth = 6
 const censor = '[redacted]'
@@ -25,7 +26,8 @@ function scrub(value: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (prototype !== Object.prototype && prototype !== null) return value
   const copy: Record<string, unknown> = {}
   for (const [key, inner] of Object.entries(value)) {
-    copy[key] = secretKey.test(key) && inner !== null && typeof inner !== 'boolean' ? censor : scrub(inner, depth + 1, seen)
+    copy[key] =
+      secretKey.test(key) && inner !== null && typeof inner !== 'boolean' ? censor : scrub(inner, depth + 1, seen)
   }
   return copy
 }

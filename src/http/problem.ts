@@ -119,8 +119,7 @@ function describeValidation(error: FastifyError): ValidationIssue[] {
   // Only the location and Ajv's generic message: never the rejected value itself.
   return (error.validation ?? []).map((issue) => {
     const missing = issue.keyword === 'required' ? `/${String(issue.params.missingProperty)}` : ''
-    const extra =
-      issue.keyword === 'additionalProperties' ? `/${String(issue.params.additionalProperty)}` : ''
+    const extra = issue.keyword === 'additionalProperties' ? `/${String(issue.params.additionalProperty)}` : ''
     return {
       field: `${error.validationContext ?? 'body'}${issue.instancePath}${missing}${extra}`,
       message: issue.message ?? 'is not valid',
@@ -133,7 +132,11 @@ function classify(error: FastifyError): { code: ErrorCode; detail?: string; erro
     return { code: error.code, detail: error.message }
   }
   if (error.validation) {
-    return { code: 'validation_failed', detail: 'Some fields are missing or not valid.', errors: describeValidation(error) }
+    return {
+      code: 'validation_failed',
+      detail: 'Some fields are missing or not valid.',
+      errors: describeValidation(error),
+    }
   }
   const mapped = error.code ? fastifyCodes[error.code] : undefined
   if (mapped) return { code: mapped }
@@ -160,7 +163,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const classified = classify(error)
     const { code, errors } = classified
     const detail =
-      code === 'unsupported_media_type' && classified.detail === undefined ? describeExpectedMediaType(request) : classified.detail
+      code === 'unsupported_media_type' && classified.detail === undefined
+        ? describeExpectedMediaType(request)
+        : classified.detail
     if (code === 'internal_error') {
       request.log.error({ err: error }, 'request failed')
     } else if (code === 'server_busy') {

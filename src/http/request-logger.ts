@@ -31,10 +31,15 @@ function requestBase(logger: FastifyBaseLogger): FastifyBaseLogger {
 }
 
 /** Fastify's `childLoggerFactory`: the slow general path only when a route sets its own logger options. */
-export const createRequestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = function (logger, bindings, options) {
+export const createRequestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = function (
+  logger,
+  bindings,
+  options,
+) {
   const hasOwnOptions = Object.keys(options).length > 0
   const bindingNames = Object.keys(bindings)
-  if (hasOwnOptions || bindingNames.length !== 1 || typeof bindings.reqId !== 'string') return logger.child(bindings, options)
+  if (hasOwnOptions || bindingNames.length !== 1 || typeof bindings.reqId !== 'string')
+    return logger.child(bindings, options)
   const child = requestBase(logger).child(noBindings) as RequestLogger
   child[requestIdProperty] = bindings.reqId
   return child

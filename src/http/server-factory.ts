@@ -39,7 +39,10 @@ export function createNodeServer(handler: Handler, limits: ServerLimits, tls: Tl
   }
   const server = tls
     ? // An https.Server emits the same request events; Fastify drives it as an http.Server.
-      (createHttpsServer({ ...options, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) as unknown as Server)
+      (createHttpsServer(
+        { ...options, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
+        handler,
+      ) as unknown as Server)
     : createHttpServer(options, handler)
   // Silent and slow senders are answered 408 by the timeouts above; this closes a socket on which
   // nothing moves at all (a client that stops reading its answer), after the keep-alive window.

@@ -37,7 +37,11 @@ async function copySecondFactor(source: Stores, target: Stores, userId: string):
     // The secret stays sealed: both sides open it with the same master key (migrate-data checks).
     await target.secondFactors.savePendingTotp({ ...totp, lastUsedStep: null, confirmedAt: null })
     await target.secondFactors.confirmTotp(userId, totp.id, totp.lastUsedStep ?? 0, totp.confirmedAt)
-    await target.secondFactors.replaceRecoveryCodes(userId, await source.secondFactors.listRecoveryCodeHashes(userId), totp.confirmedAt)
+    await target.secondFactors.replaceRecoveryCodes(
+      userId,
+      await source.secondFactors.listRecoveryCodeHashes(userId),
+      totp.confirmedAt,
+    )
   }
   for (const passkey of await source.passkeys.listUserPasskeys(userId)) await target.passkeys.insertPasskey(passkey)
   // The address with its verification; mailed tokens are short-lived and stay behind.

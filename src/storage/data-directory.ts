@@ -47,7 +47,10 @@ export function hasSqliteDatabase(dataDir: string): boolean {
  * commands that set up a new installation create the directory and the key when absent;
  * every other command requires them. `usesSqlite`: the durable data lives in the directory.
  */
-export function openDataDirectory(dataDir: string, options: { mayCreate: boolean; usesSqlite: boolean }): OpenedDataDirectory {
+export function openDataDirectory(
+  dataDir: string,
+  options: { mayCreate: boolean; usesSqlite: boolean },
+): OpenedDataDirectory {
   const masterKeyPath = join(dataDir, masterKeyFileName)
   if (!existsSync(dataDir)) {
     if (!options.mayCreate) {

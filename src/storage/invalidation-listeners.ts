@@ -25,7 +25,10 @@ export interface BusListeners {
   waitForFirstHeartbeat(): Promise<void>
 }
 
-export function createBusListeners(options: { silenceLimitMs: number; onError?: ((error: unknown) => void) | undefined }): BusListeners {
+export function createBusListeners(options: {
+  silenceLimitMs: number
+  onError?: ((error: unknown) => void) | undefined
+}): BusListeners {
   const { silenceLimitMs, onError } = options
   const listeners = new Set<InvalidationListener>()
   let lastHeardAtMs = 0

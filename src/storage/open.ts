@@ -48,9 +48,12 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
   const background = options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}
   // Drivers load only when configured: the embedded default starts without them.
   const postgres: PostgresStores | null = storage.postgres
-    ? await (await import('./postgres/open.ts')).openPostgresStores(storage.postgres, { timeoutMs, now: options.now, ...background })
+    ? await (
+        await import('./postgres/open.ts')
+      ).openPostgresStores(storage.postgres, { timeoutMs, now: options.now, ...background })
     : null
-  const durable = postgres ?? openSqliteStores(storage.dataDir, options.now, { timeoutMs, checkpointsInBackground: true })
+  const durable =
+    postgres ?? openSqliteStores(storage.dataDir, options.now, { timeoutMs, checkpointsInBackground: true })
   let redis: RedisStores | null = null
   let postgresBus: PostgresInvalidationBus | null = null
   try {
@@ -61,7 +64,9 @@ export async function openBackends(storage: Config['storage'], options: OpenBack
         await claimRedisPrefix(redis.connection, storage.redis.keyPrefix, options.deploymentId)
       }
     } else if (postgres && storage.postgres) {
-      postgresBus = await (await import('./postgres/invalidation-bus.ts')).openPostgresInvalidationBus({
+      postgresBus = await (
+        await import('./postgres/invalidation-bus.ts')
+      ).openPostgresInvalidationBus({
         database: postgres.database,
         url: storage.postgres.url,
         schema: storage.postgres.schema,

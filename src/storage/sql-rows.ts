@@ -82,7 +82,11 @@ export function alertValues<T>(alert: AlertRecord, instants: SqlInstants<T>): Ar
     alert.severity,
     alert.dedupeKey,
     alert.summary,
-    JSON.stringify({ ...evidence, firstSeenAt: evidence.firstSeenAt.toISOString(), lastSeenAt: evidence.lastSeenAt.toISOString() }),
+    JSON.stringify({
+      ...evidence,
+      firstSeenAt: evidence.firstSeenAt.toISOString(),
+      lastSeenAt: evidence.lastSeenAt.toISOString(),
+    }),
     instants.write(alert.windowStartsAt),
     instants.write(alert.windowEndsAt),
     instants.write(alert.raisedAt),

@@ -12,5 +12,10 @@ export function createStoreUnavailableError(cause: unknown): TesseraError {
 
 /** Errors of our own code (a bug) stay internal errors, never "try again later". */
 export function isProgrammingError(error: unknown): boolean {
-  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError
+  return (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof SyntaxError ||
+    error instanceof ReferenceError
+  )
 }

@@ -13,7 +13,10 @@ export interface StreamMessage {
 }
 
 /** Parses the stream incrementally: feed it text as it arrives. */
-export function createEventStreamParser(onMessage: (message: StreamMessage) => void, onComment?: (text: string) => void) {
+export function createEventStreamParser(
+  onMessage: (message: StreamMessage) => void,
+  onComment?: (text: string) => void,
+) {
   let buffer = ''
   let event = ''
   let data: string[] = []

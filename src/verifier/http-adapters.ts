@@ -47,7 +47,10 @@ export function createFastifyAuthHook(
     maxAuthAgeSeconds?: number
   } = {},
 ) {
-  return async function authenticateWithTessera(request: HookRequest, reply: HookReply): Promise<HookReply | undefined> {
+  return async function authenticateWithTessera(
+    request: HookRequest,
+    reply: HookReply,
+  ): Promise<HookReply | undefined> {
     try {
       const principal = await verifier.authenticateRequest(request.raw ?? request)
       if (options.roles) requireRoles(principal, options.roles)

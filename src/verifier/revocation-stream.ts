@@ -131,7 +131,11 @@ export function followRevocations(
     try {
       resetSilence()
       const response = await fetchImplementation(url, {
-        headers: { authorization, accept: 'text/event-stream', ...(lastEventId === null ? {} : { 'last-event-id': lastEventId }) },
+        headers: {
+          authorization,
+          accept: 'text/event-stream',
+          ...(lastEventId === null ? {} : { 'last-event-id': lastEventId }),
+        },
         redirect: 'manual',
         signal: controller.signal,
       })
@@ -150,7 +154,8 @@ export function followRevocations(
       )
       return true
     } catch (error) {
-      if (!isClosed && !controller.signal.aborted) options.onError?.(error instanceof Error ? error : new Error(String(error)))
+      if (!isClosed && !controller.signal.aborted)
+        options.onError?.(error instanceof Error ? error : new Error(String(error)))
       return isConnected
     } finally {
       clearTimeout(silence)

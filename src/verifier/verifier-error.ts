@@ -13,7 +13,8 @@
  *   a required method (`amr`), RFC 9470: the client re-authenticates at Tessera and retries (401).
  * - `unavailable`: Tessera's JWKS or introspection could not be reached; fail closed (503).
  */
-export type VerifierErrorCode = 'missing_token' | 'invalid_token' | 'insufficient_role' | 'insufficient_user_authentication' | 'unavailable'
+export type VerifierErrorCode =
+  'missing_token' | 'invalid_token' | 'insufficient_role' | 'insufficient_user_authentication' | 'unavailable'
 
 const statusByCode: Record<VerifierErrorCode, 401 | 403 | 503> = {
   missing_token: 401,

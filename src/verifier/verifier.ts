@@ -139,7 +139,17 @@ function readAuthorization(request: RequestWithHeaders): string | undefined | nu
 }
 
 function readPrincipal(payload: JWTPayload): Principal | null {
-  const { sub, sid, roles, client_id: clientId, jti, iat, exp, auth_time: authTime, amr } = payload as Record<string, unknown>
+  const {
+    sub,
+    sid,
+    roles,
+    client_id: clientId,
+    jti,
+    iat,
+    exp,
+    auth_time: authTime,
+    amr,
+  } = payload as Record<string, unknown>
   const username = (payload as Record<string, unknown>).preferred_username
   if (
     (username !== undefined && typeof username !== 'string') ||
@@ -220,7 +230,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   })
   const checkLiveness: CheckLiveness | null = options.introspection
-    ? createLivenessCheck({ ...options.introspection, issuer: baseUrl, ...(options.fetch ? { fetch: options.fetch } : {}) })
+    ? createLivenessCheck({
+        ...options.introspection,
+        issuer: baseUrl,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      })
     : null
   /**
    * Verified tokens by signature segment, each with the whole token (compared in full on a hit)
@@ -245,7 +259,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (hit?.token !== token) return null
     const nowMs = Date.now()
     // A stale or replaced key set may have dropped the token's key: check it again.
-    if (hit.generation === keySet.generation && !keySet.isStale(nowMs) && nowMs < hit.principal.expiresAt.getTime() + leewaySeconds * 1000) {
+    if (
+      hit.generation === keySet.generation &&
+      !keySet.isStale(nowMs) &&
+      nowMs < hit.principal.expiresAt.getTime() + leewaySeconds * 1000
+    ) {
       return hit.principal
     }
     verified.delete(key)
@@ -302,7 +320,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       case 'before_resync':
         throw new VerifierError('invalid_token', 'The access token predates a resynchronisation; refresh it.')
       case 'cut':
-        throw new VerifierError('unavailable', 'Tessera\'s event stream is cut, and this server fails closed.')
+        throw new VerifierError('unavailable', "Tessera's event stream is cut, and this server fails closed.")
     }
   }
 
@@ -335,7 +353,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (header === null) throw new VerifierError('invalid_token', 'The access token is not valid.')
       // The hot path: a token verified before is found by the text after the scheme (the cache
       // holds verified tokens only, so a hit needs no syntax check); anything else is parsed.
-      const isBearer = header.length > 7 && header.charCodeAt(6) === 0x20 && header.slice(0, 6).toLowerCase() === 'bearer'
+      const isBearer =
+        header.length > 7 && header.charCodeAt(6) === 0x20 && header.slice(0, 6).toLowerCase() === 'bearer'
       const hit = isBearer ? findVerified(header.slice(7)) : null
       if (hit) {
         const followed = confirmFollowed(hit)
@@ -373,7 +392,10 @@ export function requireRoles(principal: Principal, roles: readonly string[]): vo
  */
 export function requireAuthenticationMethods(principal: Principal, methods: readonly string[]): void {
   if (!methods.every((method) => principal.amr.includes(method))) {
-    throw new VerifierError('insufficient_user_authentication', 'The token does not carry a required authentication method.')
+    throw new VerifierError(
+      'insufficient_user_authentication',
+      'The token does not carry a required authentication method.',
+    )
   }
 }
 

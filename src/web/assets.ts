@@ -58,7 +58,9 @@ function listVendorFiles(specifier: string): Array<{ path: string; file: string 
   const root = dirname(entry)
   const files: Array<{ path: string; file: string }> = []
   const walk = (directory: string) => {
-    for (const entryName of readdirSync(directory, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entryName of readdirSync(directory, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const full = join(directory, entryName.name)
       if (entryName.isDirectory()) walk(full)
       else if (entryName.name.endsWith('.js')) files.push({ path: relative(root, full), file: full })
@@ -84,7 +86,11 @@ function lazily<T>(compute: () => T): () => T {
   }
 }
 
-export function createAssetTable(options: { brandStylesheet: string; brandIcon: string; logo: LogoSource }): AssetTable {
+export function createAssetTable(options: {
+  brandStylesheet: string
+  brandIcon: string
+  logo: LogoSource
+}): AssetTable {
   const sources = new Map<string, Asset>()
   const hash = createHash('sha256')
   // Known once every file is hashed; bodies are made on first request, after that.
@@ -126,7 +132,7 @@ export function createAssetTable(options: { brandStylesheet: string; brandIcon: 
   }
   return {
     urlOf,
-    find: (urlPath) => (urlPath.startsWith(prefix) ? sources.get(urlPath.slice(prefix.length)) ?? null : null),
+    find: (urlPath) => (urlPath.startsWith(prefix) ? (sources.get(urlPath.slice(prefix.length)) ?? null) : null),
     logoUrl: logoPath !== null ? urlOf(logoPath) : options.logo?.kind === 'url' ? options.logo.url : null,
   }
 }

@@ -28,9 +28,13 @@ export function describeRefusal(
     case 'username_taken':
       return fields.username ? { field: fields.username, message: t('error.username_taken') } : null
     case 'password_too_short':
-      return password ? { field: password, message: t('error.password_too_short', { min: Number(details.min_length ?? 15) }) } : null
+      return password
+        ? { field: password, message: t('error.password_too_short', { min: Number(details.min_length ?? 15) }) }
+        : null
     case 'password_too_long':
-      return password ? { field: password, message: t('error.password_too_long', { max: Number(details.max_length ?? 1024) }) } : null
+      return password
+        ? { field: password, message: t('error.password_too_long', { max: Number(details.max_length ?? 1024) }) }
+        : null
     case 'password_invalid':
       return password ? { field: password, message: t('error.password_invalid') } : null
     case 'password_blocklisted': {

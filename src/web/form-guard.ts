@@ -73,17 +73,26 @@ export function createFormGuard(deps: { csrfTokens: CsrfTokens; allowedOrigins: 
       if (classifyFormSite(request, allowedOrigins) === 'cross-site') {
         throw new TesseraError('csrf_rejected', 'This form must be sent from this site.')
       }
-      const binding = sessionId ?? (() => {
-        const preSession = readPreSession(request)
-        return preSession === null ? null : visitorBinding(preSession)
-      })()
+      const binding =
+        sessionId ??
+        (() => {
+          const preSession = readPreSession(request)
+          return preSession === null ? null : visitorBinding(preSession)
+        })()
       if (binding === null || typeof presented !== 'string' || !csrfTokens.isCsrfTokenValid(binding, presented)) {
         throw new TesseraError('csrf_rejected', 'The form token is missing or not valid.')
       }
     },
 
     clearVisitor(reply) {
-      reply.setCookie(preSessionCookieName, '', { httpOnly: true, secure: true, sameSite: 'lax', path: '/', maxAge: 0, expires: new Date(0) })
+      reply.setCookie(preSessionCookieName, '', {
+        httpOnly: true,
+        secure: true,
+        sameSite: 'lax',
+        path: '/',
+        maxAge: 0,
+        expires: new Date(0),
+      })
     },
   }
 }

@@ -5,7 +5,11 @@ import type { PageContext } from './page-context.ts'
 
 /** A time as text ("Dec 7, 2026, 10:00 UTC"), for a sentence that holds it. */
 export function formatTime(context: PageContext, at: Date): string {
-  const text = new Intl.DateTimeFormat(context.language, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(at)
+  const text = new Intl.DateTimeFormat(context.language, {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'UTC',
+  }).format(at)
   return context.t('time.utc', { time: text })
 }
 
@@ -16,7 +20,14 @@ export function renderTime(context: PageContext, at: Date): SafeHtml {
 /** A timestamp in a table whose column already says UTC. */
 export function renderTableTime(context: PageContext, at: Date): SafeHtml {
   const text = new Intl.DateTimeFormat(context.language, {
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: 'UTC',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZone: 'UTC',
   }).format(at)
   return html`<time datetime="${at.toISOString()}">${text}</time>`
 }

@@ -77,9 +77,7 @@ export function renderField(field: FieldSpec, errors: FieldErrors, focus: string
     field.maxLength ? html`maxlength="${field.maxLength}"` : ''
   } ${focus === field.name ? html`autofocus` : ''} ${
     field.isOneTimeCode ? html`inputmode="numeric" autocomplete="one-time-code"` : ''
-  } ${
-    field.type === 'text' || field.type === undefined ? html`autocapitalize="none" spellcheck="false"` : ''
-  }>
+  } ${field.type === 'text' || field.type === undefined ? html`autocapitalize="none" spellcheck="false"` : ''}>
   ${field.extra ?? ''}
 </div>`
 }

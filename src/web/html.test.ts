@@ -13,7 +13,10 @@ describe('html``', () => {
 
   it('keeps markup built by html`` and lists of it, and renders nothing for null, undefined and false', () => {
     const items = ['a<b', 'c'].map((item) => html`<li>${item}</li>`)
-    assert.equal(html`<ul>${items}</ul>${null}${undefined}${false}${0}`.toString(), '<ul><li>a&lt;b</li><li>c</li></ul>0')
+    assert.equal(
+      html`<ul>${items}</ul>${null}${undefined}${false}${0}`.toString(),
+      '<ul><li>a&lt;b</li><li>c</li></ul>0',
+    )
     assert.equal(joinHtml([html`<b>x</b>`, '<i>'], ', ').toString(), '<b>x</b>, &lt;i&gt;')
   })
 

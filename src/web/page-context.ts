@@ -6,7 +6,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Principal } from '../core/application/sign-in.ts'
 import type { AssetTable } from './assets.ts'
 import type { FormGuard } from './form-guard.ts'
-import { chooseFromAcceptLanguage, createTranslator, isLanguage, type Language, type Translate } from './i18n/languages.ts'
+import {
+  chooseFromAcceptLanguage,
+  createTranslator,
+  isLanguage,
+  type Language,
+  type Translate,
+} from './i18n/languages.ts'
 
 export const languageCookieName = '__Host-lang'
 const languageCookieSeconds = 365 * 24 * 3600
@@ -37,7 +43,13 @@ export function chooseLanguage(request: FastifyRequest, reply: FastifyReply | nu
   const query = new URL(request.url, 'http://page.invalid').searchParams.get('lang')
   if (isLanguage(query)) {
     // A display preference, not state anyone could abuse: a link may set it.
-    reply?.setCookie(languageCookieName, query, { httpOnly: true, secure: true, sameSite: 'lax', path: '/', maxAge: languageCookieSeconds })
+    reply?.setCookie(languageCookieName, query, {
+      httpOnly: true,
+      secure: true,
+      sameSite: 'lax',
+      path: '/',
+      maxAge: languageCookieSeconds,
+    })
     return query
   }
   const cookie = request.cookies[languageCookieName]
@@ -45,7 +57,11 @@ export function chooseLanguage(request: FastifyRequest, reply: FastifyReply | nu
   return chooseFromAcceptLanguage(request.headers['accept-language'])
 }
 
-export function createPageContextFactory(deps: { productName: string; assets: AssetTable; formGuard: FormGuard }): PageContextFactory {
+export function createPageContextFactory(deps: {
+  productName: string
+  assets: AssetTable
+  formGuard: FormGuard
+}): PageContextFactory {
   const { productName, assets, formGuard } = deps
   return {
     create(request, reply, viewer) {

@@ -5,7 +5,11 @@
  * runs or applies. Forms may post here and redirect to the allowed origins (a `return_to`), and
  * no page may be framed.
  */
-export function buildContentSecurityPolicy(options: { logoUrl: string | null; allowedOrigins: readonly string[]; allowsDataImages?: boolean }): string {
+export function buildContentSecurityPolicy(options: {
+  logoUrl: string | null
+  allowedOrigins: readonly string[]
+  allowsDataImages?: boolean
+}): string {
   const logoOrigin = options.logoUrl !== null && URL.canParse(options.logoUrl) ? new URL(options.logoUrl).origin : null
   const imageSources = ["'self'", ...(logoOrigin ? [logoOrigin] : []), ...(options.allowsDataImages ? ['data:'] : [])]
   return [

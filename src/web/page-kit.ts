@@ -25,10 +25,16 @@ export interface PageKit {
 export const pageBodyLimitBytes = 16 * 1024
 
 /** The JSON schema of a form body with these (text) fields, and nothing else; 4096 characters unless told. */
-export function formBodySchema(fields: readonly string[], required: readonly string[] = [], maxLengths: Readonly<Record<string, number>> = {}) {
+export function formBodySchema(
+  fields: readonly string[],
+  required: readonly string[] = [],
+  maxLengths: Readonly<Record<string, number>> = {},
+) {
   return {
     type: 'object',
-    properties: Object.fromEntries(fields.map((field) => [field, { type: 'string', maxLength: maxLengths[field] ?? 4096 }])),
+    properties: Object.fromEntries(
+      fields.map((field) => [field, { type: 'string', maxLength: maxLengths[field] ?? 4096 }]),
+    ),
     required,
     additionalProperties: false,
   } as const

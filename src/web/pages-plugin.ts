@@ -24,27 +24,30 @@ import { adminRoutes } from './routes/admin-routes.ts'
 import { emailPageRoutes } from './routes/email-page-routes.ts'
 import { visitorRoutes } from './routes/visitor-routes.ts'
 
-export interface PageRouteDeps
-  extends Pick<
-    Application,
-    | 'signIn'
-    | 'mySessions'
-    | 'accountAdmin'
-    | 'tokenAdmin'
-    | 'auditTrail'
-    | 'requestLimits'
-    | 'secondFactor'
-    | 'mfaSignIn'
-    | 'passkeys'
-    | 'accountLifecycle'
-    | 'email'
-  > {
+export interface PageRouteDeps extends Pick<
+  Application,
+  | 'signIn'
+  | 'mySessions'
+  | 'accountAdmin'
+  | 'tokenAdmin'
+  | 'auditTrail'
+  | 'requestLimits'
+  | 'secondFactor'
+  | 'mfaSignIn'
+  | 'passkeys'
+  | 'accountLifecycle'
+  | 'email'
+> {
   config: Pick<Config, 'server' | 'sessions' | 'tokens' | 'passwords' | 'pages'>
 }
 
 const assetCacheControl = 'public, max-age=31536000, immutable'
 
-function describeFailure(error: FastifyError): { status: number; message: MessageKey; values?: Record<string, number> } {
+function describeFailure(error: FastifyError): {
+  status: number
+  message: MessageKey
+  values?: Record<string, number>
+} {
   if (error instanceof TesseraError) {
     const { status } = problemTable[error.code]
     switch (error.code) {
@@ -55,7 +58,11 @@ function describeFailure(error: FastifyError): { status: number; message: Messag
       case 'csrf_rejected':
         return { status, message: 'errorPage.csrf' }
       case 'rate_limited':
-        return { status, message: 'errorPage.rateLimited', values: { seconds: Number(error.details?.retry_after ?? 1) } }
+        return {
+          status,
+          message: 'errorPage.rateLimited',
+          values: { seconds: Number(error.details?.retry_after ?? 1) },
+        }
       case 'service_unavailable':
       case 'server_busy':
         return { status, message: 'errorPage.unavailable' }
@@ -63,7 +70,10 @@ function describeFailure(error: FastifyError): { status: number; message: Messag
         return { status, message: 'errorPage.internal' }
       default:
         if (error.details?.field === 'return_to') return { status, message: 'errorPage.returnTo' }
-        return { status: status >= 500 ? 500 : status, message: status >= 500 ? 'errorPage.internal' : 'errorPage.badRequest' }
+        return {
+          status: status >= 500 ? 500 : status,
+          message: status >= 500 ? 'errorPage.internal' : 'errorPage.badRequest',
+        }
     }
   }
   if (error.validation) return { status: 400, message: 'errorPage.badRequest' }
@@ -81,8 +91,15 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     brandIcon: renderBrandIcon(config.pages.colors),
     logo: config.pages.logo,
   })
-  const contentSecurityPolicy = buildContentSecurityPolicy({ logoUrl: assets.logoUrl, allowedOrigins: config.server.allowedOrigins })
-  const policyWithDataImages = buildContentSecurityPolicy({ logoUrl: assets.logoUrl, allowedOrigins: config.server.allowedOrigins, allowsDataImages: true })
+  const contentSecurityPolicy = buildContentSecurityPolicy({
+    logoUrl: assets.logoUrl,
+    allowedOrigins: config.server.allowedOrigins,
+  })
+  const policyWithDataImages = buildContentSecurityPolicy({
+    logoUrl: assets.logoUrl,
+    allowedOrigins: config.server.allowedOrigins,
+    allowsDataImages: true,
+  })
   const formGuard = createFormGuard({ csrfTokens: deps.signIn, allowedOrigins: config.server.allowedOrigins })
   const contexts = createPageContextFactory({ productName: config.pages.productName, assets, formGuard })
   const kit: PageKit = {
@@ -116,9 +133,14 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
       request.log.error({ err: error }, 'page request failed')
       if (failure.status === 503) reply.header('retry-after', '1')
     }
-    if (error instanceof TesseraError && error.code === 'rate_limited') reply.header('retry-after', String(error.details?.retry_after ?? 1))
+    if (error instanceof TesseraError && error.code === 'rate_limited')
+      reply.header('retry-after', String(error.details?.retry_after ?? 1))
     const context = contexts.create(request, reply, request.auth)
-    return sendPage(reply, failure.status, renderErrorPage(context, { message: failure.message, values: failure.values, requestId: request.id }))
+    return sendPage(
+      reply,
+      failure.status,
+      renderErrorPage(context, { message: failure.message, values: failure.values, requestId: request.id }),
+    )
   })
 
   app.get('/assets/*', { schema: { hide: true } }, async (request, reply) => {
@@ -127,7 +149,12 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     return reply.header('cache-control', assetCacheControl).type(asset.contentType).send(asset.body())
   })
 
-  await app.register(visitorRoutes, { kit, requestLimits: deps.requestLimits, mfaSignIn: deps.mfaSignIn, passkeys: deps.passkeys })
+  await app.register(visitorRoutes, {
+    kit,
+    requestLimits: deps.requestLimits,
+    mfaSignIn: deps.mfaSignIn,
+    passkeys: deps.passkeys,
+  })
   await app.register(accountRoutes, {
     kit,
     mySessions: deps.mySessions,

@@ -8,7 +8,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
-import { assertAccessible, assertNoProblems, createAdmin, openWatchedPage, signInThroughForm, startPageServer } from '../helpers/page-browser.ts'
+import {
+  assertAccessible,
+  assertNoProblems,
+  createAdmin,
+  openWatchedPage,
+  signInThroughForm,
+  startPageServer,
+} from '../helpers/page-browser.ts'
 import { logInWithToken, registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
 
 let browser: Browser | null = null
@@ -28,7 +35,7 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
   })
   after(() => browser?.close())
 
-  it('grants and revokes roles, and the user\'s next token carries them', async (t) => {
+  it("grants and revokes roles, and the user's next token carries them", async (t) => {
     const server = await startPageServer(t)
     const admin = await createAdmin(server)
     const user = await registerUser(server, uniqueUsername('player'))
@@ -47,13 +54,24 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     await page.getByRole('button', { name: 'Grant' }).click()
     assert.equal(await page.getByRole('status').textContent(), 'Role moderator granted.')
     const token = await logInWithToken(server, user.username)
-    assert.deepEqual((await server.request('/v1/me', { bearer: token.access_token })).json.user.roles, ['moderator', 'user'])
+    assert.deepEqual((await server.request('/v1/me', { bearer: token.access_token })).json.user.roles, [
+      'moderator',
+      'user',
+    ])
     await page.getByRole('button', { name: 'Revoke the role moderator' }).click()
     assert.equal(await page.getByRole('status').textContent(), 'Role moderator revoked.')
     // Live sessions see the change at once, as through PUT /v1/admin/users/{id}/roles.
     assert.deepEqual((await server.request('/v1/me', { bearer: token.access_token })).json.user.roles, ['user'])
-    const events = server.auditEvents.filter((event) => event.subjectUserId === user.id && (event.type === 'role_granted' || event.type === 'role_revoked'))
-    assert.deepEqual(events.map((event) => [event.type, event.actorUserId]), [['role_granted', admin.id], ['role_revoked', admin.id]])
+    const events = server.auditEvents.filter(
+      (event) => event.subjectUserId === user.id && (event.type === 'role_granted' || event.type === 'role_revoked'),
+    )
+    assert.deepEqual(
+      events.map((event) => [event.type, event.actorUserId]),
+      [
+        ['role_granted', admin.id],
+        ['role_revoked', admin.id],
+      ],
+    )
     await assertNoProblems(watched)
   })
 
@@ -66,7 +84,10 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     await signInThroughForm(page, server, admin.username)
     await page.goto(`${server.url}/admin/users/${user.id}`)
     server.clock.advanceSeconds(1)
-    await server.application.accountAdmin.replaceUserRoles(user.id, ['user', 'editor'], { actorUserId: admin.id, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.replaceUserRoles(user.id, ['user', 'editor'], {
+      actorUserId: admin.id,
+      context: { ip: null, userAgent: 'test', requestId: null },
+    })
     await page.getByRole('button', { name: 'Revoke the role user' }).click()
     assert.match((await page.locator('#role-error').textContent()) ?? '', /changed by someone else/)
     assert.deepEqual((await server.application.accountAdmin.findUser(user.id))?.roles, ['editor', 'user'])
@@ -74,20 +95,31 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
   })
 
   it('lifts a sign-in lock-out, and the user signs in at once', async (t) => {
-    const server = await startPageServer(t, { TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '3', TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '3' })
+    const server = await startPageServer(t, {
+      TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '3',
+      TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '3',
+    })
     const admin = await createAdmin(server)
     const user = await registerUser(server)
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      await server.request('/v1/auth/login', { body: { username: user.username, password: 'surely not the right one' } })
+      await server.request('/v1/auth/login', {
+        body: { username: user.username, password: 'surely not the right one' },
+      })
     }
-    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 429)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status,
+      429,
+    )
     const watched = await openWatchedPage(t, requireBrowser())
     const { page } = watched
     await signInThroughForm(page, server, admin.username)
     await page.goto(`${server.url}/admin/users/${user.id}`)
     await page.getByRole('button', { name: 'Lift lock-out' }).click()
     assert.match((await page.getByRole('status').textContent()) ?? '', /Lock-out lifted \(\d+ counters cleared\)/)
-    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 200)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status,
+      200,
+    )
     await assertNoProblems(watched)
   })
 
@@ -96,15 +128,23 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     const admin = await createAdmin(server)
     const user = await registerUser(server)
     server.clock.advanceSeconds(-3 * 3600)
-    for (let attempt = 0; attempt < 2; attempt += 1) await server.request('/v1/auth/login', { body: { username: user.username, password: 'wrong password number one' } })
+    for (let attempt = 0; attempt < 2; attempt += 1)
+      await server.request('/v1/auth/login', {
+        body: { username: user.username, password: 'wrong password number one' },
+      })
     server.clock.advanceSeconds(3 * 3600)
-    await server.request('/v1/auth/login', { body: { username: 'nobody_at_all', password: 'wrong password number two' } })
+    await server.request('/v1/auth/login', {
+      body: { username: 'nobody_at_all', password: 'wrong password number two' },
+    })
     const watched = await openWatchedPage(t, requireBrowser())
     const { page } = watched
     await signInThroughForm(page, server, admin.username)
     await page.goto(`${server.url}/admin/audit`)
     await assertAccessible(page)
-    assert.match((await page.locator('figcaption').textContent()) ?? '', /^3 failed and 0 refused sign-ins in the last 24 hours/)
+    assert.match(
+      (await page.locator('figcaption').textContent()) ?? '',
+      /^3 failed and 0 refused sign-ins in the last 24 hours/,
+    )
     assert.equal(await page.locator('.bar-failed').count(), 24)
     await page.getByLabel('Event type').selectOption('login_failed')
     await page.getByRole('button', { name: 'Apply filters' }).click()
@@ -116,7 +156,12 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     await page.getByLabel('User id').fill('alice')
     await page.getByRole('button', { name: 'Apply filters' }).click()
     assert.equal(await page.getByLabel('User id').getAttribute('aria-invalid'), 'true')
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'user')
+    assert.equal(
+      await page.evaluate(
+        () => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id,
+      ),
+      'user',
+    )
     await assertAccessible(page)
     await page.getByRole('link', { name: 'Alerts' }).click()
     await assertAccessible(page)
@@ -152,8 +197,15 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     await page.getByLabel('Type ROTATE').fill('ROTATE')
     await page.getByRole('button', { name: 'Rotate now and retire the others' }).click()
     assert.match((await page.getByRole('status').textContent()) ?? '', /^Emergency rotation done/)
-    assert.equal((await server.request('/v1/me', { bearer: token.access_token })).status, 401, 'tokens of the retired keys are refused')
-    assert.equal(server.auditEvents.filter((event) => event.type === 'key_rotated' && event.actorUserId === admin.id).length, 2)
+    assert.equal(
+      (await server.request('/v1/me', { bearer: token.access_token })).status,
+      401,
+      'tokens of the retired keys are refused',
+    )
+    assert.equal(
+      server.auditEvents.filter((event) => event.type === 'key_rotated' && event.actorUserId === admin.id).length,
+      2,
+    )
     await assertNoProblems(watched)
   })
 
@@ -176,11 +228,19 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     await assertAccessible(page)
     await page.getByRole('button', { name: 'Copy' }).click()
     assert.equal(await page.locator('#client-secret-status').textContent(), 'Copied')
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText()), secret)
-    const introspect = () => server.request('/v1/oauth/introspect', {
-      rawBody: `token=${token.access_token}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(clientId, secret) },
-    })
+    assert.equal(
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+        ).navigator.clipboard.readText(),
+      ),
+      secret,
+    )
+    const introspect = () =>
+      server.request('/v1/oauth/introspect', {
+        rawBody: `token=${token.access_token}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(clientId, secret) },
+      })
     assert.equal((await introspect()).json.active, true)
     // Shown once: the list and a reload never show it again.
     await page.getByRole('link', { name: 'I have stored the secret' }).click()
@@ -200,8 +260,22 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     const server = await startPageServer(t)
     const admin = await createAdmin(server)
     const user = await registerUser(server)
-    await server.application.tokenAdmin.createServiceClient('reporting', { actorUserId: admin.id, context: { ip: null, userAgent: 'test', requestId: null } })
-    const paths = ['/admin/users', `/admin/users/${user.id}`, '/admin/audit', '/admin/alerts', '/admin/keys', '/admin/keys/emergency', '/admin/clients', '/account', '/account/password', '/account/sessions']
+    await server.application.tokenAdmin.createServiceClient('reporting', {
+      actorUserId: admin.id,
+      context: { ip: null, userAgent: 'test', requestId: null },
+    })
+    const paths = [
+      '/admin/users',
+      `/admin/users/${user.id}`,
+      '/admin/audit',
+      '/admin/alerts',
+      '/admin/keys',
+      '/admin/keys/emergency',
+      '/admin/clients',
+      '/account',
+      '/account/password',
+      '/account/sessions',
+    ]
     for (const locale of ['en-US', 'ko-KR']) {
       const watched = await openWatchedPage(t, requireBrowser(), { locale })
       const { page } = watched

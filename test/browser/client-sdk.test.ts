@@ -50,7 +50,10 @@ async function openSdkPage(t: TestContext, url: string, page?: Page): Promise<Pa
 }
 
 async function countRefreshEvents(server: TestServer, userId: string) {
-  const page = await server.application.auditTrail.queryEvents({ userId, types: ['token_refreshed'] }, { after: null, limit: 100 })
+  const page = await server.application.auditTrail.queryEvents(
+    { userId, types: ['token_refreshed'] },
+    { after: null, limit: 100 },
+  )
   const grace = page.events.filter((event) => event.details.grace === true).length
   return { rotations: page.events.length - grace, grace }
 }
@@ -112,22 +115,25 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
   it('a page on an origin that is not listed can neither send JSON to Tessera nor read its answers', async (t) => {
     const { server, unlisted } = await setUpScene(t)
     const tab = await openSdkPage(t, unlisted.pageUrl('127.0.0.1'))
-    const codes = await tab.evaluate(async ({ baseUrl, password }) => {
-      const { createTesseraClient, TesseraError } = (globalThis as PageGlobals).tessera
-      const client = createTesseraClient({ baseUrl })
-      const codeOf = async (call: () => Promise<unknown>) => {
-        try {
-          await call()
-          return 'ok'
-        } catch (error) {
-          return error instanceof TesseraError ? error.code : String(error)
+    const codes = await tab.evaluate(
+      async ({ baseUrl, password }) => {
+        const { createTesseraClient, TesseraError } = (globalThis as PageGlobals).tessera
+        const client = createTesseraClient({ baseUrl })
+        const codeOf = async (call: () => Promise<unknown>) => {
+          try {
+            await call()
+            return 'ok'
+          } catch (error) {
+            return error instanceof TesseraError ? error.code : String(error)
+          }
         }
-      }
-      return {
-        register: await codeOf(() => client.register({ username: 'stranger', password })),
-        readJwks: await codeOf(() => fetch(`${baseUrl}/.well-known/jwks.json`)),
-      }
-    }, { baseUrl: server.url, password: strongPassword })
+        return {
+          register: await codeOf(() => client.register({ username: 'stranger', password })),
+          readJwks: await codeOf(() => fetch(`${baseUrl}/.well-known/jwks.json`)),
+        }
+      },
+      { baseUrl: server.url, password: strongPassword },
+    )
     assert.deepEqual(codes, { register: 'network_error', readJwks: 'TypeError: Failed to fetch' })
     // The preflight was refused, so the registration itself was never sent.
     assert.equal(await server.application.accountAdmin.findUserByUsername('stranger'), null)
@@ -136,30 +142,37 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
   it('a page on the same site uses the cookie transport and hands out a bearer token without a second sign-in', async (t) => {
     const { server, pages } = await setUpScene(t)
     const tab = await openSdkPage(t, pages.pageUrl('127.0.0.1'))
-    const result = await tab.evaluate(async ({ baseUrl, password }) => {
-      const { createTesseraClient } = (globalThis as PageGlobals).tessera
-      const tokens = createTesseraClient({ baseUrl })
-      await tokens.register({ username: 'cookie_user', password })
-      const client = createTesseraClient({ baseUrl, transport: 'cookie' })
-      const signedIn = await client.signIn({ username: 'cookie_user', password })
-      const me = await client.me()
-      const handed = await client.tokenFromCookieSession()
-      // What a game client would do with the handed token: plain fetch, no cookie.
-      const withToken = await fetch(`${baseUrl}/v1/me`, { headers: { authorization: `Bearer ${handed.accessToken}` } })
-      const viaClientFetch = await client.fetch(`${baseUrl}/v1/sessions`)
-      const cookieVisible = (globalThis as PageGlobals).document.cookie.includes('session')
-      await client.signOut()
-      const afterSignOut = await fetch(`${baseUrl}/v1/me`, { headers: { authorization: `Bearer ${handed.accessToken}` } })
-      return {
-        sessionId: signedIn.sessionId,
-        meSessionId: me.sessionId,
-        handedSessionId: handed.sessionId,
-        withToken: withToken.status,
-        viaClientFetch: viaClientFetch.status,
-        cookieVisible,
-        afterSignOut: afterSignOut.status,
-      }
-    }, { baseUrl: server.url, password: strongPassword })
+    const result = await tab.evaluate(
+      async ({ baseUrl, password }) => {
+        const { createTesseraClient } = (globalThis as PageGlobals).tessera
+        const tokens = createTesseraClient({ baseUrl })
+        await tokens.register({ username: 'cookie_user', password })
+        const client = createTesseraClient({ baseUrl, transport: 'cookie' })
+        const signedIn = await client.signIn({ username: 'cookie_user', password })
+        const me = await client.me()
+        const handed = await client.tokenFromCookieSession()
+        // What a game client would do with the handed token: plain fetch, no cookie.
+        const withToken = await fetch(`${baseUrl}/v1/me`, {
+          headers: { authorization: `Bearer ${handed.accessToken}` },
+        })
+        const viaClientFetch = await client.fetch(`${baseUrl}/v1/sessions`)
+        const cookieVisible = (globalThis as PageGlobals).document.cookie.includes('session')
+        await client.signOut()
+        const afterSignOut = await fetch(`${baseUrl}/v1/me`, {
+          headers: { authorization: `Bearer ${handed.accessToken}` },
+        })
+        return {
+          sessionId: signedIn.sessionId,
+          meSessionId: me.sessionId,
+          handedSessionId: handed.sessionId,
+          withToken: withToken.status,
+          viaClientFetch: viaClientFetch.status,
+          cookieVisible,
+          afterSignOut: afterSignOut.status,
+        }
+      },
+      { baseUrl: server.url, password: strongPassword },
+    )
     assert.equal(result.meSessionId, result.sessionId)
     assert.equal(result.handedSessionId, result.sessionId)
     assert.equal(result.withToken, 200)
@@ -171,18 +184,21 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
   it('a page on another site gets no cookie session: a cross-site request carries no SameSite=Lax cookie', async (t) => {
     const { server, pages } = await setUpScene(t)
     const tab = await openSdkPage(t, pages.pageUrl('localhost'))
-    const result = await tab.evaluate(async ({ baseUrl, password }) => {
-      const { createTesseraClient, TesseraError } = (globalThis as PageGlobals).tessera
-      await createTesseraClient({ baseUrl }).register({ username: 'far_user', password })
-      const client = createTesseraClient({ baseUrl, transport: 'cookie' })
-      const signedIn = await client.signIn({ username: 'far_user', password })
-      try {
-        await client.me()
-        return { signedIn: signedIn.sessionId, me: 'ok' }
-      } catch (error) {
-        return { signedIn: signedIn.sessionId, me: error instanceof TesseraError ? error.code : String(error) }
-      }
-    }, { baseUrl: server.url, password: strongPassword })
+    const result = await tab.evaluate(
+      async ({ baseUrl, password }) => {
+        const { createTesseraClient, TesseraError } = (globalThis as PageGlobals).tessera
+        await createTesseraClient({ baseUrl }).register({ username: 'far_user', password })
+        const client = createTesseraClient({ baseUrl, transport: 'cookie' })
+        const signedIn = await client.signIn({ username: 'far_user', password })
+        try {
+          await client.me()
+          return { signedIn: signedIn.sessionId, me: 'ok' }
+        } catch (error) {
+          return { signedIn: signedIn.sessionId, me: error instanceof TesseraError ? error.code : String(error) }
+        }
+      },
+      { baseUrl: server.url, password: strongPassword },
+    )
     assert.equal(typeof result.signedIn, 'string')
     assert.equal(result.me, 'unauthenticated')
   })
@@ -192,27 +208,39 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
     if (browser === null) throw new TypeError('the browser is not started')
     const context = await openBrowserContext(t, browser)
     const url = pages.pageUrl('localhost')
-    const [first, second] = [await openSdkPage(t, url, await context.newPage()), await openSdkPage(t, url, await context.newPage())]
-    const userId = await first.evaluate(async ({ baseUrl, password }) => {
-      const { createTesseraClient, localTokenStorage } = (globalThis as PageGlobals).tessera
-      const client = createTesseraClient({ baseUrl, storage: localTokenStorage() })
-      const user = await client.register({ username: 'two_tabs', password })
-      await client.signIn({ username: 'two_tabs', password })
-      return user.id
-    }, { baseUrl: server.url, password: strongPassword })
+    const [first, second] = [
+      await openSdkPage(t, url, await context.newPage()),
+      await openSdkPage(t, url, await context.newPage()),
+    ]
+    const userId = await first.evaluate(
+      async ({ baseUrl, password }) => {
+        const { createTesseraClient, localTokenStorage } = (globalThis as PageGlobals).tessera
+        const client = createTesseraClient({ baseUrl, storage: localTokenStorage() })
+        const user = await client.register({ username: 'two_tabs', password })
+        await client.signIn({ username: 'two_tabs', password })
+        return user.id
+      },
+      { baseUrl: server.url, password: strongPassword },
+    )
 
     // Both tabs hold the shared session; its access token is due for replacement in both at once.
     const refreshTogether = (tab: Page, startAt: number) =>
-      tab.evaluate(async ({ baseUrl, startAt }) => {
-        const { createTesseraClient, localTokenStorage } = (globalThis as PageGlobals).tessera
-        const globals = globalThis as PageGlobals & { client?: ReturnType<typeof createTesseraClient> }
-        globals.client ??= createTesseraClient({ baseUrl, storage: localTokenStorage() })
-        await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()))
-        return (await globals.client.me()).sessionId
-      }, { baseUrl: server.url, startAt })
+      tab.evaluate(
+        async ({ baseUrl, startAt }) => {
+          const { createTesseraClient, localTokenStorage } = (globalThis as PageGlobals).tessera
+          const globals = globalThis as PageGlobals & { client?: ReturnType<typeof createTesseraClient> }
+          globals.client ??= createTesseraClient({ baseUrl, storage: localTokenStorage() })
+          await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()))
+          return (await globals.client.me()).sessionId
+        },
+        { baseUrl: server.url, startAt },
+      )
     const makeStale = () =>
       first.evaluate(() => {
-        const held = JSON.parse(localStorage.getItem('tessera-session') ?? 'null') as { refreshAt: number; refreshToken: string }
+        const held = JSON.parse(localStorage.getItem('tessera-session') ?? 'null') as {
+          refreshAt: number
+          refreshToken: string
+        }
         localStorage.setItem('tessera-session', JSON.stringify({ ...held, refreshAt: 0 }))
         return held.refreshToken
       })
@@ -236,7 +264,9 @@ describe('tessera/client in Chromium', { skip: skipUnlessChromium() }, () => {
     type TabGlobals = PageGlobals & { client?: TesseraClientModule.TesseraClient; heard?: Promise<string> }
     await second.evaluate(() => {
       const globals = globalThis as TabGlobals
-      globals.heard = new Promise((resolve) => globals.client?.onSessionEnd((event) => resolve(`${event.reason} ${event.isFromOtherTab}`)))
+      globals.heard = new Promise((resolve) =>
+        globals.client?.onSessionEnd((event) => resolve(`${event.reason} ${event.isFromOtherTab}`)),
+      )
     })
     await first.evaluate(() => (globalThis as TabGlobals).client?.signOut())
     assert.equal(await second.evaluate(() => (globalThis as TabGlobals).heard), 'signed_out true')

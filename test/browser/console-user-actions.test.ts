@@ -7,7 +7,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
-import { assertAccessible, assertNoProblems, createAdmin, openWatchedPage, signInThroughForm, startPageServer } from '../helpers/page-browser.ts'
+import {
+  assertAccessible,
+  assertNoProblems,
+  createAdmin,
+  openWatchedPage,
+  signInThroughForm,
+  startPageServer,
+} from '../helpers/page-browser.ts'
 import { enrolTotp } from '../helpers/second-factor.ts'
 import { logInWithToken, registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
 
@@ -18,7 +25,7 @@ function requireBrowser(): Browser {
   return browser
 }
 
-describe('the console\'s user actions, in Chromium', { skip: skipUnlessChromium() }, () => {
+describe("the console's user actions, in Chromium", { skip: skipUnlessChromium() }, () => {
   before(async () => {
     browser = await launchChromium()
   })
@@ -30,7 +37,8 @@ describe('the console\'s user actions, in Chromium', { skip: skipUnlessChromium(
     const user = await registerUser(server, uniqueUsername('zed'))
     const token = await logInWithToken(server, user.username)
     await enrolTotp(server, { bearer: token.access_token })
-    const login = (password: string) => server.request('/v1/auth/login', { body: { username: user.username, password } })
+    const login = (password: string) =>
+      server.request('/v1/auth/login', { body: { username: user.username, password } })
     const watched = await openWatchedPage(t, requireBrowser())
     const { page } = watched
     await signInThroughForm(page, server, admin.username)
@@ -72,11 +80,16 @@ describe('the console\'s user actions, in Chromium', { skip: skipUnlessChromium(
     await page.getByLabel('Require a new password at the next sign-in').check()
     await page.getByRole('button', { name: 'Save' }).click()
     const signedIn = await login('an operator chosen passphrase')
-    assert.equal((await server.request('/v1/sessions', { bearer: signedIn.json.access_token })).json.code, 'password_change_required')
+    assert.equal(
+      (await server.request('/v1/sessions', { bearer: signedIn.json.access_token })).json.code,
+      'password_change_required',
+    )
     await assertNoProblems(watched)
     // On the pages, the user is sent to the password page, the one page open to them.
     const required = await openWatchedPage(t, requireBrowser())
-    await signInThroughForm(required.page, server, user.username, 'an operator chosen passphrase').catch(() => undefined)
+    await signInThroughForm(required.page, server, user.username, 'an operator chosen passphrase').catch(
+      () => undefined,
+    )
     await required.page.waitForURL(`${server.url}/account/password?notice=required`)
     assert.match((await required.page.getByRole('status').textContent()) ?? '', /choose a new password/)
 
@@ -92,7 +105,11 @@ describe('the console\'s user actions, in Chromium', { skip: skipUnlessChromium(
     await own.page.getByRole('button', { name: 'Delete my account' }).click()
     await own.page.waitForURL(`${server.url}/login?notice=deleted`)
     assert.equal(await own.page.getByRole('status').textContent(), 'Your account was deleted.')
-    assert.equal((await server.request('/v1/auth/login', { body: { username: leaving.username, password: strongPassword } })).status, 401)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: leaving.username, password: strongPassword } }))
+        .status,
+      401,
+    )
     await assertNoProblems(own)
   })
 })

@@ -9,7 +9,13 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
-import { assertAccessible, assertNoProblems, openWatchedPage, signInThroughForm, startPageServer } from '../helpers/page-browser.ts'
+import {
+  assertAccessible,
+  assertNoProblems,
+  openWatchedPage,
+  signInThroughForm,
+  startPageServer,
+} from '../helpers/page-browser.ts'
 import { logInWithToken, registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
 
 let browser: Browser | null = null
@@ -21,7 +27,9 @@ function requireBrowser(): Browser {
 
 /** A page of an app on another origin, where a sign-in may return to. */
 async function startAppOrigin(t: TestContext): Promise<string> {
-  const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title><p>app home'))
+  const server = createServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title><p>app home'),
+  )
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.after(() => new Promise((resolve) => server.close(resolve)))
   return `http://localhost:${(server.address() as AddressInfo).port}`
@@ -41,7 +49,12 @@ describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
     await page.goto(`${server.url}/login`)
     await assertAccessible(page)
     // The username field has focus on arrival; Tab moves to the password, Enter submits.
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'username')
+    assert.equal(
+      await page.evaluate(
+        () => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id,
+      ),
+      'username',
+    )
     await page.keyboard.type(user.username)
     await page.keyboard.press('Tab')
     await page.keyboard.type(strongPassword)
@@ -51,7 +64,14 @@ describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
     await assertAccessible(page)
     // From the top of the page, the skip link comes first and leads to the content.
     await page.keyboard.press('Tab')
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent), 'Skip to main content')
+    assert.equal(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement
+            .textContent,
+      ),
+      'Skip to main content',
+    )
     await assertNoProblems(watched)
   })
 
@@ -66,7 +86,12 @@ describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
     assert.equal(await username.getAttribute('aria-invalid'), 'true')
     assert.equal(await page.locator('#username-error').textContent(), 'Enter your username.')
     assert.match((await username.getAttribute('aria-describedby')) ?? '', /username-error/)
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'username')
+    assert.equal(
+      await page.evaluate(
+        () => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id,
+      ),
+      'username',
+    )
     await assertAccessible(page)
     await username.fill(user.username)
     await page.getByLabel('Password', { exact: true }).fill('a wrong password for this one')
@@ -126,7 +151,12 @@ describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
     await page.getByLabel('Repeat the new password').fill('a brand new passphrase of mine')
     await page.getByRole('button', { name: 'Change password' }).click()
     assert.equal(await page.locator('#current_password-error').textContent(), 'The current password is not correct.')
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'current_password')
+    assert.equal(
+      await page.evaluate(
+        () => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id,
+      ),
+      'current_password',
+    )
     await page.getByLabel('Current password').fill(strongPassword)
     await page.getByLabel('New password', { exact: true }).fill('a brand new passphrase of mine')
     await page.getByLabel('Repeat the new password').fill('a brand new passphrase of mine')
@@ -134,8 +164,18 @@ describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
     await page.waitForURL(`${server.url}/account/password?notice=changed`)
     assert.match((await page.getByRole('status').textContent()) ?? '', /Every other session has ended/)
     assert.equal((await server.request('/v1/me', { bearer: other.access_token })).status, 401)
-    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 401)
-    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: 'a brand new passphrase of mine' } })).status, 200)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status,
+      401,
+    )
+    assert.equal(
+      (
+        await server.request('/v1/auth/login', {
+          body: { username: user.username, password: 'a brand new passphrase of mine' },
+        })
+      ).status,
+      200,
+    )
     await page.getByRole('link', { name: 'Overview' }).click()
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Your account')
     await assertNoProblems(watched)
@@ -146,7 +186,10 @@ describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
     const user = await registerUser(server)
     const phone = await server.request('/v1/auth/login', {
       body: { username: user.username, password: strongPassword },
-      headers: { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1' },
+      headers: {
+        'user-agent':
+          'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+      },
     })
     const game = await logInWithToken(server, user.username)
     const watched = await openWatchedPage(t, requireBrowser())
@@ -182,9 +225,15 @@ describe('hosted pages in Chromium', { skip: skipUnlessChromium() }, () => {
     await signInThroughForm(page, server, user.username)
     const other = await logInWithToken(server, user.username)
     // Sign out everywhere from another device; the tab comes back into view.
-    assert.equal((await server.request('/v1/sessions?scope=all', { method: 'DELETE', bearer: other.access_token })).status, 200)
+    assert.equal(
+      (await server.request('/v1/sessions?scope=all', { method: 'DELETE', bearer: other.access_token })).status,
+      200,
+    )
     await page.evaluate(() => {
-      const globals = globalThis as unknown as { document: { dispatchEvent(event: unknown): void }; Event: new (type: string) => unknown }
+      const globals = globalThis as unknown as {
+        document: { dispatchEvent(event: unknown): void }
+        Event: new (type: string) => unknown
+      }
       globals.document.dispatchEvent(new globals.Event('visibilitychange'))
     })
     await page.waitForURL(/\/login\?notice=ended&return_to=%2Faccount$/)

@@ -26,12 +26,14 @@ function measureOverflow(page: Page): Promise<{ page: number; eventTables: numbe
     const root = document.documentElement
     return {
       page: Math.max(0, root.scrollWidth - root.clientWidth),
-      eventTables: [...document.querySelectorAll('.table-wrap:has(table.events)')].map((wrap) => Math.max(0, wrap.scrollWidth - wrap.clientWidth)),
+      eventTables: [...document.querySelectorAll('.table-wrap:has(table.events)')].map((wrap) =>
+        Math.max(0, wrap.scrollWidth - wrap.clientWidth),
+      ),
     }
   })
 }
 
-describe('pages at a phone\'s width, in Chromium', { skip: skipUnlessChromium() }, () => {
+describe("pages at a phone's width, in Chromium", { skip: skipUnlessChromium() }, () => {
   before(async () => {
     browser = await launchChromium()
   })
@@ -57,9 +59,19 @@ describe('pages at a phone\'s width, in Chromium', { skip: skipUnlessChromium() 
     await page.locator('main form[action="/login"] button[type="submit"]').click()
     await page.waitForURL(`${server.url}/account`)
     const paths = [
-      '/account', '/account/password', '/account/sessions', '/account/second-factor', '/account/passkeys',
-      '/account/reauthenticate?return_to=%2Faccount', '/admin/users', `/admin/users/${user.id}`, '/admin/audit',
-      '/admin/alerts', '/admin/keys', '/admin/keys/emergency', '/admin/clients',
+      '/account',
+      '/account/password',
+      '/account/sessions',
+      '/account/second-factor',
+      '/account/passkeys',
+      '/account/reauthenticate?return_to=%2Faccount',
+      '/admin/users',
+      `/admin/users/${user.id}`,
+      '/admin/audit',
+      '/admin/alerts',
+      '/admin/keys',
+      '/admin/keys/emergency',
+      '/admin/clients',
     ]
     const found: string[] = []
     for (const width of [375, 1200]) {

@@ -13,7 +13,13 @@ import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import { assertAccessible, assertNoProblems, openWatchedPage } from '../helpers/page-browser.ts'
 import { findFreePort } from '../helpers/redis.ts'
 import { enrolTotp } from '../helpers/second-factor.ts'
-import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 let browser: Browser | null = null
 
@@ -58,7 +64,14 @@ describe('passkeys on the pages, in Chromium', { skip: skipUnlessChromium() }, (
     const devtools = await page.context().newCDPSession(page)
     await devtools.send('WebAuthn.enable')
     const { authenticatorId } = await devtools.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     })
 
     await page.goto(`${base}/login`)
@@ -68,7 +81,11 @@ describe('passkeys on the pages, in Chromium', { skip: skipUnlessChromium() }, (
     await page.waitForURL(`${base}/account`)
     assert.deepEqual(await sessionMethods(page), ['pwd'])
     await page.getByRole('link', { name: 'Passkeys' }).click()
-    assert.equal(await page.getByText('Adding a passkey needs JavaScript').isVisible(), false, 'the script replaced the fallback')
+    assert.equal(
+      await page.getByText('Adding a passkey needs JavaScript').isVisible(),
+      false,
+      'the script replaced the fallback',
+    )
     await assertAccessible(page)
     await page.getByRole('button', { name: 'Add a passkey' }).click()
     assert.equal(await page.locator('#name-error').textContent(), 'Enter a name for the passkey.')
@@ -101,7 +118,10 @@ describe('passkeys on the pages, in Chromium', { skip: skipUnlessChromium() }, (
     await page.getByRole('button', { name: 'Use a passkey' }).click()
     await page.waitForURL(`${base}/account`)
     const stepMethods = await sessionMethods(page)
-    assert.ok(stepMethods.includes('pwd') && (stepMethods.includes('hwk') || stepMethods.includes('swk')), `amr ${stepMethods.join(',')}`)
+    assert.ok(
+      stepMethods.includes('pwd') && (stepMethods.includes('hwk') || stepMethods.includes('swk')),
+      `amr ${stepMethods.join(',')}`,
+    )
 
     await page.goto(`${base}/account/passkeys`)
     await page.getByRole('button', { name: 'Remove the passkey Work laptop' }).click()

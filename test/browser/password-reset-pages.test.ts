@@ -8,7 +8,13 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
-import { assertAccessible, assertNoProblems, openWatchedPage, signInThroughForm, startPageServer } from '../helpers/page-browser.ts'
+import {
+  assertAccessible,
+  assertNoProblems,
+  openWatchedPage,
+  signInThroughForm,
+  startPageServer,
+} from '../helpers/page-browser.ts'
 import { startTestSmtpServer, type ReceivedMail } from '../helpers/smtp-server.ts'
 import { strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
 
@@ -35,20 +41,27 @@ describe('password reset pages in Chromium', { skip: skipUnlessChromium() }, () 
 
   it('confirms the address, mails a reset link that sets a new password once, and signs in with it', async (t) => {
     const smtp = await startTestSmtpServer(t)
-    const server = await startPageServer(t, { TESSERA_SMTP_URL: smtp.url, TESSERA_MAIL_FROM: 'Tessera <no-reply@tessera.test>' })
+    const server = await startPageServer(t, {
+      TESSERA_SMTP_URL: smtp.url,
+      TESSERA_MAIL_FROM: 'Tessera <no-reply@tessera.test>',
+    })
     const username = uniqueUsername('reset')
     const address = `${username}@example.com`
-    const registered = await server.request('/v1/auth/register', { body: { username, password: strongPassword, email: address } })
+    const registered = await server.request('/v1/auth/register', {
+      body: { username, password: strongPassword, email: address },
+    })
     assert.equal(registered.status, 201, registered.text)
     const watched = await openWatchedPage(t, requireBrowser())
     const { page } = watched
     const requests: string[] = []
-    page.on('request', (request) => requests.push(`${request.method()} ${request.url()} ${request.headers().referer ?? ''}`))
+    page.on('request', (request) =>
+      requests.push(`${request.method()} ${request.url()} ${request.headers().referer ?? ''}`),
+    )
 
     // The verification link: the page moves the token into its form and sends it by itself.
     await page.goto(readLink(server, await smtp.nextMailTo(address), 'verify-email'))
     await page.getByRole('heading', { level: 1, name: 'Address confirmed' }).waitFor()
-    assert.match(await page.locator('main').textContent() ?? '', new RegExp(`The address ${address} is confirmed`))
+    assert.match((await page.locator('main').textContent()) ?? '', new RegExp(`The address ${address} is confirmed`))
 
     await page.goto(`${server.url}/login`)
     await page.getByRole('link', { name: 'Forgot your password?' }).click()
@@ -72,7 +85,7 @@ describe('password reset pages in Chromium', { skip: skipUnlessChromium() }, () 
     await page.getByLabel('Repeat the password').fill(newPassword)
     await page.getByRole('button', { name: 'Set the new password' }).click()
     await page.getByRole('heading', { level: 1, name: 'Your password is set' }).waitFor()
-    assert.match(await page.locator('main').textContent() ?? '', /every session of your account was ended/)
+    assert.match((await page.locator('main').textContent()) ?? '', /every session of your account was ended/)
     await page.getByRole('link', { name: 'Sign in' }).last().click()
     await page.waitForURL(`${server.url}/login`)
     await signInThroughForm(page, server, username, newPassword)
@@ -88,7 +101,11 @@ describe('password reset pages in Chromium', { skip: skipUnlessChromium() }, () 
     await second.page.waitForURL(`${server.url}/forgot-password`)
 
     const token = new URL(link).hash.slice('#token='.length)
-    assert.deepEqual(requests.filter((line) => line.includes(token)), [], 'no request carried the token in its URL or Referer')
+    assert.deepEqual(
+      requests.filter((line) => line.includes(token)),
+      [],
+      'no request carried the token in its URL or Referer',
+    )
     await assertNoProblems(watched)
     await assertNoProblems(second)
   })

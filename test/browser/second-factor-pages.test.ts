@@ -8,7 +8,13 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
-import { assertAccessible, assertNoProblems, openWatchedPage, signInThroughForm, startPageServer } from '../helpers/page-browser.ts'
+import {
+  assertAccessible,
+  assertNoProblems,
+  openWatchedPage,
+  signInThroughForm,
+  startPageServer,
+} from '../helpers/page-browser.ts'
 import { decodeBase32 } from '../../src/core/second-factor/totp.ts'
 import { describeTotp, enrolTotp } from '../helpers/second-factor.ts'
 import { logInWithToken, registerUser, strongPassword, type TestServer } from '../helpers/test-server.ts'
@@ -20,7 +26,10 @@ function requireBrowser(): Browser {
   return browser
 }
 
-const activeId = (page: Page) => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)
+const activeId = (page: Page) =>
+  page.evaluate(
+    () => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id,
+  )
 
 async function submitPassword(page: Page, server: TestServer, username: string): Promise<void> {
   await page.goto(`${server.url}/login`)
@@ -55,7 +64,13 @@ describe('the second factor on the pages, in Chromium', { skip: skipUnlessChromi
     await submitPassword(page, server, user.username)
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Confirm it is you')
     assert.equal(await activeId(page), 'code', 'the code field has focus')
-    assert.equal(await page.context().cookies().then((cookies) => cookies.some((cookie) => cookie.name === '__Host-session')), false)
+    assert.equal(
+      await page
+        .context()
+        .cookies()
+        .then((cookies) => cookies.some((cookie) => cookie.name === '__Host-session')),
+      false,
+    )
     await assertAccessible(page)
 
     await page.getByRole('button', { name: 'Continue' }).click()
@@ -89,7 +104,11 @@ describe('the second factor on the pages, in Chromium', { skip: skipUnlessChromi
     await page.getByLabel('Recovery code').fill(recoveryCode)
     await page.getByRole('button', { name: 'Use this recovery code' }).click()
     assert.match((await page.locator('#recovery_code-error').textContent()) ?? '', /not correct or was already used/)
-    assert.equal(await page.locator('details.recovery').getAttribute('open'), '', 'the disclosure stays open on its error')
+    assert.equal(
+      await page.locator('details.recovery').getAttribute('open'),
+      '',
+      'the disclosure stays open on its error',
+    )
     assert.equal(await activeId(page), 'recovery_code')
 
     // A challenge allows five checks, as the API's: then the password step starts again.
@@ -115,7 +134,11 @@ describe('the second factor on the pages, in Chromium', { skip: skipUnlessChromi
     await signInThroughForm(page, server, user.username)
     await page.getByRole('link', { name: 'Two-step verification' }).click()
     const overview = await page.reload()
-    assert.doesNotMatch(overview?.headers()['content-security-policy'] ?? '', /data:/, 'other pages allow no data: images')
+    assert.doesNotMatch(
+      overview?.headers()['content-security-policy'] ?? '',
+      /data:/,
+      'other pages allow no data: images',
+    )
     assert.match((await page.locator('dl.facts').textContent()) ?? '', /Off/)
     await assertAccessible(page)
 
@@ -125,7 +148,10 @@ describe('the second factor on the pages, in Chromium', { skip: skipUnlessChromi
     assert.match(policy, /img-src 'self' data:;/)
     const qr = page.getByRole('img', { name: 'QR code of the key for the authenticator app' })
     assert.match((await qr.getAttribute('src')) ?? '', /^data:image\/png;base64,/)
-    assert.ok(await qr.evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth > 0), 'the QR code is shown')
+    assert.ok(
+      await qr.evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth > 0),
+      'the QR code is shown',
+    )
     await assertAccessible(page)
     const key = ((await page.locator('output.key').textContent()) ?? '').replace(/\s/g, '')
     const codeAt = describeTotp(server, decodeBase32(key))
@@ -164,7 +190,10 @@ describe('the second factor on the pages, in Chromium', { skip: skipUnlessChromi
     await page.getByRole('button', { name: 'Turn off two-step verification' }).click()
     await page.waitForURL(`${server.url}/account/second-factor?notice=disabled`)
     // Off: the password alone signs in again.
-    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 200)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status,
+      200,
+    )
     await assertNoProblems(watched)
   })
 })

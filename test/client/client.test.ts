@@ -18,7 +18,13 @@ import {
   type TokenStorage,
 } from 'tessera/client'
 import { enrolTotp } from '../helpers/second-factor.ts'
-import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 function clientFor(t: TestContext, server: TestServer, options: Partial<TesseraClientOptions> = {}): TesseraClient {
   const client = createTesseraClient({ baseUrl: server.url, ...options })
@@ -27,7 +33,10 @@ function clientFor(t: TestContext, server: TestServer, options: Partial<TesseraC
 }
 
 async function countRefreshEvents(server: TestServer, userId: string) {
-  const page = await server.application.auditTrail.queryEvents({ userId, types: ['token_refreshed'] }, { after: null, limit: 100 })
+  const page = await server.application.auditTrail.queryEvents(
+    { userId, types: ['token_refreshed'] },
+    { after: null, limit: 100 },
+  )
   const grace = page.events.filter((event) => event.details.grace === true).length
   return { rotations: page.events.length - grace, grace }
 }
@@ -71,7 +80,10 @@ describe('tessera/client in Node', () => {
     await other.signIn({ username: 'alice_sdk', password: strongPassword })
     const sessions = await client.sessions.list()
     assert.equal(sessions.length, 2)
-    assert.deepEqual(sessions.filter((session) => session.isCurrent).map((session) => session.id), [signedIn.sessionId])
+    assert.deepEqual(
+      sessions.filter((session) => session.isCurrent).map((session) => session.id),
+      [signedIn.sessionId],
+    )
     assert.equal(sessions[0]?.transport, 'token')
     assert.equal(await client.sessions.endOthers(), 1)
     assert.equal((await client.sessions.list()).length, 1)
@@ -86,7 +98,10 @@ describe('tessera/client in Node', () => {
     const server = await startTestServer(t, { TESSERA_THROTTLE_REGISTER_THRESHOLD: '3' })
     const client = clientFor(t, server)
     const { username } = await registerUser(server)
-    const wrong = await rejectsWithCode(client.signIn({ username, password: 'not the password at all' }), 'invalid_credentials')
+    const wrong = await rejectsWithCode(
+      client.signIn({ username, password: 'not the password at all' }),
+      'invalid_credentials',
+    )
     assert.equal(wrong.status, 401)
     assert.equal(wrong.title, 'Invalid credentials')
     assert.equal(typeof wrong.detail, 'string')
@@ -94,9 +109,15 @@ describe('tessera/client in Node', () => {
     assert.equal(wrong.problem?.code, 'invalid_credentials')
     const taken = await rejectsWithCode(client.register({ username, password: strongPassword }), 'username_taken')
     assert.equal(taken.status, 409)
-    const invalid = await rejectsWithCode(client.register({ username: 'x', password: strongPassword }), 'invalid_username')
+    const invalid = await rejectsWithCode(
+      client.register({ username: 'x', password: strongPassword }),
+      'invalid_username',
+    )
     assert.equal(invalid.status, 400)
-    const limited = await rejectsWithCode(client.register({ username: 'another_one', password: strongPassword }), 'rate_limited')
+    const limited = await rejectsWithCode(
+      client.register({ username: 'another_one', password: strongPassword }),
+      'rate_limited',
+    )
     assert.ok((limited.retryAfterSeconds ?? 0) >= 1)
     await rejectsWithCode(client.tokenFromCookieSession(), 'not_signed_in')
 
@@ -201,15 +222,21 @@ describe('tessera/client in Node', () => {
     const { username, id } = await registerUser(server)
     const before = await client.signIn({ username, password: strongPassword })
     const oldRefreshToken = (await storage.get())?.refreshToken
-    const after = await client.changePassword({ currentPassword: strongPassword, newPassword: 'another long passphrase 77' })
+    const after = await client.changePassword({
+      currentPassword: strongPassword,
+      newPassword: 'another long passphrase 77',
+    })
     assert.notEqual(after.sessionId, before.sessionId)
     assert.equal((await client.me()).sessionId, after.sessionId)
     assert.notEqual((await storage.get())?.refreshToken, oldRefreshToken)
-    assert.deepEqual((await liveSessionsOf(server, id)).map((session) => session.id), [after.sessionId])
+    assert.deepEqual(
+      (await liveSessionsOf(server, id)).map((session) => session.id),
+      [after.sessionId],
+    )
     await rejectsWithCode(client.tokenFromCookieSession(), 'cookie_session_required')
   })
 
-  it('calls the app\'s own API with a live bearer token and retries a 401 once with a renewed one', async (t) => {
+  it("calls the app's own API with a live bearer token and retries a 401 once with a renewed one", async (t) => {
     const server = await startTestServer(t)
     const seen: string[] = []
     const app = createServer((request, response) => {
@@ -222,7 +249,11 @@ describe('tessera/client in Node', () => {
     const client = clientFor(t, server)
     const { username, id } = await registerUser(server)
     await client.signIn({ username, password: strongPassword })
-    const response = await client.fetch(appUrl, { method: 'POST', body: '{"score":1}', headers: { 'content-type': 'application/json' } })
+    const response = await client.fetch(appUrl, {
+      method: 'POST',
+      body: '{"score":1}',
+      headers: { 'content-type': 'application/json' },
+    })
     assert.equal(response.status, 200)
     assert.equal(seen.length, 2)
     assert.ok(seen.every((value) => value.startsWith('Bearer ey')))
@@ -246,7 +277,10 @@ describe('tessera/client in Node', () => {
     assert.equal(readSecondFactorChallenge(new TesseraError('invalid_credentials', { title: 'x' })), null)
     assert.equal(await storage.get(), null, 'no session is kept before the second step')
 
-    await rejectsWithCode(client.completeSignIn({ challenge: second.challenge, code: totp.codeAt() === '000000' ? '111111' : '000000' }), 'invalid_mfa_code')
+    await rejectsWithCode(
+      client.completeSignIn({ challenge: second.challenge, code: totp.codeAt() === '000000' ? '111111' : '000000' }),
+      'invalid_mfa_code',
+    )
     const signedIn = await client.completeSignIn({ challenge: second.challenge, code: totp.codeAt() })
     assert.equal(signedIn.user.username, username)
     assert.equal((await client.me()).sessionId, signedIn.sessionId)
@@ -254,7 +288,10 @@ describe('tessera/client in Node', () => {
     // Past the step-up age a password change asks for a fresh authentication first.
     server.clock.advanceSeconds(11 * 60)
     const newPassword = `${strongPassword} and more`
-    await rejectsWithCode(client.changePassword({ currentPassword: strongPassword, newPassword }), 'reauthentication_required')
+    await rejectsWithCode(
+      client.changePassword({ currentPassword: strongPassword, newPassword }),
+      'reauthentication_required',
+    )
     const refreshToken = (await storage.get())?.refreshToken
     assert.ok(refreshToken)
     const renewed = await client.reauthenticate({ recoveryCode: totp.recoveryCodes[0]! })

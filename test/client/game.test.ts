@@ -31,7 +31,10 @@ describe('tessera/client game methods', () => {
     assert.deepEqual(written, { data: { cart: ['sword'] }, etag: '"1"' })
     const patched = await client.sessionData.patch({ cart: null, gold: 3 }, written.etag)
     assert.deepEqual(patched, { data: { gold: 3 }, etag: '"2"' })
-    await assert.rejects(client.sessionData.patch({ gold: 4 }, written.etag), (error: unknown) => error instanceof TesseraError && error.code === 'precondition_failed')
+    await assert.rejects(
+      client.sessionData.patch({ gold: 4 }, written.etag),
+      (error: unknown) => error instanceof TesseraError && error.code === 'precondition_failed',
+    )
     const progress = await client.playerData.replace({ level: 2 }, (await client.playerData.get()).etag)
     assert.equal(progress.etag, '"1"')
 
@@ -46,7 +49,10 @@ describe('tessera/client game methods', () => {
     assert.ok(linked.deviceSecret)
     assert.deepEqual((await client.devices.list()).map((device) => device.deviceId).sort(), [deviceId, tablet].sort())
     await client.devices.unlink(linked.device.id)
-    assert.deepEqual((await client.devices.list()).map((device) => device.deviceId), [deviceId])
+    assert.deepEqual(
+      (await client.devices.list()).map((device) => device.deviceId),
+      [deviceId],
+    )
 
     const ticket = await client.createTicket('match-server')
     assert.equal(ticket.expiresInSeconds, 30)

@@ -36,7 +36,9 @@ describe('client SDK imports', () => {
   it('the check catches node:, dependencies and the rest of Tessera', () => {
     assert.deepEqual(findViolations("import { createHash } from 'node:crypto'"), ['node:crypto'])
     assert.deepEqual(findViolations("import { jwtVerify } from 'jose'"), ['jose'])
-    assert.deepEqual(findViolations("import type { User } from '../core/accounts/store.ts'"), ['../core/accounts/store.ts'])
+    assert.deepEqual(findViolations("import type { User } from '../core/accounts/store.ts'"), [
+      '../core/accounts/store.ts',
+    ])
     assert.deepEqual(findViolations("const x = await import('node:fs')"), ['node:fs'])
     assert.deepEqual(findViolations("import { TesseraError } from './tessera-error.ts'"), [])
     assert.deepEqual(findViolations("/**\n * import { createTesseraClient } from 'tessera/client'\n */"), [])
@@ -54,7 +56,9 @@ describe('client SDK imports', () => {
       .map((file) => readFileSync(join(clientDir, file), 'utf8'))
       .join('\n')
     const undocumented = exported.filter((name) => {
-      const declaration = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*export (?:async )?(?:interface|type|function|class|const) ${name}\\b`).exec(sources)
+      const declaration = new RegExp(
+        `/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*export (?:async )?(?:interface|type|function|class|const) ${name}\\b`,
+      ).exec(sources)
       return !declaration?.[1]?.includes('@example')
     })
     assert.deepEqual(undocumented, [])

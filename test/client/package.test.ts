@@ -24,12 +24,19 @@ const maxInstalledBytes = 1024 * 1024
 /** A shell outside this repository: no settings from the npm script running the tests, no in-repo condition. */
 function readOutsideEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && (!name.startsWith('npm_') || name === 'npm_config_cache')),
+    Object.entries(process.env).filter(
+      ([name]) => name !== 'NODE_OPTIONS' && (!name.startsWith('npm_') || name === 'npm_config_cache'),
+    ),
   )
 }
 
 async function runCommand(command: string, args: string[], cwd: string): Promise<string> {
-  const { stdout } = await runFile(command, args, { cwd, env: readOutsideEnvironment(), timeout: 90_000, maxBuffer: 16 * 1024 * 1024 })
+  const { stdout } = await runFile(command, args, {
+    cwd,
+    env: readOutsideEnvironment(),
+    timeout: 90_000,
+    maxBuffer: 16 * 1024 * 1024,
+  })
   return stdout
 }
 
@@ -53,7 +60,10 @@ describe('the packed tessera-client in an outside project', { timeout: 180_000 }
     mkdirSync(consumerDir)
     cpSync(fixtureDir, consumerDir, { recursive: true })
     const dependencies = { 'tessera-client': `file:../${tarball}` }
-    writeFileSync(join(consumerDir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies }))
+    writeFileSync(
+      join(consumerDir, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies }),
+    )
     await runCommand('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], consumerDir)
   })
 
@@ -64,15 +74,23 @@ describe('the packed tessera-client in an outside project', { timeout: 180_000 }
   it('installs one package and nothing else, under 1 MB, holding the build of every source file', () => {
     const nodeModulesDir = join(consumerDir, 'node_modules')
     const installed = listFiles(nodeModulesDir).filter((file) => !file.startsWith('.'))
-    assert.ok(installed.every((file) => file.startsWith('tessera-client/')), installed.join(', '))
+    assert.ok(
+      installed.every((file) => file.startsWith('tessera-client/')),
+      installed.join(', '),
+    )
     const bytes = installed.reduce((total, file) => total + statSync(join(nodeModulesDir, file)).size, 0)
     process.stderr.write(`tessera-client installed: ${(bytes / 1024).toFixed(0)} KiB, no dependency\n`)
     assert.ok(bytes < maxInstalledBytes, `${bytes} bytes installed`)
     const files = installed.map((file) => file.slice('tessera-client/'.length))
     const unexpected = files.filter((file) => !/^(package\.json|README\.md|dist\/[a-z-]+\.(js|d\.ts))$/.test(file))
     assert.deepEqual(unexpected, [])
-    const sources = readdirSync(join(repositoryDir, 'src/client')).filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
-    assert.deepEqual(files.filter((file) => file.endsWith('.js')).sort(), sources.map((file) => `dist/${file.replace(/\.ts$/, '.js')}`).sort())
+    const sources = readdirSync(join(repositoryDir, 'src/client')).filter(
+      (file) => file.endsWith('.ts') && !file.endsWith('.test.ts'),
+    )
+    assert.deepEqual(
+      files.filter((file) => file.endsWith('.js')).sort(),
+      sources.map((file) => `dist/${file.replace(/\.ts$/, '.js')}`).sort(),
+    )
   })
 
   it('signs in, reads the user, lists sessions and signs out from plain JavaScript against a real Tessera', async (t) => {
@@ -83,7 +101,14 @@ describe('the packed tessera-client in an outside project', { timeout: 180_000 }
     assert.equal(fileURLToPath(String(report.resolved)), join(consumerDir, 'node_modules/tessera-client/dist/index.js'))
     assert.deepEqual(
       { ...report, resolved: null },
-      { resolved: null, wrongPassword: 'invalid_credentials', signedInAs: username, me: username, sessions: 1, afterSignOut: 'not_signed_in' },
+      {
+        resolved: null,
+        wrongPassword: 'invalid_credentials',
+        signedInAs: username,
+        me: username,
+        sessions: 1,
+        afterSignOut: 'not_signed_in',
+      },
     )
   })
 

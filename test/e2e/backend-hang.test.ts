@@ -51,7 +51,14 @@ async function send(what: string, url: string, init: RequestInit = {}): Promise<
       latencyMs: performance.now() - startedAt,
     }
   } catch {
-    return { what, status: 0, code: null, hasRetryAfter: false, isProblem: false, latencyMs: performance.now() - startedAt }
+    return {
+      what,
+      status: 0,
+      code: null,
+      hasRetryAfter: false,
+      isProblem: false,
+      latencyMs: performance.now() - startedAt,
+    }
   }
 }
 
@@ -102,7 +109,9 @@ async function checkHang(
       ...usernames.map((username) => signIn(node, username)),
       ...tokens.map((token) => send('me', `${node.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } })),
     ])
-    t.diagnostic(`${wave} wave: ${answers.map((answer) => `${answer.what} ${answer.status} in ${answer.latencyMs.toFixed(0)} ms`).join(', ')}`)
+    t.diagnostic(
+      `${wave} wave: ${answers.map((answer) => `${answer.what} ${answer.status} in ${answer.latencyMs.toFixed(0)} ms`).join(', ')}`,
+    )
     for (const answer of answers) {
       assert.ok(answer.latencyMs < answerLimitMs, `${answer.what} took ${answer.latencyMs.toFixed(0)} ms`)
       // A bearer request may be answered from the node's copy of the session while it is fresh.

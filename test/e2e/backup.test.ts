@@ -53,7 +53,9 @@ describe('tessera backup', () => {
 
     const server = await startTesseraProcess({ TESSERA_DATA_DIR: dataDir, ...cheapHashing })
     t.after(() => server.stop())
-    const kid = ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]?.kid
+    const kid = (
+      (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }
+    ).keys[0]?.kid
 
     // 1. Four clients register users without pause; each acknowledgement is timed.
     const acknowledged: Array<{ username: string; at: number }> = []
@@ -72,7 +74,9 @@ describe('tessera backup', () => {
     const backupBeganAt = performance.now()
     const backup = await runTessera(['backup', backupDir, '--json'], dataDir)
     const backupEndedAt = performance.now()
-    const writesDuringBackup = acknowledged.filter((write) => write.at > backupBeganAt && write.at < backupEndedAt).length
+    const writesDuringBackup = acknowledged.filter(
+      (write) => write.at > backupBeganAt && write.at < backupEndedAt,
+    ).length
     isLoading = false
     await Promise.all(clients)
     await server.stop()
@@ -96,16 +100,26 @@ describe('tessera backup', () => {
     renameSync(backupDir, restoredDir)
     const listing = await runTessera(['user', 'list', '--json'], restoredDir)
     assert.equal(listing.code, 0, listing.stderr)
-    const restored = new Set((JSON.parse(listing.stdout) as { users: Array<{ username: string }> }).users.map((user) => user.username))
+    const restored = new Set(
+      (JSON.parse(listing.stdout) as { users: Array<{ username: string }> }).users.map((user) => user.username),
+    )
     const before = acknowledged.filter((write) => write.at < backupBeganAt)
     const missing = before.filter((write) => !restored.has(write.username))
     assert.deepEqual(missing, [], 'every registration acknowledged before the backup began is in it')
-    t.diagnostic(`${before.length} registrations acknowledged before the backup, all restored; ${restored.size} users in the backup`)
+    t.diagnostic(
+      `${before.length} registrations acknowledged before the backup, all restored; ${restored.size} users in the backup`,
+    )
 
     const revived = await startTesseraProcess({ TESSERA_DATA_DIR: restoredDir, ...cheapHashing })
     t.after(() => revived.stop())
-    const jwks = (await (await fetch(`${revived.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }
-    assert.deepEqual(jwks.keys.map((key) => key.kid), [kid], 'the same signing key, opened with the restored master.key')
+    const jwks = (await (await fetch(`${revived.url}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ kid: string }>
+    }
+    assert.deepEqual(
+      jwks.keys.map((key) => key.kid),
+      [kid],
+      'the same signing key, opened with the restored master.key',
+    )
     const login = await fetch(`${revived.url}/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

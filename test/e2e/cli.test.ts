@@ -87,7 +87,10 @@ describe('tessera user create and user list', () => {
 
   it('creates an admin with --role admin, who keeps the user role', async (t) => {
     const sandbox = createSandbox(t)
-    const created = await sandbox.tessera(['user', 'create', 'root-admin', '--role', 'admin', '--json'], `${password}\n`)
+    const created = await sandbox.tessera(
+      ['user', 'create', 'root-admin', '--role', 'admin', '--json'],
+      `${password}\n`,
+    )
     assert.equal(created.code, 0, created.stderr)
     const user = JSON.parse(created.stdout) as { username: string; roles: string[] }
     assert.equal(user.username, 'root-admin')
@@ -140,7 +143,10 @@ describe('tessera user create and user list', () => {
     const sandbox = createSandbox(t)
     const result = await sandbox.tessera(['user', 'create', 'bob'], '')
     assert.equal(result.code, 1)
-    assert.equal(result.stderr, `Data directory: ${sandbox.dataDir}\ntessera: No password was given on standard input.\n`)
+    assert.equal(
+      result.stderr,
+      `Data directory: ${sandbox.dataDir}\ntessera: No password was given on standard input.\n`,
+    )
   })
 
   it('keeps the spaces around a piped password and strips only the line ending', async (t) => {
@@ -152,7 +158,9 @@ describe('tessera user create and user list', () => {
     await withApplication(config, { io: quietIo, access: 'read' }, async ({ signIn }) => {
       const client = { transport: 'token' as const, ip: '192.0.2.1', userAgent: 'test', requestId: null }
       assert.equal((await signIn.signIn({ username: 'carol', password: spaced, ...client })).user.username, 'carol')
-      await assert.rejects(signIn.signIn({ username: 'carol', password: spaced.trim(), ...client }), { code: 'invalid_credentials' })
+      await assert.rejects(signIn.signIn({ username: 'carol', password: spaced.trim(), ...client }), {
+        code: 'invalid_credentials',
+      })
     })
   })
 

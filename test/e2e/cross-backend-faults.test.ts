@@ -108,14 +108,20 @@ async function signIn(username: string, secret = password) {
 }
 
 async function eventsOf(userId: string, type: string) {
-  const page = await runtime!.application.auditTrail.queryEvents({ userId, types: [type as 'password_changed'] }, { after: null, limit: 50 })
+  const page = await runtime!.application.auditTrail.queryEvents(
+    { userId, types: [type as 'password_changed'] },
+    { after: null, limit: 50 },
+  )
   return page.events
 }
 
 async function waitUntilReady(): Promise<void> {
   const deadline = Date.now() + 15_000
   while (Date.now() < deadline) {
-    const ready = await fetch(`${url}/readyz`).then((response) => response.status, () => 0)
+    const ready = await fetch(`${url}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    )
     // A signed-in request proves the bus and the session store answer again, not only a ping.
     if (ready === 200 && (await signIn('nobody-at-all')).status === 401) return
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -126,7 +132,10 @@ async function waitUntilReady(): Promise<void> {
 /** The points at which Redis is killed: spread over `count` commands, first and last included. */
 function faultPoints(count: number): number[] {
   if (count <= pointsPerOperation) return Array.from({ length: count }, (_, index) => index + 1)
-  const points = Array.from({ length: pointsPerOperation }, (_, index) => 1 + Math.round((index * (count - 1)) / (pointsPerOperation - 1)))
+  const points = Array.from(
+    { length: pointsPerOperation },
+    (_, index) => 1 + Math.round((index * (count - 1)) / (pointsPerOperation - 1)),
+  )
   return [...new Set(points)]
 }
 
@@ -146,7 +155,10 @@ type Fault = 'kill' | 'pause'
  * started again after the answer) or paused with SIGSTOP (a hung server; SIGCONT after the
  * answer, when what it had received runs late).
  */
-async function runWithFaults<State>(scenario: Scenario<State>, fault: Fault = 'kill'): Promise<{ commands: number; outcomes: Record<number, number> }> {
+async function runWithFaults<State>(
+  scenario: Scenario<State>,
+  fault: Fault = 'kill',
+): Promise<{ commands: number; outcomes: Record<number, number> }> {
   if (!proxy || !redis) throw new Error('setup failed')
   const dry = await scenario.prepare()
   proxy.countFrom()
@@ -174,7 +186,11 @@ async function runWithFaults<State>(scenario: Scenario<State>, fault: Fault = 'k
       else server.resume()
     }
     await waitUntilReady()
-    await scenario.check(state, status, `Redis ${fault === 'kill' ? 'killed' : 'paused'} at command ${point} of ${commands}`)
+    await scenario.check(
+      state,
+      status,
+      `Redis ${fault === 'kill' ? 'killed' : 'paused'} at command ${point} of ${commands}`,
+    )
     // Bounded by the backend timeout (1 s) for each call the operation makes after the fault.
     assert.ok(elapsedMs < 6000, `the answer took ${Math.round(elapsedMs)} ms`)
   }
@@ -195,7 +211,12 @@ const passwordChange: Scenario<{ user: { id: string; username: string }; acting:
     return { user, acting, other }
   },
   async act({ acting }) {
-    return (await send('/v1/me/password', { bearer: acting.access_token, body: { current_password: password, new_password: newPassword } })).status
+    return (
+      await send('/v1/me/password', {
+        bearer: acting.access_token,
+        body: { current_password: password, new_password: newPassword },
+      })
+    ).status
   },
   async check({ user, other }, status, point) {
     assert.ok([200, 503].includes(status), `${point}: answered ${status}`)
@@ -225,7 +246,8 @@ const signOut: Scenario<{ user: { id: string; username: string }; session: Signe
   async check({ user, session }, status, point) {
     assert.ok([204, 503].includes(status), `${point}: answered ${status}`)
     const isAlive = (await send('/v1/me', { bearer: session.access_token })).status === 200
-    const isRefreshable = (await send('/v1/auth/refresh', { body: { refresh_token: session.refresh_token } })).status === 200
+    const isRefreshable =
+      (await send('/v1/auth/refresh', { body: { refresh_token: session.refresh_token } })).status === 200
     const recorded = (await eventsOf(user.id, 'logged_out')).length
     if (status === 204) assert.equal(isAlive, false, `${point}: a success means the session ended`)
     assert.equal(isAlive, recorded === 0, `${point}: alive ${isAlive}, ${recorded} logged_out events`)
@@ -236,23 +258,27 @@ const signOut: Scenario<{ user: { id: string; username: string }; session: Signe
 describe('changes across PostgreSQL and Redis under a Redis fault', { skip, timeout: 180_000 }, () => {
   it('a password change answered 503 is either not in force or in force with its event and no old session alive', async (t) => {
     const result = await runWithFaults(passwordChange)
-    t.diagnostic(`password change: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`)
+    t.diagnostic(
+      `password change: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`,
+    )
     assert.ok(result.outcomes[503], 'some fault points were felt')
   })
 
   it('a sign-out answered 503 leaves the session either alive and unrecorded, or ended and recorded', async (t) => {
     const result = await runWithFaults(signOut)
-    t.diagnostic(`sign-out: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`)
+    t.diagnostic(
+      `sign-out: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`,
+    )
   })
 
   it('with Redis paused (hung) instead of killed, a password change and a sign-out hold the same rules and answer within the backend timeout', async (t) => {
     const changed = await runWithFaults(passwordChange, 'pause')
     const signedOut = await runWithFaults(signOut, 'pause')
-    t.diagnostic(`paused: password change ${JSON.stringify(changed.outcomes)}, sign-out ${JSON.stringify(signedOut.outcomes)}`)
+    t.diagnostic(
+      `paused: password change ${JSON.stringify(changed.outcomes)}, sign-out ${JSON.stringify(signedOut.outcomes)}`,
+    )
     assert.ok(changed.outcomes[503], 'some pause points were felt')
   })
-
-
 
   it('a second sign-in step answered 503 spent its recovery code with its event and handed out nothing, or spent nothing', async (t) => {
     const result = await runWithFaults({
@@ -272,16 +298,20 @@ describe('changes across PostgreSQL and Redis under a Redis fault', { skip, time
       async check({ user, recoveryCode }, status, point) {
         assert.ok([200, 503].includes(status), `${point}: answered ${status}`)
         const recorded = (await eventsOf(user.id, 'recovery_code_used')).length
-        const retry = await send('/v1/auth/mfa', { body: { challenge: (await signIn(user.username)).json.mfa_challenge, recovery_code: recoveryCode } })
+        const retry = await send('/v1/auth/mfa', {
+          body: { challenge: (await signIn(user.username)).json.mfa_challenge, recovery_code: recoveryCode },
+        })
         const wasSpent = retry.status !== 200
         if (status === 200) assert.ok(wasSpent, `${point}: a success spent the code`)
         assert.equal(recorded, wasSpent ? 1 : 0, `${point}: spent ${wasSpent}, ${recorded} recovery_code_used events`)
       },
     })
-    t.diagnostic(`second step: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`)
+    t.diagnostic(
+      `second step: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`,
+    )
   })
 
-  it('ending all of one\'s sessions answered 503 ends each session with its event, or leaves it alive without one', async (t) => {
+  it("ending all of one's sessions answered 503 ends each session with its event, or leaves it alive without one", async (t) => {
     const result = await runWithFaults({
       async prepare() {
         const user = await createUser()
@@ -294,19 +324,27 @@ describe('changes across PostgreSQL and Redis under a Redis fault', { skip, time
       async check({ user, sessions }, status, point) {
         assert.ok([200, 503].includes(status), `${point}: answered ${status}`)
         const recorded = new Set(
-          [...(await eventsOf(user.id, 'logged_out')), ...(await eventsOf(user.id, 'session_revoked'))].map((event) => event.sessionId),
+          [...(await eventsOf(user.id, 'logged_out')), ...(await eventsOf(user.id, 'session_revoked'))].map(
+            (event) => event.sessionId,
+          ),
         )
         for (const session of sessions) {
           const isAlive = (await send('/v1/me', { bearer: session.access_token })).status === 200
           if (status === 200) assert.equal(isAlive, false, `${point}: a success means every session ended`)
-          assert.equal(isAlive, !recorded.has(session.session_id), `${point}: session alive ${isAlive}, recorded ${recorded.has(session.session_id)}`)
+          assert.equal(
+            isAlive,
+            !recorded.has(session.session_id),
+            `${point}: session alive ${isAlive}, recorded ${recorded.has(session.session_id)}`,
+          )
         }
       },
     })
-    t.diagnostic(`end all sessions: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`)
+    t.diagnostic(
+      `end all sessions: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`,
+    )
   })
 
-  it('a role change answered 503 is either not made, or made with its event and seen by the user\'s sessions', async (t) => {
+  it("a role change answered 503 is either not made, or made with its event and seen by the user's sessions", async (t) => {
     const admin = await createUser(['admin', 'user'])
     const result = await runWithFaults({
       async prepare() {
@@ -314,7 +352,13 @@ describe('changes across PostgreSQL and Redis under a Redis fault', { skip, time
         return { user, session: (await signIn(user.username)).json, adminSession: (await signIn(admin.username)).json }
       },
       async act({ user, adminSession }) {
-        return (await send(`/v1/admin/users/${user.id}/roles`, { method: 'PUT', bearer: adminSession.access_token, body: { roles: ['user', 'moderator'] } })).status
+        return (
+          await send(`/v1/admin/users/${user.id}/roles`, {
+            method: 'PUT',
+            bearer: adminSession.access_token,
+            body: { roles: ['user', 'moderator'] },
+          })
+        ).status
       },
       async check({ user, session }, status, point) {
         assert.ok([200, 503].includes(status), `${point}: answered ${status}`)
@@ -326,17 +370,25 @@ describe('changes across PostgreSQL and Redis under a Redis fault', { skip, time
         assert.equal(recorded, isGranted ? 1 : 0, `${point}: granted ${isGranted}, ${recorded} role_granted events`)
       },
     })
-    t.diagnostic(`role change: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`)
+    t.diagnostic(
+      `role change: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`,
+    )
   })
 
   it('a key rotation answered 503 either published no key or published it with its event', async (t) => {
     const admin = await createUser(['admin', 'user'])
-    const keyCount = async () => runtime!.stores.signingKeys.listUsableSigningKeys(new Date()).then((keys) => keys.length)
+    const keyCount = async () =>
+      runtime!.stores.signingKeys.listUsableSigningKeys(new Date()).then((keys) => keys.length)
     const rotations = async () =>
-      (await runtime!.application.auditTrail.queryEvents({ types: ['key_rotated'] }, { after: null, limit: 500 })).events.length
+      (await runtime!.application.auditTrail.queryEvents({ types: ['key_rotated'] }, { after: null, limit: 500 }))
+        .events.length
     const result = await runWithFaults({
       async prepare() {
-        return { adminSession: (await signIn(admin.username)).json, keysBefore: await keyCount(), rotationsBefore: await rotations() }
+        return {
+          adminSession: (await signIn(admin.username)).json,
+          keysBefore: await keyCount(),
+          rotationsBefore: await rotations(),
+        }
       },
       async act({ adminSession }) {
         return (await send('/v1/admin/keys/rotate', { method: 'POST', bearer: adminSession.access_token })).status
@@ -349,6 +401,8 @@ describe('changes across PostgreSQL and Redis under a Redis fault', { skip, time
         assert.equal(recorded, added, `${point}: ${added} keys added, ${recorded} key_rotated events`)
       },
     })
-    t.diagnostic(`key rotation: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`)
+    t.diagnostic(
+      `key rotation: ${result.commands} Redis commands; answers at the fault points: ${JSON.stringify(result.outcomes)}`,
+    )
   })
 })

@@ -29,7 +29,11 @@ const nodes: TesseraProcess[] = []
 let client = { id: '', secret: '', authorization: '' }
 let adminToken = ''
 
-async function call(base: TesseraProcess, path: string, init: { method?: string; body?: unknown; bearer?: string } = {}) {
+async function call(
+  base: TesseraProcess,
+  path: string,
+  init: { method?: string; body?: unknown; bearer?: string } = {},
+) {
   const response = await fetch(`${base.url}${path}`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: {
@@ -80,14 +84,21 @@ before(async () => {
   adminToken = (await call(node(0), '/v1/auth/login', { body: { username: 'root', password } })).json.access_token
   const created = await call(node(0), '/v1/admin/clients', { body: { name: 'game-server' }, bearer: adminToken })
   assert.equal(created.status, 201)
-  client = { id: created.json.client_id, secret: created.json.client_secret, authorization: basicAuthorization(created.json.client_id, created.json.client_secret) }
+  client = {
+    id: created.json.client_id,
+    secret: created.json.client_secret,
+    authorization: basicAuthorization(created.json.client_id, created.json.client_secret),
+  }
 })
 
 after(async () => {
   await Promise.all(nodes.map((running) => running.stop()))
   if (!skip) {
     await dropTestSchema(schema)
-    const connection = await openRedisConnection({ settings: { urls: [testRedisUrl], isCluster: false, keyPrefix }, timeoutMs: 2000 })
+    const connection = await openRedisConnection({
+      settings: { urls: [testRedisUrl], isCluster: false, keyPrefix },
+      timeoutMs: 2000,
+    })
     await deleteTestKeys(connection, keyPrefix)
     await connection.close()
   }
@@ -98,7 +109,16 @@ async function newPlayer(username: string): Promise<string> {
   const registered = await call(node(0), '/v1/auth/register', { body: { username, password } })
   assert.equal(registered.status, 201)
   const id = registered.json.id as string
-  assert.equal((await call(node(0), `/v1/admin/users/${id}/roles`, { method: 'PUT', body: { roles: ['player', 'user'] }, bearer: adminToken })).status, 200)
+  assert.equal(
+    (
+      await call(node(0), `/v1/admin/users/${id}/roles`, {
+        method: 'PUT',
+        body: { roles: ['player', 'user'] },
+        bearer: adminToken,
+      })
+    ).status,
+    200,
+  )
   return id
 }
 
@@ -110,9 +130,16 @@ describe('the event stream on three nodes sharing PostgreSQL and Redis', { skip 
     const first = (await call(node(1), '/v1/auth/login', { body: { username: 'wanderer', password } })).json
     const startedAt = performance.now()
     assert.equal((await call(node(0), '/v1/auth/logout', { method: 'POST', bearer: first.access_token })).status, 204)
-    const seen = await Promise.all(streams.map((stream) =>
-      stream.waitFor((message) => message.event === 'session_ended' && dataOf(message).session_id === first.session_id)))
-    t.diagnostic(`logout on node 1 seen on the streams of nodes 2 and 3 after ${(performance.now() - startedAt).toFixed(1)} ms`)
+    const seen = await Promise.all(
+      streams.map((stream) =>
+        stream.waitFor(
+          (message) => message.event === 'session_ended' && dataOf(message).session_id === first.session_id,
+        ),
+      ),
+    )
+    t.diagnostic(
+      `logout on node 1 seen on the streams of nodes 2 and 3 after ${(performance.now() - startedAt).toFixed(1)} ms`,
+    )
     assert.equal(seen[0]?.id, seen[1]?.id)
     assert.equal(dataOf(seen[0] ?? { event: '', data: '{}', id: null }).user_id, id)
 
@@ -123,7 +150,10 @@ describe('the event stream on three nodes sharing PostgreSQL and Redis', { skip 
     const resumed = await openStreamClient(node(1).url, client.authorization, seen[1]?.id ?? '')
     t.after(() => resumed.close())
     await resumed.waitFor((message) => dataOf(message).session_id === second.session_id)
-    assert.equal(resumed.messages.some((message) => message.event === 'resync'), false)
+    assert.equal(
+      resumed.messages.some((message) => message.event === 'resync'),
+      false,
+    )
   })
 
   it('a verifier following node 3 refuses a token within 1 s of its logout on node 1', async (t) => {
@@ -132,7 +162,12 @@ describe('the event stream on three nodes sharing PostgreSQL and Redis', { skip 
       issuer: publicUrl,
       audience: publicUrl,
       jwksUrl: `${node(2).url}/.well-known/jwks.json`,
-      revocationStream: { clientId: client.id, clientSecret: client.secret, url: `${node(2).url}/v1/events/stream`, onSessionEnded: (session) => void ended.push(session) },
+      revocationStream: {
+        clientId: client.id,
+        clientSecret: client.secret,
+        url: `${node(2).url}/v1/events/stream`,
+        onSessionEnded: (session) => void ended.push(session),
+      },
     })
     t.after(() => verifier.close())
     await verifier.revocationsReady()
@@ -142,31 +177,49 @@ describe('the event stream on three nodes sharing PostgreSQL and Redis', { skip 
     assert.equal((await call(node(0), '/v1/auth/logout', { method: 'POST', bearer: login.access_token })).status, 204)
     const startedAt = performance.now()
     for (;;) {
-      const refused = await verifier.verifyAccessToken(login.access_token).then(() => false, () => true)
+      const refused = await verifier.verifyAccessToken(login.access_token).then(
+        () => false,
+        () => true,
+      )
       if (refused) break
       assert.ok(performance.now() - startedAt < 1000, 'the verifier still accepts the token 1 s after the logout')
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
     t.diagnostic(`refused by the verifier ${(performance.now() - startedAt).toFixed(1)} ms after the logout answered`)
-    assert.deepEqual(ended.map((session) => session.reason), ['logout'])
+    assert.deepEqual(
+      ended.map((session) => session.reason),
+      ['logout'],
+    )
   })
 
   it('keeps one live session of a player:1 user after 60 sign-ins spread over the three nodes, each end sent on the stream', async (t) => {
     const stream = await openStreamClient(node(2).url, client.authorization)
     t.after(() => stream.close())
     await newPlayer('crowd')
-    const answers = await Promise.all(Array.from({ length: 60 }, (_unused, index) =>
-      call(node(index % 3), '/v1/auth/login', { body: { username: 'crowd', password } })))
-    assert.deepEqual([...new Set(answers.map((answer) => answer.status))], [200], JSON.stringify(answers.find((answer) => answer.status !== 200)))
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_unused, index) =>
+        call(node(index % 3), '/v1/auth/login', { body: { username: 'crowd', password } }),
+      ),
+    )
+    assert.deepEqual(
+      [...new Set(answers.map((answer) => answer.status))],
+      [200],
+      JSON.stringify(answers.find((answer) => answer.status !== 200)),
+    )
     // Exactly one of the sixty sessions still works, on any node.
-    const checks = await Promise.all(answers.map((answer, index) => call(node(index % 3), '/v1/me', { bearer: answer.json.access_token })))
+    const checks = await Promise.all(
+      answers.map((answer, index) => call(node(index % 3), '/v1/me', { bearer: answer.json.access_token })),
+    )
     const working = answers.filter((_answer, index) => checks[index]?.status === 200)
     assert.equal(working.length, 1)
     assert.ok(checks.every((check) => check.status === 200 || check.json.reason === 'signed_in_elsewhere'))
     const survivor = working[0]?.json.session_id
     for (const answer of answers) {
       if (answer.json.session_id === survivor) continue
-      await stream.waitFor((message) => dataOf(message).session_id === answer.json.session_id && dataOf(message).reason === 'limit', 10_000)
+      await stream.waitFor(
+        (message) => dataOf(message).session_id === answer.json.session_id && dataOf(message).reason === 'limit',
+        10_000,
+      )
     }
   })
 })

@@ -74,7 +74,12 @@ describe('key rotation from the CLI', () => {
     const dataDir = createDataDir(t)
     const child = spawn(process.execPath, ['src/cli/main.ts', 'serve'], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_KEY_RELOAD_INTERVAL: '1s' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        TESSERA_DATA_DIR: dataDir,
+        TESSERA_PORT: '0',
+        TESSERA_KEY_RELOAD_INTERVAL: '1s',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     t.after(() => {

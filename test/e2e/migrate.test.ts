@@ -14,7 +14,13 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../src/config/load.ts'
 import { startServer } from '../../src/main.ts'
 import { openRuntime } from '../../src/runtime.ts'
-import { skipUnlessPostgres, skipUnlessPostgresAndRedis, testPostgresUrl, testRedisUrl, uniqueTestName } from '../helpers/backends.ts'
+import {
+  skipUnlessPostgres,
+  skipUnlessPostgresAndRedis,
+  testPostgresUrl,
+  testRedisUrl,
+  uniqueTestName,
+} from '../helpers/backends.ts'
 import { dropTestSchema } from '../helpers/postgres.ts'
 import { openCleanedRedisPrefix } from '../helpers/redis.ts'
 
@@ -36,7 +42,11 @@ function cleanEnv(settings: Record<string, string>): Record<string, string> {
     if (value !== undefined && !key.startsWith('TESSERA_')) env[key] = value
   }
   // One issuer whatever the port, so tokens outlive a move to another server.
-  const fixed = { TESSERA_ARGON2_MEMORY_KIB: '19456', TESSERA_LOG_LEVEL: 'silent', TESSERA_PUBLIC_URL: 'http://tessera.test' }
+  const fixed = {
+    TESSERA_ARGON2_MEMORY_KIB: '19456',
+    TESSERA_LOG_LEVEL: 'silent',
+    TESSERA_PUBLIC_URL: 'http://tessera.test',
+  }
   return { ...env, ...fixed, ...settings }
 }
 
@@ -72,16 +82,20 @@ describe('tessera migrate', () => {
     assert.match(result.stdout, /migrates itself/)
   })
 
-  it('applies the PostgreSQL migrations once, then reports the schema up to date', { skip: skipPostgres }, async (t) => {
-    const env = cleanEnv({ TESSERA_DATA_DIR: createDataDir(t), ...postgresEnv(t) })
-    const first = await tessera(['migrate', '--json'], env)
-    assert.equal(first.code, 0, first.stderr)
-    const shipped = listShippedMigrations('postgres').map((migration) => migration.version)
-    assert.deepEqual(JSON.parse(first.stdout).applied, shipped)
-    const second = await tessera(['migrate'], env)
-    assert.equal(second.code, 0, second.stderr)
-    assert.ok(second.stdout.includes(`is up to date (version ${shipped.at(-1)})`), second.stdout)
-  })
+  it(
+    'applies the PostgreSQL migrations once, then reports the schema up to date',
+    { skip: skipPostgres },
+    async (t) => {
+      const env = cleanEnv({ TESSERA_DATA_DIR: createDataDir(t), ...postgresEnv(t) })
+      const first = await tessera(['migrate', '--json'], env)
+      assert.equal(first.code, 0, first.stderr)
+      const shipped = listShippedMigrations('postgres').map((migration) => migration.version)
+      assert.deepEqual(JSON.parse(first.stdout).applied, shipped)
+      const second = await tessera(['migrate'], env)
+      assert.equal(second.code, 0, second.stderr)
+      assert.ok(second.stdout.includes(`is up to date (version ${shipped.at(-1)})`), second.stdout)
+    },
+  )
 
   it('exits with 1 and says why when PostgreSQL cannot be reached', async (t) => {
     const env = cleanEnv({
@@ -109,7 +123,14 @@ describe('tessera migrate-data', { skip: skipBoth }, () => {
     assert.equal((await tessera(['user', 'create', 'bob'], sqliteEnv, `${password}\n`)).code, 0)
     // 1. Bob signs in on the embedded store and keeps his tokens.
     const before = await openRuntime(loadConfig(sqliteEnv))
-    const bob = await before.application.signIn.signIn({ username: 'bob', password, transport: 'token', ip: '192.0.2.1', userAgent: 'test', requestId: null })
+    const bob = await before.application.signIn.signIn({
+      username: 'bob',
+      password,
+      transport: 'token',
+      ip: '192.0.2.1',
+      userAgent: 'test',
+      requestId: null,
+    })
     await before.close()
 
     // 2. Copy into PostgreSQL (sessions into Redis).
@@ -158,7 +179,10 @@ describe('tessera migrate-data', { skip: skipBoth }, () => {
   it('refuses to copy signing keys that the target nodes could not open', async (t) => {
     const sourceDir = createDataDir(t)
     const targetDir = createDataDir(t)
-    assert.equal((await tessera(['user', 'create', 'alice'], cleanEnv({ TESSERA_DATA_DIR: sourceDir }), `${password}\n`)).code, 0)
+    assert.equal(
+      (await tessera(['user', 'create', 'alice'], cleanEnv({ TESSERA_DATA_DIR: sourceDir }), `${password}\n`)).code,
+      0,
+    )
     const env = cleanEnv({ TESSERA_DATA_DIR: targetDir, TESSERA_DATABASE_MIGRATE_ON_START: 'true', ...postgresEnv(t) })
     const refused = await tessera(['migrate-data', '--from', sourceDir], env)
     assert.equal(refused.code, 1)

@@ -89,11 +89,20 @@ async function logIn(on: TesseraProcess, username: string, mode: 'token' | 'cook
   assert.equal(response.status, 200)
   const body = (await response.json()) as { access_token?: string; refresh_token?: string; session_id: string }
   const cookie = /__Host-session=[^;]*/.exec(response.headers.get('set-cookie') ?? '')?.[0] ?? ''
-  return { accessToken: body.access_token ?? '', refreshToken: body.refresh_token ?? '', sessionId: body.session_id, cookie }
+  return {
+    accessToken: body.access_token ?? '',
+    refreshToken: body.refresh_token ?? '',
+    sessionId: body.session_id,
+    cookie,
+  }
 }
 
 /** Polls until `isDone` holds; returns how long it took. Fails past the limit, saying `state()`. */
-async function timeUntil(isDone: () => Promise<boolean>, state: () => string, limitMs = propagationLimitMs): Promise<number> {
+async function timeUntil(
+  isDone: () => Promise<boolean>,
+  state: () => string,
+  limitMs = propagationLimitMs,
+): Promise<number> {
   const startedAt = performance.now()
   for (;;) {
     const done = await isDone()
@@ -107,7 +116,11 @@ async function timeUntil(isDone: () => Promise<boolean>, state: () => string, li
 /** Polls until `request` answers `status`; returns how long it took. Fails past the limit. */
 function timeUntilStatus(request: () => Promise<Reply>, status: number, limitMs = propagationLimitMs): Promise<number> {
   let last = 0
-  return timeUntil(async () => (last = (await request()).status) === status, () => `still ${last} (expected ${status})`, limitMs)
+  return timeUntil(
+    async () => (last = (await request()).status) === status,
+    () => `still ${last} (expected ${status})`,
+    limitMs,
+  )
 }
 
 async function publishedKids(on: TesseraProcess): Promise<string[]> {
@@ -228,7 +241,10 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     assert.equal(stale.status, 412)
 
     const root = await logIn(node(0), 'root')
-    const client = await call(node(0), '/v1/admin/clients', { body: { name: `game-${randomBytes(3).toString('hex')}` }, bearer: root.accessToken })
+    const client = await call(node(0), '/v1/admin/clients', {
+      body: { name: `game-${randomBytes(3).toString('hex')}` },
+      bearer: root.accessToken,
+    })
     assert.equal(client.status, 201)
     const basic = `Basic ${Buffer.from(`${client.body.client_id}:${client.body.client_secret}`).toString('base64')}`
     const ticket = await call(node(1), '/v1/tickets', { body: { audience: 'arena' }, bearer: accessToken })
@@ -248,12 +264,19 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
   it('"log out everywhere" on node 1 ends the sessions used on nodes 2 and 3 within 1 s (SE-10)', async () => {
     const username = `roamer${randomBytes(3).toString('hex')}`
     await register(node(2), username)
-    const sessions = [await logIn(node(0), username), await logIn(node(1), username), await logIn(node(2), username, 'cookie')]
+    const sessions = [
+      await logIn(node(0), username),
+      await logIn(node(1), username),
+      await logIn(node(2), username, 'cookie'),
+    ]
     for (const each of nodes) {
       assert.equal((await call(each, '/v1/me', { bearer: sessions[1]?.accessToken ?? '' })).status, 200)
       assert.equal((await call(each, '/v1/me', { cookie: sessions[2]?.cookie ?? '' })).status, 200)
     }
-    const ended = await call(node(0), '/v1/sessions?scope=all', { method: 'DELETE', bearer: sessions[0]?.accessToken ?? '' })
+    const ended = await call(node(0), '/v1/sessions?scope=all', {
+      method: 'DELETE',
+      bearer: sessions[0]?.accessToken ?? '',
+    })
     assert.equal(ended.status, 200)
     assert.equal(ended.body.ended, 3)
     await timeUntilStatus(() => call(node(1), '/v1/me', { bearer: sessions[1]?.accessToken ?? '' }), 401)
@@ -272,7 +295,8 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     })
     assert.equal(granted.status, 200)
     const deputy = await logIn(node(1), username)
-    for (const each of nodes) assert.equal((await call(each, '/v1/admin/users', { bearer: deputy.accessToken })).status, 200)
+    for (const each of nodes)
+      assert.equal((await call(each, '/v1/admin/users', { bearer: deputy.accessToken })).status, 200)
 
     const revoked = await call(node(0), `/v1/admin/users/${userId}/roles`, {
       method: 'PUT',
@@ -281,7 +305,10 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     })
     assert.equal(revoked.status, 200)
     for (const index of [1, 2]) {
-      const elapsed = await timeUntilStatus(() => call(node(index), '/v1/admin/users', { bearer: deputy.accessToken }), 403)
+      const elapsed = await timeUntilStatus(
+        () => call(node(index), '/v1/admin/users', { bearer: deputy.accessToken }),
+        403,
+      )
       t.diagnostic(`role change seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
       assert.deepEqual((await call(node(index), '/v1/me', { bearer: deputy.accessToken })).body.user.roles, ['user'])
     }
@@ -297,15 +324,26 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
       assert.equal((await call(each, '/v1/me', { bearer: player.accessToken })).status, 200)
       assert.equal((await call(each, '/v1/me', { cookie: browser.cookie })).status, 200)
     }
-    const disabled = await call(node(0), `/v1/admin/users/${username}/disable`, { method: 'POST', bearer: root.accessToken, body: { reason: 'cheating' } })
+    const disabled = await call(node(0), `/v1/admin/users/${username}/disable`, {
+      method: 'POST',
+      bearer: root.accessToken,
+      body: { reason: 'cheating' },
+    })
     assert.equal(disabled.status, 200)
     for (const index of [1, 2]) {
       const elapsed = await timeUntilStatus(() => call(node(index), '/v1/me', { bearer: player.accessToken }), 401)
       t.diagnostic(`disable seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
       await timeUntilStatus(() => call(node(index), '/v1/me', { cookie: browser.cookie }), 401)
     }
-    assert.equal((await call(node(2), '/v1/auth/refresh', { method: 'POST', body: { refresh_token: player.refreshToken } })).status, 400)
-    assert.equal((await call(node(2), `/v1/admin/users/${userId}/enable`, { method: 'POST', bearer: root.accessToken })).status, 200)
+    assert.equal(
+      (await call(node(2), '/v1/auth/refresh', { method: 'POST', body: { refresh_token: player.refreshToken } }))
+        .status,
+      400,
+    )
+    assert.equal(
+      (await call(node(2), `/v1/admin/users/${userId}/enable`, { method: 'POST', bearer: root.accessToken })).status,
+      200,
+    )
 
     const again = await logIn(node(2), username)
     for (const each of nodes) assert.equal((await call(each, '/v1/me', { bearer: again.accessToken })).status, 200)
@@ -321,13 +359,21 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     const root = await logIn(node(0), 'root')
     const username = `helper${randomBytes(3).toString('hex')}`
     const userId = await register(node(2), username)
-    await call(node(0), `/v1/admin/users/${userId}/roles`, { method: 'PUT', bearer: root.accessToken, body: { roles: ['admin', 'user'] } })
+    await call(node(0), `/v1/admin/users/${userId}/roles`, {
+      method: 'PUT',
+      bearer: root.accessToken,
+      body: { roles: ['admin', 'user'] },
+    })
     const helper = await logIn(node(1), username)
-    for (const each of nodes) assert.equal((await call(each, '/v1/admin/users', { bearer: helper.accessToken })).status, 200)
+    for (const each of nodes)
+      assert.equal((await call(each, '/v1/admin/users', { bearer: helper.accessToken })).status, 200)
     const revoked = await runTessera(['role', 'revoke', username, 'admin'])
     assert.equal(revoked.code, 0, revoked.stderr)
     for (const index of [0, 1, 2]) {
-      const elapsed = await timeUntilStatus(() => call(node(index), '/v1/admin/users', { bearer: helper.accessToken }), 403)
+      const elapsed = await timeUntilStatus(
+        () => call(node(index), '/v1/admin/users', { bearer: helper.accessToken }),
+        403,
+      )
       t.diagnostic(`command-line role change seen on node ${index + 1} after ${elapsed.toFixed(1)} ms`)
     }
   })
@@ -373,18 +419,23 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
       assert.equal(decodeProtectedHeader(accessToken).kid, kid, `node ${issuerIndex + 1} signs with the new key`)
       for (const [verifierIndex, verifier] of nodes.entries()) {
         const elapsed = await timeUntilStatus(() => call(verifier, '/v1/me', { bearer: accessToken }), 200)
-        t.diagnostic(`token of node ${issuerIndex + 1} accepted by node ${verifierIndex + 1} after ${elapsed.toFixed(1)} ms`)
+        t.diagnostic(
+          `token of node ${issuerIndex + 1} accepted by node ${verifierIndex + 1} after ${elapsed.toFixed(1)} ms`,
+        )
       }
     }
   })
 
-  it('an emergency rotation, on node 1 or from the command line, refuses the old keys\' tokens on every node within 1 s; new sign-ins work everywhere', async (t) => {
+  it("an emergency rotation, on node 1 or from the command line, refuses the old keys' tokens on every node within 1 s; new sign-ins work everywhere", async (t) => {
     const username = `leak${randomBytes(3).toString('hex')}`
     await register(node(1), username)
     const before = await logIn(node(1), username)
     for (const each of nodes) assert.equal((await call(each, '/v1/me', { bearer: before.accessToken })).status, 200)
     const root = await logIn(node(0), 'root')
-    const replaced = await call(node(0), '/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: root.accessToken })
+    const replaced = await call(node(0), '/v1/admin/keys/rotate?emergency=true', {
+      method: 'POST',
+      bearer: root.accessToken,
+    })
     assert.equal(replaced.status, 201, JSON.stringify(replaced.body))
     for (const [index, each] of nodes.entries()) {
       const elapsed = await timeUntilStatus(() => call(each, '/v1/me', { bearer: before.accessToken }), 401)
@@ -414,7 +465,10 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     const wrong = 'not the password of this account'
     // 1. Up to the lock, every failure is answered as a wrong password, wherever it lands.
     for (let attempt = 1; attempt <= lockedAfterFailures; attempt += 1) {
-      for (const [username, target] of [[spread, node(attempt % nodes.length)], [single, node(0)]] as const) {
+      for (const [username, target] of [
+        [spread, node(attempt % nodes.length)],
+        [single, node(0)],
+      ] as const) {
         const reply = await call(target, '/v1/auth/login', { body: { username, password: wrong } })
         assert.equal(reply.status, 401, `failure ${attempt} of ${username}: ${JSON.stringify(reply.body)}`)
         assert.equal(reply.body.code, 'invalid_credentials')
@@ -431,7 +485,10 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
       assert.equal(reply.headers.get('retry-after'), alone.headers.get('retry-after'))
     }
     // 4. The count sits in Redis, kept without expiry until a success or an unlock.
-    const connection = await openRedisConnection({ settings: { urls: [testRedisUrl], isCluster: false, keyPrefix }, timeoutMs: 2000 })
+    const connection = await openRedisConnection({
+      settings: { urls: [testRedisUrl], isCluster: false, keyPrefix },
+      timeoutMs: 2000,
+    })
     try {
       const key = createThrottleKeys(keyPrefix).record(`signin:account:${spread}`)
       assert.equal(await connection.command(key, ['HGET', key, 'count']), String(lockedAfterFailures))
@@ -442,9 +499,13 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     // 5. An admin unlock on one node clears both counters (username, and username + IP: found
     //    by its prefix) and frees the account on every node.
     const root = await logIn(node(1), 'root')
-    const unlocked = await call(node(1), `/v1/admin/users/${spreadId}/unlock`, { method: 'POST', bearer: root.accessToken })
+    const unlocked = await call(node(1), `/v1/admin/users/${spreadId}/unlock`, {
+      method: 'POST',
+      bearer: root.accessToken,
+    })
     assert.deepEqual([unlocked.status, unlocked.body.cleared_counters], [200, 2])
-    for (const each of nodes) assert.equal((await call(each, '/v1/auth/login', { body: { username: spread, password } })).status, 200)
+    for (const each of nodes)
+      assert.equal((await call(each, '/v1/auth/login', { body: { username: spread, password } })).status, 200)
   })
 
   it('kill -9 of one node during a registration load loses no acknowledged user', async (t) => {
@@ -477,9 +538,14 @@ describe('three nodes sharing PostgreSQL and Redis', { skip }, () => {
     const client = new pg.Client({ connectionString: testPostgresUrl })
     await client.connect()
     try {
-      const { rows } = await client.query(`SELECT username_key FROM "${schema}".users WHERE username_key = ANY($1)`, [acknowledged])
+      const { rows } = await client.query(`SELECT username_key FROM "${schema}".users WHERE username_key = ANY($1)`, [
+        acknowledged,
+      ])
       const stored = new Set(rows.map((row: { username_key: string }) => row.username_key))
-      assert.deepEqual(acknowledged.filter((username) => !stored.has(username)), [])
+      assert.deepEqual(
+        acknowledged.filter((username) => !stored.has(username)),
+        [],
+      )
     } finally {
       await client.end()
     }

@@ -60,7 +60,9 @@ describe('two nodes on PostgreSQL alone', { skip }, () => {
     const [first, second] = nodes
     if (!first || !second) throw new Error('setup failed')
     assert.equal((await post(`${first.url}/v1/auth/register`, { username: 'solo', password })).status, 201)
-    const login = (await (await post(`${second.url}/v1/auth/login`, { username: 'solo', password })).json()) as { access_token: string }
+    const login = (await (await post(`${second.url}/v1/auth/login`, { username: 'solo', password })).json()) as {
+      access_token: string
+    }
     const me = () => fetch(`${second.url}/v1/me`, { headers: { authorization: `Bearer ${login.access_token}` } })
     assert.equal((await me()).status, 200)
     assert.equal((await post(`${first.url}/v1/auth/logout`, {}, login.access_token)).status, 204)

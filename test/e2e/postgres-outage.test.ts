@@ -38,7 +38,9 @@ before(async () => {
   const proxiedUrl = new URL(testPostgresUrl)
   proxiedUrl.hostname = '127.0.0.1'
   proxiedUrl.port = String(proxy.port)
-  nodes.push(...(await startTwoNodes(root, { TESSERA_DATABASE_URL: proxiedUrl.toString(), TESSERA_DATABASE_SCHEMA: schema })))
+  nodes.push(
+    ...(await startTwoNodes(root, { TESSERA_DATABASE_URL: proxiedUrl.toString(), TESSERA_DATABASE_SCHEMA: schema })),
+  )
 })
 
 after(async () => {
@@ -85,19 +87,25 @@ describe('PostgreSQL outage under load', { skip }, () => {
     const unavailable = records.filter((record) => record.status === 503)
     // A request in flight when the database hangs is part of the hang, even if sent just before:
     // with every worker waiting out its timeout, few requests are sent during the hang itself.
-    const duringStall = unavailable.filter((record) => record.sentAtMs < refuseAtMs && record.sentAtMs + record.latencyMs >= stallAtMs)
+    const duringStall = unavailable.filter(
+      (record) => record.sentAtMs < refuseAtMs && record.sentAtMs + record.latencyMs >= stallAtMs,
+    )
     const duringRefusal = unavailable.filter((record) => record.sentAtMs >= refuseAtMs && record.sentAtMs < restoreAtMs)
     assert.ok(duringStall.length > 0 && duringRefusal.length > 0, 'both kinds of outage were felt')
     // A hung database costs at most the pool wait plus one statement, each bounded by 1 s; the
     // rest of the bound is for a loaded two-core machine (2.0 to 2.6 s seen there).
     const slowest = Math.max(...unavailable.map((record) => record.latencyMs))
-    t.diagnostic(`503 answers: ${unavailable.length} (hang ${duringStall.length}, refusal ${duringRefusal.length}), slowest ${slowest.toFixed(0)} ms`)
+    t.diagnostic(
+      `503 answers: ${unavailable.length} (hang ${duringStall.length}, refusal ${duringRefusal.length}), slowest ${slowest.toFixed(0)} ms`,
+    )
     assert.ok(slowest < 4000, `a 503 took ${slowest.toFixed(0)} ms`)
     assert.deepEqual(readyWhileDown, [503, 503])
 
     assertRecoveredWithinFiveSeconds(records, restoreAtMs)
     const firstSuccess = Math.min(
-      ...records.filter((record) => record.sentAtMs > restoreAtMs && record.status === 200 && record.kind === 'login').map((record) => record.sentAtMs),
+      ...records
+        .filter((record) => record.sentAtMs > restoreAtMs && record.status === 200 && record.kind === 'login')
+        .map((record) => record.sentAtMs),
     )
     t.diagnostic(`first login ${(firstSuccess - restoreAtMs).toFixed(0)} ms after the database came back`)
     assert.deepEqual([await readiness(first), await readiness(second)], [200, 200])

@@ -16,7 +16,10 @@ import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import type { Invalidation } from '../../src/core/invalidation/bus.ts'
 import { openDatabase } from '../../src/storage/postgres/database.ts'
-import { openPostgresInvalidationBus, type PostgresInvalidationBus } from '../../src/storage/postgres/invalidation-bus.ts'
+import {
+  openPostgresInvalidationBus,
+  type PostgresInvalidationBus,
+} from '../../src/storage/postgres/invalidation-bus.ts'
 import { skipUnlessPostgresServerProgram } from '../helpers/backends.ts'
 import { startOwnPostgresServer, type OwnPostgresServer } from '../helpers/postgres.ts'
 import { startTesseraProcess, type TesseraProcess } from '../helpers/tessera-process.ts'
@@ -165,7 +168,10 @@ describe('PostgreSQL stopped under load', { skip }, () => {
           await postgres.start()
           const restartedAt = performance.now()
           while ((await signIn(node, users[0]?.username ?? '').catch(() => null))?.status !== 200) {
-            assert.ok(performance.now() - restartedAt < recoveryLimitMs, `no sign-in within 5 s of restart ${stop} (-m ${mode}):\n${node.stderr()}`)
+            assert.ok(
+              performance.now() - restartedAt < recoveryLimitMs,
+              `no sign-in within 5 s of restart ${stop} (-m ${mode}):\n${node.stderr()}`,
+            )
             await sleep(50)
           }
           recoveries[mode].push(Math.round(performance.now() - restartedAt))
@@ -173,7 +179,10 @@ describe('PostgreSQL stopped under load', { skip }, () => {
           // 3. The bus carries messages again.
           const marker = `${mode}-${stop}`
           while (!received.some((message) => message.kind === 'session' && message.sessionId === marker)) {
-            assert.ok(performance.now() - restartedAt < recoveryLimitMs, `the bus carries no message within 5 s of restart ${stop} (-m ${mode})`)
+            assert.ok(
+              performance.now() - restartedAt < recoveryLimitMs,
+              `the bus carries no message within 5 s of restart ${stop} (-m ${mode})`,
+            )
             if (buses.every((bus) => bus.isConnected())) await buses[0]?.publish({ kind: 'session', sessionId: marker })
             await sleep(50)
           }
@@ -186,9 +195,12 @@ describe('PostgreSQL stopped under load', { skip }, () => {
 
     t.diagnostic(`first sign-in after a fast stop, ms: ${recoveries.fast.join(' ')}`)
     t.diagnostic(`first sign-in after an immediate stop, ms: ${recoveries.immediate.join(' ')}`)
-    t.diagnostic(`bus carrying messages again, ms: ${busRecoveries.join(' ')} (${backgroundErrors.length} connection errors reported)`)
+    t.diagnostic(
+      `bus carrying messages again, ms: ${busRecoveries.join(' ')} (${backgroundErrors.length} connection errors reported)`,
+    )
     const byStatus: Record<string, number> = {}
-    for (const answer of load.answers) byStatus[`${answer.what} ${answer.status}`] = (byStatus[`${answer.what} ${answer.status}`] ?? 0) + 1
+    for (const answer of load.answers)
+      byStatus[`${answer.what} ${answer.status}`] = (byStatus[`${answer.what} ${answer.status}`] ?? 0) + 1
     t.diagnostic(`answers under load: ${JSON.stringify(byStatus)}`)
     // Every answer is a success or a 503 problem document that says when to retry.
     for (const answer of load.answers) {
@@ -197,6 +209,9 @@ describe('PostgreSQL stopped under load', { skip }, () => {
       assert.equal(answer.code, 'service_unavailable')
       assert.ok(answer.isProblem && answer.hasRetryAfter, '503 is problem+json with Retry-After')
     }
-    assert.ok(load.answers.some((answer) => answer.status === 503), 'the load met the stopped database')
+    assert.ok(
+      load.answers.some((answer) => answer.status === 503),
+      'the load met the stopped database',
+    )
   })
 })

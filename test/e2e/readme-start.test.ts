@@ -115,9 +115,13 @@ describe('the README start command', () => {
       refreshToken = login.json.refresh_token
       const me = await fetch(`${first.url}/v1/me`, { headers: { authorization: `Bearer ${login.json.access_token}` } })
       assert.equal(me.status, 200)
-      kid = ((await (await fetch(`${first.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]?.kid ?? ""
+      kid =
+        ((await (await fetch(`${first.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]
+          ?.kid ?? ''
       assert.equal((await post(`${first.url}/v1/auth/logout`, {}, login.json.access_token)).status, 204)
-      const after = await fetch(`${first.url}/v1/me`, { headers: { authorization: `Bearer ${login.json.access_token}` } })
+      const after = await fetch(`${first.url}/v1/me`, {
+        headers: { authorization: `Bearer ${login.json.access_token}` },
+      })
       assert.equal(after.status, 401)
     } finally {
       await stop(first)
@@ -138,8 +142,13 @@ describe('the README start command', () => {
     // A restart with stronger hashing parameters reuses the key and upgrades the hash at login.
     const second = await startWithNpm({ TESSERA_DATA_DIR: dataDir, TESSERA_ARGON2_MEMORY_KIB: '24576' })
     try {
-      const jwks = (await (await fetch(`${second.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }
-      assert.deepEqual(jwks.keys.map((key: { kid: string }) => key.kid), [kid])
+      const jwks = (await (await fetch(`${second.url}/.well-known/jwks.json`)).json()) as {
+        keys: Array<{ kid: string }>
+      }
+      assert.deepEqual(
+        jwks.keys.map((key: { kid: string }) => key.kid),
+        [kid],
+      )
       assert.equal((await post(`${second.url}/v1/auth/login`, { username: 'PLAYER_ONE', password })).status, 200)
       const db = new DatabaseSync(join(dataDir, 'tessera.db'), { readOnly: true })
       const row = db.prepare("SELECT password_hash FROM users WHERE username_key = 'player_one'").get()

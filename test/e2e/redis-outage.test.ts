@@ -92,9 +92,13 @@ describe('Redis outage under load', { skip }, () => {
     // 3. Within 5 s of the restart every kind succeeds again, and keeps succeeding.
     assertRecoveredWithinFiveSeconds(records, restartAtMs)
     const firstSuccessAfterRestart = Math.min(
-      ...records.filter((record) => record.sentAtMs > restartAtMs && record.status === 200).map((record) => record.sentAtMs),
+      ...records
+        .filter((record) => record.sentAtMs > restartAtMs && record.status === 200)
+        .map((record) => record.sentAtMs),
     )
-    t.diagnostic(`first success ${(firstSuccessAfterRestart - restartAtMs).toFixed(0)} ms after Redis was started again`)
+    t.diagnostic(
+      `first success ${(firstSuccessAfterRestart - restartAtMs).toFixed(0)} ms after Redis was started again`,
+    )
     assert.deepEqual([await readiness(first), await readiness(second)], [200, 200])
   })
 })

@@ -78,7 +78,11 @@ describe('start-up errors', () => {
     const keyFile = join(root, 'key.pem')
     writeFileSync(certFile, 'not a certificate\n')
     writeFileSync(keyFile, 'not a key either\n')
-    const ended = await startAndWaitForExit({ TESSERA_DATA_DIR: join(root, 'data'), TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile })
+    const ended = await startAndWaitForExit({
+      TESSERA_DATA_DIR: join(root, 'data'),
+      TESSERA_TLS_CERT: certFile,
+      TESSERA_TLS_KEY: keyFile,
+    })
     assertFailedNaming(t, ended, new RegExp(`TESSERA_TLS_CERT: ${certFile} does not hold a PEM certificate`))
     assert.match(ended.output, new RegExp(`TESSERA_TLS_KEY: ${keyFile} does not hold`))
   })
@@ -89,7 +93,11 @@ describe('start-up errors', () => {
     await (await openRuntime(loadConfig({ TESSERA_DATA_DIR: dataDir }))).close()
     writeFileSync(join(dataDir, 'tessera.db'), 'garbage where the pages were '.repeat(200), { mode: 0o600 })
     const ended = await startAndWaitForExit({ TESSERA_DATA_DIR: dataDir })
-    assertFailedNaming(t, ended, new RegExp(`${join(dataDir, 'tessera.db')} is not a readable SQLite database .*Restore it from a backup`))
+    assertFailedNaming(
+      t,
+      ended,
+      new RegExp(`${join(dataDir, 'tessera.db')} is not a readable SQLite database .*Restore it from a backup`),
+    )
   })
 
   it('a missing bootstrap password file names TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE and the path', async (t) => {
@@ -100,12 +108,19 @@ describe('start-up errors', () => {
       TESSERA_BOOTSTRAP_ADMIN_USERNAME: 'alice',
       TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE: missing,
     })
-    assertFailedNaming(t, ended, new RegExp(`TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE: cannot read ${missing} \\(ENOENT\\)`))
+    assertFailedNaming(
+      t,
+      ended,
+      new RegExp(`TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE: cannot read ${missing} \\(ENOENT\\)`),
+    )
   })
 
   it('an unresolvable host names TESSERA_HOST as such, not the plain-HTTP cookie rule', async (t) => {
     const root = createRoot(t)
-    const ended = await startAndWaitForExit({ TESSERA_DATA_DIR: join(root, 'data'), TESSERA_HOST: 'no-such-host.invalid' })
+    const ended = await startAndWaitForExit({
+      TESSERA_DATA_DIR: join(root, 'data'),
+      TESSERA_HOST: 'no-such-host.invalid',
+    })
     assertFailedNaming(t, ended, /TESSERA_HOST: "no-such-host\.invalid" does not resolve on this machine/)
     assert.doesNotMatch(ended.output, /plain HTTP/)
   })
@@ -123,8 +138,17 @@ describe('start-up errors', () => {
   it('an unreachable Redis names TESSERA_REDIS_URL once, without a line per reconnection', async (t) => {
     const root = createRoot(t)
     const port = await findFreePort()
-    const ended = await startAndWaitForExit({ TESSERA_DATA_DIR: join(root, 'data'), TESSERA_REDIS_URL: `redis://127.0.0.1:${port}` })
-    assertFailedNaming(t, ended, new RegExp(`TESSERA_REDIS_URL: Redis at redis://127\\.0\\.0\\.1:${port} could not be reached within \\d+ ms \\(last error: .*ECONNREFUSED`))
+    const ended = await startAndWaitForExit({
+      TESSERA_DATA_DIR: join(root, 'data'),
+      TESSERA_REDIS_URL: `redis://127.0.0.1:${port}`,
+    })
+    assertFailedNaming(
+      t,
+      ended,
+      new RegExp(
+        `TESSERA_REDIS_URL: Redis at redis://127\\.0\\.0\\.1:${port} could not be reached within \\d+ ms \\(last error: .*ECONNREFUSED`,
+      ),
+    )
     assert.doesNotMatch(ended.output, /backend connection error/)
     assert.equal(ended.output.match(/ECONNREFUSED/g)?.length, 1)
   })
@@ -136,7 +160,13 @@ describe('start-up errors', () => {
       TESSERA_DATA_DIR: join(root, 'data'),
       TESSERA_DATABASE_URL: `postgres://tessera:pg-secret@127.0.0.1:${port}/tessera`,
     })
-    assertFailedNaming(t, ended, new RegExp(`TESSERA_DATABASE_URL: PostgreSQL at postgres://tessera:\\*\\*\\*@127\\.0\\.0\\.1:${port}/tessera is not reachable`))
+    assertFailedNaming(
+      t,
+      ended,
+      new RegExp(
+        `TESSERA_DATABASE_URL: PostgreSQL at postgres://tessera:\\*\\*\\*@127\\.0\\.0\\.1:${port}/tessera is not reachable`,
+      ),
+    )
     assert.doesNotMatch(ended.output, /pg-secret/)
   })
 })

@@ -42,7 +42,12 @@ async function startWithNpm(t: TestContext, settings: Record<string, string> = {
   let output = ''
   const npm = spawn('npm', ['start', '--silent'], {
     cwd: projectRoot,
-    env: cleanProcessEnv({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: String(port), TESSERA_LOG_LEVEL: 'warn', ...settings }),
+    env: cleanProcessEnv({
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_PORT: String(port),
+      TESSERA_LOG_LEVEL: 'warn',
+      ...settings,
+    }),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -58,7 +63,8 @@ async function startWithNpm(t: TestContext, settings: Record<string, string> = {
   while (Date.now() < deadline) {
     if (npm.exitCode !== null) throw new Error(`npm start exited early:\n${output}`)
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return { npm, port, dataDir, output: () => output, exited }
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok)
+        return { npm, port, dataDir, output: () => output, exited }
     } catch {
       // Not listening yet.
     }

@@ -68,7 +68,8 @@ function connect(ticket: string): Promise<Connection> {
   const socket = new WebSocket(`${game.wsUrl}`)
   const messages: Array<Record<string, unknown>> = []
   const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
-    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: performance.now() })))
+    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: performance.now() })),
+  )
   const next = (type: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const found = messages.find((message) => message.type === type)
@@ -96,12 +97,24 @@ async function newPlayer(username: string) {
   const registered = await call('/v1/auth/register', { body: { username, password } })
   assert.equal(registered.status, 201)
   const id = registered.json.id as string
-  assert.equal((await call(`/v1/admin/users/${id}/roles`, { method: 'PUT', body: { roles: ['player', 'user'] }, bearer: adminToken })).status, 200)
+  assert.equal(
+    (
+      await call(`/v1/admin/users/${id}/roles`, {
+        method: 'PUT',
+        body: { roles: ['player', 'user'] },
+        bearer: adminToken,
+      })
+    ).status,
+    200,
+  )
   return id
 }
 
 async function signIn(username: string) {
-  return (await call('/v1/auth/login', { body: { username, password } })).json as { access_token: string; session_id: string }
+  return (await call('/v1/auth/login', { body: { username, password } })).json as {
+    access_token: string
+    session_id: string
+  }
 }
 
 async function ticketFor(accessToken: string): Promise<string> {

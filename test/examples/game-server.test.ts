@@ -15,9 +15,7 @@ async function startScene(t: TestContext, options: { withIntrospection: boolean 
     issuer: tessera.config.tokens.issuer,
     audience: tessera.config.tokens.audience,
     jwksUrl: `${tessera.url}/.well-known/jwks.json`,
-    ...(client
-      ? { introspection: { ...client, url: `${tessera.url}/v1/oauth/introspect`, cacheSeconds: 0 } }
-      : {}),
+    ...(client ? { introspection: { ...client, url: `${tessera.url}/v1/oauth/introspect`, cacheSeconds: 0 } } : {}),
   })
   const game = buildGameServer({ verifier, tesseraUrl: tessera.url })
   const url = await game.listen({ host: '127.0.0.1', port: 0 })
@@ -52,7 +50,10 @@ describe('example game server', () => {
       session_id: player.session_id,
       roles: ['user'],
     })
-    assert.deepEqual((await call('POST', '/matches/join', player.access_token)).json, { match_id: 'match-1', players: 1 })
+    assert.deepEqual((await call('POST', '/matches/join', player.access_token)).json, {
+      match_id: 'match-1',
+      players: 1,
+    })
     const anonymous = await call('POST', '/matches/join')
     assert.equal(anonymous.status, 401)
     assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer')
@@ -67,8 +68,14 @@ describe('example game server', () => {
     const admin = await signInAsAdmin(tessera)
     await call('POST', '/matches/join', player.access_token)
     assert.equal((await call('POST', `/matches/kick/${id}`, player.access_token)).status, 403)
-    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: true, ended_sessions: 1 })
-    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: false, ended_sessions: 0 })
+    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, {
+      kicked: true,
+      ended_sessions: 1,
+    })
+    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, {
+      kicked: false,
+      ended_sessions: 0,
+    })
   })
 
   it('a kick ends the player at Tessera too: with a service client they cannot rejoin, and their refresh fails', async (t) => {
@@ -78,9 +85,15 @@ describe('example game server', () => {
     const player = await logInWithToken(tessera, username)
     const admin = await signInAsAdmin(tessera)
     assert.equal((await call('POST', '/matches/join', player.access_token)).status, 200)
-    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, { kicked: true, ended_sessions: 1 })
+    assert.deepEqual((await call('POST', `/matches/kick/${id}`, admin.access_token)).json, {
+      kicked: true,
+      ended_sessions: 1,
+    })
     assert.equal((await call('POST', '/matches/join', player.access_token)).status, 401)
-    assert.equal((await tessera.request('/v1/auth/refresh', { body: { refresh_token: player.refresh_token } })).status, 400)
+    assert.equal(
+      (await tessera.request('/v1/auth/refresh', { body: { refresh_token: player.refresh_token } })).status,
+      400,
+    )
   })
 
   it('with a service client, a logout at Tessera locks the player out at once', async (t) => {

@@ -37,11 +37,18 @@ interface HttpAnswer {
   json: any
 }
 
-async function call(url: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+async function call(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
   const headers: Record<string, string> = { ...init.headers }
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
   if (init.body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(url, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) })
+  const response = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  })
   const text = await response.text()
   let json: unknown = null
   try {
@@ -75,7 +82,13 @@ const children: PythonProcess[] = []
 function startFlask(python: string, settings: Record<string, string>): Promise<PythonProcess> {
   const child: ChildProcess = spawn(python, ['app.py'], {
     cwd: flaskDir,
-    env: { PATH: process.env.PATH ?? '', NO_PROXY: '127.0.0.1,localhost', PYTHONDONTWRITEBYTECODE: '1', PORT: '0', ...settings },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NO_PROXY: '127.0.0.1,localhost',
+      PYTHONDONTWRITEBYTECODE: '1',
+      PORT: '0',
+      ...settings,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -156,15 +169,34 @@ function setUpScene(python: string): Promise<Scene> {
     })
     const admin = await call(`${tessera.url}/v1/auth/login`, { body: { username: 'boss', password: adminPassword } })
     assert.equal(admin.status, 200, JSON.stringify(admin.json))
-    const created = await call(`${tessera.url}/v1/admin/clients`, { token: admin.json.access_token, body: { name: 'flask-notes' } })
+    const created = await call(`${tessera.url}/v1/admin/clients`, {
+      token: admin.json.access_token,
+      body: { name: 'flask-notes' },
+    })
     assert.equal(created.status, 201, JSON.stringify(created.json))
     const trust = { TESSERA_URL: tessera.url }
     const [offline, live, misconfigured] = await Promise.all([
       startFlask(python, trust),
-      startFlask(python, { ...trust, INTROSPECTION_CLIENT_ID: created.json.client_id, INTROSPECTION_CLIENT_SECRET: created.json.client_secret }),
-      startFlask(python, { ...trust, INTROSPECTION_CLIENT_ID: created.json.client_id, INTROSPECTION_CLIENT_SECRET: 'not-the-secret' }),
+      startFlask(python, {
+        ...trust,
+        INTROSPECTION_CLIENT_ID: created.json.client_id,
+        INTROSPECTION_CLIENT_SECRET: created.json.client_secret,
+      }),
+      startFlask(python, {
+        ...trust,
+        INTROSPECTION_CLIENT_ID: created.json.client_id,
+        INTROSPECTION_CLIENT_SECRET: 'not-the-secret',
+      }),
     ])
-    return { python, tessera, offline, live, misconfigured, adminToken: admin.json.access_token, adminId: admin.json.user.id }
+    return {
+      python,
+      tessera,
+      offline,
+      live,
+      misconfigured,
+      adminToken: admin.json.access_token,
+      adminId: admin.json.user.id,
+    }
   })()
   return scene
 }
@@ -175,7 +207,9 @@ async function requireScene(t: TestContext): Promise<Scene | null> {
 }
 
 let userCount = 0
-async function signUp(scene: Scene): Promise<{ username: string; id: string; access_token: string; refresh_token: string; session_id: string }> {
+async function signUp(
+  scene: Scene,
+): Promise<{ username: string; id: string; access_token: string; refresh_token: string; session_id: string }> {
   userCount += 1
   const username = `reader${userCount}_${process.pid}`
   const registered = await call(`${scene.tessera.url}/v1/auth/register`, { body: { username, password } })
@@ -216,7 +250,9 @@ out["refresh_after_logout"] = client.refresh(tokens)
 print(json.dumps(out))
 `
     const username = `pyclient_${process.pid}`
-    const { stdout } = await runPython(scene.python, ['-c', driver, username, password], { TESSERA_URL: scene.tessera.url })
+    const { stdout } = await runPython(scene.python, ['-c', driver, username, password], {
+      TESSERA_URL: scene.tessera.url,
+    })
     assert.deepEqual(JSON.parse(stdout), {
       registered: true,
       registered_again: false,
@@ -256,7 +292,10 @@ describe('the Flask resource server against a live Tessera', { timeout: 120_000 
     const protectedUrl = `${scene.offline.url}/protected`
     const answer = await call(protectedUrl, { token: user.access_token })
     assert.equal(answer.status, 200)
-    assert.deepEqual([answer.json.user_id, answer.json.session_id, answer.json.roles], [user.id, user.session_id, ['user']])
+    assert.deepEqual(
+      [answer.json.user_id, answer.json.session_id, answer.json.roles],
+      [user.id, user.session_id, ['user']],
+    )
     assert.equal((await call(`${scene.offline.url}/health`)).status, 200)
 
     const missing = await call(protectedUrl)
@@ -274,9 +313,19 @@ describe('the Flask resource server against a live Tessera', { timeout: 120_000 
     const [header = '', payload = '', signature = ''] = user.access_token.split('.')
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString())
     const promoted = Buffer.from(JSON.stringify({ ...claims, roles: ['admin', 'user'] })).toString('base64url')
-    assertRefused(await call(`${scene.offline.url}/admin`, { token: `${header}.${promoted}.${signature}` }), 401, 'invalid_token', 'payload changed')
+    assertRefused(
+      await call(`${scene.offline.url}/admin`, { token: `${header}.${promoted}.${signature}` }),
+      401,
+      'invalid_token',
+      'payload changed',
+    )
     // A token in the query string is never read.
-    assertRefused(await call(`${protectedUrl}?access_token=${user.access_token}`), 401, 'missing_token', 'token in the URL')
+    assertRefused(
+      await call(`${protectedUrl}?access_token=${user.access_token}`),
+      401,
+      'missing_token',
+      'token in the URL',
+    )
   })
 
   it('keeps each user to their own notes', async (t) => {
@@ -284,7 +333,9 @@ describe('the Flask resource server against a live Tessera', { timeout: 120_000 
     if (scene === null) return
     const [first, second] = [await signUp(scene), await signUp(scene)]
     const notesUrl = `${scene.offline.url}/notes`
-    assert.deepEqual((await call(notesUrl, { token: first.access_token, body: { text: 'level 3 done' } })).json, { notes: ['level 3 done'] })
+    assert.deepEqual((await call(notesUrl, { token: first.access_token, body: { text: 'level 3 done' } })).json, {
+      notes: ['level 3 done'],
+    })
     assert.deepEqual((await call(notesUrl, { token: second.access_token })).json, { notes: [] })
     assert.equal((await call(notesUrl, { token: second.access_token, body: ['not', 'an', 'object'] })).status, 400)
     assert.deepEqual((await call(notesUrl, { token: first.access_token })).json, { notes: ['level 3 done'] })
@@ -307,26 +358,51 @@ describe('the Flask resource server against a live Tessera', { timeout: 120_000 
     if (scene === null) return
     const user = await signUp(scene)
     assert.equal((await call(`${scene.live.url}/protected`, { token: user.access_token })).status, 200)
-    assert.equal((await call(`${scene.tessera.url}/v1/auth/logout`, { method: 'POST', token: user.access_token })).status, 204)
-    assertRefused(await call(`${scene.live.url}/protected`, { token: user.access_token }), 401, 'invalid_token', 'after logout, live')
+    assert.equal(
+      (await call(`${scene.tessera.url}/v1/auth/logout`, { method: 'POST', token: user.access_token })).status,
+      204,
+    )
+    assertRefused(
+      await call(`${scene.live.url}/protected`, { token: user.access_token }),
+      401,
+      'invalid_token',
+      'after logout, live',
+    )
     // The documented limit of offline verification: the token is good until it expires.
     assert.equal((await call(`${scene.offline.url}/protected`, { token: user.access_token })).status, 200)
 
     // An admin demoted: the live app sees the current roles at once.
     const deputy = await signUp(scene)
-    const setRoles = (roles: string[]) => call(`${scene.tessera.url}/v1/admin/users/${deputy.id}/roles`, { method: 'PUT', token: scene.adminToken, body: { roles } })
+    const setRoles = (roles: string[]) =>
+      call(`${scene.tessera.url}/v1/admin/users/${deputy.id}/roles`, {
+        method: 'PUT',
+        token: scene.adminToken,
+        body: { roles },
+      })
     assert.equal((await setRoles(['admin', 'user'])).status, 200)
-    const deputyToken = (await call(`${scene.tessera.url}/v1/auth/login`, { body: { username: deputy.username, password } })).json.access_token
+    const deputyToken = (
+      await call(`${scene.tessera.url}/v1/auth/login`, { body: { username: deputy.username, password } })
+    ).json.access_token
     assert.equal((await call(`${scene.live.url}/admin`, { token: deputyToken })).status, 200)
     assert.equal((await setRoles(['user'])).status, 200)
-    assertRefused(await call(`${scene.live.url}/admin`, { token: deputyToken }), 403, 'insufficient_role', 'demoted, live')
+    assertRefused(
+      await call(`${scene.live.url}/admin`, { token: deputyToken }),
+      403,
+      'insufficient_role',
+      'demoted, live',
+    )
   })
 
   it('fails closed with 503 when introspection is refused, and never lets the token in', async (t) => {
     const scene = await requireScene(t)
     if (scene === null) return
     const user = await signUp(scene)
-    assertRefused(await call(`${scene.misconfigured.url}/protected`, { token: user.access_token }), 503, 'unavailable', 'wrong client secret')
+    assertRefused(
+      await call(`${scene.misconfigured.url}/protected`, { token: user.access_token }),
+      503,
+      'unavailable',
+      'wrong client secret',
+    )
     assert.doesNotMatch(scene.misconfigured.output(), /not-the-secret/)
   })
 })
@@ -338,7 +414,16 @@ async function startFakeIssuer(t: TestContext) {
     ES256: await generateKeyPair('ES256', { extractable: true }),
     RS256: await generateKeyPair('RS256', { extractable: true }),
   }
-  const jwks = { keys: await Promise.all(Object.entries(keys).map(async ([alg, pair]) => ({ ...(await exportJWK(pair.publicKey)), kid: `${alg}-key`, alg, use: 'sig' }))) }
+  const jwks = {
+    keys: await Promise.all(
+      Object.entries(keys).map(async ([alg, pair]) => ({
+        ...(await exportJWK(pair.publicKey)),
+        kid: `${alg}-key`,
+        alg,
+        use: 'sig',
+      })),
+    ),
+  }
   const fetches: string[] = []
   const server: Server = createServer((request, response) => {
     fetches.push(request.url ?? '')
@@ -360,8 +445,12 @@ async function startFakeIssuer(t: TestContext) {
     iat: nowSeconds(),
     exp: nowSeconds() + 300,
   })
-  const sign = (claims: JWTPayload, header: Record<string, unknown> = {}, alg: keyof typeof keys = 'EdDSA', key: CryptoKey = keys[alg].privateKey) =>
-    new SignJWT(claims).setProtectedHeader({ alg, kid: `${alg}-key`, typ: 'at+jwt', ...header }).sign(key)
+  const sign = (
+    claims: JWTPayload,
+    header: Record<string, unknown> = {},
+    alg: keyof typeof keys = 'EdDSA',
+    key: CryptoKey = keys[alg].privateKey,
+  ) => new SignJWT(claims).setProtectedHeader({ alg, kid: `${alg}-key`, typ: 'at+jwt', ...header }).sign(key)
   return { issuer, jwks, fetches, baseClaims, sign, keys }
 }
 
@@ -370,7 +459,11 @@ function encodeSegment(value: unknown): string {
 }
 
 /** Signs any header with an Ed25519 key, bypassing jose, which will not sign an unknown `crit`. */
-async function signRawEdDSA(privateKey: CryptoKey, header: Record<string, unknown>, payloadPart: string): Promise<string> {
+async function signRawEdDSA(
+  privateKey: CryptoKey,
+  header: Record<string, unknown>,
+  payloadPart: string,
+): Promise<string> {
   const signingInput = `${encodeSegment(header)}.${payloadPart}`
   const signature = await crypto.subtle.sign({ name: 'Ed25519' }, privateKey, new TextEncoder().encode(signingInput))
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`
@@ -384,7 +477,8 @@ describe('the Flask decorator against hostile tokens', { timeout: 120_000 }, () 
     const flask = await startFlask(python, { TESSERA_URL: fake.issuer })
     const attacker = await startFakeIssuer(t)
     const claims = fake.baseClaims()
-    const without = (name: string) => Object.fromEntries(Object.entries(fake.baseClaims()).filter(([claim]) => claim !== name))
+    const without = (name: string) =>
+      Object.fromEntries(Object.entries(fake.baseClaims()).filter(([claim]) => claim !== name))
     const genuine = await fake.sign(claims)
     const [header = '', payload = '', signature = ''] = genuine.split('.')
     const hmac = (secret: string) => {
@@ -394,21 +488,46 @@ describe('the Flask decorator against hostile tokens', { timeout: 120_000 }, () 
     const now = Math.floor(Date.now() / 1000)
 
     assert.equal((await call(`${flask.url}/protected`, { token: genuine })).status, 200, 'control: EdDSA')
-    assert.equal((await call(`${flask.url}/protected`, { token: await fake.sign(claims, {}, 'ES256') })).status, 200, 'control: ES256')
+    assert.equal(
+      (await call(`${flask.url}/protected`, { token: await fake.sign(claims, {}, 'ES256') })).status,
+      200,
+      'control: ES256',
+    )
     const hostile: Array<[string, string]> = [
       ['RS256, published but not allowed', await fake.sign(claims, {}, 'RS256')],
       ['alg none', `${encodeSegment({ alg: 'none', kid: 'EdDSA-key', typ: 'at+jwt' })}.${payload}.`],
       ['HS256 keyed with the public JWK', hmac(JSON.stringify(fake.jwks.keys[0]))],
-      ['HS256 keyed with the raw public key', hmac(Buffer.from(String(fake.jwks.keys[0]?.x), 'base64url').toString('latin1'))],
-      ['ES256 label on the EdDSA key', `${encodeSegment({ alg: 'ES256', kid: 'EdDSA-key', typ: 'at+jwt' })}.${payload}.${signature}`],
+      [
+        'HS256 keyed with the raw public key',
+        hmac(Buffer.from(String(fake.jwks.keys[0]?.x), 'base64url').toString('latin1')),
+      ],
+      [
+        'ES256 label on the EdDSA key',
+        `${encodeSegment({ alg: 'ES256', kid: 'EdDSA-key', typ: 'at+jwt' })}.${payload}.${signature}`,
+      ],
       ['EdDSA signature under the ES256 kid', await fake.sign(claims, { kid: 'ES256-key' })],
       ['typ JWT', await fake.sign(claims, { typ: 'JWT' })],
       ['no typ', await fake.sign(claims, { typ: undefined })],
       ['no kid', await fake.sign(claims, { kid: undefined })],
       ['unknown kid', await fake.sign(claims, { kid: 'no-such-key' })],
       ['another key under the real kid', await fake.sign(claims, {}, 'EdDSA', attacker.keys.EdDSA.privateKey)],
-      ['jku to the attacker', await fake.sign(claims, { kid: 'EdDSA-key', jku: `${attacker.issuer}/jwks.json` }, 'EdDSA', attacker.keys.EdDSA.privateKey)],
-      ['unknown crit, signed by the real key', await signRawEdDSA(fake.keys.EdDSA.privateKey, { alg: 'EdDSA', kid: 'EdDSA-key', typ: 'at+jwt', crit: ['urn:example:must'], 'urn:example:must': true }, payload)],
+      [
+        'jku to the attacker',
+        await fake.sign(
+          claims,
+          { kid: 'EdDSA-key', jku: `${attacker.issuer}/jwks.json` },
+          'EdDSA',
+          attacker.keys.EdDSA.privateKey,
+        ),
+      ],
+      [
+        'unknown crit, signed by the real key',
+        await signRawEdDSA(
+          fake.keys.EdDSA.privateKey,
+          { alg: 'EdDSA', kid: 'EdDSA-key', typ: 'at+jwt', crit: ['urn:example:must'], 'urn:example:must': true },
+          payload,
+        ),
+      ],
       ['wrong issuer', await fake.sign({ ...claims, iss: 'https://evil.example' })],
       ['wrong audience', await fake.sign({ ...claims, aud: 'https://other.example' })],
       ['expired', await fake.sign({ ...claims, iat: now - 600, exp: now - 300 })],
@@ -425,18 +544,35 @@ describe('the Flask decorator against hostile tokens', { timeout: 120_000 }, () 
       ['signature cut', genuine.slice(0, -4)],
       ['too long', `${header}.${payload}${'A'.repeat(9000)}.${signature}`],
     ]
-    const rawControl = await signRawEdDSA(fake.keys.EdDSA.privateKey, { alg: 'EdDSA', kid: 'EdDSA-key', typ: 'at+jwt' }, payload)
+    const rawControl = await signRawEdDSA(
+      fake.keys.EdDSA.privateKey,
+      { alg: 'EdDSA', kid: 'EdDSA-key', typ: 'at+jwt' },
+      payload,
+    )
     assert.equal((await call(`${flask.url}/protected`, { token: rawControl })).status, 200, 'control: raw signing')
-    for (const [what, token] of hostile) assertRefused(await call(`${flask.url}/admin`, { token }), 401, 'invalid_token', what)
+    for (const [what, token] of hostile)
+      assertRefused(await call(`${flask.url}/admin`, { token }), 401, 'invalid_token', what)
     assert.deepEqual(attacker.fetches, [], 'the jku was never fetched')
 
     // A flood of invented kids costs the issuer at most one extra fetch per cool-down.
     const fetchesBefore = fake.fetches.length
     for (let index = 0; index < 20; index += 1) {
-      assertRefused(await call(`${flask.url}/protected`, { token: await fake.sign(claims, { kid: `invented-${index}` }) }), 401, 'invalid_token', 'invented kid')
+      assertRefused(
+        await call(`${flask.url}/protected`, { token: await fake.sign(claims, { kid: `invented-${index}` }) }),
+        401,
+        'invalid_token',
+        'invented kid',
+      )
     }
-    assert.ok(fake.fetches.length - fetchesBefore <= 1, `${fake.fetches.length - fetchesBefore} fetches for 20 invented kids`)
-    assert.equal((await call(`${flask.url}/protected`, { token: genuine })).status, 200, 'the genuine token still works')
+    assert.ok(
+      fake.fetches.length - fetchesBefore <= 1,
+      `${fake.fetches.length - fetchesBefore} fetches for 20 invented kids`,
+    )
+    assert.equal(
+      (await call(`${flask.url}/protected`, { token: genuine })).status,
+      200,
+      'the genuine token still works',
+    )
   })
 
   it('answers 503 when the key set cannot be fetched, never 200 or 401', async (t) => {
@@ -444,13 +580,24 @@ describe('the Flask decorator against hostile tokens', { timeout: 120_000 }, () 
     if (python === null) return
     const fake = await startFakeIssuer(t)
     const closedPort = await findFreePort()
-    const flask = await startFlask(python, { TESSERA_URL: fake.issuer, TESSERA_JWKS_URL: `http://127.0.0.1:${closedPort}/jwks.json` })
-    assertRefused(await call(`${flask.url}/protected`, { token: await fake.sign(fake.baseClaims()) }), 503, 'unavailable', 'JWKS down')
+    const flask = await startFlask(python, {
+      TESSERA_URL: fake.issuer,
+      TESSERA_JWKS_URL: `http://127.0.0.1:${closedPort}/jwks.json`,
+    })
+    assertRefused(
+      await call(`${flask.url}/protected`, { token: await fake.sign(fake.baseClaims()) }),
+      503,
+      'unavailable',
+      'JWKS down',
+    )
   })
 
   it('refuses to start with an algorithm outside EdDSA, ES256 and RS256', async (t) => {
     const python = requirePython(t, pythonModules, pythonCheck)
     if (python === null) return
-    await assert.rejects(startFlask(python, { TESSERA_URL: 'http://127.0.0.1:1', TESSERA_ALGORITHMS: 'EdDSA,HS256' }), /algorithms must be some of EdDSA, ES256, RS256/)
+    await assert.rejects(
+      startFlask(python, { TESSERA_URL: 'http://127.0.0.1:1', TESSERA_ALGORITHMS: 'EdDSA,HS256' }),
+      /algorithms must be some of EdDSA, ES256, RS256/,
+    )
   })
 })

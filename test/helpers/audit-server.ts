@@ -50,7 +50,10 @@ export async function startAuditServer(
     TESSERA_REFRESH_GRACE: '0s',
     ...env,
   })
-  const config: Config = { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
+  const config: Config = {
+    ...loaded,
+    passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } },
+  }
   const clock = createManualClock()
   const stores = openSqliteStores(':memory:', clock.now())
   const metrics = createMetrics()
@@ -67,7 +70,11 @@ export async function startAuditServer(
   const logLines: string[] = []
   const stream = new Writable({
     write(chunk, _encoding, callback) {
-      logLines.push(...String(chunk).split('\n').filter((line) => line !== ''))
+      logLines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line !== ''),
+      )
       callback()
     },
   })
@@ -79,7 +86,8 @@ export async function startAuditServer(
     await app.close()
     await stores.close()
   })
-  const send = (path: string, init: TestRequestInit = {}, localAddress?: string) => sendRequest(url, path, init, localAddress)
+  const send = (path: string, init: TestRequestInit = {}, localAddress?: string) =>
+    sendRequest(url, path, init, localAddress)
   return {
     url,
     application,
@@ -92,7 +100,12 @@ export async function startAuditServer(
   }
 }
 
-function sendRequest(baseUrl: string, path: string, init: TestRequestInit, localAddress?: string): Promise<TestResponse> {
+function sendRequest(
+  baseUrl: string,
+  path: string,
+  init: TestRequestInit,
+  localAddress?: string,
+): Promise<TestResponse> {
   const headers: Record<string, string> = { ...init.headers }
   let body: string | Uint8Array | undefined = init.rawBody
   if (init.body !== undefined) {
@@ -137,7 +150,12 @@ function sendRequest(baseUrl: string, path: string, init: TestRequestInit, local
 }
 
 /** Registers an account straight through the core (fast set-up) and returns its id. */
-export async function createAccount(server: AuditTestServer, username: string, password: string, roles: string[] = ['user']) {
+export async function createAccount(
+  server: AuditTestServer,
+  username: string,
+  password: string,
+  roles: string[] = ['user'],
+) {
   const user = await server.application.accountAdmin.createUser(
     { username, password, roles },
     { actorUserId: null, context: { ip: null, userAgent: 'test-setup', requestId: null } },

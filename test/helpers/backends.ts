@@ -42,7 +42,11 @@ function probeRedis(): Promise<string | null> {
     socket.on('connect', () => socket.write('PING\r\n'))
     socket.on('data', (data) => {
       socket.destroy()
-      resolve(data.toString().startsWith('+PONG') ? null : `Redis at ${testRedisUrl} answered ${JSON.stringify(data.toString())}`)
+      resolve(
+        data.toString().startsWith('+PONG')
+          ? null
+          : `Redis at ${testRedisUrl} answered ${JSON.stringify(data.toString())}`,
+      )
     })
   })
 }
@@ -85,14 +89,20 @@ export function skipUnlessRedisServerProgram(): string | false {
 export function findPostgresServerPrograms(): string | null {
   const root = '/usr/lib/postgresql'
   if (!existsSync(root)) return null
-  const versions = readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a))
+  const versions = readdirSync(root)
+    .filter((name) => /^\d+$/.test(name))
+    .sort((a, b) => Number(b) - Number(a))
   const found = versions.map((version) => join(root, version, 'bin')).find((bin) => existsSync(join(bin, 'initdb')))
   return found ?? null
 }
 
 /** For tests that start their own PostgreSQL server. */
 export function skipUnlessPostgresServerProgram(): string | false {
-  return decide(findPostgresServerPrograms() === null ? 'the PostgreSQL server programs (initdb, postgres) are not installed' : null)
+  return decide(
+    findPostgresServerPrograms() === null
+      ? 'the PostgreSQL server programs (initdb, postgres) are not installed'
+      : null,
+  )
 }
 
 export async function skipUnlessPostgresAndRedis(): Promise<string | false> {

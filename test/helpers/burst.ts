@@ -51,7 +51,11 @@ function readStatus(socket: Socket, timeoutMs: number): Promise<number> {
 }
 
 /** Sends every request at once, one connection each; returns the statuses in request order. */
-export async function sendBurst(baseUrl: string, requests: readonly BurstRequest[], timeoutMs = 120_000): Promise<number[]> {
+export async function sendBurst(
+  baseUrl: string,
+  requests: readonly BurstRequest[],
+  timeoutMs = 120_000,
+): Promise<number[]> {
   const url = new URL(baseUrl)
   const sockets = await Promise.all(requests.map((request) => openConnection(url, request.from)))
   const statuses = sockets.map((socket) => readStatus(socket, timeoutMs))

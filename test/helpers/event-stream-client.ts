@@ -13,10 +13,18 @@ export interface StreamClient {
   close(): void
 }
 
-export async function openStreamClient(baseUrl: string, authorization: string, lastEventId?: string): Promise<StreamClient> {
+export async function openStreamClient(
+  baseUrl: string,
+  authorization: string,
+  lastEventId?: string,
+): Promise<StreamClient> {
   const abort = new AbortController()
   const response = await fetch(`${baseUrl}/v1/events/stream`, {
-    headers: { authorization, accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
+    headers: {
+      authorization,
+      accept: 'text/event-stream',
+      ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+    },
     signal: abort.signal,
   })
   const messages: StreamMessage[] = []
@@ -63,7 +71,8 @@ export async function openStreamClient(baseUrl: string, authorization: string, l
     messages,
     comments,
     waitFor: (matches, timeoutMs = 5000) => waitUntil(() => messages.find(matches), timeoutMs, 'matching event'),
-    waitForComment: (matches, timeoutMs = 5000) => waitUntil(() => comments.find(matches), timeoutMs, 'matching comment'),
+    waitForComment: (matches, timeoutMs = 5000) =>
+      waitUntil(() => comments.find(matches), timeoutMs, 'matching comment'),
     ended,
     close: () => abort.abort(),
   }

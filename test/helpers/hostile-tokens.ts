@@ -5,7 +5,15 @@
  * the signature.
  */
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto'
-import { decodeJwt, decodeProtectedHeader, FlattenedSign, generateKeyPair, SignJWT, exportJWK, type JWTPayload } from 'jose'
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  FlattenedSign,
+  generateKeyPair,
+  SignJWT,
+  exportJWK,
+  type JWTPayload,
+} from 'jose'
 import type { TestServer } from './test-server.ts'
 
 export type HostileToken = [name: string, token: string]
@@ -28,7 +36,11 @@ function addGroupOrderToS(signature: string): string {
  * Signs `header` and an encoded payload with the server's real key, bypassing jose, which will
  * not sign a header it would refuse (an unknown `crit`).
  */
-export async function signWithRawHeader(server: TestServer, header: Record<string, unknown>, payloadPart: string): Promise<string> {
+export async function signWithRawHeader(
+  server: TestServer,
+  header: Record<string, unknown>,
+  payloadPart: string,
+): Promise<string> {
   const signingKey = await server.readSigningKey()
   const signingInput = `${encodeSegment(header)}.${payloadPart}`
   const algorithm = signingKey.algorithm === 'EdDSA' ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' }
@@ -40,7 +52,11 @@ export async function signWithRawHeader(server: TestServer, header: Record<strin
  * Builds the set from a genuine EdDSA access token of `server`. `listenerUrl` is where the
  * `jku` and `x5u` headers point: it must receive no request at all.
  */
-export async function buildHostileTokens(server: TestServer, genuine: string, listenerUrl: string): Promise<HostileToken[]> {
+export async function buildHostileTokens(
+  server: TestServer,
+  genuine: string,
+  listenerUrl: string,
+): Promise<HostileToken[]> {
   const [headerPart = '', payloadPart = '', signaturePart = ''] = genuine.split('.')
   const header = decodeProtectedHeader(genuine)
   const claims = decodeJwt(genuine)
@@ -63,14 +79,18 @@ export async function buildHostileTokens(server: TestServer, genuine: string, li
     return `${forgedHeader}.${payloadPart}.${createHmac('sha256', secret).update(`${forgedHeader}.${payloadPart}`).digest('base64url')}`
   }
   const signRawHeader = (rawHeader: Record<string, unknown>) => signWithRawHeader(server, rawHeader, payloadPart)
-  const withHeader = (replacement: Record<string, unknown>) => `${encodeSegment(replacement)}.${payloadPart}.${signaturePart}`
+  const withHeader = (replacement: Record<string, unknown>) =>
+    `${encodeSegment(replacement)}.${payloadPart}.${signaturePart}`
   const unencodedPayload = await new FlattenedSign(Buffer.from(JSON.stringify(claims)))
     .setProtectedHeader({ alg: signingKey.algorithm, kid: signingKey.kid, typ: 'at+jwt', b64: false, crit: ['b64'] })
     .sign(signingKey.privateKey)
 
   return [
     ['alg none, empty signature', `${encodeSegment({ alg: 'none', typ: 'at+jwt' })}.${payloadPart}.`],
-    ['alg none with the real kid', `${encodeSegment({ alg: 'none', kid: header.kid, typ: 'at+jwt' })}.${payloadPart}.${signaturePart}`],
+    [
+      'alg none with the real kid',
+      `${encodeSegment({ alg: 'none', kid: header.kid, typ: 'at+jwt' })}.${payloadPart}.${signaturePart}`,
+    ],
     ['alg NONE', `${encodeSegment({ alg: 'NONE', kid: header.kid, typ: 'at+jwt' })}.${payloadPart}.`],
     ['HS256 keyed with the public JWK', hmacWith(JSON.stringify(publicJwk))],
     ['HS256 keyed with the raw public key bytes', hmacWith(Buffer.from(String(publicJwk?.x), 'base64url'))],
@@ -109,7 +129,10 @@ export async function buildHostileTokens(server: TestServer, genuine: string, li
     ['five segments (JWE shape)', `${headerPart}.${payloadPart}.${signaturePart}.${signaturePart}.${signaturePart}`],
     ['JSON serialization', JSON.stringify({ protected: headerPart, payload: payloadPart, signature: signaturePart })],
     ['100 KB', `${headerPart}.${'A'.repeat(100 * 1024)}.${signaturePart}`],
-    ['non-base64url characters', `${headerPart}.${payloadPart}.${signaturePart.slice(0, 10)}+/=${signaturePart.slice(13)}`],
+    [
+      'non-base64url characters',
+      `${headerPart}.${payloadPart}.${signaturePart.slice(0, 10)}+/=${signaturePart.slice(13)}`,
+    ],
     ['padded base64', `${headerPart}==.${payloadPart}.${signaturePart}`],
     ['Ed25519 S + L (malleated signature)', `${headerPart}.${payloadPart}.${addGroupOrderToS(signaturePart)}`],
     ['signature of zeros', `${headerPart}.${payloadPart}.${Buffer.alloc(64).toString('base64url')}`],
@@ -135,7 +158,10 @@ export function buildRsaConfusionTokens(server: TestServer, genuineRs256: string
   const [headerPart = '', payloadPart = '', signaturePart = ''] = genuineRs256.split('.')
   const header = decodeProtectedHeader(genuineRs256)
   const publicJwk = server.application.tokenAdmin.publicJwks().keys.find((key) => key.kid === header.kid)
-  const pem = createPublicKey({ key: { ...publicJwk } as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+  const pem = createPublicKey({ key: { ...publicJwk } as JsonWebKey, format: 'jwk' }).export({
+    type: 'spki',
+    format: 'pem',
+  })
   const hmacWith = (secret: string) => {
     const forgedHeader = encodeSegment({ alg: 'HS256', kid: header.kid, typ: 'at+jwt' })
     return `${forgedHeader}.${payloadPart}.${createHmac('sha256', secret).update(`${forgedHeader}.${payloadPart}`).digest('base64url')}`

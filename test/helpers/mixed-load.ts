@@ -86,7 +86,9 @@ export async function runMixedLoad(plan: LoadPlan): Promise<LoadRecord[]> {
       } else if (kind === 'me-cookie') {
         init = { headers: { cookie: user.cookie } }
       } else {
-        init = { headers: step % 2 === 0 ? { authorization: `Bearer ${revoked.accessToken}` } : { cookie: revoked.cookie } }
+        init = {
+          headers: step % 2 === 0 ? { authorization: `Bearer ${revoked.accessToken}` } : { cookie: revoked.cookie },
+        }
       }
       const answer = await send(`${node}${path}`, init, plan.requestTimeoutMs)
       records.push({ kind, sentAtMs: sentAt - startedAt, latencyMs: performance.now() - sentAt, ...answer })

@@ -60,9 +60,15 @@ export async function prepareLoadUsers(nodes: readonly TesseraProcess[], namePre
     users.push(await signInBothWays(urls[index % 2] ?? first, username, outagePassword))
   }
   const ended = await signInBothWays(second, `${namePrefix}1`, outagePassword)
-  const bearerLogout = await fetch(`${first}/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${ended.accessToken}` } })
+  const bearerLogout = await fetch(`${first}/v1/auth/logout`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ended.accessToken}` },
+  })
   assert.equal(bearerLogout.status, 204)
-  const cookieLogout = await fetch(`${second}/v1/auth/logout`, { method: 'POST', headers: { cookie: ended.cookie, origin: outagePublicUrl } })
+  const cookieLogout = await fetch(`${second}/v1/auth/logout`, {
+    method: 'POST',
+    headers: { cookie: ended.cookie, origin: outagePublicUrl },
+  })
   assert.equal(cookieLogout.status, 204)
   return { urls, users, ended }
 }
@@ -83,5 +89,8 @@ export function assertOnlySuccessOrUnavailable(records: readonly LoadRecord[]): 
 export function assertRecoveredWithinFiveSeconds(records: readonly LoadRecord[], restoredAtMs: number): void {
   const recovered = records.filter((record) => record.sentAtMs > restoredAtMs + 5000 && record.kind !== 'me-revoked')
   assert.ok(recovered.length > 0)
-  assert.deepEqual(recovered.filter((record) => record.status !== 200).map((record) => `${record.kind}:${record.status}`), [])
+  assert.deepEqual(
+    recovered.filter((record) => record.status !== 200).map((record) => `${record.kind}:${record.status}`),
+    [],
+  )
 }

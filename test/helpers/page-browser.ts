@@ -15,7 +15,11 @@ import { startTestServer, strongPassword, type TestServer } from './test-server.
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 /** A test server whose TESSERA_PUBLIC_URL is the address it listens on. */
-export async function startPageServer(t: TestContext, env: Record<string, string> = {}, options: { clockStart?: Date } = {}): Promise<TestServer> {
+export async function startPageServer(
+  t: TestContext,
+  env: Record<string, string> = {},
+  options: { clockStart?: Date } = {},
+): Promise<TestServer> {
   const port = await findFreePort()
   return startTestServer(t, { TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, { ...options, port })
 }
@@ -31,7 +35,10 @@ export interface WatchedPage {
 type ViolationGlobals = typeof globalThis & {
   __cspViolations?: string[]
   document: {
-    addEventListener(type: 'securitypolicyviolation', listener: (event: { violatedDirective: string; blockedURI: string }) => void): void
+    addEventListener(
+      type: 'securitypolicyviolation',
+      listener: (event: { violatedDirective: string; blockedURI: string }) => void,
+    ): void
   }
 }
 
@@ -54,7 +61,8 @@ export async function openWatchedPage(
     })
   })
   page.on('console', (message) => {
-    if (/Content.Security.Policy|Refused to|TrustedHTML|TrustedScript/i.test(message.text())) seen.push(`console: ${message.text()}`)
+    if (/Content.Security.Policy|Refused to|TrustedHTML|TrustedScript/i.test(message.text()))
+      seen.push(`console: ${message.text()}`)
   })
   page.on('pageerror', (error) => seen.push(`script error: ${error.message}`))
   return {
@@ -91,7 +99,10 @@ export interface AxeViolation {
 type AxeGlobals = typeof globalThis & {
   document: unknown
   axe: {
-    run(context: unknown, options: unknown): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: unknown[] }> }>
+    run(
+      context: unknown,
+      options: unknown,
+    ): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: unknown[] }> }>
   }
 }
 
@@ -106,7 +117,12 @@ export async function runAxe(page: Page): Promise<AxeViolation[]> {
     const result = await globals.axe.run(globals.document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
     })
-    return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.length }))
+    return result.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      nodes: violation.nodes.length,
+    }))
   })
 }
 
@@ -119,7 +135,12 @@ export async function assertAccessible(page: Page): Promise<AxeViolation[]> {
 }
 
 /** Signs in through the sign-in form, as a person would (in whichever language the page speaks). */
-export async function signInThroughForm(page: Page, server: TestServer, username: string, password = strongPassword): Promise<void> {
+export async function signInThroughForm(
+  page: Page,
+  server: TestServer,
+  username: string,
+  password = strongPassword,
+): Promise<void> {
   await page.goto(`${server.url}/login`)
   await page.locator('#username').fill(username)
   await page.locator('#password').fill(password)
@@ -128,7 +149,10 @@ export async function signInThroughForm(page: Page, server: TestServer, username
 }
 
 /** An account with the admin role, made through the application (as the CLI makes the first one). */
-export async function createAdmin(server: TestServer, username = 'root_admin'): Promise<{ id: string; username: string }> {
+export async function createAdmin(
+  server: TestServer,
+  username = 'root_admin',
+): Promise<{ id: string; username: string }> {
   const { createOfflineContext } = await import('../../src/core/application/types.ts')
   const user = await server.application.accountAdmin.createUser(
     { username, password: strongPassword, roles: ['admin', 'user'] },

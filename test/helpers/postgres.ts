@@ -14,7 +14,13 @@ import { findPostgresServerPrograms, testPostgresUrl, uniqueTestName } from './b
 import { findFreePort } from './redis.ts'
 
 export function createTestPostgresSettings(overrides: Partial<PostgresSettings> = {}): PostgresSettings {
-  return { url: testPostgresUrl, schema: uniqueTestName('tessera_test'), poolSize: 4, migrateOnStart: true, ...overrides }
+  return {
+    url: testPostgresUrl,
+    schema: uniqueTestName('tessera_test'),
+    poolSize: 4,
+    migrateOnStart: true,
+    ...overrides,
+  }
 }
 
 /** Drops a test schema and everything in it. */
@@ -29,9 +35,11 @@ export async function dropTestSchema(schema: string): Promise<void> {
 }
 
 /** Stores in a fresh schema; closing them drops the schema. */
-export async function openTestPostgresStores(
-  options: { now: Date; timeoutMs?: number; settings?: Partial<PostgresSettings> },
-): Promise<PostgresStores> {
+export async function openTestPostgresStores(options: {
+  now: Date
+  timeoutMs?: number
+  settings?: Partial<PostgresSettings>
+}): Promise<PostgresStores> {
   const settings = createTestPostgresSettings(options.settings)
   const stores = await openPostgresStores(settings, { timeoutMs: options.timeoutMs ?? 5000, now: options.now })
   return {
@@ -49,7 +57,10 @@ export async function openTestPostgresStores(
  * ends. Creating and migrating a schema per test case took most of the time of the PostgreSQL
  * contract suites.
  */
-export function sharePostgresSchema(options: { now: Date }): { openStores: () => Promise<PostgresStores>; dropSchema(): Promise<void> } {
+export function sharePostgresSchema(options: { now: Date }): {
+  openStores: () => Promise<PostgresStores>
+  dropSchema(): Promise<void>
+} {
   const settings = createTestPostgresSettings()
   let shared: Promise<{ stores: PostgresStores; tables: string }> | null = null
   async function open() {
@@ -168,8 +179,22 @@ export async function startOwnPostgresServer(): Promise<OwnPostgresServer> {
     const child = spawn(
       join(bin as string, 'postgres'),
       [
-        '-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=60',
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=60',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], ...asUser },
     )

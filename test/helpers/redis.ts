@@ -125,15 +125,17 @@ export interface OwnRedisServer {
 export async function startOwnRedisServer(options: { isPersistent?: boolean } = {}): Promise<OwnRedisServer> {
   const port = await findFreePort()
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'))
-  const persistence = options.isPersistent
-    ? ['--appendonly', 'yes', '--appendfsync', 'always']
-    : ['--appendonly', 'no']
+  const persistence = options.isPersistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']
   let child: ChildProcess | null = null
 
   async function start(): Promise<void> {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...persistence], {
-      stdio: 'ignore',
-    })
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...persistence],
+      {
+        stdio: 'ignore',
+      },
+    )
     await waitFor(() => ping(port), 10_000, `redis-server on port ${port}`)
   }
 
@@ -181,9 +183,22 @@ export async function startOwnRedisCluster(): Promise<OwnRedisCluster> {
     spawn(
       'redis-server',
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-        '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000',
-        '--dir', dir, '--save', '', '--appendonly', 'no',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
       ],
       { stdio: 'ignore' },
     ),
@@ -201,12 +216,17 @@ export async function startOwnRedisCluster(): Promise<OwnRedisCluster> {
   }
   try {
     for (const port of ports) await waitFor(() => ping(port), 10_000, `redis-server on port ${port}`)
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
-      timeout: 30_000,
-    })
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      {
+        timeout: 30_000,
+      },
+    )
     for (const port of ports) {
       await waitFor(
-        async () => (await run('redis-cli', ['-p', String(port), 'CLUSTER', 'INFO'])).stdout.includes('cluster_state:ok'),
+        async () =>
+          (await run('redis-cli', ['-p', String(port), 'CLUSTER', 'INFO'])).stdout.includes('cluster_state:ok'),
         20_000,
         'the cluster to be ready',
       )

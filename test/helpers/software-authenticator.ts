@@ -66,7 +66,10 @@ export interface SoftwareAuthenticator {
   /** Answers creation options as `navigator.credentials.create()` + `toJSON()` would. */
   register(options: Json): Promise<Json>
   /** Answers request options with the credential it holds for the RP (the newest, or `credentialId`). */
-  assert(options: Json, overrides?: { credentialId?: string; counter?: number; origin?: string; verifiesUser?: boolean }): Promise<Json>
+  assert(
+    options: Json,
+    overrides?: { credentialId?: string; counter?: number; origin?: string; verifiesUser?: boolean },
+  ): Promise<Json>
   credentialIds(): string[]
 }
 
@@ -113,7 +116,13 @@ export function createSoftwareAuthenticator(settings: AuthenticatorOptions): Sof
       const idLength = Buffer.from([id.length >> 8, id.length & 0xff])
       const attested = Buffer.concat([Buffer.alloc(16), idLength, id, coseKey])
       const authData = authenticatorData(rpId, flags(settings.verifiesUser ?? true, true), credential.counter, attested)
-      const attestationObject = encodeCbor(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]))
+      const attestationObject = encodeCbor(
+        new Map<string, unknown>([
+          ['fmt', 'none'],
+          ['attStmt', new Map()],
+          ['authData', authData],
+        ]),
+      )
       credentials.push(credential)
       return {
         id: base64url(id),
@@ -136,10 +145,17 @@ export function createSoftwareAuthenticator(settings: AuthenticatorOptions): Sof
         : credentials.filter((candidate) => candidate.rpId === rpId).at(-1)
       if (!credential) throw new Error('no credential for this RP')
       credential.counter = overrides.counter ?? credential.counter + counterStep
-      const authData = authenticatorData(rpId, flags(overrides.verifiesUser ?? settings.verifiesUser ?? true, false), credential.counter, null)
+      const authData = authenticatorData(
+        rpId,
+        flags(overrides.verifiesUser ?? settings.verifiesUser ?? true, false),
+        credential.counter,
+        null,
+      )
       const clientDataJSON = clientData('webauthn.get', String(options.challenge), overrides.origin ?? settings.origin)
       const signed = Buffer.concat([authData, sha256(clientDataJSON)])
-      const raw = new Uint8Array(await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, credential.keys.privateKey, signed))
+      const raw = new Uint8Array(
+        await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, credential.keys.privateKey, signed),
+      )
       return {
         id: base64url(credential.id),
         rawId: base64url(credential.id),

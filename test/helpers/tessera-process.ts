@@ -52,7 +52,10 @@ const throttleAboveTestLoad = {
   TESSERA_THROTTLE_REFRESH_THRESHOLD: '100000',
 }
 
-export function startTesseraProcess(settings: Record<string, string>, startTimeoutMs = 20_000): Promise<TesseraProcess> {
+export function startTesseraProcess(
+  settings: Record<string, string>,
+  startTimeoutMs = 20_000,
+): Promise<TesseraProcess> {
   const child = spawn(process.execPath, [cliPath, 'serve'], {
     cwd: projectRoot,
     env: cleanProcessEnv({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'warn', ...throttleAboveTestLoad, ...settings }),

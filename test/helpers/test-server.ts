@@ -69,7 +69,9 @@ export async function startTestServer(
     ? loaded
     : { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
   const clock = createManualClock(options.clockStart)
-  const stores = options.openStores ? await options.openStores(clock.now()) : openSqliteStores(options.dataDir ?? ':memory:', clock.now())
+  const stores = options.openStores
+    ? await options.openStores(clock.now())
+    : openSqliteStores(options.dataDir ?? ':memory:', clock.now())
   const auditEvents: AuditEventRecord[] = []
   const masterKey = options.dataDir ? loadOrCreateMasterKey(join(options.dataDir, 'master.key')) : randomBytes(32)
   // Mail goes to the relay of TESSERA_SMTP_URL, as on a real server (tests run one in-process).
@@ -102,7 +104,12 @@ export async function startTestServer(
     config,
     auditEvents,
     async readSigningKey() {
-      const keyRing = createKeyRing({ store: stores.signingKeys, clock, protector: createKeyProtector(masterKey), settings: config.tokens })
+      const keyRing = createKeyRing({
+        store: stores.signingKeys,
+        clock,
+        protector: createKeyProtector(masterKey),
+        settings: config.tokens,
+      })
       await keyRing.loadKeys()
       return keyRing.currentSigningKey()
     },

@@ -11,7 +11,10 @@ export interface IntrospectionClient {
 /** Registers a user, makes it an admin and logs it in with tokens. */
 export async function signInAsAdmin(server: TestServer) {
   const { username, id } = await registerUser(server)
-  await server.application.accountAdmin.replaceUserRoles(id, ['admin', 'user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+  await server.application.accountAdmin.replaceUserRoles(id, ['admin', 'user'], {
+    actorUserId: null,
+    context: { ip: null, userAgent: 'test', requestId: null },
+  })
   return { id, username, ...(await logInWithToken(server, username)) }
 }
 
@@ -21,8 +24,14 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
 }
 
 /** A service client created through the application (the admin API and CLI are tested on their own). */
-export async function createIntrospectionClient(server: TestServer, name = 'game-server'): Promise<IntrospectionClient> {
-  const { client, secret } = await server.application.tokenAdmin.createServiceClient(name, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+export async function createIntrospectionClient(
+  server: TestServer,
+  name = 'game-server',
+): Promise<IntrospectionClient> {
+  const { client, secret } = await server.application.tokenAdmin.createServiceClient(name, {
+    actorUserId: null,
+    context: { ip: null, userAgent: 'test', requestId: null },
+  })
   return { clientId: client.id, clientSecret: secret, authorization: basicAuthorization(client.id, secret) }
 }
 
@@ -41,9 +50,14 @@ export function postForm(
 }
 
 export function introspect(server: TestServer, client: IntrospectionClient, token: string, hint?: string) {
-  return postForm(server, '/v1/oauth/introspect', { token, ...(hint ? { token_type_hint: hint } : {}) }, {
-    authorization: client.authorization,
-  })
+  return postForm(
+    server,
+    '/v1/oauth/introspect',
+    { token, ...(hint ? { token_type_hint: hint } : {}) },
+    {
+      authorization: client.authorization,
+    },
+  )
 }
 
 export function refresh(server: TestServer, refreshToken: string): Promise<TestResponse> {

@@ -38,7 +38,11 @@ interface Backend {
 const backends: Backend[] = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: () => sharedPostgres.openStores() },
-  { name: 'Redis', skip: await skipUnlessRedis(), openStores: (now) => openTestRedisStores(createTestRedisSettings(), now) },
+  {
+    name: 'Redis',
+    skip: await skipUnlessRedis(),
+    openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
+  },
 ]
 
 /** A user with a token session and a cookie session. */
@@ -73,18 +77,37 @@ for (const backend of backends) {
       const admin = await signInAsAdmin(server)
       const user = await userWithSessions(server)
       // The access token names the user for display; the subject stays the id.
-      assert.deepEqual([decodeJwt(user.tokens.access_token).preferred_username, decodeJwt(user.tokens.access_token).sub], [user.username, user.id])
-      const listed = await server.request(`/v1/admin/users/${user.username.toUpperCase()}/sessions`, { bearer: admin.access_token })
+      assert.deepEqual(
+        [decodeJwt(user.tokens.access_token).preferred_username, decodeJwt(user.tokens.access_token).sub],
+        [user.username, user.id],
+      )
+      const listed = await server.request(`/v1/admin/users/${user.username.toUpperCase()}/sessions`, {
+        bearer: admin.access_token,
+      })
       assert.equal(listed.status, 200, listed.text)
       assert.equal(listed.json.user.id, user.id)
-      assert.deepEqual(listed.json.sessions.map((session: { transport: string }) => session.transport).sort(), ['cookie', 'token'])
-      assert.ok(listed.json.sessions.every((session: { ip: string; last_seen_at: string }) => session.ip !== '' && session.last_seen_at))
+      assert.deepEqual(listed.json.sessions.map((session: { transport: string }) => session.transport).sort(), [
+        'cookie',
+        'token',
+      ])
+      assert.ok(
+        listed.json.sessions.every(
+          (session: { ip: string; last_seen_at: string }) => session.ip !== '' && session.last_seen_at,
+        ),
+      )
 
-      const kicked = await server.request(`/v1/admin/users/${user.id}/sessions`, { method: 'DELETE', bearer: admin.access_token })
+      const kicked = await server.request(`/v1/admin/users/${user.id}/sessions`, {
+        method: 'DELETE',
+        bearer: admin.access_token,
+      })
       assert.equal(kicked.status, 200, kicked.text)
       assert.equal(kicked.json.ended_sessions, 2)
       await assertSessionsEnded(server, user)
-      assert.equal((await server.request(`/v1/admin/users/${user.id}/sessions`, { bearer: admin.access_token })).json.sessions.length, 0)
+      assert.equal(
+        (await server.request(`/v1/admin/users/${user.id}/sessions`, { bearer: admin.access_token })).json.sessions
+          .length,
+        0,
+      )
       const event = server.auditEvents.find((candidate) => candidate.type === 'user_sessions_ended')
       assert.equal(event?.subjectUserId, user.id)
       assert.equal(event?.actorUserId, admin.id)
@@ -111,19 +134,32 @@ for (const backend of backends) {
       assert.deepEqual((await introspect(server, client, user.tokens.access_token)).json, { active: false })
       assert.deepEqual((await introspect(server, client, user.tokens.refresh_token)).json, { active: false })
 
-      const rightPassword = await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })
-      const wrongPassword = await server.request('/v1/auth/login', { body: { username: user.username, password: `${strongPassword}!` } })
+      const rightPassword = await server.request('/v1/auth/login', {
+        body: { username: user.username, password: strongPassword },
+      })
+      const wrongPassword = await server.request('/v1/auth/login', {
+        body: { username: user.username, password: `${strongPassword}!` },
+      })
       assert.equal(rightPassword.status, 401)
       assert.deepEqual(comparable(rightPassword), comparable(wrongPassword))
       const event = server.auditEvents.find((candidate) => candidate.type === 'user_disabled')
       assert.equal(event?.details.note, 'chargeback fraud, ticket 4711')
       assert.equal(event?.details.session_end_reason, 'disabled')
-      assert.equal(server.auditEvents.filter((candidate) => candidate.type === 'login_failed').at(-2)?.reason, 'account_disabled')
+      assert.equal(
+        server.auditEvents.filter((candidate) => candidate.type === 'login_failed').at(-2)?.reason,
+        'account_disabled',
+      )
 
-      const tooLong = await server.request(`/v1/admin/users/${user.id}/disable`, { body: { reason: 'x'.repeat(201) }, bearer: admin.access_token })
+      const tooLong = await server.request(`/v1/admin/users/${user.id}/disable`, {
+        body: { reason: 'x'.repeat(201) },
+        bearer: admin.access_token,
+      })
       assert.equal(tooLong.status, 400)
 
-      const enabled = await server.request(`/v1/admin/users/${user.id}/enable`, { method: 'POST', bearer: admin.access_token })
+      const enabled = await server.request(`/v1/admin/users/${user.id}/enable`, {
+        method: 'POST',
+        bearer: admin.access_token,
+      })
       assert.equal(enabled.status, 200, enabled.text)
       assert.equal(enabled.json.disabled_at, null)
       // The sessions the disable ended stay ended.
@@ -141,23 +177,31 @@ for (const backend of backends) {
       })
       const admin = await signInAsAdmin(server)
       const { username, id } = await registerUser(server)
-      const refreshTokens = await Promise.all(Array.from({ length: 20 }, async () => (await logInWithToken(server, username)).refresh_token))
+      const refreshTokens = await Promise.all(
+        Array.from({ length: 20 }, async () => (await logInWithToken(server, username)).refresh_token),
+      )
       // The disable is sent once a quarter of the answers are back: the rest are in flight around it.
       let answered = 0
       let disable: Promise<TestResponse> | null = null
       const counted = (response: Promise<TestResponse>) =>
         response.then((result) => {
           answered += 1
-          if (answered === 20) disable = server.request(`/v1/admin/users/${id}/disable`, { body: {}, bearer: admin.access_token })
+          if (answered === 20)
+            disable = server.request(`/v1/admin/users/${id}/disable`, { body: {}, bearer: admin.access_token })
           return result
         })
-      const signIns = Array.from({ length: 60 }, () => counted(server.request('/v1/auth/login', { body: { username, password: strongPassword } })))
+      const signIns = Array.from({ length: 60 }, () =>
+        counted(server.request('/v1/auth/login', { body: { username, password: strongPassword } })),
+      )
       const refreshes = refreshTokens.map((token) => counted(refresh(server, token)))
       const results = await Promise.all([...signIns, ...refreshes])
       assert.ok(disable)
       assert.equal((await (disable as unknown as Promise<TestResponse>)).status, 200)
       // 503: a sign-in whose new session the disable deleted before its refresh family began; it grants nothing.
-      assert.ok(results.every((response) => [200, 400, 401, 503].includes(response.status)), results.map((r) => r.status).join(','))
+      assert.ok(
+        results.every((response) => [200, 400, 401, 503].includes(response.status)),
+        results.map((r) => r.status).join(','),
+      )
       // Which side wins each race depends on the machine's load; whatever was granted must be over.
       const granted = results.filter((response) => response.status === 200)
       t.diagnostic(`${granted.length} of ${results.length} sign-ins and refreshes answered 200 around the disable`)
@@ -165,18 +209,26 @@ for (const backend of backends) {
         assert.equal((await server.request('/v1/me', { bearer: response.json.access_token })).status, 401)
         assert.equal((await refresh(server, response.json.refresh_token)).status, 400)
       }
-      assert.deepEqual((await server.request(`/v1/admin/users/${id}/sessions`, { bearer: admin.access_token })).json.sessions, [])
+      assert.deepEqual(
+        (await server.request(`/v1/admin/users/${id}/sessions`, { bearer: admin.access_token })).json.sessions,
+        [],
+      )
     })
 
     it('deletes a user: sessions, refresh tokens and the account go, audit events stay under a pseudonym', async (t) => {
       const server = await start(t)
       const admin = await signInAsAdmin(server)
       const user = await userWithSessions(server)
-      await server.request('/v1/auth/login', { body: { username: user.username, password: 'not the right one at all' } })
+      await server.request('/v1/auth/login', {
+        body: { username: user.username, password: 'not the right one at all' },
+      })
       const before = await server.request(`/v1/admin/audit?user=${user.username}`, { bearer: admin.access_token })
       assert.ok(before.json.events.length >= 3)
 
-      const deleted = await server.request(`/v1/admin/users/${user.id}`, { method: 'DELETE', bearer: admin.access_token })
+      const deleted = await server.request(`/v1/admin/users/${user.id}`, {
+        method: 'DELETE',
+        bearer: admin.access_token,
+      })
       assert.equal(deleted.status, 204, deleted.text)
       await assertSessionsEnded(server, user)
       assert.equal((await server.request(`/v1/admin/users/${user.id}`, { bearer: admin.access_token })).status, 404)
@@ -185,15 +237,21 @@ for (const backend of backends) {
       // The trail no longer names the account; its events are found under the pseudonym.
       const byOldId = await server.request(`/v1/admin/audit?user=${user.id}`, { bearer: admin.access_token })
       assert.equal(byOldId.status, 404)
-      const all = (await server.request('/v1/admin/audit?limit=500', { bearer: admin.access_token })).json.events as Array<Record<string, unknown>>
+      const all = (await server.request('/v1/admin/audit?limit=500', { bearer: admin.access_token })).json
+        .events as Array<Record<string, unknown>>
       const text = JSON.stringify(all)
       assert.ok(!text.includes(user.id), 'the user id is gone from the trail')
-      assert.ok(!all.some((event) => event.username === user.username.toLowerCase()), 'the username is gone from the trail')
+      assert.ok(
+        !all.some((event) => event.username === user.username.toLowerCase()),
+        'the username is gone from the trail',
+      )
       const deletion = all.find((event) => event.type === 'user_deleted')
       const pseudonym = String(deletion?.subject_user_id)
       assert.match(pseudonym, /^~[A-Za-z0-9_-]{22}$/)
       assert.equal(deletion?.actor_user_id, admin.id)
-      const kept = await server.request(`/v1/admin/audit?user=${encodeURIComponent(pseudonym)}&limit=500`, { bearer: admin.access_token })
+      const kept = await server.request(`/v1/admin/audit?user=${encodeURIComponent(pseudonym)}&limit=500`, {
+        bearer: admin.access_token,
+      })
       assert.equal(kept.json.events.length, before.json.events.length + 1)
       // The name is free again; the new account shares nothing with the old one.
       const again = await registerUser(server, user.username)
@@ -203,7 +261,11 @@ for (const backend of backends) {
     it('lets a user delete their own account with the password and a recent authentication only', async (t) => {
       const server = await start(t)
       const user = await userWithSessions(server)
-      const wrong = await server.request('/v1/me', { method: 'DELETE', body: { password: 'not my password at all' }, bearer: user.tokens.access_token })
+      const wrong = await server.request('/v1/me', {
+        method: 'DELETE',
+        body: { password: 'not my password at all' },
+        bearer: user.tokens.access_token,
+      })
       assert.equal(wrong.status, 401)
       assert.equal(wrong.json.code, 'invalid_credentials')
       server.clock.advanceSeconds(11 * 60)
@@ -216,10 +278,18 @@ for (const backend of backends) {
       assert.equal(stale.status, 403)
       assert.equal(stale.json.code, 'reauthentication_required')
       const fresh = await logInWithToken(server, user.username)
-      const done = await server.request('/v1/me', { method: 'DELETE', body: { password: strongPassword }, bearer: fresh.access_token })
+      const done = await server.request('/v1/me', {
+        method: 'DELETE',
+        body: { password: strongPassword },
+        bearer: fresh.access_token,
+      })
       assert.equal(done.status, 204, done.text)
       assert.equal((await server.request('/v1/me', { bearer: fresh.access_token })).status, 401)
-      assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 401)
+      assert.equal(
+        (await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } }))
+          .status,
+        401,
+      )
       const deletion = server.auditEvents.find((event) => event.type === 'user_deleted')
       assert.equal(deletion?.reason, 'self_service')
       assert.equal(deletion?.actorUserId, deletion?.subjectUserId)
@@ -230,11 +300,19 @@ for (const backend of backends) {
       const admin = await signInAsAdmin(server)
       const user = await userWithSessions(server)
       const temporary = 'temporary passphrase from the helpdesk'
-      const set = await server.request(`/v1/admin/users/${user.username}/password`, { method: 'PUT', body: { password: temporary }, bearer: admin.access_token })
+      const set = await server.request(`/v1/admin/users/${user.username}/password`, {
+        method: 'PUT',
+        body: { password: temporary },
+        bearer: admin.access_token,
+      })
       assert.equal(set.status, 200, set.text)
       assert.equal(set.json.password_change_required, true)
       await assertSessionsEnded(server, user)
-      assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 401)
+      assert.equal(
+        (await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } }))
+          .status,
+        401,
+      )
 
       const session = await logInWithToken(server, user.username, temporary)
       const blocked = await server.request('/v1/sessions', { bearer: session.access_token })
@@ -251,11 +329,19 @@ for (const backend of backends) {
       assert.equal(changed.json.user.password_change_required, false)
       assert.equal((await server.request('/v1/sessions', { bearer: changed.json.access_token })).status, 200)
 
-      const weak = await server.request(`/v1/admin/users/${user.id}/password`, { method: 'PUT', body: { password: 'short' }, bearer: admin.access_token })
+      const weak = await server.request(`/v1/admin/users/${user.id}/password`, {
+        method: 'PUT',
+        body: { password: 'short' },
+        bearer: admin.access_token,
+      })
       assert.equal(weak.status, 400)
       assert.equal(weak.json.code, 'password_too_short')
       // Requiring a change alone keeps the password, and applies to live sessions at once.
-      const required = await server.request(`/v1/admin/users/${user.id}/password`, { method: 'PUT', body: {}, bearer: admin.access_token })
+      const required = await server.request(`/v1/admin/users/${user.id}/password`, {
+        method: 'PUT',
+        body: {},
+        bearer: admin.access_token,
+      })
       assert.equal(required.status, 200)
       const live = await server.request('/v1/sessions', { bearer: changed.json.access_token })
       assert.equal(live.json.code, 'password_change_required')
@@ -267,7 +353,10 @@ for (const backend of backends) {
       const idle = await userWithSessions(server)
       const busy = await userWithSessions(server)
       const gone = await userWithSessions(server)
-      assert.equal((await server.request(`/v1/admin/users/${gone.id}/disable`, { body: {}, bearer: admin.access_token })).status, 200)
+      assert.equal(
+        (await server.request(`/v1/admin/users/${gone.id}/disable`, { body: {}, bearer: admin.access_token })).status,
+        200,
+      )
       server.clock.advanceSeconds(6 * 60)
       assert.equal((await server.request('/v1/me', { bearer: busy.tokens.access_token })).status, 200)
       assert.equal((await server.request('/v1/me', { bearer: admin.access_token })).status, 200)
@@ -297,10 +386,21 @@ for (const backend of backends) {
         assert.equal(refused.status, 409, `${method} ${path}: ${refused.text}`)
         assert.equal(refused.json.code, 'last_admin')
       }
-      const selfDelete = await server.request('/v1/me', { method: 'DELETE', body: { password: strongPassword }, bearer: admin.access_token })
+      const selfDelete = await server.request('/v1/me', {
+        method: 'DELETE',
+        body: { password: strongPassword },
+        bearer: admin.access_token,
+      })
       assert.equal(selfDelete.json.code, 'last_admin')
-      const refusals = server.auditEvents.filter((event) => event.type === 'admin_change_refused' && event.reason === 'last_admin')
-      assert.deepEqual(refusals.map((event) => event.details.action).sort(), ['delete', 'delete', 'disable', 'revoke_admin'])
+      const refusals = server.auditEvents.filter(
+        (event) => event.type === 'admin_change_refused' && event.reason === 'last_admin',
+      )
+      assert.deepEqual(refusals.map((event) => event.details.action).sort(), [
+        'delete',
+        'delete',
+        'disable',
+        'revoke_admin',
+      ])
 
       for (let round = 0; round < 10; round += 1) {
         const otherName = uniqueUsername('admin')
@@ -311,16 +411,30 @@ for (const backend of backends) {
         const other = { id: created.id, ...(await logInWithToken(server, otherName)) }
         // Both admins demote each other (or disable, or delete) at the same moment.
         const [first, second] = await Promise.all([
-          server.request(`/v1/admin/users/${other.id}/roles`, { method: 'PUT', body: { roles: ['user'] }, bearer: admin.access_token }),
+          server.request(`/v1/admin/users/${other.id}/roles`, {
+            method: 'PUT',
+            body: { roles: ['user'] },
+            bearer: admin.access_token,
+          }),
           round % 2 === 0
-            ? server.request(`/v1/admin/users/${admin.id}/roles`, { method: 'PUT', body: { roles: ['user'] }, bearer: other.access_token })
+            ? server.request(`/v1/admin/users/${admin.id}/roles`, {
+                method: 'PUT',
+                body: { roles: ['user'] },
+                bearer: other.access_token,
+              })
             : server.request(`/v1/admin/users/${admin.id}/disable`, { body: {}, bearer: other.access_token }),
         ])
         const statuses = [first.status, second.status].sort()
         // One wins; the other is refused as last_admin, or finds its caller demoted already (403).
         assert.equal(statuses.filter((status) => status === 200).length, 1, `${first.text} ${second.text}`)
-        const admins = (await server.request('/v1/admin/users?limit=500', { bearer: first.status === 200 ? admin.access_token : other.access_token })).json.users
-          .filter((user: { roles: string[]; disabled_at: string | null }) => user.roles.includes('admin') && user.disabled_at === null)
+        const admins = (
+          await server.request('/v1/admin/users?limit=500', {
+            bearer: first.status === 200 ? admin.access_token : other.access_token,
+          })
+        ).json.users.filter(
+          (user: { roles: string[]; disabled_at: string | null }) =>
+            user.roles.includes('admin') && user.disabled_at === null,
+        )
         assert.equal(admins.length, 1)
         if (second.status === 200) {
           // The other admin won: carry on as it.
@@ -354,13 +468,28 @@ describe('finding users', () => {
     const query = encodeURIComponent(stem.toUpperCase().replace('Q', 'Ｑ'))
     const first = await server.request(`/v1/admin/users?query=${query}&limit=2`, { bearer: admin.access_token })
     assert.equal(first.status, 200, first.text)
-    assert.deepEqual(first.json.users.map((user: { username: string }) => user.username), [`${stem}a`, `${stem}b`])
-    const second = await server.request(`/v1/admin/users?query=${query}&limit=2&cursor=${first.json.next_cursor}`, { bearer: admin.access_token })
-    assert.deepEqual(second.json.users.map((user: { username: string }) => user.username), [`${stem}c`])
+    assert.deepEqual(
+      first.json.users.map((user: { username: string }) => user.username),
+      [`${stem}a`, `${stem}b`],
+    )
+    const second = await server.request(`/v1/admin/users?query=${query}&limit=2&cursor=${first.json.next_cursor}`, {
+      bearer: admin.access_token,
+    })
+    assert.deepEqual(
+      second.json.users.map((user: { username: string }) => user.username),
+      [`${stem}c`],
+    )
     assert.equal(second.json.next_cursor, null)
-    assert.deepEqual((await server.request('/v1/admin/users?query=%E2%80%AE', { bearer: admin.access_token })).json.users, [])
+    assert.deepEqual(
+      (await server.request('/v1/admin/users?query=%E2%80%AE', { bearer: admin.access_token })).json.users,
+      [],
+    )
 
-    const roles = await server.request(`/v1/admin/users/${stem}a/roles`, { method: 'PUT', body: { roles: ['user', 'support'] }, bearer: admin.access_token })
+    const roles = await server.request(`/v1/admin/users/${stem}a/roles`, {
+      method: 'PUT',
+      body: { roles: ['user', 'support'] },
+      bearer: admin.access_token,
+    })
     assert.equal(roles.status, 200, roles.text)
     assert.deepEqual(roles.json.roles, ['support', 'user'])
     const shown = await server.request(`/v1/admin/users/${stem}A`, { bearer: admin.access_token })
@@ -368,9 +497,17 @@ describe('finding users', () => {
     const audit = await server.request(`/v1/admin/audit?user=${stem}a`, { bearer: admin.access_token })
     assert.equal(audit.status, 200)
     assert.ok(audit.json.events.some((event: { type: string }) => event.type === 'role_granted'))
-    for (const path of ['/v1/admin/audit?user=nobody-here', '/v1/admin/users/nobody-here', '/v1/admin/users/nobody-here/roles']) {
+    for (const path of [
+      '/v1/admin/audit?user=nobody-here',
+      '/v1/admin/users/nobody-here',
+      '/v1/admin/users/nobody-here/roles',
+    ]) {
       const method = path.endsWith('/roles') ? 'PUT' : 'GET'
-      const missing = await server.request(path, { method, body: method === 'PUT' ? { roles: [] } : undefined, bearer: admin.access_token })
+      const missing = await server.request(path, {
+        method,
+        body: method === 'PUT' ? { roles: [] } : undefined,
+        bearer: admin.access_token,
+      })
       assert.equal(missing.status, 404, path)
       assert.equal(missing.json.code, 'not_found')
     }

@@ -17,7 +17,9 @@ function withoutInstance(body: Record<string, unknown>): Record<string, unknown>
 describe('registration', () => {
   it('creates an account with the default role and answers 201', async (t) => {
     const server = await startTestServer(t)
-    const response = await server.request('/v1/auth/register', { body: { username: 'Alice', password: strongPassword } })
+    const response = await server.request('/v1/auth/register', {
+      body: { username: 'Alice', password: strongPassword },
+    })
     assert.equal(response.status, 201)
     assert.equal(response.json.username, 'Alice')
     assert.deepEqual(response.json.roles, ['user'])
@@ -30,7 +32,9 @@ describe('registration', () => {
     const server = await startTestServer(t)
     await registerUser(server, 'Alice')
     for (const variant of ['alice', 'ＡＬＩＣＥ', 'ALICE']) {
-      const response = await server.request('/v1/auth/register', { body: { username: variant, password: strongPassword } })
+      const response = await server.request('/v1/auth/register', {
+        body: { username: variant, password: strongPassword },
+      })
       assert.equal(response.status, 409)
       assert.equal(response.json.code, 'username_taken')
       assert.deepEqual(Object.keys(response.json).sort(), ['code', 'detail', 'instance', 'status', 'title', 'type'])
@@ -42,7 +46,8 @@ describe('registration', () => {
   // regression: #11 (item 7)
   it('refuses look-alike, invisible and mixed-script names beside an existing one, and keeps Korean names', async (t) => {
     const server = await startTestServer(t, { TESSERA_THROTTLE_REGISTER_THRESHOLD: '1000' })
-    const register = (username: string) => server.request('/v1/auth/register', { body: { username, password: strongPassword } })
+    const register = (username: string) =>
+      server.request('/v1/auth/register', { body: { username, password: strongPassword } })
     assert.equal((await register('rtadmin')).status, 201)
     assert.equal((await register('scope')).status, 201)
     const invalid = {
@@ -64,14 +69,24 @@ describe('registration', () => {
       assert.equal(response.status, 409, lookAlike)
       assert.equal(response.json.code, 'username_taken', lookAlike)
     }
-    for (const username of ['김민준', 'kim민준', '田中たろう', 'yamada太郎']) assert.equal((await register(username)).status, 201, username)
+    for (const username of ['김민준', 'kim민준', '田中たろう', 'yamada太郎'])
+      assert.equal((await register(username)).status, 201, username)
     assert.equal((await register('김민준')).status, 409)
     await logInWithToken(server, 'kim민준')
   })
 
   it('refuses invalid usernames with 400 invalid_username', async (t) => {
     const server = await startTestServer(t)
-    for (const username of ['ab', 'ad\u200bmin', '\u202eadmin', 'a\u0000b', 'a b c', '.hidden', 'x'.repeat(65), '\ud800xyz']) {
+    for (const username of [
+      'ab',
+      'ad\u200bmin',
+      '\u202eadmin',
+      'a\u0000b',
+      'a b c',
+      '.hidden',
+      'x'.repeat(65),
+      '\ud800xyz',
+    ]) {
       const response = await server.request('/v1/auth/register', { body: { username, password: strongPassword } })
       assert.equal(response.status, 400, JSON.stringify(username))
       assert.equal(response.json.code, 'invalid_username')
@@ -135,7 +150,10 @@ describe('registration', () => {
       `{"username":"${username}","password":"${strongPassword}","__proto__":{"roles":["admin"]}}`,
       `{"username":"${username}","password":"${strongPassword}","constructor":{"prototype":{"isAdmin":true}}}`,
     ]) {
-      const response = await server.request('/v1/auth/register', { rawBody, headers: { 'content-type': 'application/json' } })
+      const response = await server.request('/v1/auth/register', {
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      })
       assert.equal(response.status, 400)
     }
   })
@@ -171,7 +189,10 @@ describe('login', () => {
       assert.equal(response.status, 401)
     }
     assert.equal((await server.request('/v1/auth/login', { body: { username, password } })).status, 200)
-    assert.equal((await server.request('/v1/auth/login', { body: { username: other.username, password: long } })).status, 200)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: other.username, password: long } })).status,
+      200,
+    )
   })
 
   it('applies NFKC to the password the same way at registration and login', async (t) => {
@@ -181,13 +202,20 @@ describe('login', () => {
     assert.equal(response.status, 200)
     const nfc = 'Ångström-façade-naïve-42'
     const second = await registerUser(server, uniqueUsername(), nfc)
-    const nfd = await server.request('/v1/auth/login', { body: { username: second.username, password: nfc.normalize('NFD') } })
+    const nfd = await server.request('/v1/auth/login', {
+      body: { username: second.username, password: nfc.normalize('NFD') },
+    })
     assert.equal(nfd.status, 200)
   })
 
   it('has no default accounts on a fresh install', async (t) => {
     const server = await startTestServer(t)
-    for (const [username, password] of [['admin', 'admin'], ['admin', 'password'], ['root', 'root'], ['tessera', 'tessera']]) {
+    for (const [username, password] of [
+      ['admin', 'admin'],
+      ['admin', 'password'],
+      ['root', 'root'],
+      ['tessera', 'tessera'],
+    ]) {
       const response = await server.request('/v1/auth/login', { body: { username, password } })
       assert.equal(response.status, 401)
     }

@@ -12,7 +12,10 @@ import {
 
 async function signedInAdmin(server: TestServer) {
   const username = uniqueUsername('admin')
-  await server.application.accountAdmin.createUser({ username, password: strongPassword, roles: ['admin', 'user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+  await server.application.accountAdmin.createUser(
+    { username, password: strongPassword, roles: ['admin', 'user'] },
+    { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } },
+  )
   return logInWithToken(server, username)
 }
 
@@ -24,7 +27,9 @@ describe('admin API', () => {
     const openapi = (await server.request('/openapi.json')).json
     const adminOperations = Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
       .filter(([path]) => path.startsWith('/v1/admin'))
-      .flatMap(([path, operations]) => Object.keys(operations).map((method) => [method.toUpperCase(), path.replace('{id}', id)] as const))
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => [method.toUpperCase(), path.replace('{id}', id)] as const),
+      )
     assert.ok(adminOperations.length >= 2)
     for (const [method, path] of adminOperations) {
       const body = method === 'PUT' ? { roles: ['admin'] } : undefined
@@ -44,7 +49,9 @@ describe('admin API', () => {
     const openapi = (await server.request('/openapi.json')).json
     const adminOperations = Object.entries(openapi.paths as Record<string, Record<string, unknown>>)
       .filter(([path]) => path.startsWith('/v1/admin'))
-      .flatMap(([path, operations]) => Object.keys(operations).map((method) => [method.toUpperCase(), path.replace('{id}', 'not-a-uuid')] as const))
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => [method.toUpperCase(), path.replace('{id}', 'not-a-uuid')] as const),
+      )
     assert.ok(adminOperations.length >= 8)
     const wrongBodies: Array<[string, string]> = [
       ['a body of the wrong shape', '{"unexpected":true,"roles":"admin"}'],
@@ -57,7 +64,12 @@ describe('admin API', () => {
         const withBody = method !== 'GET'
         const headers: Record<string, string> = withBody ? { 'content-type': 'application/json' } : {}
         const body = withBody ? { rawBody } : {}
-        const forbidden = await server.request(`${path}?limit=-1`, { method, ...body, headers, bearer: user.access_token })
+        const forbidden = await server.request(`${path}?limit=-1`, {
+          method,
+          ...body,
+          headers,
+          bearer: user.access_token,
+        })
         assert.equal(forbidden.status, 403, `${method} ${path} with ${name}: ${forbidden.text}`)
         assert.equal(forbidden.json.code, 'forbidden')
         const anonymous = await server.request(`${path}?limit=-1`, { method, ...body, headers })
@@ -89,7 +101,7 @@ describe('admin API', () => {
     assert.equal(invalid.status, 400)
   })
 
-  it('replaces roles, and the change applies to the user\'s live sessions at once', async (t) => {
+  it("replaces roles, and the change applies to the user's live sessions at once", async (t) => {
     const server = await startTestServer(t)
     const admin = await signedInAdmin(server)
     const { username, id } = await registerUser(server)
@@ -115,7 +127,9 @@ describe('admin API', () => {
     assert.equal((await server.request('/v1/admin/users', { bearer: user.access_token })).status, 403)
     assert.equal((await server.request('/v1/admin/users', { cookie: cookie.cookie })).status, 403)
     const refreshed = await server.request('/v1/auth/refresh', { body: { refresh_token: user.refresh_token } })
-    assert.deepEqual(JSON.parse(Buffer.from(refreshed.json.access_token.split('.')[1], 'base64url').toString()).roles, ['user'])
+    assert.deepEqual(JSON.parse(Buffer.from(refreshed.json.access_token.split('.')[1], 'base64url').toString()).roles, [
+      'user',
+    ])
   })
 
   it('refuses invalid roles and unknown users', async (t) => {

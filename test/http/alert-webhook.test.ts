@@ -67,9 +67,16 @@ async function raiseBruteForce(server: Awaited<ReturnType<typeof startAuditServe
 describe('alert webhook', () => {
   it('delivers a raised alert to the receiver with a valid HMAC-SHA256 signature over the body', async (t) => {
     const receiver = await startReceiver(t)
-    const server = await startAuditServer(t, { TESSERA_ALERT_WEBHOOK_URL: receiver.url, TESSERA_ALERT_WEBHOOK_SECRET: secret })
+    const server = await startAuditServer(t, {
+      TESSERA_ALERT_WEBHOOK_URL: receiver.url,
+      TESSERA_ALERT_WEBHOOK_SECRET: secret,
+    })
     const { alerts } = await raiseBruteForce(server)
-    assert.deepEqual(await server.application.maintenance.alertDelivery?.deliverDueAlerts(), { delivered: 1, retrying: 0, abandoned: 0 })
+    assert.deepEqual(await server.application.maintenance.alertDelivery?.deliverDueAlerts(), {
+      delivered: 1,
+      retrying: 0,
+      abandoned: 0,
+    })
     assert.equal(receiver.received.length, 1)
     const [delivery] = receiver.received
     const now = server.clock.now()
@@ -78,7 +85,9 @@ describe('alert webhook', () => {
     assert.ok(!isSignatureValid(`${delivery.body} `, delivery.signature, now), 'the signature covers the exact body')
     // regression: #11 — a captured delivery replayed after the tolerance window is refused,
     // and moving its time forward breaks the MAC.
-    assert.ok(!isSignatureValid(delivery.body, delivery.signature, new Date(now.getTime() + (toleranceSeconds + 1) * 1000)))
+    assert.ok(
+      !isSignatureValid(delivery.body, delivery.signature, new Date(now.getTime() + (toleranceSeconds + 1) * 1000)),
+    )
     const later = Math.floor(now.getTime() / 1000) + toleranceSeconds + 1
     const forged = delivery.signature.replace(/^t=\d+/, `t=${later}`)
     assert.ok(!isSignatureValid(delivery.body, forged, new Date(later * 1000)), 'the time is inside the MAC')
@@ -90,12 +99,19 @@ describe('alert webhook', () => {
     assert.deepEqual(payload.alert.evidence.counts, { failures: 10, ips: 1 })
     const listed = await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 5 })
     assert.equal(listed.alerts[0]?.deliveryState, 'delivered')
-    assert.deepEqual(await server.application.maintenance.alertDelivery?.deliverDueAlerts(), { delivered: 0, retrying: 0, abandoned: 0 })
+    assert.deepEqual(await server.application.maintenance.alertDelivery?.deliverDueAlerts(), {
+      delivered: 0,
+      retrying: 0,
+      abandoned: 0,
+    })
   })
 
   it('retries with back-off while the receiver is down, then delivers once it is back', async (t) => {
     const down = await startReceiver(t, { status: 503 })
-    const server = await startAuditServer(t, { TESSERA_ALERT_WEBHOOK_URL: down.url, TESSERA_ALERT_WEBHOOK_SECRET: secret })
+    const server = await startAuditServer(t, {
+      TESSERA_ALERT_WEBHOOK_URL: down.url,
+      TESSERA_ALERT_WEBHOOK_SECRET: secret,
+    })
     await raiseBruteForce(server)
     const deliver = () => server.application.maintenance.alertDelivery?.deliverDueAlerts()
     assert.deepEqual(await deliver(), { delivered: 0, retrying: 1, abandoned: 0 })
@@ -111,7 +127,8 @@ describe('alert webhook', () => {
     const times = down.received.map((delivery) => /^t=(\d+),/.exec(delivery.signature)?.[1])
     assert.equal(new Set(times).size, 3)
     assert.ok(isSignatureValid(down.received[2]?.body ?? '', down.received[2]?.signature ?? '', server.clock.now()))
-    const [alert] = (await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 5 })).alerts
+    const [alert] = (await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 5 }))
+      .alerts
     assert.equal(alert?.deliveryAttempts, 3)
     assert.equal(alert?.nextDeliveryAt?.getTime(), server.clock.now().getTime() + 60_000)
   })
@@ -134,7 +151,10 @@ describe('alert webhook', () => {
   })
 
   it('refuses a webhook URL without a secret, and a short secret, at start-up', async (t) => {
-    await assert.rejects(startAuditServer(t, { TESSERA_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x' }), /TESSERA_ALERT_WEBHOOK_URL/)
+    await assert.rejects(
+      startAuditServer(t, { TESSERA_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x' }),
+      /TESSERA_ALERT_WEBHOOK_URL/,
+    )
     await assert.rejects(
       startAuditServer(t, { TESSERA_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x', TESSERA_ALERT_WEBHOOK_SECRET: 'short' }),
       /at least 16/,

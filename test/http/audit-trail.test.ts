@@ -37,40 +37,109 @@ describe('audit trail over HTTP', () => {
     const since = server.clock.now().toISOString()
     const client = { headers: { 'user-agent': 'audit-test/1.0' } }
     // 1. Register, then fail twice (unknown user, wrong password), then sign in on both transports.
-    const registered = await server.requestFrom('127.0.0.2', '/v1/auth/register', { ...client, body: { username: 'Alice', password } })
+    const registered = await server.requestFrom('127.0.0.2', '/v1/auth/register', {
+      ...client,
+      body: { username: 'Alice', password },
+    })
     assert.equal(registered.status, 201)
-    const taken = await server.requestFrom('127.0.0.2', '/v1/auth/register', { ...client, body: { username: 'alice', password } })
+    const taken = await server.requestFrom('127.0.0.2', '/v1/auth/register', {
+      ...client,
+      body: { username: 'alice', password },
+    })
     assert.equal(taken.status, 409)
-    const unknown = await server.requestFrom('127.0.0.2', '/v1/auth/login', { ...client, body: { username: 'nobody', password } })
-    const wrong = await server.requestFrom('127.0.0.2', '/v1/auth/login', { ...client, body: { username: 'alice', password: 'wrong horse battery staple' } })
+    const unknown = await server.requestFrom('127.0.0.2', '/v1/auth/login', {
+      ...client,
+      body: { username: 'nobody', password },
+    })
+    const wrong = await server.requestFrom('127.0.0.2', '/v1/auth/login', {
+      ...client,
+      body: { username: 'alice', password: 'wrong horse battery staple' },
+    })
     // The reason stays internal: both answers are the same problem.
-    assert.deepEqual([unknown.status, unknown.json.code, unknown.json.detail], [wrong.status, wrong.json.code, wrong.json.detail])
+    assert.deepEqual(
+      [unknown.status, unknown.json.code, unknown.json.detail],
+      [wrong.status, wrong.json.code, wrong.json.detail],
+    )
     assert.ok(!unknown.text.includes('unknown_user') && !wrong.text.includes('bad_password'))
-    const token = (await server.requestFrom('127.0.0.2', '/v1/auth/login', { ...client, body: { username: 'alice', password } })).json
-    const cookieLogin = await server.requestFrom('127.0.0.2', '/v1/auth/login', { ...client, body: { username: 'alice', password, mode: 'cookie' } })
+    const token = (
+      await server.requestFrom('127.0.0.2', '/v1/auth/login', { ...client, body: { username: 'alice', password } })
+    ).json
+    const cookieLogin = await server.requestFrom('127.0.0.2', '/v1/auth/login', {
+      ...client,
+      body: { username: 'alice', password, mode: 'cookie' },
+    })
     // 2. Refresh, replay the spent token (reuse), sign in again and end the cookie session from it.
-    const refreshed = await server.requestFrom('127.0.0.2', '/v1/auth/refresh', { ...client, body: { refresh_token: token.refresh_token } })
+    const refreshed = await server.requestFrom('127.0.0.2', '/v1/auth/refresh', {
+      ...client,
+      body: { refresh_token: token.refresh_token },
+    })
     assert.equal(refreshed.status, 200)
-    assert.equal((await server.requestFrom('127.0.0.2', '/v1/auth/refresh', { ...client, body: { refresh_token: token.refresh_token } })).status, 400)
-    const second = (await server.requestFrom('127.0.0.2', '/v1/auth/login', { ...client, body: { username: 'alice', password } })).json
-    const revoked = await server.requestFrom('127.0.0.2', `/v1/sessions/${cookieLogin.json.session_id}`, { ...client, method: 'DELETE', bearer: second.access_token })
+    assert.equal(
+      (
+        await server.requestFrom('127.0.0.2', '/v1/auth/refresh', {
+          ...client,
+          body: { refresh_token: token.refresh_token },
+        })
+      ).status,
+      400,
+    )
+    const second = (
+      await server.requestFrom('127.0.0.2', '/v1/auth/login', { ...client, body: { username: 'alice', password } })
+    ).json
+    const revoked = await server.requestFrom('127.0.0.2', `/v1/sessions/${cookieLogin.json.session_id}`, {
+      ...client,
+      method: 'DELETE',
+      bearer: second.access_token,
+    })
     assert.equal(revoked.status, 204)
     // 3. A refused password change, a password change, a 403, a role change, then logout.
-    const badChange = await server.requestFrom('127.0.0.2', '/v1/me/password', { ...client, bearer: second.access_token, body: { current_password: 'not the current one at all', new_password: newPassword } })
+    const badChange = await server.requestFrom('127.0.0.2', '/v1/me/password', {
+      ...client,
+      bearer: second.access_token,
+      body: { current_password: 'not the current one at all', new_password: newPassword },
+    })
     assert.equal(badChange.status, 401)
-    const changed = await server.requestFrom('127.0.0.2', '/v1/me/password', { ...client, bearer: second.access_token, body: { current_password: password, new_password: newPassword } })
+    const changed = await server.requestFrom('127.0.0.2', '/v1/me/password', {
+      ...client,
+      bearer: second.access_token,
+      body: { current_password: password, new_password: newPassword },
+    })
     assert.equal(changed.status, 200)
-    assert.equal((await server.requestFrom('127.0.0.2', '/v1/admin/audit', { ...client, bearer: changed.json.access_token })).status, 403)
+    assert.equal(
+      (await server.requestFrom('127.0.0.2', '/v1/admin/audit', { ...client, bearer: changed.json.access_token }))
+        .status,
+      403,
+    )
     const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password } })).json
     const aliceId = registered.json.id as string
-    assert.equal((await server.request(`/v1/admin/users/${aliceId}/roles`, { method: 'PUT', bearer: admin.access_token, body: { roles: ['user', 'moderator'] } })).status, 200)
-    assert.equal((await server.requestFrom('127.0.0.2', '/v1/auth/logout', { ...client, method: 'POST', bearer: changed.json.access_token })).status, 204)
+    assert.equal(
+      (
+        await server.request(`/v1/admin/users/${aliceId}/roles`, {
+          method: 'PUT',
+          bearer: admin.access_token,
+          body: { roles: ['user', 'moderator'] },
+        })
+      ).status,
+      200,
+    )
+    assert.equal(
+      (
+        await server.requestFrom('127.0.0.2', '/v1/auth/logout', {
+          ...client,
+          method: 'POST',
+          bearer: changed.json.access_token,
+        })
+      ).status,
+      204,
+    )
 
     const page = await server.request(`/v1/admin/audit?since=${since}&limit=100`, { bearer: admin.access_token })
     assert.equal(page.status, 200)
     const events = (page.json.events as EventView[]).reverse()
     const isUnknownAttempt = (event: EventView) => event.type === 'login_failed' && event.reason === 'unknown_user'
-    const aliceEvents = events.filter((event) => event.subject_user_id === aliceId || isUnknownAttempt(event) || event.type === 'registration_failed')
+    const aliceEvents = events.filter(
+      (event) => event.subject_user_id === aliceId || isUnknownAttempt(event) || event.type === 'registration_failed',
+    )
     assert.deepEqual(
       aliceEvents.map((event) => [event.type, event.outcome, event.reason]),
       [
@@ -126,7 +195,9 @@ describe('audit trail over HTTP', () => {
     const bobId = await createAccount(server, 'bob', password)
     for (let index = 0; index < 5; index += 1) {
       server.clock.advanceSeconds(10)
-      await server.requestFrom(`127.0.0.${10 + index}`, '/v1/auth/login', { body: { username: 'bob', password: `wrong password number ${index}` } })
+      await server.requestFrom(`127.0.0.${10 + index}`, '/v1/auth/login', {
+        body: { username: 'bob', password: `wrong password number ${index}` },
+      })
     }
     const middle = server.clock.now().toISOString()
     server.clock.advanceSeconds(10)
@@ -139,21 +210,34 @@ describe('audit trail over HTTP', () => {
     }
     assert.equal((await query(`user=${bobId}&type=login_failed`)).events.length, 5)
     assert.equal((await query('type=login_failed&type=login_succeeded&outcome=success')).events.length, 2)
-    assert.deepEqual((await query('ip=127.0.0.12')).events.map((event) => event.type), ['login_failed'])
+    assert.deepEqual(
+      (await query('ip=127.0.0.12')).events.map((event) => event.type),
+      ['login_failed'],
+    )
     // `since` is inclusive and `until` exclusive: the fifth failure happened at `middle`.
     assert.equal((await query(`user=${bobId}&until=${middle}`)).events.length, 5)
     assert.equal((await query(`user=${bobId}&since=${middle}`)).events.length, 2)
     const seen: string[] = []
     let cursor: string | null = null
     do {
-      const page: { events: EventView[]; next_cursor: string | null } = await query(`user=${bobId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      const page: { events: EventView[]; next_cursor: string | null } = await query(
+        `user=${bobId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      )
       assert.ok(page.events.length <= 2)
       seen.push(...page.events.map((event) => event.id))
       cursor = page.next_cursor
     } while (cursor !== null)
     assert.equal(seen.length, 7)
     assert.equal(new Set(seen).size, 7)
-    for (const bad of ['type=not_a_type', 'outcome=maybe', 'since=yesterday', 'limit=0', 'cursor=%21%21', `cursor=${Buffer.from('x').toString('base64url')}`, 'extra=1']) {
+    for (const bad of [
+      'type=not_a_type',
+      'outcome=maybe',
+      'since=yesterday',
+      'limit=0',
+      'cursor=%21%21',
+      `cursor=${Buffer.from('x').toString('base64url')}`,
+      'extra=1',
+    ]) {
       const response = await server.request(`/v1/admin/audit?${bad}`, { bearer: admin.access_token })
       assert.equal(response.status, 400, bad)
       assert.equal(response.json.code, 'validation_failed', bad)
@@ -172,15 +256,29 @@ describe('audit trail over HTTP', () => {
       usernames: createAttemptedUsernames({ secret: new Uint8Array(32), accounts: server.stores.accounts }),
     })
     for (let index = 0; index < 600; index += 1) {
-      await audit.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: `ghost${index}`, context: { ip: '192.0.2.1', userAgent: null, requestId: `ghost${index}` } })
+      await audit.record({
+        type: 'login_failed',
+        outcome: 'failure',
+        reason: 'unknown_user',
+        username: `ghost${index}`,
+        context: { ip: '192.0.2.1', userAgent: null, requestId: `ghost${index}` },
+      })
     }
     const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password } })).json
-    const exported = await server.request('/v1/admin/audit?format=jsonl&type=login_failed', { bearer: admin.access_token })
+    const exported = await server.request('/v1/admin/audit?format=jsonl&type=login_failed', {
+      bearer: admin.access_token,
+    })
     assert.equal(exported.status, 200)
     assert.match(exported.headers.get('content-type') ?? '', /^application\/x-ndjson/)
-    const lines = exported.text.trimEnd().split('\n').map((line) => JSON.parse(line) as EventView)
+    const lines = exported.text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as EventView)
     assert.equal(lines.length, 600)
-    assert.deepEqual(lines.slice(0, 2).map((line) => line.request_id), ['ghost0', 'ghost1'])
+    assert.deepEqual(
+      lines.slice(0, 2).map((line) => line.request_id),
+      ['ghost0', 'ghost1'],
+    )
     assert.equal(lines.at(-1)?.request_id, 'ghost599')
     assert.equal(new Set(lines.map((line) => line.username)).size, 600)
   })
@@ -199,29 +297,42 @@ describe('audit trail over HTTP', () => {
     }
   })
 
-  it('shows a user the events of their own account and nobody else\'s', async (t) => {
+  it("shows a user the events of their own account and nobody else's", async (t) => {
     const server = await startAuditServer(t)
     await createAccount(server, 'dave', password)
     await createAccount(server, 'erin', password)
-    await server.requestFrom('127.0.0.30', '/v1/auth/login', { body: { username: 'dave', password: 'not dave password at all' } })
-    await server.requestFrom('127.0.0.30', '/v1/auth/login', { body: { username: 'erin', password: 'not erin password at all' } })
-    const dave = (await server.requestFrom('127.0.0.31', '/v1/auth/login', { body: { username: 'dave', password } })).json
+    await server.requestFrom('127.0.0.30', '/v1/auth/login', {
+      body: { username: 'dave', password: 'not dave password at all' },
+    })
+    await server.requestFrom('127.0.0.30', '/v1/auth/login', {
+      body: { username: 'erin', password: 'not erin password at all' },
+    })
+    const dave = (await server.requestFrom('127.0.0.31', '/v1/auth/login', { body: { username: 'dave', password } }))
+      .json
     const mine = await server.request('/v1/me/events', { bearer: dave.access_token })
     assert.equal(mine.status, 200)
-    assert.deepEqual(mine.json.events.map((event: EventView) => event.type), ['login_succeeded', 'login_failed', 'user_created'])
+    assert.deepEqual(
+      mine.json.events.map((event: EventView) => event.type),
+      ['login_succeeded', 'login_failed', 'user_created'],
+    )
     // A failed sign-in on the account was not dave's request: its address is not shown to him.
-    assert.deepEqual(mine.json.events.map((event: EventView) => event.ip), ['127.0.0.31', null, null])
+    assert.deepEqual(
+      mine.json.events.map((event: EventView) => event.ip),
+      ['127.0.0.31', null, null],
+    )
     assert.equal(mine.json.events[0].reason, undefined)
     assert.equal((await server.request('/v1/me/events')).status, 401)
   })
 
   // regression: #11 (item 6)
-  it('shows a user the address and user agent of their own requests only, never an admin\'s', async (t) => {
+  it("shows a user the address and user agent of their own requests only, never an admin's", async (t) => {
     const server = await startAuditServer(t)
     await createAccount(server, 'root', password, ['admin', 'user'])
     const frank = await createAccount(server, 'frank', password)
     const adminClient = { headers: { 'user-agent': 'admin-console/7.1 (office)' } }
-    const admin = (await server.requestFrom('127.0.0.40', '/v1/auth/login', { ...adminClient, body: { username: 'root', password } })).json
+    const admin = (
+      await server.requestFrom('127.0.0.40', '/v1/auth/login', { ...adminClient, body: { username: 'root', password } })
+    ).json
     const roles = await server.requestFrom('127.0.0.40', `/v1/admin/users/${frank}/roles`, {
       ...adminClient,
       method: 'PUT',
@@ -229,9 +340,16 @@ describe('audit trail over HTTP', () => {
       body: { roles: ['user', 'moderator'] },
     })
     assert.equal(roles.status, 200)
-    const unlocked = await server.requestFrom('127.0.0.40', `/v1/admin/users/${frank}/unlock`, { ...adminClient, method: 'POST', bearer: admin.access_token })
+    const unlocked = await server.requestFrom('127.0.0.40', `/v1/admin/users/${frank}/unlock`, {
+      ...adminClient,
+      method: 'POST',
+      bearer: admin.access_token,
+    })
     assert.equal(unlocked.status, 200)
-    const login = await server.requestFrom('127.0.0.41', '/v1/auth/login', { headers: { 'user-agent': 'frank-phone/2.0' }, body: { username: 'frank', password } })
+    const login = await server.requestFrom('127.0.0.41', '/v1/auth/login', {
+      headers: { 'user-agent': 'frank-phone/2.0' },
+      body: { username: 'frank', password },
+    })
     const mine = await server.request('/v1/me/events', { bearer: login.json.access_token })
     assert.equal(mine.status, 200)
     const byType = new Map(mine.json.events.map((event: EventView) => [event.type, event]))
@@ -246,7 +364,9 @@ describe('audit trail over HTTP', () => {
     assert.equal(own.user_agent, 'frank-phone/2.0')
     assert.ok(!mine.text.includes('127.0.0.40') && !mine.text.includes('admin-console'))
     // The administrators' trail keeps the full context.
-    const trail = await server.request(`/v1/admin/audit?user=${frank}&type=role_granted`, { bearer: admin.access_token })
+    const trail = await server.request(`/v1/admin/audit?user=${frank}&type=role_granted`, {
+      bearer: admin.access_token,
+    })
     assert.equal(trail.json.events[0].ip, '127.0.0.40')
     assert.equal(trail.json.events[0].user_agent, 'admin-console/7.1 (office)')
   })
@@ -268,7 +388,9 @@ describe('audit trail over HTTP', () => {
         headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
         body: { username: 'root', password: 'not the password at all', mode: 'cookie' },
       })
-      const guess = server.requestFrom('127.0.0.9', '/v1/auth/login', { body: { username: `victim${index}`, password: 'Summer2026!Summer2026!' } })
+      const guess = server.requestFrom('127.0.0.9', '/v1/auth/login', {
+        body: { username: `victim${index}`, password: 'Summer2026!Summer2026!' },
+      })
       const [denied, guessed] = await Promise.all([crossSite, guess])
       assert.equal(denied.status, 403)
       assert.ok([401, 429].includes(guessed.status), String(guessed.status))
@@ -278,14 +400,19 @@ describe('audit trail over HTTP', () => {
     server.clock.advanceSeconds(60)
     await Promise.all(server.application.maintenance.sweeps.map((sweep) => sweep.run()))
     const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password } })).json
-    const page = await server.request(`/v1/admin/audit?since=${since}&limit=500&type=access_denied&type=login_throttled&type=login_failed`, {
-      bearer: admin.access_token,
-    })
+    const page = await server.request(
+      `/v1/admin/audit?since=${since}&limit=500&type=access_denied&type=login_throttled&type=login_failed`,
+      {
+        bearer: admin.access_token,
+      },
+    )
     const events = page.json.events as Array<{ type: string; details: { repeated?: number } }>
     const counted = (type: string) =>
       events.filter((event) => event.type === type).reduce((total, event) => total + (event.details.repeated ?? 1), 0)
     const rows = events.length
-    t.diagnostic(`${2 * requests} refusals in ${simulatedSeconds} s of one client: ${rows} audit rows, about ${Math.round((rows * 3600) / simulatedSeconds)} an hour`)
+    t.diagnostic(
+      `${2 * requests} refusals in ${simulatedSeconds} s of one client: ${rows} audit rows, about ${Math.round((rows * 3600) / simulatedSeconds)} an hour`,
+    )
     // Every refusal is accounted for, in few rows: two kinds, at most 2 × (5 + 1) rows each a minute.
     assert.equal(counted('access_denied'), requests)
     assert.equal(counted('login_throttled') + counted('login_failed'), requests)

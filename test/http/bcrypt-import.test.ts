@@ -10,7 +10,13 @@ import { runCli } from '../../src/cli/main.ts'
 import type { Io } from '../../src/cli/io.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { openRuntime } from '../../src/runtime.ts'
-import { logInWithToken, startTestServer, strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  startTestServer,
+  strongPassword,
+  uniqueUsername,
+  type TestServer,
+} from '../helpers/test-server.ts'
 import { createOfflineContext } from '../../src/core/request-context.ts'
 import { requirePython } from '../helpers/python.ts'
 
@@ -41,7 +47,10 @@ function createCapturingIo(env: Record<string, string>): Io & { output: { stdout
 
 async function signedInAdmin(server: TestServer) {
   const username = uniqueUsername('admin')
-  await server.application.accountAdmin.createUser({ username, password: strongPassword, roles: ['admin', 'user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+  await server.application.accountAdmin.createUser(
+    { username, password: strongPassword, roles: ['admin', 'user'] },
+    { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } },
+  )
   return logInWithToken(server, username)
 }
 
@@ -55,17 +64,30 @@ describe('bcrypt import', () => {
     const admin = await signedInAdmin(server)
     const users = [
       { username: uniqueUsername('b'), password: 'flask era password 1', hash: (p: string) => bcrypt.hashSync(p, 10) },
-      { username: uniqueUsername('a'), password: 'flask era password 2', hash: (p: string) => bcrypt.hashSync(p, 11).replace(/^\$2b\$/, '$2a$') },
-      { username: uniqueUsername('y'), password: 'php era password 3', hash: (p: string) => bcrypt.hashSync(p, 10).replace(/^\$2b\$/, '$2y$') },
+      {
+        username: uniqueUsername('a'),
+        password: 'flask era password 2',
+        hash: (p: string) => bcrypt.hashSync(p, 11).replace(/^\$2b\$/, '$2a$'),
+      },
+      {
+        username: uniqueUsername('y'),
+        password: 'php era password 3',
+        hash: (p: string) => bcrypt.hashSync(p, 10).replace(/^\$2b\$/, '$2y$'),
+      },
     ]
     const entries = users.map((user) => ({ username: user.username, password_hash: user.hash(user.password) }))
-    const imported = await server.request('/v1/admin/users/import', { bearer: admin.access_token, body: { users: entries } })
+    const imported = await server.request('/v1/admin/users/import', {
+      bearer: admin.access_token,
+      body: { users: entries },
+    })
     assert.equal(imported.status, 200)
     assert.deepEqual([imported.json.imported, imported.json.existing, imported.json.failed], [3, 0, 0])
 
     for (const user of users) {
       assert.match((await storedHash(server, user.username)) ?? '', /^\$2[aby]\$/)
-      const wrong = await server.request('/v1/auth/login', { body: { username: user.username, password: `${user.password}!` } })
+      const wrong = await server.request('/v1/auth/login', {
+        body: { username: user.username, password: `${user.password}!` },
+      })
       assert.equal(wrong.status, 401)
       assert.match((await storedHash(server, user.username)) ?? '', /^\$2[aby]\$/, 'a wrong password upgrades nothing')
       await logInWithToken(server, user.username, user.password)
@@ -73,7 +95,10 @@ describe('bcrypt import', () => {
       await logInWithToken(server, user.username, user.password)
     }
 
-    const again = await server.request('/v1/admin/users/import', { bearer: admin.access_token, body: { users: entries } })
+    const again = await server.request('/v1/admin/users/import', {
+      bearer: admin.access_token,
+      body: { users: entries },
+    })
     assert.deepEqual([again.json.imported, again.json.existing, again.json.failed], [0, 3, 0])
   })
 
@@ -90,7 +115,10 @@ describe('bcrypt import', () => {
       { username: uniqueUsername(), password_hash: good, roles: ['Not A Role'] },
       { username: uniqueUsername(), password_hash: good },
     ]
-    const response = await server.request('/v1/admin/users/import', { bearer: admin.access_token, body: { users: entries } })
+    const response = await server.request('/v1/admin/users/import', {
+      bearer: admin.access_token,
+      body: { users: entries },
+    })
     assert.equal(response.status, 200)
     assert.deepEqual(
       response.json.results.map((result: { outcome: string }) => result.outcome),
@@ -98,7 +126,15 @@ describe('bcrypt import', () => {
     )
     assert.deepEqual(
       response.json.results.map((result: { code?: string }) => result.code ?? null),
-      [null, 'invalid_username', 'validation_failed', 'validation_failed', 'validation_failed', 'validation_failed', null],
+      [
+        null,
+        'invalid_username',
+        'validation_failed',
+        'validation_failed',
+        'validation_failed',
+        'validation_failed',
+        null,
+      ],
     )
     assert.ok(!response.text.includes(good), 'hashes are not echoed')
   })
@@ -106,7 +142,10 @@ describe('bcrypt import', () => {
   it('verifies a bcrypt hash without blocking the event loop', async (t) => {
     const server = await startTestServer(t)
     const username = uniqueUsername()
-    await server.application.accountAdmin.importUsers([{ username, passwordHash: bcrypt.hashSync('cost twelve', 12) }], testActor)
+    await server.application.accountAdmin.importUsers(
+      [{ username, passwordHash: bcrypt.hashSync('cost twelve', 12) }],
+      testActor,
+    )
     // The longest gap between ticks of a 5 ms timer while a cost-12 hash (hundreds of ms) is checked.
     let lastTickAt = performance.now()
     let worstGapMs = 0
@@ -122,7 +161,9 @@ describe('bcrypt import', () => {
     const elapsedMs = performance.now() - started
     clearInterval(ticker)
     assert.equal(response.status, 401)
-    t.diagnostic(`a cost-12 verification took ${elapsedMs.toFixed(0)} ms; the event loop's longest pause was ${worstGapMs.toFixed(1)} ms`)
+    t.diagnostic(
+      `a cost-12 verification took ${elapsedMs.toFixed(0)} ms; the event loop's longest pause was ${worstGapMs.toFixed(1)} ms`,
+    )
     assert.ok(worstGapMs < elapsedMs / 3, `the event loop paused ${worstGapMs} ms of ${elapsedMs} ms`)
   })
 
@@ -131,8 +172,16 @@ describe('bcrypt import', () => {
     t.after(() => rmSync(dataDir, { recursive: true, force: true }))
     const env = { TESSERA_DATA_DIR: dataDir }
     const users = [
-      { username: 'flaskuser1', password: 'written in the flask days 1', hash: bcrypt.hashSync('written in the flask days 1', 10) },
-      { username: 'flaskuser2', password: 'written in the flask days 2', hash: bcrypt.hashSync('written in the flask days 2', 10) },
+      {
+        username: 'flaskuser1',
+        password: 'written in the flask days 1',
+        hash: bcrypt.hashSync('written in the flask days 1', 10),
+      },
+      {
+        username: 'flaskuser2',
+        password: 'written in the flask days 2',
+        hash: bcrypt.hashSync('written in the flask days 2', 10),
+      },
     ]
     const lines = [
       ...users.map((user) => JSON.stringify({ username: user.username, password_hash: user.hash, roles: ['user'] })),
@@ -165,7 +214,10 @@ describe('bcrypt import', () => {
     for (const user of users) {
       const client = { ip: '127.0.0.1', userAgent: 'test', requestId: null, transport: 'token' as const }
       await runtime.application.signIn.signIn({ username: user.username, password: user.password, ...client })
-      assert.match((await runtime.application.accountAdmin.findUserByUsername(user.username))?.passwordHash ?? '', /^\$argon2id\$/)
+      assert.match(
+        (await runtime.application.accountAdmin.findUserByUsername(user.username))?.passwordHash ?? '',
+        /^\$argon2id\$/,
+      )
       await runtime.application.signIn.signIn({ username: user.username, password: user.password, ...client })
     }
     assert.equal(await runCli(['user', 'import'], createCapturingIo(env)), 2)
@@ -178,12 +230,23 @@ describe('bcrypt import', () => {
     if (python === null) return
     const hashes = hashWithPythonBcrypt(python, passwords, 12)
     const server = await startTestServer(t)
-    const entries = passwords.map((password, index) => ({ username: uniqueUsername('py'), passwordHash: hashes[index] ?? '', password }))
+    const entries = passwords.map((password, index) => ({
+      username: uniqueUsername('py'),
+      passwordHash: hashes[index] ?? '',
+      password,
+    }))
     assert.ok(entries.every((entry) => entry.passwordHash.startsWith('$2b$12$')))
     const results = await server.application.accountAdmin.importUsers(entries, testActor)
-    assert.deepEqual(results.map((result) => result.outcome), ['imported', 'imported'])
+    assert.deepEqual(
+      results.map((result) => result.outcome),
+      ['imported', 'imported'],
+    )
     for (const entry of entries) {
-      assert.equal((await server.request('/v1/auth/login', { body: { username: entry.username, password: `${entry.password}x` } })).status, 401)
+      assert.equal(
+        (await server.request('/v1/auth/login', { body: { username: entry.username, password: `${entry.password}x` } }))
+          .status,
+        401,
+      )
       await logInWithToken(server, entry.username, entry.password)
       assert.match((await storedHash(server, entry.username)) ?? '', /^\$argon2id\$/)
       await logInWithToken(server, entry.username, entry.password)
@@ -196,8 +259,18 @@ describe('bcrypt import', () => {
     const env = { TESSERA_DATA_DIR: dataDir }
     const runtime = await openRuntime(loadConfig(env))
     t.after(() => runtime.close())
-    await runtime.application.accountAdmin.importUsers([{ username: 'lockedout', passwordHash: bcrypt.hashSync('whatever it was', 4) }], testActor)
-    const attempt = { username: 'lockedout', password: 'not the password it had', transport: 'token' as const, ip: '198.51.100.1', userAgent: 'test', requestId: null }
+    await runtime.application.accountAdmin.importUsers(
+      [{ username: 'lockedout', passwordHash: bcrypt.hashSync('whatever it was', 4) }],
+      testActor,
+    )
+    const attempt = {
+      username: 'lockedout',
+      password: 'not the password it had',
+      transport: 'token' as const,
+      ip: '198.51.100.1',
+      userAgent: 'test',
+      requestId: null,
+    }
     for (let index = 0; index < 5; index += 1) {
       await assert.rejects(runtime.application.signIn.signIn(attempt), { code: 'invalid_credentials' })
     }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { logInWithCookie, logInWithToken, registerUser, startTestServer, strongPassword } from '../helpers/test-server.ts'
+import {
+  logInWithCookie,
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+} from '../helpers/test-server.ts'
 
 describe('cookie transport', () => {
   it('sets a __Host- cookie with every protective attribute and puts no token in the body', async (t) => {
@@ -9,7 +15,8 @@ describe('cookie transport', () => {
     const login = await logInWithCookie(server, username)
     const attributes = login.setCookie.split(';').map((part) => part.trim().toLowerCase())
     assert.ok(login.setCookie.startsWith('__Host-session='))
-    for (const expected of ['httponly', 'secure', 'samesite=lax', 'path=/']) assert.ok(attributes.includes(expected), expected)
+    for (const expected of ['httponly', 'secure', 'samesite=lax', 'path=/'])
+      assert.ok(attributes.includes(expected), expected)
     assert.ok(!attributes.some((attribute) => attribute.startsWith('domain')))
     const maxAge = Number(attributes.find((attribute) => attribute.startsWith('max-age='))?.slice(8))
     assert.ok(maxAge > 0 && maxAge <= server.config.sessions.absoluteTimeoutSeconds)
@@ -57,7 +64,7 @@ describe('cookie transport', () => {
     assert.equal((await server.request('/v1/me', { cookie })).status, 200)
   })
 
-  it('accepts same-origin requests, and legacy clients with the session\'s CSRF token only', async (t) => {
+  it("accepts same-origin requests, and legacy clients with the session's CSRF token only", async (t) => {
     const server = await startTestServer(t)
     const { username } = await registerUser(server)
     const first = await logInWithCookie(server, username)

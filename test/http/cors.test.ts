@@ -27,7 +27,10 @@ describe('CORS', () => {
       await server.request('/v1/me', { headers: { origin: appOrigin } }),
       await server.request('/.well-known/jwks.json', { headers: { origin: appOrigin } }),
     ]
-    assert.deepEqual(answers.map((answer) => answer.status), [404, 200, 401, 200])
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [404, 200, 401, 200],
+    )
     for (const answer of answers) assert.deepEqual(corsHeaderNames(answer), [])
     assert.equal(answers[0]?.headers.get('content-type'), 'application/problem+json; charset=utf-8')
     assert.equal(answers[0]?.json.code, 'not_found')
@@ -35,13 +38,19 @@ describe('CORS', () => {
 
   it('answers a preflight from a listed origin with the methods of that path only', async (t) => {
     const server = await startTestServer(t, { TESSERA_ALLOWED_ORIGINS: appOrigin })
-    const login = await server.request('/v1/auth/login', preflight('POST', { 'access-control-request-headers': 'content-type' }))
+    const login = await server.request(
+      '/v1/auth/login',
+      preflight('POST', { 'access-control-request-headers': 'content-type' }),
+    )
     assert.equal(login.status, 204)
     assert.equal(login.text, '')
     assert.equal(login.headers.get('access-control-allow-origin'), appOrigin)
     assert.equal(login.headers.get('access-control-allow-credentials'), 'true')
     assert.equal(login.headers.get('access-control-allow-methods'), 'POST')
-    assert.equal(login.headers.get('access-control-allow-headers'), 'authorization, content-type, x-csrf-token, if-match')
+    assert.equal(
+      login.headers.get('access-control-allow-headers'),
+      'authorization, content-type, x-csrf-token, if-match',
+    )
     assert.equal(login.headers.get('access-control-max-age'), String(preflightMaxAgeSeconds))
     assert.match(login.headers.get('vary') ?? '', /\bOrigin\b/)
     // The security headers go on preflight answers too.
@@ -64,7 +73,10 @@ describe('CORS', () => {
       await server.request('/v1/auth/login', preflight('POST', { origin: `${appOrigin}:8443` })),
       await server.request('/v1/auth/login', preflight('POST', { origin: 'https://app.example.evil.example' })),
       await server.request('/v1/auth/login', preflight('POST', { origin: 'HTTPS://APP.EXAMPLE' })),
-      await server.request('/v1/auth/login', { method: 'OPTIONS', headers: { 'access-control-request-method': 'POST' } }),
+      await server.request('/v1/auth/login', {
+        method: 'OPTIONS',
+        headers: { 'access-control-request-method': 'POST' },
+      }),
       await server.request('/v1/nothing-here', preflight('GET')),
       await server.request('/v1/auth/login', { method: 'OPTIONS', headers: { origin: appOrigin } }),
       await server.request('/v1/auth/login', { method: 'OPTIONS' }),
@@ -94,14 +106,21 @@ describe('CORS', () => {
     // A preflight's own headers are no business of an actual request.
     assert.equal(unauthenticated.headers.get('access-control-allow-methods'), null)
 
-    const notAllowed = await server.request('/v1/auth/login', { method: 'PUT', body: {}, headers: { origin: appOrigin } })
+    const notAllowed = await server.request('/v1/auth/login', {
+      method: 'PUT',
+      body: {},
+      headers: { origin: appOrigin },
+    })
     assert.equal(notAllowed.status, 405)
     assert.equal(notAllowed.headers.get('allow'), 'POST')
     assert.equal(notAllowed.headers.get('access-control-allow-origin'), appOrigin)
   })
 
   it('puts the CORS headers on throttled answers, so a page can read Retry-After', async (t) => {
-    const server = await startTestServer(t, { TESSERA_ALLOWED_ORIGINS: appOrigin, TESSERA_THROTTLE_REGISTER_THRESHOLD: '1' })
+    const server = await startTestServer(t, {
+      TESSERA_ALLOWED_ORIGINS: appOrigin,
+      TESSERA_THROTTLE_REGISTER_THRESHOLD: '1',
+    })
     let last: TestResponse | null = null
     for (let attempt = 0; attempt < 3; attempt += 1) {
       last = await server.request('/v1/auth/register', {

@@ -12,7 +12,15 @@ import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
 import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
-import { logInWithToken, registerUser, startTestServer, strongPassword, uniqueUsername, type TestResponse, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  uniqueUsername,
+  type TestResponse,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 interface Backend {
   name: string
@@ -23,7 +31,11 @@ interface Backend {
 const backends: Backend[] = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
-  { name: 'Redis', skip: await skipUnlessRedis(), openStores: (now) => openTestRedisStores(createTestRedisSettings(), now) },
+  {
+    name: 'Redis',
+    skip: await skipUnlessRedis(),
+    openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
+  },
 ]
 
 let deviceCounter = 0
@@ -62,8 +74,14 @@ for (const backend of backends) {
       assert.equal(me.json.user.username, null)
 
       assertRefused(await signInWithDevice(server, { device_id: deviceId }), 'no secret')
-      assertRefused(await signInWithDevice(server, { device_id: deviceId, device_secret: `${first.json.device_secret}x` }), 'wrong secret')
-      assertRefused(await signInWithDevice(server, { device_id: newDeviceId(), device_secret: first.json.device_secret }), 'secret of another id')
+      assertRefused(
+        await signInWithDevice(server, { device_id: deviceId, device_secret: `${first.json.device_secret}x` }),
+        'wrong secret',
+      )
+      assertRefused(
+        await signInWithDevice(server, { device_id: newDeviceId(), device_secret: first.json.device_secret }),
+        'secret of another id',
+      )
       const again = await signInWithDevice(server, { device_id: deviceId, device_secret: first.json.device_secret })
       assert.equal(again.status, 200, again.text)
       assert.equal(again.json.user.id, first.json.user.id)
@@ -79,11 +97,17 @@ for (const backend of backends) {
     it('signs a device in on the cookie transport too, from an allowed origin only', async (t) => {
       const server = await start(t, backend)
       const deviceId = newDeviceId()
-      const crossSite = await server.request('/v1/auth/device', { body: { device_id: deviceId, mode: 'cookie' }, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })
+      const crossSite = await server.request('/v1/auth/device', {
+        body: { device_id: deviceId, mode: 'cookie' },
+        headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      })
       assert.equal(crossSite.status, 403)
       assert.equal(crossSite.json.code, 'csrf_rejected')
       const origin = new URL(server.config.tokens.issuer).origin
-      const signedIn = await server.request('/v1/auth/device', { body: { device_id: deviceId, mode: 'cookie' }, headers: { origin } })
+      const signedIn = await server.request('/v1/auth/device', {
+        body: { device_id: deviceId, mode: 'cookie' },
+        headers: { origin },
+      })
       assert.equal(signedIn.status, 200, signedIn.text)
       assert.equal(signedIn.json.access_token, undefined)
       assert.ok(signedIn.json.device_secret)
@@ -99,7 +123,9 @@ for (const backend of backends) {
       const guestKey = `#guest:${first.json.user.id}`
       const login = await server.request('/v1/auth/login', { body: { username: guestKey, password: strongPassword } })
       assert.equal(login.status, 401)
-      const register = await server.request('/v1/auth/register', { body: { username: guestKey, password: strongPassword } })
+      const register = await server.request('/v1/auth/register', {
+        body: { username: guestKey, password: strongPassword },
+      })
       assert.equal(register.status, 400)
       assert.equal(register.json.code, 'invalid_username')
       const passwordChange = await server.request('/v1/me/password', {
@@ -122,9 +148,15 @@ for (const backend of backends) {
       })
       assert.equal(saved.status, 200)
       const username = uniqueUsername('player')
-      const upgraded = await server.request('/v1/me/credentials', { body: { username, password: strongPassword }, bearer })
+      const upgraded = await server.request('/v1/me/credentials', {
+        body: { username, password: strongPassword },
+        bearer,
+      })
       assert.equal(upgraded.status, 200, upgraded.text)
-      assert.deepEqual({ id: upgraded.json.id, username: upgraded.json.username, roles: upgraded.json.roles }, { id: first.json.user.id, username, roles: ['user'] })
+      assert.deepEqual(
+        { id: upgraded.json.id, username: upgraded.json.username, roles: upgraded.json.roles },
+        { id: first.json.user.id, username, roles: ['user'] },
+      )
 
       const me = await server.request('/v1/me', { bearer })
       assert.equal(me.status, 200, 'the session lives on')
@@ -135,7 +167,10 @@ for (const backend of backends) {
       const byDevice = await signInWithDevice(server, { device_id: deviceId, device_secret: first.json.device_secret })
       assert.equal(byDevice.json.user.id, first.json.user.id)
 
-      const twice = await server.request('/v1/me/credentials', { body: { username: uniqueUsername(), password: strongPassword }, bearer })
+      const twice = await server.request('/v1/me/credentials', {
+        body: { username: uniqueUsername(), password: strongPassword },
+        bearer,
+      })
       assert.equal(twice.status, 403)
       assert.equal(twice.json.code, 'forbidden')
     })
@@ -145,16 +180,27 @@ for (const backend of backends) {
       const { username: taken } = await registerUser(server)
       const bearer = (await signInWithDevice(server, { device_id: newDeviceId() })).json.access_token
       const send = (body: unknown) => server.request('/v1/me/credentials', { body, bearer })
-      assert.equal((await send({ username: taken.toUpperCase(), password: strongPassword })).json.code, 'username_taken')
+      assert.equal(
+        (await send({ username: taken.toUpperCase(), password: strongPassword })).json.code,
+        'username_taken',
+      )
       assert.equal((await send({ username: uniqueUsername(), password: 'short' })).json.code, 'password_too_short')
       assert.equal((await send({ username: 'a\u200bb', password: strongPassword })).json.code, 'invalid_username')
       assert.deepEqual((await server.request('/v1/me', { bearer })).json.user.roles, ['guest'])
       const { username } = await registerUser(server)
       const member = await logInWithToken(server, username)
-      assert.equal((await server.request('/v1/me/credentials', { body: { username: uniqueUsername(), password: strongPassword }, bearer: member.access_token })).status, 403)
+      assert.equal(
+        (
+          await server.request('/v1/me/credentials', {
+            body: { username: uniqueUsername(), password: strongPassword },
+            bearer: member.access_token,
+          })
+        ).status,
+        403,
+      )
     })
 
-    it('a signed-in user links, lists and unlinks devices; an unlinked device\'s secret is refused', async (t) => {
+    it("a signed-in user links, lists and unlinks devices; an unlinked device's secret is refused", async (t) => {
       const server = await start(t, backend)
       const { username, id } = await registerUser(server)
       const { access_token: bearer } = await logInWithToken(server, username)
@@ -171,22 +217,37 @@ for (const backend of backends) {
       assert.equal(taken.status, 409)
       assert.equal(taken.json.code, 'device_taken')
       const listed = await server.request('/v1/me/devices', { bearer })
-      assert.deepEqual(listed.json.devices.map((device: { device_id: string }) => device.device_id), [deviceId])
+      assert.deepEqual(
+        listed.json.devices.map((device: { device_id: string }) => device.device_id),
+        [deviceId],
+      )
       assert.equal(listed.json.devices[0].device_secret, undefined)
 
       const other = await logInWithToken(server, (await registerUser(server)).username)
-      const foreign = await server.request(`/v1/me/devices/${linked.json.id}`, { method: 'DELETE', bearer: other.access_token })
+      const foreign = await server.request(`/v1/me/devices/${linked.json.id}`, {
+        method: 'DELETE',
+        bearer: other.access_token,
+      })
       assert.equal(foreign.status, 404)
       const unlinked = await server.request(`/v1/me/devices/${linked.json.id}`, { method: 'DELETE', bearer })
       assert.equal(unlinked.status, 204)
-      assertRefused(await signInWithDevice(server, { device_id: deviceId, device_secret: linked.json.device_secret }), 'unlinked')
+      assertRefused(
+        await signInWithDevice(server, { device_id: deviceId, device_secret: linked.json.device_secret }),
+        'unlinked',
+      )
       assert.deepEqual((await server.request('/v1/me/devices', { bearer })).json.devices, [])
       assert.equal((await server.request(`/v1/me/devices/${linked.json.id}`, { method: 'DELETE', bearer })).status, 404)
     })
 
     it('refuses malformed device ids and unknown fields', async (t) => {
       const server = await start(t, backend)
-      for (const body of [{ device_id: 'short' }, { device_id: 'has space in it' }, { device_id: 'x'.repeat(129) }, { device_id: newDeviceId(), roles: ['admin'] }, {}]) {
+      for (const body of [
+        { device_id: 'short' },
+        { device_id: 'has space in it' },
+        { device_id: 'x'.repeat(129) },
+        { device_id: newDeviceId(), roles: ['admin'] },
+        {},
+      ]) {
         const response = await signInWithDevice(server, body)
         assert.equal(response.status, 400, JSON.stringify(body))
         assert.equal(response.json.code, 'validation_failed')
@@ -196,11 +257,16 @@ for (const backend of backends) {
     it('50 simultaneous first sign-ins of one device make exactly one guest', async (t) => {
       const server = await start(t, backend)
       const deviceId = newDeviceId()
-      const responses = await Promise.all(Array.from({ length: 50 }, () => signInWithDevice(server, { device_id: deviceId })))
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, () => signInWithDevice(server, { device_id: deviceId })),
+      )
       const statuses = responses.map((response) => response.status)
       const created = responses.filter((response) => response.status === 200)
       assert.equal(created.length, 1, statuses.join(','))
-      assert.ok(statuses.every((status) => status === 200 || status === 401 || status === 429), statuses.join(','))
+      assert.ok(
+        statuses.every((status) => status === 200 || status === 401 || status === 429),
+        statuses.join(','),
+      )
       const device = await server.stores.devices.findDeviceByDeviceId(deviceId)
       assert.equal(device?.userId, created[0]?.json.user.id)
     })
@@ -211,10 +277,15 @@ for (const backend of backends) {
       const { device_secret: secret } = (await signInWithDevice(server, { device_id: deviceId })).json
       const statuses: number[] = []
       for (let attempt = 0; attempt < 40; attempt += 1) {
-        statuses.push((await signInWithDevice(server, { device_id: deviceId, device_secret: `wrong-${attempt}` })).status)
+        statuses.push(
+          (await signInWithDevice(server, { device_id: deviceId, device_secret: `wrong-${attempt}` })).status,
+        )
       }
       assert.ok(statuses.includes(429), statuses.join(','))
-      assert.ok(statuses.slice(0, 30).every((status) => status === 401), statuses.join(','))
+      assert.ok(
+        statuses.slice(0, 30).every((status) => status === 401),
+        statuses.join(','),
+      )
       const blocked = await signInWithDevice(server, { device_id: deviceId, device_secret: secret })
       assert.equal(blocked.status, 429)
       assert.equal(blocked.json.code, 'rate_limited')
@@ -224,27 +295,52 @@ for (const backend of backends) {
       const server = await start(t, backend)
       const silentId = newDeviceId()
       const silent = (await signInWithDevice(server, { device_id: silentId })).json
-      await server.request('/v1/me/data', { method: 'PUT', rawBody: '{"a":1}', headers: { 'content-type': 'application/json', 'if-match': '"0"' }, bearer: silent.access_token })
+      await server.request('/v1/me/data', {
+        method: 'PUT',
+        rawBody: '{"a":1}',
+        headers: { 'content-type': 'application/json', 'if-match': '"0"' },
+        bearer: silent.access_token,
+      })
       const activeId = newDeviceId()
       const active = (await signInWithDevice(server, { device_id: activeId })).json
       const upgradedId = newDeviceId()
       const upgraded = (await signInWithDevice(server, { device_id: upgradedId })).json
-      await server.request('/v1/me/credentials', { body: { username: uniqueUsername(), password: strongPassword }, bearer: upgraded.access_token })
+      await server.request('/v1/me/credentials', {
+        body: { username: uniqueUsername(), password: strongPassword },
+        bearer: upgraded.access_token,
+      })
 
       server.clock.advanceSeconds(29 * 86_400)
-      assert.equal((await signInWithDevice(server, { device_id: activeId, device_secret: active.device_secret })).status, 200)
+      assert.equal(
+        (await signInWithDevice(server, { device_id: activeId, device_secret: active.device_secret })).status,
+        200,
+      )
       server.clock.advanceSeconds(2 * 86_400)
       const sweep = server.application.maintenance.sweeps.find((entry) => entry.name === 'unused-guest')
       assert.ok(sweep)
       assert.equal(await sweep.run(), 1)
 
-      assertRefused(await signInWithDevice(server, { device_id: silentId, device_secret: silent.device_secret }), 'pruned guest')
+      assertRefused(
+        await signInWithDevice(server, { device_id: silentId, device_secret: silent.device_secret }),
+        'pruned guest',
+      )
       assert.equal(await server.stores.accounts.findUserById(silent.user.id), null)
       assert.equal(await server.stores.playerData.readDocument(silent.user.id), null)
       assert.equal(await server.stores.devices.findDeviceByDeviceId(silentId), null)
-      assert.equal((await signInWithDevice(server, { device_id: activeId, device_secret: active.device_secret })).status, 200)
-      assert.equal((await signInWithDevice(server, { device_id: upgradedId, device_secret: upgraded.device_secret })).status, 200)
-      assert.ok(server.auditEvents.some((event) => event.type === 'user_deleted' && event.reason === 'unused_guest' && event.subjectUserId === silent.user.id))
+      assert.equal(
+        (await signInWithDevice(server, { device_id: activeId, device_secret: active.device_secret })).status,
+        200,
+      )
+      assert.equal(
+        (await signInWithDevice(server, { device_id: upgradedId, device_secret: upgraded.device_secret })).status,
+        200,
+      )
+      assert.ok(
+        server.auditEvents.some(
+          (event) =>
+            event.type === 'user_deleted' && event.reason === 'unused_guest' && event.subjectUserId === silent.user.id,
+        ),
+      )
     })
   })
 }

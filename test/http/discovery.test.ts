@@ -48,7 +48,10 @@ describe('discovery documents', () => {
     const jwks = await server.request(pathOf(metadata.jwks_uri))
     assert.equal(jwks.json.keys[0].alg, 'EdDSA')
     const form = { 'content-type': 'application/x-www-form-urlencoded' }
-    const anonymous = await server.request(pathOf(metadata.introspection_endpoint), { rawBody: 'token=x', headers: form })
+    const anonymous = await server.request(pathOf(metadata.introspection_endpoint), {
+      rawBody: 'token=x',
+      headers: form,
+    })
     assert.equal(anonymous.status, 401)
     const client = await createIntrospectionClient(server, 'discovery-check')
     const introspection = await server.request(pathOf(metadata.introspection_endpoint), {
@@ -56,7 +59,10 @@ describe('discovery documents', () => {
       headers: { ...form, authorization: client.authorization },
     })
     assert.equal(introspection.json.active, true)
-    const revocation = await server.request(pathOf(metadata.revocation_endpoint), { rawBody: `token=${tokens.refresh_token}`, headers: form })
+    const revocation = await server.request(pathOf(metadata.revocation_endpoint), {
+      rawBody: `token=${tokens.refresh_token}`,
+      headers: form,
+    })
     assert.equal(revocation.status, 200)
     assert.equal((await server.request('/v1/me', { bearer: tokens.access_token })).status, 401)
   })
@@ -67,15 +73,28 @@ describe('discovery documents', () => {
     assert.equal(response.status, 200)
     assert.equal(response.headers.get('cache-control'), 'public, max-age=300')
     assert.deepEqual(response.json, { issuer: publicUrl, jwks_uri: `${publicUrl}/.well-known/jwks.json` })
-    for (const member of ['authorization_endpoint', 'response_types_supported', 'subject_types_supported', 'id_token_signing_alg_values_supported', 'userinfo_endpoint']) {
+    for (const member of [
+      'authorization_endpoint',
+      'response_types_supported',
+      'subject_types_supported',
+      'id_token_signing_alg_values_supported',
+      'userinfo_endpoint',
+    ]) {
       assert.equal(member in response.json, false, member)
     }
   })
 
   it('the signing algorithms follow the published keys through a rotation to RS256', async (t) => {
-    const server = await startTestServer(t, { TESSERA_PUBLIC_URL: publicUrl, TESSERA_KEY_ACTIVATION_DELAY: '10m', TESSERA_ACCESS_TOKEN_TTL: '5m' })
+    const server = await startTestServer(t, {
+      TESSERA_PUBLIC_URL: publicUrl,
+      TESSERA_KEY_ACTIVATION_DELAY: '10m',
+      TESSERA_ACCESS_TOKEN_TTL: '5m',
+    })
     const admin = await signInAsAdmin(server)
-    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=RS256', { method: 'POST', bearer: admin.access_token })
+    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=RS256', {
+      method: 'POST',
+      bearer: admin.access_token,
+    })
     assert.equal(rotation.status, 201)
     // Published before it signs, so a gateway that reads the metadata knows the algorithm in time.
     assert.deepEqual((await readMetadata(server)).access_token_signing_alg_values_supported, ['EdDSA', 'RS256'])

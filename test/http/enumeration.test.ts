@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { hashPassword } from '../../src/core/passwords/argon2id.ts'
-import { registerUser, startTestServer, strongPassword, uniqueUsername, type TestResponse } from '../helpers/test-server.ts'
+import {
+  registerUser,
+  startTestServer,
+  strongPassword,
+  uniqueUsername,
+  type TestResponse,
+} from '../helpers/test-server.ts'
 
 // Thresholds out of the way: this test is about what an unthrottled answer reveals.
 const roomyThrottle = {
@@ -43,7 +49,8 @@ describe('username enumeration', () => {
       createdAt: now,
       updatedAt: now,
     })
-    const login = (name: string, password: string) => server.request('/v1/auth/login', { body: { username: name, password } })
+    const login = (name: string, password: string) =>
+      server.request('/v1/auth/login', { body: { username: name, password } })
     const wrong = describeAnswer(await login(username, 'not the password at all'))
     const unknown = describeAnswer(await login(uniqueUsername('nobody'), 'not the password at all'))
     const disabledRight = describeAnswer(await login(disabled, strongPassword))
@@ -58,7 +65,9 @@ describe('username enumeration', () => {
     const ghost = uniqueUsername('ghost')
     const timeLogin = async (name: string) => {
       const started = performance.now()
-      const response = await server.request('/v1/auth/login', { body: { username: name, password: 'not the password at all' } })
+      const response = await server.request('/v1/auth/login', {
+        body: { username: name, password: 'not the password at all' },
+      })
       const elapsed = performance.now() - started
       assert.equal(response.status, 401)
       return elapsed
@@ -91,9 +100,18 @@ describe('username enumeration', () => {
         `round ${round + 1}: median wrong password ${knownMedian.toFixed(2)} ms, unknown user ${unknownMedian.toFixed(2)} ms, difference ${(difference * 100).toFixed(1)} %`,
       )
       if (difference < 0.1) break
-      await server.application.accountAdmin.unlockUsername(username, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
-      await server.application.accountAdmin.unlockUsername(ghost, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+      await server.application.accountAdmin.unlockUsername(username, {
+        actorUserId: null,
+        context: { ip: null, userAgent: 'test', requestId: null },
+      })
+      await server.application.accountAdmin.unlockUsername(ghost, {
+        actorUserId: null,
+        context: { ip: null, userAgent: 'test', requestId: null },
+      })
     }
-    assert.ok(differences.some((difference) => difference < 0.1), `differences ${differences.map((d) => (d * 100).toFixed(1)).join(', ')} %`)
+    assert.ok(
+      differences.some((difference) => difference < 0.1),
+      `differences ${differences.map((d) => (d * 100).toFixed(1)).join(', ')} %`,
+    )
   })
 })

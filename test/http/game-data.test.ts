@@ -11,7 +11,14 @@ import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
 import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
-import { logInWithCookie, logInWithToken, registerUser, startTestServer, type TestResponse, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithCookie,
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  type TestResponse,
+  type TestServer,
+} from '../helpers/test-server.ts'
 import { createIntrospectionClient } from '../helpers/token-lifecycle.ts'
 
 interface Backend {
@@ -23,7 +30,11 @@ interface Backend {
 const backends: Backend[] = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
-  { name: 'Redis', skip: await skipUnlessRedis(), openStores: (now) => openTestRedisStores(createTestRedisSettings(), now) },
+  {
+    name: 'Redis',
+    skip: await skipUnlessRedis(),
+    openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
+  },
 ]
 
 const mergePatch = 'application/merge-patch+json'
@@ -84,7 +95,14 @@ for (const backend of backends) {
       it('PATCH applies a JSON Merge Patch: null removes a member, objects merge, arrays replace', async (t) => {
         const { server, bearer } = await startWithPlayer(t, backend)
         await write(server, place.path, 'PUT', { a: 1, b: { c: 2, d: 3 }, list: [1, 2] }, { 'if-match': '"0"' }, bearer)
-        const patched = await write(server, place.path, 'PATCH', { a: null, b: { d: 4, e: 5 }, list: [3], f: 'new' }, { 'if-match': '"1"' }, bearer)
+        const patched = await write(
+          server,
+          place.path,
+          'PATCH',
+          { a: null, b: { d: 4, e: 5 }, list: [3], f: 'new' },
+          { 'if-match': '"1"' },
+          bearer,
+        )
         assert.equal(patched.status, 200, patched.text)
         assert.deepEqual(patched.json, { b: { c: 2, d: 4, e: 5 }, list: [3], f: 'new' })
         assert.equal(patched.headers.get('etag'), '"2"')
@@ -95,10 +113,25 @@ for (const backend of backends) {
         await write(server, place.path, 'PUT', { v: 1 }, { 'if-match': '"0"' }, bearer)
         await write(server, place.path, 'PUT', { v: 2 }, { 'if-match': '"1"' }, bearer)
         for (const method of ['PUT', 'PATCH'] as const) {
-          assertProblem(await write(server, place.path, method, { v: 'x' }, {}, bearer), 428, 'precondition_required', `${method} none`)
-          assertProblem(await write(server, place.path, method, { v: 'x' }, { 'if-match': '*' }, bearer), 428, 'precondition_required', `${method} *`)
+          assertProblem(
+            await write(server, place.path, method, { v: 'x' }, {}, bearer),
+            428,
+            'precondition_required',
+            `${method} none`,
+          )
+          assertProblem(
+            await write(server, place.path, method, { v: 'x' }, { 'if-match': '*' }, bearer),
+            428,
+            'precondition_required',
+            `${method} *`,
+          )
           for (const etag of ['"1"', '"0"', '"3"', 'W/"2"', '2', 'garbage']) {
-            assertProblem(await write(server, place.path, method, { v: 'x' }, { 'if-match': etag }, bearer), 412, 'precondition_failed', `${method} ${etag}`)
+            assertProblem(
+              await write(server, place.path, method, { v: 'x' }, { 'if-match': etag }, bearer),
+              412,
+              'precondition_failed',
+              `${method} ${etag}`,
+            )
           }
         }
         // A list naming the current version among others matches (RFC 9110 §13.1.1).
@@ -115,13 +148,32 @@ for (const backend of backends) {
         const fits = { blob: 'x'.repeat(1024 - '{"blob":""}'.length) }
         const written = await write(server, place.path, 'PUT', fits, { 'if-match': '"0"' }, bearer)
         assert.equal(written.status, 200, written.text)
-        const tooLarge = await write(server, place.path, 'PUT', { blob: 'x'.repeat(1024) }, { 'if-match': '"1"' }, bearer)
+        const tooLarge = await write(
+          server,
+          place.path,
+          'PUT',
+          { blob: 'x'.repeat(1024) },
+          { 'if-match': '"1"' },
+          bearer,
+        )
         assertProblem(tooLarge, 413, 'data_too_large')
         assert.equal(tooLarge.json.max_bytes, 1024)
         // A small patch that would make the document too large is refused too.
-        assertProblem(await write(server, place.path, 'PATCH', { more: 'y' }, { 'if-match': '"1"' }, bearer), 413, 'data_too_large', 'grown')
+        assertProblem(
+          await write(server, place.path, 'PATCH', { more: 'y' }, { 'if-match': '"1"' }, bearer),
+          413,
+          'data_too_large',
+          'grown',
+        )
         // Far beyond: refused by the body limit before parsing.
-        const huge = await write(server, place.path, 'PUT', { blob: 'x'.repeat(64 * 1024) }, { 'if-match': '"1"' }, bearer)
+        const huge = await write(
+          server,
+          place.path,
+          'PUT',
+          { blob: 'x'.repeat(64 * 1024) },
+          { 'if-match': '"1"' },
+          bearer,
+        )
         assertProblem(huge, 413, 'payload_too_large')
         assert.equal((await server.request(place.path, { bearer })).headers.get('etag'), '"1"')
       })
@@ -138,19 +190,34 @@ for (const backend of backends) {
           assertProblem(response, 400, 'validation_failed', body)
         }
         assertProblem(
-          await server.request(place.path, { method: 'PATCH', rawBody: '{}', headers: { 'content-type': 'application/json', 'if-match': '"0"' }, bearer }),
+          await server.request(place.path, {
+            method: 'PATCH',
+            rawBody: '{}',
+            headers: { 'content-type': 'application/json', 'if-match': '"0"' },
+            bearer,
+          }),
           415,
           'unsupported_media_type',
           'PATCH as application/json',
         )
         assertProblem(
-          await server.request(place.path, { method: 'PUT', rawBody: '{}', headers: { 'content-type': mergePatch, 'if-match': '"0"' }, bearer }),
+          await server.request(place.path, {
+            method: 'PUT',
+            rawBody: '{}',
+            headers: { 'content-type': mergePatch, 'if-match': '"0"' },
+            bearer,
+          }),
           415,
           'unsupported_media_type',
           'PUT as merge patch',
         )
         assertProblem(
-          await server.request(place.path, { method: 'PUT', rawBody: '{}', headers: { 'content-type': 'text/plain', 'if-match': '"0"' }, bearer }),
+          await server.request(place.path, {
+            method: 'PUT',
+            rawBody: '{}',
+            headers: { 'content-type': 'text/plain', 'if-match': '"0"' },
+            bearer,
+          }),
           415,
           'unsupported_media_type',
           'text/plain',
@@ -183,7 +250,12 @@ for (const backend of backends) {
         const { cookie } = await logInWithCookie(server, username)
         const origin = new URL(server.config.tokens.issuer).origin
         const send = (headers: Record<string, string>) =>
-          server.request(place.path, { method: 'PUT', rawBody: '{"a":1}', headers: { 'content-type': 'application/json', 'if-match': '"0"', ...headers }, cookie })
+          server.request(place.path, {
+            method: 'PUT',
+            rawBody: '{"a":1}',
+            headers: { 'content-type': 'application/json', 'if-match': '"0"', ...headers },
+            cookie,
+          })
         assertProblem(await send({ origin: 'https://evil.example' }), 403, 'csrf_rejected')
         assert.equal((await send({ origin })).status, 200)
         assert.deepEqual((await server.request(place.path, { cookie })).json, { a: 1 })
@@ -191,69 +263,88 @@ for (const backend of backends) {
     })
   }
 
-  describe(`session data and player data across sessions and for service clients (${backend.name})`, { skip: backend.skip }, () => {
-    it('session data belongs to one session and ends with it; player data stays with the user', async (t) => {
-      const { server, username, bearer, tokens } = await startWithPlayer(t, backend)
-      await write(server, '/v1/sessions/current/data', 'PUT', { cart: [1] }, { 'if-match': '"0"' }, bearer)
-      await write(server, '/v1/me/data', 'PUT', { xp: 5 }, { 'if-match': '"0"' }, bearer)
-      const second = await logInWithToken(server, username)
-      assert.deepEqual((await server.request('/v1/sessions/current/data', { bearer: second.access_token })).json, {})
-      assert.deepEqual((await server.request('/v1/me/data', { bearer: second.access_token })).json, { xp: 5 })
+  describe(
+    `session data and player data across sessions and for service clients (${backend.name})`,
+    { skip: backend.skip },
+    () => {
+      it('session data belongs to one session and ends with it; player data stays with the user', async (t) => {
+        const { server, username, bearer, tokens } = await startWithPlayer(t, backend)
+        await write(server, '/v1/sessions/current/data', 'PUT', { cart: [1] }, { 'if-match': '"0"' }, bearer)
+        await write(server, '/v1/me/data', 'PUT', { xp: 5 }, { 'if-match': '"0"' }, bearer)
+        const second = await logInWithToken(server, username)
+        assert.deepEqual((await server.request('/v1/sessions/current/data', { bearer: second.access_token })).json, {})
+        assert.deepEqual((await server.request('/v1/me/data', { bearer: second.access_token })).json, { xp: 5 })
 
-      const client = await createIntrospectionClient(server)
-      const asClient = { authorization: client.authorization }
-      const ofSession = await server.request(`/v1/sessions/${tokens.session_id}/data`, { headers: asClient })
-      assert.equal(ofSession.status, 200)
-      assert.deepEqual(ofSession.json, { cart: [1] })
+        const client = await createIntrospectionClient(server)
+        const asClient = { authorization: client.authorization }
+        const ofSession = await server.request(`/v1/sessions/${tokens.session_id}/data`, { headers: asClient })
+        assert.equal(ofSession.status, 200)
+        assert.deepEqual(ofSession.json, { cart: [1] })
 
-      assert.equal((await server.request('/v1/auth/logout', { method: 'POST', bearer })).status, 204)
-      assertProblem(await server.request(`/v1/sessions/${tokens.session_id}/data`, { headers: asClient }), 404, 'not_found', 'ended read')
-      assertProblem(
-        await server.request(`/v1/sessions/${tokens.session_id}/data`, {
-          method: 'PUT',
-          rawBody: '{}',
-          headers: { ...asClient, 'content-type': 'application/json', 'if-match': '"1"' },
-        }),
-        404,
-        'not_found',
-        'ended write',
-      )
-      assert.equal(await server.stores.sessionData.readDocument(tokens.session_id), null)
-      assert.deepEqual((await server.request('/v1/me/data', { bearer: second.access_token })).json, { xp: 5 })
-    })
+        assert.equal((await server.request('/v1/auth/logout', { method: 'POST', bearer })).status, 204)
+        assertProblem(
+          await server.request(`/v1/sessions/${tokens.session_id}/data`, { headers: asClient }),
+          404,
+          'not_found',
+          'ended read',
+        )
+        assertProblem(
+          await server.request(`/v1/sessions/${tokens.session_id}/data`, {
+            method: 'PUT',
+            rawBody: '{}',
+            headers: { ...asClient, 'content-type': 'application/json', 'if-match': '"1"' },
+          }),
+          404,
+          'not_found',
+          'ended write',
+        )
+        assert.equal(await server.stores.sessionData.readDocument(tokens.session_id), null)
+        assert.deepEqual((await server.request('/v1/me/data', { bearer: second.access_token })).json, { xp: 5 })
+      })
 
-    it('a service client reads and writes a session\'s and a user\'s data with versions; others are refused', async (t) => {
-      const { server, userId, bearer, tokens } = await startWithPlayer(t, backend)
-      const client = await createIntrospectionClient(server)
-      const asClient = { authorization: client.authorization }
-      const sessionPath = `/v1/sessions/${tokens.session_id}/data`
-      const userPath = `/v1/users/${userId}/data`
-      for (const path of [sessionPath, userPath]) {
-        const put = await server.request(path, {
-          method: 'PUT',
-          rawBody: '{"score":1}',
-          headers: { ...asClient, 'content-type': 'application/json', 'if-match': '"0"' },
-        })
-        assert.equal(put.status, 200, put.text)
-        const patch = await server.request(path, {
-          method: 'PATCH',
-          rawBody: '{"score":2}',
-          headers: { ...asClient, 'content-type': mergePatch, 'if-match': '"1"' },
-        })
-        assert.equal(patch.headers.get('etag'), '"2"')
-        const stale = await server.request(path, {
-          method: 'PATCH',
-          rawBody: '{"score":3}',
-          headers: { ...asClient, 'content-type': mergePatch, 'if-match': '"1"' },
-        })
-        assertProblem(stale, 412, 'precondition_failed')
-        assertProblem(await server.request(path), 401, 'invalid_client', `${path} anonymous`)
-        assertProblem(await server.request(path, { bearer }), 401, 'invalid_client', `${path} as player`)
-      }
-      assert.deepEqual((await server.request('/v1/sessions/current/data', { bearer })).json, { score: 2 })
-      assert.deepEqual((await server.request('/v1/me/data', { bearer })).json, { score: 2 })
-      assertProblem(await server.request('/v1/users/no-such-user/data', { headers: asClient }), 404, 'not_found', 'unknown user')
-      assertProblem(await server.request('/v1/sessions/no-such-session/data', { headers: asClient }), 404, 'not_found', 'unknown session')
-    })
-  })
+      it("a service client reads and writes a session's and a user's data with versions; others are refused", async (t) => {
+        const { server, userId, bearer, tokens } = await startWithPlayer(t, backend)
+        const client = await createIntrospectionClient(server)
+        const asClient = { authorization: client.authorization }
+        const sessionPath = `/v1/sessions/${tokens.session_id}/data`
+        const userPath = `/v1/users/${userId}/data`
+        for (const path of [sessionPath, userPath]) {
+          const put = await server.request(path, {
+            method: 'PUT',
+            rawBody: '{"score":1}',
+            headers: { ...asClient, 'content-type': 'application/json', 'if-match': '"0"' },
+          })
+          assert.equal(put.status, 200, put.text)
+          const patch = await server.request(path, {
+            method: 'PATCH',
+            rawBody: '{"score":2}',
+            headers: { ...asClient, 'content-type': mergePatch, 'if-match': '"1"' },
+          })
+          assert.equal(patch.headers.get('etag'), '"2"')
+          const stale = await server.request(path, {
+            method: 'PATCH',
+            rawBody: '{"score":3}',
+            headers: { ...asClient, 'content-type': mergePatch, 'if-match': '"1"' },
+          })
+          assertProblem(stale, 412, 'precondition_failed')
+          assertProblem(await server.request(path), 401, 'invalid_client', `${path} anonymous`)
+          assertProblem(await server.request(path, { bearer }), 401, 'invalid_client', `${path} as player`)
+        }
+        assert.deepEqual((await server.request('/v1/sessions/current/data', { bearer })).json, { score: 2 })
+        assert.deepEqual((await server.request('/v1/me/data', { bearer })).json, { score: 2 })
+        assertProblem(
+          await server.request('/v1/users/no-such-user/data', { headers: asClient }),
+          404,
+          'not_found',
+          'unknown user',
+        )
+        assertProblem(
+          await server.request('/v1/sessions/no-such-session/data', { headers: asClient }),
+          404,
+          'not_found',
+          'unknown session',
+        )
+      })
+    },
+  )
 }

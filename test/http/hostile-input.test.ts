@@ -83,7 +83,9 @@ describe('hostile HTTP', { concurrency: true }, () => {
 
   it('serves only documented methods and never echoes a TRACE', async (t) => {
     const server = await startTestServer(t)
-    const trace = await sendRaw(server.url, ['TRACE /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Echo-Me: secret-marker\r\n\r\n'])
+    const trace = await sendRaw(server.url, [
+      'TRACE /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Echo-Me: secret-marker\r\n\r\n',
+    ])
     assert.ok([400, 404, 405].includes(trace.status), `${trace.status}`)
     assert.doesNotMatch(trace.text, /secret-marker/)
     const unknown = await sendRaw(server.url, ['FOO /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'])
@@ -94,7 +96,10 @@ describe('hostile HTTP', { concurrency: true }, () => {
     const server = await startTestServer(t)
     const { username } = await registerUser(server)
     const evil = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }
-    const login = await server.request('/v1/auth/login', { body: { username, password: strongPassword }, headers: evil })
+    const login = await server.request('/v1/auth/login', {
+      body: { username, password: strongPassword },
+      headers: evil,
+    })
     assert.equal(login.status, 200)
     const payload = JSON.parse(Buffer.from(login.json.access_token.split('.')[1], 'base64url').toString('utf8'))
     assert.equal(payload.iss, server.config.tokens.issuer)

@@ -9,7 +9,11 @@ import { startTestServer } from '../helpers/test-server.ts'
 
 const securityHeaders = ['x-content-type-options', 'content-security-policy', 'referrer-policy', 'cache-control']
 
-function assertProblem(response: { status: number; headers: Headers; text: string; json: any }, status: number, name: string): void {
+function assertProblem(
+  response: { status: number; headers: Headers; text: string; json: any },
+  status: number,
+  name: string,
+): void {
   assert.equal(response.status, status, name)
   assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, name)
   assert.equal(response.json.status, status, name)
@@ -44,7 +48,10 @@ describe('the edges of the HTTP layer', () => {
     assert.match(headersOnly.text, /"code":"not_found"/)
     // 2. A malformed or oversized body there is never parsed either: 404, not 400 or 413.
     for (const rawBody of ['{broken', 'x'.repeat(2 * 1024 * 1024)]) {
-      const response = await server.request('/v1/not-a-route', { rawBody, headers: { 'content-type': 'application/json' } })
+      const response = await server.request('/v1/not-a-route', {
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      })
       assertProblem(response, 404, `${rawBody.length} bytes`)
     }
     // 3. The same for a known address with a method it does not take (405).
@@ -57,13 +64,22 @@ describe('the edges of the HTTP layer', () => {
 
   it('a 415 names the content type the endpoint takes', async (t) => {
     const server = await startTestServer(t)
-    const json = await server.request('/v1/auth/login', { rawBody: 'username=a', headers: { 'content-type': 'text/plain' } })
+    const json = await server.request('/v1/auth/login', {
+      rawBody: 'username=a',
+      headers: { 'content-type': 'text/plain' },
+    })
     assertProblem(json, 415, 'JSON route')
     assert.match(json.json.detail, /application\/json/)
-    const form = await server.request('/v1/oauth/revoke', { rawBody: '{"token":"x"}', headers: { 'content-type': 'application/json' } })
+    const form = await server.request('/v1/oauth/revoke', {
+      rawBody: '{"token":"x"}',
+      headers: { 'content-type': 'application/json' },
+    })
     assertProblem(form, 415, 'form route')
     assert.match(form.json.detail, /application\/x-www-form-urlencoded/)
-    const charset = await server.request('/v1/auth/login', { rawBody: '{}', headers: { 'content-type': 'application/json; charset=latin1' } })
+    const charset = await server.request('/v1/auth/login', {
+      rawBody: '{}',
+      headers: { 'content-type': 'application/json; charset=latin1' },
+    })
     assertProblem(charset, 415, 'charset')
     assert.match(charset.json.detail, /application\/json in UTF-8/)
   })
@@ -73,20 +89,34 @@ describe('the edges of the HTTP layer', () => {
     const cases: Array<[string, string, { line: number; column: number; position: number }]> = [
       // V8 gives no position for an unexpected token, and quotes the text around it.
       ['an unquoted value', '{"username": "abc", "password": secret-hunter2}', { line: 1, column: 33, position: 32 }],
-      ['a trailing comma', '{"username": "abc",\n "password": "secret-hunter2",\n}', { line: 3, column: 1, position: 51 }],
+      [
+        'a trailing comma',
+        '{"username": "abc",\n "password": "secret-hunter2",\n}',
+        { line: 3, column: 1, position: 51 },
+      ],
       ['a truncated body', '{"username": "abc", "password": "secret-hunter2', { line: 1, column: 48, position: 47 }],
       ['a bare word', 'secret-hunter2', { line: 1, column: 1, position: 0 }],
     ]
     for (const [name, rawBody, place] of cases) {
-      const response = await server.request('/v1/auth/login', { rawBody, headers: { 'content-type': 'application/json' } })
+      const response = await server.request('/v1/auth/login', {
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      })
       assertProblem(response, 400, name)
       assert.equal(response.json.code, 'validation_failed', name)
-      assert.deepEqual({ line: response.json.line, column: response.json.column, position: response.json.position }, place, name)
+      assert.deepEqual(
+        { line: response.json.line, column: response.json.column, position: response.json.position },
+        place,
+        name,
+      )
       assert.match(response.json.detail, new RegExp(`line ${place.line}, column ${place.column}`), name)
       assert.doesNotMatch(response.text, /hunter2|secret/, name)
     }
     // Prototype keys in valid JSON are refused as before, with no place to point at.
-    const poisoned = await server.request('/v1/auth/login', { rawBody: '{"__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } })
+    const poisoned = await server.request('/v1/auth/login', {
+      rawBody: '{"__proto__":{"x":1}}',
+      headers: { 'content-type': 'application/json' },
+    })
     assertProblem(poisoned, 400, 'prototype key')
     assert.equal(poisoned.json.position, undefined)
   })

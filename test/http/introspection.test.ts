@@ -13,7 +13,13 @@ import {
   refresh,
   signInAsAdmin,
 } from '../helpers/token-lifecycle.ts'
-import { logInWithCookie, logInWithToken, registerUser, startTestServer, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithCookie,
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 async function signedIn(server: TestServer) {
   const { username, id } = await registerUser(server)
@@ -137,7 +143,10 @@ describe('introspection', () => {
     // Another admin stays: the last one cannot be demoted.
     await signInAsAdmin(server)
     assert.deepEqual((await introspect(server, client, admin.access_token)).json.roles, ['admin', 'user'])
-    await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], {
+      actorUserId: null,
+      context: { ip: null, userAgent: 'test', requestId: null },
+    })
     assert.deepEqual(decodeJwt(admin.access_token).roles, ['admin', 'user'])
     assert.deepEqual((await introspect(server, client, admin.access_token)).json.roles, ['user'])
   })
@@ -147,7 +156,10 @@ describe('introspection', () => {
     const client = await createIntrospectionClient(server)
     const user = await signedIn(server)
     assert.equal((await introspect(server, client, user.access_token, 'refresh_token')).json.token_type, 'access_token')
-    assert.equal((await introspect(server, client, user.refresh_token, 'access_token')).json.token_type, 'refresh_token')
+    assert.equal(
+      (await introspect(server, client, user.refresh_token, 'access_token')).json.token_type,
+      'refresh_token',
+    )
     assert.equal((await introspect(server, client, user.refresh_token, 'id_token')).json.token_type, 'refresh_token')
   })
 
@@ -180,7 +192,10 @@ describe('introspection', () => {
       assert.equal(response.status, status, name)
       assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, name)
     }
-    const accepted = await send(`token=${encodeURIComponent(user.access_token)}&unknown_parameter=ignored`, `${form}; charset=UTF-8`)
+    const accepted = await send(
+      `token=${encodeURIComponent(user.access_token)}&unknown_parameter=ignored`,
+      `${form}; charset=UTF-8`,
+    )
     assert.equal(accepted.json.active, true)
   })
 

@@ -21,7 +21,9 @@ function randomValue(random: () => number, depth: number): unknown {
     return [null, true, false, -0.5e-3, 1234, 'tëxt "quoted" \\ \n\u0001', ''][Math.floor(random() * 7)]
   }
   if (pick < 0.65) return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(random, depth + 1))
-  return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, (_, index) => [`k${index}`, randomValue(random, depth + 1)]))
+  return Object.fromEntries(
+    Array.from({ length: Math.floor(random() * 4) }, (_, index) => [`k${index}`, randomValue(random, depth + 1)]),
+  )
 }
 
 const noise = ['{', '}', '[', ']', ',', ':', '"', '\\', 'x', '0', '-', '.', 'e', ' ', '\n', 't', 'n', '\u0002']

@@ -46,10 +46,13 @@ describe('signing key rotation', () => {
     assert.equal(decodeProtectedHeader(afterActivation.access_token).kid, newKid)
     assert.equal((await server.request('/v1/me', { bearer: beforeActivation.access_token })).status, 200)
     const keys = await server.request('/v1/admin/keys', { bearer: (await signInAsAdmin(server)).access_token })
-    assert.deepEqual(keys.json.keys.map((key: { kid: string; state: string }) => [key.kid, key.state]), [
-      [oldKid, 'retiring'],
-      [newKid, 'active'],
-    ])
+    assert.deepEqual(
+      keys.json.keys.map((key: { kid: string; state: string }) => [key.kid, key.state]),
+      [
+        [oldKid, 'retiring'],
+        [newKid, 'active'],
+      ],
+    )
 
     // 3. The old key stays published until its last token (signed just before activation) has
     // expired, leeway included; then it leaves the JWKS and its tokens are refused.
@@ -66,16 +69,28 @@ describe('signing key rotation', () => {
   it('lists keys without any private member and rotates to ES256 on request', async (t) => {
     const server = await startTestServer(t, profile)
     const admin = await signInAsAdmin(server)
-    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=ES256', { method: 'POST', bearer: admin.access_token })
+    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=ES256', {
+      method: 'POST',
+      bearer: admin.access_token,
+    })
     assert.equal(rotation.json.alg, 'ES256')
     const listed = await server.request('/v1/admin/keys', { bearer: admin.access_token })
-    assert.deepEqual(listed.json.keys.map((key: { alg: string }) => key.alg), ['EdDSA', 'ES256'])
+    assert.deepEqual(
+      listed.json.keys.map((key: { alg: string }) => key.alg),
+      ['EdDSA', 'ES256'],
+    )
     const jwks = await server.request('/.well-known/jwks.json')
     for (const text of [listed.text, rotation.text, jwks.text]) {
       assert.doesNotMatch(text, /"(d|p|q|dp|dq|qi|k)"\s*:/)
       assert.doesNotMatch(text, /v1\.[A-Za-z0-9_-]+\./, 'no sealed private key')
     }
-    assert.deepEqual(jwks.json.keys.map((key: { kty: string; crv: string }) => [key.kty, key.crv]), [['OKP', 'Ed25519'], ['EC', 'P-256']])
+    assert.deepEqual(
+      jwks.json.keys.map((key: { kty: string; crv: string }) => [key.kty, key.crv]),
+      [
+        ['OKP', 'Ed25519'],
+        ['EC', 'P-256'],
+      ],
+    )
     server.clock.advanceSeconds(600)
     const signedIn = await signInAsAdmin(server)
     assert.deepEqual(decodeProtectedHeader(signedIn.access_token).alg, 'ES256')
@@ -85,7 +100,10 @@ describe('signing key rotation', () => {
   it('rotates to RS256 on request: the JWKS publishes the modulus and exponent only, and its tokens work', async (t) => {
     const server = await startTestServer(t, profile)
     const admin = await signInAsAdmin(server)
-    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=RS256', { method: 'POST', bearer: admin.access_token })
+    const rotation = await server.request('/v1/admin/keys/rotate?algorithm=RS256', {
+      method: 'POST',
+      bearer: admin.access_token,
+    })
     assert.equal(rotation.status, 201)
     assert.equal(rotation.json.alg, 'RS256')
     const jwks = await server.request('/.well-known/jwks.json')
@@ -95,21 +113,41 @@ describe('signing key rotation', () => {
     assert.doesNotMatch(jwks.text, /"(d|p|q|dp|dq|qi)"\s*:/)
     server.clock.advanceSeconds(600)
     const signedIn = await signInAsAdmin(server)
-    assert.deepEqual(decodeProtectedHeader(signedIn.access_token), { alg: 'RS256', kid: rotation.json.kid, typ: 'at+jwt' })
+    assert.deepEqual(decodeProtectedHeader(signedIn.access_token), {
+      alg: 'RS256',
+      kid: rotation.json.kid,
+      typ: 'at+jwt',
+    })
     assert.equal((await server.request('/v1/me', { bearer: signedIn.access_token })).status, 200)
   })
 
   it('refuses an unknown algorithm or a malformed emergency flag, and lets no one but an admin rotate', async (t) => {
     const server = await startTestServer(t, profile)
     const admin = await signInAsAdmin(server)
-    for (const query of ['algorithm=HS256', 'algorithm=none', 'algorithm=RS512', 'algorithm=PS256', 'emergency=maybe', 'emergency=', 'emergency[]=true', 'urgent=true']) {
-      const response = await server.request(`/v1/admin/keys/rotate?${query}`, { method: 'POST', bearer: admin.access_token })
+    for (const query of [
+      'algorithm=HS256',
+      'algorithm=none',
+      'algorithm=RS512',
+      'algorithm=PS256',
+      'emergency=maybe',
+      'emergency=',
+      'emergency[]=true',
+      'urgent=true',
+    ]) {
+      const response = await server.request(`/v1/admin/keys/rotate?${query}`, {
+        method: 'POST',
+        bearer: admin.access_token,
+      })
       assert.equal(response.status, 400, query)
       assert.equal(response.json.code, 'validation_failed', query)
     }
     const { username } = await registerUser(server)
     const player = await logInWithToken(server, username)
-    assert.equal((await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: player.access_token })).status, 403)
+    assert.equal(
+      (await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: player.access_token }))
+        .status,
+      403,
+    )
     assert.equal((await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST' })).status, 401)
     assert.equal((await jwksKids(server)).length, 1)
   })
@@ -124,7 +162,13 @@ describe('signing key rotation', () => {
     })
     const events = server.auditEvents.filter((event) => event.type === 'key_rotated')
     assert.deepEqual(
-      events.map((event) => [event.details.kid, event.actorUserId, event.ip, event.userAgent, event.requestId !== null]),
+      events.map((event) => [
+        event.details.kid,
+        event.actorUserId,
+        event.ip,
+        event.userAgent,
+        event.requestId !== null,
+      ]),
       [[rotation.json.kid, admin.id, '127.0.0.1', 'key-admin/1.0', true]],
     )
   })
@@ -138,7 +182,10 @@ describe('signing key rotation', () => {
     assert.equal((await server.request('/v1/me', { bearer: player.access_token })).status, 200)
     const pending = await server.request('/v1/admin/keys/rotate', { method: 'POST', bearer: admin.access_token })
 
-    const rotation = await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: admin.access_token })
+    const rotation = await server.request('/v1/admin/keys/rotate?emergency=true', {
+      method: 'POST',
+      bearer: admin.access_token,
+    })
     assert.equal(rotation.status, 201)
     assert.equal(rotation.json.state, 'active')
     assert.deepEqual(await jwksKids(server), [rotation.json.kid])

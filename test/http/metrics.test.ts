@@ -36,7 +36,8 @@ describe('metrics', () => {
     assert.equal(before.get('tessera_logins_total{outcome="success"}') ?? 0, 0)
     assert.equal(before.get('tessera_active_sessions'), 0)
     const login = (await server.request('/v1/auth/login', { body: { username: 'frank', password } })).json
-    for (let index = 0; index < 3; index += 1) await server.request('/v1/auth/login', { body: { username: 'frank', password: 'wrong horse battery staple' } })
+    for (let index = 0; index < 3; index += 1)
+      await server.request('/v1/auth/login', { body: { username: 'frank', password: 'wrong horse battery staple' } })
     await server.request('/v1/auth/register', { body: { username: 'grace', password } })
     await server.request('/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })
     await server.request('/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })
@@ -51,7 +52,11 @@ describe('metrics', () => {
     assert.equal(after.get('tessera_alerts_raised_total{rule="refresh_token_reuse",severity="high"}'), 1)
     assert.equal(after.get('tessera_active_sessions'), 0)
     assert.ok((after.get('tessera_password_hash_duration_seconds_count') ?? 0) >= 5)
-    assert.ok((after.get('tessera_http_request_duration_seconds_count{method="POST",route="/v1/auth/login",status_code="401"}') ?? 0) === 3)
+    assert.ok(
+      (after.get(
+        'tessera_http_request_duration_seconds_count{method="POST",route="/v1/auth/login",status_code="401"}',
+      ) ?? 0) === 3,
+    )
     assert.equal(after.get('tessera_throttled_requests_total') ?? 0, 0)
     await server.request('/v1/auth/login', { body: { username: 'frank', password } })
     assert.equal((await read()).get('tessera_active_sessions'), 1)

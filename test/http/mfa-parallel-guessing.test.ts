@@ -13,7 +13,13 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { loopbackAddresses, sendBurst, sendInSequence, type BurstRequest } from '../helpers/burst.ts'
 import { enrolTotp } from '../helpers/second-factor.ts'
-import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 async function serverWithEnrolledUser(t: TestContext) {
   const server = await startTestServer(t)
@@ -50,19 +56,31 @@ describe('parallel guessing of the second step', { timeout: 120_000 }, () => {
   for (const challengeCount of [1, 20]) {
     it(`100 simultaneous wrong codes over ${challengeCount} challenge(s) get no more checks than 100 sent one by one`, async (t) => {
       const sequential = await serverWithEnrolledUser(t)
-      const sequentialStatuses = await sendInSequence(sequential.server.url, buildGuesses(await openChallenges(sequential.server, sequential.username, challengeCount)))
+      const sequentialStatuses = await sendInSequence(
+        sequential.server.url,
+        buildGuesses(await openChallenges(sequential.server, sequential.username, challengeCount)),
+      )
       const sequentialChecks = countCheckedCodes(sequential.server)
 
       const parallel = await serverWithEnrolledUser(t)
-      const parallelStatuses = await sendBurst(parallel.server.url, buildGuesses(await openChallenges(parallel.server, parallel.username, challengeCount)))
+      const parallelStatuses = await sendBurst(
+        parallel.server.url,
+        buildGuesses(await openChallenges(parallel.server, parallel.username, challengeCount)),
+      )
       const parallelChecks = countCheckedCodes(parallel.server)
 
       t.diagnostic(`codes checked: ${parallelChecks} in the burst, ${sequentialChecks} one by one`)
-      assert.equal(sequentialChecks, challengeCount === 1 ? 5 : 10, sequentialStatuses.join(","))
-      assert.ok(parallelChecks <= sequentialChecks, `${parallelChecks} codes checked in the burst, ${sequentialChecks} one by one`)
+      assert.equal(sequentialChecks, challengeCount === 1 ? 5 : 10, sequentialStatuses.join(','))
+      assert.ok(
+        parallelChecks <= sequentialChecks,
+        `${parallelChecks} codes checked in the burst, ${sequentialChecks} one by one`,
+      )
       assert.ok(parallelChecks >= 1)
       // Every answer is a refusal: a wrong code, a spent challenge or a throttle; never a 5xx.
-      assert.deepEqual([...new Set(parallelStatuses)].filter((status) => ![401, 429].includes(status)), [])
+      assert.deepEqual(
+        [...new Set(parallelStatuses)].filter((status) => ![401, 429].includes(status)),
+        [],
+      )
       assert.equal(parallelStatuses.filter((status) => status === 401).length >= parallelChecks, true)
     })
   }

@@ -8,11 +8,20 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { findFreePort } from '../helpers/redis.ts'
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp-server.ts'
-import { logInWithToken, startTestServer, strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  startTestServer,
+  strongPassword,
+  uniqueUsername,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 const newPassword = 'a brand new passphrase for this account'
 
-async function startWithMail(t: TestContext, logLines?: string[]): Promise<{ server: TestServer; smtp: TestSmtpServer }> {
+async function startWithMail(
+  t: TestContext,
+  logLines?: string[],
+): Promise<{ server: TestServer; smtp: TestSmtpServer }> {
   const smtp = await startTestSmtpServer(t)
   const port = await findFreePort()
   // No TESSERA_MAIL_LINK_URL: the links lead to the hosted pages of the public URL.
@@ -31,7 +40,10 @@ async function startWithMail(t: TestContext, logLines?: string[]): Promise<{ ser
 }
 
 function readCookies(headers: Headers): string {
-  return headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ')
+  return headers
+    .getSetCookie()
+    .map((cookie) => cookie.split(';')[0])
+    .join('; ')
 }
 
 async function openForm(server: TestServer, path: string, headers: Record<string, string> = {}) {
@@ -46,7 +58,12 @@ async function openForm(server: TestServer, path: string, headers: Record<string
   }
 }
 
-async function postForm(server: TestServer, path: string, fields: Record<string, string>, headers: Record<string, string>) {
+async function postForm(
+  server: TestServer,
+  path: string,
+  fields: Record<string, string>,
+  headers: Record<string, string>,
+) {
   const response = await fetch(`${server.url}${path}`, {
     method: 'POST',
     redirect: 'manual',
@@ -67,7 +84,9 @@ function readLinkToken(server: TestServer, mail: ReceivedMail, page: 'password-r
 async function registerVerified(server: TestServer, smtp: TestSmtpServer) {
   const username = uniqueUsername('page')
   const address = `${username}@example.com`
-  const registered = await server.request('/v1/auth/register', { body: { username, password: strongPassword, email: address } })
+  const registered = await server.request('/v1/auth/register', {
+    body: { username, password: strongPassword, email: address },
+  })
   assert.equal(registered.status, 201, registered.text)
   const token = readLinkToken(server, await smtp.nextMailTo(address), 'verify-email')
   const page = await openForm(server, `/verify-email?token=${token}`)
@@ -101,13 +120,26 @@ describe('hosted pages of mailed links', () => {
     assert.match(forgot.text, /<label for="account">Username or email address<\/label>/)
     const answers = []
     for (const account_ of ['nobody-here', 'nobody@example.com', account.address.toUpperCase()]) {
-      const answer = await postForm(server, '/forgot-password', { csrf_token: forgot.token, account: account_ }, { cookie: forgot.cookies })
+      const answer = await postForm(
+        server,
+        '/forgot-password',
+        { csrf_token: forgot.token, account: account_ },
+        { cookie: forgot.cookies },
+      )
       assert.equal(answer.status, 200)
       answers.push(withoutFormToken(answer.text))
     }
-    assert.match(answers[0] ?? '', /If an account with a verified email address matches, a mail with a link is on its way/)
+    assert.match(
+      answers[0] ?? '',
+      /If an account with a verified email address matches, a mail with a link is on its way/,
+    )
     assert.equal(new Set(answers).size, 1, 'one answer whatever the input names')
-    const empty = await postForm(server, '/forgot-password', { csrf_token: forgot.token, account: ' ' }, { cookie: forgot.cookies })
+    const empty = await postForm(
+      server,
+      '/forgot-password',
+      { csrf_token: forgot.token, account: ' ' },
+      { cookie: forgot.cookies },
+    )
     assert.equal(empty.status, 400)
     assert.match(empty.text, /aria-invalid="true"/)
     const forged = await postForm(server, '/forgot-password', { account: account.username }, { cookie: forgot.cookies })
@@ -116,7 +148,11 @@ describe('hosted pages of mailed links', () => {
     const mail = await smtp.nextMailTo(account.address)
     const token = readLinkToken(server, mail, 'password-reset')
     await server.application.email.whenMailSent()
-    assert.equal(smtp.received.filter((received) => received.to.includes(account.address)).length, 2, 'the verification mail and one reset mail')
+    assert.equal(
+      smtp.received.filter((received) => received.to.includes(account.address)).length,
+      2,
+      'the verification mail and one reset mail',
+    )
 
     const page = await openForm(server, `/password-reset?token=${token}`)
     assert.equal(page.status, 200)
@@ -125,22 +161,49 @@ describe('hosted pages of mailed links', () => {
     const form = { csrf_token: page.token, token }
     const cookie = { cookie: page.cookies }
 
-    const mismatch = await postForm(server, '/password-reset', { ...form, password: newPassword, password_repeat: 'something else' }, cookie)
+    const mismatch = await postForm(
+      server,
+      '/password-reset',
+      { ...form, password: newPassword, password_repeat: 'something else' },
+      cookie,
+    )
     assert.equal(mismatch.status, 400)
-    assert.match(mismatch.text, /<span class="field-error" id="password_repeat-error">The two passwords are not the same\.<\/span>/)
-    const weak = await postForm(server, '/password-reset', { ...form, password: 'short', password_repeat: 'short' }, cookie)
+    assert.match(
+      mismatch.text,
+      /<span class="field-error" id="password_repeat-error">The two passwords are not the same\.<\/span>/,
+    )
+    const weak = await postForm(
+      server,
+      '/password-reset',
+      { ...form, password: 'short', password_repeat: 'short' },
+      cookie,
+    )
     assert.equal(weak.status, 400)
     assert.match(weak.text, /id="password-error">The password must be at least/)
     assert.match(weak.text, /id="password"[^>]*aria-invalid="true"/)
 
     // Under no-referrer a browser sends `Origin: null`; Fetch Metadata tells its own form from a forged one.
-    const sandboxed = await postForm(server, '/password-reset', { ...form, password: newPassword, password_repeat: newPassword }, {
-      ...cookie, origin: 'null', 'sec-fetch-site': 'cross-site',
-    })
+    const sandboxed = await postForm(
+      server,
+      '/password-reset',
+      { ...form, password: newPassword, password_repeat: newPassword },
+      {
+        ...cookie,
+        origin: 'null',
+        'sec-fetch-site': 'cross-site',
+      },
+    )
     assert.equal(sandboxed.status, 403)
-    const done = await postForm(server, '/password-reset', { ...form, password: newPassword, password_repeat: newPassword }, {
-      ...cookie, origin: 'null', 'sec-fetch-site': 'same-origin',
-    })
+    const done = await postForm(
+      server,
+      '/password-reset',
+      { ...form, password: newPassword, password_repeat: newPassword },
+      {
+        ...cookie,
+        origin: 'null',
+        'sec-fetch-site': 'same-origin',
+      },
+    )
     assert.equal(done.status, 200, done.text)
     assert.match(done.text, /every session of your account was ended/)
     assert.match(done.text, /<a href="\/login">Sign in<\/a>/)
@@ -148,27 +211,40 @@ describe('hosted pages of mailed links', () => {
     assert.equal(old.status, 401, 'the session from before the reset has ended')
     await logInWithToken(server, account.username, newPassword)
 
-    const reused = await postForm(server, '/password-reset', { ...form, password: 'yet another long passphrase', password_repeat: 'yet another long passphrase' }, cookie)
+    const reused = await postForm(
+      server,
+      '/password-reset',
+      { ...form, password: 'yet another long passphrase', password_repeat: 'yet another long passphrase' },
+      cookie,
+    )
     assert.equal(reused.status, 400)
     assert.match(reused.text, /This link was used already, has expired, or was replaced by a newer one/)
     assert.match(reused.text, /<a href="\/forgot-password">Ask for a new link<\/a>/)
 
     const leaked = logLines.filter((line) => line.includes(token))
     assert.deepEqual(leaked, [], 'the token is in no log line')
-    assert.ok(logLines.some((line) => line.includes('"path":"/password-reset"')), 'the requests were logged, by path')
+    assert.ok(
+      logLines.some((line) => line.includes('"path":"/password-reset"')),
+      'the requests were logged, by path',
+    )
   })
 
   it('count reset requests and failed tokens per address in the buckets of the API', async (t) => {
     const smtp = await startTestSmtpServer(t)
     const port = await findFreePort()
-    const server = await startTestServer(t, {
-      TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      TESSERA_SMTP_URL: smtp.url,
-      TESSERA_MAIL_FROM: 'no-reply@tessera.test',
-      TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD: '2',
-    }, { port })
+    const server = await startTestServer(
+      t,
+      {
+        TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        TESSERA_SMTP_URL: smtp.url,
+        TESSERA_MAIL_FROM: 'no-reply@tessera.test',
+        TESSERA_THROTTLE_PASSWORD_RESET_THRESHOLD: '2',
+      },
+      { port },
+    )
     const forgot = await openForm(server, '/forgot-password')
-    const ask = () => postForm(server, '/forgot-password', { csrf_token: forgot.token, account: 'someone' }, { cookie: forgot.cookies })
+    const ask = () =>
+      postForm(server, '/forgot-password', { csrf_token: forgot.token, account: 'someone' }, { cookie: forgot.cookies })
     assert.deepEqual([(await ask()).status, (await ask()).status], [200, 200])
     const throttled = await ask()
     assert.equal(throttled.status, 429, throttled.text)
@@ -178,7 +254,13 @@ describe('hosted pages of mailed links', () => {
     assert.equal(api.status, 429, 'the page and the API share one bucket')
 
     const page = await openForm(server, '/password-reset?token=not-a-token')
-    const guess = () => postForm(server, '/password-reset', { csrf_token: page.token, token: 'not-a-token', password: newPassword, password_repeat: newPassword }, { cookie: page.cookies })
+    const guess = () =>
+      postForm(
+        server,
+        '/password-reset',
+        { csrf_token: page.token, token: 'not-a-token', password: newPassword, password_repeat: newPassword },
+        { cookie: page.cookies },
+      )
     assert.deepEqual([(await guess()).status, (await guess()).status], [400, 400])
     assert.equal((await guess()).status, 429, 'token guessing through the page is slowed down as through the API')
   })
@@ -187,13 +269,23 @@ describe('hosted pages of mailed links', () => {
     const { server, smtp } = await startWithMail(t)
     const account = await registerVerified(server, smtp)
     const forgot = await openForm(server, '/forgot-password')
-    await postForm(server, '/forgot-password', { csrf_token: forgot.token, account: account.username }, { cookie: forgot.cookies })
+    await postForm(
+      server,
+      '/forgot-password',
+      { csrf_token: forgot.token, account: account.username },
+      { cookie: forgot.cookies },
+    )
     const token = readLinkToken(server, await smtp.nextMailTo(account.address), 'password-reset')
     const page = await openForm(server, `/password-reset?token=${token}`)
     const statuses = await Promise.all(
       Array.from({ length: 50 }, (_, index) => {
         const password = `${newPassword} number ${index}`
-        return postForm(server, '/password-reset', { csrf_token: page.token, token, password, password_repeat: password }, { cookie: page.cookies })
+        return postForm(
+          server,
+          '/password-reset',
+          { csrf_token: page.token, token, password, password_repeat: password },
+          { cookie: page.cookies },
+        )
       }),
     ).then((answers) => answers.map((answer) => answer.status))
     assert.equal(statuses.filter((status) => status === 200).length, 1, `one success: ${statuses.join(' ')}`)

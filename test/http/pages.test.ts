@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { startPageServer } from '../helpers/page-browser.ts'
-import { registerUser, logInWithCookie, strongPassword, startTestServer, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
+import {
+  registerUser,
+  logInWithCookie,
+  strongPassword,
+  startTestServer,
+  uniqueUsername,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 interface FormPage {
   status: number
@@ -16,7 +23,10 @@ interface FormPage {
 }
 
 function readCookies(headers: Headers): string {
-  return headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ')
+  return headers
+    .getSetCookie()
+    .map((cookie) => cookie.split(';')[0])
+    .join('; ')
 }
 
 async function openForm(server: TestServer, path: string, cookie = ''): Promise<FormPage> {
@@ -27,7 +37,12 @@ async function openForm(server: TestServer, path: string, cookie = ''): Promise<
   return { status: response.status, text, token, cookies: [cookie, set].filter(Boolean).join('; ') }
 }
 
-async function postForm(server: TestServer, path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+async function postForm(
+  server: TestServer,
+  path: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+) {
   return fetch(`${server.url}${path}`, {
     method: 'POST',
     redirect: 'manual',
@@ -38,7 +53,12 @@ async function postForm(server: TestServer, path: string, fields: Record<string,
 
 async function signInThroughPage(server: TestServer, username: string, password = strongPassword, returnTo?: string) {
   const form = await openForm(server, '/login')
-  return postForm(server, '/login', { csrf_token: form.token, username, password, ...(returnTo ? { return_to: returnTo } : {}) }, { cookie: form.cookies })
+  return postForm(
+    server,
+    '/login',
+    { csrf_token: form.token, username, password, ...(returnTo ? { return_to: returnTo } : {}) },
+    { cookie: form.cookies },
+  )
 }
 
 describe('hosted pages over HTTP', () => {
@@ -56,7 +76,11 @@ describe('hosted pages over HTTP', () => {
     assert.match(csp, /form-action 'self' [^;]*https:\/\/app\.example/)
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|nonce-/)
     const html = await page.text()
-    assert.doesNotMatch(html, /<script>|<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler')
+    assert.doesNotMatch(
+      html,
+      /<script>|<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=/i,
+      'no inline script, style or handler',
+    )
     const stylesheet = /href="(\/assets\/[^"]+\/web\/assets\/pages\.css)"/.exec(html)?.[1]
     assert.ok(stylesheet)
     const asset = await fetch(`${server.url}${stylesheet}`)
@@ -71,7 +95,7 @@ describe('hosted pages over HTTP', () => {
     assert.equal((await fetch(`${server.url}${stylesheet.replace('pages.css', '../../config/load.ts')}`)).status, 404)
   })
 
-  it('refuse a form without its token, with another browser\'s token, or from another site', async (t) => {
+  it("refuse a form without its token, with another browser's token, or from another site", async (t) => {
     const server = await startPageServer(t)
     const user = await registerUser(server)
     const form = await openForm(server, '/login')
@@ -81,21 +105,49 @@ describe('hosted pages over HTTP', () => {
       await postForm(server, '/login', credentials, { cookie: form.cookies }),
       await postForm(server, '/login', { ...credentials, csrf_token: other.token }, { cookie: form.cookies }),
       await postForm(server, '/login', { ...credentials, csrf_token: form.token }),
-      await postForm(server, '/login', { ...credentials, csrf_token: form.token }, { cookie: form.cookies, origin: 'https://evil.example' }),
-      await postForm(server, '/login', { ...credentials, csrf_token: form.token }, { cookie: form.cookies, origin: 'null' }),
-      await postForm(server, '/login', { ...credentials, csrf_token: form.token }, { cookie: form.cookies, origin: '', 'sec-fetch-site': 'cross-site' }),
+      await postForm(
+        server,
+        '/login',
+        { ...credentials, csrf_token: form.token },
+        { cookie: form.cookies, origin: 'https://evil.example' },
+      ),
+      await postForm(
+        server,
+        '/login',
+        { ...credentials, csrf_token: form.token },
+        { cookie: form.cookies, origin: 'null' },
+      ),
+      await postForm(
+        server,
+        '/login',
+        { ...credentials, csrf_token: form.token },
+        { cookie: form.cookies, origin: '', 'sec-fetch-site': 'cross-site' },
+      ),
     ]
     for (const response of refusals) {
       assert.equal(response.status, 403)
-      assert.equal(response.headers.getSetCookie().some((cookie) => cookie.startsWith('__Host-session=')), false)
+      assert.equal(
+        response.headers.getSetCookie().some((cookie) => cookie.startsWith('__Host-session=')),
+        false,
+      )
       assert.match(await response.text(), /sent from another site or has expired/)
     }
     // Refusals are counted per kind and minute: the first at once, the rest once the minute is over.
     server.clock.advanceSeconds(60)
     for (const sweep of server.application.maintenance.sweeps) await sweep.run()
-    const denials = server.auditEvents.filter((event) => event.type === 'access_denied' && event.reason === 'cross_site')
-    assert.equal(denials.reduce((total, event) => total + (Number(event.details.repeated) || 1), 0), refusals.length)
-    const accepted = await postForm(server, '/login', { ...credentials, csrf_token: form.token }, { cookie: form.cookies })
+    const denials = server.auditEvents.filter(
+      (event) => event.type === 'access_denied' && event.reason === 'cross_site',
+    )
+    assert.equal(
+      denials.reduce((total, event) => total + (Number(event.details.repeated) || 1), 0),
+      refusals.length,
+    )
+    const accepted = await postForm(
+      server,
+      '/login',
+      { ...credentials, csrf_token: form.token },
+      { cookie: form.cookies },
+    )
     assert.equal(accepted.status, 303)
     assert.equal(accepted.headers.get('location'), '/account')
 
@@ -103,21 +155,48 @@ describe('hosted pages over HTTP', () => {
     const session = readCookies(accepted.headers)
     const forged = await postForm(server, '/logout', { csrf_token: form.token }, { cookie: session })
     assert.equal(forged.status, 403)
-    const crossSite = await postForm(server, '/logout', { csrf_token: 'x' }, { cookie: session, origin: 'https://evil.example' })
+    const crossSite = await postForm(
+      server,
+      '/logout',
+      { csrf_token: 'x' },
+      { cookie: session, origin: 'https://evil.example' },
+    )
     assert.equal(crossSite.status, 403)
-    assert.equal((await server.request('/v1/me', { cookie: session.split('; ').find((part) => part.startsWith('__Host-session=')) ?? '' })).status, 200)
+    assert.equal(
+      (
+        await server.request('/v1/me', {
+          cookie: session.split('; ').find((part) => part.startsWith('__Host-session=')) ?? '',
+        })
+      ).status,
+      200,
+    )
     const account = await openForm(server, '/account/sessions', session)
     const signOut = await postForm(server, '/logout', { csrf_token: account.token }, { cookie: session })
     assert.equal(signOut.status, 303)
     assert.equal(signOut.headers.get('location'), '/login?notice=signed_out')
     assert.ok(signOut.headers.getSetCookie().some((cookie) => /^__Host-session=;.*Max-Age=0/.test(cookie)))
-    assert.equal((await server.request('/v1/me', { cookie: session.split('; ').find((part) => part.startsWith('__Host-session=')) ?? '' })).status, 401)
+    assert.equal(
+      (
+        await server.request('/v1/me', {
+          cookie: session.split('; ').find((part) => part.startsWith('__Host-session=')) ?? '',
+        })
+      ).status,
+      401,
+    )
   })
 
   it('send a signed-in browser only to this server or an allowed origin', async (t) => {
     const server = await startPageServer(t, { TESSERA_ALLOWED_ORIGINS: 'https://app.example' })
     const user = await registerUser(server)
-    const evil = ['//evil.example', 'https:evil.example', '/\\evil.example', 'https://app.example@evil.example', '/.//evil.example', 'https://evil.example', 'javascript:alert(1)']
+    const evil = [
+      '//evil.example',
+      'https:evil.example',
+      '/\\evil.example',
+      'https://app.example@evil.example',
+      '/.//evil.example',
+      'https://evil.example',
+      'javascript:alert(1)',
+    ]
     for (const value of evil) {
       const page = await fetch(`${server.url}/login?return_to=${encodeURIComponent(value)}`)
       assert.equal(page.status, 400, value)
@@ -138,7 +217,10 @@ describe('hosted pages over HTTP', () => {
   })
 
   it('answer a wrong password and an unknown user alike, and throttle sign-ins as the API does', async (t) => {
-    const server = await startPageServer(t, { TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '3', TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '3' })
+    const server = await startPageServer(t, {
+      TESSERA_THROTTLE_ACCOUNT_IP_THRESHOLD: '3',
+      TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '3',
+    })
     const user = await registerUser(server)
     const wrong = await signInThroughPage(server, user.username, 'not the password at all')
     const unknown = await signInThroughPage(server, uniqueUsername('ghost'), 'not the password at all')
@@ -164,14 +246,26 @@ describe('hosted pages over HTTP', () => {
       const response = await postForm(
         server,
         '/register',
-        { csrf_token: form.token, username: uniqueUsername('reg'), password: strongPassword, password_repeat: strongPassword },
+        {
+          csrf_token: form.token,
+          username: uniqueUsername('reg'),
+          password: strongPassword,
+          password_repeat: strongPassword,
+        },
         { cookie: form.cookies },
       )
       statuses.push(response.status)
     }
     assert.deepEqual(statuses.slice(0, 2), [303, 303])
     assert.ok(statuses.slice(2).includes(429), statuses.join(','))
-    assert.equal((await server.request('/v1/auth/register', { body: { username: uniqueUsername('api'), password: strongPassword } })).status, 429)
+    assert.equal(
+      (
+        await server.request('/v1/auth/register', {
+          body: { username: uniqueUsername('api'), password: strongPassword },
+        })
+      ).status,
+      429,
+    )
   })
 
   it('speak the language of Accept-Language, or the one chosen with ?lang, kept in a cookie', async (t) => {
@@ -182,7 +276,9 @@ describe('hosted pages over HTTP', () => {
     assert.match(await chosen.text(), /<html lang="en">/)
     const cookie = chosen.headers.getSetCookie().find((value) => value.startsWith('__Host-lang=en'))
     assert.match(cookie ?? '', /Secure/)
-    const kept = await fetch(`${server.url}/register`, { headers: { 'accept-language': 'ko', cookie: '__Host-lang=en' } })
+    const kept = await fetch(`${server.url}/register`, {
+      headers: { 'accept-language': 'ko', cookie: '__Host-lang=en' },
+    })
     assert.match(await kept.text(), /<html lang="en">/)
   })
 
@@ -198,7 +294,9 @@ describe('hosted pages over HTTP', () => {
     const posted = await postForm(server, '/admin/clients', { csrf_token: 'x', name: 'sneaky' }, { cookie })
     assert.equal(posted.status, 403)
     assert.deepEqual(await server.application.tokenAdmin.listServiceClients(), [])
-    const denied = server.auditEvents.filter((event) => event.type === 'access_denied' && event.reason === 'missing_role')
+    const denied = server.auditEvents.filter(
+      (event) => event.type === 'access_denied' && event.reason === 'missing_role',
+    )
     assert.equal(denied.length, 2)
     assert.equal(denied[0]?.actorUserId, user.id)
   })

@@ -21,7 +21,13 @@ import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
 import { loopbackAddresses, sendBurst, sendInSequence, type BurstRequest } from '../helpers/burst.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
 import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
-import { logInWithToken, registerUser, startTestServer, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  uniqueUsername,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 interface Backend {
   name: string
@@ -32,7 +38,11 @@ interface Backend {
 const backends: Backend[] = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
-  { name: 'Redis', skip: await skipUnlessRedis(), openStores: (now) => openTestRedisStores(createTestRedisSettings(), now) },
+  {
+    name: 'Redis',
+    skip: await skipUnlessRedis(),
+    openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
+  },
 ]
 
 type Flow = 'sign-in' | 'password change' | 'registration' | 'refresh'
@@ -105,7 +115,11 @@ function redeemUnknownRefreshTokens(count: number, from: string): Scenario {
   return {
     flow: 'refresh',
     async build() {
-      return Array.from({ length: count }, () => ({ from, path: '/v1/auth/refresh', body: { refresh_token: randomBytes(32).toString('base64url') } }))
+      return Array.from({ length: count }, () => ({
+        from,
+        path: '/v1/auth/refresh',
+        body: { refresh_token: randomBytes(32).toString('base64url') },
+      }))
     },
   }
 }
@@ -119,7 +133,10 @@ const auditedAs: Record<Flow, { type: AuditEventType; status: number }> = {
 
 /** Requests let through (for sign-ins, passwords verified), read from the audit trail. */
 async function countAudited(server: TestServer, flow: Flow): Promise<number> {
-  const events = await server.stores.audit.queryEvents({ types: [auditedAs[flow].type] }, { order: 'oldest_first', after: null, limit: 1000 })
+  const events = await server.stores.audit.queryEvents(
+    { types: [auditedAs[flow].type] },
+    { order: 'oldest_first', after: null, limit: 1000 },
+  )
   return events.filter((event) => event.reason !== 'account_throttled').length
 }
 
@@ -151,7 +168,10 @@ async function compare(t: TestContext, backend: Backend, scenario: Scenario, seq
       `${sequential.admitted} one after another (${sequential.elapsedMs.toFixed(0)} ms)`,
   )
   assert.equal(sequential.admitted, sequentialCount)
-  assert.ok(parallel.admitted <= sequential.admitted, `${parallel.admitted} let through in parallel, ${sequential.admitted} in sequence`)
+  assert.ok(
+    parallel.admitted <= sequential.admitted,
+    `${parallel.admitted} let through in parallel, ${sequential.admitted} in sequence`,
+  )
 }
 
 const oneAddress = loopbackAddresses(1)

@@ -9,7 +9,13 @@ import { decodeJwt } from 'jose'
 import { describe, it } from 'node:test'
 import { enrolTotp } from '../helpers/second-factor.ts'
 import { createSoftwareAuthenticator, type AuthenticatorOptions } from '../helpers/software-authenticator.ts'
-import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 const publicUrl = 'https://auth.example'
 
@@ -25,7 +31,12 @@ async function registerWithPasskey(server: TestServer, options: Partial<Authenti
   return { ...user, bearer, authenticator, passkey: registered.json, creationOptions: creation.json, credential }
 }
 
-async function signInWithPasskey(server: TestServer, authenticator: ReturnType<typeof createSoftwareAuthenticator>, mode: 'token' | 'cookie' = 'token', overrides = {}) {
+async function signInWithPasskey(
+  server: TestServer,
+  authenticator: ReturnType<typeof createSoftwareAuthenticator>,
+  mode: 'token' | 'cookie' = 'token',
+  overrides = {},
+) {
   const options = await server.request('/v1/auth/passkey/options', { method: 'POST' })
   assert.equal(options.status, 200, options.text)
   const credential = await authenticator.assert(options.json, overrides)
@@ -39,20 +50,30 @@ describe('passkeys', () => {
     assert.deepEqual(creationOptions.rp, { name: 'Acme Games', id: 'auth.example' })
     assert.equal(creationOptions.authenticatorSelection.residentKey, 'required')
     assert.equal(creationOptions.attestation, 'none')
-    assert.deepEqual({ ...passkey, created_at: null }, {
-      id: credential.id,
-      name: 'Laptop',
-      backup_eligible: false,
-      transports: ['internal'],
-      created_at: null,
-      last_used_at: null,
-    })
+    assert.deepEqual(
+      { ...passkey, created_at: null },
+      {
+        id: credential.id,
+        name: 'Laptop',
+        backup_eligible: false,
+        transports: ['internal'],
+        created_at: null,
+        last_used_at: null,
+      },
+    )
     const listed = await server.request('/v1/me/passkeys', { bearer })
-    assert.deepEqual(listed.json.passkeys.map((item: { id: string }) => item.id), [credential.id])
+    assert.deepEqual(
+      listed.json.passkeys.map((item: { id: string }) => item.id),
+      [credential.id],
+    )
     // The options were used once: the same attestation again is refused.
     const again = await server.request('/v1/me/passkeys', { body: { credential, name: 'Copy' }, bearer })
     assert.equal(again.json.code, 'passkey_rejected')
-    const renamed = await server.request(`/v1/me/passkeys/${credential.id}`, { method: 'PATCH', body: { name: 'Work laptop' }, bearer })
+    const renamed = await server.request(`/v1/me/passkeys/${credential.id}`, {
+      method: 'PATCH',
+      body: { name: 'Work laptop' },
+      bearer,
+    })
     assert.equal(renamed.json.name, 'Work laptop')
     assert.ok(server.auditEvents.some((event) => event.type === 'passkey_registered'))
   })
@@ -79,9 +100,16 @@ describe('passkeys', () => {
       } else {
         const cookie = /__Host-session=[^;]*/.exec(signedIn.headers.get('set-cookie') ?? '')?.[0] ?? ''
         const sessions = await server.request('/v1/sessions', { cookie })
-        assert.deepEqual(sessions.json.sessions.find((session: { current: boolean }) => session.current).amr, ['hwk', 'user', 'mfa'])
+        assert.deepEqual(sessions.json.sessions.find((session: { current: boolean }) => session.current).amr, [
+          'hwk',
+          'user',
+          'mfa',
+        ])
       }
-      assert.equal(server.auditEvents.filter((event) => event.type === 'login_succeeded').at(-1)?.details.method, 'passkey')
+      assert.equal(
+        server.auditEvents.filter((event) => event.type === 'login_succeeded').at(-1)?.details.method,
+        'passkey',
+      )
     })
   }
 
@@ -118,16 +146,23 @@ describe('passkeys', () => {
     await enrolTotp(server, { bearer })
     const login = await server.request('/v1/auth/login', { body: { username, password: strongPassword } })
     assert.deepEqual(login.json.mfa_methods, ['totp', 'recovery_code', 'passkey'])
-    const options = await server.request('/v1/auth/mfa/passkey-options', { body: { challenge: login.json.mfa_challenge } })
+    const options = await server.request('/v1/auth/mfa/passkey-options', {
+      body: { challenge: login.json.mfa_challenge },
+    })
     assert.equal(options.json.allowCredentials.length, 1)
     const passkey = await authenticator.assert(options.json, { verifiesUser: false })
     // Options of another sign-in's challenge do not fit this one.
     const other = await server.request('/v1/auth/login', { body: { username, password: strongPassword } })
     const mismatched = await server.request('/v1/auth/mfa', { body: { challenge: other.json.mfa_challenge, passkey } })
     assert.equal(mismatched.json.code, 'invalid_mfa_code')
-    const fresh = await server.request('/v1/auth/mfa/passkey-options', { body: { challenge: login.json.mfa_challenge } })
+    const fresh = await server.request('/v1/auth/mfa/passkey-options', {
+      body: { challenge: login.json.mfa_challenge },
+    })
     const completed = await server.request('/v1/auth/mfa', {
-      body: { challenge: login.json.mfa_challenge, passkey: await authenticator.assert(fresh.json, { verifiesUser: false }) },
+      body: {
+        challenge: login.json.mfa_challenge,
+        passkey: await authenticator.assert(fresh.json, { verifiesUser: false }),
+      },
     })
     assert.equal(completed.status, 200, completed.text)
     assert.deepEqual(decodeJwt(completed.json.access_token).amr, ['pwd', 'hwk', 'user', 'mfa'])
@@ -143,10 +178,16 @@ describe('passkeys', () => {
     const refused = await server.request(`/v1/me/passkeys/${credential.id}`, { method: 'DELETE', bearer: stale })
     assert.equal(refused.json.code, 'reauthentication_required')
     const options = await server.request('/v1/auth/reauthenticate/passkey-options', { method: 'POST', bearer: stale })
-    const renewed = await server.request('/v1/auth/reauthenticate', { body: { passkey: await authenticator.assert(options.json) }, bearer: stale })
+    const renewed = await server.request('/v1/auth/reauthenticate', {
+      body: { passkey: await authenticator.assert(options.json) },
+      bearer: stale,
+    })
     assert.equal(renewed.status, 200, renewed.text)
     assert.deepEqual(renewed.json.amr, ['pwd', 'hwk', 'user', 'mfa'])
-    assert.equal((await server.request(`/v1/me/passkeys/${credential.id}`, { method: 'DELETE', bearer: stale })).status, 204)
+    assert.equal(
+      (await server.request(`/v1/me/passkeys/${credential.id}`, { method: 'DELETE', bearer: stale })).status,
+      204,
+    )
     assert.equal((await signInWithPasskey(server, authenticator)).json.code, 'invalid_credentials')
   })
 })

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { logInWithToken, registerUser, startTestServer, strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  uniqueUsername,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 function register(server: TestServer, username: string, password: string) {
   return server.request('/v1/auth/register', { body: { username, password } })
@@ -60,11 +67,19 @@ describe('password policy over HTTP', () => {
       assert.equal(response.status, 400, name)
       assert.equal(response.json.code, 'password_too_short', name)
     }
-    for (const password of ['ああああああああああああああああ', '가나다라마바사아자차카타파하가나', 'a\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200b']) {
+    for (const password of [
+      'ああああああああああああああああ',
+      '가나다라마바사아자차카타파하가나',
+      'a\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200ba\u200b',
+    ]) {
       const response = await register(server, uniqueUsername(), password)
       assert.equal(response.json.code, 'password_blocklisted', password)
     }
-    for (const password of ['🦊'.repeat(15), '日本語のパスフレーズはとても長い', randomBytes(15).toString('base64').slice(0, 15)]) {
+    for (const password of [
+      '🦊'.repeat(15),
+      '日本語のパスフレーズはとても長い',
+      randomBytes(15).toString('base64').slice(0, 15),
+    ]) {
       assert.equal((await register(server, uniqueUsername(), password)).status, 201, password)
     }
   })
@@ -94,7 +109,11 @@ describe('password policy over HTTP', () => {
     ]
     for (const password of passwords) {
       const { username } = await registerUser(server, uniqueUsername(), password)
-      assert.equal((await server.request('/v1/auth/login', { body: { username, password } })).status, 200, password.slice(0, 20))
+      assert.equal(
+        (await server.request('/v1/auth/login', { body: { username, password } })).status,
+        200,
+        password.slice(0, 20),
+      )
     }
     const tooLong = await register(server, uniqueUsername(), `${randomBytes(768).toString('base64url')}x`)
     assert.equal(tooLong.json.code, 'password_too_long')

@@ -14,7 +14,13 @@ import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
 import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp-server.ts'
-import { logInWithToken, startTestServer, strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  startTestServer,
+  strongPassword,
+  uniqueUsername,
+  type TestServer,
+} from '../helpers/test-server.ts'
 
 const newPassword = 'a brand new passphrase for this account'
 
@@ -22,7 +28,11 @@ const backends: Array<{ name: string; skip: string | false; openStores(now: Date
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
   // Sessions and throttle counters in Redis: the reset still ends every session there.
-  { name: 'Redis sessions', skip: await skipUnlessRedis(), openStores: (now) => openTestRedisStores(createTestRedisSettings(), now) },
+  {
+    name: 'Redis sessions',
+    skip: await skipUnlessRedis(),
+    openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
+  },
 ]
 
 async function startWithMail(
@@ -65,7 +75,10 @@ async function registerVerified(server: TestServer, smtp: TestSmtpServer, langua
   const mail = await smtp.nextMailTo(normalized)
   const verified = await server.request('/v1/me/email/verify', { body: { token: readToken(mail, 'verify-email') } })
   assert.equal(verified.status, 200, verified.text)
-  assert.deepEqual({ address: verified.json.email.address, verified: verified.json.email.verified }, { address: normalized, verified: true })
+  assert.deepEqual(
+    { address: verified.json.email.address, verified: verified.json.email.verified },
+    { address: normalized, verified: true },
+  )
   return { username, address: normalized, id: registered.json.id as string, verificationMail: mail }
 }
 
@@ -86,7 +99,9 @@ describe('password reset by email', () => {
     const other = await logInWithToken(server, account.username)
     // Someone else drives the account into back-off; the reset lifts it for its owner.
     for (let attempt = 0; attempt < 12; attempt += 1) {
-      await server.request('/v1/auth/login', { body: { username: account.username, password: 'somebody guessing here' } })
+      await server.request('/v1/auth/login', {
+        body: { username: account.username, password: 'somebody guessing here' },
+      })
     }
 
     await requestReset(server, { email: account.address.toUpperCase() })
@@ -101,9 +116,16 @@ describe('password reset by email', () => {
     assert.equal(done.status, 204, done.text)
     for (const session of [before, other]) {
       assert.equal((await server.request('/v1/me', { bearer: session.access_token })).status, 401)
-      assert.equal((await server.request('/v1/auth/refresh', { body: { refresh_token: session.refresh_token } })).status, 400)
+      assert.equal(
+        (await server.request('/v1/auth/refresh', { body: { refresh_token: session.refresh_token } })).status,
+        400,
+      )
     }
-    assert.equal((await server.request('/v1/auth/login', { body: { username: account.username, password: strongPassword } })).status, 401)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: account.username, password: strongPassword } }))
+        .status,
+      401,
+    )
     await logInWithToken(server, account.username, newPassword)
 
     const again = await confirm(server, token, 'yet another passphrase to try here')
@@ -160,7 +182,9 @@ describe('password reset by email', () => {
   it('sends nothing to an unverified address, and stops mailing one account after the hourly limit', async (t) => {
     const { server, smtp } = await startWithMail(t, { TESSERA_PASSWORD_RESET_MAILS_PER_HOUR: '2' })
     const unverified = uniqueUsername('unverified')
-    await server.request('/v1/auth/register', { body: { username: unverified, password: strongPassword, email: `${unverified}@example.com` } })
+    await server.request('/v1/auth/register', {
+      body: { username: unverified, password: strongPassword, email: `${unverified}@example.com` },
+    })
     await smtp.nextMailTo(`${unverified}@example.com`)
     await requestReset(server, { username: unverified })
     const account = await registerVerified(server, smtp)
@@ -171,7 +195,9 @@ describe('password reset by email', () => {
     const resetMails = smtp.received.filter((mail) => mail.subject === 'Reset your password')
     assert.equal(resetMails.filter((mail) => mail.to.includes(`${unverified}@example.com`)).length, 0)
     assert.equal(resetMails.filter((mail) => mail.to.includes(account.address)).length, 2)
-    const reasons = server.auditEvents.filter((event) => event.type === 'password_reset_requested').map((event) => event.reason)
+    const reasons = server.auditEvents
+      .filter((event) => event.type === 'password_reset_requested')
+      .map((event) => event.reason)
     assert.ok(reasons.includes('no_verified_email'))
     assert.equal(reasons.filter((reason) => reason === 'mail_throttled').length, 2)
   })
@@ -180,7 +206,9 @@ describe('password reset by email', () => {
     const { server, smtp } = await startWithMail(t, { TESSERA_PASSWORD_RESET_MAILS_PER_HOUR: '100' })
     const account = await registerVerified(server, smtp)
     const describe = (response: Awaited<ReturnType<typeof requestReset>>) => {
-      const headerNames = [...response.headers.keys()].filter((name) => name !== 'date' && name !== 'content-length').sort()
+      const headerNames = [...response.headers.keys()]
+        .filter((name) => name !== 'date' && name !== 'content-length')
+        .sort()
       return { status: response.status, text: response.text, headerNames }
     }
     const known = describe(await requestReset(server, { email: account.address }))
@@ -222,10 +250,15 @@ describe('password reset by email', () => {
       const unknownMedian = median(unknownTimes)
       const difference = Math.abs(knownMedian - unknownMedian) / Math.max(knownMedian, unknownMedian)
       differences.push(difference)
-      console.log(`round ${round}: known median ${knownMedian.toFixed(2)} ms, unknown ${unknownMedian.toFixed(2)} ms (${(difference * 100).toFixed(1)} %)`)
+      console.log(
+        `round ${round}: known median ${knownMedian.toFixed(2)} ms, unknown ${unknownMedian.toFixed(2)} ms (${(difference * 100).toFixed(1)} %)`,
+      )
       if (difference < 0.1) break
     }
-    assert.ok(Math.min(...differences) < 0.1, `median difference ${differences.map((d) => (d * 100).toFixed(1)).join(', ')} %`)
+    assert.ok(
+      Math.min(...differences) < 0.1,
+      `median difference ${differences.map((d) => (d * 100).toFixed(1)).join(', ')} %`,
+    )
   })
 
   it('never puts a link or token in the log, even at trace level', async (t) => {
@@ -239,7 +272,8 @@ describe('password reset by email', () => {
     const verificationToken = readToken(account.verificationMail, 'verify-email')
     assert.ok(logLines.length > 5, 'the server logged its requests')
     const log = logLines.join('\n')
-    for (const secret of [token, verificationToken, 'password-reset#', newPassword]) assert.ok(!log.includes(secret), `no ${secret.slice(0, 8)}… in the log`)
+    for (const secret of [token, verificationToken, 'password-reset#', newPassword])
+      assert.ok(!log.includes(secret), `no ${secret.slice(0, 8)}… in the log`)
   })
 
   it('answers at once while the relay hangs, and gives the mail up within TESSERA_SMTP_TIMEOUT', async (t) => {
@@ -262,10 +296,14 @@ describe('password reset by email', () => {
     await server.request('/v1/auth/register', { body: { username: name, password: strongPassword } })
     const user = await server.stores.accounts.findUserByUsernameKey(name)
     assert.ok(user)
-    await server.application.email.setUserEmail(user.id, { email: `${name}@example.com`, verified: true }, {
-      actorUserId: null,
-      context: { ip: null, userAgent: null, requestId: null },
-    })
+    await server.application.email.setUserEmail(
+      user.id,
+      { email: `${name}@example.com`, verified: true },
+      {
+        actorUserId: null,
+        context: { ip: null, userAgent: null, requestId: null },
+      },
+    )
     const started = performance.now()
     await requestReset(server, { username: name })
     const answeredMs = performance.now() - started
@@ -286,26 +324,35 @@ describe('password reset by email', () => {
   })
 
   for (const backend of backends) {
-    it(`lets exactly one of 50 simultaneous confirmations with one token through (${backend.name})`, { skip: backend.skip }, async (t) => {
-      const { server, smtp } = await startWithMail(t, {}, { openStores: backend.openStores })
-      const account = await registerVerified(server, smtp)
-      const session = await logInWithToken(server, account.username)
-      await requestReset(server, { email: account.address })
-      const token = readToken(await smtp.nextMailTo(account.address), 'password-reset')
-      const answers = await Promise.all(
-        Array.from({ length: 50 }, (_, index) => confirm(server, token, `${newPassword} number ${index}`)),
-      )
-      const statuses = answers.map((answer) => answer.status)
-      const counts = Object.groupBy(statuses, (status) => String(status))
-      console.log(`${backend.name}: ${Object.entries(counts).map(([status, list]) => `${list?.length ?? 0} × ${status}`).join(', ')}`)
-      assert.equal(statuses.filter((status) => status === 204).length, 1, `statuses: ${statuses.join(',')}`)
-      for (const answer of answers) {
-        if (answer.status !== 204) assert.ok(answer.status === 400 || answer.status === 503, `status ${answer.status}`)
-        if (answer.status === 400) assert.equal(answer.json.code, 'invalid_email_token')
-      }
-      const winner = answers.findIndex((answer) => answer.status === 204)
-      assert.equal((await server.request('/v1/me', { bearer: session.access_token })).status, 401)
-      await logInWithToken(server, account.username, `${newPassword} number ${winner}`)
-    })
+    it(
+      `lets exactly one of 50 simultaneous confirmations with one token through (${backend.name})`,
+      { skip: backend.skip },
+      async (t) => {
+        const { server, smtp } = await startWithMail(t, {}, { openStores: backend.openStores })
+        const account = await registerVerified(server, smtp)
+        const session = await logInWithToken(server, account.username)
+        await requestReset(server, { email: account.address })
+        const token = readToken(await smtp.nextMailTo(account.address), 'password-reset')
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, (_, index) => confirm(server, token, `${newPassword} number ${index}`)),
+        )
+        const statuses = answers.map((answer) => answer.status)
+        const counts = Object.groupBy(statuses, (status) => String(status))
+        console.log(
+          `${backend.name}: ${Object.entries(counts)
+            .map(([status, list]) => `${list?.length ?? 0} × ${status}`)
+            .join(', ')}`,
+        )
+        assert.equal(statuses.filter((status) => status === 204).length, 1, `statuses: ${statuses.join(',')}`)
+        for (const answer of answers) {
+          if (answer.status !== 204)
+            assert.ok(answer.status === 400 || answer.status === 503, `status ${answer.status}`)
+          if (answer.status === 400) assert.equal(answer.json.code, 'invalid_email_token')
+        }
+        const winner = answers.findIndex((answer) => answer.status === 204)
+        assert.equal((await server.request('/v1/me', { bearer: session.access_token })).status, 401)
+        await logInWithToken(server, account.username, `${newPassword} number ${winner}`)
+      },
+    )
   }
 })

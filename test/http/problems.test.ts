@@ -17,14 +17,26 @@ describe('errors and response hygiene', () => {
       ['null', { rawBody: 'null', headers: json }, 400],
       ['deep nesting', { rawBody: '['.repeat(8000) + ']'.repeat(8000), headers: json }, 400],
       ['operators instead of strings', { rawBody: '{"username":["x"],"password":{"$gt":""}}', headers: json }, 400],
-      ['numbers instead of strings', { rawBody: '{"username":12345,"password":123456789012345678}', headers: json }, 400],
+      [
+        'numbers instead of strings',
+        { rawBody: '{"username":12345,"password":123456789012345678}', headers: json },
+        400,
+      ],
       ['invalid UTF-8', { rawBody: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: json }, 400],
       ['empty body', { rawBody: '', headers: json }, 400],
       ['text/plain', { rawBody: '{}', headers: { 'content-type': 'text/plain' } }, 415],
-      ['a form', { rawBody: 'username=a&password=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
+      [
+        'a form',
+        { rawBody: 'username=a&password=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        415,
+      ],
       ['UTF-16 JSON', { rawBody: '{}', headers: { 'content-type': 'application/json; charset=utf-16' } }, 415],
       ['no content type', { rawBody: '{}', headers: {} }, 415],
-      ['17 KiB on an auth route', { rawBody: JSON.stringify({ username: 'a', password: 'x'.repeat(17 * 1024) }), headers: json }, 413],
+      [
+        '17 KiB on an auth route',
+        { rawBody: JSON.stringify({ username: 'a', password: 'x'.repeat(17 * 1024) }), headers: json },
+        413,
+      ],
     ]
     for (const [name, init, status] of cases) {
       const response = await server.request('/v1/auth/login', { method: 'POST', ...init })
@@ -39,7 +51,9 @@ describe('errors and response hygiene', () => {
 
   it('names the invalid fields without echoing their values', async (t) => {
     const server = await startTestServer(t)
-    const response = await server.request('/v1/auth/register', { body: { username: 'someone', secret: 'hunter2-value' } })
+    const response = await server.request('/v1/auth/register', {
+      body: { username: 'someone', secret: 'hunter2-value' },
+    })
     assert.equal(response.status, 400)
     assert.equal(response.json.code, 'validation_failed')
     assert.ok(Array.isArray(response.json.errors))
@@ -90,11 +104,24 @@ describe('errors and response hygiene', () => {
     assert.equal(openapi.json.openapi, '3.1.0')
     const paths = Object.keys(openapi.json.paths)
     for (const path of [
-      '/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/me', '/v1/me/password',
-      '/v1/sessions', '/v1/sessions/{id}', '/v1/admin/users', '/v1/admin/users/{id}/roles', '/.well-known/jwks.json',
-      '/healthz', '/readyz',
+      '/v1/auth/register',
+      '/v1/auth/login',
+      '/v1/auth/refresh',
+      '/v1/auth/logout',
+      '/v1/me',
+      '/v1/me/password',
+      '/v1/sessions',
+      '/v1/sessions/{id}',
+      '/v1/admin/users',
+      '/v1/admin/users/{id}/roles',
+      '/.well-known/jwks.json',
+      '/healthz',
+      '/readyz',
     ]) {
-      assert.ok(paths.some((candidate) => candidate.replace(/\/$/, '') === path), path)
+      assert.ok(
+        paths.some((candidate) => candidate.replace(/\/$/, '') === path),
+        path,
+      )
     }
     const login = openapi.json.paths['/v1/auth/login'].post
     assert.deepEqual(login.requestBody.content['application/json'].schema.required, ['username', 'password'])

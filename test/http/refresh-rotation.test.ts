@@ -49,10 +49,13 @@ describe('refresh rotation', () => {
     assert.equal((await server.request('/v1/me', { bearer: rotated.json.access_token })).status, 200)
     const next = await refresh(server, rotated.json.refresh_token)
     assert.equal(next.status, 200)
-    assert.deepEqual(server.auditEvents.filter((event) => event.type === 'refresh_token_reused'), [])
+    assert.deepEqual(
+      server.auditEvents.filter((event) => event.type === 'refresh_token_reused'),
+      [],
+    )
   })
 
-  it('treats a replay after the grace window as reuse: the family ends, the user\'s other sessions stay (RT-02)', async (t) => {
+  it("treats a replay after the grace window as reuse: the family ends, the user's other sessions stay (RT-02)", async (t) => {
     const server = await startTestServer(t, shortGrace)
     const first = await signedIn(server)
     const other = await logInWithToken(server, first.username)
@@ -107,7 +110,10 @@ describe('refresh rotation', () => {
     assert.notEqual(successor, first.refresh_token)
     assert.equal((await server.request('/v1/me', { bearer: responses[49]?.json.access_token })).status, 200)
     assert.equal((await refresh(server, successor ?? '')).status, 200)
-    assert.deepEqual(server.auditEvents.filter((event) => event.type === 'refresh_token_reused'), [])
+    assert.deepEqual(
+      server.auditEvents.filter((event) => event.type === 'refresh_token_reused'),
+      [],
+    )
   })
 
   it('with no grace window, 50 parallel refreshes leave at most one working successor and never a 5xx', async (t) => {
@@ -116,7 +122,9 @@ describe('refresh rotation', () => {
     const first = await signedIn(server)
     const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(server, first.refresh_token)))
     for (const response of responses) assert.ok([200, 400].includes(response.status), String(response.status))
-    const successors = [...new Set(responses.filter((response) => response.status === 200).map((r) => r.json.refresh_token as string))]
+    const successors = [
+      ...new Set(responses.filter((response) => response.status === 200).map((r) => r.json.refresh_token as string)),
+    ]
     let working = 0
     for (const successor of successors) if ((await refresh(server, successor)).status === 200) working += 1
     assert.ok(working <= 1)
@@ -143,13 +151,22 @@ describe('refresh rotation', () => {
   it('issues the current roles on refresh, so a demotion reaches new access tokens (AZ-02)', async (t) => {
     const server = await startTestServer(t)
     const { username, id } = await registerUser(server)
-    await server.application.accountAdmin.replaceUserRoles(id, ['admin', 'user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.replaceUserRoles(id, ['admin', 'user'], {
+      actorUserId: null,
+      context: { ip: null, userAgent: 'test', requestId: null },
+    })
     const first = await logInWithToken(server, username)
     assert.deepEqual(decodeJwt(first.access_token).roles, ['admin', 'user'])
     // Another admin stays: the last one cannot be demoted.
     const other = await registerUser(server)
-    await server.application.accountAdmin.replaceUserRoles(other.id, ['admin', 'user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
-    await server.application.accountAdmin.replaceUserRoles(id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.replaceUserRoles(other.id, ['admin', 'user'], {
+      actorUserId: null,
+      context: { ip: null, userAgent: 'test', requestId: null },
+    })
+    await server.application.accountAdmin.replaceUserRoles(id, ['user'], {
+      actorUserId: null,
+      context: { ip: null, userAgent: 'test', requestId: null },
+    })
     const refreshed = await refresh(server, first.refresh_token)
     assert.deepEqual(decodeJwt(refreshed.json.access_token).roles, ['user'])
     const claims = decodeJwt(first.access_token)

@@ -18,7 +18,12 @@ async function signedIn(server: TestServer) {
   return { username, id, ...(await logInWithToken(server, username)) }
 }
 
-function revoke(server: TestServer, token: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) {
+function revoke(
+  server: TestServer,
+  token: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   return postForm(server, '/v1/oauth/revoke', { token, ...extra }, headers)
 }
 
@@ -34,7 +39,12 @@ function reencodeSignature(token: string): string {
 describe('revocation', () => {
   it('answers 200 with an empty body for garbage, with or without a hint', async (t) => {
     const server = await startTestServer(t)
-    const hints: Array<Record<string, string>> = [{}, { token_type_hint: 'access_token' }, { token_type_hint: 'refresh_token' }, { token_type_hint: 'x' }]
+    const hints: Array<Record<string, string>> = [
+      {},
+      { token_type_hint: 'access_token' },
+      { token_type_hint: 'refresh_token' },
+      { token_type_hint: 'x' },
+    ]
     for (const extra of hints) {
       const response = await revoke(server, 'garbage', extra)
       assert.equal(response.status, 200)
@@ -96,7 +106,11 @@ describe('revocation', () => {
     const server = await startTestServer(t)
     const client = await createIntrospectionClient(server)
     const user = await signedIn(server)
-    for (const authorization of [basicAuthorization(client.clientId, 'wrong'), `Bearer ${user.access_token}`, 'Basic']) {
+    for (const authorization of [
+      basicAuthorization(client.clientId, 'wrong'),
+      `Bearer ${user.access_token}`,
+      'Basic',
+    ]) {
       const response = await revoke(server, user.refresh_token, {}, { authorization })
       assert.equal(response.status, 401)
       assert.equal(response.json.code, 'invalid_client')

@@ -31,12 +31,19 @@ describe('no secret in logs or in the audit trail', () => {
     const refreshed = (await server.request('/v1/auth/refresh', { body: { refresh_token: token.refresh_token } })).json
     secrets.push(refreshed.access_token, refreshed.refresh_token)
     const other = (await server.request('/v1/auth/login', { body: { username: 'ivan', password } })).json
-    const otherRefreshed = (await server.request('/v1/auth/refresh', { body: { refresh_token: other.refresh_token } })).json
+    const otherRefreshed = (await server.request('/v1/auth/refresh', { body: { refresh_token: other.refresh_token } }))
+      .json
     secrets.push(other.access_token, other.refresh_token, otherRefreshed.refresh_token, otherRefreshed.access_token)
-    assert.equal((await server.request('/v1/auth/refresh', { body: { refresh_token: other.refresh_token } })).status, 400)
+    assert.equal(
+      (await server.request('/v1/auth/refresh', { body: { refresh_token: other.refresh_token } })).status,
+      400,
+    )
     await server.request('/v1/me?access_token=' + refreshed.access_token)
     await server.request('/v1/me', { bearer: `${refreshed.access_token}x` })
-    const changedResponse = await server.request('/v1/me/password', { bearer: refreshed.access_token, body: { current_password: password, new_password: newPassword } })
+    const changedResponse = await server.request('/v1/me/password', {
+      bearer: refreshed.access_token,
+      body: { current_password: password, new_password: newPassword },
+    })
     assert.equal(changedResponse.status, 200)
     const changed = changedResponse.json
     secrets.push(changed.access_token, changed.refresh_token)
@@ -53,7 +60,9 @@ describe('no secret in logs or in the audit trail', () => {
     assert.equal(refused.status, 503)
     assert.equal(refused.json.code, 'service_unavailable')
     server.stores.audit.appendEvents = appendEvents
-    const fallback = server.logLines.map((line) => JSON.parse(line)).find((line) => line.msg === 'audit write failed; operation refused')
+    const fallback = server.logLines
+      .map((line) => JSON.parse(line))
+      .find((line) => line.msg === 'audit write failed; operation refused')
     assert.equal(fallback?.auditEvent?.type, 'login_failed')
     assert.equal(fallback?.auditEvent?.reason, 'bad_password')
     const admin = (await server.request('/v1/auth/login', { body: { username: 'root', password: adminPassword } })).json
@@ -68,7 +77,16 @@ describe('no secret in logs or in the audit trail', () => {
       const bytes = Buffer.from(secret, 'base64url')
       return bytes.length >= 16 ? [bytes.toString('hex')] : []
     })
-    const needles = [...secrets, ...decoded, ...hashes, '$argon2id$', 'Bearer ', 'Cookie:', '__Host-session=', ...privateJwks.map((key) => key.privateJwkCiphertext)]
+    const needles = [
+      ...secrets,
+      ...decoded,
+      ...hashes,
+      '$argon2id$',
+      'Bearer ',
+      'Cookie:',
+      '__Host-session=',
+      ...privateJwks.map((key) => key.privateJwkCiphertext),
+    ]
     const haystacks = { log: server.logLines.join('\n'), export: exported }
     assert.ok(server.logLines.length > 20, 'the scenario was logged')
     assert.ok(needles.every((needle) => typeof needle === 'string' && needle.length >= 7))
@@ -83,7 +101,10 @@ describe('no secret in logs or in the audit trail', () => {
     }
     // The hostile name named no account: the trail keeps only its keyed digest (#11 item 8).
     assert.ok(!exported.includes('evil'))
-    const unknownNames = exported.split('\n').filter((line) => line.includes('"unknown_user"')).map((line) => JSON.parse(line).username)
+    const unknownNames = exported
+      .split('\n')
+      .filter((line) => line.includes('"unknown_user"'))
+      .map((line) => JSON.parse(line).username)
     assert.equal(unknownNames.length, 2)
     for (const name of unknownNames) assert.match(name, /^~[A-Za-z0-9_-]{16}$/)
   })

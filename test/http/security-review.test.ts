@@ -50,14 +50,20 @@ describe('security review over real traffic', () => {
     }
     for (let attempt = 0; attempt < 12; attempt += 1) await logIn(server, '127.0.0.4', 'PLAYER0', wrongPassword)
     const outcome = await server.application.maintenance.runReview(server.clock.now())
-    assert.deepEqual(outcome.alerts.map((alert) => alert.rule).sort(), ['brute_force', 'brute_force', 'password_spraying'])
+    assert.deepEqual(outcome.alerts.map((alert) => alert.rule).sort(), [
+      'brute_force',
+      'brute_force',
+      'password_spraying',
+    ])
     const alerts = await server.request('/v1/admin/alerts', { bearer: adminToken })
     const trail = await server.request('/v1/admin/audit?format=jsonl', { bearer: adminToken })
     for (const text of [alerts.text, trail.text, JSON.stringify(outcome.alerts)]) {
       for (const needle of ['hunter2', 'evil.example', 'click']) assert.ok(!text.includes(needle), needle)
     }
     // The same mistyped name still groups: one brute-force alert, keyed and listed by its digest.
-    const typed = outcome.alerts.find((alert) => alert.rule === 'brute_force' && alert.evidence.usernames[0]?.startsWith('~'))
+    const typed = outcome.alerts.find(
+      (alert) => alert.rule === 'brute_force' && alert.evidence.usernames[0]?.startsWith('~'),
+    )
     assert.equal(typed?.evidence.counts.failures, 12)
     assert.deepEqual(typed?.evidence.usernames.length, 1)
     assert.equal(typed?.summary, '12 failed sign-ins on a username that names no account from 1 address within 15 min')
@@ -65,7 +71,9 @@ describe('security review over real traffic', () => {
     assert.equal(sprayed?.evidence.counts.accounts, 12)
     assert.ok(sprayed?.evidence.usernames.every((name) => /^~[A-Za-z0-9_-]{16}$/.test(name)))
     // A name that is an account's stays readable for the admins, and out of the summary.
-    const account = outcome.alerts.find((alert) => alert.rule === 'brute_force' && alert.evidence.usernames[0] === 'player0')
+    const account = outcome.alerts.find(
+      (alert) => alert.rule === 'brute_force' && alert.evidence.usernames[0] === 'player0',
+    )
     assert.ok(account, 'the existing account is named in clear in the evidence')
     assert.match(account?.summary ?? '', /^12 failed sign-ins on user [0-9a-f-]{36} from 1 address/)
   })
@@ -77,7 +85,9 @@ describe('security review over real traffic', () => {
       assert.equal((await logIn(server, '127.0.0.2', 'player0', `${wrongPassword}${attempt}`)).status, 401)
     }
     const outcome = await server.application.maintenance.runReview(server.clock.now())
-    assert.deepEqual(summarize(outcome.alerts), [{ rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' }])
+    assert.deepEqual(summarize(outcome.alerts), [
+      { rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' },
+    ])
     const [alert] = outcome.alerts
     assert.deepEqual(alert?.evidence.counts, { failures: 12, ips: 1 })
     assert.deepEqual(alert?.evidence.ips, ['127.0.0.2'])
@@ -95,7 +105,8 @@ describe('security review over real traffic', () => {
 
   it('spraying one password from one address over 30 accounts raises exactly one password_spraying alert', async (t) => {
     const { server, usernames } = await setUp(t, 30)
-    for (const username of usernames) assert.equal((await logIn(server, '127.0.0.3', username, wrongPassword)).status, 401)
+    for (const username of usernames)
+      assert.equal((await logIn(server, '127.0.0.3', username, wrongPassword)).status, 401)
     const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
       { rule: 'password_spraying', severity: 'high', dedupeKey: 'password_spraying:ip:127.0.0.3' },
@@ -109,7 +120,12 @@ describe('security review over real traffic', () => {
   it('stuffing from 40 addresses over 20 accounts raises exactly one spread credential_stuffing alert', async (t) => {
     const { server, usernames } = await setUp(t, 20)
     for (let index = 0; index < 40; index += 1) {
-      const response = await logIn(server, `127.0.1.${index + 1}`, usernames[index % 20] ?? '', `leaked-password-${index}`)
+      const response = await logIn(
+        server,
+        `127.0.1.${index + 1}`,
+        usernames[index % 20] ?? '',
+        `leaked-password-${index}`,
+      )
       assert.equal(response.status, 401)
     }
     const outcome = await server.application.maintenance.runReview(server.clock.now())
@@ -117,7 +133,13 @@ describe('security review over real traffic', () => {
       { rule: 'credential_stuffing', severity: 'high', dedupeKey: 'credential_stuffing:spread' },
     ])
     // The admin's own sign-in during set-up is the one success in the window.
-    assert.deepEqual(outcome.alerts[0]?.evidence.counts, { failures: 40, successes: 1, accounts: 20, ips: 40, failure_percent: 98 })
+    assert.deepEqual(outcome.alerts[0]?.evidence.counts, {
+      failures: 40,
+      successes: 1,
+      accounts: 20,
+      ips: 40,
+      failure_percent: 98,
+    })
     assert.equal(outcome.alerts[0]?.evidence.ips.length, 20)
   })
 
@@ -149,14 +171,21 @@ describe('security review over real traffic', () => {
     const login = await logIn(server, '127.0.0.6', 'player0', password)
     const first = login.json.refresh_token as string
     server.clock.advanceSeconds(5)
-    assert.equal((await server.requestFrom('127.0.0.6', '/v1/auth/refresh', { body: { refresh_token: first } })).status, 200)
+    assert.equal(
+      (await server.requestFrom('127.0.0.6', '/v1/auth/refresh', { body: { refresh_token: first } })).status,
+      200,
+    )
     server.clock.advanceSeconds(5)
     const replay = await server.requestFrom('127.0.0.7', '/v1/auth/refresh', { body: { refresh_token: first } })
     assert.equal(replay.status, 400)
     assert.equal(replay.json.code, 'invalid_grant')
     const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
-      { rule: 'refresh_token_reuse', severity: 'high', dedupeKey: `refresh_token_reuse:session:${login.json.session_id}` },
+      {
+        rule: 'refresh_token_reuse',
+        severity: 'high',
+        dedupeKey: `refresh_token_reuse:session:${login.json.session_id}`,
+      },
     ])
     assert.deepEqual(outcome.alerts[0]?.evidence.ips, ['127.0.0.7'])
     assert.deepEqual(outcome.alerts[0]?.evidence.sessionIds, [login.json.session_id])
@@ -164,10 +193,14 @@ describe('security review over real traffic', () => {
 
   it('granting the admin role through the API raises admin_role_granted; another role does not', async (t) => {
     const { server, adminToken } = await setUp(t, 2)
-    const users = (await server.request('/v1/admin/users?limit=10', { bearer: adminToken })).json.users as Array<{ id: string; username: string }>
+    const users = (await server.request('/v1/admin/users?limit=10', { bearer: adminToken })).json.users as Array<{
+      id: string
+      username: string
+    }>
     const target = users.find((user) => user.username === 'player0')
     const other = users.find((user) => user.username === 'player1')
-    const grant = (id: string, roles: string[]) => server.request(`/v1/admin/users/${id}/roles`, { method: 'PUT', body: { roles }, bearer: adminToken })
+    const grant = (id: string, roles: string[]) =>
+      server.request(`/v1/admin/users/${id}/roles`, { method: 'PUT', body: { roles }, bearer: adminToken })
     assert.equal((await grant(other?.id ?? '', ['user', 'moderator'])).status, 200)
     assert.deepEqual((await server.application.maintenance.runReview(server.clock.now())).alerts, [])
     assert.equal((await grant(target?.id ?? '', ['user', 'admin'])).status, 200)
@@ -188,7 +221,11 @@ describe('security review over real traffic', () => {
     assert.equal((await logIn(server, '127.0.0.9', 'player0', password)).status, 200)
     const outcome = await server.application.maintenance.runReview(server.clock.now())
     assert.deepEqual(summarize(outcome.alerts), [
-      { rule: 'new_ip_login', severity: 'low', dedupeKey: `new_ip_login:user:${outcome.alerts[0]?.evidence.userIds[0]}:127.0.0.9` },
+      {
+        rule: 'new_ip_login',
+        severity: 'low',
+        dedupeKey: `new_ip_login:user:${outcome.alerts[0]?.evidence.userIds[0]}:127.0.0.9`,
+      },
     ])
   })
 
@@ -217,7 +254,10 @@ describe('security review over real traffic', () => {
     assert.deepEqual(again.alerts, [])
     const listed = await server.request('/v1/admin/alerts', { bearer: adminToken })
     assert.equal(listed.status, 200)
-    assert.deepEqual(listed.json.alerts.map((alert: { rule: string }) => alert.rule), ['brute_force'])
+    assert.deepEqual(
+      listed.json.alerts.map((alert: { rule: string }) => alert.rule),
+      ['brute_force'],
+    )
     assert.equal(listed.json.alerts[0].evidence.counts.failures, 10)
     assert.equal(listed.json.alerts[0].delivery.state, 'not_configured')
   })
@@ -228,13 +268,21 @@ describe('security review over real traffic', () => {
     for (let attempt = 0; attempt < 10; attempt += 1) await logIn(server, '127.0.0.2', 'player0', wrongPassword)
     server.clock.set(new Date('2030-01-01T23:00:00.000Z'))
     const runs = await server.application.maintenance.runDueJobs()
-    assert.deepEqual(runs.map((run) => [run.job, run.occurrenceAt.toISOString(), run.error]), [
-      ['security-review', '2030-01-01T23:00:00.000Z', null],
-      ['daily-report', '2030-01-01T23:00:00.000Z', null],
-      ['retention', '2030-01-01T22:15:00.000Z', null],
-    ])
+    assert.deepEqual(
+      runs.map((run) => [run.job, run.occurrenceAt.toISOString(), run.error]),
+      [
+        ['security-review', '2030-01-01T23:00:00.000Z', null],
+        ['daily-report', '2030-01-01T23:00:00.000Z', null],
+        ['retention', '2030-01-01T22:15:00.000Z', null],
+      ],
+    )
     assert.deepEqual(await server.application.maintenance.runDueJobs(), [])
-    const { alerts } = await server.application.auditTrail.listAlerts({ since: null, rule: null, after: null, limit: 10 })
+    const { alerts } = await server.application.auditTrail.listAlerts({
+      since: null,
+      rule: null,
+      after: null,
+      limit: 10,
+    })
     assert.deepEqual(alerts.map((alert) => alert.rule).sort(), ['brute_force', 'daily_report'])
     const report = alerts.find((alert) => alert.rule === 'daily_report')
     assert.equal(report?.severity, 'info')
@@ -242,7 +290,10 @@ describe('security review over real traffic', () => {
     assert.equal(report?.evidence.counts.alerts_brute_force, 1)
     assert.deepEqual(report?.evidence.usernames, ['player0'])
     server.clock.set(new Date('2030-01-01T23:05:00.000Z'))
-    assert.deepEqual((await server.application.maintenance.runDueJobs()).map((run) => run.job), ['security-review'])
+    assert.deepEqual(
+      (await server.application.maintenance.runDueJobs()).map((run) => run.job),
+      ['security-review'],
+    )
   })
 })
 
@@ -261,16 +312,27 @@ describe('security review with throttling on', () => {
     }
     // The threshold lets five failures through plus the one that crosses it; then the back-off.
     assert.deepEqual(statuses.slice(0, 6), [401, 401, 401, 401, 401, 401])
-    assert.ok(statuses.slice(6).every((status) => status === 429), statuses.join(','))
+    assert.ok(
+      statuses.slice(6).every((status) => status === 429),
+      statuses.join(','),
+    )
     // The first refusal is written at once; the rest of its minute as one event with their count,
     // once the minute is over (the minute sweep).
     server.clock.advanceSeconds(60)
     for (const sweep of server.application.maintenance.sweeps) await sweep.run()
-    const page = await server.application.auditTrail.queryEvents({ types: ['login_throttled'] }, { order: 'oldest_first', after: null, limit: 100 })
-    assert.deepEqual(page.events.map((event) => event.details.repeated ?? 1), [1, 5])
+    const page = await server.application.auditTrail.queryEvents(
+      { types: ['login_throttled'] },
+      { order: 'oldest_first', after: null, limit: 100 },
+    )
+    assert.deepEqual(
+      page.events.map((event) => event.details.repeated ?? 1),
+      [1, 5],
+    )
     assert.ok(page.events.every((event) => event.ip === '127.0.0.2' && event.reason === 'account_throttled'))
     const outcome = await server.application.maintenance.runReview(server.clock.now())
-    assert.deepEqual(summarize(outcome.alerts), [{ rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' }])
+    assert.deepEqual(summarize(outcome.alerts), [
+      { rule: 'brute_force', severity: 'high', dedupeKey: 'brute_force:account:player0' },
+    ])
     assert.equal(outcome.alerts[0]?.evidence.counts.failures, 12)
   })
 })

@@ -8,7 +8,10 @@ describe('service clients over the admin API', () => {
   it('creates a client whose secret is shown once and works for introspection until it is deleted', async (t) => {
     const server = await startTestServer(t)
     const admin = await signInAsAdmin(server)
-    const created = await server.request('/v1/admin/clients', { body: { name: 'game-server' }, bearer: admin.access_token })
+    const created = await server.request('/v1/admin/clients', {
+      body: { name: 'game-server' },
+      bearer: admin.access_token,
+    })
     assert.equal(created.status, 201)
     assert.equal(created.headers.get('cache-control'), 'no-store')
     assert.deepEqual(Object.keys(created.json).sort(), ['client_id', 'client_secret', 'created_at', 'name'])
@@ -23,10 +26,16 @@ describe('service clients over the admin API', () => {
     ])
     assert.equal(listed.text.includes(created.json.client_secret), false)
 
-    const deleted = await server.request(`/v1/admin/clients/${created.json.client_id}`, { method: 'DELETE', bearer: admin.access_token })
+    const deleted = await server.request(`/v1/admin/clients/${created.json.client_id}`, {
+      method: 'DELETE',
+      bearer: admin.access_token,
+    })
     assert.equal(deleted.status, 204)
     assert.equal((await introspect()).status, 401)
-    const again = await server.request(`/v1/admin/clients/${created.json.client_id}`, { method: 'DELETE', bearer: admin.access_token })
+    const again = await server.request(`/v1/admin/clients/${created.json.client_id}`, {
+      method: 'DELETE',
+      bearer: admin.access_token,
+    })
     assert.equal(again.status, 404)
   })
 
@@ -34,7 +43,10 @@ describe('service clients over the admin API', () => {
     const server = await startTestServer(t)
     const admin = await signInAsAdmin(server)
     await server.request('/v1/admin/clients', { body: { name: 'game-server' }, bearer: admin.access_token })
-    const taken = await server.request('/v1/admin/clients', { body: { name: 'game-server' }, bearer: admin.access_token })
+    const taken = await server.request('/v1/admin/clients', {
+      body: { name: 'game-server' },
+      bearer: admin.access_token,
+    })
     assert.equal(taken.status, 409)
     assert.equal(taken.json.code, 'client_name_taken')
     for (const body of [{ name: 'Game Server' }, { name: '' }, {}, { name: 'ok', secret: 'chosen' }]) {

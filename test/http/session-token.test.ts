@@ -88,7 +88,12 @@ describe('access token from a cookie session', () => {
     const anonymous = await server.request('/v1/auth/token', { method: 'POST', headers: sameOrigin(server) })
     assert.equal(anonymous.status, 401)
     assert.equal(anonymous.json.code, 'unauthenticated')
-    const both = await server.request('/v1/auth/token', { method: 'POST', bearer: fromCookie, cookie: cookieUser.cookie, headers: sameOrigin(server) })
+    const both = await server.request('/v1/auth/token', {
+      method: 'POST',
+      bearer: fromCookie,
+      cookie: cookieUser.cookie,
+      headers: sameOrigin(server),
+    })
     assert.equal(both.json.code, 'ambiguous_credentials')
   })
 
@@ -99,7 +104,16 @@ describe('access token from a cookie session', () => {
     const byCookie = await signedInWithCookie(server)
     const first = (await askForToken(server, byCookie.cookie)).json.access_token
     assert.equal((await introspect(server, client, first)).json.active, true)
-    assert.equal((await server.request('/v1/auth/logout', { method: 'POST', cookie: byCookie.cookie, headers: sameOrigin(server) })).status, 204)
+    assert.equal(
+      (
+        await server.request('/v1/auth/logout', {
+          method: 'POST',
+          cookie: byCookie.cookie,
+          headers: sameOrigin(server),
+        })
+      ).status,
+      204,
+    )
     const afterLogout = await server.request('/v1/me', { bearer: first })
     assert.equal(afterLogout.status, 401)
     assert.equal(afterLogout.json.code, 'invalid_token')
@@ -113,7 +127,10 @@ describe('access token from a cookie session', () => {
     const revoked = await signedInWithCookie(server)
     const third = (await askForToken(server, revoked.cookie)).json.access_token
     const elsewhere = await logInWithToken(server, revoked.username)
-    const end = await server.request(`/v1/sessions/${revoked.body.session_id}`, { method: 'DELETE', bearer: elsewhere.access_token })
+    const end = await server.request(`/v1/sessions/${revoked.body.session_id}`, {
+      method: 'DELETE',
+      bearer: elsewhere.access_token,
+    })
     assert.equal(end.status, 204)
     assert.equal((await server.request('/v1/me', { bearer: third })).status, 401)
   })
@@ -149,7 +166,10 @@ describe('access token from a cookie session', () => {
     const server = await startTestServer(t)
     const user = await signedInWithCookie(server)
     const token = (await askForToken(server, user.cookie)).json.access_token
-    const page = await server.application.auditTrail.queryEvents({ types: ['access_token_issued'] }, { after: null, limit: 10 })
+    const page = await server.application.auditTrail.queryEvents(
+      { types: ['access_token_issued'] },
+      { after: null, limit: 10 },
+    )
     assert.equal(page.events.length, 1)
     const [event] = page.events
     assert.equal(event?.outcome, 'success')

@@ -9,14 +9,17 @@ const shortProfile = {
 }
 
 describe('sessions', () => {
-  it('lists only the caller\'s sessions, marking the current one', async (t) => {
+  it("lists only the caller's sessions, marking the current one", async (t) => {
     const server = await startTestServer(t)
     const alice = await registerUser(server)
     const bob = await registerUser(server)
     const a1 = await logInWithToken(server, alice.username)
     const a2 = await logInWithCookie(server, alice.username)
     await logInWithToken(server, bob.username)
-    const response = await server.request('/v1/sessions', { bearer: a1.access_token, headers: { 'user-agent': 'game-client/1.0' } })
+    const response = await server.request('/v1/sessions', {
+      bearer: a1.access_token,
+      headers: { 'user-agent': 'game-client/1.0' },
+    })
     assert.equal(response.status, 200)
     const ids = response.json.sessions.map((session: { id: string }) => session.id).sort()
     assert.deepEqual(ids, [a1.session_id, a2.body.session_id].sort())
@@ -26,7 +29,16 @@ describe('sessions', () => {
     assert.equal(current.ip, '127.0.0.1')
     for (const session of response.json.sessions) {
       assert.deepEqual(Object.keys(session).sort(), [
-        'amr', 'authenticated_at', 'created_at', 'current', 'expires_at', 'id', 'ip', 'last_seen_at', 'transport', 'user_agent',
+        'amr',
+        'authenticated_at',
+        'created_at',
+        'current',
+        'expires_at',
+        'id',
+        'ip',
+        'last_seen_at',
+        'transport',
+        'user_agent',
       ])
     }
   })
@@ -40,7 +52,7 @@ describe('sessions', () => {
     assert.equal((await server.request('/v1/me', { cookie: `__Host-session=${id}` })).status, 401)
   })
 
-  it('ends one session by id, and answers 404 alike for another user\'s session and an unknown one', async (t) => {
+  it("ends one session by id, and answers 404 alike for another user's session and an unknown one", async (t) => {
     const server = await startTestServer(t)
     const alice = await registerUser(server)
     const bob = await registerUser(server)
@@ -116,7 +128,11 @@ describe('sessions', () => {
   })
 
   it('a session ends at the absolute timeout whatever its activity and refreshes', async (t) => {
-    const server = await startTestServer(t, { ...shortProfile, TESSERA_ACCESS_TOKEN_TTL: '3s', TESSERA_CLOCK_LEEWAY: '1s' })
+    const server = await startTestServer(t, {
+      ...shortProfile,
+      TESSERA_ACCESS_TOKEN_TTL: '3s',
+      TESSERA_CLOCK_LEEWAY: '1s',
+    })
     const { username } = await registerUser(server)
     let tokens = await logInWithToken(server, username)
     for (let elapsed = 0; elapsed < 18; elapsed += 2) {
@@ -160,7 +176,10 @@ describe('refresh', () => {
     const reuse = await server.request('/v1/auth/refresh', { body: { refresh_token: first.refresh_token } })
     assert.equal(reuse.status, 400)
     assert.equal(reuse.json.code, 'invalid_grant')
-    assert.equal((await server.request('/v1/auth/refresh', { body: { refresh_token: second.refresh_token } })).status, 400)
+    assert.equal(
+      (await server.request('/v1/auth/refresh', { body: { refresh_token: second.refresh_token } })).status,
+      400,
+    )
     assert.equal((await server.request('/v1/me', { bearer: second.access_token })).status, 401)
     assert.equal((await server.request('/v1/me', { bearer: other.access_token })).status, 200)
   })

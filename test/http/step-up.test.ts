@@ -11,7 +11,13 @@ import { decodeJwt } from 'jose'
 import { describe, it } from 'node:test'
 import { requireAuthenticationMethods, sendVerifierError } from '../../src/verifier/index.ts'
 import { enrolTotp } from '../helpers/second-factor.ts'
-import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  type TestServer,
+} from '../helpers/test-server.ts'
 import { createTestVerifier } from '../helpers/verifier.ts'
 
 const offline = { ip: '', userAgent: 'test', requestId: null }
@@ -37,9 +43,15 @@ describe('step-up authentication', () => {
     assert.equal(refused.status, 403)
     assert.equal(refused.json.code, 'reauthentication_required')
     assert.equal(refused.json.max_age, 600)
-    const passwordOnly = await server.request('/v1/auth/reauthenticate', { body: { password: strongPassword }, bearer: body.access_token })
+    const passwordOnly = await server.request('/v1/auth/reauthenticate', {
+      body: { password: strongPassword },
+      bearer: body.access_token,
+    })
     assert.equal(passwordOnly.json.code, 'validation_failed')
-    const renewed = await server.request('/v1/auth/reauthenticate', { body: { code: totp.codeAt() }, bearer: body.access_token })
+    const renewed = await server.request('/v1/auth/reauthenticate', {
+      body: { code: totp.codeAt() },
+      bearer: body.access_token,
+    })
     assert.equal(renewed.status, 200, renewed.text)
     assert.equal(renewed.json.session_id, body.session_id)
     assert.equal(renewed.json.authenticated_at, server.clock.now().toISOString())
@@ -65,11 +77,18 @@ describe('step-up authentication', () => {
     assert.equal(refused.json.code, 'reauthentication_required')
     const wrong = await server.request('/v1/auth/reauthenticate', { body: { code: '000000' }, cookie, headers: csrf })
     assert.equal(wrong.json.code, 'invalid_mfa_code')
-    const renewed = await server.request('/v1/auth/reauthenticate', { body: { code: totp.codeAt() }, cookie, headers: csrf })
+    const renewed = await server.request('/v1/auth/reauthenticate', {
+      body: { code: totp.codeAt() },
+      cookie,
+      headers: csrf,
+    })
     assert.equal(renewed.status, 200, renewed.text)
     assert.equal(renewed.json.access_token, undefined)
     assert.equal(renewed.headers.get('set-cookie'), null)
-    assert.equal((await server.request('/v1/me/mfa/recovery-codes', { method: 'POST', cookie, headers: csrf })).status, 200)
+    assert.equal(
+      (await server.request('/v1/me/mfa/recovery-codes', { method: 'POST', cookie, headers: csrf })).status,
+      200,
+    )
   })
 
   it('a password change needs a recent second factor on an MFA account, and only the current password otherwise', async (t) => {
@@ -98,10 +117,19 @@ describe('step-up authentication', () => {
     const user = await registerUser(server)
     const { access_token: bearer } = await logInWithToken(server, user.username)
     server.clock.advanceSeconds(601)
-    assert.equal((await server.request('/v1/me/mfa/totp', { method: 'POST', bearer })).json.code, 'reauthentication_required')
-    const wrong = await server.request('/v1/auth/reauthenticate', { body: { password: 'not the password at all' }, bearer })
+    assert.equal(
+      (await server.request('/v1/me/mfa/totp', { method: 'POST', bearer })).json.code,
+      'reauthentication_required',
+    )
+    const wrong = await server.request('/v1/auth/reauthenticate', {
+      body: { password: 'not the password at all' },
+      bearer,
+    })
     assert.equal(wrong.json.code, 'invalid_credentials')
-    assert.equal(server.auditEvents.filter((event) => event.type === 'reauthentication_failed').at(-1)?.reason, 'bad_password')
+    assert.equal(
+      server.auditEvents.filter((event) => event.type === 'reauthentication_failed').at(-1)?.reason,
+      'bad_password',
+    )
     const renewed = await server.request('/v1/auth/reauthenticate', { body: { password: strongPassword }, bearer })
     assert.deepEqual(renewed.json.amr, ['pwd'])
     assert.equal((await server.request('/v1/me/mfa/totp', { method: 'POST', bearer })).status, 200)
@@ -111,7 +139,10 @@ describe('step-up authentication', () => {
 describe('roles that require a second factor, and admins', () => {
   it('an admin without a second factor may only enrol (and sign out); enrolling unlocks the rest', async (t) => {
     const server = await startTestServer(t, { TESSERA_MFA_REQUIRED_ROLES: 'admin' })
-    await server.application.accountAdmin.createUser({ username: 'chief', password: strongPassword, roles: ['admin'] }, { actorUserId: null, context: offline })
+    await server.application.accountAdmin.createUser(
+      { username: 'chief', password: strongPassword, roles: ['admin'] },
+      { actorUserId: null, context: offline },
+    )
     const { access_token: bearer } = await logInWithToken(server, 'chief')
     const refused = await server.request('/v1/admin/users', { bearer })
     assert.equal(refused.status, 403)
@@ -129,40 +160,58 @@ describe('roles that require a second factor, and admins', () => {
 
   it('an admin with a second factor needs a recent authentication for changes, not for reading', async (t) => {
     const server = await startTestServer(t)
-    const admin = await server.application.accountAdmin.createUser({ username: 'boss', password: strongPassword, roles: ['admin'] }, { actorUserId: null, context: offline })
+    const admin = await server.application.accountAdmin.createUser(
+      { username: 'boss', password: strongPassword, roles: ['admin'] },
+      { actorUserId: null, context: offline },
+    )
     const target = await registerUser(server)
     const { access_token: first } = await logInWithToken(server, 'boss')
     const totp = await enrolTotp(server, { bearer: first })
     const { body } = await signInWithCode(server, 'boss', totp.codeAt())
     server.clock.advanceSeconds(601)
     const roles = { body: { roles: ['user', 'support'] }, method: 'PUT', bearer: body.access_token }
-    assert.equal((await server.request(`/v1/admin/users/${target.id}/roles`, roles)).json.code, 'reauthentication_required')
+    assert.equal(
+      (await server.request(`/v1/admin/users/${target.id}/roles`, roles)).json.code,
+      'reauthentication_required',
+    )
     assert.equal((await server.request('/v1/admin/users', { bearer: body.access_token })).status, 200)
     await server.request('/v1/auth/reauthenticate', { body: { code: totp.codeAt() }, bearer: body.access_token })
     assert.equal((await server.request(`/v1/admin/users/${target.id}/roles`, roles)).status, 200)
     assert.equal(admin.roles.includes('admin'), true)
   })
 
-  it('an admin sees a user\'s second factor and resets it: factors gone, sessions ended, audited', async (t) => {
+  it("an admin sees a user's second factor and resets it: factors gone, sessions ended, audited", async (t) => {
     const server = await startTestServer(t)
-    await server.application.accountAdmin.createUser({ username: 'keeper', password: strongPassword, roles: ['admin'] }, { actorUserId: null, context: offline })
+    await server.application.accountAdmin.createUser(
+      { username: 'keeper', password: strongPassword, roles: ['admin'] },
+      { actorUserId: null, context: offline },
+    )
     const { access_token: adminToken } = await logInWithToken(server, 'keeper')
     const user = await registerUser(server)
     const { access_token: userToken } = await logInWithToken(server, user.username)
     await enrolTotp(server, { bearer: userToken })
     const seen = await server.request(`/v1/admin/users/${user.id}/mfa`, { bearer: adminToken })
-    assert.deepEqual({ ...seen.json, enabled_at: null }, { enabled: true, enabled_at: null, recovery_codes_left: 10, passkeys: 0, required: false })
+    assert.deepEqual(
+      { ...seen.json, enabled_at: null },
+      { enabled: true, enabled_at: null, recovery_codes_left: 10, passkeys: 0, required: false },
+    )
     const forbidden = await server.request(`/v1/admin/users/${user.id}/mfa`, { method: 'DELETE', bearer: userToken })
     assert.equal(forbidden.status, 403)
     const reset = await server.request(`/v1/admin/users/${user.id}/mfa`, { method: 'DELETE', bearer: adminToken })
     assert.equal(reset.status, 200, reset.text)
     assert.equal((await server.request('/v1/me', { bearer: userToken })).status, 401)
-    assert.equal((await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status, 200)
+    assert.equal(
+      (await server.request('/v1/auth/login', { body: { username: user.username, password: strongPassword } })).status,
+      200,
+    )
     assert.equal((await server.request(`/v1/admin/users/${user.id}/mfa`, { bearer: adminToken })).json.enabled, false)
     const event = server.auditEvents.find((recorded) => recorded.type === 'mfa_reset')
     assert.equal(event?.subjectUserId, user.id)
     assert.equal(event?.details.removed_totp, true)
-    assert.equal((await server.request('/v1/admin/users/00000000-0000-4000-8000-000000000000/mfa', { bearer: adminToken })).status, 404)
+    assert.equal(
+      (await server.request('/v1/admin/users/00000000-0000-4000-8000-000000000000/mfa', { bearer: adminToken })).status,
+      404,
+    )
   })
 })
 
@@ -175,7 +224,9 @@ describe('a resource server that demands a second factor', () => {
       try {
         const principal = await verifier.authenticateRequest(request)
         requireAuthenticationMethods(principal, ['otp'])
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ amr: principal.amr, auth_time: principal.authTime }))
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ amr: principal.amr, auth_time: principal.authTime }))
       } catch (error) {
         sendVerifierError(response, error)
       }

@@ -71,7 +71,10 @@ async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | '
     stores,
     clock,
     masterKey: randomBytes(32),
-    settings: { ...settings, passwords: { ...settings.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } },
+    settings: {
+      ...settings,
+      passwords: { ...settings.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } },
+    },
   })
   const app = await buildApp({ config, application, logger: false })
   t.after(async () => {
@@ -102,7 +105,10 @@ function assertUnavailable(response: { statusCode: number; headers: Record<strin
 describe('requests while the stores are down', () => {
   it('a bearer request answers 503 with Retry-After, then 200 once the store is back', async (t) => {
     const server = await startServerWithSwitchableStores(t)
-    assert.equal((await server.request('POST', '/v1/auth/register', { body: { username: 'alice', password } })).statusCode, 201)
+    assert.equal(
+      (await server.request('POST', '/v1/auth/register', { body: { username: 'alice', password } })).statusCode,
+      201,
+    )
     const login = await server.request('POST', '/v1/auth/login', { body: { username: 'alice', password } })
     const accessToken = JSON.parse(login.body).access_token as string
     assert.equal((await server.request('GET', '/v1/me', { bearer: accessToken })).statusCode, 200)
@@ -141,9 +147,13 @@ describe('requests while the stores are down', () => {
   it('a refresh refused while only the user store is down changes nothing: the same token works after the outage, past the grace window', async (t) => {
     const server = await startServerWithSwitchableStores(t, 'durable')
     await server.request('POST', '/v1/auth/register', { body: { username: 'dana', password } })
-    const login = JSON.parse((await server.request('POST', '/v1/auth/login', { body: { username: 'dana', password } })).body)
+    const login = JSON.parse(
+      (await server.request('POST', '/v1/auth/login', { body: { username: 'dana', password } })).body,
+    )
     server.setDown(true)
-    assertUnavailable(await server.request('POST', '/v1/auth/refresh', { body: { refresh_token: login.refresh_token } }))
+    assertUnavailable(
+      await server.request('POST', '/v1/auth/refresh', { body: { refresh_token: login.refresh_token } }),
+    )
     server.clock.advanceSeconds(60)
     server.setDown(false)
     const refreshed = await server.request('POST', '/v1/auth/refresh', { body: { refresh_token: login.refresh_token } })

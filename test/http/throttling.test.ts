@@ -58,8 +58,14 @@ describe('sign-in throttling', () => {
     const verified = statuses.filter((status) => status === 401).length
     assert.ok(verified >= 5 && verified <= 8, `${verified} passwords were verified`)
     assert.equal(statuses.filter((status) => status !== 401 && status !== 429).length, 0)
-    assert.ok(statuses.slice(10).every((status) => status === 429), 'locked while hammered')
-    assert.ok(retryAfters.every((seconds, index) => seconds >= 1 && seconds >= (retryAfters[index - 1] ?? 0)), 'Retry-After never shrinks')
+    assert.ok(
+      statuses.slice(10).every((status) => status === 429),
+      'locked while hammered',
+    )
+    assert.ok(
+      retryAfters.every((seconds, index) => seconds >= 1 && seconds >= (retryAfters[index - 1] ?? 0)),
+      'Retry-After never shrinks',
+    )
 
     // 2. A patient attacker who waits out every Retry-After sees each wait double.
     const waits: number[] = []
@@ -69,7 +75,10 @@ describe('sign-in throttling', () => {
       server.clock.advanceSeconds(Number(refused.headers.get('retry-after')))
       assert.equal((await logInFrom(server, '203.0.113.66', username, 'patient guess')).status, 401)
     }
-    assert.ok(waits.every((wait, index) => index === 0 || wait === 2 * (waits[index - 1] ?? 0)), `waits ${waits.join(', ')}`)
+    assert.ok(
+      waits.every((wait, index) => index === 0 || wait === 2 * (waits[index - 1] ?? 0)),
+      `waits ${waits.join(', ')}`,
+    )
 
     // 3. The owner's usual address is exempt from the username-wide back-off.
     assert.equal((await logInFrom(server, '192.0.2.10', username, strongPassword)).status, 200)
@@ -85,7 +94,11 @@ describe('sign-in throttling', () => {
     assert.equal(fresh.status, 429, 'even the right password is not verified while throttled')
     server.clock.advanceSeconds(Number(fresh.headers.get('retry-after')))
     assert.equal((await logInFrom(server, '198.51.100.99', username, strongPassword)).status, 200)
-    assert.equal((await logInFrom(server, '198.51.100.98', username, 'wrong password here')).status, 401, 'the success reset the counters')
+    assert.equal(
+      (await logInFrom(server, '198.51.100.98', username, 'wrong password here')).status,
+      401,
+      'the success reset the counters',
+    )
   })
 
   it('throttles a password spray from one address across 50 accounts, not other addresses', async (t) => {
@@ -94,7 +107,10 @@ describe('sign-in throttling', () => {
     for (let index = 0; index < 50; index += 1) {
       // Created directly: registrations over HTTP are limited per address too.
       const username = uniqueUsername()
-      await server.application.accountAdmin.createUser({ username, password: strongPassword , roles: ['user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+      await server.application.accountAdmin.createUser(
+        { username, password: strongPassword, roles: ['user'] },
+        { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } },
+      )
       statuses.push((await logInFrom(server, '203.0.113.7', username, 'Summer2025!Summer2025!')).status)
     }
     const firstThrottled = statuses.indexOf(429)
@@ -141,7 +157,12 @@ describe('sign-in throttling', () => {
     const bodies: Record<string, unknown> = {}
     for (let index = 0; index < 15; index += 1) {
       for (const name of [username, ghost]) {
-        const response = await logInFrom(server, `10.${index}.0.${name === ghost ? 2 : 1}`, name, 'a wrong password it is')
+        const response = await logInFrom(
+          server,
+          `10.${index}.0.${name === ghost ? 2 : 1}`,
+          name,
+          'a wrong password it is',
+        )
         sequences[name]?.push([response.status, response.headers.get('retry-after')])
         if (response.status === 429) bodies[name] = withoutInstance(response.json)
       }
@@ -187,9 +208,13 @@ describe('sign-in throttling', () => {
     const server = await startTestServer(t, proxyProfile)
     const { username, id } = await registerUser(server)
     const adminName = uniqueUsername('admin')
-    await server.application.accountAdmin.createUser({ username: adminName, password: strongPassword, roles: ['admin', 'user'] }, { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.createUser(
+      { username: adminName, password: strongPassword, roles: ['admin', 'user'] },
+      { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } },
+    )
     const admin = await logInWithToken(server, adminName)
-    for (let index = 0; index < 12; index += 1) await logInFrom(server, `198.51.100.${index % 3}`, username, 'wrong password here')
+    for (let index = 0; index < 12; index += 1)
+      await logInFrom(server, `198.51.100.${index % 3}`, username, 'wrong password here')
     assert.equal((await logInFrom(server, '198.51.100.1', username, strongPassword)).status, 429)
     const unlock = await server.request(`/v1/admin/users/${id}/unlock`, { method: 'POST', bearer: admin.access_token })
     assert.equal(unlock.status, 200)
@@ -229,7 +254,9 @@ describe('request limits', () => {
     }
     const statuses: number[] = []
     for (let index = 0; index < 40; index += 1) {
-      const response = await server.request('/v1/auth/refresh', { body: { refresh_token: randomBytes(32).toString('base64url') } })
+      const response = await server.request('/v1/auth/refresh', {
+        body: { refresh_token: randomBytes(32).toString('base64url') },
+      })
       statuses.push(response.status)
     }
     assert.equal(statuses.indexOf(429), 30)

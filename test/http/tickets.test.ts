@@ -11,7 +11,13 @@ import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
 import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
-import { logInWithCookie, logInWithToken, registerUser, startTestServer, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithCookie,
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  type TestServer,
+} from '../helpers/test-server.ts'
 import { createIntrospectionClient, type IntrospectionClient } from '../helpers/token-lifecycle.ts'
 
 interface Backend {
@@ -23,7 +29,11 @@ interface Backend {
 const backends: Backend[] = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
-  { name: 'Redis', skip: await skipUnlessRedis(), openStores: (now) => openTestRedisStores(createTestRedisSettings(), now) },
+  {
+    name: 'Redis',
+    skip: await skipUnlessRedis(),
+    openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
+  },
 ]
 
 async function startWithPlayer(t: TestContext, backend: Backend) {
@@ -39,7 +49,10 @@ function issue(server: TestServer, bearer: string, audience = 'match-server') {
 }
 
 function redeem(server: TestServer, client: IntrospectionClient, ticket: string, audience = 'match-server') {
-  return server.request('/v1/tickets/redeem', { body: { ticket, audience }, headers: { authorization: client.authorization } })
+  return server.request('/v1/tickets/redeem', {
+    body: { ticket, audience },
+    headers: { authorization: client.authorization },
+  })
 }
 
 function assertRefused(response: { status: number; json: any; headers: Headers }, name: string) {
@@ -94,7 +107,10 @@ for (const backend of backends) {
       const anonymous = await server.request('/v1/tickets/redeem', { body: { ticket, audience: 'match-server' } })
       assert.equal(anonymous.status, 401)
       assert.equal(anonymous.json.code, 'invalid_client')
-      const asPlayer = await server.request('/v1/tickets/redeem', { body: { ticket, audience: 'match-server' }, bearer: tokens.access_token })
+      const asPlayer = await server.request('/v1/tickets/redeem', {
+        body: { ticket, audience: 'match-server' },
+        bearer: tokens.access_token,
+      })
       assert.equal(asPlayer.status, 401)
       // Neither attempt spent it.
       assert.equal((await redeem(server, client, ticket)).status, 200)
@@ -120,7 +136,11 @@ for (const backend of backends) {
       })
       assert.equal(crossSite.status, 403)
       assert.equal(crossSite.json.code, 'csrf_rejected')
-      const sameOrigin = await server.request('/v1/tickets', { body: { audience: 'match-server' }, cookie, headers: { origin: new URL(server.config.tokens.issuer).origin } })
+      const sameOrigin = await server.request('/v1/tickets', {
+        body: { audience: 'match-server' },
+        cookie,
+        headers: { origin: new URL(server.config.tokens.issuer).origin },
+      })
       assert.equal(sameOrigin.status, 201)
       assert.equal((await redeem(server, client, sameOrigin.json.ticket)).json.username, username)
     })
@@ -132,7 +152,8 @@ for (const backend of backends) {
       const statuses = responses.map((response) => response.status)
       assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join(','))
       assert.equal(statuses.filter((status) => status === 400).length, 99)
-      for (const response of responses.filter((answer) => answer.status === 400)) assert.equal(response.json.code, 'invalid_ticket')
+      for (const response of responses.filter((answer) => answer.status === 400))
+        assert.equal(response.json.code, 'invalid_ticket')
     })
   })
 }

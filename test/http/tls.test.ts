@@ -23,11 +23,29 @@ function createCertificate(t: TestContext): { dir: string; certFile: string; key
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const certFile = join(dir, 'cert.pem')
   const keyFile = join(dir, 'key.pem')
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  )
   return { dir, certFile, keyFile, cert: readFileSync(certFile, 'utf8') }
 }
 
@@ -76,7 +94,10 @@ describe('HTTPS', () => {
     assert.equal(health.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
     assert.equal(health.headers['x-content-type-options'], 'nosniff')
     const username = uniqueUsername()
-    assert.equal((await send(`${server.url}/v1/auth/register`, { ca: cert, body: { username, password: strongPassword } })).status, 201)
+    assert.equal(
+      (await send(`${server.url}/v1/auth/register`, { ca: cert, body: { username, password: strongPassword } })).status,
+      201,
+    )
     const login = await send(`${server.url}/v1/auth/login`, { ca: cert, body: { username, password: strongPassword } })
     assert.equal(login.status, 200)
     assert.equal(login.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
@@ -92,7 +113,10 @@ describe('HTTPS', () => {
 
   it('sends HSTS when TLS ends at a proxy in front (an https public URL), and not on plain HTTP', async (t) => {
     const proxied = await startTestServer(t, { TESSERA_PUBLIC_URL: 'https://auth.example' })
-    assert.equal((await proxied.request('/healthz')).headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains')
+    assert.equal(
+      (await proxied.request('/healthz')).headers.get('strict-transport-security'),
+      'max-age=31536000; includeSubDomains',
+    )
     const plain = await startTestServer(t)
     assert.equal((await plain.request('/healthz')).headers.get('strict-transport-security'), null)
   })
@@ -120,10 +144,17 @@ describe('transport settings', () => {
   it('starts on a non-loopback address when TLS is served, declared, or insecure cookies are allowed', (t) => {
     const { certFile, keyFile } = createCertificate(t)
     const metrics = { TESSERA_METRICS_TOKEN: 'scrape-token-for-tests' }
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile, ...metrics }), [])
-    assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_PUBLIC_URL: 'https://auth.example', ...metrics }), [])
+    assert.deepEqual(
+      problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: keyFile, ...metrics }),
+      [],
+    )
+    assert.deepEqual(
+      problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_PUBLIC_URL: 'https://auth.example', ...metrics }),
+      [],
+    )
     assert.deepEqual(problemsOf({ TESSERA_HOST: '0.0.0.0', TESSERA_ALLOW_INSECURE_COOKIES: 'true', ...metrics }), [])
-    for (const host of ['127.0.0.1', '127.8.9.10', '::1', 'localhost']) assert.deepEqual(problemsOf({ TESSERA_HOST: host }), [], host)
+    for (const host of ['127.0.0.1', '127.8.9.10', '::1', 'localhost'])
+      assert.deepEqual(problemsOf({ TESSERA_HOST: host }), [], host)
   })
 
   // regression: #11 (item 2)
@@ -133,15 +164,23 @@ describe('transport settings', () => {
       const problems = problemsOf({ TESSERA_HOST: host, ...https })
       assert.equal(problems.length, 1, host)
       assert.match(problems[0] ?? '', /^TESSERA_METRICS_TOKEN: required when TESSERA_HOST is not a loopback address/)
-      assert.deepEqual(problemsOf({ TESSERA_HOST: host, TESSERA_METRICS_TOKEN: 'scrape-token-for-tests', ...https }), [], host)
+      assert.deepEqual(
+        problemsOf({ TESSERA_HOST: host, TESSERA_METRICS_TOKEN: 'scrape-token-for-tests', ...https }),
+        [],
+        host,
+      )
     }
-    for (const host of ['127.0.0.1', '::1', 'localhost']) assert.deepEqual(problemsOf({ TESSERA_HOST: host, ...https }), [], host)
+    for (const host of ['127.0.0.1', '::1', 'localhost'])
+      assert.deepEqual(problemsOf({ TESSERA_HOST: host, ...https }), [], host)
   })
 
   it('needs both TLS files, readable', (t) => {
     const { dir, certFile } = createCertificate(t)
     assert.match(problemsOf({ TESSERA_TLS_CERT: certFile })[0] ?? '', /^TESSERA_TLS_CERT: must be set together/)
-    assert.match(problemsOf({ TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: join(dir, 'missing.pem') })[0] ?? '', /^TESSERA_TLS_KEY: cannot read/)
+    assert.match(
+      problemsOf({ TESSERA_TLS_CERT: certFile, TESSERA_TLS_KEY: join(dir, 'missing.pem') })[0] ?? '',
+      /^TESSERA_TLS_KEY: cannot read/,
+    )
   })
 
   it('reads the trusted proxy hop count, off by default', () => {

@@ -23,7 +23,20 @@ describe('access tokens', () => {
     assert.equal(header.alg, 'EdDSA')
     assert.equal(typeof header.kid, 'string')
     const claims = decodeJwt(tokens.access_token)
-    assert.deepEqual(Object.keys(claims).sort(), ['amr', 'aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'roles', 'sid', 'sub'])
+    assert.deepEqual(Object.keys(claims).sort(), [
+      'amr',
+      'aud',
+      'auth_time',
+      'client_id',
+      'exp',
+      'iat',
+      'iss',
+      'jti',
+      'preferred_username',
+      'roles',
+      'sid',
+      'sub',
+    ])
     assert.deepEqual(claims.amr, ['pwd'])
     assert.equal(claims.client_id, 'tessera')
     assert.equal(claims.iss, server.config.tokens.issuer)
@@ -74,7 +87,10 @@ describe('access tokens', () => {
       ['signature changed', `${headerPart}.${payloadPart}.${flipped}`],
       ['unknown kid', `${base64url({ ...header, kid: 'nope' })}.${payloadPart}.${signaturePart}`],
       ['kid __proto__', `${base64url({ ...header, kid: '__proto__' })}.${payloadPart}.${signaturePart}`],
-      ['embedded jwk', `${base64url({ ...header, jwk: { kty: 'OKP', crv: 'Ed25519', x: 'AAAA' } })}.${payloadPart}.${signaturePart}`],
+      [
+        'embedded jwk',
+        `${base64url({ ...header, jwk: { kty: 'OKP', crv: 'Ed25519', x: 'AAAA' } })}.${payloadPart}.${signaturePart}`,
+      ],
       ['unknown crit', `${base64url({ ...header, crit: ['exp2'], exp2: 1 })}.${payloadPart}.${signaturePart}`],
       ['typ JWT', `${base64url({ ...header, typ: 'JWT' })}.${payloadPart}.${signaturePart}`],
       ['JSON serialization', JSON.stringify({ protected: headerPart, payload: payloadPart, signature: signaturePart })],
@@ -91,7 +107,11 @@ describe('access tokens', () => {
       bodies.add(JSON.stringify({ ...response.json, instance: null }))
     }
     assert.equal(bodies.size, 1, 'every refusal has the same body')
-    assert.equal((await server.request('/v1/me', { bearer: tokens.access_token })).status, 200, 'the genuine token still works')
+    assert.equal(
+      (await server.request('/v1/me', { bearer: tokens.access_token })).status,
+      200,
+      'the genuine token still works',
+    )
   })
 
   it('expire after their lifetime plus the leeway', async (t) => {
@@ -110,7 +130,9 @@ describe('access tokens', () => {
       const response = await server.request(`/v1/me?${query}=${tokens.access_token}`)
       assert.equal(response.status, 401)
     }
-    const lowercaseScheme = await server.request('/v1/me', { headers: { authorization: `bearer  ${tokens.access_token}` } })
+    const lowercaseScheme = await server.request('/v1/me', {
+      headers: { authorization: `bearer  ${tokens.access_token}` },
+    })
     assert.equal(lowercaseScheme.status, 401)
   })
 

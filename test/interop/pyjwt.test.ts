@@ -34,14 +34,23 @@ function verifyWithPyJwt(python: string, input: Record<string, unknown>) {
 describe('interoperability with PyJWT', () => {
   for (const algorithm of ['EdDSA', 'ES256', 'RS256'] as const) {
     it(`an ${algorithm} access token verifies with PyJWT against the published JWKS`, async (t) => {
-      const python = requirePython(t, ['jwt', 'cryptography'], 'from jwt.algorithms import OKPAlgorithm, ECAlgorithm, RSAAlgorithm')
+      const python = requirePython(
+        t,
+        ['jwt', 'cryptography'],
+        'from jwt.algorithms import OKPAlgorithm, ECAlgorithm, RSAAlgorithm',
+      )
       if (python === null) return
       const start = new Date(Math.floor(Date.now() / 1000) * 1000)
       const server = await startTestServer(t, { TESSERA_SIGNING_ALGORITHM: algorithm }, { clockStart: start })
       const { username, id } = await registerUser(server)
       const tokens = await logInWithToken(server, username)
       const jwks = (await server.request('/.well-known/jwks.json')).json
-      const input = { jwks, token: tokens.access_token, issuer: server.config.tokens.issuer, audience: server.config.tokens.audience }
+      const input = {
+        jwks,
+        token: tokens.access_token,
+        issuer: server.config.tokens.issuer,
+        audience: server.config.tokens.audience,
+      }
       const verified = verifyWithPyJwt(python, input)
       assert.equal(verified.status, 0, verified.stderr)
       const answer = JSON.parse(verified.stdout)

@@ -103,8 +103,13 @@ describe('the OpenAPI document', { timeout: 180_000 }, () => {
     const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }
     const config = join(repositoryDir, 'redocly.yaml')
     const lint = await runNode([redoclyCli, 'lint', '--config', config, '--format', 'json', documentPath], workDir, env)
-    const report = JSON.parse(lint.stdout) as { totals: { errors: number; warnings: number }; problems: Array<{ ruleId: string; message: string; location: Array<{ pointer: string }> }> }
-    const problems = report.problems.map((problem) => `${problem.ruleId}: ${problem.message} at ${problem.location[0]?.pointer}`)
+    const report = JSON.parse(lint.stdout) as {
+      totals: { errors: number; warnings: number }
+      problems: Array<{ ruleId: string; message: string; location: Array<{ pointer: string }> }>
+    }
+    const problems = report.problems.map(
+      (problem) => `${problem.ruleId}: ${problem.message} at ${problem.location[0]?.pointer}`,
+    )
     assert.deepEqual(problems, [])
     assert.deepEqual(report.totals, { errors: 0, warnings: 0, ignored: 0 })
     assert.equal(lint.code, 0, lint.stderr)
@@ -117,7 +122,11 @@ describe('the OpenAPI document', { timeout: 180_000 }, () => {
     const brokenPath = join(workDir, 'broken.json')
     writeFileSync(brokenPath, JSON.stringify(broken))
     const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }
-    const lint = await runNode([redoclyCli, 'lint', '--config', join(repositoryDir, 'redocly.yaml'), '--format', 'json', brokenPath], workDir, env)
+    const lint = await runNode(
+      [redoclyCli, 'lint', '--config', join(repositoryDir, 'redocly.yaml'), '--format', 'json', brokenPath],
+      workDir,
+      env,
+    )
     assert.notEqual(lint.code, 0)
     const rules = (JSON.parse(lint.stdout) as { problems: Array<{ ruleId: string; severity: string }> }).problems
     assert.deepEqual(rules.map((problem) => [problem.ruleId, problem.severity]).sort(), [
@@ -130,17 +139,22 @@ describe('the OpenAPI document', { timeout: 180_000 }, () => {
     const operations = listOperations(document)
     assert.ok(operations.length >= 29, `${operations.length} operations`)
     const ids = operations.map(({ operation }) => operation.operationId ?? '')
-    for (const [index, id] of ids.entries()) assert.match(id, /^[a-z]+(?:[A-Z][a-z0-9]*)+$|^[a-z]+$/, operations[index]?.name)
+    for (const [index, id] of ids.entries())
+      assert.match(id, /^[a-z]+(?:[A-Z][a-z0-9]*)+$|^[a-z]+$/, operations[index]?.name)
     assert.equal(new Set(ids).size, ids.length, 'operationIds are unique')
     const open = operations.filter(({ operation }) => operation.security?.length === 0).map(({ name }) => name)
     assert.deepEqual(open.sort(), [...publicOperations].sort())
-    for (const { name, operation } of operations) assert.ok(Array.isArray(operation.security), `${name} declares its security`)
+    for (const { name, operation } of operations)
+      assert.ok(Array.isArray(operation.security), `${name} declares its security`)
   })
 
   it('generates TypeScript types with openapi-typescript that a strict client type-checks and runs with', async () => {
     const consumerDir = join(workDir, 'consumer')
     cpSync(consumerFixtureDir, consumerDir, { recursive: true })
-    const generated = await runNode([openapiTypescriptCli, documentPath, '--output', join(consumerDir, 'tessera-api.d.ts')], workDir)
+    const generated = await runNode(
+      [openapiTypescriptCli, documentPath, '--output', join(consumerDir, 'tessera-api.d.ts')],
+      workDir,
+    )
     assert.equal(generated.code, 0, generated.stderr)
     const typeRoots = join(repositoryDir, 'node_modules/@types')
     const checked = await runNode([tscPath, '-p', 'tsconfig.json', '--typeRoots', typeRoots], consumerDir)

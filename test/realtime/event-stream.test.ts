@@ -7,7 +7,13 @@ import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { describe, it } from 'node:test'
 import { dataOf, openStreamClient } from '../helpers/event-stream-client.ts'
-import { logInWithToken, registerUser, startTestServer, strongPassword, type TestServer } from '../helpers/test-server.ts'
+import {
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+  type TestServer,
+} from '../helpers/test-server.ts'
 import { createIntrospectionClient, refresh } from '../helpers/token-lifecycle.ts'
 
 const actor = { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } }
@@ -26,7 +32,9 @@ describe('event stream', () => {
     assert.equal(((await none.json()) as { code: string }).code, 'invalid_client')
     const user = await registerUser(server)
     const { access_token: accessToken } = await logInWithToken(server, user.username)
-    const bearer = await fetch(`${server.url}/v1/events/stream`, { headers: { authorization: `Bearer ${accessToken}` } })
+    const bearer = await fetch(`${server.url}/v1/events/stream`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    })
     assert.equal(bearer.status, 401)
     const wrong = await openStreamClient(server.url, `Basic ${Buffer.from('nobody:secret').toString('base64')}`)
     assert.equal(wrong.status, 401)
@@ -44,7 +52,12 @@ describe('event stream', () => {
     assert.equal(stream.status, 200)
     const user = await registerUser(server)
     const ended = (reason: string, sessionId: string) =>
-      stream.waitFor((message) => message.event === 'session_ended' && dataOf(message).reason === reason && dataOf(message).session_id === sessionId)
+      stream.waitFor(
+        (message) =>
+          message.event === 'session_ended' &&
+          dataOf(message).reason === reason &&
+          dataOf(message).session_id === sessionId,
+      )
 
     const loggedOut = await logInWithToken(server, user.username)
     await server.request('/v1/auth/logout', { method: 'POST', bearer: loggedOut.access_token })
@@ -53,7 +66,11 @@ describe('event stream', () => {
     assert.match(logout.id ?? '', /^\d{13}-[0-9a-f]{8}-\d+$/)
 
     const [current, other] = [await logInWithToken(server, user.username), await logInWithToken(server, user.username)]
-    assert.equal((await server.request(`/v1/sessions/${other.session_id}`, { method: 'DELETE', bearer: current.access_token })).status, 204)
+    assert.equal(
+      (await server.request(`/v1/sessions/${other.session_id}`, { method: 'DELETE', bearer: current.access_token }))
+        .status,
+      204,
+    )
     await ended('ended_by_user', other.session_id)
 
     const changed = await server.request('/v1/me/password', {
@@ -71,7 +88,9 @@ describe('event stream', () => {
     await ended('refresh_reuse', reused.session_id)
 
     await server.application.accountAdmin.replaceUserRoles(user.id, ['player', 'user'], actor)
-    const roles = await stream.waitFor((message) => message.event === 'roles_changed' && dataOf(message).user_id === user.id)
+    const roles = await stream.waitFor(
+      (message) => message.event === 'roles_changed' && dataOf(message).user_id === user.id,
+    )
     assert.deepEqual(dataOf(roles).roles, ['player', 'user'])
 
     const first = await logInWithToken(server, user.username, 'another long passphrase 42')
@@ -98,8 +117,13 @@ describe('event stream', () => {
     await roles(['user', 'three'])
     const resumed = await openStreamClient(server.url, client.authorization, seen.id ?? '')
     t.after(() => resumed.close())
-    await resumed.waitFor((message) => Array.isArray(dataOf(message).roles) && (dataOf(message).roles as string[]).includes('three'))
-    assert.deepEqual(resumed.messages.map((message) => (dataOf(message).roles as string[])[0]), ['two', 'three'])
+    await resumed.waitFor(
+      (message) => Array.isArray(dataOf(message).roles) && (dataOf(message).roles as string[]).includes('three'),
+    )
+    assert.deepEqual(
+      resumed.messages.map((message) => (dataOf(message).roles as string[])[0]),
+      ['two', 'three'],
+    )
 
     // Past the window the events are gone: the client must check every session again.
     server.clock.advanceSeconds(120)
@@ -128,19 +152,29 @@ describe('event stream', () => {
     const url = new URL(server.url)
     const socket = connect({ host: url.hostname, port: Number(url.port) })
     await new Promise((resolve) => socket.once('connect', resolve))
-    socket.write(`GET /v1/events/stream HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${client.authorization}\r\n\r\n`)
+    socket.write(
+      `GET /v1/events/stream HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${client.authorization}\r\n\r\n`,
+    )
     // Read the answer's head, then stop reading altogether.
     await new Promise((resolve) => socket.once('data', resolve))
     socket.pause()
     let isClosed = false
     socket.on('close', () => (isClosed = true))
-    const roles = Array.from({ length: 30 }, (_unused, index) => `role-with-a-long-name-${String(index).padStart(8, '0')}`)
+    const roles = Array.from(
+      { length: 30 },
+      (_unused, index) => `role-with-a-long-name-${String(index).padStart(8, '0')}`,
+    )
     // Each event carries ~1 KiB; the kernel buffers take some MiB before Node has to hold any.
     let sent = 0
     while (!isClosed && sent < 20_000) {
       await Promise.all(
         Array.from({ length: 20 }, (_unused, index) =>
-          server.application.accountAdmin.replaceUserRoles(user.id, ['user', ...roles.slice(0, 29), `r${sent + index}`], actor)),
+          server.application.accountAdmin.replaceUserRoles(
+            user.id,
+            ['user', ...roles.slice(0, 29), `r${sent + index}`],
+            actor,
+          ),
+        ),
       )
       sent += 20
       // The server destroys the socket: reading again drains what was buffered, then sees the end.

@@ -12,7 +12,13 @@ import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
 import { sharePostgresSchema } from '../helpers/postgres.ts'
 import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
-import { logInWithCookie, logInWithToken, registerUser, startTestServer, strongPassword } from '../helpers/test-server.ts'
+import {
+  logInWithCookie,
+  logInWithToken,
+  registerUser,
+  startTestServer,
+  strongPassword,
+} from '../helpers/test-server.ts'
 import { refresh } from '../helpers/token-lifecycle.ts'
 
 const parallelSignIns = 60
@@ -25,7 +31,11 @@ const backends: Array<{ name: string; skip: string | false; openStores: (now: Da
   {
     name: 'Redis',
     skip: await skipUnlessRedis(),
-    openStores: (now) => openTestRedisStores(createTestRedisSettings({ keyPrefix: `tessera-test-limits-${randomBytes(4).toString('hex')}` }), now),
+    openStores: (now) =>
+      openTestRedisStores(
+        createTestRedisSettings({ keyPrefix: `tessera-test-limits-${randomBytes(4).toString('hex')}` }),
+        now,
+      ),
   },
 ]
 
@@ -34,11 +44,21 @@ const generousThrottle = { TESSERA_THROTTLE_ACCOUNT_THRESHOLD: '90', TESSERA_THR
 for (const backend of backends) {
   describe(`session limits on ${backend.name}`, { skip: backend.skip }, () => {
     it(`end_oldest keeps exactly N live sessions after ${parallelSignIns} parallel sign-ins of one user`, async (t) => {
-      const server = await startTestServer(t, { ...generousThrottle, TESSERA_SESSION_LIMITS: 'user:3' }, { openStores: backend.openStores })
+      const server = await startTestServer(
+        t,
+        { ...generousThrottle, TESSERA_SESSION_LIMITS: 'user:3' },
+        { openStores: backend.openStores },
+      )
       const { username, id } = await registerUser(server)
       const body = { username, password: strongPassword }
-      const answers = await Promise.all(Array.from({ length: parallelSignIns }, () => server.request('/v1/auth/login', { body })))
-      assert.deepEqual([...new Set(answers.map((answer) => answer.status))], [200], answers.find((answer) => answer.status !== 200)?.text)
+      const answers = await Promise.all(
+        Array.from({ length: parallelSignIns }, () => server.request('/v1/auth/login', { body })),
+      )
+      assert.deepEqual(
+        [...new Set(answers.map((answer) => answer.status))],
+        [200],
+        answers.find((answer) => answer.status !== 200)?.text,
+      )
       const live = await server.application.accountAdmin.listUserSessions(id)
       assert.equal(live.length, 3)
       // Every ended session's holder is told why, on a request and on a refresh.
@@ -63,10 +83,16 @@ for (const backend of backends) {
     })
 
     it(`refuse admits exactly N of ${parallelSignIns} parallel sign-ins and refuses the rest with session_limit_reached`, async (t) => {
-      const server = await startTestServer(t, { ...generousThrottle, TESSERA_SESSION_LIMITS: 'user:2:refuse' }, { openStores: backend.openStores })
+      const server = await startTestServer(
+        t,
+        { ...generousThrottle, TESSERA_SESSION_LIMITS: 'user:2:refuse' },
+        { openStores: backend.openStores },
+      )
       const { username, id } = await registerUser(server)
       const body = { username, password: strongPassword }
-      const answers = await Promise.all(Array.from({ length: parallelSignIns }, () => server.request('/v1/auth/login', { body })))
+      const answers = await Promise.all(
+        Array.from({ length: parallelSignIns }, () => server.request('/v1/auth/login', { body })),
+      )
       const admitted = answers.filter((answer) => answer.status === 200)
       const refused = answers.filter((answer) => answer.status === 409)
       assert.equal(admitted.length, 2)
@@ -76,12 +102,19 @@ for (const backend of backends) {
       assert.equal((await server.application.accountAdmin.listUserSessions(id)).length, 2)
       // Signing out frees a place.
       const first = admitted[0]?.json
-      assert.equal((await server.request('/v1/auth/logout', { method: 'POST', bearer: first.access_token })).status, 204)
+      assert.equal(
+        (await server.request('/v1/auth/logout', { method: 'POST', bearer: first.access_token })).status,
+        204,
+      )
       await logInWithToken(server, username)
     })
 
     it('end_oldest tells a cookie session ended by the limit why, and spares users of other roles', async (t) => {
-      const server = await startTestServer(t, { TESSERA_SESSION_LIMITS: 'player:1' }, { openStores: backend.openStores })
+      const server = await startTestServer(
+        t,
+        { TESSERA_SESSION_LIMITS: 'player:1' },
+        { openStores: backend.openStores },
+      )
       const player = await registerUser(server)
       const actor = { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } }
       await server.application.accountAdmin.replaceUserRoles(player.id, ['player', 'user'], actor)
@@ -91,8 +124,12 @@ for (const backend of backends) {
       assert.equal(me.status, 401)
       assert.equal(me.json.reason, 'signed_in_elsewhere')
       const other = await registerUser(server)
-      const sessions = await Promise.all([logInWithToken(server, other.username), logInWithToken(server, other.username)])
-      for (const session of sessions) assert.equal((await server.request('/v1/me', { bearer: session.access_token })).status, 200)
+      const sessions = await Promise.all([
+        logInWithToken(server, other.username),
+        logInWithToken(server, other.username),
+      ])
+      for (const session of sessions)
+        assert.equal((await server.request('/v1/me', { bearer: session.access_token })).status, 200)
       // A session ended otherwise says nothing more than before.
       const out = sessions[0]
       await server.request('/v1/auth/logout', { method: 'POST', bearer: out?.access_token ?? '' })

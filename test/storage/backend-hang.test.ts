@@ -109,7 +109,10 @@ describe('a paused PostgreSQL', { skip: skipUnlessPostgresServerProgram() }, () 
     t.diagnostic(`answering again ${recoveredMs.toFixed(0)} ms after SIGCONT`)
     const labels = Array.from({ length: 20 }, (_, index) => `after-${index}`)
     const rows = await Promise.all(labels.map((label) => database.query('SELECT $1::text AS label', [label])))
-    assert.deepEqual(rows.map((row) => row[0]?.label), labels)
+    assert.deepEqual(
+      rows.map((row) => row[0]?.label),
+      labels,
+    )
     assert.deepEqual(await database.transaction((tx) => tx.query('SELECT 2 AS two')), [{ two: 2 }])
   })
 })

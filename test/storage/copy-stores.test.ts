@@ -48,35 +48,66 @@ describe('copyStores()', () => {
     })
   })
 
-  it('copies a user\'s second factor: the sealed TOTP secret, the unused recovery codes and the passkeys', async (t) => {
+  it("copies a user's second factor: the sealed TOTP secret, the unused recovery codes and the passkeys", async (t) => {
     const { source, target } = openPair()
     t.after(async () => {
       await source.close()
       await target.close()
     })
     const user = await insertTestUser(source.accounts)
-    const totp = { id: 'totp-1', userId: user.id, secretCiphertext: 'v1.sealed', algorithm: 'SHA1' as const, digits: 6, periodSeconds: 30, lastUsedStep: null, createdAt: contractEpoch, confirmedAt: null }
+    const totp = {
+      id: 'totp-1',
+      userId: user.id,
+      secretCiphertext: 'v1.sealed',
+      algorithm: 'SHA1' as const,
+      digits: 6,
+      periodSeconds: 30,
+      lastUsedStep: null,
+      createdAt: contractEpoch,
+      confirmedAt: null,
+    }
     await source.secondFactors.savePendingTotp(totp)
     await source.secondFactors.confirmTotp(user.id, 'totp-1', 42, secondsAfterEpoch(1))
     await source.secondFactors.replaceRecoveryCodes(user.id, ['h1', 'h2'], secondsAfterEpoch(1))
     await source.secondFactors.consumeRecoveryCode(user.id, 'h1', secondsAfterEpoch(2))
-    const passkey = { id: 'cred-1', userId: user.id, publicKey: Uint8Array.from([1, 2, 3]), counter: 7, transports: ['usb'], isBackupEligible: false, name: 'Key', createdAt: contractEpoch, lastUsedAt: null }
+    const passkey = {
+      id: 'cred-1',
+      userId: user.id,
+      publicKey: Uint8Array.from([1, 2, 3]),
+      counter: 7,
+      transports: ['usb'],
+      isBackupEligible: false,
+      name: 'Key',
+      createdAt: contractEpoch,
+      lastUsedAt: null,
+    }
     await source.passkeys.insertPasskey(passkey)
     await copyStores(source, target, { now: contractEpoch, includeSessions: false })
     await copyStores(source, target, { now: contractEpoch, includeSessions: false })
-    assert.deepEqual(await target.secondFactors.findTotp(user.id), { ...totp, lastUsedStep: 42, confirmedAt: secondsAfterEpoch(1) })
+    assert.deepEqual(await target.secondFactors.findTotp(user.id), {
+      ...totp,
+      lastUsedStep: 42,
+      confirmedAt: secondsAfterEpoch(1),
+    })
     assert.deepEqual(await target.secondFactors.listRecoveryCodeHashes(user.id), ['h2'])
     assert.deepEqual(await target.passkeys.listUserPasskeys(user.id), [passkey])
   })
 
-  it('copies a user\'s email address with its verification', async (t) => {
+  it("copies a user's email address with its verification", async (t) => {
     const { source, target } = openPair()
     t.after(async () => {
       await source.close()
       await target.close()
     })
     const user = await insertTestUser(source.accounts)
-    const email = { userId: user.id, address: 'Ann@example.com', addressKey: 'ann@example.com', verifiedAt: secondsAfterEpoch(3), language: 'ko' as const, updatedAt: secondsAfterEpoch(1) }
+    const email = {
+      userId: user.id,
+      address: 'Ann@example.com',
+      addressKey: 'ann@example.com',
+      verifiedAt: secondsAfterEpoch(3),
+      language: 'ko' as const,
+      updatedAt: secondsAfterEpoch(1),
+    }
     assert.equal(await source.emails.setEmail(email), 'set')
     await copyStores(source, target, { now: contractEpoch, includeSessions: false })
     await copyStores(source, target, { now: contractEpoch, includeSessions: false })
@@ -95,7 +126,14 @@ describe('copyStores()', () => {
     await source.playerData.writeDocument(user.id, '{"level":1}', 0)
     await source.playerData.writeDocument(user.id, '{"level":2}', 1)
     await source.sessionData.writeDocument(session.id, '{"cart":[]}', 0)
-    const device = { id: 'device-handle', deviceId: 'phone-0001', userId: user.id, secretHash: 'hash', createdAt: contractEpoch, lastUsedAt: contractEpoch }
+    const device = {
+      id: 'device-handle',
+      deviceId: 'phone-0001',
+      userId: user.id,
+      secretHash: 'hash',
+      createdAt: contractEpoch,
+      lastUsedAt: contractEpoch,
+    }
     await source.devices.insertDevice(device)
     await copyStores(source, target, { now: contractEpoch, includeSessions: true })
     await copyStores(source, target, { now: contractEpoch, includeSessions: true })
@@ -134,7 +172,8 @@ describe('copyStores()', () => {
       await source.close()
       await target.close()
     })
-    for (let index = 0; index < 1203; index += 1) await insertTestUser(source.accounts, { usernameKey: `user${String(index).padStart(4, '0')}` })
+    for (let index = 0; index < 1203; index += 1)
+      await insertTestUser(source.accounts, { usernameKey: `user${String(index).padStart(4, '0')}` })
     const report = await copyStores(source, target, { now: contractEpoch, includeSessions: false })
     assert.equal(report.users.copied, 1203)
     assert.equal((await target.accounts.listUsers({ afterUsernameKey: null, limit: 2000 })).length, 1203)

@@ -70,7 +70,10 @@ describe('permissions of the data directory', () => {
     const dataDir = await createInstallation(t)
     const database = join(dataDir, sqliteFileName)
     chmodSync(database, 0o644)
-    assert.throws(() => openSqliteStores(dataDir, epoch), new RegExp(`${database} is open to group or others \\(mode 0644\\).*chmod 600 '${database}'`))
+    assert.throws(
+      () => openSqliteStores(dataDir, epoch),
+      new RegExp(`${database} is open to group or others \\(mode 0644\\).*chmod 600 '${database}'`),
+    )
     chmodSync(database, 0o600)
     writeFileSync(`${database}-wal`, '', { mode: 0o644 })
     chmodSync(`${database}-wal`, 0o644)
@@ -82,7 +85,10 @@ describe('permissions of the data directory', () => {
   it('refuses a master.key readable by the group', async (t) => {
     const dataDir = await createInstallation(t)
     chmodSync(join(dataDir, 'master.key'), 0o640)
-    await assert.rejects(openRuntime(configFor(dataDir)), /master\.key is open to group or others \(mode 0640\).*chmod 600/)
+    await assert.rejects(
+      openRuntime(configFor(dataDir)),
+      /master\.key is open to group or others \(mode 0640\).*chmod 600/,
+    )
   })
 })
 
@@ -106,7 +112,10 @@ describe('master.key and its database', () => {
     const keyPath = join(dataDir, 'master.key')
     writeFileSync(keyPath, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 })
     await assert.rejects(openRuntime(configFor(dataDir)), (error: Error) => {
-      assert.match(error.message, new RegExp(`${keyPath} does not open the signing keys stored in ${join(dataDir, sqliteFileName)}`))
+      assert.match(
+        error.message,
+        new RegExp(`${keyPath} does not open the signing keys stored in ${join(dataDir, sqliteFileName)}`),
+      )
       assert.doesNotMatch(error.message, /Unsupported state/)
       return true
     })
@@ -116,10 +125,20 @@ describe('master.key and its database', () => {
 describe('commands run away from the data', () => {
   it('a reading command does not create a data directory, and names the one it looked for', async (t) => {
     const missing = join(createRoot(t), 'elsewhere', 'data')
-    for (const args of [['user', 'list'], ['audit', 'query'], ['keys', 'list'], ['client', 'list'], ['audit', 'alerts']]) {
+    for (const args of [
+      ['user', 'list'],
+      ['audit', 'query'],
+      ['keys', 'list'],
+      ['client', 'list'],
+      ['audit', 'alerts'],
+    ]) {
       const io = createIo({ TESSERA_DATA_DIR: missing })
       assert.equal(await runCli(args, io), 1, args.join(' '))
-      assert.match(io.output.stderr, new RegExp(`There is no data directory at ${missing} \\(TESSERA_DATA_DIR`), args.join(' '))
+      assert.match(
+        io.output.stderr,
+        new RegExp(`There is no data directory at ${missing} \\(TESSERA_DATA_DIR`),
+        args.join(' '),
+      )
       assert.equal(io.output.stdout, '', 'never "No users."')
       assert.equal(existsSync(missing), false, args.join(' '))
     }

@@ -76,33 +76,59 @@ for (const backend of backends) {
       assert.equal(await stores.emails.setEmail(address(ann.id, 'ANN@example.com')), 'unchanged')
       assert.deepEqual((await stores.emails.findEmail(ann.id))?.verifiedAt, at(1))
       assert.equal(await stores.emails.setEmail(address(bob.id, 'ann@EXAMPLE.com'.toLowerCase())), 'email_taken')
-      assert.equal(await stores.emails.setEmail(address('00000000-0000-4000-8000-000000000000', 'x@example.com')), 'no_user')
+      assert.equal(
+        await stores.emails.setEmail(address('00000000-0000-4000-8000-000000000000', 'x@example.com')),
+        'no_user',
+      )
       assert.equal(await stores.emails.setEmail(address(ann.id, 'ann2@example.com')), 'set')
       assert.equal((await stores.emails.findEmail(ann.id))?.verifiedAt, null)
-      assert.equal((await stores.emails.findEmailByKey('ann@example.com')), null)
+      assert.equal(await stores.emails.findEmailByKey('ann@example.com'), null)
       assert.equal(await stores.emails.setEmail(address(bob.id, 'ann@example.com')), 'set')
     })
 
     it('finds addresses by key prefix, where _ and % match themselves', async (t) => {
       const { stores } = await backend.open(t)
-      for (const [name, text] of [['a', 'a_b@example.com'], ['b', 'axb@example.com'], ['c', 'a%c@example.com'], ['d', 'zed@example.com']]) {
+      for (const [name, text] of [
+        ['a', 'a_b@example.com'],
+        ['b', 'axb@example.com'],
+        ['c', 'a%c@example.com'],
+        ['d', 'zed@example.com'],
+      ]) {
         const user = await insertTestUser(stores.accounts, { usernameKey: name ?? '' })
         await stores.emails.setEmail(address(user.id, text ?? ''))
       }
-      assert.deepEqual((await stores.emails.findEmailsByKeyPrefix('a_', 10)).map((email) => email.addressKey), ['a_b@example.com'])
-      assert.deepEqual((await stores.emails.findEmailsByKeyPrefix('a%', 10)).map((email) => email.addressKey), ['a%c@example.com'])
-      assert.deepEqual((await stores.emails.findEmailsByKeyPrefix('a', 2)).map((email) => email.addressKey), ['a%c@example.com', 'a_b@example.com'])
+      assert.deepEqual(
+        (await stores.emails.findEmailsByKeyPrefix('a_', 10)).map((email) => email.addressKey),
+        ['a_b@example.com'],
+      )
+      assert.deepEqual(
+        (await stores.emails.findEmailsByKeyPrefix('a%', 10)).map((email) => email.addressKey),
+        ['a%c@example.com'],
+      )
+      assert.deepEqual(
+        (await stores.emails.findEmailsByKeyPrefix('a', 2)).map((email) => email.addressKey),
+        ['a%c@example.com', 'a_b@example.com'],
+      )
     })
 
     it('replaces a token with a newer one, gives it to one of 50 simultaneous consumers, and expires it', async (t) => {
       const { stores } = await backend.open(t)
       const user = await insertTestUser(stores.accounts, { usernameKey: 'tok' })
-      const token = (hash: string, expiresAt: Date) => ({ tokenHash: hash, userId: user.id, purpose: 'password_reset' as const, binding: 'b', createdAt: contractEpoch, expiresAt })
+      const token = (hash: string, expiresAt: Date) => ({
+        tokenHash: hash,
+        userId: user.id,
+        purpose: 'password_reset' as const,
+        binding: 'b',
+        createdAt: contractEpoch,
+        expiresAt,
+      })
       await stores.emails.saveEmailToken(token('old', at(900)))
       await stores.emails.saveEmailToken(token('new', at(900)))
       assert.equal(await stores.emails.findEmailToken('old', 'password_reset', at(1)), null)
       assert.equal(await stores.emails.findEmailToken('new', 'email_verification', at(1)), null)
-      const consumed = await Promise.all(Array.from({ length: 50 }, () => stores.emails.consumeEmailToken('new', 'password_reset', at(1))))
+      const consumed = await Promise.all(
+        Array.from({ length: 50 }, () => stores.emails.consumeEmailToken('new', 'password_reset', at(1))),
+      )
       assert.equal(consumed.filter((record) => record !== null).length, 1)
       await stores.emails.saveEmailToken(token('late', at(900)))
       assert.equal(await stores.emails.consumeEmailToken('late', 'password_reset', at(900)), null)
@@ -113,7 +139,14 @@ for (const backend of backends) {
       const { stores, deleteUser } = await backend.open(t)
       const user = await insertTestUser(stores.accounts, { usernameKey: 'gone' })
       await stores.emails.setEmail(address(user.id, 'gone@example.com'))
-      await stores.emails.saveEmailToken({ tokenHash: 'h', userId: user.id, purpose: 'email_verification', binding: 'gone@example.com', createdAt: contractEpoch, expiresAt: at(60) })
+      await stores.emails.saveEmailToken({
+        tokenHash: 'h',
+        userId: user.id,
+        purpose: 'email_verification',
+        binding: 'gone@example.com',
+        createdAt: contractEpoch,
+        expiresAt: at(60),
+      })
       await deleteUser(user.id)
       assert.equal(await stores.emails.findEmailByKey('gone@example.com'), null)
       assert.equal(await stores.emails.findEmailToken('h', 'email_verification', at(1)), null)

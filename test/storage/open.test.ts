@@ -12,14 +12,25 @@ import { createTestRedisSettings, openCleanedRedisPrefix } from '../helpers/redi
 import { RedisDeploymentConflictError } from '../../src/storage/redis/deployment.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { openRuntime } from '../../src/runtime.ts'
-import { buildAuditEventRecord, buildSessionRecord, buildTokenSessionRecord, insertTestUser } from '../../src/storage/contract/records.ts'
+import {
+  buildAuditEventRecord,
+  buildSessionRecord,
+  buildTokenSessionRecord,
+  insertTestUser,
+} from '../../src/storage/contract/records.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-open-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
 const skip = await skipUnlessPostgresAndRedis()
 
 function storageConfig(overrides: Partial<Config['storage']> = {}): Config['storage'] {
-  return { dataDir: mkdtempSync(join(root, 'data-')), postgres: null, redis: null, backendTimeoutSeconds: 2, ...overrides }
+  return {
+    dataDir: mkdtempSync(join(root, 'data-')),
+    postgres: null,
+    redis: null,
+    backendTimeoutSeconds: 2,
+    ...overrides,
+  }
 }
 
 describe('openBackends()', () => {
@@ -48,15 +59,22 @@ describe('openBackends()', () => {
       t.after(() => dropTestSchema(postgres.schema))
       const first = await openBackends(storageConfig({ postgres }), { now: contractEpoch })
       t.after(() => first.close())
-      const second = await openBackends(storageConfig({ postgres: { ...postgres, migrateOnStart: false } }), { now: contractEpoch })
+      const second = await openBackends(storageConfig({ postgres: { ...postgres, migrateOnStart: false } }), {
+        now: contractEpoch,
+      })
       t.after(() => second.close())
       const now = contractEpoch
       await first.stores.throttles.incrementThrottles([{ key: 'account:alice', expiresAt: null }], now)
-      assert.deepEqual(await second.stores.throttles.incrementThrottles([{ key: 'account:alice', expiresAt: null }], now), [2])
+      assert.deepEqual(
+        await second.stores.throttles.incrementThrottles([{ key: 'account:alice', expiresAt: null }], now),
+        [2],
+      )
       const event = buildAuditEventRecord()
       await first.stores.audit.appendEvents([event])
       assert.deepEqual(
-        (await second.stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })).map(({ id }) => id),
+        (await second.stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })).map(
+          ({ id }) => id,
+        ),
         [event.id],
       )
       const lease = { job: 'review', occurrenceAt: now, now, leaseExpiresAt: new Date(now.getTime() + 60_000) }
@@ -77,7 +95,10 @@ describe('openBackends()', () => {
       // Two nodes with their own SQLite files share the counters and leases through Redis.
       const now = contractEpoch
       await first.stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: null }], now)
-      assert.deepEqual(await second.stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: null }], now), [2])
+      assert.deepEqual(
+        await second.stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: null }], now),
+        [2],
+      )
       const lease = { job: 'review', occurrenceAt: now, now, leaseExpiresAt: new Date(now.getTime() + 60_000) }
       assert.equal(await first.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-1' }), true)
       assert.equal(await second.stores.schedulerLocks.acquireJobLease({ ...lease, owner: 'node-2' }), false)
@@ -102,8 +123,14 @@ describe('openBackends()', () => {
       // Refresh tokens sit beside their sessions: a rotation changes both in one step.
       const tokenSession = buildTokenSessionRecord({ userId: user.id })
       await backends.stores.sessions.insertSession(tokenSession)
-      await backends.stores.refreshTokens.insertRefreshToken({ tokenHash: 'refresh-1', sessionId: tokenSession.id, issuedAt: contractEpoch })
-      assert.deepEqual(await cleanup.scanKeys(`${redis.keyPrefix}:refresh-family:*`), [`${redis.keyPrefix}:refresh-family:{${tokenSession.id}}`])
+      await backends.stores.refreshTokens.insertRefreshToken({
+        tokenHash: 'refresh-1',
+        sessionId: tokenSession.id,
+        issuedAt: contractEpoch,
+      })
+      assert.deepEqual(await cleanup.scanKeys(`${redis.keyPrefix}:refresh-family:*`), [
+        `${redis.keyPrefix}:refresh-family:{${tokenSession.id}}`,
+      ])
       assert.equal(backends.invalidationBus.isConnected(), true)
       await backends.stores.checkHealth()
     })
@@ -111,7 +138,8 @@ describe('openBackends()', () => {
     it('refuses a Redis key prefix claimed by another deployment, and keeps serving the one that claimed it', async (t) => {
       const redis = createTestRedisSettings()
       const cleanup = await openCleanedRedisPrefix(t, redis)
-      const open = (deploymentId: string) => openBackends(storageConfig({ redis }), { now: contractEpoch, deploymentId })
+      const open = (deploymentId: string) =>
+        openBackends(storageConfig({ redis }), { now: contractEpoch, deploymentId })
       const first = await open('deployment-a')
       t.after(() => first.close())
       const sameDeployment = await open('deployment-a')
@@ -121,18 +149,29 @@ describe('openBackends()', () => {
         assert.match(error.message, new RegExp(`key prefix "${redis.keyPrefix}".*TESSERA_REDIS_KEY_PREFIX`))
         return true
       })
-      assert.equal(await cleanup.command(`${redis.keyPrefix}:deployment`, ['GET', `${redis.keyPrefix}:deployment`]), 'deployment-a')
+      assert.equal(
+        await cleanup.command(`${redis.keyPrefix}:deployment`, ['GET', `${redis.keyPrefix}:deployment`]),
+        'deployment-a',
+      )
       await first.stores.checkHealth()
     })
 
     it('a node with its own data directory and master key cannot join a Redis prefix another node uses', async (t) => {
       const redis = createTestRedisSettings()
       await openCleanedRedisPrefix(t, redis)
-      const env = (dataDir: string) => ({ TESSERA_DATA_DIR: dataDir, TESSERA_REDIS_URL: testRedisUrl, TESSERA_REDIS_KEY_PREFIX: redis.keyPrefix, TESSERA_LOG_LEVEL: 'silent' })
+      const env = (dataDir: string) => ({
+        TESSERA_DATA_DIR: dataDir,
+        TESSERA_REDIS_URL: testRedisUrl,
+        TESSERA_REDIS_KEY_PREFIX: redis.keyPrefix,
+        TESSERA_LOG_LEVEL: 'silent',
+      })
       const firstDir = mkdtempSync(join(root, 'node-a-'))
       const first = await openRuntime(loadConfig(env(firstDir)))
       t.after(() => first.close())
-      await assert.rejects(openRuntime(loadConfig(env(mkdtempSync(join(root, 'node-b-'))))), RedisDeploymentConflictError)
+      await assert.rejects(
+        openRuntime(loadConfig(env(mkdtempSync(join(root, 'node-b-'))))),
+        RedisDeploymentConflictError,
+      )
       // The same data directory (the same master key) is the same deployment: a restart is fine.
       const restarted = await openRuntime(loadConfig(env(firstDir)))
       await restarted.close()

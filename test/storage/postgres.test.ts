@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
-import { buildUserRecord, contractEpoch, insideUnitOfWork, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
+import {
+  buildUserRecord,
+  contractEpoch,
+  insideUnitOfWork,
+  secondsAfterEpoch,
+} from '../../src/storage/contract/records.ts'
 import { testDurableBackendStores } from '../../src/storage/contract/backend-stores.ts'
 import { openDatabase } from '../../src/storage/postgres/database.ts'
 import { latestPostgresVersion, migratePostgres } from '../../src/storage/postgres/migrate.ts'
@@ -12,7 +17,12 @@ import { openPostgresInvalidationBus } from '../../src/storage/postgres/invalida
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 import { listShippedMigrations } from '../helpers/migrations.ts'
 import { skipUnlessPostgres, testPostgresUrl } from '../helpers/backends.ts'
-import { createTestPostgresSettings, dropTestSchema, openTestPostgresStores, sharePostgresSchema } from '../helpers/postgres.ts'
+import {
+  createTestPostgresSettings,
+  dropTestSchema,
+  openTestPostgresStores,
+  sharePostgresSchema,
+} from '../helpers/postgres.ts'
 
 const skip = await skipUnlessPostgres()
 
@@ -35,10 +45,16 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     const db = openDatabase({ ...settings, timeoutMs: 5000 })
     t.after(() => db.close())
     const shipped = listShippedMigrations('postgres')
-    assert.deepEqual(await migratePostgres(db, settings.schema, contractEpoch), shipped.map((migration) => migration.version))
+    assert.deepEqual(
+      await migratePostgres(db, settings.schema, contractEpoch),
+      shipped.map((migration) => migration.version),
+    )
     assert.deepEqual(await migratePostgres(db, settings.schema, secondsAfterEpoch(60)), [])
     const rows = await db.query('SELECT version, name, applied_at FROM schema_migrations ORDER BY version')
-    assert.deepEqual(rows, shipped.map(({ version, name }) => ({ version, name, applied_at: contractEpoch })))
+    assert.deepEqual(
+      rows,
+      shipped.map(({ version, name }) => ({ version, name, applied_at: contractEpoch })),
+    )
     const [table] = await db.query(
       "SELECT table_schema FROM information_schema.tables WHERE table_name = 'users' AND table_schema = $1",
       [settings.schema],
@@ -52,14 +68,20 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     const databases = [1, 2, 3].map(() => openDatabase({ ...settings, timeoutMs: 5000 }))
     t.after(() => Promise.all(databases.map((db) => db.close())))
     const applied = await Promise.all(databases.map((db) => migratePostgres(db, settings.schema, contractEpoch)))
-    assert.deepEqual(applied.flat().sort((a, b) => a - b), listShippedMigrations('postgres').map((migration) => migration.version))
+    assert.deepEqual(
+      applied.flat().sort((a, b) => a - b),
+      listShippedMigrations('postgres').map((migration) => migration.version),
+    )
   })
 
   it('a node refuses to start on a schema that lacks migrations, and says what to run', async (t) => {
     const settings = createTestPostgresSettings({ migrateOnStart: false })
     t.after(() => dropTestSchema(settings.schema))
     await assert.rejects(openPostgresStores(settings, { timeoutMs: 5000, now: contractEpoch }), /tessera migrate/)
-    const migrated = await openPostgresStores({ ...settings, migrateOnStart: true }, { timeoutMs: 5000, now: contractEpoch })
+    const migrated = await openPostgresStores(
+      { ...settings, migrateOnStart: true },
+      { timeoutMs: 5000, now: contractEpoch },
+    )
     await migrated.close()
     const started = await openPostgresStores(settings, { timeoutMs: 5000, now: contractEpoch })
     await started.close()
@@ -75,7 +97,10 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     ])
     const schema = String((await stores.database.query('SELECT current_schema() AS name'))[0]?.name)
     await assert.rejects(
-      openPostgresStores(createTestPostgresSettings({ schema, migrateOnStart: false }), { timeoutMs: 5000, now: contractEpoch }),
+      openPostgresStores(createTestPostgresSettings({ schema, migrateOnStart: false }), {
+        timeoutMs: 5000,
+        now: contractEpoch,
+      }),
       /newer/,
     )
   })
@@ -85,7 +110,10 @@ describe('PostgreSQL schema and migrations', { skip }, () => {
     t.after(close)
     for (const key of ['b', 'a_b', 'ab', 'A', 'a-b']) await accounts.insertUser(buildUserRecord({ usernameKey: key }))
     const listed = await accounts.listUsers({ afterUsernameKey: null, limit: 10 })
-    assert.deepEqual(listed.map((user) => user.usernameKey), ['A', 'a-b', 'a_b', 'ab', 'b'])
+    assert.deepEqual(
+      listed.map((user) => user.usernameKey),
+      ['A', 'a-b', 'a_b', 'ab', 'b'],
+    )
   })
 })
 
@@ -95,7 +123,10 @@ describe('PostgreSQL outage', { skip }, () => {
     const db = openDatabase({ ...settings, timeoutMs: 1000 })
     t.after(() => db.close())
     const startedAt = Date.now()
-    await assert.rejects(db.query('SELECT 1'), (error) => error instanceof TesseraError && error.code === 'service_unavailable')
+    await assert.rejects(
+      db.query('SELECT 1'),
+      (error) => error instanceof TesseraError && error.code === 'service_unavailable',
+    )
     assert.ok(Date.now() - startedAt < 1500)
   })
 
@@ -104,14 +135,20 @@ describe('PostgreSQL outage', { skip }, () => {
     const db = openDatabase({ ...settings, timeoutMs: 300 })
     t.after(() => db.close())
     const startedAt = Date.now()
-    await assert.rejects(db.query('SELECT pg_sleep(5)'), (error) => error instanceof TesseraError && error.code === 'service_unavailable')
+    await assert.rejects(
+      db.query('SELECT pg_sleep(5)'),
+      (error) => error instanceof TesseraError && error.code === 'service_unavailable',
+    )
     assert.ok(Date.now() - startedAt < 2000)
   })
 
   it('a server error that is not about availability stays as it is (a bug is not "retry later")', async (t) => {
     const db = openDatabase({ ...createTestPostgresSettings(), timeoutMs: 2000 })
     t.after(() => db.close())
-    await assert.rejects(db.query('SELECT * FROM no_such_table'), (error) => error instanceof pg.DatabaseError && error.code === '42P01')
+    await assert.rejects(
+      db.query('SELECT * FROM no_such_table'),
+      (error) => error instanceof pg.DatabaseError && error.code === '42P01',
+    )
   })
 
   it('a connection killed by the server is replaced on the next query', async (t) => {
@@ -136,7 +173,8 @@ describe('PostgreSQL invalidation bus', { skip }, () => {
     const settings = createTestPostgresSettings()
     const db = openDatabase({ ...settings, timeoutMs: 2000 })
     return {
-      open: () => openPostgresInvalidationBus({ database: db, url: settings.url, schema: settings.schema, timeoutMs: 2000 }),
+      open: () =>
+        openPostgresInvalidationBus({ database: db, url: settings.url, schema: settings.schema, timeoutMs: 2000 }),
       close: () => db.close(),
     }
   })
@@ -146,7 +184,12 @@ describe('PostgreSQL invalidation bus', { skip }, () => {
     const db = openDatabase({ ...one, timeoutMs: 2000 })
     t.after(() => db.close())
     const first = await openPostgresInvalidationBus({ database: db, url: one.url, schema: one.schema, timeoutMs: 2000 })
-    const second = await openPostgresInvalidationBus({ database: db, url: two.url, schema: two.schema, timeoutMs: 2000 })
+    const second = await openPostgresInvalidationBus({
+      database: db,
+      url: two.url,
+      schema: two.schema,
+      timeoutMs: 2000,
+    })
     t.after(async () => {
       await first.close()
       await second.close()

@@ -7,7 +7,12 @@ import { after, before, describe, it } from 'node:test'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
-import { buildTokenSessionRecord, contractEpoch, insertTestUser, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
+import {
+  buildTokenSessionRecord,
+  contractEpoch,
+  insertTestUser,
+  secondsAfterEpoch,
+} from '../../src/storage/contract/records.ts'
 import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
 import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
@@ -20,7 +25,12 @@ import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-lease
 import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
 import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessRedisServerProgram } from '../helpers/backends.ts'
-import { createTestRedisSettings, openTestRedisStores, startOwnRedisCluster, type OwnRedisCluster } from '../helpers/redis.ts'
+import {
+  createTestRedisSettings,
+  openTestRedisStores,
+  startOwnRedisCluster,
+  type OwnRedisCluster,
+} from '../helpers/redis.ts'
 
 const run = promisify(execFile)
 const skip = skipUnlessRedisServerProgram()
@@ -77,9 +87,7 @@ describe('Redis Cluster key layout', { skip }, () => {
     const stores = await openTestRedisStores(clusterSettings(), contractEpoch)
     t.after(() => stores.close())
     const user = await insertTestUser(stores.accounts)
-    const sessions = Array.from({ length: 30 }, () =>
-      buildTokenSessionRecord({ userId: user.id }),
-    )
+    const sessions = Array.from({ length: 30 }, () => buildTokenSessionRecord({ userId: user.id }))
     for (const session of sessions) await stores.sessions.insertSession(session)
     const keys = createSessionKeys(stores.keyPrefix)
     const slots = await Promise.all(sessions.map((session) => slotOf(keys.session(session.id))))
@@ -110,13 +118,25 @@ describe('Redis Cluster key layout', { skip }, () => {
     t.after(() => stores.close())
     const keys = Array.from({ length: 30 }, (_, index) => `signin:account-network:alice|192.0.2.${index}`)
     const expiresAt = secondsAfterEpoch(60)
-    await stores.throttles.incrementThrottles(keys.map((key) => ({ key, expiresAt })), contractEpoch)
-    await stores.throttles.incrementThrottles([{ key: 'signin:account-network:bob|192.0.2.1', expiresAt }], contractEpoch)
+    await stores.throttles.incrementThrottles(
+      keys.map((key) => ({ key, expiresAt })),
+      contractEpoch,
+    )
+    await stores.throttles.incrementThrottles(
+      [{ key: 'signin:account-network:bob|192.0.2.1', expiresAt }],
+      contractEpoch,
+    )
     const throttleKeys = createThrottleKeys(stores.keyPrefix)
     const holders = await Promise.all(keys.map(async (key) => masterOf(await slotOf(throttleKeys.record(key)))))
     assert.equal(new Set(holders).size, 3, 'the records sit on all three masters')
     assert.equal(await stores.throttles.deleteThrottlesByPrefix('signin:account-network:alice|'), 30)
-    assert.deepEqual(await stores.throttles.readThrottles(keys, contractEpoch), keys.map(() => null))
-    assert.equal((await stores.throttles.readThrottles(['signin:account-network:bob|192.0.2.1'], contractEpoch))[0]?.count, 1)
+    assert.deepEqual(
+      await stores.throttles.readThrottles(keys, contractEpoch),
+      keys.map(() => null),
+    )
+    assert.equal(
+      (await stores.throttles.readThrottles(['signin:account-network:bob|192.0.2.1'], contractEpoch))[0]?.count,
+      1,
+    )
   })
 })

@@ -6,7 +6,12 @@ import { TesseraError } from '../../src/core/errors.ts'
 import { hashToken } from '../../src/core/secrets.ts'
 import { createManualClock } from '../helpers/manual-clock.ts'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
-import { buildSessionRecord, contractEpoch, insertTestUser, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
+import {
+  buildSessionRecord,
+  contractEpoch,
+  insertTestUser,
+  secondsAfterEpoch,
+} from '../../src/storage/contract/records.ts'
 import { testSessionStore } from '../../src/storage/contract/sessions.ts'
 import { testRefreshTokenStore } from '../../src/storage/contract/refresh-tokens.ts'
 import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-leases.ts'
@@ -52,7 +57,10 @@ describe('Redis session layout', { skip }, () => {
     t.after(() => stores.close())
     const keys = createSessionKeys(stores.keyPrefix)
     const user = await insertTestUser(stores.accounts)
-    const session = buildSessionRecord({ userId: user.id, absoluteExpiresAt: new Date(contractEpoch.getTime() + 3_600_000) })
+    const session = buildSessionRecord({
+      userId: user.id,
+      absoluteExpiresAt: new Date(contractEpoch.getTime() + 3_600_000),
+    })
     await stores.sessions.insertSession(session)
     for (const key of [keys.session(session.id), keys.sessionToken(session.tokenHash ?? '')]) {
       const ttl = await stores.connection.command<number>(key, ['PTTL', key])
@@ -60,12 +68,15 @@ describe('Redis session layout', { skip }, () => {
     }
   })
 
-  it('session data sits in its session\'s slot, expires with it, and is deleted with it', async (t) => {
+  it("session data sits in its session's slot, expires with it, and is deleted with it", async (t) => {
     const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
     t.after(() => stores.close())
     const keys = createSessionKeys(stores.keyPrefix)
     const user = await insertTestUser(stores.accounts)
-    const session = buildSessionRecord({ userId: user.id, absoluteExpiresAt: new Date(contractEpoch.getTime() + 3_600_000) })
+    const session = buildSessionRecord({
+      userId: user.id,
+      absoluteExpiresAt: new Date(contractEpoch.getTime() + 3_600_000),
+    })
     await stores.sessions.insertSession(session)
     await stores.sessionData.writeDocument(session.id, '{"cart":[1]}', 0)
     const dataKey = keys.sessionData(session.id)
@@ -100,7 +111,9 @@ describe('Redis session layout', { skip }, () => {
     const client = { ip: '192.0.2.1', userAgent: 'test', requestId: null }
     await core.signIn.register({ username: 'alice', password }, client)
     const wrongPassword = 'a wrong password for alice'
-    await assert.rejects(core.signIn.signIn({ username: 'alice', password: wrongPassword, transport: 'cookie', ...client }))
+    await assert.rejects(
+      core.signIn.signIn({ username: 'alice', password: wrongPassword, transport: 'cookie', ...client }),
+    )
     const cookie = await core.signIn.signIn({ username: 'alice', password, transport: 'cookie', ...client })
     const token = await core.signIn.signIn({ username: 'alice', password, transport: 'token', ...client })
     clock.advanceSeconds(5)
@@ -158,20 +171,38 @@ describe('Redis throttle and lease layout', { skip }, () => {
     t.after(() => stores.close())
     const key = createThrottleKeys(stores.keyPrefix).record('signin:account:alice')
     const expiryOf = () => stores.connection.command<number>(key, ['PEXPIRETIME', key])
-    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(60) }], contractEpoch)
+    await stores.throttles.incrementThrottles(
+      [{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(60) }],
+      contractEpoch,
+    )
     assert.equal(await expiryOf(), secondsAfterEpoch(60).getTime())
-    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(30) }], contractEpoch)
+    await stores.throttles.incrementThrottles(
+      [{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(30) }],
+      contractEpoch,
+    )
     assert.equal(await expiryOf(), secondsAfterEpoch(60).getTime())
     const blockedUntil = secondsAfterEpoch(5)
-    await stores.throttles.settleThrottleFailures([{ key: 'signin:account:alice', blockedUntil, expiresAt: secondsAfterEpoch(120) }], contractEpoch)
+    await stores.throttles.settleThrottleFailures(
+      [{ key: 'signin:account:alice', blockedUntil, expiresAt: secondsAfterEpoch(120) }],
+      contractEpoch,
+    )
     assert.equal(await expiryOf(), secondsAfterEpoch(120).getTime())
-    await stores.throttles.settleThrottleFailures([{ key: 'signin:account:alice', blockedUntil, expiresAt: null }], contractEpoch)
+    await stores.throttles.settleThrottleFailures(
+      [{ key: 'signin:account:alice', blockedUntil, expiresAt: null }],
+      contractEpoch,
+    )
     assert.equal(await expiryOf(), -1, 'no TTL')
     // An expired record that Redis still holds restarts with the new expiry as its TTL.
     const restartedAt = secondsAfterEpoch(1_000_000)
-    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(60) }], contractEpoch)
+    await stores.throttles.incrementThrottles(
+      [{ key: 'signin:account:alice', expiresAt: secondsAfterEpoch(60) }],
+      contractEpoch,
+    )
     await stores.connection.command(key, ['HSET', key, 'expiresAt', String(secondsAfterEpoch(100).getTime())])
-    await stores.throttles.incrementThrottles([{ key: 'signin:account:alice', expiresAt: new Date(restartedAt.getTime() + 60_000) }], restartedAt)
+    await stores.throttles.incrementThrottles(
+      [{ key: 'signin:account:alice', expiresAt: new Date(restartedAt.getTime() + 60_000) }],
+      restartedAt,
+    )
     assert.equal(await expiryOf(), restartedAt.getTime() + 60_000)
   })
 
@@ -194,12 +225,21 @@ describe('Redis throttle and lease layout', { skip }, () => {
   it('a job lease has no TTL: the completed occurrence it remembers outlives every lease', async (t) => {
     const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
     t.after(() => stores.close())
-    const lease = { job: 'retention', occurrenceAt: contractEpoch, owner: 'node-a', now: contractEpoch, leaseExpiresAt: secondsAfterEpoch(60) }
+    const lease = {
+      job: 'retention',
+      occurrenceAt: contractEpoch,
+      owner: 'node-a',
+      now: contractEpoch,
+      leaseExpiresAt: secondsAfterEpoch(60),
+    }
     assert.equal(await stores.schedulerLocks.acquireJobLease(lease), true)
     await stores.schedulerLocks.completeJobRun({ job: 'retention', owner: 'node-a', occurrenceAt: contractEpoch })
     const key = createSchedulerLeaseKey(stores.keyPrefix, 'retention')
     assert.equal(await stores.connection.command<number>(key, ['PTTL', key]), -1)
-    assert.deepEqual(await stores.connection.command(key, ['HGETALL', key]), ['completedOccurrenceAt', String(contractEpoch.getTime())])
+    assert.deepEqual(await stores.connection.command(key, ['HGETALL', key]), [
+      'completedOccurrenceAt',
+      String(contractEpoch.getTime()),
+    ])
   })
 })
 
@@ -213,7 +253,10 @@ describe('Redis outage', { skip: skipOwnServer }, () => {
     await connection.ping()
     await server.kill()
     const startedAt = Date.now()
-    await assert.rejects(connection.ping(), (error) => error instanceof TesseraError && error.code === 'service_unavailable')
+    await assert.rejects(
+      connection.ping(),
+      (error) => error instanceof TesseraError && error.code === 'service_unavailable',
+    )
     assert.ok(Date.now() - startedAt < 1500)
     await server.start()
     const deadline = Date.now() + 5000
@@ -235,7 +278,12 @@ describe('Redis outage', { skip: skipOwnServer }, () => {
     const settings = createTestRedisSettings({ urls: [server.url] })
     const connection = await openRedisConnection({ settings, timeoutMs: 500, onBackgroundError: () => {} })
     t.after(() => connection.close())
-    const bus = await openRedisInvalidationBus({ redis: connection, keyPrefix: settings.keyPrefix, silenceLimitMs: 600, onError: () => {} })
+    const bus = await openRedisInvalidationBus({
+      redis: connection,
+      keyPrefix: settings.keyPrefix,
+      silenceLimitMs: 600,
+      onError: () => {},
+    })
     t.after(() => bus.close())
     let resets = 0
     bus.subscribe({ onInvalidation: () => {}, onReset: () => void (resets += 1) })
@@ -251,7 +299,11 @@ describe('Redis outage', { skip: skipOwnServer }, () => {
   it('opening a connection to a Redis that is not there fails within a bounded time', async () => {
     const startedAt = Date.now()
     await assert.rejects(
-      openRedisConnection({ settings: createTestRedisSettings({ urls: ['redis://127.0.0.1:1'] }), timeoutMs: 200, onBackgroundError: () => {} }),
+      openRedisConnection({
+        settings: createTestRedisSettings({ urls: ['redis://127.0.0.1:1'] }),
+        timeoutMs: 200,
+        onBackgroundError: () => {},
+      }),
     )
     assert.ok(Date.now() - startedAt < 7000)
   })

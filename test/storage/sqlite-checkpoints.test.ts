@@ -71,16 +71,23 @@ describe('SQLite checkpoints in the background', () => {
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
     db.exec(`PRAGMA wal_autocheckpoint = ${fallbackCheckpointPages}`)
     const user = 'control-user'
-    db.prepare(`INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'x', 0, 0)`).run(user, user, user)
-    const insert = db.prepare(`INSERT INTO sessions (id, user_id, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
+    db.prepare(
+      `INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'x', 0, 0)`,
+    ).run(user, user, user)
+    const insert =
+      db.prepare(`INSERT INTO sessions (id, user_id, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
       VALUES (?, ?, 'token', 0, 0, 1, '', ?)`)
     const firstRound = Array.from({ length: sessionsPerRound }, (_, index) => `s${index}`)
     for (const id of firstRound) insert.run(id, user, 'x'.repeat(3000))
     const firstRoundPages = walPages(dataDir)
-    for (let index = sessionsPerRound; index < rounds * sessionsPerRound; index += 1) insert.run(`s${index}`, user, 'x'.repeat(3000))
+    for (let index = sessionsPerRound; index < rounds * sessionsPerRound; index += 1)
+      insert.run(`s${index}`, user, 'x'.repeat(3000))
     const pages = walPages(dataDir)
     db.close()
-    assert.ok(pages > firstRoundPages * (rounds - 1), `${Math.round(pages)} pages against ${Math.round(firstRoundPages)} after one round`)
+    assert.ok(
+      pages > firstRoundPages * (rounds - 1),
+      `${Math.round(pages)} pages against ${Math.round(firstRoundPages)} after one round`,
+    )
   })
 
   it('a database opened without the option checkpoints by itself as SQLite does, and closing stops the worker', async (t) => {

@@ -20,15 +20,28 @@ function createVersionOneDatabase(): string {
   closeSync(openSync(join(dataDir, sqliteFileName), 'a', 0o600))
   const db = new DatabaseSync(join(dataDir, sqliteFileName))
   db.exec(initSql)
-  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
+  db.exec(
+    'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+  )
   db.prepare('INSERT INTO schema_migrations VALUES (1, ?, 0)').run('init')
-  db.prepare(`INSERT INTO users (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
-    VALUES ('user-1', 'alice', 'alice', '$argon2id$stand-in', NULL, 0, 0)`).run()
+  db.prepare(
+    `INSERT INTO users (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
+    VALUES ('user-1', 'alice', 'alice', '$argon2id$stand-in', NULL, 0, 0)`,
+  ).run()
   const insertSession = db.prepare(`INSERT INTO sessions (id, token_hash, user_id, transport, refresh_token_hash,
     previous_refresh_token_hash, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
     VALUES (?, ?, 'user-1', ?, ?, ?, ?, ?, ?, '192.0.2.1', 'old-client')`)
   const epochMs = contractEpoch.getTime()
-  insertSession.run('rotated-session', null, 'token', 'current-hash', 'previous-hash', epochMs, epochMs, epochMs + 86_400_000)
+  insertSession.run(
+    'rotated-session',
+    null,
+    'token',
+    'current-hash',
+    'previous-hash',
+    epochMs,
+    epochMs,
+    epochMs + 86_400_000,
+  )
   insertSession.run('fresh-session', null, 'token', 'fresh-hash', null, epochMs, epochMs, epochMs + 86_400_000)
   insertSession.run('cookie-session', 'cookie-hash', 'cookie', null, null, epochMs, epochMs, epochMs + 86_400_000)
   db.close()
@@ -82,7 +95,7 @@ describe('SQLite migration 002 (token lifecycle)', () => {
     assert.notEqual(await stores.sessions.findSessionById('fresh-session'), null)
   })
 
-  it('keeps the session table\'s uniqueness and cascades after the rebuild', async (t) => {
+  it("keeps the session table's uniqueness and cascades after the rebuild", async (t) => {
     const dataDir = createVersionOneDatabase()
     t.after(() => rmSync(dataDir, { recursive: true, force: true }))
     const stores = openSqliteStores(dataDir, contractEpoch)

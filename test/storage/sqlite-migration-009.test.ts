@@ -19,8 +19,12 @@ function createDatabaseBeforeRsaKeys(): string {
   // Private, as Tessera creates it (a database open to others is refused at open).
   closeSync(openSync(join(dataDir, sqliteFileName), 'a', 0o600))
   const db = new DatabaseSync(join(dataDir, sqliteFileName))
-  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
-  for (const file of readdirSync(migrationsDir).filter((name) => /^\d{3}_/.test(name)).sort()) {
+  db.exec(
+    'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+  )
+  for (const file of readdirSync(migrationsDir)
+    .filter((name) => /^\d{3}_/.test(name))
+    .sort()) {
     const version = Number(file.slice(0, 3))
     if (version >= 9) continue
     db.exec(readFileSync(new URL(file, migrationsDir), 'utf8'))
@@ -39,7 +43,15 @@ describe('SQLite migration 009 (RSA signing keys)', () => {
     const before = new DatabaseSync(join(dataDir, sqliteFileName))
     const insert = before.prepare('INSERT INTO signing_keys VALUES (?, ?, ?, ?, ?, ?, ?)')
     for (const key of [edKey, ecKey]) {
-      insert.run(key.kid, key.algorithm, key.publicJwk, key.privateJwkCiphertext, key.createdAt.getTime(), key.activatesAt.getTime(), key.retiresAt?.getTime() ?? null)
+      insert.run(
+        key.kid,
+        key.algorithm,
+        key.publicJwk,
+        key.privateJwkCiphertext,
+        key.createdAt.getTime(),
+        key.activatesAt.getTime(),
+        key.retiresAt?.getTime() ?? null,
+      )
     }
     // The old schema is what the migration exists for: it refuses RS256.
     const rsKey = buildSigningKeyRecord({ algorithm: 'RS256' })
@@ -51,6 +63,9 @@ describe('SQLite migration 009 (RSA signing keys)', () => {
     assert.deepEqual(await stores.signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [edKey, ecKey])
     await stores.signingKeys.insertSigningKey(rsKey)
     assert.deepEqual(await stores.signingKeys.listUsableSigningKeys(secondsAfterEpoch(1)), [edKey, ecKey, rsKey])
-    await assert.rejects(stores.signingKeys.insertSigningKey(buildSigningKeyRecord({ algorithm: 'HS256' as 'RS256' })), /CHECK constraint/)
+    await assert.rejects(
+      stores.signingKeys.insertSigningKey(buildSigningKeyRecord({ algorithm: 'HS256' as 'RS256' })),
+      /CHECK constraint/,
+    )
   })
 })

@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, describe, it } from 'node:test'
-import { buildSessionRecord, buildUserRecord, contractEpoch, insertTestUser, secondsAfterEpoch } from '../../src/storage/contract/records.ts'
+import {
+  buildSessionRecord,
+  buildUserRecord,
+  contractEpoch,
+  insertTestUser,
+  secondsAfterEpoch,
+} from '../../src/storage/contract/records.ts'
 import { readMigrationFiles } from '../../src/storage/migration-files.ts'
 import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
@@ -25,7 +31,11 @@ const idleCutoff = secondsAfterEpoch(100)
 const now = secondsAfterEpoch(200)
 
 function readPlan(db: DatabaseSync, sql: string): string {
-  return db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => String(row.detail)).join('; ')
+  return db
+    .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .all()
+    .map((row) => String(row.detail))
+    .join('; ')
 }
 
 describe('SQLite session housekeeping', () => {
@@ -68,7 +78,9 @@ describe('SQLite session housekeeping', () => {
     const stores = openSqliteStores(':memory:', contractEpoch)
     t.after(() => stores.close())
     const user = await insertTestUser(stores.accounts)
-    const expired = Array.from({ length: 500 }, () => buildSessionRecord({ userId: user.id, lastSeenAt: secondsAfterEpoch(50) }))
+    const expired = Array.from({ length: 500 }, () =>
+      buildSessionRecord({ userId: user.id, lastSeenAt: secondsAfterEpoch(50) }),
+    )
     for (const session of expired) await stores.sessions.insertSession(session)
     const sweeping = stores.sessions.deleteExpiredSessions(idleCutoff, now)
     await new Promise((resolve) => setImmediate(resolve))
@@ -126,17 +138,20 @@ describe('SQLite session housekeeping', () => {
     const db = new DatabaseSync(join(mkdtempSync(join(root, 'upgrade-')), sqliteFileName))
     t.after(() => db.close())
     // The schema as it was before the tally: migrations 1 to 4.
-    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    )
     for (const migration of readMigrationFiles(new URL('../../src/storage/sqlite/migrations/', import.meta.url))) {
       if (migration.version > 4) continue
       db.exec(migration.sql)
       db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.name)
     }
     const user = buildUserRecord()
-    db.prepare(`INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'x', 0, 0)`).run(
-      user.id, user.username, user.usernameKey,
-    )
-    const insert = db.prepare(`INSERT INTO sessions (id, token_hash, user_id, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
+    db.prepare(
+      `INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'x', 0, 0)`,
+    ).run(user.id, user.username, user.usernameKey)
+    const insert =
+      db.prepare(`INSERT INTO sessions (id, token_hash, user_id, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
       VALUES (?, NULL, ?, 'token', 0, ?, ?, '192.0.2.1', 'test')`)
     for (let index = 0; index < 7; index += 1) insert.run(`s${index}`, user.id, now.getTime(), now.getTime() + 1000)
     migrateSqlite(db, contractEpoch)

@@ -53,7 +53,7 @@ describe('SQLite database file', () => {
     assert.equal(readMode(join(dataDir, sqliteFileName)), 0o600)
   })
 
-  it('openSqliteStores() gives the write-ahead log the database file\'s mode', async (t) => {
+  it("openSqliteStores() gives the write-ahead log the database file's mode", async (t) => {
     const dataDir = createDataDir()
     const stores = openSqliteStores(dataDir, contractEpoch)
     t.after(() => stores.close())
@@ -93,7 +93,11 @@ describe('SQLite database file', () => {
       const rows = db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()
       assert.deepEqual(
         rows.map((row) => ({ ...row })),
-        listShippedMigrations('sqlite').map(({ version, name }) => ({ version, name, applied_at: contractEpoch.getTime() })),
+        listShippedMigrations('sqlite').map(({ version, name }) => ({
+          version,
+          name,
+          applied_at: contractEpoch.getTime(),
+        })),
       )
     } finally {
       db.close()
@@ -139,7 +143,10 @@ describe('SQLite database file', () => {
   it('migrateSqlite() applies pending migrations once and then nothing', () => {
     const db = new DatabaseSync(':memory:')
     try {
-      assert.deepEqual(migrateSqlite(db, contractEpoch), listShippedMigrations('sqlite').map((migration) => migration.version))
+      assert.deepEqual(
+        migrateSqlite(db, contractEpoch),
+        listShippedMigrations('sqlite').map((migration) => migration.version),
+      )
       assert.deepEqual(migrateSqlite(db, contractEpoch), [])
     } finally {
       db.close()
@@ -239,7 +246,10 @@ describe('SQLite audit table', () => {
     await stores.audit.appendEvents([buildAuditEventRecord({ id: 'event-1' })])
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
     t.after(() => db.close())
-    assert.throws(() => db.prepare("UPDATE audit_events SET type = 'login_succeeded' WHERE id = 'event-1'").run(), /append-only/)
+    assert.throws(
+      () => db.prepare("UPDATE audit_events SET type = 'login_succeeded' WHERE id = 'event-1'").run(),
+      /append-only/,
+    )
     assert.equal(db.prepare("SELECT type FROM audit_events WHERE id = 'event-1'").get()?.type, 'login_failed')
   })
 })

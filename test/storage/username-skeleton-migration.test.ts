@@ -49,7 +49,12 @@ async function checkBackfill(accounts: AccountStore): Promise<void> {
   // Both kept, both still found by their own names.
   assert.equal((await accounts.findUserByUsernameKey('rt\u0430dmin'))?.id, 'user-2')
   // A new look-alike of either collides with the skeleton the older one holds.
-  assert.equal(await accounts.insertUser(buildUserRecord({ usernameKey: 'rtadm\u0456n', usernameSkeleton: computeUsernameSkeleton('rtadm\u0456n') })), 'username_taken')
+  assert.equal(
+    await accounts.insertUser(
+      buildUserRecord({ usernameKey: 'rtadm\u0456n', usernameSkeleton: computeUsernameSkeleton('rtadm\u0456n') }),
+    ),
+    'username_taken',
+  )
   const again = await fillMissingUsernameSkeletons(accounts)
   assert.equal(again.filled, 0)
   assert.equal(again.collisions.length, 2, 'reported at every start')
@@ -62,12 +67,15 @@ describe('username skeleton migration', () => {
     // Private, as Tessera creates it (a database open to others is refused at open).
     closeSync(openSync(join(dataDir, sqliteFileName), 'a', 0o600))
     const db = new DatabaseSync(join(dataDir, sqliteFileName))
-    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT')
+    db.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    )
     for (const { version, name, sql } of migrationsBeforeSkeletons('sqlite')) {
       db.exec(sql)
       db.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(version, name)
     }
-    const insert = db.prepare(`INSERT INTO users (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
+    const insert =
+      db.prepare(`INSERT INTO users (id, username, username_key, password_hash, disabled_at, created_at, updated_at)
       VALUES (?, ?, ?, '$argon2id$stand-in', NULL, ?, ?)`)
     for (const [id, username, key, at] of legacyUsers) insert.run(id, username, key, at, at)
     db.close()
@@ -85,7 +93,9 @@ describe('username skeleton migration', () => {
     try {
       await client.query(`CREATE SCHEMA "${settings.schema}"`)
       await client.query(`SET search_path TO "${settings.schema}"`)
-      await client.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)')
+      await client.query(
+        'CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)',
+      )
       for (const { version, name, sql } of migrationsBeforeSkeletons('postgres')) {
         await client.query(sql)
         await client.query('INSERT INTO schema_migrations VALUES ($1, $2, now())', [version, name])

@@ -100,7 +100,10 @@ describe('hostile tokens', () => {
     const resigned = await signWithRawHeader(server, decodeProtectedHeader(genuine), genuine.split('.')[1] ?? '')
     assert.equal((await server.request('/v1/me', { bearer: resigned })).status, 200)
     const { verifier } = createTestVerifier(server)
-    assert.equal((await verifier.verifyAccessToken(resigned)).claims.sub, (await verifier.verifyAccessToken(genuine)).claims.sub)
+    assert.equal(
+      (await verifier.verifyAccessToken(resigned)).claims.sub,
+      (await verifier.verifyAccessToken(genuine)).claims.sub,
+    )
   })
 
   it('ES256 psychic signatures (CVE-2022-21449) are refused by both', async (t) => {

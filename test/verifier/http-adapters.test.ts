@@ -104,7 +104,11 @@ describe('verifier HTTP adapters', () => {
     const hook = createFastifyAuthHook(verifier)
     const reply = { code: () => reply, header: () => reply, send: () => reply }
     // `headers` says nothing: only the raw list holds the token, as in Node before `headers` is built.
-    const request: { headers: Record<string, string>; raw: { headers: Record<string, string>; rawHeaders: string[] }; principal: Principal | null } = {
+    const request: {
+      headers: Record<string, string>
+      raw: { headers: Record<string, string>; rawHeaders: string[] }
+      principal: Principal | null
+    } = {
       headers: {},
       raw: { headers: {}, rawHeaders: ['Host', '127.0.0.1', 'Authorization', `Bearer ${user.access_token}`] },
       principal: null,

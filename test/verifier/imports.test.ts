@@ -25,7 +25,9 @@ describe('verifier imports', () => {
   it('src/verifier imports only jose and its own files', () => {
     const files = readdirSync(verifierDir).filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
     assert.ok(files.length >= 5)
-    const violations = files.flatMap((file) => findViolations(readFileSync(join(verifierDir, file), 'utf8')).map((specifier) => `${file}: ${specifier}`))
+    const violations = files.flatMap((file) =>
+      findViolations(readFileSync(join(verifierDir, file), 'utf8')).map((specifier) => `${file}: ${specifier}`),
+    )
     assert.deepEqual(violations, [])
   })
 
@@ -34,7 +36,10 @@ describe('verifier imports', () => {
     assert.deepEqual(findViolations("import type { FastifyInstance } from 'fastify'"), ['fastify'])
     assert.deepEqual(findViolations("import { TesseraError } from '../core/errors.ts'"), ['../core/errors.ts'])
     assert.deepEqual(findViolations("const x = await import('node:fs')"), ['node:fs'])
-    assert.deepEqual(findViolations("import { jwtVerify } from 'jose'\nimport { VerifierError } from './verifier-error.ts'"), [])
+    assert.deepEqual(
+      findViolations("import { jwtVerify } from 'jose'\nimport { VerifierError } from './verifier-error.ts'"),
+      [],
+    )
     assert.deepEqual(findViolations("/**\n * import { createVerifier } from 'tessera-verifier'\n */"), [])
   })
 })

@@ -30,7 +30,9 @@ async function startRotationScene(t: TestContext, env: Record<string, string>) {
 
 describe('key rotation with a caching verifier', () => {
   it('never fails a verification and never needs an unknown-kid refetch during a rotation', async (t) => {
-    const { server, advanceSeconds, username, admin } = await startRotationScene(t, { TESSERA_KEY_ACTIVATION_DELAY: '10m' })
+    const { server, advanceSeconds, username, admin } = await startRotationScene(t, {
+      TESSERA_KEY_ACTIVATION_DELAY: '10m',
+    })
     // A cache of 240 s (any age under the 10 min delay would do) keeps the verifier's refreshes
     // apart from the activation instant, so a fetch at the first new-key token could only be an
     // unknown-kid refetch.
@@ -54,7 +56,9 @@ describe('key rotation with a caching verifier', () => {
         try {
           await verifier.verifyAccessToken(presented)
         } catch (error) {
-          assert.fail(`verification failed at ${elapsed} s: ${error instanceof VerifierError ? error.code : String(error)}`)
+          assert.fail(
+            `verification failed at ${elapsed} s: ${error instanceof VerifierError ? error.code : String(error)}`,
+          )
         }
       }
       if (isNewKey && firstNewKidFetches === null) firstNewKidFetches = calls.jwks - fetchesBefore
@@ -67,8 +71,10 @@ describe('key rotation with a caching verifier', () => {
     assert.notEqual(oldKid, newKid)
   })
 
-  it('refuses a retired key\'s token after its expiry, at Tessera and in the verifier', async (t) => {
-    const { server, advanceSeconds, username, admin } = await startRotationScene(t, { TESSERA_KEY_ACTIVATION_DELAY: '10m' })
+  it("refuses a retired key's token after its expiry, at Tessera and in the verifier", async (t) => {
+    const { server, advanceSeconds, username, admin } = await startRotationScene(t, {
+      TESSERA_KEY_ACTIVATION_DELAY: '10m',
+    })
     const { verifier } = createTestVerifier(server)
     await server.request('/v1/admin/keys/rotate', { method: 'POST', bearer: admin.access_token })
     advanceSeconds(599)
@@ -76,15 +82,23 @@ describe('key rotation with a caching verifier', () => {
     await verifier.verifyAccessToken(lastOfOldKey)
     advanceSeconds(1 + 300 + 5)
     assert.equal((await server.request('/v1/me', { bearer: lastOfOldKey })).status, 401)
-    await assert.rejects(verifier.verifyAccessToken(lastOfOldKey), (error) => error instanceof VerifierError && error.code === 'invalid_token')
+    await assert.rejects(
+      verifier.verifyAccessToken(lastOfOldKey),
+      (error) => error instanceof VerifierError && error.code === 'invalid_token',
+    )
   })
 
   it('without an activation delay, the first token of the new key forces a refetch (why the delay exists)', async (t) => {
-    const { server, advanceSeconds, username, admin } = await startRotationScene(t, { TESSERA_KEY_ACTIVATION_DELAY: '0s' })
+    const { server, advanceSeconds, username, admin } = await startRotationScene(t, {
+      TESSERA_KEY_ACTIVATION_DELAY: '0s',
+    })
     const { verifier, calls } = createTestVerifier(server, { jwks: { cooldownSeconds: 30 } })
     await verifier.verifyAccessToken(admin.access_token)
     advanceSeconds(31)
-    await server.request('/v1/admin/keys/rotate', { method: 'POST', bearer: (await signInAsAdmin(server)).access_token })
+    await server.request('/v1/admin/keys/rotate', {
+      method: 'POST',
+      bearer: (await signInAsAdmin(server)).access_token,
+    })
     const token = (await logInWithToken(server, username)).access_token
     const before = calls.jwks
     await verifier.verifyAccessToken(token)
@@ -92,18 +106,26 @@ describe('key rotation with a caching verifier', () => {
   })
 
   it('after an emergency rotation, refuses even already-verified tokens of the old keys from its next JWKS refresh on', async (t) => {
-    const { server, advanceSeconds, username, admin } = await startRotationScene(t, { TESSERA_KEY_ACTIVATION_DELAY: '10m' })
+    const { server, advanceSeconds, username, admin } = await startRotationScene(t, {
+      TESSERA_KEY_ACTIVATION_DELAY: '10m',
+    })
     const { verifier, calls } = createTestVerifier(server)
     const player = (await logInWithToken(server, username)).access_token
     await verifier.verifyAccessToken(player)
-    const emergency = await server.request('/v1/admin/keys/rotate?emergency=true', { method: 'POST', bearer: admin.access_token })
+    const emergency = await server.request('/v1/admin/keys/rotate?emergency=true', {
+      method: 'POST',
+      bearer: admin.access_token,
+    })
     assert.equal(emergency.status, 201)
     // Within the JWKS max-age the verifier does not know yet (only introspection would tell it).
     advanceSeconds(299)
     await verifier.verifyAccessToken(player)
     const fetchesBefore = calls.jwks
     advanceSeconds(1)
-    await assert.rejects(verifier.verifyAccessToken(player), (error) => error instanceof VerifierError && error.code === 'invalid_token')
+    await assert.rejects(
+      verifier.verifyAccessToken(player),
+      (error) => error instanceof VerifierError && error.code === 'invalid_token',
+    )
     assert.equal(calls.jwks, fetchesBefore + 1, 'one refresh, at the max-age')
     const fresh = (await logInWithToken(server, username)).access_token
     assert.equal(decodeProtectedHeader(fresh).kid, emergency.json.kid)

@@ -32,12 +32,19 @@ interface LockedPackage {
 /** A shell outside this repository: no settings from the npm script running the tests, no in-repo condition. */
 function readOutsideEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && (!name.startsWith('npm_') || name === 'npm_config_cache')),
+    Object.entries(process.env).filter(
+      ([name]) => name !== 'NODE_OPTIONS' && (!name.startsWith('npm_') || name === 'npm_config_cache'),
+    ),
   )
 }
 
 async function runCommand(command: string, args: string[], cwd: string): Promise<string> {
-  const { stdout } = await runFile(command, args, { cwd, env: readOutsideEnvironment(), timeout: 90_000, maxBuffer: 16 * 1024 * 1024 })
+  const { stdout } = await runFile(command, args, {
+    cwd,
+    env: readOutsideEnvironment(),
+    timeout: 90_000,
+    maxBuffer: 16 * 1024 * 1024,
+  })
   return stdout
 }
 
@@ -46,20 +53,37 @@ async function runCommand(command: string, args: string[], cwd: string): Promise
  * locked version, so `npm ci --offline` installs it from the npm cache our own `npm ci` filled.
  */
 function writeConsumerProject(consumerDir: string, tarballSpec: string): void {
-  const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string> }
-  const lock = JSON.parse(readFileSync(join(repositoryDir, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockedPackage> }
+  const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
+    name: string
+    version: string
+    dependencies: Record<string, string>
+  }
+  const lock = JSON.parse(readFileSync(join(repositoryDir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockedPackage>
+  }
   const consumer = { name: 'consumer', private: true, type: 'module', dependencies: { [manifest.name]: tarballSpec } }
   const packages: Record<string, unknown> = {
     '': { name: consumer.name, dependencies: consumer.dependencies },
-    [`node_modules/${manifest.name}`]: { version: manifest.version, resolved: tarballSpec, dependencies: manifest.dependencies },
+    [`node_modules/${manifest.name}`]: {
+      version: manifest.version,
+      resolved: tarballSpec,
+      dependencies: manifest.dependencies,
+    },
   }
   for (const name of Object.keys(manifest.dependencies)) {
     const locked = lock.packages[`node_modules/${name}`]
     assert.ok(locked, `${name} is in the repository's lock`)
-    packages[`node_modules/${name}`] = { version: locked.version, resolved: locked.resolved, integrity: locked.integrity }
+    packages[`node_modules/${name}`] = {
+      version: locked.version,
+      resolved: locked.resolved,
+      integrity: locked.integrity,
+    }
   }
   writeFileSync(join(consumerDir, 'package.json'), JSON.stringify(consumer, null, 2))
-  writeFileSync(join(consumerDir, 'package-lock.json'), JSON.stringify({ name: consumer.name, lockfileVersion: 3, requires: true, packages }, null, 2))
+  writeFileSync(
+    join(consumerDir, 'package-lock.json'),
+    JSON.stringify({ name: consumer.name, lockfileVersion: 3, requires: true, packages }, null, 2),
+  )
 }
 
 function listFiles(dir: string): string[] {
@@ -103,7 +127,10 @@ describe('the packed tessera-verifier in an outside project', { timeout: 180_000
   it('installs two packages, itself and jose, in under 5 MB', () => {
     const nodeModulesDir = join(consumerDir, 'node_modules')
     assert.deepEqual(listInstalledPackages(nodeModulesDir), ['jose', 'tessera-verifier'])
-    const installedBytes = listFiles(nodeModulesDir).reduce((total, file) => total + statSync(join(nodeModulesDir, file)).size, 0)
+    const installedBytes = listFiles(nodeModulesDir).reduce(
+      (total, file) => total + statSync(join(nodeModulesDir, file)).size,
+      0,
+    )
     process.stderr.write(`tessera-verifier installed: ${(installedBytes / 1024).toFixed(0)} KiB in 2 packages\n`)
     assert.ok(installedBytes < maxInstalledBytes, `${installedBytes} bytes installed`)
   })
@@ -114,8 +141,13 @@ describe('the packed tessera-verifier in an outside project', { timeout: 180_000
     const unexpected = files.filter((file) => !/^(package\.json|README\.md|dist\/[a-z-]+\.(js|d\.ts))$/.test(file))
     assert.deepEqual(unexpected, [])
     // Every source file is built: a module added to src/verifier cannot be left out.
-    const sources = readdirSync(join(repositoryDir, 'src/verifier')).filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
-    assert.deepEqual(files.filter((file) => file.endsWith('.js')).sort(), sources.map((file) => `dist/${file.replace(/\.ts$/, '.js')}`).sort())
+    const sources = readdirSync(join(repositoryDir, 'src/verifier')).filter(
+      (file) => file.endsWith('.ts') && !file.endsWith('.test.ts'),
+    )
+    assert.deepEqual(
+      files.filter((file) => file.endsWith('.js')).sort(),
+      sources.map((file) => `dist/${file.replace(/\.ts$/, '.js')}`).sort(),
+    )
   })
 
   it('runs from plain JavaScript: every export of the sources, and a Tessera token verified against its JWKS', async (t) => {
@@ -133,7 +165,10 @@ describe('the packed tessera-verifier in an outside project', { timeout: 180_000
     )
     const report = JSON.parse(output) as { resolved: string; exports: Record<string, string>; results: unknown[] }
     assert.equal(fileURLToPath(report.resolved), join(consumerDir, 'node_modules/tessera-verifier/dist/index.js'))
-    assert.deepEqual(report.exports, Object.fromEntries(Object.entries(verifierSources).map(([name, value]) => [name, typeof value])))
+    assert.deepEqual(
+      report.exports,
+      Object.fromEntries(Object.entries(verifierSources).map(([name, value]) => [name, typeof value])),
+    )
     assert.equal(report.exports.createVerifier, 'function')
     assert.deepEqual(report.results, [
       { userId: id, sessionId: user.session_id, roles: ['user'] },
@@ -145,9 +180,11 @@ describe('the packed tessera-verifier in an outside project', { timeout: 180_000
   it('type-checks a strict nodenext TypeScript consumer against the installed declarations', async () => {
     const tscPath = join(repositoryDir, 'node_modules/typescript/bin/tsc')
     const typeRoots = join(repositoryDir, 'node_modules/@types')
-    const output = await runCommand(process.execPath, [tscPath, '-p', 'tsconfig.json', '--typeRoots', typeRoots], consumerDir).catch(
-      (error: { stdout?: string }) => assert.fail(`tsc failed:\n${error.stdout ?? String(error)}`),
-    )
+    const output = await runCommand(
+      process.execPath,
+      [tscPath, '-p', 'tsconfig.json', '--typeRoots', typeRoots],
+      consumerDir,
+    ).catch((error: { stdout?: string }) => assert.fail(`tsc failed:\n${error.stdout ?? String(error)}`))
     assert.equal(output, '')
   })
 })
@@ -157,7 +194,8 @@ describe('the server package', () => {
     const copyDir = mkdtempSync(join(tmpdir(), 'tessera-installed-'))
     t.after(() => rmSync(copyDir, { recursive: true, force: true }))
     const installed = join(copyDir, 'node_modules/tessera')
-    for (const path of ['bin', 'src', 'package.json']) cpSync(join(repositoryDir, path), join(installed, path), { recursive: true })
+    for (const path of ['bin', 'src', 'package.json'])
+      cpSync(join(repositoryDir, path), join(installed, path), { recursive: true })
     const refusal = await runCommand(process.execPath, [join(installed, 'bin/tessera.js'), 'version'], copyDir).then(
       () => assert.fail('the command ran from an installed copy'),
       (error: unknown) => String(error),
@@ -165,6 +203,9 @@ describe('the server package', () => {
     assert.match(refusal, /run from a checkout of Tessera/)
     assert.match(refusal, /tessera-verifier/)
     // The control: the same command in the checkout works.
-    assert.match(await runCommand(process.execPath, [join(repositoryDir, 'bin/tessera.js'), 'version'], repositoryDir), /\d+\.\d+\.\d+/)
+    assert.match(
+      await runCommand(process.execPath, [join(repositoryDir, 'bin/tessera.js'), 'version'], repositoryDir),
+      /\d+\.\d+\.\d+/,
+    )
   })
 })

@@ -12,7 +12,11 @@ import { logInWithToken, registerUser, startTestServer, type TestServer } from '
 import { createIntrospectionClient } from '../helpers/token-lifecycle.ts'
 import { createTestVerifier } from '../helpers/verifier.ts'
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
   const startedAt = performance.now()
   while (!(await condition())) {
     if (performance.now() - startedAt > timeoutMs) throw new Error(`${what} not within ${timeoutMs} ms`)
@@ -56,11 +60,17 @@ describe('verifier following the event stream', () => {
     const { access_token: token, session_id: sessionId } = await logInWithToken(server, user.username)
     assert.equal((await verifier.verifyAccessToken(token)).sessionId, sessionId)
     await server.request('/v1/auth/logout', { method: 'POST', bearer: token })
-    const elapsed = await waitUntil(async () => (await isAccepted(() => verifier.verifyAccessToken(token))) === 'invalid_token', 1000, 'refusal')
+    const elapsed = await waitUntil(
+      async () => (await isAccepted(() => verifier.verifyAccessToken(token))) === 'invalid_token',
+      1000,
+      'refusal',
+    )
     t.diagnostic(`refused ${elapsed.toFixed(1)} ms after the logout answered`)
     assert.deepEqual(ended, [{ sessionId, userId: user.id, reason: 'logout' }])
     // By the header too, where verified tokens are cached.
-    await assert.rejects(verifier.authenticateRequest({ headers: { authorization: `Bearer ${token}` } }), { code: 'invalid_token' })
+    await assert.rejects(verifier.authenticateRequest({ headers: { authorization: `Bearer ${token}` } }), {
+      code: 'invalid_token',
+    })
   })
 
   for (const whenCut of ['open', 'closed'] as const) {
@@ -69,7 +79,11 @@ describe('verifier following the event stream', () => {
       const url = new URL(server.url)
       const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
       t.after(() => proxy.close())
-      const { verifier, ended } = await followingVerifier(server, `http://127.0.0.1:${proxy.port}/v1/events/stream`, whenCut)
+      const { verifier, ended } = await followingVerifier(
+        server,
+        `http://127.0.0.1:${proxy.port}/v1/events/stream`,
+        whenCut,
+      )
       t.after(() => verifier.close())
       const user = await registerUser(server)
       const kept = await logInWithToken(server, user.username)
@@ -86,7 +100,11 @@ describe('verifier following the event stream', () => {
       await server.request('/v1/auth/logout', { method: 'POST', bearer: leaving.access_token })
 
       await proxy.restore()
-      await waitUntil(() => ended.some((session) => session.sessionId === leaving.session_id), 5000, 'the replayed logout')
+      await waitUntil(
+        () => ended.some((session) => session.sessionId === leaving.session_id),
+        5000,
+        'the replayed logout',
+      )
       assert.equal(await isAccepted(() => verifier.verifyAccessToken(leaving.access_token)), 'invalid_token')
       assert.equal(await isAccepted(() => verifier.verifyAccessToken(kept.access_token)), true)
     })

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict'
 import { generateKeyPair, SignJWT } from 'jose'
 import { describe, it, type TestContext } from 'node:test'
-import { createVerifier, readMaxAgeSeconds, requireRoles, VerifierError, type Principal } from '../../src/verifier/index.ts'
+import {
+  createVerifier,
+  readMaxAgeSeconds,
+  requireRoles,
+  VerifierError,
+  type Principal,
+} from '../../src/verifier/index.ts'
 import { createIntrospectionClient, signInAsAdmin } from '../helpers/token-lifecycle.ts'
 import { createTestVerifier } from '../helpers/verifier.ts'
 import { logInWithToken, registerUser, startTestServer, type TestServer } from '../helpers/test-server.ts'
@@ -54,18 +60,32 @@ describe('verifier', () => {
     const server = await startTestServer(t, {}, { clockStart: start })
     const user = await signedIn(server)
     const { verifier } = createTestVerifier(server)
-    assert.equal((await verifier.authenticateRequest({ headers: { authorization: `Bearer ${user.access_token}` } })).userId, user.id)
+    assert.equal(
+      (await verifier.authenticateRequest({ headers: { authorization: `Bearer ${user.access_token}` } })).userId,
+      user.id,
+    )
     const missing = await refusal(verifier.authenticateRequest({ headers: {} }))
     assert.deepEqual([missing.code, missing.status, missing.challenge], ['missing_token', 401, 'Bearer'])
-    for (const authorization of [`Basic ${user.access_token}`, `Bearer  ${user.access_token}`, `Bearer ${user.access_token} x`, 'Bearer']) {
+    for (const authorization of [
+      `Basic ${user.access_token}`,
+      `Bearer  ${user.access_token}`,
+      `Bearer ${user.access_token} x`,
+      'Bearer',
+    ]) {
       const refused = await refusal(verifier.authenticateRequest({ headers: { authorization } }))
-      assert.deepEqual([refused.code, refused.status, refused.challenge], ['invalid_token', 401, 'Bearer error="invalid_token"'], authorization)
+      assert.deepEqual(
+        [refused.code, refused.status, refused.challenge],
+        ['invalid_token', 401, 'Bearer error="invalid_token"'],
+        authorization,
+      )
     }
-    const twice = await refusal(verifier.authenticateRequest({ headers: { authorization: [`Bearer ${user.access_token}`, 'Bearer x'] } }))
+    const twice = await refusal(
+      verifier.authenticateRequest({ headers: { authorization: [`Bearer ${user.access_token}`, 'Bearer x'] } }),
+    )
     assert.equal(twice.code, 'invalid_token')
   })
 
-  it('reads Node\'s raw header list when there is one, refusing a repeated Authorization header', async (t) => {
+  it("reads Node's raw header list when there is one, refusing a repeated Authorization header", async (t) => {
     const start = startAtRealTime(t)
     const server = await startTestServer(t, {}, { clockStart: start })
     const user = await signedIn(server)
@@ -112,7 +132,12 @@ describe('verifier', () => {
     const [header, payload, signature] = user.access_token.split('.')
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'))
     const promoted = Buffer.from(JSON.stringify({ ...claims, roles: ['admin', 'user'] })).toString('base64url')
-    for (const forged of [`${header}.${promoted}.${signature}`, `${header}.${payload}.${signature}.${signature}`, `.${signature}`, signature ?? '']) {
+    for (const forged of [
+      `${header}.${promoted}.${signature}`,
+      `${header}.${payload}.${signature}.${signature}`,
+      `.${signature}`,
+      signature ?? '',
+    ]) {
       assert.equal((await refusal(verifier.verifyAccessToken(forged))).code, 'invalid_token')
       const request = { headers: { authorization: `Bearer ${forged}` } }
       assert.equal((await refusal(verifier.authenticateRequest(request))).code, 'invalid_token')
@@ -120,7 +145,7 @@ describe('verifier', () => {
     assert.deepEqual((await verifier.verifyAccessToken(user.access_token)).roles, ['user'])
   })
 
-  it('fetches the JWKS once for many tokens and respects the server\'s max-age', async (t) => {
+  it("fetches the JWKS once for many tokens and respects the server's max-age", async (t) => {
     const start = startAtRealTime(t)
     const server = await startTestServer(t, {}, { clockStart: start })
     const user = await signedIn(server)
@@ -228,8 +253,13 @@ describe('verifier', () => {
     assert.equal((await verifier.verifyAccessToken(user.access_token)).userId, user.id)
     // The key, not the header, fixes the algorithm: the same signature relabelled PS256 is refused.
     const [header = '', payload = '', signature = ''] = user.access_token.split('.')
-    const relabelled = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'PS256' })).toString('base64url')
-    assert.equal((await refusal(verifier.verifyAccessToken(`${relabelled}.${payload}.${signature}`))).code, 'invalid_token')
+    const relabelled = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'PS256' }),
+    ).toString('base64url')
+    assert.equal(
+      (await refusal(verifier.verifyAccessToken(`${relabelled}.${payload}.${signature}`))).code,
+      'invalid_token',
+    )
   })
 
   it('requireRoles() passes with every role and refuses with insufficient_role (403) otherwise', async (t) => {
@@ -245,7 +275,10 @@ describe('verifier', () => {
     requireRoles(principal, ['admin', 'user'])
     requireRoles(principal, [])
     const refused = await refusal(Promise.resolve().then(() => requireRoles(principal, ['admin', 'moderator'])))
-    assert.deepEqual([refused.code, refused.status, refused.challenge], ['insufficient_role', 403, 'Bearer error="insufficient_scope"'])
+    assert.deepEqual(
+      [refused.code, refused.status, refused.challenge],
+      ['insufficient_role', 403, 'Bearer error="insufficient_scope"'],
+    )
   })
 
   it('readMaxAgeSeconds() reads max-age, treats no-store and no-cache as 0, and null when absent', () => {
@@ -271,7 +304,10 @@ describe('verifier with introspection', () => {
     assert.deepEqual((await verifier.verifyAccessToken(admin.access_token)).roles, ['admin', 'user'])
     // Another admin stays: the last one cannot be demoted.
     await signInAsAdmin(server)
-    await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], { actorUserId: null, context: { ip: null, userAgent: 'test', requestId: null } })
+    await server.application.accountAdmin.replaceUserRoles(admin.id, ['user'], {
+      actorUserId: null,
+      context: { ip: null, userAgent: 'test', requestId: null },
+    })
     assert.deepEqual((await verifier.verifyAccessToken(admin.access_token)).roles, ['user'])
     await server.request('/v1/auth/logout', { method: 'POST', bearer: admin.access_token })
     assert.equal((await refusal(verifier.verifyAccessToken(admin.access_token))).code, 'invalid_token')
@@ -304,7 +340,11 @@ describe('verifier with introspection', () => {
     const wrong = createTestVerifier(server, { introspection: { clientId: client.clientId, clientSecret: 'wrong' } })
     assert.equal((await refusal(wrong.verifier.verifyAccessToken(user.access_token))).code, 'unavailable')
     const unreachable = createTestVerifier(server, {
-      introspection: { clientId: client.clientId, clientSecret: client.clientSecret, url: 'http://127.0.0.1:1/v1/oauth/introspect' },
+      introspection: {
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        url: 'http://127.0.0.1:1/v1/oauth/introspect',
+      },
     })
     assert.equal((await refusal(unreachable.verifier.verifyAccessToken(user.access_token))).code, 'unavailable')
   })

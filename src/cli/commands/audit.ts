@@ -34,7 +34,8 @@ const filterOptions = {
 function readInstant(name: string, text: string | undefined): Date | undefined {
   if (text === undefined) return undefined
   const instant = new Date(text)
-  if (Number.isNaN(instant.getTime())) throw usageError(`audit: --${name} expects an ISO 8601 time such as 2030-01-01T00:00:00Z.`)
+  if (Number.isNaN(instant.getTime()))
+    throw usageError(`audit: --${name} expects an ISO 8601 time such as 2030-01-01T00:00:00Z.`)
   return instant
 }
 
@@ -42,16 +43,27 @@ function readInstant(name: string, text: string | undefined): Date | undefined {
  * `--user` names a user by id or username (an unknown one is an error, not an empty answer), or
  * a deleted account by its `~` pseudonym.
  */
-async function resolveFilterUser(filter: AuditEventFilter, accountAdmin: Pick<AccountAdministration, 'resolveUser'>): Promise<AuditEventFilter> {
+async function resolveFilterUser(
+  filter: AuditEventFilter,
+  accountAdmin: Pick<AccountAdministration, 'resolveUser'>,
+): Promise<AuditEventFilter> {
   if (filter.userId === undefined || filter.userId.startsWith('~')) return filter
   return { ...filter, userId: (await accountAdmin.resolveUser(filter.userId)).id }
 }
 
-function readFilter(values: { user?: string; type?: string[]; outcome?: string; ip?: string; since?: string; until?: string }): AuditEventFilter {
+function readFilter(values: {
+  user?: string
+  type?: string[]
+  outcome?: string
+  ip?: string
+  since?: string
+  until?: string
+}): AuditEventFilter {
   const types = values.type ?? []
   const unknown = types.find((type) => !isAuditEventType(type))
   if (unknown !== undefined) throw usageError(`audit: unknown event type "${unknown}".`)
-  if (values.outcome !== undefined && !isAuditOutcome(values.outcome)) throw usageError('audit: --outcome is success or failure.')
+  if (values.outcome !== undefined && !isAuditOutcome(values.outcome))
+    throw usageError('audit: --outcome is success or failure.')
   const since = readInstant('since', values.since)
   const until = readInstant('until', values.until)
   return {
@@ -113,15 +125,23 @@ async function queryEvents(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw usageError('audit query: takes no arguments.')
   const filter = readFilter(values)
   const limit = readCount('limit', values.limit, 50) ?? 50
-  const events = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ auditTrail, accountAdmin }) =>
-    (await auditTrail.queryEvents(await resolveFilterUser(filter, accountAdmin), { after: null, limit })).events)
+  const events = await withApplication(
+    loadConfig(io.env),
+    { io, access: 'read' },
+    async ({ auditTrail, accountAdmin }) =>
+      (await auditTrail.queryEvents(await resolveFilterUser(filter, accountAdmin), { after: null, limit })).events,
+  )
   if (values.jsonl) io.stdout(events.map(formatEventLine).join(''))
   else if (events.length === 0) io.stdout('No events.\n')
   else io.stdout(formatEventRows(events))
   return exitCodes.success
 }
 
-async function followEvents(auditTrail: AuditTrailOperations, filter: AuditEventFilter, options: { intervalMs: number; count: number | null; forMs: number | null; io: Io }) {
+async function followEvents(
+  auditTrail: AuditTrailOperations,
+  filter: AuditEventFilter,
+  options: { intervalMs: number; count: number | null; forMs: number | null; io: Io },
+) {
   const { intervalMs, count, forMs, io } = options
   const startedAt = Date.now()
   let after: AuditCursor | null = null
@@ -151,11 +171,18 @@ async function tailEvents(args: string[], io: Io): Promise<number> {
   const filter = readFilter(values)
   const intervalSeconds = values.interval === undefined ? 1 : parseDurationSeconds(values.interval)
   const forSeconds = values.for === undefined ? null : parseDurationSeconds(values.for)
-  if (intervalSeconds === null || intervalSeconds <= 0) throw usageError('audit tail: --interval expects a duration such as 500ms or 2s.')
-  if (values.for !== undefined && forSeconds === null) throw usageError('audit tail: --for expects a duration such as 30s or 10m.')
+  if (intervalSeconds === null || intervalSeconds <= 0)
+    throw usageError('audit tail: --interval expects a duration such as 500ms or 2s.')
+  if (values.for !== undefined && forSeconds === null)
+    throw usageError('audit tail: --for expects a duration such as 30s or 10m.')
   const count = readCount('count', values.count, null)
   await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ auditTrail, accountAdmin }) =>
-    followEvents(auditTrail, await resolveFilterUser(filter, accountAdmin), { intervalMs: intervalSeconds * 1000, count, forMs: forSeconds === null ? null : forSeconds * 1000, io }),
+    followEvents(auditTrail, await resolveFilterUser(filter, accountAdmin), {
+      intervalMs: intervalSeconds * 1000,
+      count,
+      forMs: forSeconds === null ? null : forSeconds * 1000,
+      io,
+    }),
   )
   return exitCodes.success
 }
@@ -184,7 +211,13 @@ async function listAlerts(args: string[], io: Io): Promise<number> {
   } else if (alerts.length === 0) {
     io.stdout('No alerts.\n')
   } else {
-    const rows = alerts.map((alert) => [alert.raisedAt.toISOString(), alert.severity, alert.rule, alert.deliveryState, alert.summary])
+    const rows = alerts.map((alert) => [
+      alert.raisedAt.toISOString(),
+      alert.severity,
+      alert.rule,
+      alert.deliveryState,
+      alert.summary,
+    ])
     io.stdout(`${formatTable([['RAISED', 'SEVERITY', 'RULE', 'WEBHOOK', 'SUMMARY'], ...rows])}\n`)
   }
   return exitCodes.success

@@ -56,7 +56,9 @@ async function listClients(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const clients = await withApplication(loadConfig(io.env), { io, access: 'read' }, ({ tokenAdmin }) => tokenAdmin.listServiceClients())
+  const clients = await withApplication(loadConfig(io.env), { io, access: 'read' }, ({ tokenAdmin }) =>
+    tokenAdmin.listServiceClients(),
+  )
   if (command.isJson) io.stdout(formatJson({ clients: clients.map(describeClient) }))
   else if (clients.length === 0) io.stdout('No service clients.\n')
   else {
@@ -72,7 +74,9 @@ async function deleteClient(args: string[], io: Io): Promise<number> {
     io.stdout(commandUsages.client)
     return exitCodes.success
   }
-  const deleted = await withApplication(loadConfig(io.env), { io, access: 'write' }, ({ tokenAdmin }) => tokenAdmin.deleteServiceClient(command.name, cliActor))
+  const deleted = await withApplication(loadConfig(io.env), { io, access: 'write' }, ({ tokenAdmin }) =>
+    tokenAdmin.deleteServiceClient(command.name, cliActor),
+  )
   if (!deleted) throw new CliError(`No service client named or identified "${command.name}".`)
   io.stdout(command.isJson ? formatJson(describeClient(deleted)) : `Deleted service client ${deleted.name}.\n`)
   return exitCodes.success

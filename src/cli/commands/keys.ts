@@ -54,12 +54,15 @@ function readAlgorithm(algorithm: string | undefined): SigningAlgorithm | undefi
 
 async function listKeys(args: string[], io: Io): Promise<number> {
   const options = parseOptions(args)
-  if (options.algorithm !== undefined || options.isEmergency) throw usageError('keys list: takes no --algorithm or --emergency.')
+  if (options.algorithm !== undefined || options.isEmergency)
+    throw usageError('keys list: takes no --algorithm or --emergency.')
   if (options.isHelp) {
     io.stdout(commandUsages.keys)
     return exitCodes.success
   }
-  const keys = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ tokenAdmin }) => tokenAdmin.listSigningKeys())
+  const keys = await withApplication(loadConfig(io.env), { io, access: 'read' }, async ({ tokenAdmin }) =>
+    tokenAdmin.listSigningKeys(),
+  )
   io.stdout(options.isJson ? formatJson({ keys: keys.map(describeKey) }) : formatKeyTable(keys))
   return exitCodes.success
 }

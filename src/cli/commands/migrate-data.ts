@@ -20,7 +20,8 @@ const masterKeyFile = 'master.key'
 function assertSameMasterKey(sourceDir: string, targetDir: string): void {
   const sourceKey = join(sourceDir, masterKeyFile)
   const targetKey = join(targetDir, masterKeyFile)
-  if (!existsSync(sourceKey)) throw new CliError(`${sourceKey} is missing: it is needed to use the copied signing keys.`)
+  if (!existsSync(sourceKey))
+    throw new CliError(`${sourceKey} is missing: it is needed to use the copied signing keys.`)
   if (sourceKey === targetKey) return
   if (!existsSync(targetKey) || readFileSync(sourceKey, 'utf8').trim() !== readFileSync(targetKey, 'utf8').trim()) {
     throw new CliError(
@@ -53,7 +54,8 @@ export async function run(args: string[], io: Io): Promise<number> {
     throw new CliError('TESSERA_DATABASE_URL is not set: there is no PostgreSQL to copy into.')
   }
   const sourceDir = resolve(values.from ?? config.storage.dataDir)
-  if (!(await hasEmbeddedDatabase(sourceDir))) throw new CliError(`There is no tessera.db in ${sourceDir} to copy from.`)
+  if (!(await hasEmbeddedDatabase(sourceDir)))
+    throw new CliError(`There is no tessera.db in ${sourceDir} to copy from.`)
   assertSameMasterKey(sourceDir, config.storage.dataDir)
   const copy = await copyEmbeddedDatabase(config, {
     sourceDir,
@@ -71,7 +73,9 @@ export async function run(args: string[], io: Io): Promise<number> {
       `Copied ${sourceDir} into ${layout.durable} (sessions: ${layout.sessions}):\n` +
         line('users', report.users) +
         line('signing keys', report.signingKeys) +
-        (values['without-sessions'] ? '  sessions     not copied (--without-sessions)\n' : line('sessions', report.sessions)),
+        (values['without-sessions']
+          ? '  sessions     not copied (--without-sessions)\n'
+          : line('sessions', report.sessions)),
     )
   }
   return exitCodes.success

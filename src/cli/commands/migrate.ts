@@ -22,7 +22,9 @@ export async function run(args: string[], io: Io): Promise<number> {
   const report = await migrateConfiguredSchema(config, new Date()).catch((error: unknown) => {
     // The driver's message tells an operator what is wrong (it never reaches an HTTP client).
     if (error instanceof TesseraError && error.code === 'service_unavailable') {
-      throw new CliError(`PostgreSQL is not reachable: ${error.cause instanceof Error ? error.cause.message : 'no answer'}`)
+      throw new CliError(
+        `PostgreSQL is not reachable: ${error.cause instanceof Error ? error.cause.message : 'no answer'}`,
+      )
     }
     throw error
   })
@@ -40,7 +42,9 @@ export async function run(args: string[], io: Io): Promise<number> {
   } else if (applied.length === 0) {
     io.stdout(`The PostgreSQL schema "${schema}" is up to date (version ${version}).\n`)
   } else {
-    io.stdout(`Applied migration(s) ${applied.join(', ')} to the PostgreSQL schema "${schema}"; it is now at version ${version}.\n`)
+    io.stdout(
+      `Applied migration(s) ${applied.join(', ')} to the PostgreSQL schema "${schema}"; it is now at version ${version}.\n`,
+    )
   }
   return exitCodes.success
 }

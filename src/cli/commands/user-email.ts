@@ -20,7 +20,8 @@ function describeEmail(username: string, email: { address: string; verifiedAt: D
 function printEmail(io: Io, view: ReturnType<typeof describeEmail>, asJson: boolean): void {
   if (asJson) io.stdout(formatJson(view))
   else if (view.email === null) io.stdout(`${view.username}: no email address.\n`)
-  else io.stdout(`${view.username}: ${view.email} (${view.verified ? `verified ${view.verified_at}` : 'not verified'}).\n`)
+  else
+    io.stdout(`${view.username}: ${view.email} (${view.verified ? `verified ${view.verified_at}` : 'not verified'}).\n`)
 }
 
 export async function runUserEmail(args: string[], io: Io): Promise<number> {
@@ -34,16 +35,25 @@ export async function runUserEmail(args: string[], io: Io): Promise<number> {
   const [username, address, ...extra] = positionals
   const expected = action === 'set' ? 2 : 1
   if (username === undefined || positionals.length !== expected || extra.length > 0) {
-    throw usageError(action === 'set' ? 'user email set: expected <username> <address>.' : 'user email show: expected <username>.')
+    throw usageError(
+      action === 'set' ? 'user email set: expected <username> <address>.' : 'user email show: expected <username>.',
+    )
   }
   const config = loadConfig(io.env)
-  const view = await withApplication(config, { io, access: action === 'set' ? 'write' : 'read' }, async ({ accountAdmin, email }) => {
-    const user = await accountAdmin.findUserByUsername(username)
-    if (!user) throw new CliError(`No user named ${username}.`)
-    if (action === 'show') return describeEmail(user.username, await email.findUserEmail(user.id))
-    const actor = { actorUserId: null, context: createOfflineContext('cli') }
-    return describeEmail(user.username, await email.setUserEmail(user.id, { email: address ?? '', verified: values.verified }, actor))
-  })
+  const view = await withApplication(
+    config,
+    { io, access: action === 'set' ? 'write' : 'read' },
+    async ({ accountAdmin, email }) => {
+      const user = await accountAdmin.findUserByUsername(username)
+      if (!user) throw new CliError(`No user named ${username}.`)
+      if (action === 'show') return describeEmail(user.username, await email.findUserEmail(user.id))
+      const actor = { actorUserId: null, context: createOfflineContext('cli') }
+      return describeEmail(
+        user.username,
+        await email.setUserEmail(user.id, { email: address ?? '', verified: values.verified }, actor),
+      )
+    },
+  )
   printEmail(io, view, values.json)
   return exitCodes.success
 }

@@ -50,8 +50,15 @@ function parseLine(text: string): ImportEntry | string {
   return { username, passwordHash, ...(roles === undefined ? {} : { roles: roles as string[] }) }
 }
 
-async function importBatch(accountAdmin: AccountAdministration, batch: Array<{ line: number; entry: ImportEntry }>, tally: ImportTally) {
-  const results = await accountAdmin.importUsers(batch.map(({ entry }) => entry), cliActor)
+async function importBatch(
+  accountAdmin: AccountAdministration,
+  batch: Array<{ line: number; entry: ImportEntry }>,
+  tally: ImportTally,
+) {
+  const results = await accountAdmin.importUsers(
+    batch.map(({ entry }) => entry),
+    cliActor,
+  )
   results.forEach((result, index) => {
     if (result.outcome === 'imported') tally.imported += 1
     else if (result.outcome === 'exists') tally.existing += 1
@@ -100,7 +107,9 @@ export async function importUsers(args: string[], io: Io): Promise<number> {
   const [path, ...extra] = positionals
   if (path === undefined || extra.length > 0) throw usageError('user import: expected exactly one FILE.')
   const config = loadConfig(io.env)
-  const tally = await withApplication(config, { io, access: 'write' }, ({ accountAdmin }) => importFile(accountAdmin, path))
+  const tally = await withApplication(config, { io, access: 'write' }, ({ accountAdmin }) =>
+    importFile(accountAdmin, path),
+  )
   if (values.json) {
     io.stdout(formatJson(tally))
   } else {
@@ -119,7 +128,9 @@ export async function unlockUser(args: string[], io: Io): Promise<number> {
   const [username, ...extra] = positionals
   if (username === undefined || extra.length > 0) throw usageError('user unlock: expected exactly one <username>.')
   const config = loadConfig(io.env)
-  const { user, clearedCounters } = await withApplication(config, { io, access: 'write' }, ({ accountAdmin }) => accountAdmin.unlockUsername(username, cliActor))
+  const { user, clearedCounters } = await withApplication(config, { io, access: 'write' }, ({ accountAdmin }) =>
+    accountAdmin.unlockUsername(username, cliActor),
+  )
   io.stdout(
     values.json
       ? formatJson({ username: user.username, id: user.id, cleared_counters: clearedCounters })

@@ -18,25 +18,42 @@ import { describeUser } from '../user-view.ts'
 const offlineActor = () => ({ actorUserId: null, context: createOfflineContext('cli') })
 
 function describeAccount(user: UserRecord) {
-  return { ...describeUser(user), disabledAt: user.disabledAt?.toISOString() ?? null, isPasswordChangeRequired: user.isPasswordChangeRequired }
+  return {
+    ...describeUser(user),
+    disabledAt: user.disabledAt?.toISOString() ?? null,
+    isPasswordChangeRequired: user.isPasswordChangeRequired,
+  }
 }
 
 /** Parses `<subcommand> USER [options]`; null when help was asked for (and printed). */
-function readUserArgs<const T extends Parameters<typeof parseCommandArgs>[1]>(args: string[], subcommand: string, io: Io, options?: T) {
+function readUserArgs<const T extends Parameters<typeof parseCommandArgs>[1]>(
+  args: string[],
+  subcommand: string,
+  io: Io,
+  options?: T,
+) {
   const parsed = parseCommandArgs(args, options)
   if (parsed.values.help) {
     io.stdout(commandUsages.user)
     return null
   }
   const [reference, ...extra] = parsed.positionals
-  if (reference === undefined || extra.length > 0) throw usageError(`user ${subcommand}: expected exactly one USER (a username or an id).`)
+  if (reference === undefined || extra.length > 0)
+    throw usageError(`user ${subcommand}: expected exactly one USER (a username or an id).`)
   return { values: parsed.values as typeof parsed.values, reference }
 }
 
-async function withUser<T>(io: Io, access: 'read' | 'write', reference: string, work: (application: Application, user: UserRecord) => Promise<T>): Promise<T> {
+async function withUser<T>(
+  io: Io,
+  access: 'read' | 'write',
+  reference: string,
+  work: (application: Application, user: UserRecord) => Promise<T>,
+): Promise<T> {
   return withApplication(loadConfig(io.env), { io, access }, async (application) => {
     const user = await application.accountAdmin.resolveUser(reference).catch((error: unknown) => {
-      throw error instanceof Error && 'code' in error && error.code === 'not_found' ? new CliError(`No user "${reference}".`) : error
+      throw error instanceof Error && 'code' in error && error.code === 'not_found'
+        ? new CliError(`No user "${reference}".`)
+        : error
     })
     return work(application, user)
   })
@@ -49,7 +66,15 @@ export async function showUser(args: string[], io: Io): Promise<number> {
     user: found,
     sessions: await accountAdmin.listUserSessions(found.id),
   }))
-  const view = { ...describeAccount(user), liveSessions: sessions.length, lastSeenAt: sessions.map((session) => session.lastSeenAt).sort((a, b) => b.getTime() - a.getTime())[0]?.toISOString() ?? null }
+  const view = {
+    ...describeAccount(user),
+    liveSessions: sessions.length,
+    lastSeenAt:
+      sessions
+        .map((session) => session.lastSeenAt)
+        .sort((a, b) => b.getTime() - a.getTime())[0]
+        ?.toISOString() ?? null,
+  }
   if (parsed.values.json) {
     io.stdout(formatJson(view))
     return exitCodes.success
@@ -87,7 +112,8 @@ async function listSessions(args: string[], io: Io): Promise<number> {
   else if (views.length === 0) io.stdout(`${user.username} has no live session.\n`)
   else {
     const rows = [['SESSION', 'TRANSPORT', 'CREATED', 'LAST SEEN', 'IP', 'USER AGENT']]
-    for (const view of views) rows.push([view.id, view.transport, view.createdAt, view.lastSeenAt, view.ip, view.userAgent])
+    for (const view of views)
+      rows.push([view.id, view.transport, view.createdAt, view.lastSeenAt, view.ip, view.userAgent])
     io.stdout(`${formatTable(rows)}\n`)
   }
   return exitCodes.success
@@ -96,7 +122,9 @@ async function listSessions(args: string[], io: Io): Promise<number> {
 async function endSessions(args: string[], io: Io): Promise<number> {
   const parsed = readUserArgs(args, 'sessions end', io)
   if (!parsed) return exitCodes.success
-  const ended = await withUser(io, 'write', parsed.reference, ({ accountLifecycle }, user) => accountLifecycle.endUserSessions(user.id, offlineActor()))
+  const ended = await withUser(io, 'write', parsed.reference, ({ accountLifecycle }, user) =>
+    accountLifecycle.endUserSessions(user.id, offlineActor()),
+  )
   io.stdout(
     parsed.values.json
       ? formatJson({ user: describeUser(ended.user), endedSessions: ended.endedSessions })
@@ -116,7 +144,9 @@ export async function disableUser(args: string[], io: Io): Promise<number> {
   const parsed = readUserArgs(args, 'disable', io, { reason: { type: 'string' } })
   if (!parsed) return exitCodes.success
   const reason = typeof parsed.values.reason === 'string' ? parsed.values.reason : null
-  const result = await withUser(io, 'write', parsed.reference, ({ accountLifecycle }, user) => accountLifecycle.disableUser(user.id, reason, offlineActor()))
+  const result = await withUser(io, 'write', parsed.reference, ({ accountLifecycle }, user) =>
+    accountLifecycle.disableUser(user.id, reason, offlineActor()),
+  )
   io.stdout(
     parsed.values.json
       ? formatJson({ user: describeAccount(result.user), endedSessions: result.endedSessions })
@@ -128,7 +158,9 @@ export async function disableUser(args: string[], io: Io): Promise<number> {
 export async function enableUser(args: string[], io: Io): Promise<number> {
   const parsed = readUserArgs(args, 'enable', io)
   if (!parsed) return exitCodes.success
-  const user = await withUser(io, 'write', parsed.reference, ({ accountLifecycle }, found) => accountLifecycle.enableUser(found.id, offlineActor()))
+  const user = await withUser(io, 'write', parsed.reference, ({ accountLifecycle }, found) =>
+    accountLifecycle.enableUser(found.id, offlineActor()),
+  )
   io.stdout(parsed.values.json ? formatJson({ user: describeAccount(user) }) : `Enabled ${user.username}.\n`)
   return exitCodes.success
 }
@@ -142,7 +174,9 @@ export async function deleteUser(args: string[], io: Io): Promise<number> {
     await accountLifecycle.deleteUser(found.id, offlineActor())
     return found
   })
-  io.stdout(parsed.values.json ? formatJson({ deleted: describeUser(user) }) : `Deleted ${user.username} (id ${user.id}).\n`)
+  io.stdout(
+    parsed.values.json ? formatJson({ deleted: describeUser(user) }) : `Deleted ${user.username} (id ${user.id}).\n`,
+  )
   return exitCodes.success
 }
 
@@ -165,11 +199,14 @@ export async function setPassword(args: string[], io: Io): Promise<number> {
     let password: string | null = null
     if (!keepsPassword) {
       password = await io.readSecret(`New password for ${found.username}: `)
-      if (io.isInteractive && (await io.readSecret('Repeat the password: ')) !== password) throw new CliError('The passwords do not match.')
+      if (io.isInteractive && (await io.readSecret('Repeat the password: ')) !== password)
+        throw new CliError('The passwords do not match.')
     }
     return accountLifecycle.setUserPassword(found.id, { password, isChangeRequired }, offlineActor())
   })
-  const what = keepsPassword ? `${user.username} must choose a new password at the next sign-in.` : `Set the password of ${user.username}; every session ended${isChangeRequired ? '; a new password is required at the next sign-in' : ''}.`
+  const what = keepsPassword
+    ? `${user.username} must choose a new password at the next sign-in.`
+    : `Set the password of ${user.username}; every session ended${isChangeRequired ? '; a new password is required at the next sign-in' : ''}.`
   io.stdout(values.json ? formatJson({ user: describeAccount(user) }) : `${what}\n`)
   return exitCodes.success
 }

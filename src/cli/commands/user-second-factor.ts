@@ -12,7 +12,8 @@ import { commandUsages } from '../usage.ts'
 function readUsername(args: string[], subcommand: string) {
   const { values, positionals } = parseCommandArgs(args)
   const [username, ...extra] = positionals
-  if (!values.help && (username === undefined || extra.length > 0)) throw usageError(`user ${subcommand}: expected exactly one <username>.`)
+  if (!values.help && (username === undefined || extra.length > 0))
+    throw usageError(`user ${subcommand}: expected exactly one <username>.`)
   return { values, username: username ?? '' }
 }
 
@@ -23,11 +24,15 @@ export async function showSecondFactor(args: string[], io: Io): Promise<number> 
     return exitCodes.success
   }
   const config = loadConfig(io.env)
-  const { user, status } = await withApplication(config, { io, access: 'read' }, async ({ accountAdmin, secondFactor }) => {
-    const found = await accountAdmin.findUserByUsername(username)
-    if (!found) throw new CliError(`No user named ${username}.`)
-    return { user: found, status: await secondFactor.describeUser(found.id) }
-  })
+  const { user, status } = await withApplication(
+    config,
+    { io, access: 'read' },
+    async ({ accountAdmin, secondFactor }) => {
+      const found = await accountAdmin.findUserByUsername(username)
+      if (!found) throw new CliError(`No user named ${username}.`)
+      return { user: found, status: await secondFactor.describeUser(found.id) }
+    },
+  )
   const view = {
     username: user.username,
     id: user.id,
@@ -67,7 +72,12 @@ export async function resetSecondFactor(args: string[], io: Io): Promise<number>
   })
   io.stdout(
     values.json
-      ? formatJson({ username: result.user.username, id: result.user.id, removed_passkeys: result.removedPasskeys, sessions_ended: true })
+      ? formatJson({
+          username: result.user.username,
+          id: result.user.id,
+          removed_passkeys: result.removedPasskeys,
+          sessions_ended: true,
+        })
       : `Reset the second factor of ${result.user.username}: TOTP and recovery codes removed, ${result.removedPasskeys} passkeys removed, every session ended.\n`,
   )
   return exitCodes.success

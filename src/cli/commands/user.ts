@@ -119,12 +119,16 @@ export async function run(args: string[], io: Io): Promise<number> {
     case 'password':
       return setPassword(rest, io)
     case undefined:
-      throw usageError('user: missing subcommand (create, list, show, sessions, disable, enable, delete, password, import, unlock, mfa or mfa-reset).')
+      throw usageError(
+        'user: missing subcommand (create, list, show, sessions, disable, enable, delete, password, import, unlock, mfa or mfa-reset).',
+      )
     case '-h':
     case '--help':
       io.stdout(commandUsages.user)
       return exitCodes.success
     default:
-      throw usageError(`user: unknown subcommand "${subcommand}" (expected create, list, show, sessions, disable, enable, delete, password, import, unlock, mfa or mfa-reset).`)
+      throw usageError(
+        `user: unknown subcommand "${subcommand}" (expected create, list, show, sessions, disable, enable, delete, password, import, unlock, mfa or mfa-reset).`,
+      )
   }
 }

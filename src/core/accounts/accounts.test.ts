@@ -123,7 +123,10 @@ describe('accounts', () => {
     t.after(() => stores.close())
     const before: Argon2Parameters = { memoryKiB: 19456, passes: 1, parallelism: 1 }
     const after: Argon2Parameters = { memoryKiB: 24576, passes: 1, parallelism: 1 }
-    const user = await withStorage(buildAccounts(stores.accounts, clock, before), stores.accounts, clock).registerUser({ username: 'alice', password })
+    const user = await withStorage(buildAccounts(stores.accounts, clock, before), stores.accounts, clock).registerUser({
+      username: 'alice',
+      password,
+    })
     assert.match(user.passwordHash, /\$m=19456,/)
     clock.advanceSeconds(60)
     const upgraded = buildAccounts(stores.accounts, clock, after)
@@ -145,7 +148,10 @@ describe('accounts', () => {
     const clock = createManualClock()
     const stores = openSqliteStores(':memory:', clock.now())
     t.after(() => stores.close())
-    const user = await withStorage(buildAccounts(stores.accounts, clock), stores.accounts, clock).registerUser({ username: 'alice', password })
+    const user = await withStorage(buildAccounts(stores.accounts, clock), stores.accounts, clock).registerUser({
+      username: 'alice',
+      password,
+    })
     const upgraded = buildAccounts(stores.accounts, clock, { ...fast, memoryKiB: 2048 })
     assert.equal(await upgraded.authenticateUser({ username: 'alice', password: 'wrong password entirely' }), null)
     assert.equal((await stores.accounts.findUserById(user.id))?.passwordHash, user.passwordHash)
@@ -224,8 +230,16 @@ describe('accounts', () => {
   it('preparePasswordChange() hands over the hash it verified, so a concurrent change makes the update fail', async (t) => {
     const { accounts, store, clock } = setUp(t)
     const user = await accounts.registerUser({ username: 'alice', password })
-    const first = await accounts.preparePasswordChange({ userId: user.id, currentPassword: password, newPassword: 'the first new passphrase' })
-    const second = await accounts.preparePasswordChange({ userId: user.id, currentPassword: password, newPassword: 'the second new passphrase' })
+    const first = await accounts.preparePasswordChange({
+      userId: user.id,
+      currentPassword: password,
+      newPassword: 'the first new passphrase',
+    })
+    const second = await accounts.preparePasswordChange({
+      userId: user.id,
+      currentPassword: password,
+      newPassword: 'the second new passphrase',
+    })
     assert.equal(first.change.from, user.passwordHash)
     assert.equal(await store.updatePasswordHash(user.id, first.change, clock.now()), true)
     assert.equal(await store.updatePasswordHash(user.id, second.change, clock.now()), false)
@@ -236,8 +250,14 @@ describe('accounts', () => {
     const { accounts } = setUp(t)
     for (const username of ['Carol', 'alice', 'Bob']) await accounts.registerUser({ username, password })
     const first = await accounts.listUsers({ after: null, limit: 2 })
-    assert.deepEqual(first.map((user) => user.username), ['alice', 'Bob'])
+    assert.deepEqual(
+      first.map((user) => user.username),
+      ['alice', 'Bob'],
+    )
     const rest = await accounts.listUsers({ after: first.at(-1)?.usernameKey ?? null, limit: 2 })
-    assert.deepEqual(rest.map((user) => user.username), ['Carol'])
+    assert.deepEqual(
+      rest.map((user) => user.username),
+      ['Carol'],
+    )
   })
 })

@@ -34,7 +34,11 @@ export interface Accounts {
    * Checks the current password and hashes the new one; nothing is stored yet. Throws
    * `invalid_credentials` or `password_*`. `from` is the hash the change must replace.
    */
-  preparePasswordChange(input: { userId: string; currentPassword: string; newPassword: string }): Promise<PreparedPasswordChange>
+  preparePasswordChange(input: {
+    userId: string
+    currentPassword: string
+    newPassword: string
+  }): Promise<PreparedPasswordChange>
   /**
    * Hashes a new password for `user` without the current one (a reset by email): the same rules
    * as registration. Throws `password_*`. `from` is the hash the change must replace.
@@ -137,9 +141,10 @@ export function createAccounts(deps: {
 
     async preparePasswordChange({ userId, currentPassword, newPassword }) {
       const user = await store.findUserById(userId)
-      const current = currentPassword.isWellFormed() && !isPasswordOversized(currentPassword, policy)
-        ? currentPassword.normalize('NFKC')
-        : null
+      const current =
+        currentPassword.isWellFormed() && !isPasswordOversized(currentPassword, policy)
+          ? currentPassword.normalize('NFKC')
+          : null
       if (!user || current === null) {
         throw new TesseraError('invalid_credentials', 'The current password is not correct.')
       }
@@ -158,7 +163,8 @@ export function createAccounts(deps: {
 
     async verifyCurrentPassword({ userId, password }) {
       const user = await store.findUserById(userId)
-      const current = password.isWellFormed() && !isPasswordOversized(password, policy) ? password.normalize('NFKC') : null
+      const current =
+        password.isWellFormed() && !isPasswordOversized(password, policy) ? password.normalize('NFKC') : null
       if (!user || current === null) {
         await hasher.verifyAgainstDummy(current ?? '')
         throw new TesseraError('invalid_credentials', 'The password is not correct.')

@@ -18,7 +18,12 @@ export function lockAdministrators(accounts: Pick<AccountStore, 'lockActiveRoleH
 
 /** True when `user` is the only enabled administrator among `administrators` (from `lockAdministrators`). */
 export function isLastAdministrator(user: UserRecord, administrators: readonly string[]): boolean {
-  return user.disabledAt === null && user.roles.includes(administratorRole) && administrators.length === 1 && administrators[0] === user.id
+  return (
+    user.disabledAt === null &&
+    user.roles.includes(administratorRole) &&
+    administrators.length === 1 &&
+    administrators[0] === user.id
+  )
 }
 
 export function refuseLastAdministrator(): TesseraError {

@@ -13,13 +13,44 @@
 
 /** UAX #31 Table 7, Recommended Scripts (ISO 15924 codes), less Common and Inherited. */
 export const recommendedScripts = [
-  'Arab', 'Armn', 'Beng', 'Bopo', 'Cyrl', 'Deva', 'Ethi', 'Geor', 'Grek', 'Gujr', 'Guru', 'Hang', 'Hani', 'Hebr',
-  'Hira', 'Kana', 'Khmr', 'Knda', 'Laoo', 'Latn', 'Mlym', 'Mymr', 'Orya', 'Sinh', 'Taml', 'Telu', 'Thaa', 'Thai', 'Tibt',
+  'Arab',
+  'Armn',
+  'Beng',
+  'Bopo',
+  'Cyrl',
+  'Deva',
+  'Ethi',
+  'Geor',
+  'Grek',
+  'Gujr',
+  'Guru',
+  'Hang',
+  'Hani',
+  'Hebr',
+  'Hira',
+  'Kana',
+  'Khmr',
+  'Knda',
+  'Laoo',
+  'Latn',
+  'Mlym',
+  'Mymr',
+  'Orya',
+  'Sinh',
+  'Taml',
+  'Telu',
+  'Thaa',
+  'Thai',
+  'Tibt',
 ] as const
 
 type Script = (typeof recommendedScripts)[number]
 
-const hanBased: ReadonlyArray<readonly Script[]> = [['Hani', 'Hira', 'Kana'], ['Hani', 'Bopo'], ['Hani', 'Hang']]
+const hanBased: ReadonlyArray<readonly Script[]> = [
+  ['Hani', 'Hira', 'Kana'],
+  ['Hani', 'Bopo'],
+  ['Hani', 'Hang'],
+]
 
 /** A pattern that matches names whose every character belongs to one of `scripts` (or to all). */
 function coveredBy(scripts: readonly Script[]): RegExp {

@@ -90,16 +90,44 @@ describe('usernames', () => {
       'a mark on a dot': 'rt.\u0301admin',
     }
     for (const [why, name] of Object.entries(names)) {
-      assert.throws(() => requireValidUsername(name), (error: unknown) => error instanceof TesseraError && error.code === 'invalid_username', why)
+      assert.throws(
+        () => requireValidUsername(name),
+        (error: unknown) => error instanceof TesseraError && error.code === 'invalid_username',
+        why,
+      )
     }
   })
 
   // regression: #11 (item 7)
   it('requireValidUsername() refuses mixed scripts but keeps Latin with Korean, Japanese or Chinese writing', () => {
     for (const name of ['rt\u0430dmin', 'rtadm\u0456n', 'p\u0430ypal', 'αlpha', 'kim김\u0430', 'ᎪᏴᏟ']) {
-      assert.throws(() => requireValidUsername(name), (error: unknown) => error instanceof TesseraError && error.code === 'invalid_username', name)
+      assert.throws(
+        () => requireValidUsername(name),
+        (error: unknown) => error instanceof TesseraError && error.code === 'invalid_username',
+        name,
+      )
     }
-    for (const name of ['rtadmin', '김민준', 'kim민준', '민준_kim.99', '田中たろう', 'yamada太郎', 'ヤマダ_taro', '王小明', 'wang小明', 'ㄓㄨㄥ文', 'Мария', 'Ψυχή', 'नमस्ते', 'محمد', 'Ærøskøbing', 'José', 'Nguyễn', 'ภาษาไทย', 'user42']) {
+    for (const name of [
+      'rtadmin',
+      '김민준',
+      'kim민준',
+      '민준_kim.99',
+      '田中たろう',
+      'yamada太郎',
+      'ヤマダ_taro',
+      '王小明',
+      'wang小明',
+      'ㄓㄨㄥ文',
+      'Мария',
+      'Ψυχή',
+      'नमस्ते',
+      'محمد',
+      'Ærøskøbing',
+      'José',
+      'Nguyễn',
+      'ภาษาไทย',
+      'user42',
+    ]) {
       assert.doesNotThrow(() => requireValidUsername(name), name)
     }
   })
@@ -118,7 +146,12 @@ describe('usernames', () => {
     for (const [left, right] of lookAlikes) {
       assert.equal(skeletonOf(left), skeletonOf(right), `${left} / ${right}`)
     }
-    const distinct: Array<[string, string]> = [['alice', 'alicia'], ['김민준', '김민수'], ['田中太郎', '田口太郎'], ['rtadmin', 'rtadmins']]
+    const distinct: Array<[string, string]> = [
+      ['alice', 'alicia'],
+      ['김민준', '김민수'],
+      ['田中太郎', '田口太郎'],
+      ['rtadmin', 'rtadmins'],
+    ]
     for (const [left, right] of distinct) {
       assert.notEqual(skeletonOf(left), skeletonOf(right), `${left} / ${right}`)
     }

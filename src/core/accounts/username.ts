@@ -64,10 +64,16 @@ export function requireValidUsername(input: string): NewUsername {
   }
   const { display, key } = normalized
   if (defaultIgnorable.test(display)) {
-    throw new TesseraError('invalid_username', 'A username cannot contain invisible characters such as fillers, joiners or variation selectors.')
+    throw new TesseraError(
+      'invalid_username',
+      'A username cannot contain invisible characters such as fillers, joiners or variation selectors.',
+    )
   }
   if (stackedMarks.test(display.normalize('NFD'))) {
-    throw new TesseraError('invalid_username', 'A username cannot stack accents: at most four in a row, never the same one twice.')
+    throw new TesseraError(
+      'invalid_username',
+      'A username cannot stack accents: at most four in a row, never the same one twice.',
+    )
   }
   if (!isHighlyRestrictive(display)) {
     throw new TesseraError(

@@ -24,8 +24,18 @@ export interface Alerts {
   /** Stores the finding as an alert; null when an alert with its dedupe key is recent enough. */
   raiseAlert(finding: Finding, window: { startsAt: Date; endsAt: Date }): Promise<AlertRecord | null>
   /** Stores a report; reports are keyed by their own dedupe key (one per day). */
-  storeReport(report: Omit<AlertRecord, 'id' | 'raisedAt' | 'deliveryState' | 'deliveryAttempts' | 'nextDeliveryAt' | 'deliveredAt'>): Promise<AlertRecord | null>
-  listAlerts(options: { since: Date | null; rule: string | null; after: AlertCursor | null; limit: number }): Promise<AlertPage>
+  storeReport(
+    report: Omit<
+      AlertRecord,
+      'id' | 'raisedAt' | 'deliveryState' | 'deliveryAttempts' | 'nextDeliveryAt' | 'deliveredAt'
+    >,
+  ): Promise<AlertRecord | null>
+  listAlerts(options: {
+    since: Date | null
+    rule: string | null
+    after: AlertCursor | null
+    limit: number
+  }): Promise<AlertPage>
   /** Removes alerts older than the retention, at most `batchSize` × `maxBatches`; returns how many. */
   pruneAlerts(options: { retentionSeconds: number; batchSize: number; maxBatches: number }): Promise<number>
 }
@@ -39,7 +49,10 @@ export function createAlerts(deps: {
   const { store, clock, observer, settings } = deps
 
   async function insertUnlessRecent(
-    base: Omit<AlertRecord, 'id' | 'raisedAt' | 'deliveryState' | 'deliveryAttempts' | 'nextDeliveryAt' | 'deliveredAt'>,
+    base: Omit<
+      AlertRecord,
+      'id' | 'raisedAt' | 'deliveryState' | 'deliveryAttempts' | 'nextDeliveryAt' | 'deliveredAt'
+    >,
   ): Promise<AlertRecord | null> {
     const now = clock.now()
     const since = new Date(now.getTime() - settings.dedupeWindowSeconds * 1000)

@@ -55,7 +55,12 @@ export interface AlertStore {
   /** The newest alert with this dedupe key raised at or after `since`, or null. */
   findRecentAlert(dedupeKey: string, since: Date): Promise<AlertRecord | null>
   /** Alerts newest first, raised at or after `since`, strictly after the cursor, at most `limit`. */
-  listAlerts(options: { since: Date | null; rule: string | null; after: AlertCursor | null; limit: number }): Promise<AlertRecord[]>
+  listAlerts(options: {
+    since: Date | null
+    rule: string | null
+    after: AlertCursor | null
+    limit: number
+  }): Promise<AlertRecord[]>
   /** Pending alerts whose next delivery is due at `now`, oldest first, at most `limit`. */
   listAlertsDueForDelivery(now: Date, limit: number): Promise<AlertRecord[]>
   /** Records the outcome of a delivery attempt; false when the alert does not exist. */

@@ -102,15 +102,30 @@ export function createAlertDelivery(deps: {
     const now = clock.now()
     const attempts = alert.deliveryAttempts + 1
     if (isAccepted) {
-      await store.updateAlertDelivery(alert.id, { deliveryState: 'delivered', deliveryAttempts: attempts, nextDeliveryAt: null, deliveredAt: now })
+      await store.updateAlertDelivery(alert.id, {
+        deliveryState: 'delivered',
+        deliveryAttempts: attempts,
+        nextDeliveryAt: null,
+        deliveredAt: now,
+      })
       return 'delivered'
     }
     if (attempts >= settings.maxAttempts) {
-      await store.updateAlertDelivery(alert.id, { deliveryState: 'abandoned', deliveryAttempts: attempts, nextDeliveryAt: null, deliveredAt: null })
+      await store.updateAlertDelivery(alert.id, {
+        deliveryState: 'abandoned',
+        deliveryAttempts: attempts,
+        nextDeliveryAt: null,
+        deliveredAt: null,
+      })
       return 'abandoned'
     }
     const nextDeliveryAt = new Date(now.getTime() + backoffSeconds(attempts) * 1000)
-    await store.updateAlertDelivery(alert.id, { deliveryState: 'pending', deliveryAttempts: attempts, nextDeliveryAt, deliveredAt: null })
+    await store.updateAlertDelivery(alert.id, {
+      deliveryState: 'pending',
+      deliveryAttempts: attempts,
+      nextDeliveryAt,
+      deliveredAt: null,
+    })
     return 'retrying'
   }
 

@@ -5,7 +5,12 @@
 import { normalizeRoles, type Accounts } from '../accounts/accounts.ts'
 import { maxImportBatch, prepareImportedUser, type ImportEntry, type ImportResult } from '../accounts/import-users.ts'
 import type { UserRecord } from '../accounts/store.ts'
-import { isLastAdministrator, lockAdministrators, refuseLastAdministrator, administratorRole } from '../accounts/last-admin.ts'
+import {
+  isLastAdministrator,
+  lockAdministrators,
+  refuseLastAdministrator,
+  administratorRole,
+} from '../accounts/last-admin.ts'
 import { normalizeUsernamePrefix } from '../accounts/username.ts'
 import type { Audit, AuditEventInput } from '../audit/audit.ts'
 import type { Clock } from '../clock.ts'
@@ -39,7 +44,10 @@ export interface AccountAdministration {
   /** True when some account holds the role (start-up creates the first admin only when none does). */
   hasUserWithRole(role: string): Promise<boolean>
   /** An account made by an operator, with roles; throws `username_taken`, `invalid_username`, `password_*`. */
-  createUser(input: { username: string; password: string; roles: readonly string[] }, actor: AdminActor): Promise<UserRecord>
+  createUser(
+    input: { username: string; password: string; roles: readonly string[] },
+    actor: AdminActor,
+  ): Promise<UserRecord>
   /**
    * Replaces a user's roles; throws `not_found`, `validation_failed`, or `last_admin` when it would
    * take the admin role from the last enabled administrator. Live sessions see the change at once.
@@ -70,8 +78,12 @@ function describeRoleChanges(before: UserRecord, after: UserRecord, actor: Admin
     context: actor.context,
   }
   return [
-    ...after.roles.filter((role) => !before.roles.includes(role)).map((role) => ({ type: 'role_granted' as const, details: { role }, ...about })),
-    ...before.roles.filter((role) => !after.roles.includes(role)).map((role) => ({ type: 'role_revoked' as const, details: { role }, ...about })),
+    ...after.roles
+      .filter((role) => !before.roles.includes(role))
+      .map((role) => ({ type: 'role_granted' as const, details: { role }, ...about })),
+    ...before.roles
+      .filter((role) => !after.roles.includes(role))
+      .map((role) => ({ type: 'role_revoked' as const, details: { role }, ...about })),
   ]
 }
 
@@ -89,7 +101,10 @@ export function createAccountAdministration(deps: {
 }): AccountAdministration {
   const { accounts, sessions, throttle, audit, unitOfWork, clock, argon2 } = deps
 
-  async function insertUser(user: UserRecord, describe: (user: UserRecord) => AuditEventInput): Promise<UserRecord | null> {
+  async function insertUser(
+    user: UserRecord,
+    describe: (user: UserRecord) => AuditEventInput,
+  ): Promise<UserRecord | null> {
     return unitOfWork.run(async (change) => {
       if ((await change.stores.accounts.insertUser(user)) === 'username_taken') return null
       change.record(describe(user))
@@ -122,8 +137,9 @@ export function createAccountAdministration(deps: {
     findUserByUsername: (username) => accounts.findUserByUsername(username),
 
     async resolveUser(reference) {
-      const user = (uuidPattern.test(reference) ? await accounts.findUser(reference.toLowerCase()) : null)
-        ?? (await accounts.findUserByUsername(reference))
+      const user =
+        (uuidPattern.test(reference) ? await accounts.findUser(reference.toLowerCase()) : null) ??
+        (await accounts.findUserByUsername(reference))
       if (!user) throw new TesseraError('not_found', 'No such user.')
       return user
     },
@@ -154,7 +170,12 @@ export function createAccountAdministration(deps: {
           await audit.record({
             type: 'registration_failed',
             outcome: 'failure',
-            reason: error.code === 'username_taken' ? 'username_taken' : error.code.startsWith('password') ? 'password_rejected' : 'invalid_input',
+            reason:
+              error.code === 'username_taken'
+                ? 'username_taken'
+                : error.code.startsWith('password')
+                  ? 'password_rejected'
+                  : 'invalid_input',
             actorUserId: actor.actorUserId,
             username: input.username,
             context: actor.context,
@@ -166,32 +187,34 @@ export function createAccountAdministration(deps: {
 
     async replaceUserRoles(userId, roles, actor) {
       const normalized = normalizeRoles(roles)
-      const updated = await unitOfWork.run(async (change) => {
-        const administrators = await lockAdministrators(change.stores.accounts)
-        const before = await change.stores.accounts.findUserById(userId)
-        if (before && !normalized.includes(administratorRole) && isLastAdministrator(before, administrators)) {
-          throw refuseLastAdministrator()
-        }
-        const after = before ? await change.stores.accounts.replaceRoles(userId, normalized, clock.now()) : null
-        if (!before || !after) throw new TesseraError('not_found', 'No such user.')
-        for (const event of describeRoleChanges(before, after, actor)) change.record(event)
-        change.afterCommit(() => sessions.announceUserChanged(userId))
-        change.afterCommit(() => deps.events?.publish({ type: 'roles_changed', userId, roles: after.roles }))
-        return after
-      }).catch(async (error: unknown) => {
-        if (error instanceof TesseraError && error.code === 'last_admin') {
-          await audit.record({
-            type: 'admin_change_refused',
-            outcome: 'failure',
-            reason: 'last_admin',
-            actorUserId: actor.actorUserId,
-            subjectUserId: userId,
-            details: { action: 'revoke_admin' },
-            context: actor.context,
-          })
-        }
-        throw error
-      })
+      const updated = await unitOfWork
+        .run(async (change) => {
+          const administrators = await lockAdministrators(change.stores.accounts)
+          const before = await change.stores.accounts.findUserById(userId)
+          if (before && !normalized.includes(administratorRole) && isLastAdministrator(before, administrators)) {
+            throw refuseLastAdministrator()
+          }
+          const after = before ? await change.stores.accounts.replaceRoles(userId, normalized, clock.now()) : null
+          if (!before || !after) throw new TesseraError('not_found', 'No such user.')
+          for (const event of describeRoleChanges(before, after, actor)) change.record(event)
+          change.afterCommit(() => sessions.announceUserChanged(userId))
+          change.afterCommit(() => deps.events?.publish({ type: 'roles_changed', userId, roles: after.roles }))
+          return after
+        })
+        .catch(async (error: unknown) => {
+          if (error instanceof TesseraError && error.code === 'last_admin') {
+            await audit.record({
+              type: 'admin_change_refused',
+              outcome: 'failure',
+              reason: 'last_admin',
+              actorUserId: actor.actorUserId,
+              subjectUserId: userId,
+              details: { action: 'revoke_admin' },
+              context: actor.context,
+            })
+          }
+          throw error
+        })
       return updated
     },
 

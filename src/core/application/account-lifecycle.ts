@@ -61,7 +61,11 @@ export interface AccountLifecycleOperations {
    * every session ended with `password_set`) and/or requires the user to choose a new one before
    * anything else works. Throws `not_found`, `password_*`.
    */
-  setUserPassword(userId: string, input: { password: string | null; isChangeRequired: boolean }, actor: AdminActor): Promise<UserRecord>
+  setUserPassword(
+    userId: string,
+    input: { password: string | null; isChangeRequired: boolean },
+    actor: AdminActor,
+  ): Promise<UserRecord>
   /** Throws `password_change_required` while the caller must choose a new password first. */
   requireNoPendingPasswordChange(principal: Principal): void
 }
@@ -105,7 +109,13 @@ export function createAccountLifecycleOperations(deps: {
   }
 
   /** Records a refusal to remove the last administrator, then throws it. */
-  async function refuseAsLastAdministrator(error: unknown, userId: string, action: string, actorUserId: string | null, context: RequestContext): Promise<never> {
+  async function refuseAsLastAdministrator(
+    error: unknown,
+    userId: string,
+    action: string,
+    actorUserId: string | null,
+    context: RequestContext,
+  ): Promise<never> {
     if (error instanceof TesseraError && error.code === 'last_admin') {
       await audit.record({
         type: 'admin_change_refused',
@@ -133,7 +143,10 @@ export function createAccountLifecycleOperations(deps: {
     return (await sessions.listLiveSessions(userId)).length
   }
 
-  async function remove(userId: string, actor: { actorUserId: string | null; isSelf: boolean; context: RequestContext }): Promise<void> {
+  async function remove(
+    userId: string,
+    actor: { actorUserId: string | null; isSelf: boolean; context: RequestContext },
+  ): Promise<void> {
     const endedSessions = await countLiveSessions(userId)
     const user = await unitOfWork.run(async (change) => {
       const administrators = await lockAdministrators(change.stores.accounts)
@@ -276,7 +289,13 @@ export function createAccountLifecycleOperations(deps: {
         const before = await readUser(change, userId)
         let updated = before
         if (passwordHash !== null) {
-          if (!(await change.stores.accounts.updatePasswordHash(userId, { from: before.passwordHash, to: passwordHash }, clock.now()))) {
+          if (
+            !(await change.stores.accounts.updatePasswordHash(
+              userId,
+              { from: before.passwordHash, to: passwordHash },
+              clock.now(),
+            ))
+          ) {
             throw new TesseraError('not_found', 'No such user.')
           }
           // Whoever knew the old password, or holds a session from it, is out.
@@ -294,7 +313,11 @@ export function createAccountLifecycleOperations(deps: {
             details: { session_end_reason: reason, sessions: endedSessions, change_required: isChangeRequired },
           })
         } else {
-          change.record({ type: 'password_change_required', ...about(updated, actor), details: { change_required: isChangeRequired } })
+          change.record({
+            type: 'password_change_required',
+            ...about(updated, actor),
+            details: { change_required: isChangeRequired },
+          })
           change.afterCommit(() => sessions.announceUserChanged(userId))
         }
         return updated
@@ -311,4 +334,3 @@ export function createAccountLifecycleOperations(deps: {
     },
   }
 }
-

@@ -58,7 +58,11 @@ import {
   type SecondFactorOperations,
   type SecondFactorSettings,
 } from './second-factor.ts'
-import { createSecondFactorGate, createSecondFactorSignIn, type SecondFactorSignInOperations } from './second-factor-sign-in.ts'
+import {
+  createSecondFactorGate,
+  createSecondFactorSignIn,
+  type SecondFactorSignInOperations,
+} from './second-factor-sign-in.ts'
 import { createEmailOperations, type EmailOperations, type EmailSettings } from './email.ts'
 import { createMailOutbox, type Mailer, type MailOutboxSettings } from '../email/mailer.ts'
 import {
@@ -230,13 +234,17 @@ export async function createApplication(deps: {
     store: stores.alerts,
     clock,
     observer,
-    settings: { dedupeWindowSeconds: auditSettings.alertDedupeWindowSeconds, isWebhookConfigured: auditSettings.webhook !== null },
+    settings: {
+      dedupeWindowSeconds: auditSettings.alertDedupeWindowSeconds,
+      isWebhookConfigured: auditSettings.webhook !== null,
+    },
   })
   const review = createSecurityReview({ auditStore: stores.audit, alerts, settings: auditSettings.review })
   if (auditSettings.webhook && !deps.postWebhook) throw new TypeError('a webhook is configured but no poster was given')
-  const alertDelivery = auditSettings.webhook && deps.postWebhook
-    ? createAlertDelivery({ store: stores.alerts, clock, settings: auditSettings.webhook, post: deps.postWebhook })
-    : null
+  const alertDelivery =
+    auditSettings.webhook && deps.postWebhook
+      ? createAlertDelivery({ store: stores.alerts, clock, settings: auditSettings.webhook, post: deps.postWebhook })
+      : null
   const scheduler = createScheduler({
     store: stores.schedulerLocks,
     clock,
@@ -279,7 +287,12 @@ export async function createApplication(deps: {
     settings: settings.email,
   })
   const onRecoveryCodeUsed = async (notice: RecoveryCodeNotice) => {
-    email.queueNotice(notice.user, (username) => ({ kind: 'recovery_code_used', username, at: clock.now(), codesLeft: notice.remainingCodes }))
+    email.queueNotice(notice.user, (username) => ({
+      kind: 'recovery_code_used',
+      username,
+      at: clock.now(),
+      codesLeft: notice.remainingCodes,
+    }))
     await deps.onRecoveryCodeUsed?.(notice)
   }
   const devices = createDeviceOperations({
@@ -310,7 +323,12 @@ export async function createApplication(deps: {
       mail: {
         queueVerificationMail: email.queueVerificationMail,
         queuePasswordChangedNotice: (user) =>
-          email.queueNotice(user, (username) => ({ kind: 'password_changed', username, at: clock.now(), how: 'changed' })),
+          email.queueNotice(user, (username) => ({
+            kind: 'password_changed',
+            username,
+            at: clock.now(),
+            how: 'changed',
+          })),
       },
     }),
     mySessions: createMySessionOperations({ sessions, unitOfWork }),
@@ -392,7 +410,18 @@ export async function createApplication(deps: {
       clock,
       onRecoveryCodeUsed,
     }),
-    passkeys: createPasskeyOperations({ passkeys, store: stores.passkeys, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock }),
+    passkeys: createPasskeyOperations({
+      passkeys,
+      store: stores.passkeys,
+      accounts,
+      sessions,
+      accessTokens,
+      stepUp,
+      audit,
+      refusals,
+      unitOfWork,
+      clock,
+    }),
     email,
     gameData: createGameDataOperations({
       sessions,

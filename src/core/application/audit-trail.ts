@@ -17,10 +17,18 @@ export interface FailedSignInHour {
 }
 
 export interface AuditTrailOperations {
-  queryEvents(filter: AuditEventFilter, page: { order?: 'oldest_first' | 'newest_first'; after: AuditCursor | null; limit: number }): Promise<AuditPage>
+  queryEvents(
+    filter: AuditEventFilter,
+    page: { order?: 'oldest_first' | 'newest_first'; after: AuditCursor | null; limit: number },
+  ): Promise<AuditPage>
   /** Events that concern the user, newest first. */
   queryUserEvents(userId: string, page: { after: AuditCursor | null; limit: number }): Promise<AuditPage>
-  listAlerts(options: { since: Date | null; rule: string | null; after: AlertCursor | null; limit: number }): Promise<AlertPage>
+  listAlerts(options: {
+    since: Date | null
+    rule: string | null
+    after: AlertCursor | null
+    limit: number
+  }): Promise<AlertPage>
   /**
    * Records a refused request (`access_denied`), counted per kind and window (anyone can repeat it
    * at full speed); throws `service_unavailable` when it cannot.
@@ -52,13 +60,18 @@ export function createAuditTrailOperations(deps: {
     async countFailedSignInsPerHour(hours) {
       if (!Number.isInteger(hours) || hours < 1 || hours > 168) throw new TypeError('hours must be 1 to 168')
       const currentHourStart = Math.floor(clock.now().getTime() / hourMs) * hourMs
-      const starts = Array.from({ length: hours }, (_, index) => new Date(currentHourStart - (hours - 1 - index) * hourMs))
+      const starts = Array.from(
+        { length: hours },
+        (_, index) => new Date(currentHourStart - (hours - 1 - index) * hourMs),
+      )
       const result: FailedSignInHour[] = []
       // One after the other: a page view must not take a whole connection pool.
       for (const startsAt of starts) {
         const counts = await auditStore.countEventsByType(startsAt, new Date(startsAt.getTime() + hourMs))
         const countOf = (type: string) =>
-          counts.filter((row) => row.type === type && row.outcome === 'failure').reduce((sum, row) => sum + row.attempts, 0)
+          counts
+            .filter((row) => row.type === type && row.outcome === 'failure')
+            .reduce((sum, row) => sum + row.attempts, 0)
         result.push({ startsAt, failed: countOf('login_failed'), throttled: countOf('login_throttled') })
       }
       return result

@@ -56,7 +56,9 @@ export interface DeviceOperations {
    * Throws `invalid_credentials` for a wrong or missing secret, an unlinked device's secret, or
    * a disabled account, alike.
    */
-  signInWithDevice(input: { deviceId: string; deviceSecret: string | null; transport: SessionTransport } & ClientContext): Promise<DeviceSignIn>
+  signInWithDevice(
+    input: { deviceId: string; deviceSecret: string | null; transport: SessionTransport } & ClientContext,
+  ): Promise<DeviceSignIn>
   /** Links a new device to the caller's account; `device_taken` when the id is linked already. */
   linkDevice(principal: Principal, deviceId: string, context: RequestContext): Promise<LinkedDevice>
   listMyDevices(userId: string): Promise<DeviceRecord[]>
@@ -67,7 +69,11 @@ export interface DeviceOperations {
    * data, devices and sessions, and its `guest` role becomes `user`. Throws `forbidden` for an
    * account that is no guest, `username_taken`, `invalid_username` or `password_*`.
    */
-  addCredentials(principal: Principal, input: { username: string; password: string }, context: RequestContext): Promise<UserRecord>
+  addCredentials(
+    principal: Principal,
+    input: { username: string; password: string },
+    context: RequestContext,
+  ): Promise<UserRecord>
   /** Deletes guests whose devices have been silent for the retention time; returns how many. */
   pruneUnusedGuests(): Promise<number>
 }
@@ -84,7 +90,8 @@ export function createDeviceOperations(deps: {
   settings: { guestRetentionSeconds: number }
 }): DeviceOperations {
   const { store, accounts, sessions, accessTokens, audit, unitOfWork, requestLimits, clock, settings } = deps
-  const refused = () => new TesseraError('invalid_credentials', 'The device is not known, or its secret is not correct.')
+  const refused = () =>
+    new TesseraError('invalid_credentials', 'The device is not known, or its secret is not correct.')
 
   function buildDevice(deviceId: string, userId: string, secret: string, now: Date): DeviceRecord {
     return { id: randomUUID(), deviceId, userId, secretHash: hashToken(secret), createdAt: now, lastUsedAt: now }
@@ -109,9 +116,21 @@ export function createDeviceOperations(deps: {
   }
 
   /** A session for `user` started by `device`, recorded like any sign-in. */
-  async function openSession(user: UserRecord, device: DeviceRecord, deviceSecret: string | null, transport: SessionTransport, client: ClientContext) {
+  async function openSession(
+    user: UserRecord,
+    device: DeviceRecord,
+    deviceSecret: string | null,
+    transport: SessionTransport,
+    client: ClientContext,
+  ) {
     const authentication = { authenticatedAt: clock.now(), amr: deviceMethods }
-    const started = await sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent, authentication })
+    const started = await sessions.startSession({
+      user,
+      transport,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      authentication,
+    })
     try {
       const event = describeSessionStart(user, started.session, client)
       await audit.record({ ...event, details: { ...event.details, method: 'device', device: device.id } })
@@ -122,13 +141,25 @@ export function createDeviceOperations(deps: {
     await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)
     let tokens: SignIn['tokens'] = null
     if (started.refreshToken !== null) {
-      const issued = await accessTokens.issueAccessToken({ userId: user.id, sessionId: started.session.id, roles: user.roles, authentication: started.session })
-      tokens = { accessToken: issued.accessToken, expiresInSeconds: issued.expiresInSeconds, refreshToken: started.refreshToken }
+      const issued = await accessTokens.issueAccessToken({
+        userId: user.id,
+        sessionId: started.session.id,
+        roles: user.roles,
+        authentication: started.session,
+      })
+      tokens = {
+        accessToken: issued.accessToken,
+        expiresInSeconds: issued.expiresInSeconds,
+        refreshToken: started.refreshToken,
+      }
     }
     return { user, session: started.session, sessionToken: started.sessionToken, tokens, device, deviceSecret }
   }
 
-  async function createGuest(deviceId: string, client: ClientContext): Promise<{ user: UserRecord; device: DeviceRecord; secret: string }> {
+  async function createGuest(
+    deviceId: string,
+    client: ClientContext,
+  ): Promise<{ user: UserRecord; device: DeviceRecord; secret: string }> {
     // A new account per call: counted as a registration of the network.
     await requestLimits.admitRequest('registration', client.ip)
     const now = clock.now()
@@ -136,7 +167,8 @@ export function createDeviceOperations(deps: {
     const secret = createRandomToken(deviceSecretBytes)
     const device = buildDevice(deviceId, user.id, secret, now)
     await unitOfWork.run(async (change) => {
-      if ((await change.stores.accounts.insertUser(user)) !== 'inserted') throw new TypeError('a random guest key collided')
+      if ((await change.stores.accounts.insertUser(user)) !== 'inserted')
+        throw new TypeError('a random guest key collided')
       // A simultaneous first call for the same device id linked it first: this one made nothing.
       if ((await change.stores.devices.insertDevice(device)) === 'device_taken') throw refused()
       change.record({
@@ -268,7 +300,13 @@ export function createDeviceOperations(deps: {
         const ids = await unitOfWork.run(async (change) => {
           const deleted = await change.stores.devices.deleteUnusedGuests(cutoff, pruneBatchSize)
           for (const id of deleted) {
-            change.record({ type: 'user_deleted', outcome: 'success', reason: 'unused_guest', subjectUserId: id, context: createOfflineContext('scheduler') })
+            change.record({
+              type: 'user_deleted',
+              outcome: 'success',
+              reason: 'unused_guest',
+              subjectUserId: id,
+              context: createOfflineContext('scheduler'),
+            })
           }
           return deleted
         })

@@ -68,7 +68,10 @@ export interface EmailOperations {
    * Accepts a reset request for an account named by username or email; answers the same way for
    * every input (the work happens in the outbox). Throws `mail_disabled` only.
    */
-  requestPasswordReset(input: { username?: string; email?: string; language: MailLanguage }, context: RequestContext): void
+  requestPasswordReset(
+    input: { username?: string; email?: string; language: MailLanguage },
+    context: RequestContext,
+  ): void
   /**
    * Sets a new password with a reset token and ends every session of the account. Throws
    * `invalid_email_token`, `password_*`, `mail_disabled`.
@@ -124,7 +127,20 @@ export function createEmailOperations(deps: {
   outbox: MailOutbox
   settings: EmailSettings
 }): EmailOperations {
-  const { accounts, emails, throttles, signInThrottle, sessions, stepUp, audit, unitOfWork, clock, mailer, outbox, settings } = deps
+  const {
+    accounts,
+    emails,
+    throttles,
+    signInThrottle,
+    sessions,
+    stepUp,
+    audit,
+    unitOfWork,
+    clock,
+    mailer,
+    outbox,
+    settings,
+  } = deps
   const linkBase = settings.linkBaseUrl.replace(/\/+$/, '')
 
   async function send(address: string, language: MailLanguage, content: MailContent): Promise<void> {
@@ -133,7 +149,13 @@ export function createEmailOperations(deps: {
     await mailer.send({ to: address, ...rendered })
   }
 
-  async function issueToken(user: UserRecord, purpose: EmailTokenPurpose, binding: string, ttlSeconds: number, event: AuditEventInput | null) {
+  async function issueToken(
+    user: UserRecord,
+    purpose: EmailTokenPurpose,
+    binding: string,
+    ttlSeconds: number,
+    event: AuditEventInput | null,
+  ) {
     const token = createRandomToken(32)
     const now = clock.now()
     await unitOfWork.run(async (change) => {
@@ -185,7 +207,10 @@ export function createEmailOperations(deps: {
     return admission.outcome === 'admitted'
   }
 
-  async function processResetRequest(input: { username?: string; email?: string; language: MailLanguage }, context: RequestContext) {
+  async function processResetRequest(
+    input: { username?: string; email?: string; language: MailLanguage },
+    context: RequestContext,
+  ) {
     let user: UserRecord | null = null
     let email: EmailRecord | null = null
     let subject: string
@@ -225,10 +250,16 @@ export function createEmailOperations(deps: {
       return
     }
     const language = input.language
-    const token = await issueToken(user, 'password_reset', describePasswordState(user), settings.passwordResetTtlSeconds, {
-      ...about,
-      outcome: 'success',
-    })
+    const token = await issueToken(
+      user,
+      'password_reset',
+      describePasswordState(user),
+      settings.passwordResetTtlSeconds,
+      {
+        ...about,
+        outcome: 'success',
+      },
+    )
     await send(email.address, language, {
       kind: 'password_reset',
       username: user.username,
@@ -269,9 +300,11 @@ export function createEmailOperations(deps: {
     }
     const outcome = await unitOfWork.run(async (change) => {
       const result = await change.stores.emails.setEmail(record)
-      if (result === 'email_taken') throw new TesseraError('email_taken', 'This email address belongs to another account.')
+      if (result === 'email_taken')
+        throw new TesseraError('email_taken', 'This email address belongs to another account.')
       if (result === 'no_user') throw new TesseraError('not_found', 'No such user.')
-      if (result === 'unchanged' && options.verified) await change.stores.emails.markEmailVerified(user.id, address.key, now)
+      if (result === 'unchanged' && options.verified)
+        await change.stores.emails.markEmailVerified(user.id, address.key, now)
       change.record({
         type: 'email_changed',
         outcome: 'success',
@@ -323,7 +356,12 @@ export function createEmailOperations(deps: {
         throw new TesseraError('invalid_credentials', 'The password is not correct.')
       }
       await attempt.recordSuccess()
-      const { record, isNew } = await storeAddress(user, address, { language: input.language, verified: false, actorUserId: user.id, context })
+      const { record, isNew } = await storeAddress(user, address, {
+        language: input.language,
+        verified: false,
+        actorUserId: user.id,
+        context,
+      })
       if (isNew) queueVerification(user, address, input.language)
       return view(record)
     },
@@ -344,7 +382,13 @@ export function createEmailOperations(deps: {
         const consumed = await change.stores.emails.consumeEmailToken(tokenHash, 'email_verification', now)
         if (!consumed) return null
         if (!(await change.stores.emails.markEmailVerified(consumed.userId, consumed.binding, now))) return null
-        change.record({ type: 'email_verified', outcome: 'success', actorUserId: consumed.userId, subjectUserId: consumed.userId, context })
+        change.record({
+          type: 'email_verified',
+          outcome: 'success',
+          actorUserId: consumed.userId,
+          subjectUserId: consumed.userId,
+          context,
+        })
         return consumed.userId
       })
       const record = verified ? await emails.findEmail(verified) : null
@@ -360,8 +404,17 @@ export function createEmailOperations(deps: {
     async confirmPasswordReset({ token, newPassword }, context) {
       if (!mailer) throw mailDisabled()
       const tokenHash = hashToken(token)
-      const refuse = async (reason: 'unknown_token' | 'password_changed' | 'account_disabled', userId: string | null) => {
-        await audit.record({ type: 'password_reset_failed', outcome: 'failure', reason, subjectUserId: userId, context })
+      const refuse = async (
+        reason: 'unknown_token' | 'password_changed' | 'account_disabled',
+        userId: string | null,
+      ) => {
+        await audit.record({
+          type: 'password_reset_failed',
+          outcome: 'failure',
+          reason,
+          subjectUserId: userId,
+          context,
+        })
         return invalidToken()
       }
       const found = await emails.findEmailToken(tokenHash, 'password_reset', clock.now())
@@ -376,13 +429,25 @@ export function createEmailOperations(deps: {
         // Only one caller gets the token; and only while the password it was bound to stands.
         const consumed = await change.stores.emails.consumeEmailToken(tokenHash, 'password_reset', clock.now())
         if (!consumed || consumed.userId !== user.id) return 'used' as const
-        if (!(await change.stores.accounts.updatePasswordHash(user.id, prepared.change, clock.now()))) return 'used' as const
+        if (!(await change.stores.accounts.updatePasswordHash(user.id, prepared.change, clock.now())))
+          return 'used' as const
         const updated = await sessions.endAllSessionsIn(change, user.id, 'password_reset')
         if (!updated) return 'used' as const
         const about = { actorUserId: user.id, subjectUserId: user.id, context }
-        change.record({ type: 'password_reset', outcome: 'success', details: { sessions_ended: ended.length }, ...about })
+        change.record({
+          type: 'password_reset',
+          outcome: 'success',
+          details: { sessions_ended: ended.length },
+          ...about,
+        })
         for (const session of ended) {
-          change.record({ type: 'session_revoked', outcome: 'success', reason: 'password_changed', sessionId: session.id, ...about })
+          change.record({
+            type: 'session_revoked',
+            outcome: 'success',
+            reason: 'password_changed',
+            sessionId: session.id,
+            ...about,
+          })
         }
         return updated
       })

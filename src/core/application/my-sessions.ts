@@ -43,7 +43,11 @@ export function createMySessionOperations(deps: { sessions: Sessions; unitOfWork
     await unitOfWork.run(async (change) => {
       const isCurrent = (session: SessionRecord) => session.id === caller.sessionId
       await sessions.endSessionsIn(change, ending.filter(isCurrent), 'logout')
-      await sessions.endSessionsIn(change, ending.filter((session) => !isCurrent(session)), 'ended_by_user')
+      await sessions.endSessionsIn(
+        change,
+        ending.filter((session) => !isCurrent(session)),
+        'ended_by_user',
+      )
       for (const session of ending) change.record(describe(caller, session.id, context))
     })
     return ending.length
@@ -59,7 +63,11 @@ export function createMySessionOperations(deps: { sessions: Sessions; unitOfWork
 
     async endMySessions(caller, includesCurrent, context) {
       const live = await sessions.listLiveSessions(caller.userId)
-      return end(caller, live.filter((session) => includesCurrent || session.id !== caller.sessionId), context)
+      return end(
+        caller,
+        live.filter((session) => includesCurrent || session.id !== caller.sessionId),
+        context,
+      )
     },
   }
 }

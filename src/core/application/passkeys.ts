@@ -29,7 +29,11 @@ export interface PasskeyOperations {
   /** Creation options for a new passkey; throws `reauthentication_required`. */
   createRegistrationOptions(principal: Principal): Promise<unknown>
   /** Verifies and stores the browser's attestation; throws `passkey_rejected`. */
-  registerPasskey(principal: Principal, input: { response: unknown; name: string }, context: RequestContext): Promise<PasskeyRecord>
+  registerPasskey(
+    principal: Principal,
+    input: { response: unknown; name: string },
+    context: RequestContext,
+  ): Promise<PasskeyRecord>
   /** Throws `not_found`. */
   renamePasskey(principal: Principal, passkeyId: string, name: string, context: RequestContext): Promise<PasskeyRecord>
   /** Throws `reauthentication_required`, `not_found`. */
@@ -55,7 +59,12 @@ export function createPasskeyOperations(deps: {
   const { passkeys, store, accounts, sessions, accessTokens, stepUp, audit, refusals, unitOfWork, clock } = deps
 
   function about(principal: Principal, context: RequestContext) {
-    return { actorUserId: principal.user.id, subjectUserId: principal.user.id, sessionId: principal.session.id, context }
+    return {
+      actorUserId: principal.user.id,
+      subjectUserId: principal.user.id,
+      sessionId: principal.session.id,
+      context,
+    }
   }
 
   async function findOwn(principal: Principal, passkeyId: string): Promise<PasskeyRecord> {
@@ -78,7 +87,13 @@ export function createPasskeyOperations(deps: {
         passkey = await passkeys.verifyRegistration(principal.user, principal.session.id, response, name)
       } catch (error) {
         if (error instanceof TesseraError && error.code === 'passkey_rejected') {
-          await audit.record({ type: 'passkey_failed', outcome: 'failure', reason: 'passkey_rejected', details: { phase: 'registration' }, ...about(principal, context) })
+          await audit.record({
+            type: 'passkey_failed',
+            outcome: 'failure',
+            reason: 'passkey_rejected',
+            details: { phase: 'registration' },
+            ...about(principal, context),
+          })
         }
         throw error
       }
@@ -99,8 +114,14 @@ export function createPasskeyOperations(deps: {
     async renamePasskey(principal, passkeyId, name, context) {
       const passkey = await findOwn(principal, passkeyId)
       await unitOfWork.run(async (change) => {
-        if (!(await change.stores.passkeys.renamePasskey(principal.user.id, passkeyId, name))) throw new TesseraError('not_found', 'No such passkey.')
-        change.record({ type: 'passkey_renamed', outcome: 'success', details: { authenticator_id: passkeyId.slice(0, 64) }, ...about(principal, context) })
+        if (!(await change.stores.passkeys.renamePasskey(principal.user.id, passkeyId, name)))
+          throw new TesseraError('not_found', 'No such passkey.')
+        change.record({
+          type: 'passkey_renamed',
+          outcome: 'success',
+          details: { authenticator_id: passkeyId.slice(0, 64) },
+          ...about(principal, context),
+        })
       })
       return { ...passkey, name }
     },
@@ -108,30 +129,55 @@ export function createPasskeyOperations(deps: {
     async removePasskey(principal, passkeyId, context) {
       await stepUp.requireRecentAuthentication(principal)
       await unitOfWork.run(async (change) => {
-        if (!(await change.stores.passkeys.deletePasskey(principal.user.id, passkeyId))) throw new TesseraError('not_found', 'No such passkey.')
-        change.record({ type: 'passkey_removed', outcome: 'success', details: { authenticator_id: passkeyId.slice(0, 64) }, ...about(principal, context) })
+        if (!(await change.stores.passkeys.deletePasskey(principal.user.id, passkeyId)))
+          throw new TesseraError('not_found', 'No such passkey.')
+        change.record({
+          type: 'passkey_removed',
+          outcome: 'success',
+          details: { authenticator_id: passkeyId.slice(0, 64) },
+          ...about(principal, context),
+        })
       })
     },
 
     createSignInOptions: () => passkeys.createAssertionOptions({ purpose: 'sign_in', userId: null, boundTo: null }),
 
     async signInWithPasskey({ response, transport, ...client }) {
-      const outcome = await passkeys.verifyAssertion(response, { purpose: 'sign_in', userId: null, boundTo: null, requireUserVerification: true })
+      const outcome = await passkeys.verifyAssertion(response, {
+        purpose: 'sign_in',
+        userId: null,
+        boundTo: null,
+        requireUserVerification: true,
+      })
       const user = 'failure' in outcome ? null : await accounts.findUser(outcome.passkey.userId)
       if ('failure' in outcome || !user || user.disabledAt !== null) {
         // Anyone can send assertions at full speed: refusals are summarised, not one row each.
         await refusals.recordRefusal({
           type: 'passkey_failed',
           outcome: 'failure',
-          reason: 'failure' in outcome ? (outcome.failure === 'counter_regressed' ? 'counter_regressed' : 'passkey_rejected') : 'account_disabled',
+          reason:
+            'failure' in outcome
+              ? outcome.failure === 'counter_regressed'
+                ? 'counter_regressed'
+                : 'passkey_rejected'
+              : 'account_disabled',
           subjectUserId: user?.id ?? null,
           details: { phase: 'sign_in' },
           context: client,
         })
         throw new TesseraError('invalid_credentials', 'The passkey was not accepted.')
       }
-      const authentication = { authenticatedAt: clock.now(), amr: describePasskeyMethods(outcome.passkey, outcome.isUserVerified) }
-      const started = await sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent, authentication })
+      const authentication = {
+        authenticatedAt: clock.now(),
+        amr: describePasskeyMethods(outcome.passkey, outcome.isUserVerified),
+      }
+      const started = await sessions.startSession({
+        user,
+        transport,
+        ip: client.ip,
+        userAgent: client.userAgent,
+        authentication,
+      })
       try {
         const start = describeSessionStart(user, started.session, client)
         await audit.record({ ...start, details: { ...start.details, method: 'passkey' } })
@@ -144,7 +190,13 @@ export function createPasskeyOperations(deps: {
         started.refreshToken === null
           ? null
           : {
-              ...(await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: started.session.id, roles: user.roles, authentication })),
+              ...(await accessTokens.issueAccessToken({
+                userId: user.id,
+                username: user.username,
+                sessionId: started.session.id,
+                roles: user.roles,
+                authentication,
+              })),
               refreshToken: started.refreshToken,
             }
       return { user, session: started.session, sessionToken: started.sessionToken, tokens }

@@ -46,7 +46,11 @@ export function createPresenceOperations(deps: {
   return {
     async describePresence({ activeWithinSeconds, limit }) {
       const now = clock.now()
-      const recent = await sessionStore.listRecentSessions(new Date(now.getTime() - idleTimeoutSeconds * 1000), now, maxSessionsRead)
+      const recent = await sessionStore.listRecentSessions(
+        new Date(now.getTime() - idleTimeoutSeconds * 1000),
+        now,
+        maxSessionsRead,
+      )
       const userIds = [...new Set(recent.map((session) => session.userId))]
       const activeSince = now.getTime() - activeWithinSeconds * 1000
       const online: OnlineUser[] = []

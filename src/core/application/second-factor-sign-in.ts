@@ -61,7 +61,10 @@ export interface SecondFactorSignInOperations {
    * second factor must use it). Throws `invalid_credentials`, `invalid_mfa_code`, `rate_limited`,
    * `validation_failed`.
    */
-  reauthenticate(principal: Principal, input: { password?: string; proof?: SecondFactorProof } & ClientContext): Promise<Reauthentication>
+  reauthenticate(
+    principal: Principal,
+    input: { password?: string; proof?: SecondFactorProof } & ClientContext,
+  ): Promise<Reauthentication>
 }
 
 /** What sign-in asks after a correct password: throws `mfa_required` for an account with a second factor. */
@@ -70,7 +73,10 @@ export interface SecondFactorGate {
 }
 
 function invalidChallenge(): TesseraError {
-  return new TesseraError('invalid_mfa_challenge', 'This sign-in has expired or was used; sign in with your password again.')
+  return new TesseraError(
+    'invalid_mfa_challenge',
+    'This sign-in has expired or was used; sign in with your password again.',
+  )
 }
 
 function invalidCode(): TesseraError {
@@ -108,13 +114,17 @@ export function createSecondFactorGate(deps: {
         details: { transport },
         context,
       })
-      throw new TesseraError('mfa_required', 'The password is right; now confirm with your second factor (POST /v1/auth/mfa).', {
-        details: {
-          mfa_challenge: challenge,
-          mfa_methods: hasPasskeys ? ['totp', 'recovery_code', 'passkey'] : ['totp', 'recovery_code'],
-          expires_in: mfaChallengeTtlSeconds,
+      throw new TesseraError(
+        'mfa_required',
+        'The password is right; now confirm with your second factor (POST /v1/auth/mfa).',
+        {
+          details: {
+            mfa_challenge: challenge,
+            mfa_methods: hasPasskeys ? ['totp', 'recovery_code', 'passkey'] : ['totp', 'recovery_code'],
+            expires_in: mfaChallengeTtlSeconds,
+          },
         },
-      })
+      )
     },
   }
 }
@@ -135,13 +145,19 @@ export function createSecondFactorSignIn(deps: {
   /** Told after a recovery code was used: the hook for mailing the owner. */
   onRecoveryCodeUsed?: (notice: RecoveryCodeNotice) => void | Promise<void>
 }): SecondFactorSignInOperations {
-  const { store, checks, passkeys, accounts, sessions, accessTokens, throttle, audit, refusals, unitOfWork, clock } = deps
+  const { store, checks, passkeys, accounts, sessions, accessTokens, throttle, audit, refusals, unitOfWork, clock } =
+    deps
 
-  async function admit(user: UserRecord, context: ClientContext, describeRefusal: () => AuditEventInput): Promise<SignInAttempt> {
+  async function admit(
+    user: UserRecord,
+    context: ClientContext,
+    describeRefusal: () => AuditEventInput,
+  ): Promise<SignInAttempt> {
     try {
       return await throttle.admitSignIn({ username: user.username, ip: context.ip })
     } catch (error) {
-      if (error instanceof TesseraError && error.code === 'rate_limited') await refusals.recordRefusal(describeRefusal())
+      if (error instanceof TesseraError && error.code === 'rate_limited')
+        await refusals.recordRefusal(describeRefusal())
       throw error
     }
   }
@@ -168,9 +184,23 @@ export function createSecondFactorSignIn(deps: {
     if (!(await proof.spend(change.stores))) throw invalidCode()
   }
 
-  function describeUse(user: UserRecord, proof: VerifiedProof, sessionId: string, context: RequestContext): AuditEventInput[] {
+  function describeUse(
+    user: UserRecord,
+    proof: VerifiedProof,
+    sessionId: string,
+    context: RequestContext,
+  ): AuditEventInput[] {
     if (proof.method !== 'recovery_code') return []
-    return [{ type: 'recovery_code_used', outcome: 'success', actorUserId: user.id, subjectUserId: user.id, sessionId, context }]
+    return [
+      {
+        type: 'recovery_code_used',
+        outcome: 'success',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        sessionId,
+        context,
+      },
+    ]
   }
 
   return {
@@ -205,17 +235,31 @@ export function createSecondFactorSignIn(deps: {
         // One attempt of the challenge per check, taken atomically before the check.
         const taken = await store.takeMfaChallengeAttempt(tokenHash, clock.now())
         if (!taken) throw invalidChallenge()
-        checked = await checks.checkProof(user.id, proof, { purpose: 'second_factor', boundTo: tokenHash, requireUserVerification: false })
+        checked = await checks.checkProof(user.id, proof, {
+          purpose: 'second_factor',
+          boundTo: tokenHash,
+          requireUserVerification: false,
+        })
       } catch (error) {
         await attempt.cancel()
-        if (error instanceof TesseraError && error.code === 'invalid_mfa_challenge') await refusals.recordRefusal(failure('challenge_invalid'))
+        if (error instanceof TesseraError && error.code === 'invalid_mfa_challenge')
+          await refusals.recordRefusal(failure('challenge_invalid'))
         throw error
       }
       if (!isVerified(checked)) return recordRefusal(attempt, failure(checked.reason))
       const verified = checked
       const now = clock.now()
-      const authentication: SessionAuthentication = { authenticatedAt: now, amr: combineMethods(['pwd'], verified.methods) }
-      const started = await sessions.startSession({ user, transport: found.transport, ip: client.ip, userAgent: client.userAgent, authentication })
+      const authentication: SessionAuthentication = {
+        authenticatedAt: now,
+        amr: combineMethods(['pwd'], verified.methods),
+      }
+      const started = await sessions.startSession({
+        user,
+        transport: found.transport,
+        ip: client.ip,
+        userAgent: client.userAgent,
+        authentication,
+      })
       try {
         await unitOfWork.run(async (change) => {
           await spend(change, verified)
@@ -241,14 +285,24 @@ export function createSecondFactorSignIn(deps: {
         started.refreshToken === null
           ? null
           : {
-              ...(await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: started.session.id, roles: user.roles, authentication })),
+              ...(await accessTokens.issueAccessToken({
+                userId: user.id,
+                username: user.username,
+                sessionId: started.session.id,
+                roles: user.roles,
+                authentication,
+              })),
               refreshToken: started.refreshToken,
             }
       return { user, session: started.session, sessionToken: started.sessionToken, tokens }
     },
 
     createReauthenticationPasskeyOptions: (principal) =>
-      passkeys.createAssertionOptions({ purpose: 'reauthentication', userId: principal.user.id, boundTo: principal.session.id }),
+      passkeys.createAssertionOptions({
+        purpose: 'reauthentication',
+        userId: principal.user.id,
+        boundTo: principal.session.id,
+      }),
 
     async reauthenticate(principal, { password, proof, ...client }) {
       const { user, session } = principal
@@ -257,7 +311,10 @@ export function createSecondFactorSignIn(deps: {
         throw new TesseraError('validation_failed', 'Send the password, a second factor, or both.')
       }
       if (hasSecondFactor && proof === undefined) {
-        throw new TesseraError('validation_failed', 'This account re-authenticates with its second factor: send a code, a recovery code or a passkey.')
+        throw new TesseraError(
+          'validation_failed',
+          'This account re-authenticates with its second factor: send a code, a recovery code or a passkey.',
+        )
       }
       const about = { actorUserId: user.id, subjectUserId: user.id, sessionId: session.id, context: client }
       const failure = (reason: AuditEventInput['reason'], method: string): AuditEventInput => ({
@@ -295,11 +352,19 @@ export function createSecondFactorSignIn(deps: {
         await unitOfWork.run(async (change) => {
           if (verified) await spend(change, verified)
           for (const event of verified ? describeUse(user, verified, session.id, client) : []) change.record(event)
-          change.record({ type: 'reauthenticated', outcome: 'success', details: { method: verified?.method ?? 'password', amr: amr.join(' ') }, ...about })
+          change.record({
+            type: 'reauthenticated',
+            outcome: 'success',
+            details: { method: verified?.method ?? 'password', amr: amr.join(' ') },
+            ...about,
+          })
         })
       } catch (error) {
         if (verified && error instanceof TesseraError && error.code === 'invalid_mfa_code') {
-          return recordRefusal(attempt, failure(verified.method === 'totp' ? 'code_replayed' : 'bad_code', verified.method))
+          return recordRefusal(
+            attempt,
+            failure(verified.method === 'totp' ? 'code_replayed' : 'bad_code', verified.method),
+          )
         }
         await attempt.cancel()
         throw error
@@ -313,7 +378,13 @@ export function createSecondFactorSignIn(deps: {
       const renewed = { ...session, authenticatedAt: now, amr }
       const accessToken =
         session.transport === 'token'
-          ? await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: session.id, roles: user.roles, authentication })
+          ? await accessTokens.issueAccessToken({
+              userId: user.id,
+              username: user.username,
+              sessionId: session.id,
+              roles: user.roles,
+              authentication,
+            })
           : null
       return { session: renewed, accessToken }
     },

@@ -118,10 +118,28 @@ export function createSecondFactorOperations(deps: {
   clock: Clock
   settings: SecondFactorSettings
 }): SecondFactorOperations {
-  const { store, passkeyStore, accounts, sessions, throttle, stepUp, protector, audit, refusals, unitOfWork, clock, settings } = deps
+  const {
+    store,
+    passkeyStore,
+    accounts,
+    sessions,
+    throttle,
+    stepUp,
+    protector,
+    audit,
+    refusals,
+    unitOfWork,
+    clock,
+    settings,
+  } = deps
 
   function about(principal: Principal, context: RequestContext) {
-    return { actorUserId: principal.user.id, subjectUserId: principal.user.id, sessionId: principal.session.id, context }
+    return {
+      actorUserId: principal.user.id,
+      subjectUserId: principal.user.id,
+      sessionId: principal.session.id,
+      context,
+    }
   }
 
   async function describe(user: UserRecord): Promise<SecondFactorStatus> {
@@ -151,7 +169,13 @@ export function createSecondFactorOperations(deps: {
       return await throttle.admitSignIn({ username: principal.user.username, ip: context.ip })
     } catch (error) {
       if (error instanceof TesseraError && error.code === 'rate_limited') {
-        await refusals.recordRefusal({ type: 'mfa_failed', outcome: 'failure', reason: 'account_throttled', details: { method: 'totp' }, ...about(principal, context) })
+        await refusals.recordRefusal({
+          type: 'mfa_failed',
+          outcome: 'failure',
+          reason: 'account_throttled',
+          details: { method: 'totp' },
+          ...about(principal, context),
+        })
       }
       throw error
     }
@@ -163,7 +187,8 @@ export function createSecondFactorOperations(deps: {
     async startTotpEnrolment(principal, context) {
       await stepUp.requireRecentAuthentication(principal)
       const existing = await store.findTotp(principal.user.id)
-      if (existing?.confirmedAt) throw new TesseraError('mfa_already_enrolled', 'A TOTP authenticator is enrolled already; remove it first.')
+      if (existing?.confirmedAt)
+        throw new TesseraError('mfa_already_enrolled', 'A TOTP authenticator is enrolled already; remove it first.')
       const secret = randomBytes(20)
       const record: TotpRecord = {
         id: randomUUID(),
@@ -178,7 +203,12 @@ export function createSecondFactorOperations(deps: {
         if (!(await change.stores.secondFactors.savePendingTotp(record))) {
           throw new TesseraError('mfa_already_enrolled', 'A TOTP authenticator is enrolled already; remove it first.')
         }
-        change.record({ type: 'mfa_enrolment_started', outcome: 'success', details: { method: 'totp' }, ...about(principal, context) })
+        change.record({
+          type: 'mfa_enrolment_started',
+          outcome: 'success',
+          details: { method: 'totp' },
+          ...about(principal, context),
+        })
       })
       return {
         secret: encodeBase32(secret),
@@ -200,14 +230,25 @@ export function createSecondFactorOperations(deps: {
         await attempt.cancel()
         throw new TesseraError('not_found', 'No TOTP enrolment is waiting for a code; start it again.')
       }
-      const step = findTotpStep(openTotpSecret(protector, pending), code, clock.now().getTime(), { ...pending, lastUsedStep: null })
+      const step = findTotpStep(openTotpSecret(protector, pending), code, clock.now().getTime(), {
+        ...pending,
+        lastUsedStep: null,
+      })
       if (step === null) {
         await attempt.recordFailure()
-        await audit.record({ type: 'mfa_failed', outcome: 'failure', reason: 'bad_code', details: { method: 'totp', phase: 'enrolment' }, ...about(principal, context) })
-        throw new TesseraError('invalid_mfa_code', 'The code is not correct; check the authenticator app\'s clock.')
+        await audit.record({
+          type: 'mfa_failed',
+          outcome: 'failure',
+          reason: 'bad_code',
+          details: { method: 'totp', phase: 'enrolment' },
+          ...about(principal, context),
+        })
+        throw new TesseraError('invalid_mfa_code', "The code is not correct; check the authenticator app's clock.")
       }
       const recoveryCodes = createRecoveryCodes()
-      const codeHashes = recoveryCodes.map((recoveryCode) => hashRecoveryCode(normalizeRecoveryCode(recoveryCode) ?? recoveryCode))
+      const codeHashes = recoveryCodes.map((recoveryCode) =>
+        hashRecoveryCode(normalizeRecoveryCode(recoveryCode) ?? recoveryCode),
+      )
       const now = clock.now()
       try {
         await unitOfWork.run(async (change) => {
@@ -215,7 +256,12 @@ export function createSecondFactorOperations(deps: {
             throw new TesseraError('not_found', 'No TOTP enrolment is waiting for a code; start it again.')
           }
           await change.stores.secondFactors.replaceRecoveryCodes(principal.user.id, codeHashes, now)
-          change.record({ type: 'mfa_enrolled', outcome: 'success', details: { method: 'totp', recovery_codes: codeHashes.length }, ...about(principal, context) })
+          change.record({
+            type: 'mfa_enrolled',
+            outcome: 'success',
+            details: { method: 'totp', recovery_codes: codeHashes.length },
+            ...about(principal, context),
+          })
         })
       } catch (error) {
         await attempt.cancel()
@@ -223,7 +269,10 @@ export function createSecondFactorOperations(deps: {
       }
       await attempt.recordSuccess()
       // This session has just shown the second factor: it counts as authenticated with it now.
-      await sessions.recordReauthentication(principal.session, { authenticatedAt: now, amr: combineMethods(principal.session.amr, ['otp']) })
+      await sessions.recordReauthentication(principal.session, {
+        authenticatedAt: now,
+        amr: combineMethods(principal.session.amr, ['otp']),
+      })
       return { recoveryCodes }
     },
 
@@ -234,19 +283,32 @@ export function createSecondFactorOperations(deps: {
           throw new TesseraError('not_found', 'No TOTP authenticator is enrolled.')
         }
         await change.stores.secondFactors.deleteRecoveryCodes(principal.user.id)
-        change.record({ type: 'mfa_disabled', outcome: 'success', details: { method: 'totp' }, ...about(principal, context) })
+        change.record({
+          type: 'mfa_disabled',
+          outcome: 'success',
+          details: { method: 'totp' },
+          ...about(principal, context),
+        })
       })
     },
 
     async regenerateRecoveryCodes(principal, context) {
       await stepUp.requireRecentAuthentication(principal)
       const recoveryCodes = createRecoveryCodes()
-      const codeHashes = recoveryCodes.map((recoveryCode) => hashRecoveryCode(normalizeRecoveryCode(recoveryCode) ?? recoveryCode))
+      const codeHashes = recoveryCodes.map((recoveryCode) =>
+        hashRecoveryCode(normalizeRecoveryCode(recoveryCode) ?? recoveryCode),
+      )
       await unitOfWork.run(async (change) => {
         const totp = await change.stores.secondFactors.findTotp(principal.user.id)
-        if (!totp?.confirmedAt) throw new TesseraError('not_found', 'Recovery codes come with an enrolled TOTP authenticator.')
+        if (!totp?.confirmedAt)
+          throw new TesseraError('not_found', 'Recovery codes come with an enrolled TOTP authenticator.')
         await change.stores.secondFactors.replaceRecoveryCodes(principal.user.id, codeHashes, clock.now())
-        change.record({ type: 'recovery_codes_regenerated', outcome: 'success', details: { recovery_codes: codeHashes.length }, ...about(principal, context) })
+        change.record({
+          type: 'recovery_codes_regenerated',
+          outcome: 'success',
+          details: { recovery_codes: codeHashes.length },
+          ...about(principal, context),
+        })
       })
       return recoveryCodes
     },
@@ -258,11 +320,18 @@ export function createSecondFactorOperations(deps: {
       if (!user.roles.some((role) => settings.requiredRoles.includes(role)) || isMultiFactor(session.amr)) return
       const totp = await store.findTotp(user.id)
       if (totp?.confirmedAt) {
-        throw new TesseraError('reauthentication_required', 'Your role requires a second factor: re-authenticate with it (POST /v1/auth/reauthenticate).', {
-          details: { max_age: settings.reauthenticationMaxAgeSeconds },
-        })
+        throw new TesseraError(
+          'reauthentication_required',
+          'Your role requires a second factor: re-authenticate with it (POST /v1/auth/reauthenticate).',
+          {
+            details: { max_age: settings.reauthenticationMaxAgeSeconds },
+          },
+        )
       }
-      throw new TesseraError('mfa_enrolment_required', 'Your role requires a second factor: enrol one (POST /v1/me/mfa/totp) before anything else.')
+      throw new TesseraError(
+        'mfa_enrolment_required',
+        'Your role requires a second factor: enrol one (POST /v1/me/mfa/totp) before anything else.',
+      )
     },
 
     async describeUser(userId) {
@@ -286,7 +355,11 @@ export function createSecondFactorOperations(deps: {
           actorUserId: actor.actorUserId,
           subjectUserId: userId,
           username: user.usernameKey,
-          details: { removed_totp: removedTotp, removed_recovery_codes: removedCodes, removed_authenticators: removedPasskeys },
+          details: {
+            removed_totp: removedTotp,
+            removed_recovery_codes: removedCodes,
+            removed_authenticators: removedPasskeys,
+          },
           context: actor.context,
         }
         change.record(event)

@@ -67,9 +67,15 @@ export interface ClientContext {
 
 export interface SignInOperations {
   /** Self-service sign-up with the default roles; throws `username_taken`, `invalid_username`, `password_*`. */
-  register(input: { username: string; password: string; email?: string; language?: MailLanguage }, context: RequestContext): Promise<UserRecord>
+  register(
+    input: { username: string; password: string; email?: string; language?: MailLanguage },
+    context: RequestContext,
+  ): Promise<UserRecord>
   signIn(input: { username: string; password: string; transport: SessionTransport } & ClientContext): Promise<SignIn>
-  refresh(refreshToken: string, context: ClientContext): Promise<{ user: UserRecord; session: SessionRecord; tokens: IssuedTokens }>
+  refresh(
+    refreshToken: string,
+    context: ClientContext,
+  ): Promise<{ user: UserRecord; session: SessionRecord; tokens: IssuedTokens }>
   /** The caller behind an access token whose session is still alive, or null. */
   resolveAccessToken(accessToken: string): Promise<Principal | null>
   /** The caller behind a cookie session token, or null. */
@@ -79,7 +85,9 @@ export interface SignInOperations {
    * (`signed_in_elsewhere`: the session limit ended it); null otherwise. Only a credential that
    * is genuine (a validly signed access token, a cookie token of a kept session) is answered.
    */
-  explainEndedSession(credential: { accessToken: string } | { sessionToken: string }): Promise<EndedSessionNotice | null>
+  explainEndedSession(
+    credential: { accessToken: string } | { sessionToken: string },
+  ): Promise<EndedSessionNotice | null>
   /**
    * An access token naming a cookie session in `sid`, so a page can hand its game client or API
    * calls a bearer token without a second sign-in. It lives only as long as the session (Tessera
@@ -146,7 +154,19 @@ export function createSignInOperations(deps: {
     queuePasswordChangedNotice(user: UserRecord): void
   }
 }): SignInOperations {
-  const { accounts, sessions, accessTokens, audit, refusals, unitOfWork, throttle, csrfTokens, clock, secondFactorGate, stepUp } = deps
+  const {
+    accounts,
+    sessions,
+    accessTokens,
+    audit,
+    refusals,
+    unitOfWork,
+    throttle,
+    csrfTokens,
+    clock,
+    secondFactorGate,
+    stepUp,
+  } = deps
 
   async function issueTokens(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<IssuedTokens> {
     const { accessToken, expiresInSeconds } = await accessTokens.issueAccessToken({
@@ -175,7 +195,13 @@ export function createSignInOperations(deps: {
     cause: 'sign_in' | 'password_changed' = 'sign_in',
     authentication?: SessionAuthentication,
   ): Promise<SignIn> {
-    const started = await sessions.startSession({ user, transport, ip: client.ip, userAgent: client.userAgent, ...(authentication ? { authentication } : {}) })
+    const started = await sessions.startSession({
+      user,
+      transport,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      ...(authentication ? { authentication } : {}),
+    })
     try {
       await audit.record(describeSessionStart(user, started.session, client, cause))
     } catch (error) {
@@ -186,7 +212,11 @@ export function createSignInOperations(deps: {
     return issueSignIn(user, started)
   }
 
-  async function admit(username: string, context: ClientContext, describeRefusal: () => Parameters<Audit['record']>[0]) {
+  async function admit(
+    username: string,
+    context: ClientContext,
+    describeRefusal: () => Parameters<Audit['record']>[0],
+  ) {
     try {
       return await throttle.admitSignIn({ username, ip: context.ip })
     } catch (error) {
@@ -197,7 +227,14 @@ export function createSignInOperations(deps: {
     }
   }
 
-  async function signIn({ username, password, transport, ip, userAgent, requestId }: Parameters<SignInOperations['signIn']>[0]) {
+  async function signIn({
+    username,
+    password,
+    transport,
+    ip,
+    userAgent,
+    requestId,
+  }: Parameters<SignInOperations['signIn']>[0]) {
     const client = { ip, userAgent, requestId }
     const user = await accounts.authenticateUser({ username, password })
     if (!user) {
@@ -212,7 +249,10 @@ export function createSignInOperations(deps: {
     return openSession(user, transport, client)
   }
 
-  async function changePassword(principal: Principal, input: Parameters<SignInOperations['changePassword']>[1]): Promise<SignIn> {
+  async function changePassword(
+    principal: Principal,
+    input: Parameters<SignInOperations['changePassword']>[1],
+  ): Promise<SignIn> {
     const { currentPassword, newPassword, transport, ip, userAgent, requestId } = input
     const client = { ip, userAgent, requestId }
     const userId = principal.user.id
@@ -220,7 +260,8 @@ export function createSignInOperations(deps: {
     try {
       prepared = await accounts.preparePasswordChange({ userId, currentPassword, newPassword })
     } catch (error) {
-      if (error instanceof TesseraError) await audit.record(describePasswordChangeFailure(principal, error.code, client))
+      if (error instanceof TesseraError)
+        await audit.record(describePasswordChangeFailure(principal, error.code, client))
       throw error
     }
     // Named in the events; read first, so an outage of the session store changes nothing.
@@ -235,7 +276,8 @@ export function createSignInOperations(deps: {
       const updated = await sessions.endAllSessionsIn(change, userId, 'password_change')
       if (!updated) throw new TesseraError('invalid_credentials', 'The current password is not correct.')
       // A password chosen by the user answers an administrator's requirement of a new one.
-      if (updated.isPasswordChangeRequired) await change.stores.accounts.setPasswordChangeRequired(userId, false, clock.now())
+      if (updated.isPasswordChangeRequired)
+        await change.stores.accounts.setPasswordChangeRequired(userId, false, clock.now())
       for (const event of describePasswordChange(principal, ended, client)) change.record(event)
       return { ...updated, isPasswordChangeRequired: false }
     })
@@ -264,7 +306,8 @@ export function createSignInOperations(deps: {
               language,
               updatedAt: now,
             })
-            if (outcome !== 'set') throw new TesseraError('email_taken', 'This email address belongs to another account.')
+            if (outcome !== 'set')
+              throw new TesseraError('email_taken', 'This email address belongs to another account.')
           }
           change.record({
             type: 'user_registered',
@@ -336,7 +379,13 @@ export function createSignInOperations(deps: {
       if (session.transport !== 'cookie') {
         throw new TesseraError('cookie_session_required', 'Only a cookie session can ask for an access token.')
       }
-      const issued = await accessTokens.issueAccessToken({ userId: user.id, username: user.username, sessionId: session.id, roles: user.roles, authentication: session })
+      const issued = await accessTokens.issueAccessToken({
+        userId: user.id,
+        username: user.username,
+        sessionId: session.id,
+        roles: user.roles,
+        authentication: session,
+      })
       // Recorded, not part of a unit of work: issuing a token changes no stored state.
       await audit.record({
         type: 'access_token_issued',

@@ -39,7 +39,11 @@ export interface TicketOperations {
   redeemTicket(ticket: string, audience: string): Promise<RedeemedTicket>
 }
 
-export function createTicketOperations(deps: { store: TicketStore; sessions: Sessions; clock: Clock }): TicketOperations {
+export function createTicketOperations(deps: {
+  store: TicketStore
+  sessions: Sessions
+  clock: Clock
+}): TicketOperations {
   const { store, sessions, clock } = deps
   const refused = () => new TesseraError('invalid_ticket', 'The ticket is not valid: ask the player for a new one.')
 
@@ -66,7 +70,12 @@ export function createTicketOperations(deps: { store: TicketStore; sessions: Ses
       const active = await sessions.resolveSessionId(record.sessionId)
       if (!active || active.user.id !== record.userId) throw refused()
       const { user, session } = active
-      return { userId: user.id, sessionId: session.id, roles: [...user.roles], username: isGuest(user) ? null : user.username }
+      return {
+        userId: user.id,
+        sessionId: session.id,
+        roles: [...user.roles],
+        username: isGuest(user) ? null : user.username,
+      }
     },
   }
 }

@@ -40,7 +40,11 @@ export interface OAuthOperations {
   /** What a token is now (RFC 7662); `{ active: false }` for anything not live. */
   introspectToken(token: string, hint?: TokenType): Promise<Introspection>
   /** Ends the session behind a live token (RFC 7009); does nothing for any other input. */
-  revokeToken(token: string, options: { hint?: TokenType; clientId: string | null }, context: RequestContext): Promise<void>
+  revokeToken(
+    token: string,
+    options: { hint?: TokenType; clientId: string | null },
+    context: RequestContext,
+  ): Promise<void>
 }
 
 export function createTokenAdministration(deps: {

@@ -14,7 +14,9 @@ const context = { ip: '192.0.2.1', userAgent: 'unit', requestId: 'request-1' }
 
 const usernameSecret = new Uint8Array(32).fill(7)
 const accountKeys = new Set(['alice'])
-const accountNames = { findUserByUsernameKey: async (key: string) => (accountKeys.has(key) ? buildUserRecord({ usernameKey: key }) : null) }
+const accountNames = {
+  findUserByUsernameKey: async (key: string) => (accountKeys.has(key) ? buildUserRecord({ usernameKey: key }) : null),
+}
 const usernames = createAttemptedUsernames({ secret: usernameSecret, accounts: accountNames })
 
 function setUp(observer: CoreObserver = silentObserver) {
@@ -35,24 +37,42 @@ describe('audit recorder', () => {
       audit.record({ type: 'login_failed', outcome: 'failure', reason: 'bad_password', username: 'Alice', context }),
       (error) => error instanceof TesseraError && error.code === 'service_unavailable',
     )
-    assert.deepEqual(failed.map((event) => [event.type, event.username, event.ip, event.nodeId]), [['login_failed', 'alice', '192.0.2.1', 'node-1']])
+    assert.deepEqual(
+      failed.map((event) => [event.type, event.username, event.ip, event.nodeId]),
+      [['login_failed', 'alice', '192.0.2.1', 'node-1']],
+    )
   })
 
   it('pruneEvents() removes only events older than the retention, in bounded batches', async (t) => {
     const { clock, stores, audit } = setUp()
     t.after(() => stores.close())
-    for (let index = 0; index < 25; index += 1) await audit.record({ type: 'login_failed', outcome: 'failure', context })
+    for (let index = 0; index < 25; index += 1)
+      await audit.record({ type: 'login_failed', outcome: 'failure', context })
     clock.advanceSeconds(100)
     await audit.record({ type: 'login_succeeded', outcome: 'success', context })
     assert.equal(await audit.pruneEvents({ retentionSeconds: 50, batchSize: 10, maxBatches: 2 }), 20)
     assert.equal(await audit.pruneEvents({ retentionSeconds: 50, batchSize: 10, maxBatches: 2 }), 5)
-    assert.deepEqual((await audit.queryEvents({}, { after: null, limit: 10 })).events.map((event) => event.type), ['login_succeeded'])
+    assert.deepEqual(
+      (await audit.queryEvents({}, { after: null, limit: 10 })).events.map((event) => event.type),
+      ['login_succeeded'],
+    )
   })
 })
 
 describe('audit event content', () => {
   it('assertSafeDetails() refuses keys that name a secret and accepts plain facts', () => {
-    for (const key of ['password', 'new_password', 'refreshToken', 'session_token', 'secret', 'passwordHash', 'cookie', 'authorization', 'd', 'privateJwk']) {
+    for (const key of [
+      'password',
+      'new_password',
+      'refreshToken',
+      'session_token',
+      'secret',
+      'passwordHash',
+      'cookie',
+      'authorization',
+      'd',
+      'privateJwk',
+    ]) {
       assert.throws(() => assertSafeDetails({ [key]: 'x' }), TypeError, key)
     }
     assert.throws(() => assertSafeDetails({ note: 'x'.repeat(257) }), TypeError)
@@ -60,19 +80,31 @@ describe('audit event content', () => {
   })
 
   // regression: #11 (item 8)
-  it('keeps an account\'s name normalised and anything else only as a keyed digest', async () => {
+  it("keeps an account's name normalised and anything else only as a keyed digest", async () => {
     assert.equal(await usernames.describeAttempt('ＡＬＩＣＥ'), 'alice')
     const typedPassword = 'Tr0ub4dor&3 horse'
     const digest = await usernames.describeAttempt(typedPassword)
     assert.match(digest, /^~[A-Za-z0-9_-]{16}$/)
     assert.equal(await usernames.describeAttempt(typedPassword), digest, 'the same text groups together')
     assert.notEqual(await usernames.describeAttempt('Tr0ub4dor&4 horse'), digest)
-    assert.equal(await usernames.describeAttempt('Bob'), await usernames.describeAttempt('BOB'), 'spellings of one name group together')
-    for (const hostile of ['evil\n{"x":1}\r\u001b[31m', '\u202eadmin', 'https://evil.example/login', 'x '.repeat(500)]) {
+    assert.equal(
+      await usernames.describeAttempt('Bob'),
+      await usernames.describeAttempt('BOB'),
+      'spellings of one name group together',
+    )
+    for (const hostile of [
+      'evil\n{"x":1}\r\u001b[31m',
+      '\u202eadmin',
+      'https://evil.example/login',
+      'x '.repeat(500),
+    ]) {
       const described = await usernames.describeAttempt(hostile)
       assert.match(described, /^~[A-Za-z0-9_-]{16}$/, hostile)
     }
-    const otherDeployment = createAttemptedUsernames({ secret: new Uint8Array(32).fill(8), accounts: { findUserByUsernameKey: async () => null } })
+    const otherDeployment = createAttemptedUsernames({
+      secret: new Uint8Array(32).fill(8),
+      accounts: { findUserByUsernameKey: async () => null },
+    })
     assert.notEqual(await otherDeployment.describeAttempt(typedPassword), digest, 'keyed by the deployment')
     assert.equal(usernames.describeKnown('Alice', true), 'alice')
     assert.equal(usernames.describeKnown('Alice', false), usernames.describeKnown('alice', false))
@@ -81,8 +113,20 @@ describe('audit event content', () => {
   it('record() stores a digest for a name that is no account, and the name for one that is', async (t) => {
     const { stores, audit } = setUp()
     t.after(() => stores.close())
-    await audit.record({ type: 'login_failed', outcome: 'failure', reason: 'unknown_user', username: 'my secret password', context })
-    await audit.record({ type: 'login_throttled', outcome: 'failure', reason: 'account_throttled', username: 'ALICE', context })
+    await audit.record({
+      type: 'login_failed',
+      outcome: 'failure',
+      reason: 'unknown_user',
+      username: 'my secret password',
+      context,
+    })
+    await audit.record({
+      type: 'login_throttled',
+      outcome: 'failure',
+      reason: 'account_throttled',
+      username: 'ALICE',
+      context,
+    })
     const events = await stores.audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })
     assert.match(events[0]?.username ?? '', /^~/)
     assert.equal(events[1]?.username, 'alice')

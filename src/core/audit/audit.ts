@@ -56,7 +56,10 @@ export interface Audit {
   announceEvents(events: readonly AuditEventRecord[]): void
   /** The refusal of an operation whose events could not be stored; the observer keeps them. */
   refuseUnrecorded(events: readonly AuditEventRecord[], error: unknown): TesseraError
-  queryEvents(filter: AuditEventFilter, page: { order?: 'oldest_first' | 'newest_first'; after: AuditCursor | null; limit: number }): Promise<AuditPage>
+  queryEvents(
+    filter: AuditEventFilter,
+    page: { order?: 'oldest_first' | 'newest_first'; after: AuditCursor | null; limit: number },
+  ): Promise<AuditPage>
   /** Removes events older than the retention, at most `batchSize` × `maxBatches`; returns how many. */
   pruneEvents(options: { retentionSeconds: number; batchSize: number; maxBatches: number }): Promise<number>
 }

@@ -34,12 +34,25 @@ describe('refusal summaries', () => {
   it('writes the first refusal of a kind at once and the rest of its window as one event with their count', async (t) => {
     const { clock, refusals, stored } = setUp(t)
     for (let index = 0; index < 50; index += 1) await refusals.recordRefusal(throttled('alice'))
-    assert.deepEqual((await stored()).map((event) => [event.type, event.details.repeated ?? null]), [['login_throttled', null]])
+    assert.deepEqual(
+      (await stored()).map((event) => [event.type, event.details.repeated ?? null]),
+      [['login_throttled', null]],
+    )
     clock.advanceSeconds(60)
     assert.equal(await refusals.flushRefusals(), 1)
     const events = await stored()
-    assert.deepEqual(events.map((event) => [event.details.repeated ?? null, event.details.window_seconds ?? null]), [[null, null], [49, 60]])
-    assert.equal(events.reduce((total, event) => total + countAttempts(event), 0), 50, 'every refusal is counted once')
+    assert.deepEqual(
+      events.map((event) => [event.details.repeated ?? null, event.details.window_seconds ?? null]),
+      [
+        [null, null],
+        [49, 60],
+      ],
+    )
+    assert.equal(
+      events.reduce((total, event) => total + countAttempts(event), 0),
+      50,
+      'every refusal is counted once',
+    )
     assert.equal(events[1]?.requestId, null)
     assert.equal(events[1]?.ip, '198.51.100.7')
   })
@@ -50,7 +63,10 @@ describe('refusal summaries', () => {
     await refusals.recordRefusal(throttled('alice'))
     clock.advanceSeconds(61)
     await refusals.recordRefusal(throttled('alice'))
-    assert.deepEqual((await stored()).map((event) => event.details.repeated ?? 0), [0, 1, 0])
+    assert.deepEqual(
+      (await stored()).map((event) => event.details.repeated ?? 0),
+      [0, 1, 0],
+    )
     assert.equal(await refusals.flushRefusals(), 0, 'nothing repeated yet in the new window')
   })
 
@@ -74,7 +90,10 @@ describe('refusal summaries', () => {
     await refusals.flushRefusals()
     const events = await stored()
     assert.ok(events.length <= 10 * 2 * (settings.maxKindsPerNetwork + 1), `${events.length} rows for 5,000 refusals`)
-    assert.equal(events.reduce((total, event) => total + countAttempts(event), 0), 5000)
+    assert.equal(
+      events.reduce((total, event) => total + countAttempts(event), 0),
+      5000,
+    )
     const anonymous = events.filter((event) => event.details.names_left_out === true)
     assert.ok(anonymous.length > 0 && anonymous.every((event) => event.username === null))
   })

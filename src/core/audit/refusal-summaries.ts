@@ -52,7 +52,11 @@ function describeKind(event: AuditEventInput, network: string, withNames: boolea
   return JSON.stringify([event.type, event.reason ?? '', network, route, ...names])
 }
 
-export function createRefusalSummaries(deps: { audit: Audit; clock: Clock; settings: RefusalSummarySettings }): RefusalSummaries {
+export function createRefusalSummaries(deps: {
+  audit: Audit
+  clock: Clock
+  settings: RefusalSummarySettings
+}): RefusalSummaries {
   const { audit, clock, settings } = deps
   const windowMs = settings.windowSeconds * 1000
   const pending = new Map<string, Pending>()
@@ -121,7 +125,13 @@ export function createRefusalSummaries(deps: { audit: Audit; clock: Clock; setti
       }
       const anonymous = kind !== describeKind(event, network, true)
       const first: AuditEventInput = anonymous
-        ? { ...event, actorUserId: null, subjectUserId: null, username: null, details: { ...event.details, names_left_out: true } }
+        ? {
+            ...event,
+            actorUserId: null,
+            subjectUserId: null,
+            username: null,
+            details: { ...event.details, names_left_out: true },
+          }
         : event
       const entry = { first, startedAtMs: nowMs, repeated: 0 }
       // Kept before the write, so refusals arriving meanwhile count under it.

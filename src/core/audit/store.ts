@@ -60,7 +60,10 @@ export interface AuditStore {
    * How many events of each type and outcome occurred in [since, until), and how many attempts they
    * stand for (a summary of repeated refusals counts its `details.repeated`).
    */
-  countEventsByType(since: Date, until: Date): Promise<Array<{ type: AuditEventType; outcome: AuditOutcome; count: number; attempts: number }>>
+  countEventsByType(
+    since: Date,
+    until: Date,
+  ): Promise<Array<{ type: AuditEventType; outcome: AuditOutcome; count: number; attempts: number }>>
   /**
    * Replaces the user id (as actor or subject) and the username key of every event naming them
    * by their pseudonyms; returns how many events changed.

@@ -42,7 +42,9 @@ export function describeLoginFailure(
   isHashUsable = true,
 ): AuditEventInput {
   let reason: AuditReason = 'unknown_user'
-  if (existing) reason = existing.disabledAt !== null ? 'account_disabled' : isHashUsable ? 'bad_password' : 'unusable_password_hash'
+  if (existing)
+    reason =
+      existing.disabledAt !== null ? 'account_disabled' : isHashUsable ? 'bad_password' : 'unusable_password_hash'
   return {
     type: 'login_failed',
     outcome: 'failure',
@@ -76,7 +78,13 @@ export function describePasswordChange(
 ): AuditEventInput[] {
   const about = { actorUserId: principal.user.id, subjectUserId: principal.user.id, context }
   return [
-    { type: 'password_changed', outcome: 'success', sessionId: principal.session.id, details: { sessions_ended: ended.length }, ...about },
+    {
+      type: 'password_changed',
+      outcome: 'success',
+      sessionId: principal.session.id,
+      details: { sessions_ended: ended.length },
+      ...about,
+    },
     ...ended.map((session) => ({
       type: 'session_revoked' as const,
       outcome: 'success' as const,

@@ -45,9 +45,13 @@ export function createStepUp(deps: {
   }
 
   function refuse(): TesseraError {
-    return new TesseraError('reauthentication_required', 'Confirm who you are again (POST /v1/auth/reauthenticate), then retry.', {
-      details: { max_age: maxAgeSeconds },
-    })
+    return new TesseraError(
+      'reauthentication_required',
+      'Confirm who you are again (POST /v1/auth/reauthenticate), then retry.',
+      {
+        details: { max_age: maxAgeSeconds },
+      },
+    )
   }
 
   return {

@@ -55,7 +55,7 @@ describe('service clients', () => {
     assert.deepEqual(await serviceClients.authenticateServiceClient(client.id, secret), client)
   })
 
-  it('authenticateServiceClient() refuses a wrong secret, another client\'s secret, an unknown id and oversized input', async (t) => {
+  it("authenticateServiceClient() refuses a wrong secret, another client's secret, an unknown id and oversized input", async (t) => {
     const { serviceClients, createClient } = setUp(t)
     const { client, secret } = await createClient('game-server')
     const other = await createClient('chat')

@@ -51,7 +51,12 @@ export interface DeviceStore {
    * atomic step: `not_guest` when the user is no guest (any more), `username_taken` when the key
    * or skeleton is another user's.
    */
-  setGuestCredentials(userId: string, credentials: GuestCredentials, roles: readonly string[], updatedAt: Date): Promise<'set' | 'not_guest' | 'username_taken'>
+  setGuestCredentials(
+    userId: string,
+    credentials: GuestCredentials,
+    roles: readonly string[],
+    updatedAt: Date,
+  ): Promise<'set' | 'not_guest' | 'username_taken'>
   /**
    * Deletes guests created before `cutoff` with no device used since (and everything that is
    * theirs, by the foreign keys); at most `limit`; returns their ids.

@@ -49,7 +49,10 @@ export function createDocuments(deps: {
 
   function requireExpected(expected: ExpectedVersions): readonly number[] {
     if (expected === null) {
-      throw new TesseraError('precondition_required', 'Send If-Match with the ETag of the version you change (read it first).')
+      throw new TesseraError(
+        'precondition_required',
+        'Send If-Match with the ETag of the version you change (read it first).',
+      )
     }
     return expected
   }
@@ -67,7 +70,10 @@ export function createDocuments(deps: {
   }
 
   function stale(): TesseraError {
-    return new TesseraError('precondition_failed', 'The data changed since you read it: read it again, then retry your change.')
+    return new TesseraError(
+      'precondition_failed',
+      'The data changed since you read it: read it again, then retry your change.',
+    )
   }
 
   async function write(ownerId: string, json: string, version: number): Promise<VersionedDocument> {

@@ -14,7 +14,8 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isJsonObject(patch)) return patch
   const result: Record<string, unknown> = {}
   if (isJsonObject(target)) {
-    for (const key of Object.keys(target)) Object.defineProperty(result, key, { value: target[key], enumerable: true, writable: true, configurable: true })
+    for (const key of Object.keys(target))
+      Object.defineProperty(result, key, { value: target[key], enumerable: true, writable: true, configurable: true })
   }
   for (const key of Object.keys(patch)) {
     const value = patch[key]

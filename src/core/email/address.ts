@@ -25,7 +25,10 @@ const localPartPattern = /^[\p{L}\p{N}\p{M}!#$%&'*+\-/=?^_`{|}~.]+$/u
 const domainLabelPattern = /^[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u
 
 function refuse(): TesseraError {
-  return new TesseraError('invalid_email', 'Give one email address such as name@example.com (no spaces, no display name).')
+  return new TesseraError(
+    'invalid_email',
+    'Give one email address such as name@example.com (no spaces, no display name).',
+  )
 }
 
 /** The normalised address and its key; throws `invalid_email`. */
@@ -36,7 +39,12 @@ export function normalizeEmailAddress(input: string): EmailAddress {
   if (at <= 0 || at === trimmed.length - 1) throw refuse()
   const localPart = trimmed.slice(0, at)
   const domain = trimmed.slice(at + 1).toLowerCase()
-  if (!localPartPattern.test(localPart) || localPart.startsWith('.') || localPart.endsWith('.') || localPart.includes('..')) {
+  if (
+    !localPartPattern.test(localPart) ||
+    localPart.startsWith('.') ||
+    localPart.endsWith('.') ||
+    localPart.includes('..')
+  ) {
     throw refuse()
   }
   const labels = domain.split('.')

@@ -29,7 +29,7 @@ describe('mail outbox', () => {
       running -= 1
     }
     const accepted = Array.from({ length: 5 }, (_, index) => outbox.enqueue(`job${index}`, job))
-    assert.equal(started, 0, 'nothing runs on the caller\'s turn')
+    assert.equal(started, 0, "nothing runs on the caller's turn")
     assert.deepEqual(accepted, [true, true, true, false, false])
     assert.deepEqual(failures, ['job3:dropped', 'job4:dropped'])
     await new Promise((resolve) => setImmediate(resolve))

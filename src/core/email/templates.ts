@@ -131,7 +131,9 @@ export function chooseMailLanguage(acceptLanguage: string | undefined): MailLang
   let best: { language: MailLanguage; weight: number } = { language: 'en', weight: 0 }
   for (const entry of (acceptLanguage ?? '').slice(0, 512).split(',')) {
     const [tag = '', ...parameters] = entry.trim().toLowerCase().split(';')
-    const quality = parameters.map((parameter) => /^\s*q=([0-9.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined)
+    const quality = parameters
+      .map((parameter) => /^\s*q=([0-9.]+)\s*$/.exec(parameter)?.[1])
+      .find((value) => value !== undefined)
     const weight = quality === undefined ? 1 : Number(quality)
     const language = tag === 'ko' || tag.startsWith('ko-') ? 'ko' : tag === 'en' || tag.startsWith('en-') ? 'en' : null
     if (language && Number.isFinite(weight) && weight > best.weight) best = { language, weight }

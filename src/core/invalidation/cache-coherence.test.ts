@@ -10,7 +10,12 @@ import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { createApplication } from '../application/application.ts'
 import { createKeyProtector } from '../tokens/key-protection.ts'
 import { createSigningKeyRecord } from '../tokens/signing-keys.ts'
-import { createLocalInvalidationBus, parseInvalidation, type InvalidationBus, type InvalidationListener } from './bus.ts'
+import {
+  createLocalInvalidationBus,
+  parseInvalidation,
+  type InvalidationBus,
+  type InvalidationListener,
+} from './bus.ts'
 import { buildTestApplicationSettings } from '../../../test/helpers/core-settings.ts'
 
 // Copies would live a minute: only the bus can make a change visible sooner.
@@ -134,7 +139,13 @@ describe('cache coherence across nodes', () => {
     await stores.signingKeys.insertSigningKey(added)
     assert.equal(second.tokenAdmin.publicJwks().keys.length, 1, 'nothing reloads without the message')
     await bus.publish({ kind: 'signing-keys' })
-    assert.deepEqual(second.tokenAdmin.publicJwks().keys.map((key) => key.kid).at(-1), added.kid)
+    assert.deepEqual(
+      second.tokenAdmin
+        .publicJwks()
+        .keys.map((key) => key.kid)
+        .at(-1),
+      added.kid,
+    )
     assert.equal(second.tokenAdmin.listSigningKeys().find((key) => key.state === 'active')?.kid, added.kid)
   })
 
@@ -156,7 +167,13 @@ describe('cache coherence across nodes', () => {
       },
     }
     const first = await createApplication({ stores, clock, settings, masterKey, invalidationBus: bus })
-    const second = await createApplication({ stores: { ...stores, revokedSessions: slowRevocations }, clock, settings, masterKey, invalidationBus: bus })
+    const second = await createApplication({
+      stores: { ...stores, revokedSessions: slowRevocations },
+      clock,
+      settings,
+      masterKey,
+      invalidationBus: bus,
+    })
     const user = await first.signIn.register({ username: 'racer', password }, client)
     const signIn = await first.signIn.signIn({ username: 'racer', password, transport: 'cookie', ...client })
     const token = signIn.sessionToken ?? ''
@@ -175,7 +192,15 @@ describe('cache coherence across nodes', () => {
     assert.deepEqual(parseInvalidation('{"kind":"session","sessionId":"s1"}'), { kind: 'session', sessionId: 's1' })
     assert.deepEqual(parseInvalidation('{"kind":"user","userId":"u1","extra":1}'), { kind: 'user', userId: 'u1' })
     assert.deepEqual(parseInvalidation('{"kind":"signing-keys"}'), { kind: 'signing-keys' })
-    for (const text of ['', 'null', '[]', '{"kind":"session"}', '{"kind":"user","userId":7}', '{"kind":"other"}', '{']) {
+    for (const text of [
+      '',
+      'null',
+      '[]',
+      '{"kind":"session"}',
+      '{"kind":"user","userId":7}',
+      '{"kind":"other"}',
+      '{',
+    ]) {
       assert.equal(parseInvalidation(text), null, text)
     }
   })

@@ -56,9 +56,14 @@ export interface Passkeys {
   createRegistrationOptions(user: UserRecord, sessionId: string): Promise<PublicKeyCredentialCreationOptionsJSON>
   /** The passkey an attestation registers (not stored yet); throws `passkey_rejected`. */
   verifyRegistration(user: UserRecord, sessionId: string, response: unknown, name: string): Promise<PasskeyRecord>
-  createAssertionOptions(expectation: Omit<AssertionExpectation, 'requireUserVerification'>): Promise<PublicKeyCredentialRequestOptionsJSON>
+  createAssertionOptions(
+    expectation: Omit<AssertionExpectation, 'requireUserVerification'>,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON>
   /** Checks an assertion and records its counter; the passkey, or why not. */
-  verifyAssertion(response: unknown, expectation: AssertionExpectation): Promise<VerifiedAssertion | { failure: AssertionFailure }>
+  verifyAssertion(
+    response: unknown,
+    expectation: AssertionExpectation,
+  ): Promise<VerifiedAssertion | { failure: AssertionFailure }>
 }
 
 function readCredentialId(response: unknown): string | null {
@@ -71,10 +76,16 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
   const expectedOrigin = [...settings.origins]
 
   /** 32 random bytes; stored by the SHA-256 of their base64url form, which client data names. */
-  async function storeChallenge(record: Omit<WebAuthnChallengeRecord, 'challengeHash' | 'expiresAt'>): Promise<Uint8Array<ArrayBuffer>> {
+  async function storeChallenge(
+    record: Omit<WebAuthnChallengeRecord, 'challengeHash' | 'expiresAt'>,
+  ): Promise<Uint8Array<ArrayBuffer>> {
     const challenge = Uint8Array.from(randomBytes(32))
     const expiresAt = new Date(clock.now().getTime() + ceremonyTimeoutSeconds * 1000)
-    await store.insertWebAuthnChallenge({ ...record, challengeHash: hashToken(Buffer.from(challenge).toString('base64url')), expiresAt })
+    await store.insertWebAuthnChallenge({
+      ...record,
+      challengeHash: hashToken(Buffer.from(challenge).toString('base64url')),
+      expiresAt,
+    })
     return challenge
   }
 
@@ -111,13 +122,18 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
     },
 
     async verifyRegistration(user, sessionId, response, name) {
-      const rejected = new TesseraError('passkey_rejected', 'The passkey could not be verified; start the registration again.')
+      const rejected = new TesseraError(
+        'passkey_rejected',
+        'The passkey could not be verified; start the registration again.',
+      )
       if ((await store.listUserPasskeys(user.id)).length >= maxPasskeysPerUser) {
         throw new TesseraError('validation_failed', `An account holds at most ${maxPasskeysPerUser} passkeys.`)
       }
       let verification
       try {
-        verification = await (await loadWebAuthn()).verifyRegistrationResponse({
+        verification = await (
+          await loadWebAuthn()
+        ).verifyRegistrationResponse({
           response: response as RegistrationResponseJSON,
           expectedChallenge: consumeChallenge({ purpose: 'registration', userId: user.id, boundTo: sessionId }),
           expectedOrigin,
@@ -166,12 +182,19 @@ export function createPasskeys(deps: { store: PasskeyStore; clock: Clock; settin
       }
       let verification
       try {
-        verification = await (await loadWebAuthn()).verifyAuthenticationResponse({
+        verification = await (
+          await loadWebAuthn()
+        ).verifyAuthenticationResponse({
           response: response as AuthenticationResponseJSON,
           expectedChallenge: consumeChallenge({ ...expectation, userId: passkey.userId }),
           expectedOrigin,
           expectedRPID: settings.rpId,
-          credential: { id: passkey.id, publicKey: Uint8Array.from(passkey.publicKey), counter: passkey.counter, transports: [] },
+          credential: {
+            id: passkey.id,
+            publicKey: Uint8Array.from(passkey.publicKey),
+            counter: passkey.counter,
+            transports: [],
+          },
           requireUserVerification: expectation.requireUserVerification,
         })
       } catch (error) {
@@ -190,7 +213,8 @@ function readChallenge(response: unknown): string | null {
   const encoded = (response as { response?: { clientDataJSON?: unknown } } | null)?.response?.clientDataJSON
   if (typeof encoded !== 'string' || encoded.length > 8192) return null
   try {
-    const challenge = (JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { challenge?: unknown }).challenge
+    const challenge = (JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { challenge?: unknown })
+      .challenge
     return typeof challenge === 'string' ? challenge : null
   } catch {
     // Not JSON: nothing names a challenge, so none is spent.

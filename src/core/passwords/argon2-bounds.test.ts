@@ -25,7 +25,11 @@ describe('argon2id parameter bounds', () => {
       [65536, 1, 4],
       [38912, 2, 8],
     ] as const) {
-      assert.equal(fitArgon2Parameters({ memoryKiB, passes, parallelism }, defaults), 'within', `m=${memoryKiB},t=${passes},p=${parallelism}`)
+      assert.equal(
+        fitArgon2Parameters({ memoryKiB, passes, parallelism }, defaults),
+        'within',
+        `m=${memoryKiB},t=${passes},p=${parallelism}`,
+      )
     }
   })
 
@@ -51,8 +55,14 @@ describe('argon2id parameter bounds', () => {
   })
 
   it('explains a refusal with the limits that apply', () => {
-    assert.match(describeArgon2Refusal({ memoryKiB: 19456, passes: 300, parallelism: 1 }, defaults) ?? '', /more than 4 times.*77824 KiB/)
-    assert.match(describeArgon2Refusal({ memoryKiB: 8, passes: 1, parallelism: 1 }, defaults) ?? '', /below the OWASP minimum/)
+    assert.match(
+      describeArgon2Refusal({ memoryKiB: 19456, passes: 300, parallelism: 1 }, defaults) ?? '',
+      /more than 4 times.*77824 KiB/,
+    )
+    assert.match(
+      describeArgon2Refusal({ memoryKiB: 8, passes: 1, parallelism: 1 }, defaults) ?? '',
+      /below the OWASP minimum/,
+    )
     assert.equal(describeArgon2Refusal(defaults, defaults), null)
   })
 })
@@ -63,8 +73,17 @@ describe('verification of stored hashes outside the bounds', () => {
 
   it('fails a too costly or impossible hash after a dummy verification, without computing it or throwing', async () => {
     // t=100000 would take minutes and m=9999999999 makes argon2 throw: neither is run.
-    for (const phc of [phcWith(1024, 100_000, 1), phcWith(9_999_999_999, 1, 1), phcWith(16, 1, 4), '$argon2id$corrupt']) {
-      assert.deepEqual(await hasher.verifyPassword('correct horse battery staple', phc), { matches: false, isRehashNeeded: false }, phc)
+    for (const phc of [
+      phcWith(1024, 100_000, 1),
+      phcWith(9_999_999_999, 1, 1),
+      phcWith(16, 1, 4),
+      '$argon2id$corrupt',
+    ]) {
+      assert.deepEqual(
+        await hasher.verifyPassword('correct horse battery staple', phc),
+        { matches: false, isRehashNeeded: false },
+        phc,
+      )
       assert.equal(hasher.isHashUsable(phc), false, phc)
     }
   })
@@ -72,7 +91,13 @@ describe('verification of stored hashes outside the bounds', () => {
   it('verifies a hash below the floor and asks for a rehash when it matches', async () => {
     const weak = await hashPassword('correct horse battery staple', { memoryKiB: 64, passes: 1, parallelism: 1 })
     assert.equal(hasher.isHashUsable(weak), true)
-    assert.deepEqual(await hasher.verifyPassword('correct horse battery staple', weak), { matches: true, isRehashNeeded: true })
-    assert.deepEqual(await hasher.verifyPassword('wrong horse battery staple', weak), { matches: false, isRehashNeeded: false })
+    assert.deepEqual(await hasher.verifyPassword('correct horse battery staple', weak), {
+      matches: true,
+      isRehashNeeded: true,
+    })
+    assert.deepEqual(await hasher.verifyPassword('wrong horse battery staple', weak), {
+      matches: false,
+      isRehashNeeded: false,
+    })
   })
 })

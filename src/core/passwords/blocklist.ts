@@ -119,12 +119,16 @@ export function createPasswordBlocklist(deps: {
       common ??= deps.loadCommonPasswords()
       const commonPasswords = await common
       if (commonPasswords.has(lowered)) return 'common'
-      const words = [username.normalize('NFKC').toLowerCase(), ...serviceWords].filter((word) => countCodePoints(word) >= 3)
+      const words = [username.normalize('NFKC').toLowerCase(), ...serviceWords].filter(
+        (word) => countCodePoints(word) >= 3,
+      )
       if (words.some((word) => lowered.includes(word))) {
         // What is left once the context words are taken out must stand on its own.
         const rest = words.reduce((text, word) => text.split(word).join(''), lowered)
         const isWeakRest =
-          countCodePoints(rest) < Math.ceil(minLength / 2) || commonPasswords.has(rest) || describePattern(rest) !== null
+          countCodePoints(rest) < Math.ceil(minLength / 2) ||
+          commonPasswords.has(rest) ||
+          describePattern(rest) !== null
         if (isWeakRest) return 'context'
       }
       return describePattern(lowered)

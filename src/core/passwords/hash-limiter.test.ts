@@ -53,7 +53,10 @@ describe('hash limiter', () => {
     const gate = createGate()
     const first = limiter.run(() => gate.promise)
     const second = limiter.run(async () => 'second')
-    await assert.rejects(limiter.run(async () => 'third'), isServerBusy)
+    await assert.rejects(
+      limiter.run(async () => 'third'),
+      isServerBusy,
+    )
     gate.open()
     await first
     assert.equal(await second, 'second')
@@ -72,7 +75,10 @@ describe('hash limiter', () => {
     const limiter = createHashLimiter({ concurrency: 1, maxQueue: 0 })
     const gate = createGate()
     const first = limiter.run(() => gate.promise)
-    await assert.rejects(limiter.run(async () => 'second'), isServerBusy)
+    await assert.rejects(
+      limiter.run(async () => 'second'),
+      isServerBusy,
+    )
     gate.open()
     await first
     assert.equal(await limiter.run(async () => 'after'), 'after')
@@ -80,7 +86,10 @@ describe('hash limiter', () => {
 
   it('run() frees the slot of a job that fails', async () => {
     const limiter = createHashLimiter({ concurrency: 1, maxQueue: 0 })
-    await assert.rejects(limiter.run(async () => Promise.reject(new Error('boom'))), /boom/)
+    await assert.rejects(
+      limiter.run(async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    )
     assert.deepEqual(limiter.load(), { running: 0, waiting: 0 })
     assert.equal(await limiter.run(async () => 'next'), 'next')
   })

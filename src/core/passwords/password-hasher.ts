@@ -29,10 +29,7 @@ export interface PasswordHasher {
   isHashUsable(passwordHash: string): boolean
 }
 
-export function createPasswordHasher(deps: {
-  parameters: Argon2Parameters
-  limiter: HashLimiter
-}): PasswordHasher {
+export function createPasswordHasher(deps: { parameters: Argon2Parameters; limiter: HashLimiter }): PasswordHasher {
   const { parameters, limiter } = deps
   let dummyHash: Promise<string> | null = null
   const bcrypt = createBcryptVerifier()
@@ -78,6 +75,7 @@ export function createPasswordHasher(deps: {
 
     verifyAgainstDummy,
 
-    isHashUsable: (passwordHash) => isBcryptHash(passwordHash) || ['within', 'too_weak'].includes(fitStoredHash(passwordHash)),
+    isHashUsable: (passwordHash) =>
+      isBcryptHash(passwordHash) || ['within', 'too_weak'].includes(fitStoredHash(passwordHash)),
   }
 }

@@ -115,9 +115,7 @@ describe('password policy', () => {
     assert.throws(
       () => checkNewPassword('b'.repeat(257)),
       (error: unknown) =>
-        error instanceof TesseraError &&
-        error.code === 'password_too_long' &&
-        error.details?.max_length === 256,
+        error instanceof TesseraError && error.code === 'password_too_long' && error.details?.max_length === 256,
     )
   })
 

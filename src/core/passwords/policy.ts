@@ -41,11 +41,9 @@ export function assertPasswordAcceptable(asSent: string, normalized: string, pol
     )
   }
   if (countCodePoints(normalized) > policy.maxLength) {
-    throw new TesseraError(
-      'password_too_long',
-      `The password must be at most ${policy.maxLength} characters long.`,
-      { details: { max_length: policy.maxLength } },
-    )
+    throw new TesseraError('password_too_long', `The password must be at most ${policy.maxLength} characters long.`, {
+      details: { max_length: policy.maxLength },
+    })
   }
 }
 

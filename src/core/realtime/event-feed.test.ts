@@ -6,7 +6,12 @@ import { createEventFeed, type StreamItem } from './event-feed.ts'
 import type { StampedEvent } from './events.ts'
 
 const settings = { replayWindowSeconds: 60, replayMaxEvents: 100 }
-const ended = (sessionId: string) => ({ type: 'session_ended' as const, userId: 'u', sessionId, reason: 'logout' as const })
+const ended = (sessionId: string) => ({
+  type: 'session_ended' as const,
+  userId: 'u',
+  sessionId,
+  reason: 'logout' as const,
+})
 
 /** A bus that hands messages to its listeners only when the test says so (another node's order). */
 function createHeldBus(): InvalidationBus & { held: Invalidation[]; deliver(message: Invalidation): void } {
@@ -22,7 +27,9 @@ function createHeldBus(): InvalidationBus & { held: Invalidation[]; deliver(mess
 }
 
 function sessionsOf(items: readonly StreamItem[]): string[] {
-  return items.map((item) => (item.kind === 'event' && item.stamped.event.type === 'session_ended' ? item.stamped.event.sessionId : item.kind))
+  return items.map((item) =>
+    item.kind === 'event' && item.stamped.event.type === 'session_ended' ? item.stamped.event.sessionId : item.kind,
+  )
 }
 
 describe('event feed', () => {
@@ -41,7 +48,7 @@ describe('event feed', () => {
     assert.deepEqual(sessionsOf(feed.follow(first, () => {}).backlog), ['b', 'c'])
   })
 
-  it('a resumption on a node that heard two nodes\' events in another order misses none', async () => {
+  it("a resumption on a node that heard two nodes' events in another order misses none", async () => {
     const clock = createManualClock()
     const bus = createHeldBus()
     const nodeA = createEventFeed({ bus: createLocalInvalidationBus(), clock, settings })
@@ -72,7 +79,10 @@ describe('event feed', () => {
     assert.deepEqual(sessionsOf(feed.follow(oldId, () => {}).backlog), ['resync'])
     assert.deepEqual(sessionsOf(feed.follow('garbage', () => {}).backlog), ['resync'])
     const listeners: Array<() => void> = []
-    const resetBus: InvalidationBus = { ...bus, subscribe: (listener) => (listeners.push(() => void listener.onReset()), () => {}) }
+    const resetBus: InvalidationBus = {
+      ...bus,
+      subscribe: (listener) => (listeners.push(() => void listener.onReset()), () => {}),
+    }
     const resetting = createEventFeed({ bus: resetBus, clock, settings })
     const told: StreamItem[] = []
     resetting.follow(null, (item) => void told.push(item))

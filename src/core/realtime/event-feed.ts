@@ -77,10 +77,15 @@ export function createEventFeed(deps: { bus: InvalidationBus; clock: Clock; sett
 
   function replayAfter(lastEventId: string): StreamItem[] {
     const lastAt = readEventIdInstant(lastEventId)
-    if (lastAt === null || lastAt < completeSinceMs || lastAt > clock.now().getTime() + resumeMarginMs) return [{ kind: 'resync' }]
+    if (lastAt === null || lastAt < completeSinceMs || lastAt > clock.now().getTime() + resumeMarginMs)
+      return [{ kind: 'resync' }]
     const position = kept.findIndex((stamped) => stamped.id === lastEventId)
     return kept
-      .filter((stamped, index) => stamped.id !== lastEventId && ((position !== -1 && index > position) || stamped.at >= lastAt - resumeMarginMs))
+      .filter(
+        (stamped, index) =>
+          stamped.id !== lastEventId &&
+          ((position !== -1 && index > position) || stamped.at >= lastAt - resumeMarginMs),
+      )
       .map((stamped) => ({ kind: 'event', stamped }))
   }
 

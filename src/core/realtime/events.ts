@@ -51,13 +51,24 @@ function isStringArray(value: unknown): value is string[] {
 export function parseStampedEvent(value: unknown): StampedEvent | null {
   if (typeof value !== 'object' || value === null) return null
   const { id, at, event } = value as Record<string, unknown>
-  if (typeof id !== 'string' || typeof at !== 'number' || readEventIdInstant(id) !== at || typeof event !== 'object' || event === null) return null
+  if (
+    typeof id !== 'string' ||
+    typeof at !== 'number' ||
+    readEventIdInstant(id) !== at ||
+    typeof event !== 'object' ||
+    event === null
+  )
+    return null
   const fields = event as Record<string, unknown>
   const { type, userId, sessionId, reason, roles } = fields
   if (type === 'keys_rotated') return { id, at, event: { type } }
   if (typeof userId !== 'string') return null
   if (type === 'roles_changed' && isStringArray(roles)) return { id, at, event: { type, userId, roles } }
-  if (type === 'session_ended' && typeof sessionId === 'string' && sessionEndReasons.includes(reason as SessionEndReason)) {
+  if (
+    type === 'session_ended' &&
+    typeof sessionId === 'string' &&
+    sessionEndReasons.includes(reason as SessionEndReason)
+  ) {
     return { id, at, event: { type, userId, sessionId, reason: reason as SessionEndReason } }
   }
   return null

@@ -21,7 +21,11 @@ export function createBackgroundJobs(deps: {
   const { review, audit, alerts, delivery, settings } = deps
   const { schedules } = settings
   const schedule = (pattern: string) => createCronSchedule(pattern, schedules.timezone)
-  const prune = { retentionSeconds: settings.retentionSeconds, batchSize: settings.pruneBatchSize, maxBatches: settings.pruneMaxBatches }
+  const prune = {
+    retentionSeconds: settings.retentionSeconds,
+    batchSize: settings.pruneBatchSize,
+    maxBatches: settings.pruneMaxBatches,
+  }
   const jobs: ScheduledJob[] = [
     {
       name: 'security-review',

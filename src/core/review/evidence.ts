@@ -43,10 +43,22 @@ export function buildEvidence(events: readonly AuditEventRecord[], counts: Recor
   const times = events.map((event) => event.occurredAt.getTime())
   return {
     counts,
-    ips: rankByFrequency(events.map((event) => event.ip), maxListed.ips),
-    usernames: rankByFrequency(events.map((event) => event.username), maxListed.usernames),
-    userIds: rankByFrequency(events.map((event) => event.subjectUserId), maxListed.userIds),
-    sessionIds: rankByFrequency(events.map((event) => event.sessionId), maxListed.sessionIds),
+    ips: rankByFrequency(
+      events.map((event) => event.ip),
+      maxListed.ips,
+    ),
+    usernames: rankByFrequency(
+      events.map((event) => event.username),
+      maxListed.usernames,
+    ),
+    userIds: rankByFrequency(
+      events.map((event) => event.subjectUserId),
+      maxListed.userIds,
+    ),
+    sessionIds: rankByFrequency(
+      events.map((event) => event.sessionId),
+      maxListed.sessionIds,
+    ),
     eventIds: events.slice(0, maxListed.eventIds).map((event) => event.id),
     firstSeenAt: new Date(Math.min(...times)),
     lastSeenAt: new Date(Math.max(...times)),

@@ -67,7 +67,10 @@ export function createSecurityReview(deps: {
     const events: AuditEventRecord[] = []
     let after: AuditCursor | null = null
     for (;;) {
-      const page = await auditStore.queryEvents({ since, until, types }, { order: 'oldest_first', after, limit: pageSize })
+      const page = await auditStore.queryEvents(
+        { since, until, types },
+        { order: 'oldest_first', after, limit: pageSize },
+      )
       events.push(...page)
       const last = page.at(-1)
       if (page.length < pageSize || !last) return { events, isTruncated: false }
@@ -80,10 +83,17 @@ export function createSecurityReview(deps: {
   async function detectNewIpLogins(events: readonly AuditEventRecord[]): Promise<Finding[]> {
     const findings: Finding[] = []
     const successes = events.filter((event) => event.type === 'login_succeeded' && event.subjectUserId !== null)
-    for (const [, pair] of groupBy(successes, (event) => (event.ip === null ? null : `${event.subjectUserId}\n${event.ip}`))) {
+    for (const [, pair] of groupBy(successes, (event) =>
+      event.ip === null ? null : `${event.subjectUserId}\n${event.ip}`,
+    )) {
       const first = pair[0]
       if (!first?.subjectUserId || first.ip === null) continue
-      const query = { subjectUserId: first.subjectUserId, type: 'login_succeeded' as const, outcome: 'success' as const, before: first.occurredAt }
+      const query = {
+        subjectUserId: first.subjectUserId,
+        type: 'login_succeeded' as const,
+        outcome: 'success' as const,
+        before: first.occurredAt,
+      }
       if (!(await auditStore.hasPriorUserEvent(query))) continue
       if (await auditStore.hasPriorUserEvent({ ...query, ip: first.ip })) continue
       findings.push({
@@ -131,9 +141,19 @@ export function createSecurityReview(deps: {
       }
       const { events } = await readWindow(since, at, ['login_failed', 'login_throttled'])
       const failures = events.filter(isFailedAttempt)
-      const evidence = failures.length > 0
-        ? buildEvidence(failures, counts)
-        : { counts, ips: [], usernames: [], userIds: [], sessionIds: [], eventIds: [], firstSeenAt: since, lastSeenAt: at }
+      const evidence =
+        failures.length > 0
+          ? buildEvidence(failures, counts)
+          : {
+              counts,
+              ips: [],
+              usernames: [],
+              userIds: [],
+              sessionIds: [],
+              eventIds: [],
+              firstSeenAt: since,
+              lastSeenAt: at,
+            }
       const day = since.toISOString().slice(0, 10)
       const alertCount = raisedToday.alerts.filter((alert) => alert.rule !== 'daily_report').length
       return alerts.storeReport({

@@ -25,11 +25,23 @@ function setUp(start: string) {
 describe('scheduler', () => {
   it('createCronSchedule() finds the occurrence at or before an instant and the next one after', () => {
     const schedule = createCronSchedule('*/5 * * * *', 'UTC')
-    assert.equal(schedule.previousOccurrence(new Date('2030-01-01T00:10:00.000Z'))?.toISOString(), '2030-01-01T00:10:00.000Z')
-    assert.equal(schedule.previousOccurrence(new Date('2030-01-01T00:09:59.999Z'))?.toISOString(), '2030-01-01T00:05:00.000Z')
-    assert.equal(schedule.nextOccurrence(new Date('2030-01-01T00:10:00.000Z'))?.toISOString(), '2030-01-01T00:15:00.000Z')
+    assert.equal(
+      schedule.previousOccurrence(new Date('2030-01-01T00:10:00.000Z'))?.toISOString(),
+      '2030-01-01T00:10:00.000Z',
+    )
+    assert.equal(
+      schedule.previousOccurrence(new Date('2030-01-01T00:09:59.999Z'))?.toISOString(),
+      '2030-01-01T00:05:00.000Z',
+    )
+    assert.equal(
+      schedule.nextOccurrence(new Date('2030-01-01T00:10:00.000Z'))?.toISOString(),
+      '2030-01-01T00:15:00.000Z',
+    )
     const nightly = createCronSchedule('0 23 * * *', 'Asia/Seoul')
-    assert.equal(nightly.nextOccurrence(new Date('2030-01-01T00:00:00.000Z'))?.toISOString(), '2030-01-01T14:00:00.000Z')
+    assert.equal(
+      nightly.nextOccurrence(new Date('2030-01-01T00:00:00.000Z'))?.toISOString(),
+      '2030-01-01T14:00:00.000Z',
+    )
     assert.throws(() => createCronSchedule('every night', null), TypeError)
     assert.throws(() => createCronSchedule('61 * * * *', null), TypeError)
   })
@@ -41,11 +53,17 @@ describe('scheduler', () => {
     const nodeA = schedulerFor('node-a', jobs)
     const nodeB = schedulerFor('node-b', jobs)
     clock.set(new Date('2030-01-01T00:05:00.000Z'))
-    assert.deepEqual((await nodeA.runDueJobs()).map((run) => run.job), ['review'])
+    assert.deepEqual(
+      (await nodeA.runDueJobs()).map((run) => run.job),
+      ['review'],
+    )
     assert.deepEqual(await nodeB.runDueJobs(), [])
     assert.deepEqual(await nodeA.runDueJobs(), [])
     clock.set(new Date('2030-01-01T00:10:30.000Z'))
-    assert.deepEqual((await nodeB.runDueJobs()).map((run) => run.job), ['review'])
+    assert.deepEqual(
+      (await nodeB.runDueJobs()).map((run) => run.job),
+      ['review'],
+    )
     assert.deepEqual(ran, ['review@00:05:00', 'review@00:10:00'])
     assert.equal(nodeA.nextRunAt()?.toISOString(), '2030-01-01T00:15:00.000Z')
   })

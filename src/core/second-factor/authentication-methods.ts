@@ -22,7 +22,10 @@ const order: readonly AuthenticationMethod[] = ['pwd', 'otp', 'hwk', 'swk', 'use
 const possessionMethods: readonly string[] = ['otp', 'hwk', 'swk']
 
 /** The methods of a passkey assertion. */
-export function describePasskeyMethods(passkey: { isBackupEligible: boolean }, isUserVerified: boolean): AuthenticationMethod[] {
+export function describePasskeyMethods(
+  passkey: { isBackupEligible: boolean },
+  isUserVerified: boolean,
+): AuthenticationMethod[] {
   const methods: AuthenticationMethod[] = [passkey.isBackupEligible ? 'swk' : 'hwk', 'user']
   if (isUserVerified) methods.push('mfa')
   return methods

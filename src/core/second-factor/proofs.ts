@@ -17,9 +17,7 @@ import type { SecondFactorStore, TotpRecord } from './store.ts'
 import { findTotpStep } from './totp.ts'
 
 export type SecondFactorProof =
-  | { kind: 'totp'; code: string }
-  | { kind: 'recovery_code'; code: string }
-  | { kind: 'passkey'; response: unknown }
+  { kind: 'totp'; code: string } | { kind: 'recovery_code'; code: string } | { kind: 'passkey'; response: unknown }
 
 export type ProofMethod = SecondFactorProof['kind']
 
@@ -41,7 +39,11 @@ export interface ProofChecks {
   checkProof(
     userId: string,
     proof: SecondFactorProof,
-    passkeyCeremony: { purpose: 'second_factor' | 'reauthentication'; boundTo: string; requireUserVerification: boolean },
+    passkeyCeremony: {
+      purpose: 'second_factor' | 'reauthentication'
+      boundTo: string
+      requireUserVerification: boolean
+    },
   ): Promise<VerifiedProof | RefusedProof>
 }
 
@@ -82,7 +84,11 @@ export function createProofChecks(deps: {
           const anyStep = findTotpStep(secret, proof.code, now.getTime(), { ...record, lastUsedStep: null })
           return { method: 'totp', reason: anyStep === null ? 'bad_code' : 'code_replayed' }
         }
-        return { method: 'totp', methods: ['otp'], spend: (stores) => stores.secondFactors.recordTotpStep(userId, record.id, step) }
+        return {
+          method: 'totp',
+          methods: ['otp'],
+          spend: (stores) => stores.secondFactors.recordTotpStep(userId, record.id, step),
+        }
       }
       if (proof.kind === 'recovery_code') {
         const normalized = normalizeRecoveryCode(proof.code)
@@ -96,7 +102,10 @@ export function createProofChecks(deps: {
       }
       const outcome = await passkeys.verifyAssertion(proof.response, { ...passkeyCeremony, userId })
       if ('failure' in outcome) {
-        return { method: 'passkey', reason: outcome.failure === 'counter_regressed' ? 'counter_regressed' : 'passkey_rejected' }
+        return {
+          method: 'passkey',
+          reason: outcome.failure === 'counter_regressed' ? 'counter_regressed' : 'passkey_rejected',
+        }
       }
       return {
         method: 'passkey',

@@ -30,8 +30,22 @@ const rfc6238Vectors: Array<[number, Record<TotpAlgorithm, string>]> = [
 
 describe('HOTP and TOTP', () => {
   it('generateHotp() gives the RFC 4226 Appendix D values for counters 0 to 9', () => {
-    const expected = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489']
-    assert.deepEqual(expected.map((_, counter) => generateHotp(rfc6238Seeds.SHA1, counter)), expected)
+    const expected = [
+      '755224',
+      '287082',
+      '359152',
+      '969429',
+      '338314',
+      '254676',
+      '287922',
+      '162583',
+      '399871',
+      '520489',
+    ]
+    assert.deepEqual(
+      expected.map((_, counter) => generateHotp(rfc6238Seeds.SHA1, counter)),
+      expected,
+    )
   })
 
   for (const [seconds, codes] of rfc6238Vectors) {
@@ -86,7 +100,9 @@ describe('HOTP and TOTP', () => {
   })
 
   it('buildOtpauthUri() names issuer and account and carries every parameter', () => {
-    const uri = new URL(buildOtpauthUri({ secret: ascii('12345678901234567890'), issuer: 'Acme Games', accountName: 'alice' }))
+    const uri = new URL(
+      buildOtpauthUri({ secret: ascii('12345678901234567890'), issuer: 'Acme Games', accountName: 'alice' }),
+    )
     assert.equal(uri.protocol, 'otpauth:')
     assert.equal(uri.host, 'totp')
     assert.equal(decodeURIComponent(uri.pathname), '/Acme Games:alice')

@@ -24,8 +24,14 @@ export const totpDriftSteps = 1
 const nodeHashNames: Record<TotpAlgorithm, string> = { SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' }
 
 /** The HOTP value of `counter` (RFC 4226 §5.3: dynamic truncation, then modulo 10^digits). */
-export function generateHotp(secret: Uint8Array, counter: number, digits = 6, algorithm: TotpAlgorithm = 'SHA1'): string {
-  if (!Number.isSafeInteger(counter) || counter < 0) throw new TypeError('the HOTP counter must be a non-negative integer')
+export function generateHotp(
+  secret: Uint8Array,
+  counter: number,
+  digits = 6,
+  algorithm: TotpAlgorithm = 'SHA1',
+): string {
+  if (!Number.isSafeInteger(counter) || counter < 0)
+    throw new TypeError('the HOTP counter must be a non-negative integer')
   if (!Number.isInteger(digits) || digits < 6 || digits > 10) throw new TypeError('HOTP codes have 6 to 10 digits')
   const message = Buffer.alloc(8)
   message.writeBigUInt64BE(BigInt(counter))
@@ -40,7 +46,11 @@ export function computeTotpStep(atMs: number, periodSeconds: number): number {
   return Math.floor(atMs / 1000 / periodSeconds)
 }
 
-export function generateTotp(secret: Uint8Array, atMs: number, parameters: TotpParameters = defaultTotpParameters): string {
+export function generateTotp(
+  secret: Uint8Array,
+  atMs: number,
+  parameters: TotpParameters = defaultTotpParameters,
+): string {
   return generateHotp(secret, computeTotpStep(atMs, parameters.periodSeconds), parameters.digits, parameters.algorithm)
 }
 
@@ -108,7 +118,12 @@ export function decodeBase32(text: string): Uint8Array {
  * The Key URI of the secret (the format authenticator apps scan: `otpauth://totp/Issuer:account?…`).
  * The issuer is repeated as a parameter, as the format recommends, so apps that read only one agree.
  */
-export function buildOtpauthUri(input: { secret: Uint8Array; issuer: string; accountName: string; parameters?: TotpParameters }): string {
+export function buildOtpauthUri(input: {
+  secret: Uint8Array
+  issuer: string
+  accountName: string
+  parameters?: TotpParameters
+}): string {
   const parameters = input.parameters ?? defaultTotpParameters
   const label = `${encodeURIComponent(input.issuer)}:${encodeURIComponent(input.accountName)}`
   const query = new URLSearchParams({

@@ -14,5 +14,7 @@ export function computeSessionEndsAt(session: SessionRecord, idleTimeoutSeconds:
 
 /** True once the session has timed out at `nowMs`. */
 export function hasSessionTimedOut(session: SessionRecord, idleTimeoutSeconds: number, nowMs: number): boolean {
-  return nowMs >= session.absoluteExpiresAt.getTime() || nowMs - session.lastSeenAt.getTime() >= idleTimeoutSeconds * 1000
+  return (
+    nowMs >= session.absoluteExpiresAt.getTime() || nowMs - session.lastSeenAt.getTime() >= idleTimeoutSeconds * 1000
+  )
 }

@@ -14,7 +14,12 @@ import type { AuditEventRecord } from '../audit/events.ts'
 import { createUnitOfWork } from '../unit-of-work.ts'
 import { createSessions, type SessionSettings } from './sessions.ts'
 
-const settings: SessionSettings = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, cacheTtlSeconds: 5, limits: {} }
+const settings: SessionSettings = {
+  idleTimeoutSeconds: 600,
+  absoluteTimeoutSeconds: 3600,
+  cacheTtlSeconds: 5,
+  limits: {},
+}
 const client = { ip: '192.0.2.7', userAgent: 'sessions-test' }
 const context = { ...client, requestId: null }
 
@@ -60,7 +65,14 @@ async function setUp(t: TestContext, overrides: Partial<SessionSettings> = {}) {
     audit,
   })
   const unitOfWork = createUnitOfWork({ stores, audit })
-  return { clock, stores, sessions, user, events: { reused: () => events.filter((event) => event.type === 'refresh_token_reused') }, unitOfWork }
+  return {
+    clock,
+    stores,
+    sessions,
+    user,
+    events: { reused: () => events.filter((event) => event.type === 'refresh_token_reused') },
+    unitOfWork,
+  }
 }
 
 function isInvalidGrant(error: unknown): boolean {
@@ -164,7 +176,10 @@ describe('sessions', () => {
     await unitOfWork.run((change) => sessions.endSessionsIn(change, [ended.session], 'logout'))
     assert.equal(await sessions.resolveSessionId(ended.session.id), null)
     assert.notEqual(await sessions.resolveSessionToken(kept.sessionToken ?? ''), null)
-    assert.deepEqual((await sessions.listLiveSessions(user.id)).map((session) => session.id), [kept.session.id])
+    assert.deepEqual(
+      (await sessions.listLiveSessions(user.id)).map((session) => session.id),
+      [kept.session.id],
+    )
   })
 
   it('a session ended in the durable store stays ended when deleting its record fails afterwards', async (t) => {
@@ -175,7 +190,10 @@ describe('sessions', () => {
     stores.sessions.deleteUserSession = async () => {
       throw new TesseraError('service_unavailable', 'gone')
     }
-    await assert.rejects(unitOfWork.run((change) => sessions.endSessionsIn(change, [session], 'logout')), { code: 'service_unavailable' })
+    await assert.rejects(
+      unitOfWork.run((change) => sessions.endSessionsIn(change, [session], 'logout')),
+      { code: 'service_unavailable' },
+    )
     stores.sessions.deleteUserSession = deleteUserSession
     assert.notEqual(await stores.sessions.findSessionById(session.id), null, 'the record is still there')
     assert.equal(await sessions.resolveSessionToken(sessionToken ?? ''), null)
@@ -190,13 +208,20 @@ describe('sessions', () => {
     stores.sessions.deleteUserSessions = async () => {
       throw new TesseraError('service_unavailable', 'gone')
     }
-    await assert.rejects(unitOfWork.run((change) => sessions.endAllSessionsIn(change, user.id, 'password_change')), { code: 'service_unavailable' })
+    await assert.rejects(
+      unitOfWork.run((change) => sessions.endAllSessionsIn(change, user.id, 'password_change')),
+      { code: 'service_unavailable' },
+    )
     assert.equal(await sessions.resolveSessionToken(cookie.sessionToken ?? ''), null)
     assert.equal(await sessions.resolveSessionId(token.session.id), null)
     await assert.rejects(sessions.rotateRefreshToken(token.refreshToken ?? '', context), isInvalidGrant)
     const updated = await stores.accounts.findUserById(user.id)
     const next = await sessions.startSession({ user: updated ?? user, transport: 'cookie', ...client })
-    assert.notEqual(await sessions.resolveSessionToken(next.sessionToken ?? ''), null, 'a session under the new epoch lives')
+    assert.notEqual(
+      await sessions.resolveSessionToken(next.sessionToken ?? ''),
+      null,
+      'a session under the new epoch lives',
+    )
   })
 
   it('a session started under an epoch that moved on meanwhile is refused (a sign-in racing a password change)', async (t) => {
@@ -207,7 +232,7 @@ describe('sessions', () => {
     // `user` was read before the epoch moved, as a slow sign-in would have it.
     const late = await sessions.startSession({ user, transport: 'token', ...client })
     assert.equal(await sessions.resolveSessionId(late.session.id), null)
-    assert.equal((await stores.sessions.findSessionById(late.session.id)), null)
+    assert.equal(await stores.sessions.findSessionById(late.session.id), null)
   })
 
   it('a deletion made outside this module is seen once the cache entry expires', async (t) => {
@@ -262,7 +287,10 @@ describe('sessions', () => {
     assert.notEqual(await sessions.resolveSessionId(started.session.id), null)
     clock.advanceSeconds(5)
     await assert.rejects(sessions.rotateRefreshToken(started.refreshToken ?? '', context), isInvalidGrant)
-    assert.deepEqual(events.reused().map((event) => [event.subjectUserId, event.sessionId]), [[user.id, started.session.id]])
+    assert.deepEqual(
+      events.reused().map((event) => [event.subjectUserId, event.sessionId]),
+      [[user.id, started.session.id]],
+    )
     assert.equal(await stores.sessions.findSessionById(started.session.id), null)
     assert.equal(await sessions.resolveSessionId(started.session.id), null)
     await assert.rejects(sessions.rotateRefreshToken(rotated.refreshToken, context), isInvalidGrant)

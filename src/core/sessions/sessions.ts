@@ -100,7 +100,10 @@ export interface Sessions {
    * Rotates a refresh token (a retry within the grace window gets the same successor); reuse of
    * a replaced token ends the session. Throws `invalid_grant`.
    */
-  rotateRefreshToken(refreshToken: string, context: RequestContext): Promise<{ active: ActiveSession; refreshToken: string }>
+  rotateRefreshToken(
+    refreshToken: string,
+    context: RequestContext,
+  ): Promise<{ active: ActiveSession; refreshToken: string }>
   /** The user's sessions that are alive now, newest first. */
   listLiveSessions(userId: string): Promise<SessionRecord[]>
   /** The live session of a refresh token that is its family's current one, or null. */
@@ -156,7 +159,8 @@ export function createSessions(deps: {
   // Writing lastSeenAt on every request would make each read a write; a small slack is enough
   // for a sliding timeout (the session may end up to this much earlier than exact, never later).
   const touchIntervalMs = Math.min(60_000, idleMs * 0.05)
-  const hasTimedOut = (session: SessionRecord, nowMs: number) => hasSessionTimedOut(session, settings.idleTimeoutSeconds, nowMs)
+  const hasTimedOut = (session: SessionRecord, nowMs: number) =>
+    hasSessionTimedOut(session, settings.idleTimeoutSeconds, nowMs)
   const cache = createSessionCache({
     cacheTtlSeconds: settings.cacheTtlSeconds,
     isTrustworthy: () => bus === null || bus.isConnected(),
@@ -167,9 +171,13 @@ export function createSessions(deps: {
     if (bus !== null) await bus.publish(message)
   }
 
-  async function announceEnds(ended: ReadonlyArray<{ id: string; userId: string }>, reason: SessionEndReason): Promise<void> {
+  async function announceEnds(
+    ended: ReadonlyArray<{ id: string; userId: string }>,
+    reason: SessionEndReason,
+  ): Promise<void> {
     if (events === null) return
-    for (const session of ended) await events.publish({ type: 'session_ended', userId: session.userId, sessionId: session.id, reason })
+    for (const session of ended)
+      await events.publish({ type: 'session_ended', userId: session.userId, sessionId: session.id, reason })
   }
 
   /** The strictest limit among the roles (the fewest sessions; refusing before ending at a tie). */
@@ -178,7 +186,9 @@ export function createSessions(deps: {
     for (const role of roles) {
       const limit = settings.limits[role]
       if (!limit) continue
-      const isStricter = strictest === null || limit.maxSessions < strictest.maxSessions ||
+      const isStricter =
+        strictest === null ||
+        limit.maxSessions < strictest.maxSessions ||
         (limit.maxSessions === strictest.maxSessions && limit.onFull === 'refuse')
       if (isStricter) strictest = limit
     }
@@ -195,9 +205,11 @@ export function createSessions(deps: {
     const nowMs = clock.now().getTime()
     const stored = await sessionStore.listUserSessions(user.id)
     const revoked = new Set(await revokedSessionStore.findRevokedSessions(stored.map((session) => session.id)))
-    const dead = stored.filter((session) =>
-      session.endedNotice === undefined &&
-      (session.userEpoch !== user.sessionEpoch || revoked.has(session.id) || hasTimedOut(session, nowMs)))
+    const dead = stored.filter(
+      (session) =>
+        session.endedNotice === undefined &&
+        (session.userEpoch !== user.sessionEpoch || revoked.has(session.id) || hasTimedOut(session, nowMs)),
+    )
     for (const session of dead) await sessionStore.deleteSession(session.id)
     return dead.length > 0
   }
@@ -216,7 +228,12 @@ export function createSessions(deps: {
   }
 
   /** The session with its user when both say it is alive (`known` when already read), or null. */
-  async function load(session: SessionRecord | null, nowMs: number, mark: number, known: Owner | null = null): Promise<ActiveSession | null> {
+  async function load(
+    session: SessionRecord | null,
+    nowMs: number,
+    mark: number,
+    known: Owner | null = null,
+  ): Promise<ActiveSession | null> {
     if (!session) return null
     // Kept only to tell its holder why it ended; it is over, and stays until it expires.
     if (session.endedNotice !== undefined) return null
@@ -274,7 +291,9 @@ export function createSessions(deps: {
    * outage, past the grace window, would be taken for reuse and end an honest session. Reading
    * first makes an outage of the durable store change nothing; the read serves the rotation.
    */
-  async function readOwnerOfRefreshToken(refreshToken: string): Promise<{ session: SessionRecord; owner: Owner } | null> {
+  async function readOwnerOfRefreshToken(
+    refreshToken: string,
+  ): Promise<{ session: SessionRecord; owner: Owner } | null> {
     const member = await refreshTokens.findRefreshToken(refreshToken)
     const session = member ? await sessionStore.findSessionById(member.sessionId) : null
     return session ? { session, owner: await readOwner(session) } : null
@@ -321,8 +340,9 @@ export function createSessions(deps: {
         }
         endedIds = insertion.endedSessionIds
       }
-      const endedSessions = (await Promise.all(endedIds.map((id) => sessionStore.findSessionById(id))))
-        .filter((found): found is SessionRecord => found !== null)
+      const endedSessions = (await Promise.all(endedIds.map((id) => sessionStore.findSessionById(id)))).filter(
+        (found): found is SessionRecord => found !== null,
+      )
       let refreshToken: string | null = null
       try {
         refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
@@ -330,7 +350,11 @@ export function createSessions(deps: {
         // A kick, disable or password change of the user, committed meanwhile, deleted the new
         // session before its family began: it is over already, and the sign-in has to start again.
         if ((await sessionStore.findSessionById(session.id)) === null) {
-          throw new TesseraError('service_unavailable', 'The session ended while it was being started; sign in again.', { cause: error })
+          throw new TesseraError(
+            'service_unavailable',
+            'The session ended while it was being started; sign in again.',
+            { cause: error },
+          )
         }
         throw error
       }
@@ -388,9 +412,13 @@ export function createSessions(deps: {
       const found = await readOwnerOfRefreshToken(refreshToken)
       if (found?.session.endedNotice !== undefined) {
         await audit.record(describeRefresh('missing', null, context))
-        throw new TesseraError('invalid_grant', 'The session was ended by a sign-in on another device; sign in again.', {
-          details: { reason: found.session.endedNotice },
-        })
+        throw new TesseraError(
+          'invalid_grant',
+          'The session was ended by a sign-in on another device; sign in again.',
+          {
+            details: { reason: found.session.endedNotice },
+          },
+        )
       }
       if (found && !isOwnedLive(found.session, found.owner)) {
         // Ended in the durable store: nothing to rotate, whatever the hot store still holds.
@@ -423,7 +451,12 @@ export function createSessions(deps: {
         throw invalidGrant
       }
       const owner = found?.session.id === session.id ? found.owner : null
-      const active = await load({ ...session, lastSeenAt: now }, now.getTime(), owner === null ? cache.readMark() : ownerMark, owner)
+      const active = await load(
+        { ...session, lastSeenAt: now },
+        now.getTime(),
+        owner === null ? cache.readMark() : ownerMark,
+        owner,
+      )
       if (!active) throw invalidGrant
       await audit.record(describeRefresh(rotation.outcome, session, context))
       return { active, refreshToken: rotation.refreshToken }
@@ -431,10 +464,14 @@ export function createSessions(deps: {
 
     async listLiveSessions(userId) {
       const nowMs = clock.now().getTime()
-      const [stored, user] = await Promise.all([sessionStore.listUserSessions(userId), accountStore.findUserById(userId)])
+      const [stored, user] = await Promise.all([
+        sessionStore.listUserSessions(userId),
+        accountStore.findUserById(userId),
+      ])
       if (!user || user.disabledAt !== null) return []
       const current = stored.filter(
-        (session) => session.endedNotice === undefined && session.userEpoch === user.sessionEpoch && !hasTimedOut(session, nowMs),
+        (session) =>
+          session.endedNotice === undefined && session.userEpoch === user.sessionEpoch && !hasTimedOut(session, nowMs),
       )
       const revoked = new Set(await revokedSessionStore.findRevokedSessions(current.map((session) => session.id)))
       return current.filter((session) => !revoked.has(session.id))
@@ -448,7 +485,10 @@ export function createSessions(deps: {
 
     async endSessionsIn(change, sessions, reason) {
       if (sessions.length === 0) return
-      await change.stores.revokedSessions.insertRevokedSessions(sessions.map((session) => session.id), keepUntilOf(sessions))
+      await change.stores.revokedSessions.insertRevokedSessions(
+        sessions.map((session) => session.id),
+        keepUntilOf(sessions),
+      )
       change.afterCommit(async () => {
         for (const session of sessions) cache.forgetSession(session.id)
         for (const session of sessions) await announce({ kind: 'session', sessionId: session.id })
@@ -467,7 +507,10 @@ export function createSessions(deps: {
         cache.forgetUser(userId)
         await announce({ kind: 'user', userId })
         const ended = await sessionStore.deleteUserSessions(userId, null)
-        await announceEnds(ended.map((id) => ({ id, userId })), reason)
+        await announceEnds(
+          ended.map((id) => ({ id, userId })),
+          reason,
+        )
       })
       return user
     },

@@ -71,7 +71,8 @@ export function judgeKey(charge: ThrottleCharge, record: ChargedRecord | null, n
     const renewed = { ...record, blockedUntil, expiresAt: expiryCovering(record.expiresAt, blockedUntil) }
     return { key, outcome: { outcome: 'blocked', blockedUntil }, record: renewed }
   }
-  if (charge.isEnforced && inFlight > 0 && count >= rule.threshold) return { key, outcome: { outcome: 'busy' }, record: null }
+  if (charge.isEnforced && inFlight > 0 && count >= rule.threshold)
+    return { key, outcome: { outcome: 'busy' }, record: null }
 
   const counted = count + 1
   const expiresAt = record === null ? charge.expiresAt : laterExpiry(record.expiresAt, charge.expiresAt)
@@ -79,7 +80,13 @@ export function judgeKey(charge: ThrottleCharge, record: ChargedRecord | null, n
   const settlesBy = inFlight > 0 ? (record?.settlesBy ?? null) : null
   const outcome: KeyOutcome = { outcome: 'counted', count: counted }
   if (charge.settlesBy !== null) {
-    const next = { count: counted, blockedUntil, expiresAt, pending: inFlight + 1, settlesBy: laterOf(settlesBy, charge.settlesBy) }
+    const next = {
+      count: counted,
+      blockedUntil,
+      expiresAt,
+      pending: inFlight + 1,
+      settlesBy: laterOf(settlesBy, charge.settlesBy),
+    }
     return { key, outcome, record: next }
   }
   // A final attempt is a failure now: from the threshold on, it blocks its key at once.

@@ -15,7 +15,15 @@ import { describeClientNetwork } from './client-network.ts'
 import type { ThrottleCharge, ThrottleStore } from './store.ts'
 
 /** The endpoints limited per network, each by its own counter. */
-export const requestKinds = ['registration', 'refresh', 'introspection', 'revocation', 'password_reset', 'email_token', 'device'] as const
+export const requestKinds = [
+  'registration',
+  'refresh',
+  'introspection',
+  'revocation',
+  'password_reset',
+  'email_token',
+  'device',
+] as const
 
 export type RequestKind = (typeof requestKinds)[number]
 
@@ -70,7 +78,10 @@ export function createRequestThrottle(deps: {
           const at = clock.now()
           const seconds = computeBlockSeconds(count, limit)
           const blockedUntil = seconds > 0 ? addSeconds(at, seconds) : null
-          await store.settleThrottleFailures([{ key, blockedUntil, expiresAt: addSeconds(at, limit.forgetAfterSeconds) }], at)
+          await store.settleThrottleFailures(
+            [{ key, blockedUntil, expiresAt: addSeconds(at, limit.forgetAfterSeconds) }],
+            at,
+          )
         },
         recordSuccess: () => store.refundThrottles([key], clock.now()),
       }

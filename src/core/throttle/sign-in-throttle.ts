@@ -135,14 +135,19 @@ export function createSignInThrottle(deps: {
       if (admission.outcome === 'capped') throw createRateLimitedError(settings.account.maxDelaySeconds)
       if (admission.outcome === 'blocked') throw createRateLimitedError(secondsUntil(admission.blockedUntil, now))
       const [accountCount = 0, accountNetworkCount = 0, networkCount = 0] = admission.counts
-      const chargedKeys = isKnown ? [keys.account, keys.accountNetwork] : [keys.account, keys.accountNetwork, keys.network]
+      const chargedKeys = isKnown
+        ? [keys.account, keys.accountNetwork]
+        : [keys.account, keys.accountNetwork, keys.network]
 
       return {
         async recordSuccess() {
           const at = clock.now()
           await Promise.all([
             store.deleteThrottles([keys.account, keys.accountNetwork]),
-            store.incrementThrottles([{ key: keys.known, expiresAt: addSeconds(at, settings.knownNetworkTtlSeconds) }], at),
+            store.incrementThrottles(
+              [{ key: keys.known, expiresAt: addSeconds(at, settings.knownNetworkTtlSeconds) }],
+              at,
+            ),
             isKnown ? undefined : store.refundThrottles([keys.network], at),
           ])
         },

@@ -32,7 +32,11 @@ async function tryAdmission(admit: () => Promise<unknown>): Promise<number | nul
 }
 
 /** The Retry-After of a refusal, or null when the attempt was admitted. */
-async function tryFailure(throttle: ReturnType<typeof setUp>['throttle'], username: string, ip: string): Promise<number | null> {
+async function tryFailure(
+  throttle: ReturnType<typeof setUp>['throttle'],
+  username: string,
+  ip: string,
+): Promise<number | null> {
   try {
     const attempt = await throttle.admitSignIn({ username, ip })
     await attempt.recordFailure()
@@ -52,7 +56,10 @@ const rule: BackoffRule = { threshold: 3, baseDelaySeconds: 2, maxDelaySeconds: 
 
 describe('back-off', () => {
   it('computeBlockSeconds() is zero below the threshold, then doubles up to the maximum', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 50].map((count) => computeBlockSeconds(count, rule)), [0, 0, 2, 4, 8, 16, 32, 60, 60])
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8, 50].map((count) => computeBlockSeconds(count, rule)),
+      [0, 0, 2, 4, 8, 16, 32, 60, 60],
+    )
   })
 })
 
@@ -86,7 +93,8 @@ describe('sign-in throttle', () => {
 
   it('keys on the normalised username, so case and width variants share one counter', async (t) => {
     const { throttle } = setUp(t)
-    for (const variant of ['Alice', 'alice', 'ALICE', 'ＡＬＩＣＥ', 'aLiCe']) await tryFailure(throttle, variant, '198.51.100.1')
+    for (const variant of ['Alice', 'alice', 'ALICE', 'ＡＬＩＣＥ', 'aLiCe'])
+      await tryFailure(throttle, variant, '198.51.100.1')
     assert.equal(await tryFailure(throttle, 'alice', '198.51.100.1'), 1)
   })
 
@@ -99,7 +107,8 @@ describe('sign-in throttle', () => {
   it('blocks the username everywhere after the loose threshold, except from a known network', async (t) => {
     const { throttle } = setUp(t)
     await succeed(throttle, 'alice', '192.0.2.50')
-    for (let index = 0; index < 10; index += 1) assert.equal(await tryFailure(throttle, 'alice', `198.51.100.${index}`), null)
+    for (let index = 0; index < 10; index += 1)
+      assert.equal(await tryFailure(throttle, 'alice', `198.51.100.${index}`), null)
     assert.equal(await tryFailure(throttle, 'alice', '198.51.100.200'), 1)
     assert.equal(await tryFailure(throttle, 'alice', '192.0.2.50'), null)
   })
@@ -121,7 +130,8 @@ describe('sign-in throttle', () => {
   it('slows down an address that fails for many usernames, but not their known networks', async (t) => {
     const { throttle } = setUp(t)
     await succeed(throttle, 'regular', '198.51.100.7')
-    for (let index = 0; index < 20; index += 1) assert.equal(await tryFailure(throttle, `victim${index}`, '198.51.100.7'), null)
+    for (let index = 0; index < 20; index += 1)
+      assert.equal(await tryFailure(throttle, `victim${index}`, '198.51.100.7'), null)
     assert.equal(await tryFailure(throttle, 'victim-next', '198.51.100.7'), 1)
     assert.equal(await tryFailure(throttle, 'regular', '198.51.100.7'), null)
     assert.equal(await tryFailure(throttle, 'victim-next', '198.51.100.8'), null)
@@ -153,11 +163,15 @@ describe('sign-in throttle', () => {
   it('keeps attempts for known networks once unknown ones reach their cap', async (t) => {
     const settings: ThrottleSettings = {
       ...defaultThrottleSettings,
-      signIn: { ...defaultThrottleSettings.signIn, account: { ...defaultThrottleSettings.signIn.account, threshold: 90 } },
+      signIn: {
+        ...defaultThrottleSettings.signIn,
+        account: { ...defaultThrottleSettings.signIn.account, threshold: 90 },
+      },
     }
     const { throttle } = setUp(t, settings)
     await succeed(throttle, 'alice', '192.0.2.50')
-    for (let index = 0; index < 90; index += 1) assert.equal(await tryFailure(throttle, 'alice', `198.51.100.${index}`), null)
+    for (let index = 0; index < 90; index += 1)
+      assert.equal(await tryFailure(throttle, 'alice', `198.51.100.${index}`), null)
     assert.equal(await tryFailure(throttle, 'alice', '198.51.100.250'), 3600)
     await succeed(throttle, 'alice', '192.0.2.50')
     assert.equal(await tryFailure(throttle, 'alice', '198.51.100.250'), null)
@@ -173,7 +187,9 @@ describe('sign-in throttle', () => {
       },
     }
     const { throttle } = setUp(t, settings)
-    const outcomes = await Promise.all(Array.from({ length: 150 }, (_, index) => tryFailure(throttle, 'alice', `198.51.100.${index}`)))
+    const outcomes = await Promise.all(
+      Array.from({ length: 150 }, (_, index) => tryFailure(throttle, 'alice', `198.51.100.${index}`)),
+    )
     assert.equal(outcomes.filter((outcome) => outcome === null).length, 90)
   })
 
@@ -192,7 +208,8 @@ describe('sign-in throttle', () => {
     const { throttle } = setUp(t, defaultThrottleSettings, async () => {
       for (const attempt of inFlight.splice(0)) await attempt.recordFailure()
     })
-    for (let index = 0; index < 5; index += 1) inFlight.push(await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' }))
+    for (let index = 0; index < 5; index += 1)
+      inFlight.push(await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' }))
     assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })), 1)
   })
 
@@ -201,7 +218,8 @@ describe('sign-in throttle', () => {
     const { throttle } = setUp(t, defaultThrottleSettings, async () => {
       for (const attempt of inFlight.splice(0)) await attempt.recordSuccess()
     })
-    for (let index = 0; index < 5; index += 1) inFlight.push(await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' }))
+    for (let index = 0; index < 5; index += 1)
+      inFlight.push(await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' }))
     assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })), null)
   })
 
@@ -213,7 +231,11 @@ describe('sign-in throttle', () => {
     for (let index = 0; index < 5; index += 1) await throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })
     assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.1' })), 1)
     assert.equal(waits, 10)
-    assert.equal(await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.2' })), null, 'other networks below the thresholds go ahead')
+    assert.equal(
+      await tryAdmission(() => throttle.admitSignIn({ username: 'alice', ip: '198.51.100.2' })),
+      null,
+      'other networks below the thresholds go ahead',
+    )
   })
 
   it('admits as many of 100 simultaneous wrong passwords as of 100 in sequence', async (t) => {
@@ -225,7 +247,9 @@ describe('sign-in throttle', () => {
 
   it('admits as many of 60 usernames sprayed at once from one address as of 60 in sequence', async (t) => {
     const { throttle } = setUp(t)
-    const outcomes = await Promise.all(Array.from({ length: 60 }, (_, index) => tryFailure(throttle, `victim${index}`, '198.51.100.7')))
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, index) => tryFailure(throttle, `victim${index}`, '198.51.100.7')),
+    )
     assert.equal(outcomes.filter((outcome) => outcome === null).length, 20)
   })
 
@@ -269,8 +293,10 @@ describe('request throttle', () => {
 
   it('counts only failed refreshes', async (t) => {
     const { throttle } = setUp(t)
-    for (let index = 0; index < 100; index += 1) await (await throttle.admitRequest('refresh', '198.51.100.1')).recordSuccess()
-    for (let index = 0; index < 30; index += 1) await (await throttle.admitRequest('refresh', '198.51.100.1')).recordFailure()
+    for (let index = 0; index < 100; index += 1)
+      await (await throttle.admitRequest('refresh', '198.51.100.1')).recordSuccess()
+    for (let index = 0; index < 30; index += 1)
+      await (await throttle.admitRequest('refresh', '198.51.100.1')).recordFailure()
     await assert.rejects(throttle.admitRequest('refresh', '198.51.100.1'), { code: 'rate_limited' })
   })
 
@@ -278,7 +304,9 @@ describe('request throttle', () => {
     // regression: #11
     const { throttle } = setUp(t)
     const outcomes = await Promise.all(
-      Array.from({ length: 100 }, () => tryAdmission(async () => (await throttle.admitRequest('refresh', '198.51.100.1')).recordFailure())),
+      Array.from({ length: 100 }, () =>
+        tryAdmission(async () => (await throttle.admitRequest('refresh', '198.51.100.1')).recordFailure()),
+      ),
     )
     assert.equal(outcomes.filter((outcome) => outcome === null).length, 30)
   })
@@ -286,14 +314,18 @@ describe('request throttle', () => {
   it('lets a burst of refreshes that succeed through, past the threshold', async (t) => {
     const { throttle } = setUp(t)
     const outcomes = await Promise.all(
-      Array.from({ length: 100 }, () => tryAdmission(async () => (await throttle.admitRequest('refresh', '198.51.100.1')).recordSuccess())),
+      Array.from({ length: 100 }, () =>
+        tryAdmission(async () => (await throttle.admitRequest('refresh', '198.51.100.1')).recordSuccess()),
+      ),
     )
     assert.deepEqual([...new Set(outcomes)], [null])
   })
 
   it('admits as many of 100 simultaneous registrations as of 100 in sequence', async (t) => {
     const { throttle } = setUp(t)
-    const outcomes = await Promise.all(Array.from({ length: 100 }, () => tryAdmission(() => throttle.admitRequest('registration', '198.51.100.1'))))
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, () => tryAdmission(() => throttle.admitRequest('registration', '198.51.100.1'))),
+    )
     assert.equal(outcomes.filter((outcome) => outcome === null).length, 10)
   })
 })

@@ -33,7 +33,12 @@ async function setUp(t: TestContext) {
     store: stores.signingKeys,
     clock,
     protector: createKeyProtector(randomBytes(32)),
-    settings: { signingAlgorithm: 'EdDSA', keyActivationDelaySeconds: 600, accessTokenTtlSeconds: 600, leewaySeconds: 5 },
+    settings: {
+      signingAlgorithm: 'EdDSA',
+      keyActivationDelaySeconds: 600,
+      accessTokenTtlSeconds: 600,
+      leewaySeconds: 5,
+    },
   })
   await keyRing.loadKeys()
   const accessTokens = createAccessTokens({ keyRing, clock, settings })
@@ -74,7 +79,17 @@ describe('access tokens', () => {
     assert.deepEqual(decodeProtectedHeader(accessToken), { alg: 'EdDSA', kid: signingKey.kid, typ: 'at+jwt' })
     const claims = decodeJwt(accessToken)
     const nowSeconds = clock.now().getTime() / 1000
-    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'])
+    assert.deepEqual(Object.keys(claims).sort(), [
+      'aud',
+      'client_id',
+      'exp',
+      'iat',
+      'iss',
+      'jti',
+      'roles',
+      'sid',
+      'sub',
+    ])
     assert.equal(claims.client_id, 'game-client')
     assert.equal(claims.iss, settings.issuer)
     assert.equal(claims.aud, settings.audience)
@@ -86,10 +101,13 @@ describe('access tokens', () => {
     assert.match(String(claims.jti), /^[0-9a-f-]{36}$/)
   })
 
-  it('issueAccessToken() carries the session\'s authentication as auth_time and amr, which verification reads back', async (t) => {
+  it("issueAccessToken() carries the session's authentication as auth_time and amr, which verification reads back", async (t) => {
     const { clock, accessTokens } = await setUp(t)
     const authenticatedAt = new Date(clock.now().getTime() - 90_500)
-    const { accessToken } = await accessTokens.issueAccessToken({ ...subject, authentication: { authenticatedAt, amr: ['pwd', 'otp', 'mfa'] } })
+    const { accessToken } = await accessTokens.issueAccessToken({
+      ...subject,
+      authentication: { authenticatedAt, amr: ['pwd', 'otp', 'mfa'] },
+    })
     const claims = decodeJwt(accessToken)
     assert.equal(claims.auth_time, Math.floor(authenticatedAt.getTime() / 1000))
     assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa'])
@@ -211,7 +229,12 @@ describe('access tokens', () => {
     const [header, payload, signature] = accessToken.split('.')
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'))
     const impersonating = encodeSegment({ ...claims, sub: 'someone-else' })
-    for (const forged of [`${header}.${impersonating}.${signature}`, `x${header}.${payload}.${signature}`, `.${signature}`, signature ?? '']) {
+    for (const forged of [
+      `${header}.${impersonating}.${signature}`,
+      `x${header}.${payload}.${signature}`,
+      `.${signature}`,
+      signature ?? '',
+    ]) {
       assert.equal(await accessTokens.verifyAccessToken(forged), null, forged.slice(0, 20))
     }
     assert.equal((await accessTokens.verifyAccessToken(accessToken))?.sub, subject.userId)

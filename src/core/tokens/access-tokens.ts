@@ -68,7 +68,17 @@ const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const maxTokenLength = 8192
 
 function readClaims(payload: JWTPayload): AccessTokenClaims | null {
-  const { sub, sid, roles, client_id: clientId, jti, iat, exp, auth_time: authTime, amr } = payload as Record<string, unknown>
+  const {
+    sub,
+    sid,
+    roles,
+    client_id: clientId,
+    jti,
+    iat,
+    exp,
+    auth_time: authTime,
+    amr,
+  } = payload as Record<string, unknown>
   if (
     typeof sub !== 'string' ||
     typeof sid !== 'string' ||
@@ -83,7 +93,17 @@ function readClaims(payload: JWTPayload): AccessTokenClaims | null {
   ) {
     return null
   }
-  return { sub, sid, roles, clientId, jti, iat, exp, authTime: authTime ?? null, amr: (amr as string[] | undefined) ?? [] }
+  return {
+    sub,
+    sid,
+    roles,
+    clientId,
+    jti,
+    iat,
+    exp,
+    authTime: authTime ?? null,
+    amr: (amr as string[] | undefined) ?? [],
+  }
 }
 
 export function createAccessTokens(deps: {
@@ -116,7 +136,13 @@ export function createAccessTokens(deps: {
         : {}
       // A guest has no username to show.
       const nameClaim = username === undefined || username === '' ? {} : { preferred_username: username }
-      const accessToken = await new SignJWT({ sid: sessionId, roles: [...roles], client_id: settings.clientId, ...nameClaim, ...authenticationClaims })
+      const accessToken = await new SignJWT({
+        sid: sessionId,
+        roles: [...roles],
+        client_id: settings.clientId,
+        ...nameClaim,
+        ...authenticationClaims,
+      })
         .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt' })
         .setIssuer(settings.issuer)
         .setAudience(settings.audience)

@@ -38,7 +38,10 @@ export interface TokenIntrospection {
    * The live session a revocation of this token ends (a verified access token's, or that of any
    * member of a refresh-token family), with the kind of token that named it; null otherwise.
    */
-  findRevocableSession(token: string, hint?: TokenType): Promise<{ session: SessionRecord; tokenType: TokenType } | null>
+  findRevocableSession(
+    token: string,
+    hint?: TokenType,
+  ): Promise<{ session: SessionRecord; tokenType: TokenType } | null>
 }
 
 const inactive = { active: false } as const

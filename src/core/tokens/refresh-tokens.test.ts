@@ -41,7 +41,12 @@ async function setUp(t: TestContext, refreshGraceSeconds = 5) {
     amr: ['pwd'],
   }
   await stores.sessions.insertSession(session)
-  const refreshTokens = createRefreshTokens({ store: stores.refreshTokens, clock, secret, settings: { refreshGraceSeconds } })
+  const refreshTokens = createRefreshTokens({
+    store: stores.refreshTokens,
+    clock,
+    secret,
+    settings: { refreshGraceSeconds },
+  })
   return { clock, stores, refreshTokens, session }
 }
 
@@ -53,8 +58,14 @@ describe('refresh tokens', () => {
 
   it('deriveSuccessorToken() gives another successor under another secret or for another token', () => {
     const other = new Uint8Array(32).fill(1)
-    assert.notEqual(deriveSuccessorToken(other, 'first-refresh-token'), deriveSuccessorToken(secret, 'first-refresh-token'))
-    assert.notEqual(deriveSuccessorToken(secret, 'first-refresh-tokeN'), deriveSuccessorToken(secret, 'first-refresh-token'))
+    assert.notEqual(
+      deriveSuccessorToken(other, 'first-refresh-token'),
+      deriveSuccessorToken(secret, 'first-refresh-token'),
+    )
+    assert.notEqual(
+      deriveSuccessorToken(secret, 'first-refresh-tokeN'),
+      deriveSuccessorToken(secret, 'first-refresh-token'),
+    )
   })
 
   it('createRefreshTokens() refuses a secret shorter than 32 bytes at startup', (t) => {
@@ -104,7 +115,9 @@ describe('refresh tokens', () => {
   it('rotateRefreshToken() reports missing for a token it never issued', async (t) => {
     const { refreshTokens, session } = await setUp(t)
     const first = await refreshTokens.startFamily(session.id)
-    assert.deepEqual(await refreshTokens.rotateRefreshToken(deriveSuccessorToken(secret, first)), { outcome: 'missing' })
+    assert.deepEqual(await refreshTokens.rotateRefreshToken(deriveSuccessorToken(secret, first)), {
+      outcome: 'missing',
+    })
     assert.deepEqual(await refreshTokens.rotateRefreshToken(`${first}x`), { outcome: 'missing' })
   })
 

@@ -5,7 +5,13 @@ import { openSqliteStores } from '../../storage/sqlite/open.ts'
 import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import { createAccessTokens } from './access-tokens.ts'
 import { createKeyProtector } from './key-protection.ts'
-import { createKeyRing, type KeyRing, type KeyRingSettings, type RotateKeysOptions, type SigningKeyView } from './signing-keys.ts'
+import {
+  createKeyRing,
+  type KeyRing,
+  type KeyRingSettings,
+  type RotateKeysOptions,
+  type SigningKeyView,
+} from './signing-keys.ts'
 import type { SigningKeyStore } from './store.ts'
 
 const settings: KeyRingSettings = {
@@ -21,7 +27,8 @@ async function setUp(t: TestContext, overrides: Partial<KeyRingSettings> = {}) {
   const stores = openSqliteStores(':memory:', clock.now())
   t.after(() => stores.close())
   const protector = createKeyProtector(randomBytes(32))
-  const createRing = () => createKeyRing({ store: stores.signingKeys, clock, protector, settings: { ...settings, ...overrides } })
+  const createRing = () =>
+    createKeyRing({ store: stores.signingKeys, clock, protector, settings: { ...settings, ...overrides } })
   const created = createRing()
   await created.loadKeys()
   return { clock, stores, keyRing: withRotation(created, stores.signingKeys), createRing }
@@ -41,7 +48,8 @@ function withRotation(keyRing: KeyRing, store: SigningKeyStore) {
   })
 }
 
-const kidsOf = (keyRing: { publicJwks(): { keys: Array<{ kid: string }> } }) => keyRing.publicJwks().keys.map((key) => key.kid)
+const kidsOf = (keyRing: { publicJwks(): { keys: Array<{ kid: string }> } }) =>
+  keyRing.publicJwks().keys.map((key) => key.kid)
 
 describe('key ring', () => {
   it('loadKeys() creates one active key on an empty store, and none on the next load', async (t) => {
@@ -60,7 +68,13 @@ describe('key ring', () => {
       for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) assert.equal(member in key, false, member)
       assert.equal(key.use, 'sig')
     }
-    assert.deepEqual(keyRing.publicJwks().keys.map((key) => [key.kty, key.alg]), [['OKP', 'EdDSA'], ['EC', 'ES256']])
+    assert.deepEqual(
+      keyRing.publicJwks().keys.map((key) => [key.kty, key.alg]),
+      [
+        ['OKP', 'EdDSA'],
+        ['EC', 'ES256'],
+      ],
+    )
   })
 
   it('rotateKeys() publishes the new key at once but keeps signing with the old one until the activation delay', async (t) => {
@@ -77,7 +91,10 @@ describe('key ring', () => {
     assert.equal(keyRing.currentSigningKey().kid, added.kid)
     assert.deepEqual(
       keyRing.listKeys().map((key) => [key.kid, key.state]),
-      [[old.kid, 'retiring'], [added.kid, 'active']],
+      [
+        [old.kid, 'retiring'],
+        [added.kid, 'active'],
+      ],
     )
   })
 
@@ -93,7 +110,10 @@ describe('key ring', () => {
     clock.set(retiresAt)
     assert.equal(keyRing.findVerificationKey(old.kid), null)
     assert.deepEqual(kidsOf(keyRing), [added.kid])
-    assert.deepEqual(keyRing.listKeys().map((key) => key.kid), [added.kid])
+    assert.deepEqual(
+      keyRing.listKeys().map((key) => key.kid),
+      [added.kid],
+    )
   })
 
   it('rotateKeys() twice in a row: each key signs in turn and retires after its own last token', async (t) => {
@@ -102,7 +122,10 @@ describe('key ring', () => {
     const second = await keyRing.rotateKeys()
     clock.advanceSeconds(60)
     const third = await keyRing.rotateKeys()
-    assert.deepEqual(keyRing.listKeys().map((key) => key.state), ['active', 'pending', 'pending'])
+    assert.deepEqual(
+      keyRing.listKeys().map((key) => key.state),
+      ['active', 'pending', 'pending'],
+    )
     clock.set(second.activatesAt)
     assert.equal(keyRing.currentSigningKey().kid, second.kid)
     clock.set(third.activatesAt)
@@ -133,7 +156,13 @@ describe('key ring', () => {
     const accessTokens = createAccessTokens({
       keyRing,
       clock,
-      settings: { issuer: 'https://auth.example', audience: 'https://api.example', clientId: 'tessera', accessTokenTtlSeconds: 300, leewaySeconds: 5 },
+      settings: {
+        issuer: 'https://auth.example',
+        audience: 'https://api.example',
+        clientId: 'tessera',
+        accessTokenTtlSeconds: 300,
+        leewaySeconds: 5,
+      },
     })
     const [published] = keyRing.publicJwks().keys
     assert.equal(published?.kty, 'RSA')
@@ -146,7 +175,9 @@ describe('key ring', () => {
     assert.equal(JSON.parse(Buffer.from(header, 'base64url').toString()).alg, 'RS256')
     assert.equal((await accessTokens.verifyAccessToken(accessToken))?.sub, subject.userId)
     // The same signature under a header naming another algorithm is refused: the key fixes it.
-    const relabelled = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'PS256' })).toString('base64url')
+    const relabelled = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'PS256' }),
+    ).toString('base64url')
     assert.equal(await accessTokens.verifyAccessToken(`${relabelled}.${payload}.${signature}`), null)
   })
 
@@ -174,7 +205,13 @@ describe('key ring', () => {
     const accessTokens = createAccessTokens({
       keyRing,
       clock,
-      settings: { issuer: 'https://auth.example', audience: 'https://api.example', clientId: 'tessera', accessTokenTtlSeconds: 900, leewaySeconds: 5 },
+      settings: {
+        issuer: 'https://auth.example',
+        audience: 'https://api.example',
+        clientId: 'tessera',
+        accessTokenTtlSeconds: 900,
+        leewaySeconds: 5,
+      },
     })
     const added = await keyRing.rotateKeys()
     clock.set(new Date(added.activatesAt.getTime() - 1000))
@@ -193,7 +230,13 @@ describe('key ring', () => {
     const accessTokens = createAccessTokens({
       keyRing,
       clock,
-      settings: { issuer: 'https://auth.example', audience: 'https://api.example', clientId: 'tessera', accessTokenTtlSeconds: 900, leewaySeconds: 5 },
+      settings: {
+        issuer: 'https://auth.example',
+        audience: 'https://api.example',
+        clientId: 'tessera',
+        accessTokenTtlSeconds: 900,
+        leewaySeconds: 5,
+      },
     })
     const leaked = keyRing.currentSigningKey().kid
     const pending = await keyRing.rotateKeys()
@@ -227,8 +270,14 @@ describe('key ring', () => {
     assert.deepEqual(kidsOf(keyRing), [added.kid])
     assert.equal(await keyRing.deleteRetiredKeys(), 1)
     const left = await stores.signingKeys.listUsableSigningKeys(new Date(0))
-    assert.deepEqual(left.map((key) => key.kid), [added.kid])
-    assert.equal(left.some((key) => key.kid === first), false)
+    assert.deepEqual(
+      left.map((key) => key.kid),
+      [added.kid],
+    )
+    assert.equal(
+      left.some((key) => key.kid === first),
+      false,
+    )
     assert.equal(keyRing.currentSigningKey().kid, added.kid)
   })
 })

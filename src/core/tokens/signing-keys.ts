@@ -211,7 +211,11 @@ export function createKeyRing(deps: {
       const now = clock.now()
       const algorithm = options.algorithm ?? settings.signingAlgorithm
       if (options.emergency) {
-        return { record: await createSigningKeyRecord(algorithm, protector, now, now), isEmergency: true, retiresOthersAt: now }
+        return {
+          record: await createSigningKeyRecord(algorithm, protector, now, now),
+          isEmergency: true,
+          retiresOthersAt: now,
+        }
       }
       const activatesAt = new Date(now.getTime() + settings.keyActivationDelaySeconds * 1000)
       // The keys it replaces sign until `activatesAt`; their last tokens expire one TTL later,

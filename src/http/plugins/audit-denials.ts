@@ -7,7 +7,10 @@ import type { AuditTrailOperations } from '../../core/application/audit-trail.ts
 import { TesseraError } from '../../core/errors.ts'
 import { readClientContext } from '../request-context.ts'
 
-export function registerAuditedDenials(app: FastifyInstance, auditTrail: Pick<AuditTrailOperations, 'recordAccessDenied'>): void {
+export function registerAuditedDenials(
+  app: FastifyInstance,
+  auditTrail: Pick<AuditTrailOperations, 'recordAccessDenied'>,
+): void {
   app.addHook('onError', async (request, _reply, error) => {
     if (!(error instanceof TesseraError) || (error.code !== 'forbidden' && error.code !== 'csrf_rejected')) return
     try {

@@ -45,7 +45,10 @@ async function describeEnd(signIn: CallerResolution, credential: { accessToken: 
   return notice === null ? {} : { details: { reason: notice } }
 }
 
-export function createAuthenticate(deps: { signIn: CallerResolution; allowedOrigins: readonly string[] }): onRequestHookHandler {
+export function createAuthenticate(deps: {
+  signIn: CallerResolution
+  allowedOrigins: readonly string[]
+}): onRequestHookHandler {
   const { signIn, allowedOrigins } = deps
 
   return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
@@ -60,7 +63,10 @@ export function createAuthenticate(deps: { signIn: CallerResolution; allowedOrig
       if (!principal) {
         challenge(reply, 'invalid_token')
         const ended = token === null ? {} : await describeEnd(signIn, { accessToken: token })
-        const message = 'details' in ended ? 'The session was ended by a sign-in on another device; sign in again.' : 'The access token is not valid.'
+        const message =
+          'details' in ended
+            ? 'The session was ended by a sign-in on another device; sign in again.'
+            : 'The access token is not valid.'
         throw new TesseraError('invalid_token', message, ended)
       }
       request.auth = { ...principal, transport: 'token' }
@@ -69,7 +75,11 @@ export function createAuthenticate(deps: { signIn: CallerResolution; allowedOrig
     if (cookie.kind === 'single') {
       const principal = await signIn.resolveSessionToken(cookie.token)
       if (!principal) {
-        throw new TesseraError('unauthenticated', 'The session has ended; sign in again.', await describeEnd(signIn, { sessionToken: cookie.token }))
+        throw new TesseraError(
+          'unauthenticated',
+          'The session has ended; sign in again.',
+          await describeEnd(signIn, { sessionToken: cookie.token }),
+        )
       }
       if (isUnsafeMethod(request.method)) assertSameOrigin(request, principal, signIn, allowedOrigins)
       request.auth = { ...principal, transport: 'cookie' }

@@ -55,14 +55,20 @@ export function refuseClient(reply: FastifyReply): TesseraError {
 }
 
 /** onRequest: sets `request.serviceClient` from a valid Basic header, null without one. */
-export function createClientAuthenticate(oauth: Pick<OAuthOperations, 'authenticateServiceClient'>): onRequestHookHandler {
+export function createClientAuthenticate(
+  oauth: Pick<OAuthOperations, 'authenticateServiceClient'>,
+): onRequestHookHandler {
   return async function authenticateClient(request: FastifyRequest, reply: FastifyReply) {
     request.serviceClient = null
     const authorization = request.headers.authorization
     if (authorization === undefined) return
     const credentials = readBasicCredentials(authorization)
     const client = credentials
-      ? await oauth.authenticateServiceClient(credentials.clientId, credentials.clientSecret, readClientContext(request))
+      ? await oauth.authenticateServiceClient(
+          credentials.clientId,
+          credentials.clientSecret,
+          readClientContext(request),
+        )
       : null
     if (!client) throw refuseClient(reply)
     request.serviceClient = client

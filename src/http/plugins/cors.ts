@@ -48,7 +48,8 @@ export async function registerCors(app: FastifyInstance, allowedOrigins: readonl
     if (request.method !== 'OPTIONS') return { ...sharedOptions, origin }
     const methods = methodsByPreflightUrl.get(request.routeOptions.url ?? '')
     // An OPTIONS that is no preflight, or aims at no API path, is answered as before (404).
-    if (methods === undefined || request.headers['access-control-request-method'] === undefined) return { origin: false }
+    if (methods === undefined || request.headers['access-control-request-method'] === undefined)
+      return { origin: false }
     return { ...sharedOptions, origin, methods }
   }
 

@@ -23,7 +23,9 @@ export function registerMethodFallbacks(app: FastifyInstance, methodsByUrl: Map<
     const missing = answeredMethods.filter((method) => !methods.has(method))
     if (missing.length === 0) continue
     // OPTIONS answers CORS preflights only; it is no method of the resource itself.
-    const allow = [...methods].filter((method) => method !== 'OPTIONS' && (method !== 'HEAD' || methods.has('GET'))).join(', ')
+    const allow = [...methods]
+      .filter((method) => method !== 'OPTIONS' && (method !== 'HEAD' || methods.has('GET')))
+      .join(', ')
     app.route({
       method: missing,
       url,

@@ -24,7 +24,10 @@ export const routesOpenBeforePasswordChange: ReadonlySet<string> = new Set([
   'POST /logout',
 ])
 
-export function registerPasswordChangePolicy(app: FastifyInstance, accountLifecycle: Pick<AccountLifecycleOperations, 'requireNoPendingPasswordChange'>): void {
+export function registerPasswordChangePolicy(
+  app: FastifyInstance,
+  accountLifecycle: Pick<AccountLifecycleOperations, 'requireNoPendingPasswordChange'>,
+): void {
   app.addHook('preHandler', async (request) => {
     const auth = request.auth
     if (!auth) return

@@ -59,7 +59,9 @@ export function registerRequestLimits(app: FastifyInstance, throttle: Applicatio
       : // The request counted as a failure while it ran; one that did not fail gives it back. A
         // refund the store cannot take leaves it counted (the stricter side) and must not turn a
         // done refresh into an error whose client never sees its new token.
-        limited.attempt.recordSuccess().catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
+        limited.attempt
+          .recordSuccess()
+          .catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
     settled.then(
       () => done(null, payload),
       (error: unknown) => done(error as Error),

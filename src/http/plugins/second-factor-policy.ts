@@ -31,7 +31,10 @@ export function registerSecondFactorPolicy(app: FastifyInstance, secondFactor: S
       done()
       return
     }
-    enforce(request.method, request.routeOptions.url ?? '', auth).then(() => done(), (error: unknown) => done(error as Error))
+    enforce(request.method, request.routeOptions.url ?? '', auth).then(
+      () => done(),
+      (error: unknown) => done(error as Error),
+    )
   })
 
   async function enforce(method: string, url: string, auth: NonNullable<FastifyRequest['auth']>): Promise<void> {

@@ -118,7 +118,11 @@ export async function adminAccountRoutes(app: FastifyInstance, deps: AdminAccoun
     },
     async (request) => {
       const results = await accountAdmin.importUsers(
-        request.body.users.map((entry) => ({ username: entry.username, passwordHash: entry.password_hash, roles: entry.roles })),
+        request.body.users.map((entry) => ({
+          username: entry.username,
+          passwordHash: entry.password_hash,
+          roles: entry.roles,
+        })),
         { actorUserId: requireAuth(request).user.id, context: readClientContext(request) },
       )
       return {

@@ -121,7 +121,8 @@ export async function adminLifecycleRoutes(app: FastifyInstance, deps: AdminLife
       schema: {
         summary: "List a user's live sessions",
         operationId: 'listUserSessions',
-        description: 'Newest first, with their metadata (address, user agent, last activity); `id` is a handle, never a credential.',
+        description:
+          'Newest first, with their metadata (address, user agent, last activity); `id` is a handle, never a credential.',
         tags: ['admin'],
         security: authSecurity,
         params: userReferenceParams,
@@ -138,7 +139,10 @@ export async function adminLifecycleRoutes(app: FastifyInstance, deps: AdminLife
     async (request) => {
       const user = await resolve(request)
       const sessions = await accountAdmin.listUserSessions(user.id)
-      return { user: viewUser(user), sessions: sessions.map((session) => viewSession(session, idleTimeoutSeconds, null)) }
+      return {
+        user: viewUser(user),
+        sessions: sessions.map((session) => viewSession(session, idleTimeoutSeconds, null)),
+      }
     },
   )
 
@@ -170,7 +174,7 @@ export async function adminLifecycleRoutes(app: FastifyInstance, deps: AdminLife
         summary: 'Disable a user',
         operationId: 'disableUser',
         description:
-          "Ends every session of the user at once; its sign-in then gets the answer of a wrong password and its tokens are inactive at introspection. `reason` is kept in the audit trail (`user_disabled`). Refused with `last_admin` for the last enabled administrator. Idempotent.",
+          'Ends every session of the user at once; its sign-in then gets the answer of a wrong password and its tokens are inactive at introspection. `reason` is kept in the audit trail (`user_disabled`). Refused with `last_admin` for the last enabled administrator. Idempotent.',
         tags: ['admin'],
         security: authSecurity,
         params: userReferenceParams,
@@ -251,7 +255,11 @@ export async function adminLifecycleRoutes(app: FastifyInstance, deps: AdminLife
     async (request) => {
       const user = await resolve(request)
       const { password, require_change: isChangeRequired = true } = request.body ?? {}
-      const updated = await accountLifecycle.setUserPassword(user.id, { password: password ?? null, isChangeRequired }, readActor(request))
+      const updated = await accountLifecycle.setUserPassword(
+        user.id,
+        { password: password ?? null, isChangeRequired },
+        readActor(request),
+      )
       return viewUser(updated)
     },
   )

@@ -9,7 +9,6 @@ import { viewUser } from '../views.ts'
 import { secondFactorStatusSchema, viewSecondFactorStatus } from './my-second-factor.ts'
 import type { AuthenticatedRouteDeps } from './route-deps.ts'
 
-
 export interface AdminSecondFactorRouteDeps extends AuthenticatedRouteDeps {
   secondFactor: SecondFactorOperations
   accountAdmin: AccountAdministration
@@ -32,7 +31,8 @@ export async function adminSecondFactorRoutes(app: FastifyInstance, deps: AdminS
         response: { 200: secondFactorStatusSchema, ...problemResponses(400, 401, 403, 404, 503) },
       },
     },
-    async (request) => viewSecondFactorStatus(await secondFactor.describeUser((await accountAdmin.resolveUser(request.params.id)).id)),
+    async (request) =>
+      viewSecondFactorStatus(await secondFactor.describeUser((await accountAdmin.resolveUser(request.params.id)).id)),
   )
 
   app.delete<{ Params: { id: string } }>(

@@ -61,7 +61,10 @@ export interface AdminTokenRouteDeps extends AuthenticatedRouteDeps {
 
 export async function adminTokenRoutes(app: FastifyInstance, deps: AdminTokenRouteDeps): Promise<void> {
   const { tokenAdmin, authenticate } = deps
-  const actorOf = (request: FastifyRequest) => ({ actorUserId: requireAuth(request).user.id, context: readClientContext(request) })
+  const actorOf = (request: FastifyRequest) => ({
+    actorUserId: requireAuth(request).user.id,
+    context: readClientContext(request),
+  })
   app.addHook('onRequest', authenticate)
   app.addHook('onRequest', requireRole('admin'))
 

@@ -61,9 +61,10 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     async (request) => {
       const { limit, cursor, query } = request.query
       const after = decodeCursor(cursor)
-      const page = query === undefined
-        ? await accountAdmin.listUsers({ after, limit: limit + 1 })
-        : await accountAdmin.searchUsers({ query, after, limit: limit + 1 })
+      const page =
+        query === undefined
+          ? await accountAdmin.listUsers({ after, limit: limit + 1 })
+          : await accountAdmin.searchUsers({ query, after, limit: limit + 1 })
       const users = page.slice(0, limit)
       const last = users.at(-1)
       // Email matches fill the first page only: the cursor walks usernames, and an address is

@@ -37,7 +37,10 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): P
         response: {
           200: {
             type: 'object',
-            properties: { alerts: { type: 'array', items: { $ref: 'Alert#' } }, next_cursor: { type: ['string', 'null'] } },
+            properties: {
+              alerts: { type: 'array', items: { $ref: 'Alert#' } },
+              next_cursor: { type: ['string', 'null'] },
+            },
             required: ['alerts', 'next_cursor'],
           },
           ...problemResponses(400, 401, 403),
@@ -47,7 +50,8 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): P
     async (request) => {
       const { since, rule, limit, cursor } = request.query
       const decoded = decodeTimeCursor(cursor)
-      if (cursor !== undefined && decoded === null) throw new TesseraError('validation_failed', 'The cursor is not valid.')
+      if (cursor !== undefined && decoded === null)
+        throw new TesseraError('validation_failed', 'The cursor is not valid.')
       const page = await auditTrail.listAlerts({
         since: since === undefined ? null : new Date(since),
         rule: rule ?? null,

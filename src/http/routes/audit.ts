@@ -59,7 +59,10 @@ export interface AuditRouteDeps extends AuthenticatedRouteDeps {
  * The user id a `user` filter names: a user's id or username (an unknown one is `not_found`,
  * never an empty page), or a deleted account's pseudonym (`~…`) as the trail keeps it.
  */
-export async function resolveUserFilter(accountAdmin: Pick<AccountAdministration, 'resolveUser'>, reference: string): Promise<string> {
+export async function resolveUserFilter(
+  accountAdmin: Pick<AccountAdministration, 'resolveUser'>,
+  reference: string,
+): Promise<string> {
   if (reference.startsWith('~')) return reference
   return (await accountAdmin.resolveUser(reference)).id
 }
@@ -76,14 +79,18 @@ export async function auditRoutes(app: FastifyInstance, deps: AuditRouteDeps): P
         summary: 'Query the audit trail',
         operationId: 'queryAuditEvents',
         description:
-          'Newest first, `limit` per page; pass `next_cursor` back as `cursor`. `user` (an id, a username, or a deleted account\'s `~` pseudonym) matches the actor or the subject; an unknown user is `not_found`. `format=jsonl` streams every matching event, oldest first, as `application/x-ndjson`.',
+          "Newest first, `limit` per page; pass `next_cursor` back as `cursor`. `user` (an id, a username, or a deleted account's `~` pseudonym) matches the actor or the subject; an unknown user is `not_found`. `format=jsonl` streams every matching event, oldest first, as `application/x-ndjson`.",
         tags: ['admin'],
         security: authSecurity,
         querystring: {
           type: 'object',
           properties: {
             user: { type: 'string', minLength: 1, maxLength: 256 },
-            type: { type: 'array', maxItems: auditEventTypes.length, items: { type: 'string', enum: [...auditEventTypes] } },
+            type: {
+              type: 'array',
+              maxItems: auditEventTypes.length,
+              items: { type: 'string', enum: [...auditEventTypes] },
+            },
             outcome: { type: 'string', enum: [...auditOutcomes] },
             ip: { type: 'string', minLength: 1, maxLength: 64 },
             since: { type: 'string', format: 'date-time' },

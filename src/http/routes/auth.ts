@@ -99,7 +99,10 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
         transport,
         ...readClientContext(request),
       })
-      return replyWithSignIn(reply, signIn, { createCsrfToken: signInOperations.createCsrfToken, absoluteTimeoutSeconds })
+      return replyWithSignIn(reply, signIn, {
+        createCsrfToken: signInOperations.createCsrfToken,
+        absoluteTimeoutSeconds,
+      })
     },
   )
 
@@ -136,7 +139,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
         summary: 'An access token for the cookie session',
         operationId: 'issueSessionAccessToken',
         description:
-          'Authenticated by the session cookie, and checked like every unsafe cookie request (an allowed `Origin`, or the session\'s `X-CSRF-Token`). Answers an access token whose `sid` is the cookie session, so a page can hand its game client or API calls a bearer token without a second sign-in. No refresh token: ask again before it expires. When the session ends, Tessera refuses the token at once. A bearer token is refused (`cookie_session_required`).',
+          "Authenticated by the session cookie, and checked like every unsafe cookie request (an allowed `Origin`, or the session's `X-CSRF-Token`). Answers an access token whose `sid` is the cookie session, so a page can hand its game client or API calls a bearer token without a second sign-in. No refresh token: ask again before it expires. When the session ends, Tessera refuses the token at once. A bearer token is refused (`cookie_session_required`).",
         tags: ['auth'],
         security: [{ cookie: [] }],
         response: {

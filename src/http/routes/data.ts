@@ -6,7 +6,12 @@
  * naming the current version: 428 without it, 412 when another write came first.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
-import type { DataOperations, ExpectedVersions, GameDataOperations, VersionedDocument } from '../../core/application/game-data.ts'
+import type {
+  DataOperations,
+  ExpectedVersions,
+  GameDataOperations,
+  VersionedDocument,
+} from '../../core/application/game-data.ts'
 import type { OAuthOperations } from '../../core/application/token-administration.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { registerJsonParser } from '../json-body.ts'
@@ -56,7 +61,9 @@ const documentSchema = {
 const etagHeader = { ETag: { type: 'string', description: 'The version, a strong ETag to send back in If-Match.' } }
 const ifMatchHeaders = {
   type: 'object',
-  properties: { 'if-match': { type: 'string', maxLength: 1024, description: 'The ETag of the version this write changes.' } },
+  properties: {
+    'if-match': { type: 'string', maxLength: 1024, description: 'The ETag of the version this write changes.' },
+  },
 } as const
 const clientSecurity: Array<Record<string, string[]>> = [{ client: [] }]
 
@@ -192,7 +199,10 @@ export async function dataRoutes(app: FastifyInstance, deps: DataRouteDeps): Pro
       },
       async (request, reply) => {
         if (readMediaType(request) !== 'application/json') {
-          throw new TesseraError('unsupported_media_type', 'Send the document as application/json (PATCH takes a merge patch).')
+          throw new TesseraError(
+            'unsupported_media_type',
+            'Send the document as application/json (PATCH takes a merge patch).',
+          )
         }
         const ownerId = place.ownerOf(request, reply)
         const expected = readExpectedVersions(request.headers['if-match'])

@@ -26,7 +26,8 @@ export interface DeviceRouteDeps extends AuthenticatedRouteDeps {
 const deviceIdField = {
   type: 'string',
   pattern: '^[\\x21-\\x7e]{8,128}$',
-  description: "The device's own identifier (for example a random UUID it made at install): 8 to 128 visible ASCII characters.",
+  description:
+    "The device's own identifier (for example a random UUID it made at install): 8 to 128 visible ASCII characters.",
 } as const
 
 const deviceSchema = {
@@ -80,7 +81,10 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
             properties: {
               ...signInSchema.properties,
               device: deviceSchema,
-              device_secret: { type: 'string', description: "Only when the call made the device's account: shown this once." },
+              device_secret: {
+                type: 'string',
+                description: "Only when the call made the device's account: shown this once.",
+              },
             },
             required: ['session_id', 'user', 'device'],
           },
@@ -99,8 +103,15 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
         transport,
         ...readClientContext(request),
       })
-      const body = replyWithSignIn(reply, signIn, { createCsrfToken: deps.signIn.createCsrfToken, absoluteTimeoutSeconds })
-      return { ...body, device: viewDevice(signIn.device), ...(signIn.deviceSecret === null ? {} : { device_secret: signIn.deviceSecret }) }
+      const body = replyWithSignIn(reply, signIn, {
+        createCsrfToken: deps.signIn.createCsrfToken,
+        absoluteTimeoutSeconds,
+      })
+      return {
+        ...body,
+        device: viewDevice(signIn.device),
+        ...(signIn.deviceSecret === null ? {} : { device_secret: signIn.deviceSecret }),
+      }
     },
   )
 
@@ -141,7 +152,11 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
         tags: ['me'],
         security: authSecurity,
         response: {
-          200: { type: 'object', properties: { devices: { type: 'array', items: deviceSchema } }, required: ['devices'] },
+          200: {
+            type: 'object',
+            properties: { devices: { type: 'array', items: deviceSchema } },
+            required: ['devices'],
+          },
           ...problemResponses(400, 401),
         },
       },
@@ -157,10 +172,16 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
       schema: {
         summary: 'Link a device to my account',
         operationId: 'linkMyDevice',
-        description: 'Answers the device and its `device_secret`, shown this once; the device then signs in at `POST /v1/auth/device`.',
+        description:
+          'Answers the device and its `device_secret`, shown this once; the device then signs in at `POST /v1/auth/device`.',
         tags: ['me'],
         security: authSecurity,
-        body: { type: 'object', properties: { device_id: deviceIdField }, required: ['device_id'], additionalProperties: false },
+        body: {
+          type: 'object',
+          properties: { device_id: deviceIdField },
+          required: ['device_id'],
+          additionalProperties: false,
+        },
         response: {
           201: {
             type: 'object',
@@ -185,10 +206,15 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
       schema: {
         summary: 'Unlink one of my devices',
         operationId: 'unlinkMyDevice',
-        description: "The device's secret is refused from then on. Answers 404 alike for a device that does not exist and one of another user.",
+        description:
+          "The device's secret is refused from then on. Answers 404 alike for a device that does not exist and one of another user.",
         tags: ['me'],
         security: authSecurity,
-        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['id'] },
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+          required: ['id'],
+        },
         response: { 204: { type: 'null' }, ...problemResponses(400, 401, 403, 404) },
       },
     },

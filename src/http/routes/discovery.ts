@@ -58,7 +58,8 @@ const authorizationServerMetadataSchema = {
 
 const openIdConfigurationSchema = {
   type: 'object',
-  description: 'The issuer and its JWKS, for gateways that find keys through OpenID discovery. Not an OpenID provider document.',
+  description:
+    'The issuer and its JWKS, for gateways that find keys through OpenID discovery. Not an OpenID provider document.',
   properties: { issuer: { type: 'string' }, jwks_uri: { type: 'string' } },
   required: ['issuer', 'jwks_uri'],
 } as const

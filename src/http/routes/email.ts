@@ -22,7 +22,7 @@ const tokenField = { type: 'string', minLength: 1, maxLength: 256 } as const
 
 const emailSchema = {
   type: ['object', 'null'],
-  description: 'The account\'s address, or null when it has none.',
+  description: "The account's address, or null when it has none.",
   properties: {
     address: { type: 'string' },
     verified: { type: 'boolean' },
@@ -45,7 +45,13 @@ const acceptedAnswer = {
 
 function viewEmail(email: EmailView | null) {
   if (!email) return { email: null }
-  return { email: { address: email.address, verified: email.verifiedAt !== null, verified_at: email.verifiedAt?.toISOString() ?? null } }
+  return {
+    email: {
+      address: email.address,
+      verified: email.verifiedAt !== null,
+      verified_at: email.verifiedAt?.toISOString() ?? null,
+    },
+  }
 }
 
 function readLanguage(request: FastifyRequest) {
@@ -69,7 +75,7 @@ export async function passwordResetRoutes(app: FastifyInstance, deps: Pick<Email
         summary: 'Ask for a password-reset mail',
         operationId: 'requestPasswordReset',
         description:
-          'Names the account by `username` or by `email` (one of them). Answers 202 with the same body at once, whether or not an account matches; a mail goes to the account\'s verified address, in the language of Accept-Language (English or Korean). `mail_disabled` (501) when the server sends no mail.',
+          "Names the account by `username` or by `email` (one of them). Answers 202 with the same body at once, whether or not an account matches; a mail goes to the account's verified address, in the language of Accept-Language (English or Korean). `mail_disabled` (501) when the server sends no mail.",
         tags: ['auth'],
         security: [],
         body: {
@@ -85,7 +91,11 @@ export async function passwordResetRoutes(app: FastifyInstance, deps: Pick<Email
     async (request, reply) => {
       const { username, email: address } = request.body
       email.requestPasswordReset(
-        { ...(username === undefined ? {} : { username }), ...(address === undefined ? {} : { email: address }), language: readLanguage(request) },
+        {
+          ...(username === undefined ? {} : { username }),
+          ...(address === undefined ? {} : { email: address }),
+          language: readLanguage(request),
+        },
         readClientContext(request),
       )
       return reply.code(202).send(resetAccepted)
@@ -113,7 +123,10 @@ export async function passwordResetRoutes(app: FastifyInstance, deps: Pick<Email
       },
     },
     async (request, reply) => {
-      await email.confirmPasswordReset({ token: request.body.token, newPassword: request.body.new_password }, readClientContext(request))
+      await email.confirmPasswordReset(
+        { token: request.body.token, newPassword: request.body.new_password },
+        readClientContext(request),
+      )
       return reply.code(204).send()
     },
   )
@@ -259,7 +272,13 @@ export async function adminEmailRoutes(app: FastifyInstance, deps: EmailRouteDep
     },
     async (request) => {
       const actor = { actorUserId: requireAuth(request).user.id, context: readClientContext(request) }
-      return viewEmail(await email.setUserEmail(request.params.id, { email: request.body.email, verified: request.body.verified ?? false }, actor))
+      return viewEmail(
+        await email.setUserEmail(
+          request.params.id,
+          { email: request.body.email, verified: request.body.verified ?? false },
+          actor,
+        ),
+      )
     },
   )
 }

@@ -70,7 +70,8 @@ export async function eventStreamRoutes(app: FastifyInstance, deps: EventStreamR
       const connection = openEventStream(response, limits, (why) => {
         subscription?.stop()
         open.delete(connection)
-        if (why === 'slow_consumer') request.log.warn({ client: request.serviceClient?.id }, 'event stream cut: the client reads too slowly')
+        if (why === 'slow_consumer')
+          request.log.warn({ client: request.serviceClient?.id }, 'event stream cut: the client reads too slowly')
       })
       open.add(connection)
       response.write(': connected\n\n')

@@ -81,7 +81,10 @@ export async function meRoutes(app: FastifyInstance, deps: MeRouteDeps): Promise
         transport: auth.transport,
         ...readClientContext(request),
       })
-      return replyWithSignIn(reply, signIn, { createCsrfToken: signInOperations.createCsrfToken, absoluteTimeoutSeconds })
+      return replyWithSignIn(reply, signIn, {
+        createCsrfToken: signInOperations.createCsrfToken,
+        absoluteTimeoutSeconds,
+      })
     },
   )
 

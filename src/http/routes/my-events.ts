@@ -22,7 +22,7 @@ export async function myEventsRoutes(app: FastifyInstance, deps: MyEventsRouteDe
         summary: 'Security events of my account',
         operationId: 'listMyEvents',
         description:
-          'Newest first. Failed sign-ins with my username that named no account are not listed. `ip` and `user_agent` are shown only for requests I made myself (null for an administrator\'s action or a failed sign-in by someone else).',
+          "Newest first. Failed sign-ins with my username that named no account are not listed. `ip` and `user_agent` are shown only for requests I made myself (null for an administrator's action or a failed sign-in by someone else).",
         tags: ['account'],
         security: authSecurity,
         querystring: {

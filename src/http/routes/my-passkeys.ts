@@ -12,7 +12,10 @@ const passkeySchema = {
   properties: {
     id: { type: 'string', description: 'The credential id (base64url).' },
     name: { type: 'string' },
-    backup_eligible: { type: 'boolean', description: 'Synced between devices (its `amr` is `swk`; a device-bound one gives `hwk`).' },
+    backup_eligible: {
+      type: 'boolean',
+      description: 'Synced between devices (its `amr` is `swk`; a device-bound one gives `hwk`).',
+    },
     transports: { type: 'array', items: { type: 'string' } },
     created_at: { type: 'string', format: 'date-time' },
     last_used_at: { type: ['string', 'null'], format: 'date-time' },
@@ -53,12 +56,16 @@ export async function myPasskeyRoutes(app: FastifyInstance, deps: MyPasskeyRoute
     '/',
     {
       schema: {
-        summary: 'The caller\'s passkeys',
+        summary: "The caller's passkeys",
         operationId: 'listMyPasskeys',
         tags: ['account'],
         security: authSecurity,
         response: {
-          200: { type: 'object', properties: { passkeys: { type: 'array', items: passkeySchema } }, required: ['passkeys'] },
+          200: {
+            type: 'object',
+            properties: { passkeys: { type: 'array', items: passkeySchema } },
+            required: ['passkeys'],
+          },
           ...problemResponses(400, 401, 503),
         },
       },
@@ -125,7 +132,14 @@ export async function myPasskeyRoutes(app: FastifyInstance, deps: MyPasskeyRoute
       },
     },
     async (request) =>
-      viewPasskey(await passkeys.renamePasskey(requireAuth(request), request.params.id, request.body.name, readClientContext(request))),
+      viewPasskey(
+        await passkeys.renamePasskey(
+          requireAuth(request),
+          request.params.id,
+          request.body.name,
+          readClientContext(request),
+        ),
+      ),
   )
 
   app.delete<{ Params: { id: string } }>(

@@ -20,7 +20,10 @@ export const secondFactorStatusSchema = {
     enabled_at: { type: ['string', 'null'], format: 'date-time' },
     recovery_codes_left: { type: 'integer' },
     passkeys: { type: 'integer' },
-    required: { type: 'boolean', description: 'A role of the account requires a second factor (TESSERA_MFA_REQUIRED_ROLES).' },
+    required: {
+      type: 'boolean',
+      description: 'A role of the account requires a second factor (TESSERA_MFA_REQUIRED_ROLES).',
+    },
   },
   required: ['enabled', 'enabled_at', 'recovery_codes_left', 'passkeys', 'required'],
 } as const
@@ -59,7 +62,7 @@ export async function mySecondFactorRoutes(app: FastifyInstance, deps: MySecondF
     '/',
     {
       schema: {
-        summary: 'The caller\'s second factor',
+        summary: "The caller's second factor",
         operationId: 'getMySecondFactor',
         tags: ['account'],
         security: authSecurity,
@@ -135,7 +138,11 @@ export async function mySecondFactorRoutes(app: FastifyInstance, deps: MySecondF
       },
     },
     async (request) => {
-      const { recoveryCodes } = await secondFactor.confirmTotpEnrolment(requireAuth(request), request.body.code, readClientContext(request))
+      const { recoveryCodes } = await secondFactor.confirmTotpEnrolment(
+        requireAuth(request),
+        request.body.code,
+        readClientContext(request),
+      )
       return { recovery_codes: recoveryCodes }
     },
   )
@@ -146,7 +153,8 @@ export async function mySecondFactorRoutes(app: FastifyInstance, deps: MySecondF
       schema: {
         summary: 'Turn the second factor off',
         operationId: 'disableTotp',
-        description: 'Removes the TOTP secret and the recovery codes. Needs a recent authentication with the second factor.',
+        description:
+          'Removes the TOTP secret and the recovery codes. Needs a recent authentication with the second factor.',
         tags: ['account'],
         security: authSecurity,
         response: { 204: { type: 'null' }, ...problemResponses(400, 401, 403, 404, 503) },
@@ -165,12 +173,15 @@ export async function mySecondFactorRoutes(app: FastifyInstance, deps: MySecondF
       schema: {
         summary: 'Replace the recovery codes',
         operationId: 'regenerateRecoveryCodes',
-        description: 'Ten new codes; every earlier one stops working at once. Needs a recent authentication with the second factor.',
+        description:
+          'Ten new codes; every earlier one stops working at once. Needs a recent authentication with the second factor.',
         tags: ['account'],
         security: authSecurity,
         response: { 200: recoveryCodesSchema, ...problemResponses(400, 401, 403, 404, 503) },
       },
     },
-    async (request) => ({ recovery_codes: await secondFactor.regenerateRecoveryCodes(requireAuth(request), readClientContext(request)) }),
+    async (request) => ({
+      recovery_codes: await secondFactor.regenerateRecoveryCodes(requireAuth(request), readClientContext(request)),
+    }),
   )
 }

@@ -21,7 +21,15 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
 
   app.get(
     '/healthz',
-    { schema: { summary: 'The process is alive', operationId: 'checkHealth', security: [], tags: ['health'], response: { 200: statusSchema } } },
+    {
+      schema: {
+        summary: 'The process is alive',
+        operationId: 'checkHealth',
+        security: [],
+        tags: ['health'],
+        response: { 200: statusSchema },
+      },
+    },
     async () => ({ status: 'ok' }),
   )
 

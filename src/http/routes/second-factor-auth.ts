@@ -26,7 +26,10 @@ interface ProofBody {
 const proofProperties = {
   code: { type: 'string', minLength: 1, maxLength: 16, description: 'A TOTP code from the authenticator app.' },
   recovery_code: { type: 'string', minLength: 1, maxLength: 64, description: 'One of the recovery codes (used once).' },
-  passkey: { ...publicKeyCredentialSchema, description: 'A passkey assertion, for options from the matching `passkey-options` route.' },
+  passkey: {
+    ...publicKeyCredentialSchema,
+    description: 'A passkey assertion, for options from the matching `passkey-options` route.',
+  },
 } as const
 
 const challengeField = { type: 'string', minLength: 1, maxLength: 128 } as const
@@ -87,7 +90,11 @@ export async function secondFactorAuthRoutes(app: FastifyInstance, deps: SecondF
       refuseCrossSite(request)
       const proof = readProof(request.body, true)
       if (!proof) throw new TypeError('a required proof is missing')
-      const completed = await mfaSignIn.completeSignIn({ challenge: request.body.challenge, proof, ...readClientContext(request) })
+      const completed = await mfaSignIn.completeSignIn({
+        challenge: request.body.challenge,
+        proof,
+        ...readClientContext(request),
+      })
       return replyWithSignIn(reply, completed, replyDeps)
     },
   )
@@ -99,10 +106,16 @@ export async function secondFactorAuthRoutes(app: FastifyInstance, deps: SecondF
       schema: {
         summary: 'Passkey options for the second step of a sign-in',
         operationId: 'createSecondFactorPasskeyOptions',
-        description: 'Request options listing the account\'s passkeys, for `navigator.credentials.get()`; the assertion then goes to `POST /v1/auth/mfa` as `passkey`.',
+        description:
+          "Request options listing the account's passkeys, for `navigator.credentials.get()`; the assertion then goes to `POST /v1/auth/mfa` as `passkey`.",
         tags: ['auth'],
         security: [],
-        body: { type: 'object', properties: { challenge: challengeField }, required: ['challenge'], additionalProperties: false },
+        body: {
+          type: 'object',
+          properties: { challenge: challengeField },
+          required: ['challenge'],
+          additionalProperties: false,
+        },
         response: { 200: requestOptionsSchema, ...problemResponses(400, 401, 413, 415, 503) },
       },
     },
@@ -118,7 +131,7 @@ export async function secondFactorAuthRoutes(app: FastifyInstance, deps: SecondF
         summary: 'Re-authenticate the current session',
         operationId: 'reauthenticate',
         description:
-          'Renews the session\'s authentication time and methods (`auth_time`, `amr`) without a new session, for operations that answer `reauthentication_required`. An account without a second factor sends its password (or a passkey); an account with one sends a second factor (the password may come too). A bearer caller gets a new access token carrying the new claims.',
+          "Renews the session's authentication time and methods (`auth_time`, `amr`) without a new session, for operations that answer `reauthentication_required`. An account without a second factor sends its password (or a passkey); an account with one sends a second factor (the password may come too). A bearer caller gets a new access token carrying the new claims.",
         tags: ['auth'],
         security: authSecurity,
         body: {
@@ -156,7 +169,11 @@ export async function secondFactorAuthRoutes(app: FastifyInstance, deps: SecondF
         authenticated_at: renewed.session.authenticatedAt.toISOString(),
         amr: renewed.session.amr,
         ...(renewed.accessToken
-          ? { access_token: renewed.accessToken.accessToken, token_type: 'Bearer' as const, expires_in: renewed.accessToken.expiresInSeconds }
+          ? {
+              access_token: renewed.accessToken.accessToken,
+              token_type: 'Bearer' as const,
+              expires_in: renewed.accessToken.expiresInSeconds,
+            }
           : {}),
       }
     },
@@ -185,7 +202,8 @@ export async function secondFactorAuthRoutes(app: FastifyInstance, deps: SecondF
       schema: {
         summary: 'Passkey options for a sign-in without a username',
         operationId: 'createPasskeySignInOptions',
-        description: 'Request options with no credential list: the browser offers the discoverable passkeys it holds for this RP. User verification is required.',
+        description:
+          'Request options with no credential list: the browser offers the discoverable passkeys it holds for this RP. User verification is required.',
         tags: ['auth'],
         security: [],
         response: { 200: requestOptionsSchema, ...problemResponses(400, 413, 415, 503) },
@@ -217,7 +235,11 @@ export async function secondFactorAuthRoutes(app: FastifyInstance, deps: SecondF
     async (request, reply) => {
       const transport = request.body.mode ?? 'token'
       if (transport === 'cookie') refuseCrossSite(request)
-      const signedIn = await passkeys.signInWithPasskey({ response: request.body.credential, transport, ...readClientContext(request) })
+      const signedIn = await passkeys.signInWithPasskey({
+        response: request.body.credential,
+        transport,
+        ...readClientContext(request),
+      })
       return replyWithSignIn(reply, signedIn, replyDeps)
     },
   )

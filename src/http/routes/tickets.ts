@@ -65,7 +65,10 @@ export async function ticketRoutes(app: FastifyInstance, deps: TicketRouteDeps):
     },
     async (request, reply) => {
       const auth = requireAuth(request)
-      const issued = await tickets.issueTicket({ userId: auth.user.id, sessionId: auth.session.id }, request.body.audience)
+      const issued = await tickets.issueTicket(
+        { userId: auth.user.id, sessionId: auth.session.id },
+        request.body.audience,
+      )
       return reply.code(201).send({
         ticket: issued.ticket,
         audience: issued.audience,

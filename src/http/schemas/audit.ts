@@ -31,7 +31,22 @@ export const auditEventSchema = {
     node_id: { type: 'string' },
     details: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
   },
-  required: ['id', 'occurred_at', 'type', 'outcome', 'reason', 'actor_user_id', 'subject_user_id', 'username', 'ip', 'user_agent', 'session_id', 'request_id', 'node_id', 'details'],
+  required: [
+    'id',
+    'occurred_at',
+    'type',
+    'outcome',
+    'reason',
+    'actor_user_id',
+    'subject_user_id',
+    'username',
+    'ip',
+    'user_agent',
+    'session_id',
+    'request_id',
+    'node_id',
+    'details',
+  ],
 } as const
 
 export const alertSchema = {
@@ -45,7 +60,10 @@ export const alertSchema = {
     raised_at: { type: 'string', format: 'date-time' },
     window: {
       type: 'object',
-      properties: { starts_at: { type: 'string', format: 'date-time' }, ends_at: { type: 'string', format: 'date-time' } },
+      properties: {
+        starts_at: { type: 'string', format: 'date-time' },
+        ends_at: { type: 'string', format: 'date-time' },
+      },
       required: ['starts_at', 'ends_at'],
     },
     evidence: {
@@ -117,7 +135,11 @@ export function viewAlert(alert: AlertRecord) {
   // The API shows what the webhook receives, plus the delivery state.
   return {
     ...describeAlertForWebhook(alert),
-    delivery: { state: alert.deliveryState, attempts: alert.deliveryAttempts, delivered_at: alert.deliveredAt?.toISOString() ?? null },
+    delivery: {
+      state: alert.deliveryState,
+      attempts: alert.deliveryAttempts,
+      delivered_at: alert.deliveredAt?.toISOString() ?? null,
+    },
   }
 }
 

@@ -31,13 +31,21 @@ export const userSchema = {
   type: 'object',
   properties: {
     id: { type: 'string', format: 'uuid' },
-    username: { type: ['string', 'null'], description: 'Null for a guest account (made by a device sign-in), until it adds a username.' },
+    username: {
+      type: ['string', 'null'],
+      description: 'Null for a guest account (made by a device sign-in), until it adds a username.',
+    },
     roles: { type: 'array', items: { type: 'string' } },
     created_at: { type: 'string', format: 'date-time' },
-    disabled_at: { type: ['string', 'null'], format: 'date-time', description: 'When an administrator disabled the account; null while it is enabled.' },
+    disabled_at: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description: 'When an administrator disabled the account; null while it is enabled.',
+    },
     password_change_required: {
       type: 'boolean',
-      description: 'An administrator requires a new password: every route but `POST /v1/me/password`, `GET /v1/me` and sign-out answers `password_change_required` until then.',
+      description:
+        'An administrator requires a new password: every route but `POST /v1/me/password`, `GET /v1/me` and sign-out answers `password_change_required` until then.',
     },
   },
   required: ['id', 'username', 'roles', 'created_at', 'disabled_at', 'password_change_required'],
@@ -56,8 +64,16 @@ export const sessionSchema = {
     ip: { type: 'string' },
     user_agent: { type: 'string' },
     current: { type: 'boolean' },
-    authenticated_at: { type: 'string', format: 'date-time', description: 'The latest authentication: the sign-in or a re-authentication.' },
-    amr: { type: 'array', items: { type: 'string' }, description: 'How it was made (RFC 8176): pwd, otp, hwk, swk, user, mfa.' },
+    authenticated_at: {
+      type: 'string',
+      format: 'date-time',
+      description: 'The latest authentication: the sign-in or a re-authentication.',
+    },
+    amr: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'How it was made (RFC 8176): pwd, otp, hwk, swk, user, mfa.',
+    },
   },
   required: ['id', 'transport', 'created_at', 'last_seen_at', 'expires_at', 'ip', 'user_agent', 'current'],
 } as const

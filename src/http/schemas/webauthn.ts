@@ -27,7 +27,11 @@ export const creationOptionsSchema = {
     },
     pubKeyCredParams: {
       type: 'array',
-      items: { type: 'object', properties: { alg: { type: 'integer' }, type: { type: 'string' } }, required: ['alg', 'type'] },
+      items: {
+        type: 'object',
+        properties: { alg: { type: 'integer' }, type: { type: 'string' } },
+        required: ['alg', 'type'],
+      },
     },
     timeout: { type: 'integer' },
     excludeCredentials: { type: 'array', items: credentialDescriptor },
@@ -64,7 +68,8 @@ export const requestOptionsSchema = {
 /** A credential from `navigator.credentials.create()` or `.get()`, as `toJSON()` gives it. */
 export const publicKeyCredentialSchema = {
   type: 'object',
-  description: 'A PublicKeyCredential as its `toJSON()` gives it (RegistrationResponseJSON or AuthenticationResponseJSON).',
+  description:
+    'A PublicKeyCredential as its `toJSON()` gives it (RegistrationResponseJSON or AuthenticationResponseJSON).',
   properties: {
     id: { type: 'string', minLength: 1, maxLength: 1366 },
     rawId: { type: 'string', minLength: 1, maxLength: 1366 },

@@ -9,7 +9,19 @@
  * secret: whoever holds the backup can mint tokens, so it is kept like the data directory.
  * Restoring is moving that directory into place as TESSERA_DATA_DIR (docs/operations.md).
  */
-import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { backup, DatabaseSync } from 'node:sqlite'
 import { masterKeyFileName, readMasterKey } from '../master-key.ts'
@@ -76,7 +88,8 @@ export async function backUpDataDirectory(dataDir: string, target: string): Prom
     const copy = new DatabaseSync(partial)
     try {
       const check = copy.prepare('PRAGMA quick_check').get()
-      if (check?.quick_check !== 'ok') throw new BackupError(`The copy failed its integrity check: ${String(check?.quick_check)}`)
+      if (check?.quick_check !== 'ok')
+        throw new BackupError(`The copy failed its integrity check: ${String(check?.quick_check)}`)
     } finally {
       copy.close()
     }

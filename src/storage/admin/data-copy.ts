@@ -9,8 +9,7 @@ import type { Backends } from '../open.ts'
 import type { CopyReport } from '../copy-stores.ts'
 
 export type DataCopyOutcome =
-  | { outcome: 'no_source'; fileName: string }
-  | { outcome: 'copied'; report: CopyReport; layout: Backends['layout'] }
+  { outcome: 'no_source'; fileName: string } | { outcome: 'copied'; report: CopyReport; layout: Backends['layout'] }
 
 /** True when `dataDir` holds an embedded database to copy. */
 export async function hasEmbeddedDatabase(dataDir: string): Promise<boolean> {
@@ -30,7 +29,10 @@ export async function copyEmbeddedDatabase(
   try {
     const target = await openBackends(config.storage, { now: options.now })
     try {
-      const report = await copyStores(source, target.stores, { now: options.now, includeSessions: options.includeSessions })
+      const report = await copyStores(source, target.stores, {
+        now: options.now,
+        includeSessions: options.includeSessions,
+      })
       return { outcome: 'copied', report, layout: target.layout }
     } finally {
       await target.close()

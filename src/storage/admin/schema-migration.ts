@@ -6,8 +6,7 @@
 import type { Config } from '../../config/load.ts'
 
 export type SchemaMigrationReport =
-  | { backend: 'sqlite'; dataDir: string }
-  | { backend: 'postgres'; schema: string; applied: number[]; version: number }
+  { backend: 'sqlite'; dataDir: string } | { backend: 'postgres'; schema: string; applied: number[]; version: number }
 
 export async function migrateConfiguredSchema(config: Config, now: Date): Promise<SchemaMigrationReport> {
   const { postgres } = config.storage

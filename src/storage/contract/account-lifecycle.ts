@@ -24,20 +24,32 @@ export function testAccountLifecycleStores(openStores: OpenStores): void {
       assert.deepEqual(disabled?.disabledAt, secondsAfterEpoch(10))
       assert.deepEqual((await accounts.findUserById(user.id))?.updatedAt, secondsAfterEpoch(10))
       assert.equal((await accounts.setUserDisabled(user.id, null, secondsAfterEpoch(20)))?.disabledAt, null)
-      assert.equal(await accounts.setUserDisabled('00000000-0000-4000-8000-000000000000', null, secondsAfterEpoch(20)), null)
+      assert.equal(
+        await accounts.setUserDisabled('00000000-0000-4000-8000-000000000000', null, secondsAfterEpoch(20)),
+        null,
+      )
       assert.equal(await accounts.setPasswordChangeRequired(user.id, true, secondsAfterEpoch(30)), true)
       assert.equal((await accounts.findUserById(user.id))?.isPasswordChangeRequired, true)
       assert.equal(await accounts.setPasswordChangeRequired(user.id, false, secondsAfterEpoch(31)), true)
       assert.equal((await accounts.findUserById(user.id))?.isPasswordChangeRequired, false)
-      assert.equal(await accounts.setPasswordChangeRequired('00000000-0000-4000-8000-000000000000', true, secondsAfterEpoch(31)), false)
+      assert.equal(
+        await accounts.setPasswordChangeRequired('00000000-0000-4000-8000-000000000000', true, secondsAfterEpoch(31)),
+        false,
+      )
     })
 
     it('listUsers() with a key prefix keeps only the keys that start with it, in order, after the cursor', async (t) => {
       const { accounts } = await openStoresForTest(t, openStores)
-      for (const key of ['ann', 'anna', 'annabel', 'anne', 'bob', 'an', 'änne', 'anz']) await insertTestUser(accounts, { usernameKey: key, usernameSkeleton: null })
+      for (const key of ['ann', 'anna', 'annabel', 'anne', 'bob', 'an', 'änne', 'anz'])
+        await insertTestUser(accounts, { usernameKey: key, usernameSkeleton: null })
       const keys = async (options: { afterUsernameKey: string | null; limit: number; keyPrefix?: string }) =>
         (await accounts.listUsers(options)).map((user) => user.usernameKey)
-      assert.deepEqual(await keys({ afterUsernameKey: null, limit: 10, keyPrefix: 'ann' }), ['ann', 'anna', 'annabel', 'anne'])
+      assert.deepEqual(await keys({ afterUsernameKey: null, limit: 10, keyPrefix: 'ann' }), [
+        'ann',
+        'anna',
+        'annabel',
+        'anne',
+      ])
       assert.deepEqual(await keys({ afterUsernameKey: 'anna', limit: 2, keyPrefix: 'ann' }), ['annabel', 'anne'])
       assert.deepEqual(await keys({ afterUsernameKey: null, limit: 10, keyPrefix: 'än' }), ['änne'])
       assert.deepEqual(await keys({ afterUsernameKey: null, limit: 10, keyPrefix: 'x' }), [])
@@ -63,7 +75,11 @@ export function testAccountLifecycleStores(openStores: OpenStores): void {
       const kept = buildSessionRecord({ userId: other.id })
       await stores.sessions.insertSession(session)
       await stores.sessions.insertSession(kept)
-      await stores.refreshTokens.insertRefreshToken({ tokenHash: 'refresh-hash-of-the-deleted', sessionId: session.id, issuedAt: secondsAfterEpoch(1) })
+      await stores.refreshTokens.insertRefreshToken({
+        tokenHash: 'refresh-hash-of-the-deleted',
+        sessionId: session.id,
+        issuedAt: secondsAfterEpoch(1),
+      })
       await stores.secondFactors.savePendingTotp({
         id: 'totp-of-the-deleted',
         userId: user.id,
@@ -93,17 +109,40 @@ export function testAccountLifecycleStores(openStores: OpenStores): void {
       const byName = buildAuditEventRecord({ actorUserId: null, subjectUserId: null, username: 'alice' })
       const unrelated = buildAuditEventRecord({ actorUserId: 'user-3', subjectUserId: 'user-3', username: 'carol' })
       await audit.appendEvents([asActor, asSubject, byName, unrelated])
-      const changed = await audit.pseudonymizeSubject({ userId: 'user-1', pseudonymousUserId: '~u1', usernameKey: 'alice', pseudonymousUsername: '~alice' })
+      const changed = await audit.pseudonymizeSubject({
+        userId: 'user-1',
+        pseudonymousUserId: '~u1',
+        usernameKey: 'alice',
+        pseudonymousUsername: '~alice',
+      })
       assert.equal(changed, 3)
-      const after = new Map((await audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })).map((event) => [event.id, event]))
+      const after = new Map(
+        (await audit.queryEvents({}, { order: 'oldest_first', after: null, limit: 10 })).map((event) => [
+          event.id,
+          event,
+        ]),
+      )
       assert.deepEqual(after.get(asActor.id), { ...asActor, actorUserId: '~u1' })
       assert.deepEqual(after.get(asSubject.id), { ...asSubject, subjectUserId: '~u1', username: '~alice' })
       assert.deepEqual(after.get(byName.id), { ...byName, username: '~alice' })
       assert.deepEqual(after.get(unrelated.id), unrelated)
-      assert.equal((await audit.queryEvents({ userId: '~u1' }, { order: 'oldest_first', after: null, limit: 10 })).length, 2)
+      assert.equal(
+        (await audit.queryEvents({ userId: '~u1' }, { order: 'oldest_first', after: null, limit: 10 })).length,
+        2,
+      )
       // The trail stays append-only: only a `~` pseudonym may replace an id or a name.
-      await assert.rejects(audit.pseudonymizeSubject({ userId: 'user-3', pseudonymousUserId: 'someone-else', usernameKey: 'nobody', pseudonymousUsername: '~x' }))
-      assert.deepEqual((await audit.queryEvents({ userId: 'user-3' }, { order: 'oldest_first', after: null, limit: 10 }))[0], unrelated)
+      await assert.rejects(
+        audit.pseudonymizeSubject({
+          userId: 'user-3',
+          pseudonymousUserId: 'someone-else',
+          usernameKey: 'nobody',
+          pseudonymousUsername: '~x',
+        }),
+      )
+      assert.deepEqual(
+        (await audit.queryEvents({ userId: 'user-3' }, { order: 'oldest_first', after: null, limit: 10 }))[0],
+        unrelated,
+      )
     })
   })
 }

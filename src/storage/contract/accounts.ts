@@ -57,12 +57,20 @@ export function testAccountStore(openStores: OpenStores): void {
     it('listUsersWithoutSkeleton() pages by id and setUsernameSkeleton() sets a free skeleton once', async (t) => {
       const { accounts } = await openStoresForTest(t, openStores)
       const holder = buildUserRecord({ usernameKey: 'root', usernameSkeleton: 'root' })
-      const legacy = [0, 1, 2].map((index) => buildUserRecord({ id: `0000000${index}-0000-4000-8000-000000000000`, usernameSkeleton: null }))
+      const legacy = [0, 1, 2].map((index) =>
+        buildUserRecord({ id: `0000000${index}-0000-4000-8000-000000000000`, usernameSkeleton: null }),
+      )
       for (const user of [holder, ...legacy]) await accounts.insertUser(user)
       const firstPage = await accounts.listUsersWithoutSkeleton({ afterId: null, limit: 2 })
-      assert.deepEqual(firstPage.map((user) => user.id), legacy.slice(0, 2).map((user) => user.id))
+      assert.deepEqual(
+        firstPage.map((user) => user.id),
+        legacy.slice(0, 2).map((user) => user.id),
+      )
       const secondPage = await accounts.listUsersWithoutSkeleton({ afterId: firstPage.at(-1)?.id ?? null, limit: 2 })
-      assert.deepEqual(secondPage.map((user) => user.id), [legacy[2]?.id])
+      assert.deepEqual(
+        secondPage.map((user) => user.id),
+        [legacy[2]?.id],
+      )
       const [one, two] = legacy
       assert.equal(await accounts.setUsernameSkeleton(one?.id ?? '', 'r00t-skeleton'), true)
       assert.equal(await accounts.setUsernameSkeleton(one?.id ?? '', 'another'), false, 'a skeleton is set once')
@@ -205,7 +213,10 @@ export function testAccountStore(openStores: OpenStores): void {
       const { accounts } = await openStoresForTest(t, openStores)
       for (const key of ['alice', 'bob', 'carol']) await accounts.insertUser(buildUserRecord({ usernameKey: key }))
       const page = await accounts.listUsers({ afterUsernameKey: 'b', limit: 10 })
-      assert.deepEqual(page.map((user) => user.usernameKey), ['bob', 'carol'])
+      assert.deepEqual(
+        page.map((user) => user.usernameKey),
+        ['bob', 'carol'],
+      )
     })
 
     it('listUsers() returns whole records with their roles', async (t) => {

@@ -38,12 +38,18 @@ export function testAlertStore(openStores: OpenStores): void {
     it('listAlerts() lists newest first, filters by time and rule, and pages after a cursor', async (t) => {
       const { alerts } = await openStoresForTest(t, openStores)
       const made = [10, 20, 30, 40].map((second, index) =>
-        buildAlertRecord({ raisedAt: secondsAfterEpoch(second), rule: index % 2 === 0 ? 'brute_force' : 'password_spraying' }),
+        buildAlertRecord({
+          raisedAt: secondsAfterEpoch(second),
+          rule: index % 2 === 0 ? 'brute_force' : 'password_spraying',
+        }),
       )
       for (const alert of made) await alerts.insertAlert(alert)
       const newestFirst = [...made].reverse()
       assert.deepEqual(ids(await alerts.listAlerts(all)), ids(newestFirst))
-      assert.deepEqual(ids(await alerts.listAlerts({ ...all, since: secondsAfterEpoch(30) })), ids(newestFirst.slice(0, 2)))
+      assert.deepEqual(
+        ids(await alerts.listAlerts({ ...all, since: secondsAfterEpoch(30) })),
+        ids(newestFirst.slice(0, 2)),
+      )
       assert.deepEqual(ids(await alerts.listAlerts({ ...all, rule: 'brute_force' })), [made[2]?.id, made[0]?.id])
       const second = newestFirst[1] as AlertRecord
       assert.deepEqual(
@@ -57,7 +63,11 @@ export function testAlertStore(openStores: OpenStores): void {
       const dueEarly = buildAlertRecord({ deliveryState: 'pending', nextDeliveryAt: secondsAfterEpoch(10) })
       const dueNow = buildAlertRecord({ deliveryState: 'pending', nextDeliveryAt: secondsAfterEpoch(20) })
       const later = buildAlertRecord({ deliveryState: 'pending', nextDeliveryAt: secondsAfterEpoch(21) })
-      const delivered = buildAlertRecord({ deliveryState: 'delivered', nextDeliveryAt: null, deliveredAt: secondsAfterEpoch(5) })
+      const delivered = buildAlertRecord({
+        deliveryState: 'delivered',
+        nextDeliveryAt: null,
+        deliveredAt: secondsAfterEpoch(5),
+      })
       const unconfigured = buildAlertRecord()
       for (const alert of [dueNow, later, delivered, unconfigured, dueEarly]) await alerts.insertAlert(alert)
       assert.deepEqual(ids(await alerts.listAlertsDueForDelivery(secondsAfterEpoch(20), 10)), [dueEarly.id, dueNow.id])
@@ -68,7 +78,12 @@ export function testAlertStore(openStores: OpenStores): void {
       const { alerts } = await openStoresForTest(t, openStores)
       const alert = buildAlertRecord({ deliveryState: 'pending', nextDeliveryAt: secondsAfterEpoch(10) })
       await alerts.insertAlert(alert)
-      const update = { deliveryState: 'delivered' as const, deliveryAttempts: 2, nextDeliveryAt: null, deliveredAt: secondsAfterEpoch(12) }
+      const update = {
+        deliveryState: 'delivered' as const,
+        deliveryAttempts: 2,
+        nextDeliveryAt: null,
+        deliveredAt: secondsAfterEpoch(12),
+      }
       assert.equal(await alerts.updateAlertDelivery(alert.id, update), true)
       assert.deepEqual(await alerts.listAlerts(all), [{ ...alert, ...update }])
       assert.equal(await alerts.updateAlertDelivery('no-such-alert', update), false)

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { AuditEventRecord } from '../../core/audit/events.ts'
-import { buildAuditEventRecord, buildUserRecord, openStoresForTest, secondsAfterEpoch, type OpenStores } from './records.ts'
+import {
+  buildAuditEventRecord,
+  buildUserRecord,
+  openStoresForTest,
+  secondsAfterEpoch,
+  type OpenStores,
+} from './records.ts'
 
 const ids = (events: readonly AuditEventRecord[]) => events.map((event) => event.id)
 const oldestFirst = { order: 'oldest_first' as const, after: null, limit: 100 }
@@ -21,7 +27,14 @@ export function testAuditStore(openStores: OpenStores, options: { hasTransaction
         userAgent: 'Mozilla/5.0 ü',
         details: { role: 'admin', count: 3, isFirst: true, note: null },
       })
-      const bare = buildAuditEventRecord({ reason: null, subjectUserId: null, username: null, ip: null, userAgent: null, requestId: null })
+      const bare = buildAuditEventRecord({
+        reason: null,
+        subjectUserId: null,
+        username: null,
+        ip: null,
+        userAgent: null,
+        requestId: null,
+      })
       await audit.appendEvents([event, bare])
       assert.deepEqual(
         (await audit.queryEvents({}, oldestFirst)).sort((a, b) => a.id.localeCompare(b.id)),
@@ -43,23 +56,46 @@ export function testAuditStore(openStores: OpenStores, options: { hasTransaction
         buildAuditEventRecord({ id: `0000000${index}-event`, occurredAt: secondsAfterEpoch(second) }),
       )
       await audit.appendEvents(events)
-      const sorted = [...events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.id.localeCompare(b.id))
+      const sorted = [...events].sort(
+        (a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.id.localeCompare(b.id),
+      )
       assert.deepEqual(ids(await audit.queryEvents({}, oldestFirst)), ids(sorted))
-      assert.deepEqual(ids(await audit.queryEvents({}, { ...oldestFirst, order: 'newest_first' })), ids(sorted).reverse())
+      assert.deepEqual(
+        ids(await audit.queryEvents({}, { ...oldestFirst, order: 'newest_first' })),
+        ids(sorted).reverse(),
+      )
       const second = sorted[1] as AuditEventRecord
-      const page = await audit.queryEvents({}, { order: 'oldest_first', after: { occurredAt: second.occurredAt, id: second.id }, limit: 2 })
+      const page = await audit.queryEvents(
+        {},
+        { order: 'oldest_first', after: { occurredAt: second.occurredAt, id: second.id }, limit: 2 },
+      )
       assert.deepEqual(ids(page), ids(sorted.slice(2, 4)))
-      const before = await audit.queryEvents({}, { order: 'newest_first', after: { occurredAt: second.occurredAt, id: second.id }, limit: 10 })
+      const before = await audit.queryEvents(
+        {},
+        { order: 'newest_first', after: { occurredAt: second.occurredAt, id: second.id }, limit: 10 },
+      )
       assert.deepEqual(ids(before), ids(sorted.slice(0, 1)))
     })
 
     it('queryEvents() filters by user (actor or subject), types, outcome, ip, username and time range', async (t) => {
       const { audit } = await openStoresForTest(t, openStores)
       const asSubject = buildAuditEventRecord({ subjectUserId: 'u1', occurredAt: secondsAfterEpoch(10) })
-      const asActor = buildAuditEventRecord({ actorUserId: 'u1', subjectUserId: 'u2', type: 'role_granted', outcome: 'success', occurredAt: secondsAfterEpoch(20) })
-      const other = buildAuditEventRecord({ subjectUserId: 'u3', ip: '198.51.100.7', username: 'bob', occurredAt: secondsAfterEpoch(30) })
+      const asActor = buildAuditEventRecord({
+        actorUserId: 'u1',
+        subjectUserId: 'u2',
+        type: 'role_granted',
+        outcome: 'success',
+        occurredAt: secondsAfterEpoch(20),
+      })
+      const other = buildAuditEventRecord({
+        subjectUserId: 'u3',
+        ip: '198.51.100.7',
+        username: 'bob',
+        occurredAt: secondsAfterEpoch(30),
+      })
       await audit.appendEvents([asSubject, asActor, other])
-      const query = async (filter: Parameters<typeof audit.queryEvents>[0]) => ids(await audit.queryEvents(filter, oldestFirst)).sort()
+      const query = async (filter: Parameters<typeof audit.queryEvents>[0]) =>
+        ids(await audit.queryEvents(filter, oldestFirst)).sort()
       assert.deepEqual(await query({ userId: 'u1' }), [asSubject.id, asActor.id].sort())
       assert.deepEqual(await query({ types: ['role_granted', 'logged_out'] }), [asActor.id])
       assert.deepEqual(await query({ types: [] }), [])
@@ -74,15 +110,27 @@ export function testAuditStore(openStores: OpenStores, options: { hasTransaction
     it('hasPriorUserEvent() looks only before the instant, and at the address when one is given', async (t) => {
       const { audit } = await openStoresForTest(t, openStores)
       await audit.appendEvents([
-        buildAuditEventRecord({ type: 'login_succeeded', outcome: 'success', subjectUserId: 'u1', ip: '192.0.2.1', occurredAt: secondsAfterEpoch(10) }),
+        buildAuditEventRecord({
+          type: 'login_succeeded',
+          outcome: 'success',
+          subjectUserId: 'u1',
+          ip: '192.0.2.1',
+          occurredAt: secondsAfterEpoch(10),
+        }),
       ])
       const query = { subjectUserId: 'u1', type: 'login_succeeded' as const, outcome: 'success' as const }
       assert.equal(await audit.hasPriorUserEvent({ ...query, before: secondsAfterEpoch(11) }), true)
       assert.equal(await audit.hasPriorUserEvent({ ...query, before: secondsAfterEpoch(10) }), false)
       assert.equal(await audit.hasPriorUserEvent({ ...query, before: secondsAfterEpoch(11), ip: '192.0.2.1' }), true)
       assert.equal(await audit.hasPriorUserEvent({ ...query, before: secondsAfterEpoch(11), ip: '192.0.2.2' }), false)
-      assert.equal(await audit.hasPriorUserEvent({ ...query, subjectUserId: 'u2', before: secondsAfterEpoch(11) }), false)
-      assert.equal(await audit.hasPriorUserEvent({ ...query, outcome: 'failure', before: secondsAfterEpoch(11) }), false)
+      assert.equal(
+        await audit.hasPriorUserEvent({ ...query, subjectUserId: 'u2', before: secondsAfterEpoch(11) }),
+        false,
+      )
+      assert.equal(
+        await audit.hasPriorUserEvent({ ...query, outcome: 'failure', before: secondsAfterEpoch(11) }),
+        false,
+      )
     })
 
     it('countEventsByType() counts by type and outcome inside the range only', async (t) => {
@@ -92,8 +140,17 @@ export function testAuditStore(openStores: OpenStores, options: { hasTransaction
         buildAuditEventRecord({ occurredAt: secondsAfterEpoch(2) }),
         buildAuditEventRecord({ type: 'login_succeeded', outcome: 'success', occurredAt: secondsAfterEpoch(3) }),
         buildAuditEventRecord({ occurredAt: secondsAfterEpoch(10) }),
-        buildAuditEventRecord({ type: 'login_throttled', reason: 'account_throttled', occurredAt: secondsAfterEpoch(4) }),
-        buildAuditEventRecord({ type: 'login_throttled', reason: 'account_throttled', occurredAt: secondsAfterEpoch(5), details: { repeated: 41 } }),
+        buildAuditEventRecord({
+          type: 'login_throttled',
+          reason: 'account_throttled',
+          occurredAt: secondsAfterEpoch(4),
+        }),
+        buildAuditEventRecord({
+          type: 'login_throttled',
+          reason: 'account_throttled',
+          occurredAt: secondsAfterEpoch(5),
+          details: { repeated: 41 },
+        }),
       ])
       const counts = await audit.countEventsByType(secondsAfterEpoch(1), secondsAfterEpoch(10))
       assert.deepEqual(

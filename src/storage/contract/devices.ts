@@ -7,7 +7,14 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { guestUsernameKeyPrefix, type DeviceRecord } from '../../core/devices/store.ts'
-import { buildUserRecord, contractEpoch, insertTestUser, openStoresForTest, secondsAfterEpoch, type OpenStores } from './records.ts'
+import {
+  buildUserRecord,
+  contractEpoch,
+  insertTestUser,
+  openStoresForTest,
+  secondsAfterEpoch,
+  type OpenStores,
+} from './records.ts'
 
 function buildDevice(overrides: Partial<DeviceRecord> & { userId: string }): DeviceRecord {
   return {
@@ -35,7 +42,12 @@ function buildGuest(createdAt = contractEpoch) {
 }
 
 function credentialsFor(name: string) {
-  return { username: name, usernameKey: name, usernameSkeleton: `skeleton-of-${name}`, passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA' }
+  return {
+    username: name,
+    usernameKey: name,
+    usernameSkeleton: `skeleton-of-${name}`,
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
+  }
 }
 
 export function testDeviceStore(openStores: OpenStores): void {
@@ -57,7 +69,10 @@ export function testDeviceStore(openStores: OpenStores): void {
       const [first, second] = [await insertTestUser(stores.accounts), await insertTestUser(stores.accounts)]
       const device = buildDevice({ userId: first.id })
       await stores.devices.insertDevice(device)
-      assert.equal(await stores.devices.insertDevice(buildDevice({ userId: second.id, deviceId: device.deviceId })), 'device_taken')
+      assert.equal(
+        await stores.devices.insertDevice(buildDevice({ userId: second.id, deviceId: device.deviceId })),
+        'device_taken',
+      )
       assert.equal((await stores.devices.findDeviceByDeviceId(device.deviceId))?.userId, first.id)
     })
 
@@ -88,14 +103,41 @@ export function testDeviceStore(openStores: OpenStores): void {
       const guest = buildGuest()
       await stores.accounts.insertUser(guest)
       const member = await insertTestUser(stores.accounts)
-      assert.equal(await stores.devices.setGuestCredentials(guest.id, credentialsFor(member.usernameKey), ['user'], secondsAfterEpoch(1)), 'username_taken')
+      assert.equal(
+        await stores.devices.setGuestCredentials(
+          guest.id,
+          credentialsFor(member.usernameKey),
+          ['user'],
+          secondsAfterEpoch(1),
+        ),
+        'username_taken',
+      )
       assert.deepEqual((await stores.accounts.findUserById(guest.id))?.roles, ['guest'])
-      assert.equal(await stores.devices.setGuestCredentials(guest.id, credentialsFor('new-name'), ['user'], secondsAfterEpoch(1)), 'set')
+      assert.equal(
+        await stores.devices.setGuestCredentials(guest.id, credentialsFor('new-name'), ['user'], secondsAfterEpoch(1)),
+        'set',
+      )
       const named = await stores.accounts.findUserById(guest.id)
       assert.equal(named?.usernameKey, 'new-name')
       assert.deepEqual(named?.roles, ['user'])
-      assert.equal(await stores.devices.setGuestCredentials(guest.id, credentialsFor('other-name'), ['user'], secondsAfterEpoch(2)), 'not_guest')
-      assert.equal(await stores.devices.setGuestCredentials(member.id, credentialsFor('third-name'), ['user'], secondsAfterEpoch(2)), 'not_guest')
+      assert.equal(
+        await stores.devices.setGuestCredentials(
+          guest.id,
+          credentialsFor('other-name'),
+          ['user'],
+          secondsAfterEpoch(2),
+        ),
+        'not_guest',
+      )
+      assert.equal(
+        await stores.devices.setGuestCredentials(
+          member.id,
+          credentialsFor('third-name'),
+          ['user'],
+          secondsAfterEpoch(2),
+        ),
+        'not_guest',
+      )
     })
 
     it('of 20 simultaneous setGuestCredentials() for one guest exactly one is set', async (t) => {
@@ -103,7 +145,9 @@ export function testDeviceStore(openStores: OpenStores): void {
       const guest = buildGuest()
       await stores.accounts.insertUser(guest)
       const outcomes = await Promise.all(
-        Array.from({ length: 20 }, (_, index) => stores.devices.setGuestCredentials(guest.id, credentialsFor(`name-${index}`), ['user'], secondsAfterEpoch(1))),
+        Array.from({ length: 20 }, (_, index) =>
+          stores.devices.setGuestCredentials(guest.id, credentialsFor(`name-${index}`), ['user'], secondsAfterEpoch(1)),
+        ),
       )
       assert.equal(outcomes.filter((outcome) => outcome === 'set').length, 1, outcomes.join(','))
     })

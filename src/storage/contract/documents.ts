@@ -8,11 +8,22 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import type { DocumentStore } from '../../core/documents/store.ts'
 import type { Stores } from '../../core/stores.ts'
-import { buildSessionRecord, buildTokenSessionRecord, insertTestUser, openStoresForTest, secondsAfterEpoch, type OpenStores } from './records.ts'
+import {
+  buildSessionRecord,
+  buildTokenSessionRecord,
+  insertTestUser,
+  openStoresForTest,
+  secondsAfterEpoch,
+  type OpenStores,
+} from './records.ts'
 
 type Owned = { stores: Stores; store: DocumentStore; ownerId: string }
 
-function testVersionedWrites(kind: string, openOwned: (t: TestContext) => Promise<Owned>, missingOwnerId: string): void {
+function testVersionedWrites(
+  kind: string,
+  openOwned: (t: TestContext) => Promise<Owned>,
+  missingOwnerId: string,
+): void {
   it(`${kind}: readDocument() is null until the first write`, async (t) => {
     const { store, ownerId } = await openOwned(t)
     assert.equal(await store.readDocument(ownerId), null)
@@ -31,7 +42,11 @@ function testVersionedWrites(kind: string, openOwned: (t: TestContext) => Promis
     await store.writeDocument(ownerId, '{"a":1}', 0)
     await store.writeDocument(ownerId, '{"a":2}', 1)
     for (const version of [0, 1, 3, 99]) {
-      assert.deepEqual(await store.writeDocument(ownerId, '{"a":"lost"}', version), { outcome: 'stale' }, `version ${version}`)
+      assert.deepEqual(
+        await store.writeDocument(ownerId, '{"a":"lost"}', version),
+        { outcome: 'stale' },
+        `version ${version}`,
+      )
     }
     assert.deepEqual(await store.readDocument(ownerId), { json: '{"a":2}', version: 2 })
   })
@@ -69,7 +84,9 @@ function testVersionedWrites(kind: string, openOwned: (t: TestContext) => Promis
 
   it(`${kind}: of 50 simultaneous first writes exactly one wins`, async (t) => {
     const { store, ownerId } = await openOwned(t)
-    const outcomes = await Promise.all(Array.from({ length: 50 }, (_, index) => store.writeDocument(ownerId, `{"n":${index}}`, 0)))
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => store.writeDocument(ownerId, `{"n":${index}}`, 0)),
+    )
     assert.equal(outcomes.filter((outcome) => outcome.outcome === 'written').length, 1)
     assert.equal((await store.readDocument(ownerId))?.version, 1)
   })
@@ -109,7 +126,7 @@ export function testSessionDataStore(openStores: OpenStores): void {
       assert.equal(await stores.sessionData.readDocument(fourth), null)
     })
 
-    it('a new session with data of its own does not see another session\'s', async (t) => {
+    it("a new session with data of its own does not see another session's", async (t) => {
       const { stores, ownerId } = await openOwned(t)
       await stores.sessionData.writeDocument(ownerId, '{"mine":true}', 0)
       const user = await insertTestUser(stores.accounts)
@@ -130,7 +147,7 @@ export function testPlayerDataStore(openStores: OpenStores): void {
   describe('DocumentStore (player data)', () => {
     testVersionedWrites('player data', openOwned, 'no-such-user')
 
-    it('player data outlives the user\'s sessions', async (t) => {
+    it("player data outlives the user's sessions", async (t) => {
       const { stores, ownerId } = await openOwned(t)
       const session = buildTokenSessionRecord({ userId: ownerId })
       await stores.sessions.insertSession(session)

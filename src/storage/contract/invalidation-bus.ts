@@ -23,7 +23,8 @@ function createRecorder(): InvalidationListener & { received: Invalidation[] } {
 async function waitForMessages(recorder: { received: Invalidation[] }, count: number): Promise<void> {
   const deadline = Date.now() + deliveryLimitMs
   while (recorder.received.length < count) {
-    if (Date.now() > deadline) assert.fail(`expected ${count} message(s) within ${deliveryLimitMs} ms, got ${recorder.received.length}`)
+    if (Date.now() > deadline)
+      assert.fail(`expected ${count} message(s) within ${deliveryLimitMs} ms, got ${recorder.received.length}`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }

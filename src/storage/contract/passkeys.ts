@@ -42,7 +42,11 @@ export function testPasskeyStore(openStores: OpenStores): void {
     it('insertPasskey() stores a passkey that findPasskey() and listUserPasskeys() return field for field', async (t) => {
       const { store, userId } = await openWithUser(t, openStores)
       const first = buildPasskey(userId, { isBackupEligible: true, transports: [] })
-      const second = buildPasskey(userId, { createdAt: secondsAfterEpoch(5), lastUsedAt: secondsAfterEpoch(6), counter: 9 })
+      const second = buildPasskey(userId, {
+        createdAt: secondsAfterEpoch(5),
+        lastUsedAt: secondsAfterEpoch(6),
+        counter: 9,
+      })
       assert.equal(await store.insertPasskey(second), 'inserted')
       assert.equal(await store.insertPasskey(first), 'inserted')
       assert.deepEqual(await store.findPasskey(first.id), first)
@@ -66,7 +70,11 @@ export function testPasskeyStore(openStores: OpenStores): void {
       assert.equal(await store.recordPasskeyUse(counting.id, 5, secondsAfterEpoch(1)), false)
       assert.equal(await store.recordPasskeyUse(counting.id, 4, secondsAfterEpoch(1)), false)
       assert.equal(await store.recordPasskeyUse(counting.id, 6, secondsAfterEpoch(2)), true)
-      assert.deepEqual(await store.findPasskey(counting.id), { ...counting, counter: 6, lastUsedAt: secondsAfterEpoch(2) })
+      assert.deepEqual(await store.findPasskey(counting.id), {
+        ...counting,
+        counter: 6,
+        lastUsedAt: secondsAfterEpoch(2),
+      })
       const counterless = buildPasskey(userId)
       await store.insertPasskey(counterless)
       assert.equal(await store.recordPasskeyUse(counterless.id, 0, secondsAfterEpoch(3)), true)
@@ -78,11 +86,13 @@ export function testPasskeyStore(openStores: OpenStores): void {
       const { store, userId } = await openWithUser(t, openStores)
       const passkey = buildPasskey(userId, { counter: 1 })
       await store.insertPasskey(passkey)
-      const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.recordPasskeyUse(passkey.id, 2, secondsAfterEpoch(1))))
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () => store.recordPasskeyUse(passkey.id, 2, secondsAfterEpoch(1))),
+      )
       assert.equal(outcomes.filter(Boolean).length, 1)
     })
 
-    it('renamePasskey() and deletePasskey() act on the owner\'s passkeys only', async (t) => {
+    it("renamePasskey() and deletePasskey() act on the owner's passkeys only", async (t) => {
       const { store, userId, stores } = await openWithUser(t, openStores)
       const other = await insertTestUser(stores.accounts)
       const passkey = buildPasskey(userId)
@@ -118,7 +128,9 @@ export function testPasskeyStore(openStores: OpenStores): void {
       const { store } = await openWithUser(t, openStores)
       const challenge = buildChallenge()
       await store.insertWebAuthnChallenge(challenge)
-      const taken = await Promise.all(Array.from({ length: 20 }, () => store.consumeWebAuthnChallenge(challenge.challengeHash, secondsAfterEpoch(1))))
+      const taken = await Promise.all(
+        Array.from({ length: 20 }, () => store.consumeWebAuthnChallenge(challenge.challengeHash, secondsAfterEpoch(1))),
+      )
       assert.equal(taken.filter((outcome) => outcome !== null).length, 1)
     })
   })

@@ -40,12 +40,17 @@ export function insideUnitOfWork(openStores: OpenStores): OpenStores {
     let finish = () => {}
     const finished = new Promise<void>((resolve) => (finish = resolve))
     let bound: ((tx: Parameters<Parameters<BackendStores['runUnitOfWork']>[0]>[0]) => void) | null = null
-    const ready = new Promise<Parameters<Parameters<BackendStores['runUnitOfWork']>[0]>[0]>((resolve) => (bound = resolve))
+    const ready = new Promise<Parameters<Parameters<BackendStores['runUnitOfWork']>[0]>[0]>(
+      (resolve) => (bound = resolve),
+    )
     const unitOfWork = outer.runUnitOfWork(async (tx) => {
       bound?.(tx)
       await finished
     })
-    const tx = await Promise.race([ready, unitOfWork.then(() => Promise.reject(new Error('the unit of work ended early')))])
+    const tx = await Promise.race([
+      ready,
+      unitOfWork.then(() => Promise.reject(new Error('the unit of work ended early'))),
+    ])
     return {
       ...tx,
       runUnitOfWork: (work) => work(tx),
@@ -79,10 +84,7 @@ export function buildUserRecord(overrides: Partial<UserRecord> = {}): UserRecord
 }
 
 /** Inserts a user (sessions refer to one) and returns it. */
-export async function insertTestUser(
-  accounts: AccountStore,
-  overrides: Partial<UserRecord> = {},
-): Promise<UserRecord> {
+export async function insertTestUser(accounts: AccountStore, overrides: Partial<UserRecord> = {}): Promise<UserRecord> {
   const user = buildUserRecord(overrides)
   const outcome = await accounts.insertUser(user)
   if (outcome !== 'inserted') throw new Error(`could not insert test user ${user.usernameKey}`)

@@ -62,7 +62,11 @@ export function testRefreshTokenStore(openStores: OpenStores): void {
     it('insertRefreshToken() refuses a second current token for the same family', async (t) => {
       const { refreshTokens, session } = await openWithFamily(t, openStores)
       await assert.rejects(
-        refreshTokens.insertRefreshToken({ tokenHash: 'refresh-other', sessionId: session.id, issuedAt: contractEpoch }),
+        refreshTokens.insertRefreshToken({
+          tokenHash: 'refresh-other',
+          sessionId: session.id,
+          issuedAt: contractEpoch,
+        }),
       )
       assert.equal(await refreshTokens.findRefreshToken('refresh-other'), null)
     })
@@ -178,8 +182,15 @@ export function testRefreshTokenStore(openStores: OpenStores): void {
     it('rotateRefreshToken() detects reuse of any earlier token of the family, not only the last one', async (t) => {
       const { refreshTokens, sessions, session } = await openWithFamily(t, openStores)
       let seconds = 60
-      for (const [presented, successor] of [['refresh-1', 'refresh-2'], ['refresh-2', 'refresh-3'], ['refresh-3', 'refresh-4']] as const) {
-        assert.equal((await refreshTokens.rotateRefreshToken(rotationAt(presented, successor, seconds))).outcome, 'rotated')
+      for (const [presented, successor] of [
+        ['refresh-1', 'refresh-2'],
+        ['refresh-2', 'refresh-3'],
+        ['refresh-3', 'refresh-4'],
+      ] as const) {
+        assert.equal(
+          (await refreshTokens.rotateRefreshToken(rotationAt(presented, successor, seconds))).outcome,
+          'rotated',
+        )
         seconds += 600
       }
       const replay = await refreshTokens.rotateRefreshToken(rotationAt('refresh-1', 'refresh-2', seconds))
@@ -207,7 +218,10 @@ export function testRefreshTokenStore(openStores: OpenStores): void {
       assert.equal(await sessions.findSessionById(session.id), null)
       assert.deepEqual(await sessions.findSessionById(sibling.id), sibling)
       assert.deepEqual(await sessions.findSessionById(cookieSession.id), cookieSession)
-      assert.equal((await refreshTokens.rotateRefreshToken(rotationAt('sibling-1', 'sibling-2', 601))).outcome, 'rotated')
+      assert.equal(
+        (await refreshTokens.rotateRefreshToken(rotationAt('sibling-1', 'sibling-2', 601))).outcome,
+        'rotated',
+      )
     })
 
     it('rotateRefreshToken() lets exactly one of many concurrent presenters of a token rotate it', async (t) => {

@@ -27,7 +27,14 @@ export function testSchedulerLockStore(openStores: OpenStores): void {
     it('completeJobRun() records the occurrence so no one runs it again', async (t) => {
       const { schedulerLocks } = await openStoresForTest(t, openStores)
       await schedulerLocks.acquireJobLease(lease('node-a', 300, 301))
-      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(300) }), true)
+      assert.equal(
+        await schedulerLocks.completeJobRun({
+          job: 'security-review',
+          owner: 'node-a',
+          occurrenceAt: secondsAfterEpoch(300),
+        }),
+        true,
+      )
       assert.deepEqual(await schedulerLocks.findLastCompletedRun('security-review'), secondsAfterEpoch(300))
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 300, 302)), false)
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-a', 300, 303)), false)
@@ -39,7 +46,14 @@ export function testSchedulerLockStore(openStores: OpenStores): void {
       await schedulerLocks.acquireJobLease(lease('node-a', 300, 301, 361))
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 300, 360)), false)
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 300, 361)), true)
-      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(300) }), false)
+      assert.equal(
+        await schedulerLocks.completeJobRun({
+          job: 'security-review',
+          owner: 'node-a',
+          occurrenceAt: secondsAfterEpoch(300),
+        }),
+        false,
+      )
       assert.equal(await schedulerLocks.findLastCompletedRun('security-review'), null)
     })
 
@@ -48,18 +62,43 @@ export function testSchedulerLockStore(openStores: OpenStores): void {
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-a', 300, 301)), true)
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-a', 300, 330, 400)), true)
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 300, 370)), false)
-      await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(300) })
+      await schedulerLocks.completeJobRun({
+        job: 'security-review',
+        owner: 'node-a',
+        occurrenceAt: secondsAfterEpoch(300),
+      })
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 200, 401)), false)
     })
 
     it('completeJobRun() refuses a non-holder and never moves the completed occurrence back', async (t) => {
       const { schedulerLocks } = await openStoresForTest(t, openStores)
       await schedulerLocks.acquireJobLease(lease('node-a', 600, 601))
-      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-b', occurrenceAt: secondsAfterEpoch(600) }), false)
+      assert.equal(
+        await schedulerLocks.completeJobRun({
+          job: 'security-review',
+          owner: 'node-b',
+          occurrenceAt: secondsAfterEpoch(600),
+        }),
+        false,
+      )
       assert.equal(await schedulerLocks.findLastCompletedRun('security-review'), null)
-      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(600) }), true)
+      assert.equal(
+        await schedulerLocks.completeJobRun({
+          job: 'security-review',
+          owner: 'node-a',
+          occurrenceAt: secondsAfterEpoch(600),
+        }),
+        true,
+      )
       await schedulerLocks.acquireJobLease(lease('node-a', 900, 901))
-      assert.equal(await schedulerLocks.completeJobRun({ job: 'security-review', owner: 'node-a', occurrenceAt: secondsAfterEpoch(300) }), true)
+      assert.equal(
+        await schedulerLocks.completeJobRun({
+          job: 'security-review',
+          owner: 'node-a',
+          occurrenceAt: secondsAfterEpoch(300),
+        }),
+        true,
+      )
       assert.deepEqual(await schedulerLocks.findLastCompletedRun('security-review'), secondsAfterEpoch(600))
       assert.equal(await schedulerLocks.acquireJobLease(lease('node-b', 900, 902)), true)
     })

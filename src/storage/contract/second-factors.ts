@@ -57,7 +57,11 @@ export function testSecondFactorStore(openStores: OpenStores): void {
       assert.equal(await store.confirmTotp(userId, 'another-secret', 10, secondsAfterEpoch(1)), false)
       assert.equal(await store.confirmTotp(userId, pending.id, 10, secondsAfterEpoch(1)), true)
       assert.equal(await store.confirmTotp(userId, pending.id, 11, secondsAfterEpoch(2)), false)
-      assert.deepEqual(await store.findTotp(userId), { ...pending, lastUsedStep: 10, confirmedAt: secondsAfterEpoch(1) })
+      assert.deepEqual(await store.findTotp(userId), {
+        ...pending,
+        lastUsedStep: 10,
+        confirmedAt: secondsAfterEpoch(1),
+      })
       assert.equal(await store.savePendingTotp(buildTotp(userId)), false)
       assert.equal((await store.findTotp(userId))?.id, pending.id)
     })
@@ -111,7 +115,9 @@ export function testSecondFactorStore(openStores: OpenStores): void {
     it('consumeRecoveryCode() lets exactly one of 20 simultaneous uses of one code through', async (t) => {
       const { store, userId } = await openWithUser(t, openStores)
       await store.replaceRecoveryCodes(userId, ['only'], contractEpoch)
-      const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.consumeRecoveryCode(userId, 'only', secondsAfterEpoch(1))))
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () => store.consumeRecoveryCode(userId, 'only', secondsAfterEpoch(1))),
+      )
       assert.equal(outcomes.filter(Boolean).length, 1)
     })
 
@@ -130,7 +136,10 @@ export function testSecondFactorStore(openStores: OpenStores): void {
       assert.deepEqual(await store.findMfaChallenge(challenge.tokenHash, secondsAfterEpoch(1)), challenge)
       assert.deepEqual(await store.takeMfaChallengeAttempt(challenge.tokenHash, secondsAfterEpoch(1)), challenge)
       assert.equal((await store.findMfaChallenge(challenge.tokenHash, secondsAfterEpoch(1)))?.attemptsLeft, 1)
-      assert.deepEqual(await store.consumeMfaChallenge(challenge.tokenHash, secondsAfterEpoch(2)), { ...challenge, attemptsLeft: 1 })
+      assert.deepEqual(await store.consumeMfaChallenge(challenge.tokenHash, secondsAfterEpoch(2)), {
+        ...challenge,
+        attemptsLeft: 1,
+      })
       assert.equal(await store.consumeMfaChallenge(challenge.tokenHash, secondsAfterEpoch(2)), null)
       assert.equal(await store.findMfaChallenge(challenge.tokenHash, secondsAfterEpoch(2)), null)
     })
@@ -148,7 +157,10 @@ export function testSecondFactorStore(openStores: OpenStores): void {
       assert.equal(await store.takeMfaChallengeAttempt(spent.tokenHash, secondsAfterEpoch(1)), null)
       assert.equal(await store.findMfaChallenge(spent.tokenHash, secondsAfterEpoch(1)), null)
       // The request that took the last attempt may still complete the sign-in with it.
-      assert.deepEqual(await store.consumeMfaChallenge(spent.tokenHash, secondsAfterEpoch(1)), { ...spent, attemptsLeft: 0 })
+      assert.deepEqual(await store.consumeMfaChallenge(spent.tokenHash, secondsAfterEpoch(1)), {
+        ...spent,
+        attemptsLeft: 0,
+      })
       assert.equal(await store.deleteExpiredMfaChallenges(secondsAfterEpoch(299)), 0)
       assert.equal(await store.deleteExpiredMfaChallenges(secondsAfterEpoch(300)), 1)
     })
@@ -157,7 +169,9 @@ export function testSecondFactorStore(openStores: OpenStores): void {
       const { store, userId } = await openWithUser(t, openStores)
       const challenge = buildChallenge(userId, { attemptsLeft: 5 })
       await store.insertMfaChallenge(challenge)
-      const taken = await Promise.all(Array.from({ length: 30 }, () => store.takeMfaChallengeAttempt(challenge.tokenHash, secondsAfterEpoch(1))))
+      const taken = await Promise.all(
+        Array.from({ length: 30 }, () => store.takeMfaChallengeAttempt(challenge.tokenHash, secondsAfterEpoch(1))),
+      )
       assert.equal(taken.filter((outcome) => outcome !== null).length, 5)
     })
 
@@ -165,7 +179,9 @@ export function testSecondFactorStore(openStores: OpenStores): void {
       const { store, userId } = await openWithUser(t, openStores)
       const challenge = buildChallenge(userId)
       await store.insertMfaChallenge(challenge)
-      const consumed = await Promise.all(Array.from({ length: 20 }, () => store.consumeMfaChallenge(challenge.tokenHash, secondsAfterEpoch(1))))
+      const consumed = await Promise.all(
+        Array.from({ length: 20 }, () => store.consumeMfaChallenge(challenge.tokenHash, secondsAfterEpoch(1))),
+      )
       assert.equal(consumed.filter((outcome) => outcome !== null).length, 1)
     })
   })

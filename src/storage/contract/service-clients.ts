@@ -51,7 +51,10 @@ export function testServiceClientStore(openStores: OpenStores): void {
       const clients = ['match-maker', 'chat', 'game-server'].map((name) => buildServiceClientRecord({ name }))
       for (const client of clients) await serviceClients.insertServiceClient(client)
       const listed = await serviceClients.listServiceClients()
-      assert.deepEqual(listed.map((client) => client.name), ['chat', 'game-server', 'match-maker'])
+      assert.deepEqual(
+        listed.map((client) => client.name),
+        ['chat', 'game-server', 'match-maker'],
+      )
     })
 
     it('listServiceClients() returns an empty list when there are no clients', async (t) => {

@@ -33,8 +33,15 @@ export function testSessionStore(openStores: OpenStores): void {
       const { sessions, userId } = await openWithUser(t, openStores)
       const session = buildSessionRecord({ userId, authenticatedAt: secondsAfterEpoch(0), amr: ['pwd'] })
       await sessions.insertSession(session)
-      assert.equal(await sessions.recordSessionAuthentication(session.id, secondsAfterEpoch(60), ['pwd', 'otp', 'mfa']), true)
-      assert.deepEqual(await sessions.findSessionById(session.id), { ...session, authenticatedAt: secondsAfterEpoch(60), amr: ['pwd', 'otp', 'mfa'] })
+      assert.equal(
+        await sessions.recordSessionAuthentication(session.id, secondsAfterEpoch(60), ['pwd', 'otp', 'mfa']),
+        true,
+      )
+      assert.deepEqual(await sessions.findSessionById(session.id), {
+        ...session,
+        authenticatedAt: secondsAfterEpoch(60),
+        amr: ['pwd', 'otp', 'mfa'],
+      })
       assert.equal(await sessions.recordSessionAuthentication(session.id, secondsAfterEpoch(30), ['hwk']), true)
       const kept = await sessions.findSessionById(session.id)
       assert.deepEqual([kept?.authenticatedAt, kept?.amr], [secondsAfterEpoch(60), ['pwd', 'otp', 'mfa']])
@@ -117,7 +124,7 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.equal(await sessions.findSessionById('no-such-session'), null)
     })
 
-    it('listUserSessions() returns only the user\'s sessions, newest first', async (t) => {
+    it("listUserSessions() returns only the user's sessions, newest first", async (t) => {
       const { sessions, accounts, userId } = await openWithUser(t, openStores)
       const other = await insertTestUser(accounts)
       const oldest = buildSessionRecord({ userId, createdAt: secondsAfterEpoch(10) })
@@ -157,7 +164,7 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.equal(await sessions.deleteUserSession(userId, session.id), false)
     })
 
-    it('deleteUserSession() refuses another user\'s session', async (t) => {
+    it("deleteUserSession() refuses another user's session", async (t) => {
       const { sessions, accounts, userId } = await openWithUser(t, openStores)
       const other = await insertTestUser(accounts)
       const session = buildSessionRecord({ userId: other.id })
@@ -191,7 +198,7 @@ export function testSessionStore(openStores: OpenStores): void {
       assert.deepEqual(await sessions.listUserSessions(other.id), [othersSession])
     })
 
-    it('deleteUserSessions() does not spare another user\'s session named as the exception', async (t) => {
+    it("deleteUserSessions() does not spare another user's session named as the exception", async (t) => {
       const { sessions, accounts, userId } = await openWithUser(t, openStores)
       const other = await insertTestUser(accounts)
       const othersSession = buildSessionRecord({ userId: other.id })
@@ -224,7 +231,11 @@ export function testSessionStore(openStores: OpenStores): void {
     it('deleteExpiredSessions() deletes sessions at or past their absolute expiry', async (t) => {
       const { sessions, userId } = await openWithUser(t, openStores)
       const expiringAt = (seconds: number) =>
-        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(seconds) })
+        buildSessionRecord({
+          userId,
+          lastSeenAt: secondsAfterEpoch(150),
+          absoluteExpiresAt: secondsAfterEpoch(seconds),
+        })
       const past = expiringAt(199)
       const atNow = expiringAt(200)
       const future = expiringAt(201)
@@ -246,7 +257,11 @@ export function testSessionStore(openStores: OpenStores): void {
     it('countActiveSessions() counts sessions seen after the idle cutoff and not past their absolute expiry', async (t) => {
       const { sessions, userId } = await openWithUser(t, openStores)
       const build = (lastSeen: number, expires: number) =>
-        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(lastSeen), absoluteExpiresAt: secondsAfterEpoch(expires) })
+        buildSessionRecord({
+          userId,
+          lastSeenAt: secondsAfterEpoch(lastSeen),
+          absoluteExpiresAt: secondsAfterEpoch(expires),
+        })
       const active = [build(150, 500), build(101, 201)]
       const ended = [build(100, 500), build(99, 500), build(150, 200), build(150, 199)]
       for (const session of [...active, ...ended]) await sessions.insertSession(session)
@@ -256,25 +271,41 @@ export function testSessionStore(openStores: OpenStores): void {
     it('listRecentSessions() lists sessions seen since the instant and not past their expiry, the most recently seen first', async (t) => {
       const { sessions, userId } = await openWithUser(t, openStores)
       const build = (lastSeen: number, expires: number) =>
-        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(lastSeen), absoluteExpiresAt: secondsAfterEpoch(expires) })
+        buildSessionRecord({
+          userId,
+          lastSeenAt: secondsAfterEpoch(lastSeen),
+          absoluteExpiresAt: secondsAfterEpoch(expires),
+        })
       const recent = [build(180, 500), build(150, 500), build(100, 201)]
       const others = [build(99, 500), build(190, 200), build(170, 150)]
       for (const session of [...recent, ...others]) await sessions.insertSession(session)
       const listed = await sessions.listRecentSessions(secondsAfterEpoch(100), secondsAfterEpoch(200), 10)
-      assert.deepEqual(listed.map((session) => session.id), recent.map((session) => session.id))
+      assert.deepEqual(
+        listed.map((session) => session.id),
+        recent.map((session) => session.id),
+      )
       assert.deepEqual(listed[0], recent[0])
       assert.equal((await sessions.listRecentSessions(secondsAfterEpoch(100), secondsAfterEpoch(200), 2)).length, 2)
       await sessions.touchSession(recent[2]?.id ?? '', secondsAfterEpoch(195))
-      assert.equal((await sessions.listRecentSessions(secondsAfterEpoch(190), secondsAfterEpoch(200), 10))[0]?.id, recent[2]?.id)
+      assert.equal(
+        (await sessions.listRecentSessions(secondsAfterEpoch(190), secondsAfterEpoch(200), 10))[0]?.id,
+        recent[2]?.id,
+      )
     })
 
     it('deleteExpiredSessions() deletes every expired session, however many, and keeps the others', async (t) => {
       const { sessions, userId } = await openWithUser(t, openStores)
       // More than a SQLite sweep deletes in one statement.
       const expired = Array.from({ length: 150 }, (_, index) =>
-        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(index % 2 === 0 ? 50 : 150), absoluteExpiresAt: secondsAfterEpoch(index % 2 === 0 ? 500 : 200) }),
+        buildSessionRecord({
+          userId,
+          lastSeenAt: secondsAfterEpoch(index % 2 === 0 ? 50 : 150),
+          absoluteExpiresAt: secondsAfterEpoch(index % 2 === 0 ? 500 : 200),
+        }),
       )
-      const kept = [buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(500) })]
+      const kept = [
+        buildSessionRecord({ userId, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(500) }),
+      ]
       await Promise.all([...expired, ...kept].map((session) => sessions.insertSession(session)))
       assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), expired.length)
       assert.equal(await sessions.deleteExpiredSessions(secondsAfterEpoch(100), secondsAfterEpoch(200)), 0)
@@ -286,7 +317,12 @@ export function testSessionStore(openStores: OpenStores): void {
       const { sessions, accounts, userId } = await openWithUser(t, openStores)
       const other = await insertTestUser(accounts, { username: 'other', usernameKey: 'other' })
       const count = () => sessions.countActiveSessions(secondsAfterEpoch(100), secondsAfterEpoch(200))
-      const active = (user: string) => buildSessionRecord({ userId: user, lastSeenAt: secondsAfterEpoch(150), absoluteExpiresAt: secondsAfterEpoch(500) })
+      const active = (user: string) =>
+        buildSessionRecord({
+          userId: user,
+          lastSeenAt: secondsAfterEpoch(150),
+          absoluteExpiresAt: secondsAfterEpoch(500),
+        })
       const mine = [active(userId), active(userId), active(userId), active(userId)]
       const theirs = [active(other.id), active(other.id)]
       for (const session of [...mine, ...theirs]) await sessions.insertSession(session)

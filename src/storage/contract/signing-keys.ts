@@ -60,7 +60,10 @@ export function testSigningKeyStore(openStores: OpenStores): void {
       const third = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(5), activatesAt: secondsAfterEpoch(40) })
       for (const key of [third, first, second]) await signingKeys.insertSigningKey(key)
       const usable = await signingKeys.listUsableSigningKeys(secondsAfterEpoch(60))
-      assert.deepEqual(usable.map((key) => key.kid), [first.kid, second.kid, third.kid])
+      assert.deepEqual(
+        usable.map((key) => key.kid),
+        [first.kid, second.kid, third.kid],
+      )
     })
 
     it('listUsableSigningKeys() orders keys that activate together by creation', async (t) => {
@@ -70,7 +73,10 @@ export function testSigningKeyStore(openStores: OpenStores): void {
       await signingKeys.insertSigningKey(newer)
       await signingKeys.insertSigningKey(older)
       const usable = await signingKeys.listUsableSigningKeys(secondsAfterEpoch(60))
-      assert.deepEqual(usable.map((key) => key.kid), [older.kid, newer.kid])
+      assert.deepEqual(
+        usable.map((key) => key.kid),
+        [older.kid, newer.kid],
+      )
     })
 
     it('rotateSigningKey() inserts the new key and schedules the retirement of the keys in service', async (t) => {
@@ -117,7 +123,10 @@ export function testSigningKeyStore(openStores: OpenStores): void {
       const active = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(100), activatesAt: secondsAfterEpoch(700) })
       const alreadyGone = buildSigningKeyRecord({ activatesAt: secondsAfterEpoch(0), retiresAt: secondsAfterEpoch(50) })
       for (const key of [retiring, active, alreadyGone]) await signingKeys.insertSigningKey(key)
-      const replacement = buildSigningKeyRecord({ createdAt: secondsAfterEpoch(900), activatesAt: secondsAfterEpoch(900) })
+      const replacement = buildSigningKeyRecord({
+        createdAt: secondsAfterEpoch(900),
+        activatesAt: secondsAfterEpoch(900),
+      })
       await signingKeys.replaceSigningKeys(replacement, secondsAfterEpoch(900))
       assert.deepEqual(await signingKeys.listUsableSigningKeys(secondsAfterEpoch(899)), [
         { ...retiring, retiresAt: secondsAfterEpoch(900) },

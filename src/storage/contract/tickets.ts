@@ -8,7 +8,14 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { TicketRecord } from '../../core/tickets/store.ts'
-import { buildTokenSessionRecord, contractEpoch, insertTestUser, openStoresForTest, secondsAfterEpoch, type OpenStores } from './records.ts'
+import {
+  buildTokenSessionRecord,
+  contractEpoch,
+  insertTestUser,
+  openStoresForTest,
+  secondsAfterEpoch,
+  type OpenStores,
+} from './records.ts'
 
 function buildTicket(overrides: Partial<TicketRecord> & { sessionId: string; userId: string }): TicketRecord {
   return {
@@ -59,15 +66,19 @@ export function testTicketStore(openStores: OpenStores, options: { expiresByItse
       assert.equal(results.filter((result) => result !== null).length, 1)
     })
 
-    it('deleteExpiredTickets() removes tickets expired at now and keeps the others', { skip: options.expiresByItself }, async (t) => {
-      const { tickets, sessionId, userId } = await openWithSession(t)
-      const expired = buildTicket({ sessionId, userId, expiresAt: secondsAfterEpoch(10) })
-      const live = buildTicket({ sessionId, userId, expiresAt: secondsAfterEpoch(40) })
-      await tickets.insertTicket(expired)
-      await tickets.insertTicket(live)
-      assert.equal(await tickets.deleteExpiredTickets(secondsAfterEpoch(10)), 1)
-      assert.equal(await tickets.consumeTicket(expired.ticketHash), null)
-      assert.deepEqual(await tickets.consumeTicket(live.ticketHash), live)
-    })
+    it(
+      'deleteExpiredTickets() removes tickets expired at now and keeps the others',
+      { skip: options.expiresByItself },
+      async (t) => {
+        const { tickets, sessionId, userId } = await openWithSession(t)
+        const expired = buildTicket({ sessionId, userId, expiresAt: secondsAfterEpoch(10) })
+        const live = buildTicket({ sessionId, userId, expiresAt: secondsAfterEpoch(40) })
+        await tickets.insertTicket(expired)
+        await tickets.insertTicket(live)
+        assert.equal(await tickets.deleteExpiredTickets(secondsAfterEpoch(10)), 1)
+        assert.equal(await tickets.consumeTicket(expired.ticketHash), null)
+        assert.deepEqual(await tickets.consumeTicket(live.ticketHash), live)
+      },
+    )
   })
 }

@@ -82,7 +82,10 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
     async replaceRoles(userId, roles, updatedAt) {
       return db.transaction(async (tx) => {
         // Locks the user row, so two concurrent replacements apply one after the other.
-        const touched = await tx.query('UPDATE users SET updated_at = $2 WHERE id = $1 RETURNING id', [userId, updatedAt])
+        const touched = await tx.query('UPDATE users SET updated_at = $2 WHERE id = $1 RETURNING id', [
+          userId,
+          updatedAt,
+        ])
         if (touched.length !== 1) return null
         await tx.query('DELETE FROM user_roles WHERE user_id = $1', [userId])
         await tx.query('INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[])', [userId, roles])
@@ -111,7 +114,11 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
     },
 
     async setUserDisabled(userId, disabledAt, updatedAt) {
-      const rows = await db.query('UPDATE users SET disabled_at = $2, updated_at = $3 WHERE id = $1 RETURNING id', [userId, disabledAt, updatedAt])
+      const rows = await db.query('UPDATE users SET disabled_at = $2, updated_at = $3 WHERE id = $1 RETURNING id', [
+        userId,
+        disabledAt,
+        updatedAt,
+      ])
       return rows.length === 1 ? findById(db, userId) : null
     },
 
@@ -147,7 +154,10 @@ export function createPostgresAccountStore(db: SqlSession): AccountStore {
     async listUsersWithoutSkeleton({ afterId, limit }) {
       const rows =
         afterId === null
-          ? await db.query(`SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL ORDER BY u.id LIMIT $1`, [limit])
+          ? await db.query(
+              `SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL ORDER BY u.id LIMIT $1`,
+              [limit],
+            )
           : await db.query(
               `SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL AND u.id > $1 ORDER BY u.id LIMIT $2`,
               [afterId, limit],

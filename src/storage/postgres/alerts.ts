@@ -37,7 +37,10 @@ export function createPostgresAlertStore(db: SqlSession): AlertStore {
       if (rule !== null) clauses.push(`rule = ${next(rule)}`)
       if (after !== null) clauses.push(`(raised_at, id) < (${next(after.raisedAt)}, ${next(after.id)})`)
       const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`
-      const rows = await db.query(`SELECT * FROM alerts ${where} ORDER BY raised_at DESC, id DESC LIMIT ${next(limit)}`, params)
+      const rows = await db.query(
+        `SELECT * FROM alerts ${where} ORDER BY raised_at DESC, id DESC LIMIT ${next(limit)}`,
+        params,
+      )
       return rows.map(toAlert)
     },
 

@@ -64,17 +64,18 @@ export function createPostgresAuditStore(db: SqlSession): AuditStore {
     },
 
     async hasPriorUserEvent({ subjectUserId, type, outcome, before, ip }) {
-      const rows = ip === undefined
-        ? await db.query(
-            `SELECT 1 FROM audit_events
+      const rows =
+        ip === undefined
+          ? await db.query(
+              `SELECT 1 FROM audit_events
              WHERE subject_user_id = $1 AND type = $2 AND outcome = $3 AND occurred_at < $4 LIMIT 1`,
-            [subjectUserId, type, outcome, before],
-          )
-        : await db.query(
-            `SELECT 1 FROM audit_events
+              [subjectUserId, type, outcome, before],
+            )
+          : await db.query(
+              `SELECT 1 FROM audit_events
              WHERE subject_user_id = $1 AND type = $2 AND outcome = $3 AND occurred_at < $4 AND ip = $5 LIMIT 1`,
-            [subjectUserId, type, outcome, before, ip],
-          )
+              [subjectUserId, type, outcome, before, ip],
+            )
       return rows.length > 0
     },
 

@@ -51,8 +51,7 @@ export interface DatabaseOptions {
  */
 function isUnavailableState(code: string): boolean {
   return (
-    ['08', '53', '57P', '58'].some((prefix) => code.startsWith(prefix)) ||
-    ['57014', '40001', '40P01'].includes(code)
+    ['08', '53', '57P', '58'].some((prefix) => code.startsWith(prefix)) || ['57014', '40001', '40P01'].includes(code)
   )
 }
 
@@ -86,7 +85,10 @@ const writeStatement = /^\s*(?:WITH\b[\s\S]*\b)?(?:INSERT|UPDATE|DELETE)\b/i
  * the unit of work around it unable to go on. So each write runs in its own savepoint here, and a
  * store method behaves the same inside a unit of work as outside one.
  */
-function createTransactionSession(send: (text: string, values?: readonly unknown[]) => Promise<Row[]>, depth = 0): SqlSession {
+function createTransactionSession(
+  send: (text: string, values?: readonly unknown[]) => Promise<Row[]>,
+  depth = 0,
+): SqlSession {
   // One step at a time on this session, in the order asked: statements, and nested transactions
   // with everything their own session sends.
   let tail: Promise<unknown> = Promise.resolve()

@@ -36,11 +36,15 @@ export function createPostgresDeviceStore(db: SqlSession): DeviceStore {
     },
 
     async listUserDevices(userId) {
-      return (await db.query('SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at, id', [userId])).map(toDevice)
+      return (await db.query('SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at, id', [userId])).map(
+        toDevice,
+      )
     },
 
     async deleteUserDevice(userId, id) {
-      return (await db.query('DELETE FROM devices WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1
+      return (
+        (await db.query('DELETE FROM devices WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1
+      )
     },
 
     async touchDevice(id, lastUsedAt) {
@@ -53,7 +57,14 @@ export function createPostgresDeviceStore(db: SqlSession): DeviceStore {
           const changed = await tx.query(
             `UPDATE users SET username = $2, username_key = $3, username_skeleton = $4, password_hash = $5, updated_at = $6
              WHERE id = $1 AND ${guestKeyRange} RETURNING id`,
-            [userId, credentials.username, credentials.usernameKey, credentials.usernameSkeleton, credentials.passwordHash, updatedAt],
+            [
+              userId,
+              credentials.username,
+              credentials.usernameKey,
+              credentials.usernameSkeleton,
+              credentials.passwordHash,
+              updatedAt,
+            ],
           )
           if (changed.length !== 1) return 'not_guest' as const
           await tx.query('DELETE FROM user_roles WHERE user_id = $1', [userId])

@@ -15,10 +15,17 @@ export interface DocumentTable {
   ownerTable: 'sessions' | 'users'
 }
 
-export const sessionDataTable: DocumentTable = { table: 'session_data', ownerColumn: 'session_id', ownerTable: 'sessions' }
+export const sessionDataTable: DocumentTable = {
+  table: 'session_data',
+  ownerColumn: 'session_id',
+  ownerTable: 'sessions',
+}
 export const playerDataTable: DocumentTable = { table: 'player_data', ownerColumn: 'user_id', ownerTable: 'users' }
 
-export function createPostgresDocumentStore(db: SqlSession, { table, ownerColumn, ownerTable }: DocumentTable): DocumentStore {
+export function createPostgresDocumentStore(
+  db: SqlSession,
+  { table, ownerColumn, ownerTable }: DocumentTable,
+): DocumentStore {
   return {
     async readDocument(ownerId) {
       const [row] = await db.query(`SELECT json, version FROM ${table} WHERE ${ownerColumn} = $1`, [ownerId])
@@ -26,17 +33,18 @@ export function createPostgresDocumentStore(db: SqlSession, { table, ownerColumn
     },
 
     async writeDocument(ownerId, json, expectedVersion) {
-      const [row] = expectedVersion === 0
-        ? await db.query(
-          `INSERT INTO ${table} (${ownerColumn}, json, version)
+      const [row] =
+        expectedVersion === 0
+          ? await db.query(
+              `INSERT INTO ${table} (${ownerColumn}, json, version)
            SELECT $1, $2, 1 WHERE EXISTS (SELECT 1 FROM ${ownerTable} WHERE id = $1)
            ON CONFLICT (${ownerColumn}) DO NOTHING RETURNING version`,
-          [ownerId, json],
-        )
-        : await db.query(
-          `UPDATE ${table} SET json = $2, version = version + 1 WHERE ${ownerColumn} = $1 AND version = $3 RETURNING version`,
-          [ownerId, json, expectedVersion],
-        )
+              [ownerId, json],
+            )
+          : await db.query(
+              `UPDATE ${table} SET json = $2, version = version + 1 WHERE ${ownerColumn} = $1 AND version = $3 RETURNING version`,
+              [ownerId, json, expectedVersion],
+            )
       if (row) return { outcome: 'written', version: Number(row.version) }
       const [owner] = await db.query(`SELECT 1 FROM ${ownerTable} WHERE id = $1`, [ownerId])
       return owner ? { outcome: 'stale' } : { outcome: 'missing' }

@@ -53,7 +53,9 @@ export function createPostgresEmailStore(db: SqlSession): EmailStore {
                verified_at = excluded.verified_at, language = excluded.language, updated_at = excluded.updated_at`,
             [record.userId, record.address, record.addressKey, record.verifiedAt, record.language, record.updatedAt],
           )
-          await tx.query("DELETE FROM email_tokens WHERE user_id = $1 AND purpose = 'email_verification'", [record.userId])
+          await tx.query("DELETE FROM email_tokens WHERE user_id = $1 AND purpose = 'email_verification'", [
+            record.userId,
+          ])
           return 'set' as const
         })
       } catch (error) {
@@ -100,11 +102,10 @@ export function createPostgresEmailStore(db: SqlSession): EmailStore {
     },
 
     async findEmailToken(tokenHash, purpose, now) {
-      const [row] = await db.query('SELECT * FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3', [
-        tokenHash,
-        purpose,
-        now,
-      ])
+      const [row] = await db.query(
+        'SELECT * FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3',
+        [tokenHash, purpose, now],
+      )
       return row ? toToken(row) : null
     },
 
@@ -117,7 +118,10 @@ export function createPostgresEmailStore(db: SqlSession): EmailStore {
     },
 
     async deleteEmailTokens(userId, purpose) {
-      const rows = await db.query('DELETE FROM email_tokens WHERE user_id = $1 AND purpose = $2 RETURNING token_hash', [userId, purpose])
+      const rows = await db.query('DELETE FROM email_tokens WHERE user_id = $1 AND purpose = $2 RETURNING token_hash', [
+        userId,
+        purpose,
+      ])
       return rows.length
     },
 

@@ -26,7 +26,9 @@ export interface PostgresInvalidationBusOptions {
   onError?(error: unknown): void
 }
 
-export async function openPostgresInvalidationBus(options: PostgresInvalidationBusOptions): Promise<PostgresInvalidationBus> {
+export async function openPostgresInvalidationBus(
+  options: PostgresInvalidationBusOptions,
+): Promise<PostgresInvalidationBus> {
   const { database, onError } = options
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250
   const silenceLimitMs = options.silenceLimitMs ?? 1500
@@ -137,7 +139,11 @@ export async function openPostgresInvalidationBus(options: PostgresInvalidationB
       bus.clear()
       const client = listener
       listener = null
-      if (client) await finishesWithin(client.end().catch((error: unknown) => onError?.(error)), options.timeoutMs)
+      if (client)
+        await finishesWithin(
+          client.end().catch((error: unknown) => onError?.(error)),
+          options.timeoutMs,
+        )
     },
   }
 }

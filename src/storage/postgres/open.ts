@@ -52,7 +52,10 @@ function createStoresOver(db: SqlSession): StoreSet {
 }
 
 /** Each call on the pool is bounded by the backend timeout; a migration gets its own budget. */
-async function migrateOnOwnConnection(settings: PostgresSettings, options: { timeoutMs: number; now: Date }): Promise<void> {
+async function migrateOnOwnConnection(
+  settings: PostgresSettings,
+  options: { timeoutMs: number; now: Date },
+): Promise<void> {
   const database = openDatabase({
     url: settings.url,
     schema: settings.schema,
@@ -86,7 +89,10 @@ export async function openPostgresStores(
     // At start an operator reads this: say which server, and what the driver said.
     if (error instanceof TesseraError && error.code === 'service_unavailable') {
       const reason = error.cause instanceof Error ? error.cause.message : 'no answer'
-      throw new Error(`TESSERA_DATABASE_URL: PostgreSQL at ${maskUrlPassword(settings.url)} is not reachable: ${reason}`, { cause: error })
+      throw new Error(
+        `TESSERA_DATABASE_URL: PostgreSQL at ${maskUrlPassword(settings.url)} is not reachable: ${reason}`,
+        { cause: error },
+      )
     }
     throw error
   }

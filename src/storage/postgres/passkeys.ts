@@ -1,4 +1,9 @@
-import type { PasskeyRecord, PasskeyStore, WebAuthnChallengeRecord, WebAuthnPurpose } from '../../core/passkeys/store.ts'
+import type {
+  PasskeyRecord,
+  PasskeyStore,
+  WebAuthnChallengeRecord,
+  WebAuthnPurpose,
+} from '../../core/passkeys/store.ts'
 import type { Row, SqlSession } from './database.ts'
 
 function toPasskey(row: Row): PasskeyRecord {
@@ -53,7 +58,9 @@ export function createPostgresPasskeyStore(db: SqlSession): PasskeyStore {
     },
 
     async listUserPasskeys(userId) {
-      return (await db.query('SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id', [userId])).map(toPasskey)
+      return (await db.query('SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id', [userId])).map(
+        toPasskey,
+      )
     },
 
     async recordPasskeyUse(id, counter, usedAt) {
@@ -66,11 +73,21 @@ export function createPostgresPasskeyStore(db: SqlSession): PasskeyStore {
     },
 
     async renamePasskey(userId, id, name) {
-      return (await db.query('UPDATE passkeys SET name = $3 WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id, name])).length === 1
+      return (
+        (
+          await db.query('UPDATE passkeys SET name = $3 WHERE user_id = $1 AND id = $2 RETURNING id', [
+            userId,
+            id,
+            name,
+          ])
+        ).length === 1
+      )
     },
 
     async deletePasskey(userId, id) {
-      return (await db.query('DELETE FROM passkeys WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1
+      return (
+        (await db.query('DELETE FROM passkeys WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1
+      )
     },
 
     async deleteUserPasskeys(userId) {
@@ -86,14 +103,17 @@ export function createPostgresPasskeyStore(db: SqlSession): PasskeyStore {
 
     async consumeWebAuthnChallenge(challengeHash, now) {
       // Taken even when expired: an expired challenge is as spent as a used one.
-      const [row] = await db.query('DELETE FROM webauthn_challenges WHERE challenge_hash = $1 RETURNING *', [challengeHash])
+      const [row] = await db.query('DELETE FROM webauthn_challenges WHERE challenge_hash = $1 RETURNING *', [
+        challengeHash,
+      ])
       if (!row) return null
       const challenge = toChallenge(row)
       return challenge.expiresAt > now ? challenge : null
     },
 
     async deleteExpiredWebAuthnChallenges(now) {
-      return (await db.query('DELETE FROM webauthn_challenges WHERE expires_at <= $1 RETURNING challenge_hash', [now])).length
+      return (await db.query('DELETE FROM webauthn_challenges WHERE expires_at <= $1 RETURNING challenge_hash', [now]))
+        .length
     },
   }
 }

@@ -25,9 +25,13 @@ export function createPostgresRefreshTokenStore(db: SqlSession): RefreshTokenSto
       return db.transaction(async (tx): Promise<RefreshRotation> => {
         // Locking the session row first makes concurrent presenters of one family wait in turn:
         // the second then finds the token rotated (grace or reuse), never current.
-        const [presentedRow] = await tx.query('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [presentedHash])
+        const [presentedRow] = await tx.query('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [
+          presentedHash,
+        ])
         if (!presentedRow) return { outcome: 'missing' }
-        const [sessionRow] = await tx.query('SELECT * FROM sessions WHERE id = $1 FOR UPDATE', [presentedRow.session_id])
+        const [sessionRow] = await tx.query('SELECT * FROM sessions WHERE id = $1 FOR UPDATE', [
+          presentedRow.session_id,
+        ])
         const [lockedRow] = await tx.query('SELECT * FROM refresh_tokens WHERE token_hash = $1', [presentedHash])
         if (!sessionRow || !lockedRow) return { outcome: 'missing' }
         const presented = toRefreshToken(lockedRow)
@@ -42,7 +46,10 @@ export function createPostgresRefreshTokenStore(db: SqlSession): RefreshTokenSto
             'INSERT INTO refresh_tokens (token_hash, session_id, issued_at, rotated_at, successor_hash) VALUES ($1, $2, $3, NULL, NULL)',
             [successorHash, session.id, now],
           )
-          await tx.query('UPDATE sessions SET last_seen_at = greatest(last_seen_at, $1) WHERE id = $2', [now, session.id])
+          await tx.query('UPDATE sessions SET last_seen_at = greatest(last_seen_at, $1) WHERE id = $2', [
+            now,
+            session.id,
+          ])
           return { outcome: 'rotated', session }
         }
         const [successorRow] =
@@ -66,7 +73,9 @@ export function createPostgresRefreshTokenStore(db: SqlSession): RefreshTokenSto
     },
 
     async findCurrentRefreshToken(sessionId) {
-      const [row] = await db.query('SELECT * FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL', [sessionId])
+      const [row] = await db.query('SELECT * FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL', [
+        sessionId,
+      ])
       return row ? toRefreshToken(row) : null
     },
   }

@@ -14,7 +14,9 @@ export function createPostgresRevokedSessionStore(db: SqlSession): RevokedSessio
 
     async findRevokedSessions(sessionIds) {
       if (sessionIds.length === 0) return []
-      const rows = await db.query('SELECT session_id FROM revoked_sessions WHERE session_id = ANY($1::text[])', [sessionIds])
+      const rows = await db.query('SELECT session_id FROM revoked_sessions WHERE session_id = ANY($1::text[])', [
+        sessionIds,
+      ])
       const revoked = new Set(rows.map((row) => String(row.session_id)))
       return sessionIds.filter((id) => revoked.has(id))
     },

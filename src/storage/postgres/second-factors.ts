@@ -38,7 +38,15 @@ export function createPostgresSecondFactorStore(db: SqlSession): SecondFactorSto
            last_used_step = NULL, created_at = excluded.created_at
          WHERE totp_secrets.confirmed_at IS NULL
          RETURNING user_id`,
-        [record.userId, record.id, record.secretCiphertext, record.algorithm, record.digits, record.periodSeconds, record.createdAt],
+        [
+          record.userId,
+          record.id,
+          record.secretCiphertext,
+          record.algorithm,
+          record.digits,
+          record.periodSeconds,
+          record.createdAt,
+        ],
       )
       return rows.length === 1
     },
@@ -90,12 +98,18 @@ export function createPostgresSecondFactorStore(db: SqlSession): SecondFactorSto
     },
 
     async listRecoveryCodeHashes(userId) {
-      const rows = await db.query('SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL ORDER BY code_hash COLLATE "C"', [userId])
+      const rows = await db.query(
+        'SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL ORDER BY code_hash COLLATE "C"',
+        [userId],
+      )
       return rows.map((row) => String(row.code_hash))
     },
 
     async countRecoveryCodes(userId) {
-      const [row] = await db.query('SELECT count(*)::int AS unused FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId])
+      const [row] = await db.query(
+        'SELECT count(*)::int AS unused FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL',
+        [userId],
+      )
       return Number(row?.unused ?? 0)
     },
 
@@ -107,7 +121,14 @@ export function createPostgresSecondFactorStore(db: SqlSession): SecondFactorSto
       await db.query(
         `INSERT INTO mfa_challenges (token_hash, user_id, transport, created_at, expires_at, attempts_left)
          VALUES ($1, $2, $3, $4, $5, $6)`,
-        [challenge.tokenHash, challenge.userId, challenge.transport, challenge.createdAt, challenge.expiresAt, challenge.attemptsLeft],
+        [
+          challenge.tokenHash,
+          challenge.userId,
+          challenge.transport,
+          challenge.createdAt,
+          challenge.expiresAt,
+          challenge.attemptsLeft,
+        ],
       )
     },
 
@@ -129,10 +150,10 @@ export function createPostgresSecondFactorStore(db: SqlSession): SecondFactorSto
     },
 
     async consumeMfaChallenge(tokenHash, now) {
-      const [row] = await db.query(
-        'DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 RETURNING *',
-        [tokenHash, now],
-      )
+      const [row] = await db.query('DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 RETURNING *', [
+        tokenHash,
+        now,
+      ])
       return row ? toChallenge(row) : null
     },
 

@@ -28,7 +28,12 @@ export function createPostgresServiceClientStore(db: SqlSession): ServiceClientS
         return 'inserted'
       } catch (error) {
         // unique_violation on the name (a taken id is a caller's error and stays one)
-        if (readSqlState(error) === '23505' && error instanceof Error && 'constraint' in error && error.constraint === 'service_clients_name_key') {
+        if (
+          readSqlState(error) === '23505' &&
+          error instanceof Error &&
+          'constraint' in error &&
+          error.constraint === 'service_clients_name_key'
+        ) {
           return 'name_taken'
         }
         throw error

@@ -123,10 +123,10 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
     },
 
     async deleteUserSessions(userId, exceptId) {
-      const rows = await db.query(
-        'DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2 RETURNING id',
-        [userId, exceptId],
-      )
+      const rows = await db.query('DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2 RETURNING id', [
+        userId,
+        exceptId,
+      ])
       return rows.map((row) => String(row.id))
     },
 

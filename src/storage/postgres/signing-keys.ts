@@ -32,7 +32,9 @@ export function createPostgresSigningKeyStore(db: SqlSession): SigningKeyStore {
     },
     async replaceSigningKeys(key, retireAt) {
       await db.transaction(async (tx) => {
-        await tx.query('UPDATE signing_keys SET retires_at = $1 WHERE retires_at IS NULL OR retires_at > $1', [retireAt])
+        await tx.query('UPDATE signing_keys SET retires_at = $1 WHERE retires_at IS NULL OR retires_at > $1', [
+          retireAt,
+        ])
         await insertKey(tx, key)
       })
     },

@@ -31,7 +31,10 @@ function toChargedRecord(row: Row): ChargedRecord {
 
 export function createPostgresThrottleStore(db: SqlSession): ThrottleStore {
   /** Runs `statement` once per item, in key order: alone, or in one transaction for several. */
-  async function updateEach<T extends { key: string }>(items: readonly T[], statement: (queryable: Queryable, item: T) => Promise<unknown>) {
+  async function updateEach<T extends { key: string }>(
+    items: readonly T[],
+    statement: (queryable: Queryable, item: T) => Promise<unknown>,
+  ) {
     const [only] = items
     if (items.length === 1 && only) {
       await statement(db, only)
@@ -76,7 +79,9 @@ export function createPostgresThrottleStore(db: SqlSession): ThrottleStore {
         const { admission, writes } = decideCharge(charges, records, now)
         // A refused attempt leaves no record behind: its placeholders go.
         const placeholders =
-          admission.outcome === 'admitted' ? [] : locked.filter((row) => row.is_placeholder === true).map((row) => String(row.key))
+          admission.outcome === 'admitted'
+            ? []
+            : locked.filter((row) => row.is_placeholder === true).map((row) => String(row.key))
         if (writes.length > 0 || placeholders.length > 0) {
           await tx.query(
             `WITH dropped AS (DELETE FROM throttles WHERE key = ANY($7::text[]))
@@ -114,11 +119,13 @@ export function createPostgresThrottleStore(db: SqlSession): ThrottleStore {
     },
 
     async refundThrottles(keys, now) {
-      await updateEach(keys.map((key) => ({ key })), (queryable, { key }) =>
-        queryable.query(
-          `UPDATE throttles SET count = greatest(count - 1, 0), pending = greatest(pending - 1, 0) WHERE key = $1 AND ${isLive}`,
-          [key, now],
-        ),
+      await updateEach(
+        keys.map((key) => ({ key })),
+        (queryable, { key }) =>
+          queryable.query(
+            `UPDATE throttles SET count = greatest(count - 1, 0), pending = greatest(pending - 1, 0) WHERE key = $1 AND ${isLive}`,
+            [key, now],
+          ),
       )
     },
 

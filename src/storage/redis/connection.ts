@@ -169,19 +169,28 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
       RESP: 2,
     })
     cluster.on('error', reportError)
-    await connectWithin(cluster, startDeadlineMs, `${setting}: the Redis Cluster at ${settings.urls.map(maskUrlPassword).join(', ')}`, () => lastStartError)
+    await connectWithin(
+      cluster,
+      startDeadlineMs,
+      `${setting}: the Redis Cluster at ${settings.urls.map(maskUrlPassword).join(', ')}`,
+      () => lastStartError,
+    )
     isConnected = true
-    const sender = (signal: AbortSignal) => <T>(key: string | undefined, args: readonly string[]) =>
-      cluster.sendCommand<T>(key, false, [...args], { abortSignal: signal })
+    const sender =
+      (signal: AbortSignal) =>
+      <T>(key: string | undefined, args: readonly string[]) =>
+        cluster.sendCommand<T>(key, false, [...args], { abortSignal: signal })
     return {
       isCluster: true,
       command: (key, args) => guarded((signal) => sender(signal)(key, args)),
       runScript: (script, keys, args) => guarded((signal) => runScript(sender(signal), script, keys, args)),
-      publish: (channel, message) => guarded(async (signal) => void (await sender(signal)(channel, ['PUBLISH', channel, message]))),
+      publish: (channel, message) =>
+        guarded(async (signal) => void (await sender(signal)(channel, ['PUBLISH', channel, message]))),
       async subscribe(channels, onMessage) {
         // A classic subscription on any node of a cluster hears every node's PUBLISH; the client
         // moves it to another node when that one fails.
-        const listener = (message: string | Buffer, channel: string | Buffer) => onMessage(String(channel), String(message))
+        const listener = (message: string | Buffer, channel: string | Buffer) =>
+          onMessage(String(channel), String(message))
         await guarded(() => cluster.subscribe([...channels], listener))
         return { close: () => guarded(async () => void (await cluster.unsubscribe([...channels], listener))) }
       },
@@ -191,7 +200,8 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
         const keys: string[] = []
         for (const master of cluster.masters) {
           const client = await guarded(() => cluster.nodeClient(master))
-          const step = (args: string[]) => guarded((signal) => client.sendCommand<[string, string[]]>(args, { abortSignal: signal }))
+          const step = (args: string[]) =>
+            guarded((signal) => client.sendCommand<[string, string[]]>(args, { abortSignal: signal }))
           keys.push(...(await scanAll(step, pattern)))
         }
         return keys
@@ -210,15 +220,23 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     pingInterval,
   })
   client.on('error', reportError)
-  await connectWithin(client, startDeadlineMs, `${setting}: Redis at ${maskUrlPassword(firstUrl)}`, () => lastStartError)
+  await connectWithin(
+    client,
+    startDeadlineMs,
+    `${setting}: Redis at ${maskUrlPassword(firstUrl)}`,
+    () => lastStartError,
+  )
   isConnected = true
-  const sender = (signal: AbortSignal) => <T>(_key: string | undefined, args: readonly string[]) =>
-    client.sendCommand<T>([...args], { abortSignal: signal })
+  const sender =
+    (signal: AbortSignal) =>
+    <T>(_key: string | undefined, args: readonly string[]) =>
+      client.sendCommand<T>([...args], { abortSignal: signal })
   return {
     isCluster: false,
     command: (key, args) => guarded((signal) => sender(signal)(key, args)),
     runScript: (script, keys, args) => guarded((signal) => runScript(sender(signal), script, keys, args)),
-    publish: (channel, message) => guarded(async (signal) => void (await sender(signal)(channel, ['PUBLISH', channel, message]))),
+    publish: (channel, message) =>
+      guarded(async (signal) => void (await sender(signal)(channel, ['PUBLISH', channel, message]))),
     async subscribe(channels, onMessage, onInterrupted) {
       // The subscriber hears the bus heartbeat several times a second, so it needs no ping.
       const subscriber = client.duplicate({ pingInterval: 0 })
@@ -236,7 +254,8 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
       }
       return { close: () => closeWithin(subscriber, timeoutMs) }
     },
-    scanKeys: (pattern) => scanAll((args) => guarded((signal) => client.sendCommand(args, { abortSignal: signal })), pattern),
+    scanKeys: (pattern) =>
+      scanAll((args) => guarded((signal) => client.sendCommand(args, { abortSignal: signal })), pattern),
     ping: () => guarded(async (signal) => void (await sender(signal)(undefined, ['PING']))),
     close: () => closeWithin(client, timeoutMs),
   }

@@ -75,18 +75,27 @@ export function createRedisRefreshTokenStore(redis: RedisConnection, keyPrefix: 
   }
 
   async function setPointer(tokenHash: string, sessionId: string, ttlMs: number): Promise<void> {
-    await redis.command(keys.refreshToken(tokenHash), ['SET', keys.refreshToken(tokenHash), sessionId, 'PX', String(ttlMs)])
+    await redis.command(keys.refreshToken(tokenHash), [
+      'SET',
+      keys.refreshToken(tokenHash),
+      sessionId,
+      'PX',
+      String(ttlMs),
+    ])
   }
 
   return {
     async insertRefreshToken({ tokenHash, sessionId, issuedAt }) {
       if ((await findEntry(tokenHash)) !== null) throw new Error('this refresh token hash is known')
-      const session = toSession(await redis.command<string[]>(keys.session(sessionId), ['HGETALL', keys.session(sessionId)]))
+      const session = toSession(
+        await redis.command<string[]>(keys.session(sessionId), ['HGETALL', keys.session(sessionId)]),
+      )
       if (!session) throw new Error('no such session')
-      const outcome = await redis.runScript<string>(insertTokenScript, [keys.session(sessionId), keys.refreshFamily(sessionId)], [
-        tokenHash,
-        String(issuedAt.getTime()),
-      ])
+      const outcome = await redis.runScript<string>(
+        insertTokenScript,
+        [keys.session(sessionId), keys.refreshFamily(sessionId)],
+        [tokenHash, String(issuedAt.getTime())],
+      )
       if (outcome !== 'inserted') throw new Error(`refresh token not inserted: ${outcome}`)
       await setPointer(tokenHash, sessionId, remainingMs(session, issuedAt))
     },
@@ -100,7 +109,8 @@ export function createRedisRefreshTokenStore(redis: RedisConnection, keyPrefix: 
         [presentedHash, successorHash, String(now.getTime()), String(graceStartsAt.getTime())],
       )
       const session = toSession(fields)
-      if (!session || (outcome !== 'rotated' && outcome !== 'grace' && outcome !== 'reused')) return { outcome: 'missing' }
+      if (!session || (outcome !== 'rotated' && outcome !== 'grace' && outcome !== 'reused'))
+        return { outcome: 'missing' }
       if (outcome === 'rotated') {
         const ttlMs = remainingMs(session, now)
         await Promise.all([

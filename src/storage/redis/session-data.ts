@@ -54,17 +54,22 @@ export function createRedisSessionDataStore(redis: RedisConnection, keyPrefix: s
   const keys = createSessionKeys(keyPrefix)
   return {
     async readDocument(sessionId) {
-      const reply = await redis.runScript<Array<string | null>>(readDataScript, [keys.session(sessionId), keys.sessionData(sessionId)], [])
+      const reply = await redis.runScript<Array<string | null>>(
+        readDataScript,
+        [keys.session(sessionId), keys.sessionData(sessionId)],
+        [],
+      )
       const [json, version] = reply
       if (typeof json !== 'string' || typeof version !== 'string') return null
       return { json, version: Number(version) }
     },
 
     async writeDocument(sessionId, json, expectedVersion) {
-      const version = await redis.runScript<number>(writeDataScript, [keys.session(sessionId), keys.sessionData(sessionId)], [
-        json,
-        String(expectedVersion),
-      ])
+      const version = await redis.runScript<number>(
+        writeDataScript,
+        [keys.session(sessionId), keys.sessionData(sessionId)],
+        [json, String(expectedVersion)],
+      )
       if (version === -1) return { outcome: 'missing' }
       if (version === 0) return { outcome: 'stale' }
       return { outcome: 'written', version: Number(version) }

@@ -107,8 +107,20 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
   }
 
   /** Sets a pointer unless another live session holds it; true when it is ours now. */
-  async function claimPointer(pointerKey: string, sessionId: string, ttlMs: number, isHeldBy: (owner: SessionRecord) => boolean) {
-    const set = await redis.command<string | null>(pointerKey, ['SET', pointerKey, sessionId, 'PX', String(ttlMs), 'NX'])
+  async function claimPointer(
+    pointerKey: string,
+    sessionId: string,
+    ttlMs: number,
+    isHeldBy: (owner: SessionRecord) => boolean,
+  ) {
+    const set = await redis.command<string | null>(pointerKey, [
+      'SET',
+      pointerKey,
+      sessionId,
+      'PX',
+      String(ttlMs),
+      'NX',
+    ])
     if (set !== null) return true
     const ownerId = await redis.command<string | null>(pointerKey, ['GET', pointerKey])
     const owner = ownerId === null ? null : await readSession(ownerId)
@@ -122,7 +134,9 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
   async function tidyAfterDelete(session: SessionRecord): Promise<void> {
     // Refresh-token pointers are left to their TTL: one whose family is gone answers "missing".
     await Promise.all([
-      session.tokenHash === null ? null : redis.runScript(deletePointerScript, [keys.sessionToken(session.tokenHash)], [session.id]),
+      session.tokenHash === null
+        ? null
+        : redis.runScript(deletePointerScript, [keys.sessionToken(session.tokenHash)], [session.id]),
       redis.command(keys.userSessions(session.userId), ['ZREM', keys.userSessions(session.userId), session.id]),
       redis.command(keys.sessionPlaces(session.userId), ['ZREM', keys.sessionPlaces(session.userId), session.id]),
       redis.command(keys.byLastSeen, ['ZREM', keys.byLastSeen, session.id]),
@@ -132,7 +146,11 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
 
   async function deleteOne(id: string, ownerId: string): Promise<boolean> {
     const deleted = toSession(
-      await redis.runScript<string[]>(deleteSessionScript, [keys.session(id), keys.refreshFamily(id), keys.sessionData(id)], [ownerId]),
+      await redis.runScript<string[]>(
+        deleteSessionScript,
+        [keys.session(id), keys.refreshFamily(id), keys.sessionData(id)],
+        [ownerId],
+      ),
     )
     if (!deleted) return false
     await tidyAfterDelete(deleted)
@@ -146,10 +164,11 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
 
   async function insertSession(session: SessionRecord): Promise<void> {
     const ttlMs = remainingMs(session, session.lastSeenAt)
-    const inserted = await redis.runScript<number>(insertSessionScript, [keys.session(session.id)], [
-      String(ttlMs),
-      ...toFields(session),
-    ])
+    const inserted = await redis.runScript<number>(
+      insertSessionScript,
+      [keys.session(session.id)],
+      [String(ttlMs), ...toFields(session)],
+    )
     if (inserted !== 1) throw new Error('a session with this id exists')
     const claims: Array<Promise<boolean>> = []
     if (session.tokenHash !== null) {
@@ -161,20 +180,20 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       throw new Error('another session holds this token hash')
     }
     await Promise.all([
-      redis.runScript(indexUserSessionScript, [keys.userSessions(session.userId)], [
-        String(session.createdAt.getTime()),
-        session.id,
-        String(ttlMs),
-      ]),
+      redis.runScript(
+        indexUserSessionScript,
+        [keys.userSessions(session.userId)],
+        [String(session.createdAt.getTime()), session.id, String(ttlMs)],
+      ),
       redis.command(keys.byLastSeen, ['ZADD', keys.byLastSeen, String(session.lastSeenAt.getTime()), session.id]),
       redis.command(keys.byExpiry, ['ZADD', keys.byExpiry, String(session.absoluteExpiresAt.getTime()), session.id]),
       // Every session holds a place, limited or not: a limit counts the sessions started before it applied.
       session.endedNotice === undefined
-        ? redis.runScript(indexUserSessionScript, [keys.sessionPlaces(session.userId)], [
-            String(session.absoluteExpiresAt.getTime()),
-            session.id,
-            String(ttlMs),
-          ])
+        ? redis.runScript(
+            indexUserSessionScript,
+            [keys.sessionPlaces(session.userId)],
+            [String(session.absoluteExpiresAt.getTime()), session.id, String(ttlMs)],
+          )
         : null,
     ])
   }
@@ -184,14 +203,18 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
 
     async insertLimitedSession(session, limit, now) {
       const placesKey = keys.sessionPlaces(session.userId)
-      const [admitted, ...ending] = await redis.runScript<Array<number | string>>(takeSessionPlaceScript, [placesKey], [
-        String(now.getTime()),
-        String(limit.maxSessions),
-        limit.onFull,
-        session.id,
-        String(session.absoluteExpiresAt.getTime()),
-        String(remainingMs(session, now)),
-      ])
+      const [admitted, ...ending] = await redis.runScript<Array<number | string>>(
+        takeSessionPlaceScript,
+        [placesKey],
+        [
+          String(now.getTime()),
+          String(limit.maxSessions),
+          limit.onFull,
+          session.id,
+          String(session.absoluteExpiresAt.getTime()),
+          String(remainingMs(session, now)),
+        ],
+      )
       if (admitted !== 1) return { admitted: false }
       const endedSessionIds = ending.map(String)
       try {
@@ -205,7 +228,9 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       // Each in its own slot, after the decision: the places were given up in the script, and
       // the core records the ends in the durable store too, so a failure here ends them anyway.
       await Promise.all(
-        endedSessionIds.map((id) => redis.runScript(markSessionEndedScript, [keys.session(id)], ['signed_in_elsewhere'])),
+        endedSessionIds.map((id) =>
+          redis.runScript(markSessionEndedScript, [keys.session(id)], ['signed_in_elsewhere']),
+        ),
       )
       return { admitted: true, endedSessionIds }
     },
@@ -226,10 +251,11 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
     },
 
     async recordSessionAuthentication(id, authenticatedAt, amr) {
-      const recorded = await redis.runScript<number>(recordAuthenticationScript, [keys.session(id)], [
-        String(authenticatedAt.getTime()),
-        amr.join(' '),
-      ])
+      const recorded = await redis.runScript<number>(
+        recordAuthenticationScript,
+        [keys.session(id)],
+        [String(authenticatedAt.getTime()), amr.join(' ')],
+      )
       return recorded === 1
     },
 
@@ -257,11 +283,24 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       const listed: SessionRecord[] = []
       for (let offset = 0; listed.length < limit; offset += pageSize) {
         const ids = await redis.command<string[]>(keys.byLastSeen, [
-          'ZRANGE', keys.byLastSeen, '+inf', String(seenSince.getTime()), 'BYSCORE', 'REV', 'LIMIT', String(offset), String(pageSize),
+          'ZRANGE',
+          keys.byLastSeen,
+          '+inf',
+          String(seenSince.getTime()),
+          'BYSCORE',
+          'REV',
+          'LIMIT',
+          String(offset),
+          String(pageSize),
         ])
         const found = await Promise.all(ids.map((id) => readSession(id)))
         for (const session of found) {
-          if (session && session.lastSeenAt.getTime() >= seenSince.getTime() && session.absoluteExpiresAt.getTime() > now.getTime()) listed.push(session)
+          if (
+            session &&
+            session.lastSeenAt.getTime() >= seenSince.getTime() &&
+            session.absoluteExpiresAt.getTime() > now.getTime()
+          )
+            listed.push(session)
         }
         if (ids.length < pageSize) break
       }
@@ -276,7 +315,9 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
 
     async deleteUserSessions(userId, exceptId) {
       const indexKey = keys.userSessions(userId)
-      const ids = (await redis.command<string[]>(indexKey, ['ZRANGE', indexKey, '0', '-1'])).filter((id) => id !== exceptId)
+      const ids = (await redis.command<string[]>(indexKey, ['ZRANGE', indexKey, '0', '-1'])).filter(
+        (id) => id !== exceptId,
+      )
       const outcomes = await Promise.all(ids.map((id) => deleteOne(id, userId)))
       return ids.filter((_id, index) => outcomes[index])
     },
@@ -286,20 +327,35 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       for (let round = 0; round < maxSweepRounds; round += 1) {
         const [idle, expired] = await Promise.all([
           redis.command<string[]>(keys.byLastSeen, [
-            'ZRANGE', keys.byLastSeen, '-inf', `(${idleCutoff.getTime()}`, 'BYSCORE', 'LIMIT', '0', String(sweepBatchSize),
+            'ZRANGE',
+            keys.byLastSeen,
+            '-inf',
+            `(${idleCutoff.getTime()}`,
+            'BYSCORE',
+            'LIMIT',
+            '0',
+            String(sweepBatchSize),
           ]),
           redis.command<string[]>(keys.byExpiry, [
-            'ZRANGE', keys.byExpiry, '-inf', String(now.getTime()), 'BYSCORE', 'LIMIT', '0', String(sweepBatchSize),
+            'ZRANGE',
+            keys.byExpiry,
+            '-inf',
+            String(now.getTime()),
+            'BYSCORE',
+            'LIMIT',
+            '0',
+            String(sweepBatchSize),
           ]),
         ])
         const candidates = [...new Set([...idle, ...expired])]
         if (candidates.length === 0) break
         const outcomes = await Promise.all(
           candidates.map(async (id) => {
-            const [state, ...rest] = await redis.runScript<string[]>(deleteExpiredSessionScript, [keys.session(id), keys.refreshFamily(id), keys.sessionData(id)], [
-              String(idleCutoff.getTime()),
-              String(now.getTime()),
-            ])
+            const [state, ...rest] = await redis.runScript<string[]>(
+              deleteExpiredSessionScript,
+              [keys.session(id), keys.refreshFamily(id), keys.sessionData(id)],
+              [String(idleCutoff.getTime()), String(now.getTime())],
+            )
             if (state === 'deleted') {
               const session = toSession(rest)
               if (session) await tidyAfterDelete(session)
@@ -334,7 +390,11 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
         redis.command<string[]>(keys.byExpiry, ['ZRANGE', keys.byExpiry, '-inf', String(now.getTime()), 'BYSCORE']),
       ])
       if (expired.length === 0) return Number(recent)
-      const scores = await redis.command<Array<string | null>>(keys.byLastSeen, ['ZMSCORE', keys.byLastSeen, ...expired])
+      const scores = await redis.command<Array<string | null>>(keys.byLastSeen, [
+        'ZMSCORE',
+        keys.byLastSeen,
+        ...expired,
+      ])
       const expiredButRecent = scores.filter((score) => score !== null && Number(score) > idleCutoff.getTime()).length
       return Number(recent) - expiredButRecent
     },

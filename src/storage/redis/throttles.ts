@@ -232,7 +232,13 @@ export function createRedisThrottleStore(redis: RedisConnection, keyPrefix: stri
     async readThrottles(throttleKeys, now) {
       const replies = await Promise.all(
         throttleKeys.map((key) =>
-          redis.command<Array<string | null>>(keys.record(key), ['HMGET', keys.record(key), 'count', 'blockedUntil', 'expiresAt']),
+          redis.command<Array<string | null>>(keys.record(key), [
+            'HMGET',
+            keys.record(key),
+            'count',
+            'blockedUntil',
+            'expiresAt',
+          ]),
         ),
       )
       return replies.map(([count, blockedUntil, expiresAt]): ThrottleRecord | null => {
@@ -255,16 +261,20 @@ export function createRedisThrottleStore(redis: RedisConnection, keyPrefix: stri
       const at = String(now.getTime())
       const replies = await Promise.all(
         charges.map(({ key, rule, expiresAt, isEnforced, cap, settlesBy }) =>
-          redis.runScript<ChargeReply>(chargeScript, [keys.record(key)], [
-            at,
-            toMs(expiresAt),
-            String(rule.threshold),
-            String(rule.baseDelaySeconds),
-            String(rule.maxDelaySeconds),
-            isEnforced ? '1' : '0',
-            cap === null ? '' : String(cap),
-            toMs(settlesBy),
-          ]),
+          redis.runScript<ChargeReply>(
+            chargeScript,
+            [keys.record(key)],
+            [
+              at,
+              toMs(expiresAt),
+              String(rule.threshold),
+              String(rule.baseDelaySeconds),
+              String(rule.maxDelaySeconds),
+              isEnforced ? '1' : '0',
+              cap === null ? '' : String(cap),
+              toMs(settlesBy),
+            ],
+          ),
         ),
       )
       const admission = combineKeyOutcomes(replies.map(readKeyOutcome))
@@ -275,13 +285,11 @@ export function createRedisThrottleStore(redis: RedisConnection, keyPrefix: stri
             const charge = charges[index]
             if (reply[0] !== 'counted' || !charge) return undefined
             const [, , created, previousBlock, writtenBlock] = reply
-            return redis.runScript(refundScript, [keys.record(charge.key)], [
-              at,
-              charge.settlesBy === null ? '0' : '1',
-              String(created),
-              String(previousBlock),
-              String(writtenBlock),
-            ])
+            return redis.runScript(
+              refundScript,
+              [keys.record(charge.key)],
+              [at, charge.settlesBy === null ? '0' : '1', String(created), String(previousBlock), String(writtenBlock)],
+            )
           }),
         )
       }
@@ -299,7 +307,9 @@ export function createRedisThrottleStore(redis: RedisConnection, keyPrefix: stri
 
     async refundThrottles(throttleKeys, now) {
       const at = String(now.getTime())
-      await Promise.all(throttleKeys.map((key) => redis.runScript(refundScript, [keys.record(key)], [at, '1', '0', '0', '0'])))
+      await Promise.all(
+        throttleKeys.map((key) => redis.runScript(refundScript, [keys.record(key)], [at, '1', '0', '0', '0'])),
+      )
     },
 
     deleteThrottles: (throttleKeys) => deleteRecords(throttleKeys.map((key) => keys.record(key))),

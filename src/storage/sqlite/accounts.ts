@@ -68,7 +68,9 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const activeHolders = db.prepare(`SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id
     WHERE r.role = ? AND u.disabled_at IS NULL ORDER BY u.id LIMIT ?`)
   const roleHolder = db.prepare('SELECT 1 FROM user_roles WHERE role = ? LIMIT 1')
-  const withoutSkeletonFirst = db.prepare(`SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL ORDER BY u.id LIMIT ?`)
+  const withoutSkeletonFirst = db.prepare(
+    `SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL ORDER BY u.id LIMIT ?`,
+  )
   const withoutSkeletonAfter = db.prepare(
     `SELECT ${userColumns} FROM users u WHERE u.username_skeleton IS NULL AND u.id > ? ORDER BY u.id LIMIT ?`,
   )
@@ -134,7 +136,10 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
     async listUsers({ afterUsernameKey, limit, keyPrefix }) {
       if (keyPrefix !== undefined) {
         const end = prefixEnd(keyPrefix)
-        const rows = afterUsernameKey === null ? prefixFirst.all(keyPrefix, end, limit) : prefixAfter.all(afterUsernameKey, keyPrefix, end, limit)
+        const rows =
+          afterUsernameKey === null
+            ? prefixFirst.all(keyPrefix, end, limit)
+            : prefixAfter.all(afterUsernameKey, keyPrefix, end, limit)
         return rows.map(toUser)
       }
       const rows = afterUsernameKey === null ? listFirst.all(limit) : listAfter.all(afterUsernameKey, limit)
@@ -143,7 +148,8 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
 
     async setUserDisabled(userId, disabledAt, updatedAt) {
       return runAtomically(db, () => {
-        if (Number(setDisabled.run(disabledAt?.getTime() ?? null, updatedAt.getTime(), userId).changes) !== 1) return null
+        if (Number(setDisabled.run(disabledAt?.getTime() ?? null, updatedAt.getTime(), userId).changes) !== 1)
+          return null
         const row = findById.get(userId)
         return row ? toUser(row) : null
       })

@@ -91,9 +91,10 @@ export function createSqliteAuditStore(db: DatabaseSync): AuditStore {
     },
 
     async hasPriorUserEvent({ subjectUserId, type, outcome, before, ip }) {
-      const row = ip === undefined
-        ? priorEvent.get(subjectUserId, type, outcome, before.getTime())
-        : priorEventFromIp.get(subjectUserId, type, outcome, before.getTime(), ip)
+      const row =
+        ip === undefined
+          ? priorEvent.get(subjectUserId, type, outcome, before.getTime())
+          : priorEventFromIp.get(subjectUserId, type, outcome, before.getTime(), ip)
       return row !== undefined
     },
 

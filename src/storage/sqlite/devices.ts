@@ -27,7 +27,8 @@ export function createSqliteDeviceStore(db: DatabaseSync): DeviceStore {
   const listByUser = db.prepare('SELECT * FROM devices WHERE user_id = ? ORDER BY created_at, id')
   const deleteOfUser = db.prepare('DELETE FROM devices WHERE user_id = ? AND id = ?')
   const touch = db.prepare('UPDATE devices SET last_used_at = max(last_used_at, ?) WHERE id = ?')
-  const setCredentials = db.prepare(`UPDATE users SET username = ?, username_key = ?, username_skeleton = ?, password_hash = ?,
+  const setCredentials =
+    db.prepare(`UPDATE users SET username = ?, username_key = ?, username_skeleton = ?, password_hash = ?,
     updated_at = ? WHERE id = ? AND ${guestKeyRange}`)
   const deleteRoles = db.prepare('DELETE FROM user_roles WHERE user_id = ?')
   const insertRole = db.prepare('INSERT INTO user_roles (user_id, role) VALUES (?, ?)')
@@ -39,7 +40,14 @@ export function createSqliteDeviceStore(db: DatabaseSync): DeviceStore {
   return {
     async insertDevice(device) {
       try {
-        insert.run(device.id, device.deviceId, device.userId, device.secretHash, device.createdAt.getTime(), device.lastUsedAt.getTime())
+        insert.run(
+          device.id,
+          device.deviceId,
+          device.userId,
+          device.secretHash,
+          device.createdAt.getTime(),
+          device.lastUsedAt.getTime(),
+        )
         return 'inserted'
       } catch (error) {
         if (isUniqueViolation(error)) return 'device_taken'

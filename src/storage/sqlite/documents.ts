@@ -14,10 +14,17 @@ export interface DocumentTable {
   ownerTable: 'sessions' | 'users'
 }
 
-export const sessionDataTable: DocumentTable = { table: 'session_data', ownerColumn: 'session_id', ownerTable: 'sessions' }
+export const sessionDataTable: DocumentTable = {
+  table: 'session_data',
+  ownerColumn: 'session_id',
+  ownerTable: 'sessions',
+}
 export const playerDataTable: DocumentTable = { table: 'player_data', ownerColumn: 'user_id', ownerTable: 'users' }
 
-export function createSqliteDocumentStore(db: DatabaseSync, { table, ownerColumn, ownerTable }: DocumentTable): DocumentStore {
+export function createSqliteDocumentStore(
+  db: DatabaseSync,
+  { table, ownerColumn, ownerTable }: DocumentTable,
+): DocumentStore {
   const read = db.prepare(`SELECT json, version FROM ${table} WHERE ${ownerColumn} = ?`)
   const insertFirst = db.prepare(`INSERT INTO ${table} (${ownerColumn}, json, version)
     SELECT ?, ?, 1 WHERE EXISTS (SELECT 1 FROM ${ownerTable} WHERE id = ?)

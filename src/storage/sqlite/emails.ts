@@ -47,10 +47,13 @@ export function createSqliteEmailStore(db: DatabaseSync): EmailStore {
   const setLanguage = db.prepare('UPDATE user_emails SET address = ?, language = ?, updated_at = ? WHERE user_id = ?')
   const markVerified = db.prepare('UPDATE user_emails SET verified_at = ? WHERE user_id = ? AND address_key = ?')
   const deleteUserTokens = db.prepare('DELETE FROM email_tokens WHERE user_id = ? AND purpose = ?')
-  const insertToken = db.prepare(`INSERT INTO email_tokens (token_hash, user_id, purpose, binding, created_at, expires_at)
+  const insertToken =
+    db.prepare(`INSERT INTO email_tokens (token_hash, user_id, purpose, binding, created_at, expires_at)
     VALUES (?, ?, ?, ?, ?, ?)`)
   const findToken = db.prepare('SELECT * FROM email_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ?')
-  const consumeToken = db.prepare('DELETE FROM email_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ? RETURNING *')
+  const consumeToken = db.prepare(
+    'DELETE FROM email_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ? RETURNING *',
+  )
   const deleteExpired = db.prepare('DELETE FROM email_tokens WHERE expires_at <= ?')
 
   return {
@@ -64,7 +67,14 @@ export function createSqliteEmailStore(db: DatabaseSync): EmailStore {
           return 'unchanged'
         }
         try {
-          upsert.run(record.userId, record.address, record.addressKey, record.verifiedAt?.getTime() ?? null, record.language, record.updatedAt.getTime())
+          upsert.run(
+            record.userId,
+            record.address,
+            record.addressKey,
+            record.verifiedAt?.getTime() ?? null,
+            record.language,
+            record.updatedAt.getTime(),
+          )
         } catch (error) {
           if (isUniqueViolation(error)) return 'email_taken'
           throw error
@@ -95,7 +105,14 @@ export function createSqliteEmailStore(db: DatabaseSync): EmailStore {
     async saveEmailToken(record) {
       runAtomically(db, () => {
         deleteUserTokens.run(record.userId, record.purpose)
-        insertToken.run(record.tokenHash, record.userId, record.purpose, record.binding, record.createdAt.getTime(), record.expiresAt.getTime())
+        insertToken.run(
+          record.tokenHash,
+          record.userId,
+          record.purpose,
+          record.binding,
+          record.createdAt.getTime(),
+          record.expiresAt.getTime(),
+        )
       })
     },
 

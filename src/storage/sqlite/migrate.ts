@@ -20,7 +20,10 @@ export function migrateSqlite(db: DatabaseSync, now: Date): number[] {
   ) STRICT`)
   const migrations = readMigrations()
   const applied = new Set(
-    db.prepare('SELECT version FROM schema_migrations').all().map((row) => Number(row.version)),
+    db
+      .prepare('SELECT version FROM schema_migrations')
+      .all()
+      .map((row) => Number(row.version)),
   )
   const latestKnown = migrations.at(-1)?.version ?? 0
   const newest = Math.max(0, ...applied)

@@ -93,9 +93,10 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     db.close()
     throw explainUnreadableDatabase(path, error)
   }
-  const checkpointer = options.checkpointsInBackground && path !== ':memory:'
-    ? startCheckpointer(path, { intervalMs: backgroundCheckpointIntervalMs })
-    : null
+  const checkpointer =
+    options.checkpointsInBackground && path !== ':memory:'
+      ? startCheckpointer(path, { intervalMs: backgroundCheckpointIntervalMs })
+      : null
   if (checkpointer) db.exec(`PRAGMA wal_autocheckpoint = ${fallbackCheckpointPages}`)
   const healthCheck = db.prepare('SELECT 1')
   const gate = createTransactionGate(db, options.timeoutMs ?? defaultWaitLimitMs)

@@ -1,5 +1,10 @@
 import type { DatabaseSync } from 'node:sqlite'
-import type { PasskeyRecord, PasskeyStore, WebAuthnChallengeRecord, WebAuthnPurpose } from '../../core/passkeys/store.ts'
+import type {
+  PasskeyRecord,
+  PasskeyStore,
+  WebAuthnChallengeRecord,
+  WebAuthnPurpose,
+} from '../../core/passkeys/store.ts'
 
 function toPasskey(row: Record<string, unknown>): PasskeyRecord {
   const transports = String(row.transports)
@@ -37,7 +42,8 @@ export function createSqlitePasskeyStore(db: DatabaseSync): PasskeyStore {
   const rename = db.prepare('UPDATE passkeys SET name = ? WHERE user_id = ? AND id = ?')
   const deleteOne = db.prepare('DELETE FROM passkeys WHERE user_id = ? AND id = ?')
   const deleteAll = db.prepare('DELETE FROM passkeys WHERE user_id = ?')
-  const insertChallenge = db.prepare(`INSERT INTO webauthn_challenges (challenge_hash, purpose, user_id, bound_to, expires_at)
+  const insertChallenge =
+    db.prepare(`INSERT INTO webauthn_challenges (challenge_hash, purpose, user_id, bound_to, expires_at)
     VALUES (?, ?, ?, ?, ?)`)
   const consumeChallenge = db.prepare('DELETE FROM webauthn_challenges WHERE challenge_hash = ? RETURNING *')
   const deleteExpired = db.prepare('DELETE FROM webauthn_challenges WHERE expires_at <= ?')
@@ -84,7 +90,13 @@ export function createSqlitePasskeyStore(db: DatabaseSync): PasskeyStore {
     },
 
     async insertWebAuthnChallenge(challenge) {
-      insertChallenge.run(challenge.challengeHash, challenge.purpose, challenge.userId, challenge.boundTo, challenge.expiresAt.getTime())
+      insertChallenge.run(
+        challenge.challengeHash,
+        challenge.purpose,
+        challenge.userId,
+        challenge.boundTo,
+        challenge.expiresAt.getTime(),
+      )
     },
 
     async consumeWebAuthnChallenge(challengeHash, now) {

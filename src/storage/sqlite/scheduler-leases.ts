@@ -4,7 +4,8 @@ import type { SchedulerLockStore } from '../../core/scheduler/store.ts'
 export function createSqliteSchedulerLockStore(db: DatabaseSync): SchedulerLockStore {
   // One conditional UPSERT: the row is taken only when the occurrence is newer than the last
   // completed one and the lease is free, expired or already ours.
-  const acquire = db.prepare(`INSERT INTO scheduler_leases (job, owner, lease_expires_at, leased_occurrence_at, completed_occurrence_at)
+  const acquire =
+    db.prepare(`INSERT INTO scheduler_leases (job, owner, lease_expires_at, leased_occurrence_at, completed_occurrence_at)
     VALUES (?1, ?2, ?3, ?4, NULL)
     ON CONFLICT (job) DO UPDATE SET owner = ?2, lease_expires_at = ?3, leased_occurrence_at = ?4
     WHERE (completed_occurrence_at IS NULL OR completed_occurrence_at < ?4)

@@ -42,13 +42,21 @@ export function createSqliteSecondFactorStore(db: DatabaseSync): SecondFactorSto
     WHERE user_id = ? AND id = ? AND confirmed_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < ?)`)
   const deleteTotp = db.prepare('DELETE FROM totp_secrets WHERE user_id = ?')
   const deleteCodes = db.prepare('DELETE FROM recovery_codes WHERE user_id = ?')
-  const insertCode = db.prepare('INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES (?, ?, ?, NULL)')
-  const consumeCode = db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL')
-  const listCodes = db.prepare('SELECT code_hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL ORDER BY code_hash')
+  const insertCode = db.prepare(
+    'INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES (?, ?, ?, NULL)',
+  )
+  const consumeCode = db.prepare(
+    'UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL',
+  )
+  const listCodes = db.prepare(
+    'SELECT code_hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL ORDER BY code_hash',
+  )
   const countCodes = db.prepare('SELECT count(*) AS unused FROM recovery_codes WHERE user_id = ? AND used_at IS NULL')
   const insertChallenge = db.prepare(`INSERT INTO mfa_challenges
     (token_hash, user_id, transport, created_at, expires_at, attempts_left) VALUES (?, ?, ?, ?, ?, ?)`)
-  const findChallenge = db.prepare('SELECT * FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? AND attempts_left > 0')
+  const findChallenge = db.prepare(
+    'SELECT * FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? AND attempts_left > 0',
+  )
   const takeAttempt = db.prepare(`UPDATE mfa_challenges SET attempts_left = attempts_left - 1
     WHERE token_hash = ? AND expires_at > ? AND attempts_left > 0 RETURNING *`)
   const consumeChallenge = db.prepare('DELETE FROM mfa_challenges WHERE token_hash = ? AND expires_at > ? RETURNING *')

@@ -44,7 +44,9 @@ export function createSqliteSessionStore(db: DatabaseSync, takeTurn: TakeTurn): 
   const findById = db.prepare('SELECT * FROM sessions WHERE id = ?')
   const findByTokenHash = db.prepare('SELECT * FROM sessions WHERE token_hash = ?')
   const touch = db.prepare('UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?')
-  const authenticate = db.prepare('UPDATE sessions SET authenticated_at = ?, amr = ? WHERE id = ? AND authenticated_at <= ?')
+  const authenticate = db.prepare(
+    'UPDATE sessions SET authenticated_at = ?, amr = ? WHERE id = ? AND authenticated_at <= ?',
+  )
   const exists = db.prepare('SELECT 1 FROM sessions WHERE id = ?')
   const listByUser = db.prepare('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id')
   const deleteById = db.prepare('DELETE FROM sessions WHERE id = ?')

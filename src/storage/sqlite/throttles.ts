@@ -20,7 +20,9 @@ function toInstant(value: unknown): Date | null {
 }
 
 export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
-  const read = db.prepare(`SELECT count, blocked_until, expires_at, pending, settles_by FROM throttles WHERE key = ?1 AND ${isLive}`)
+  const read = db.prepare(
+    `SELECT count, blocked_until, expires_at, pending, settles_by FROM throttles WHERE key = ?1 AND ${isLive}`,
+  )
   // Expiry only moves later, NULL (never) being the latest; an expired record restarts from scratch.
   const increment = db.prepare(`INSERT INTO throttles (key, count, blocked_until, expires_at) VALUES (?1, 1, NULL, ?3)
     ON CONFLICT (key) DO UPDATE SET
@@ -33,7 +35,8 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
         WHEN throttles.expires_at IS NULL OR excluded.expires_at IS NULL THEN NULL
         ELSE max(throttles.expires_at, excluded.expires_at) END
     RETURNING count`)
-  const write = db.prepare(`INSERT INTO throttles (key, count, blocked_until, expires_at, pending, settles_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+  const write =
+    db.prepare(`INSERT INTO throttles (key, count, blocked_until, expires_at, pending, settles_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
     ON CONFLICT (key) DO UPDATE SET count = excluded.count, blocked_until = excluded.blocked_until,
       expires_at = excluded.expires_at, pending = excluded.pending, settles_by = excluded.settles_by`)
   const settleFailure = db.prepare(`UPDATE throttles SET
@@ -41,9 +44,13 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
       blocked_until = CASE WHEN ?3 IS NULL THEN blocked_until ELSE max(coalesce(blocked_until, 0), ?3) END,
       expires_at = CASE WHEN expires_at IS NULL OR ?4 IS NULL THEN NULL ELSE max(expires_at, ?4) END
     WHERE key = ?1 AND ${isLive}`)
-  const refund = db.prepare(`UPDATE throttles SET count = max(count - 1, 0), pending = max(pending - 1, 0) WHERE key = ?1 AND ${isLive}`)
+  const refund = db.prepare(
+    `UPDATE throttles SET count = max(count - 1, 0), pending = max(pending - 1, 0) WHERE key = ?1 AND ${isLive}`,
+  )
   const deleteOne = db.prepare('DELETE FROM throttles WHERE key = ?')
-  const deleteByPrefix = db.prepare('DELETE FROM throttles WHERE key >= ?1 AND key < ?2 AND substr(key, 1, length(?1)) = ?1')
+  const deleteByPrefix = db.prepare(
+    'DELETE FROM throttles WHERE key >= ?1 AND key < ?2 AND substr(key, 1, length(?1)) = ?1',
+  )
   const deleteExpired = db.prepare('DELETE FROM throttles WHERE expires_at <= ?')
 
   function readRecord(key: string, now: Date): ChargedRecord | null {
@@ -68,9 +75,20 @@ export function createSqliteThrottleStore(db: DatabaseSync): ThrottleStore {
 
     async chargeThrottles(charges, now) {
       return runAtomically(db, () => {
-        const { admission, writes } = decideCharge(charges, charges.map(({ key }) => readRecord(key, now)), now)
+        const { admission, writes } = decideCharge(
+          charges,
+          charges.map(({ key }) => readRecord(key, now)),
+          now,
+        )
         for (const { key, record } of writes) {
-          write.run(key, record.count, toMs(record.blockedUntil), toMs(record.expiresAt), record.pending, toMs(record.settlesBy))
+          write.run(
+            key,
+            record.count,
+            toMs(record.blockedUntil),
+            toMs(record.expiresAt),
+            record.pending,
+            toMs(record.settlesBy),
+          )
         }
         return admission
       })

@@ -21,7 +21,14 @@ export function createSqliteTicketStore(db: DatabaseSync): TicketStore {
 
   return {
     async insertTicket(ticket) {
-      insert.run(ticket.ticketHash, ticket.sessionId, ticket.userId, ticket.audience, ticket.issuedAt.getTime(), ticket.expiresAt.getTime())
+      insert.run(
+        ticket.ticketHash,
+        ticket.sessionId,
+        ticket.userId,
+        ticket.audience,
+        ticket.issuedAt.getTime(),
+        ticket.expiresAt.getTime(),
+      )
     },
 
     async consumeTicket(ticketHash) {

@@ -38,7 +38,10 @@ async function runCeremony(container: HTMLElement, form: HTMLFormElement, kind: 
     if (status !== null) status.textContent = message
   }
   const challenge = form.querySelector<HTMLInputElement>('input[name="challenge"]')?.value
-  const response = await fetchOptions(container.dataset.optionsUrl ?? '', kind === 'second-step' ? { challenge: challenge ?? '' } : {})
+  const response = await fetchOptions(
+    container.dataset.optionsUrl ?? '',
+    kind === 'second-step' ? { challenge: challenge ?? '' } : {},
+  )
   if (response.status === 403 && kind === 'register') {
     const problem = (await response.json()) as { code?: string }
     if (problem.code === 'reauthentication_required') {
@@ -52,7 +55,8 @@ async function runCeremony(container: HTMLElement, form: HTMLFormElement, kind: 
   }
   const optionsJSON = await response.json()
   try {
-    const credential = kind === 'register' ? await startRegistration({ optionsJSON }) : await startAuthentication({ optionsJSON })
+    const credential =
+      kind === 'register' ? await startRegistration({ optionsJSON }) : await startAuthentication({ optionsJSON })
     field.value = JSON.stringify(credential)
   } catch {
     // Cancelled, timed out, or no passkey for this site here: the page stays as it is.

@@ -26,7 +26,9 @@ describe('the page catalogues', () => {
       .map((name) => readFileSync(new URL(name, webDir), 'utf8'))
       .join('\n')
     // Keys built from a value (`keys.state.${state}`, `error.password_blocklisted.${reason}`) count by their stem.
-    const unused = Object.keys(english).filter((key) => !sources.includes(`'${key}'`) && !sources.includes(`\`${key.replace(/\.[^.]+$/, '.')}\${`))
+    const unused = Object.keys(english).filter(
+      (key) => !sources.includes(`'${key}'`) && !sources.includes(`\`${key.replace(/\.[^.]+$/, '.')}\${`),
+    )
     assert.deepEqual(unused, [])
   })
 })

@@ -36,9 +36,11 @@ export const english = {
   'register.title': 'Create account',
   'register.heading': 'Create your {product} account',
   'register.username': 'Username',
-  'register.usernameHint': '3 to 64 letters or digits of one script (or Latin with Korean, Japanese or Chinese), and . _ -',
+  'register.usernameHint':
+    '3 to 64 letters or digits of one script (or Latin with Korean, Japanese or Chinese), and . _ -',
   'register.password': 'Password',
-  'register.passwordHint': 'At least {min} characters. A few unrelated words make a strong password that is easy to remember.',
+  'register.passwordHint':
+    'At least {min} characters. A few unrelated words make a strong password that is easy to remember.',
   'register.passwordRepeat': 'Repeat the password',
   'register.passwordMismatch': 'The two passwords are not the same.',
   'register.submit': 'Create account',
@@ -48,21 +50,25 @@ export const english = {
   'register.passwordMissing': 'Choose a password.',
 
   'forgot.title': 'Reset your password',
-  'forgot.intro': 'Enter your username or the email address of your account. If the address is verified, a mail with a link to set a new password goes to it.',
+  'forgot.intro':
+    'Enter your username or the email address of your account. If the address is verified, a mail with a link to set a new password goes to it.',
   'forgot.account': 'Username or email address',
   'forgot.accountHint': 'The link works once and for a limited time.',
   'forgot.accountMissing': 'Enter your username or email address.',
   'forgot.submit': 'Send the link',
   'forgot.sentTitle': 'Check your mail',
-  'forgot.sent': 'If an account with a verified email address matches, a mail with a link is on its way. The link works once. Nothing came? Look in the spam folder, or ask again in a while.',
-  'forgot.unavailable': 'This server sends no mail, so a password cannot be reset here. Ask an administrator to reset it.',
+  'forgot.sent':
+    'If an account with a verified email address matches, a mail with a link is on its way. The link works once. Nothing came? Look in the spam folder, or ask again in a while.',
+  'forgot.unavailable':
+    'This server sends no mail, so a password cannot be reset here. Ask an administrator to reset it.',
   'forgot.backToSignIn': 'Back to sign-in',
   'reset.title': 'Set a new password',
   'reset.intro': 'Choose the new password of your account. Every session of the account ends, on every device.',
   'reset.password': 'New password',
   'reset.submit': 'Set the new password',
   'reset.doneTitle': 'Your password is set',
-  'reset.done': 'Your new password is in place, and every session of your account was ended. Sign in with the new password.',
+  'reset.done':
+    'Your new password is in place, and every session of your account was ended. Sign in with the new password.',
   'reset.signIn': 'Sign in',
   'reset.refusedTitle': 'This link does not work',
   'reset.refused': 'This link was used already, has expired, or was replaced by a newer one. Ask for a new mail.',
@@ -74,17 +80,21 @@ export const english = {
   'verify.done': 'The address {address} is confirmed.',
   'verify.toAccount': 'Go to your account',
   'verify.refusedTitle': 'This link does not work',
-  'verify.refused': 'This link was used already, has expired, or the account has another address now. Ask for a new mail from your account page.',
+  'verify.refused':
+    'This link was used already, has expired, or the account has another address now. Ask for a new mail from your account page.',
 
-  'error.invalid_username': 'A username has 3 to 64 letters, digits, ".", "_" or "-", of one script (or Latin with Korean, Japanese or Chinese), with no invisible characters.',
+  'error.invalid_username':
+    'A username has 3 to 64 letters, digits, ".", "_" or "-", of one script (or Latin with Korean, Japanese or Chinese), with no invisible characters.',
   'error.username_taken': 'This username is already taken.',
   'error.password_too_short': 'The password must be at least {min} characters long (spaces count once between words).',
   'error.password_too_long': 'The password must be at most {max} characters long.',
   'error.password_invalid': 'The password contains an invalid character sequence.',
   'error.password_blocklisted.common': 'This password is one of the most commonly used; choose another.',
   'error.password_blocklisted.repetitive': 'This password repeats a short pattern; choose another.',
-  'error.password_blocklisted.sequential': 'This password follows a sequence such as "abcd", "1234" or a keyboard row; choose another.',
-  'error.password_blocklisted.context': 'This password is built on the username or the name of this service; choose another.',
+  'error.password_blocklisted.sequential':
+    'This password follows a sequence such as "abcd", "1234" or a keyboard row; choose another.',
+  'error.password_blocklisted.context':
+    'This password is built on the username or the name of this service; choose another.',
   'error.rate_limited': 'Too many attempts. Wait {seconds} seconds, then try again.',
   'error.validation_failed': 'Some fields are missing or not valid.',
 
@@ -95,7 +105,8 @@ export const english = {
   'errorPage.unavailable': 'The service is not available right now. Try again in a moment.',
   'errorPage.internal': 'An unexpected error occurred. Try again later.',
   'errorPage.badRequest': 'The request is not valid.',
-  'errorPage.returnTo': 'The link that brought you here asks to send you on to an address this server does not serve. Open the application you came from again.',
+  'errorPage.returnTo':
+    'The link that brought you here asks to send you on to an address this server does not serve. Open the application you came from again.',
   'errorPage.rateLimited': 'Too many attempts. Wait {seconds} seconds, then try again.',
   'errorPage.reference': 'Reference: {id}',
   'errorPage.home': 'Go to the start page',
@@ -187,7 +198,8 @@ export const english = {
   'user.eventsHeading': 'Recent events',
   'user.allEvents': 'All events of this user',
   'user.lockHeading': 'Sign-in lock-out',
-  'user.lockIntro': 'Clears the failed sign-in counters of this username, from every address, so the next sign-in is checked at once.',
+  'user.lockIntro':
+    'Clears the failed sign-in counters of this username, from every address, so the next sign-in is checked at once.',
   'user.unlock': 'Lift lock-out',
   'user.unlocked': 'Lock-out lifted ({count} counters cleared).',
 
@@ -218,7 +230,8 @@ export const english = {
   'audit.chartHeading': 'Failed sign-ins per hour, last 24 hours',
   'audit.chartFailed': 'wrong credentials',
   'audit.chartThrottled': 'refused by the throttle',
-  'audit.chartSummary': '{failed} failed and {throttled} refused sign-ins in the last 24 hours; the busiest hour began at {hour} UTC.',
+  'audit.chartSummary':
+    '{failed} failed and {throttled} refused sign-ins in the last 24 hours; the busiest hour began at {hour} UTC.',
   'audit.chartQuiet': 'No failed sign-in in the last 24 hours.',
   'audit.chartHour': '{hour} UTC: {failed} failed, {throttled} refused',
 
@@ -235,7 +248,8 @@ export const english = {
   'alerts.next': 'Older alerts',
 
   'keys.heading': 'Signing keys',
-  'keys.intro': 'Access tokens are signed with the active key. A rotation publishes a new key at once; it signs after the activation delay, so verifiers already hold it.',
+  'keys.intro':
+    'Access tokens are signed with the active key. A rotation publishes a new key at once; it signs after the activation delay, so verifiers already hold it.',
   'keys.table': 'Published keys',
   'keys.kid': 'Key id',
   'keys.algorithm': 'Algorithm',
@@ -248,11 +262,13 @@ export const english = {
   'keys.rotate': 'Rotate keys',
   'keys.rotated': 'New key {kid} published.',
   'keys.emergencyHeading': 'Emergency rotation',
-  'keys.emergencyIntro': 'If a key may have leaked: the new key signs at once and every other key retires at once. Every access token in circulation stops working; sessions survive and get new tokens at their next refresh.',
+  'keys.emergencyIntro':
+    'If a key may have leaked: the new key signs at once and every other key retires at once. Every access token in circulation stops working; sessions survive and get new tokens at their next refresh.',
   'keys.emergency': 'Emergency rotation…',
   'keys.confirmTitle': 'Confirm emergency rotation',
   'keys.confirmHeading': 'Retire every signing key now?',
-  'keys.confirmIntro': 'Every access token signed so far will be refused at once, by Tessera now and by verifiers at their next key refresh. Type ROTATE to confirm.',
+  'keys.confirmIntro':
+    'Every access token signed so far will be refused at once, by Tessera now and by verifiers at their next key refresh. Type ROTATE to confirm.',
   'keys.confirmLabel': 'Type ROTATE',
   'keys.confirmWord': 'ROTATE',
   'keys.confirmWrong': 'Type ROTATE in capitals to confirm.',
@@ -276,9 +292,11 @@ export const english = {
   'clients.create': 'Create client',
   'clients.nameMissing': 'Enter a name.',
   'clients.nameTaken': 'A client with this name exists.',
-  'clients.nameInvalid': 'A name has 1 to 64 lower-case letters, digits, ".", "_" or "-", and starts with a letter or digit.',
+  'clients.nameInvalid':
+    'A name has 1 to 64 lower-case letters, digits, ".", "_" or "-", and starts with a letter or digit.',
   'clients.createdHeading': 'Client {name} created',
-  'clients.secretOnce': 'Copy the secret now: it is shown this once and cannot be shown again. Tessera keeps only its SHA-256.',
+  'clients.secretOnce':
+    'Copy the secret now: it is shown this once and cannot be shown again. Tessera keeps only its SHA-256.',
   'clients.secret': 'Client secret',
   'clients.copy': 'Copy',
   'clients.copied': 'Copied',
@@ -317,7 +335,8 @@ export const english = {
   'passkeys.notAccepted': 'This passkey was not accepted. Try again, or use a code.',
   'passkeys.title': 'Passkeys',
   'passkeys.heading': 'Your passkeys',
-  'passkeys.intro': 'A passkey signs you in with the screen lock of your device or a security key, without a password. It also works as the second step after a password.',
+  'passkeys.intro':
+    'A passkey signs you in with the screen lock of your device or a security key, without a password. It also works as the second step after a password.',
   'passkeys.name': 'Name',
   'passkeys.created': 'Added (UTC)',
   'passkeys.lastUsed': 'Last used (UTC)',
@@ -340,7 +359,8 @@ export const english = {
   'passkeys.nameInvalid': 'A name has 1 to 64 characters, with no control characters.',
   'mfa.title': 'Two-step verification',
   'mfa.heading': 'Two-step verification',
-  'mfa.intro': 'With two-step verification on, signing in with your password also asks for a code from an authenticator app on your phone.',
+  'mfa.intro':
+    'With two-step verification on, signing in with your password also asks for a code from an authenticator app on your phone.',
   'mfa.status': 'Status',
   'mfa.statusOn': 'On since {time}',
   'mfa.statusOff': 'Off',
@@ -349,15 +369,18 @@ export const english = {
   'mfa.required': 'Your role requires two-step verification.',
   'mfa.setUp': 'Set up an authenticator app',
   'mfa.setupHeading': 'Set up an authenticator app',
-  'mfa.setupScan': 'Scan this QR code with your authenticator app (for example Google Authenticator, Microsoft Authenticator or 1Password).',
+  'mfa.setupScan':
+    'Scan this QR code with your authenticator app (for example Google Authenticator, Microsoft Authenticator or 1Password).',
   'mfa.qrAlt': 'QR code of the key for the authenticator app',
   'mfa.secretIntro': 'Cannot scan it? Type this key into the app instead:',
   'mfa.setupConfirm': 'Then enter the code the app shows, within {minutes} minutes.',
   'mfa.confirm': 'Turn on',
-  'mfa.confirmWrong': 'This code is not correct. Check that the time on your phone is right, and enter the current code.',
+  'mfa.confirmWrong':
+    'This code is not correct. Check that the time on your phone is right, and enter the current code.',
   'mfa.setupExpired': 'This setup has expired. Start again.',
   'mfa.codesHeading': 'Recovery codes',
-  'mfa.codesIntro': 'Two-step verification is on. Keep these recovery codes somewhere safe: each signs you in once if you lose your phone. They are shown this once.',
+  'mfa.codesIntro':
+    'Two-step verification is on. Keep these recovery codes somewhere safe: each signs you in once if you lose your phone. They are shown this once.',
   'mfa.codesRegenerated': 'These are your new recovery codes; the old ones no longer work. They are shown this once.',
   'mfa.codesLabel': 'Your recovery codes',
   'mfa.codesDone': 'I have saved the codes',
@@ -367,13 +390,14 @@ export const english = {
   'reauth.title': 'Confirm it is you',
   'reauth.heading': 'Confirm it is you',
   'reauth.intro': 'This change needs a recent sign-in. Enter your password to go on.',
-  'reauth.introMfa': 'This change needs a recent sign-in. Enter your password and a code from your authenticator app to go on.',
+  'reauth.introMfa':
+    'This change needs a recent sign-in. Enter your password and a code from your authenticator app to go on.',
   'reauth.submit': 'Continue',
   'reauth.done': 'Confirmed. You can go on.',
 
   'users.searchLabel': 'Username starts with',
   'users.searchSubmit': 'Find',
-  'users.noMatch': 'No user\'s name starts with that.',
+  'users.noMatch': "No user's name starts with that.",
   'user.actionsHeading': 'Account actions',
   'user.kickIntro': 'End every session and token of this user at once, on every device.',
   'user.kick': 'Sign out everywhere',

@@ -36,7 +36,8 @@ export const korean: Record<MessageKey, string> = {
   'register.username': '사용자 이름',
   'register.usernameHint': '한 가지 문자 체계(또는 라틴 문자와 한글·일본어·한자)의 글자나 숫자, 그리고 . _ - 로 3~64자',
   'register.password': '비밀번호',
-  'register.passwordHint': '{min}자 이상. 서로 관계없는 낱말 몇 개를 이으면 기억하기 쉬우면서도 강한 비밀번호가 됩니다.',
+  'register.passwordHint':
+    '{min}자 이상. 서로 관계없는 낱말 몇 개를 이으면 기억하기 쉬우면서도 강한 비밀번호가 됩니다.',
   'register.passwordRepeat': '비밀번호 다시 입력',
   'register.passwordMismatch': '두 비밀번호가 같지 않습니다.',
   'register.submit': '계정 만들기',
@@ -46,14 +47,17 @@ export const korean: Record<MessageKey, string> = {
   'register.passwordMissing': '비밀번호를 정하세요.',
 
   'forgot.title': '비밀번호 재설정',
-  'forgot.intro': '계정의 사용자 이름이나 이메일 주소를 입력하세요. 주소가 확인된 주소라면 새 비밀번호를 정하는 링크가 담긴 메일이 그 주소로 갑니다.',
+  'forgot.intro':
+    '계정의 사용자 이름이나 이메일 주소를 입력하세요. 주소가 확인된 주소라면 새 비밀번호를 정하는 링크가 담긴 메일이 그 주소로 갑니다.',
   'forgot.account': '사용자 이름 또는 이메일 주소',
   'forgot.accountHint': '링크는 한 번만, 정해진 시간 안에만 쓸 수 있습니다.',
   'forgot.accountMissing': '사용자 이름이나 이메일 주소를 입력하세요.',
   'forgot.submit': '링크 보내기',
   'forgot.sentTitle': '메일을 확인하세요',
-  'forgot.sent': '확인된 이메일 주소를 가진 계정이 있다면 링크가 담긴 메일이 가고 있습니다. 링크는 한 번만 쓸 수 있습니다. 메일이 오지 않았다면 스팸함을 살펴보거나 잠시 뒤에 다시 요청하세요.',
-  'forgot.unavailable': '이 서버는 메일을 보내지 않아서 여기서 비밀번호를 재설정할 수 없습니다. 관리자에게 재설정을 요청하세요.',
+  'forgot.sent':
+    '확인된 이메일 주소를 가진 계정이 있다면 링크가 담긴 메일이 가고 있습니다. 링크는 한 번만 쓸 수 있습니다. 메일이 오지 않았다면 스팸함을 살펴보거나 잠시 뒤에 다시 요청하세요.',
+  'forgot.unavailable':
+    '이 서버는 메일을 보내지 않아서 여기서 비밀번호를 재설정할 수 없습니다. 관리자에게 재설정을 요청하세요.',
   'forgot.backToSignIn': '로그인으로 돌아가기',
   'reset.title': '새 비밀번호 정하기',
   'reset.intro': '계정의 새 비밀번호를 정하세요. 모든 기기에서 계정의 모든 세션이 끝납니다.',
@@ -72,28 +76,34 @@ export const korean: Record<MessageKey, string> = {
   'verify.done': '{address} 주소가 확인되었습니다.',
   'verify.toAccount': '계정으로 가기',
   'verify.refusedTitle': '이 링크는 쓸 수 없습니다',
-  'verify.refused': '이미 쓰였거나, 기한이 지났거나, 계정의 주소가 바뀐 링크입니다. 계정 페이지에서 새 메일을 요청하세요.',
+  'verify.refused':
+    '이미 쓰였거나, 기한이 지났거나, 계정의 주소가 바뀐 링크입니다. 계정 페이지에서 새 메일을 요청하세요.',
 
-  'error.invalid_username': '사용자 이름은 한 가지 문자 체계(또는 라틴 문자와 한글·일본어·한자)의 글자, 숫자, ".", "_", "-"로 된 3~64자이며 보이지 않는 문자를 쓸 수 없습니다.',
+  'error.invalid_username':
+    '사용자 이름은 한 가지 문자 체계(또는 라틴 문자와 한글·일본어·한자)의 글자, 숫자, ".", "_", "-"로 된 3~64자이며 보이지 않는 문자를 쓸 수 없습니다.',
   'error.username_taken': '이미 사용 중인 사용자 이름입니다.',
   'error.password_too_short': '비밀번호는 {min}자 이상이어야 합니다(낱말 사이의 공백은 한 번만 셉니다).',
   'error.password_too_long': '비밀번호는 {max}자를 넘을 수 없습니다.',
   'error.password_invalid': '비밀번호에 쓸 수 없는 문자 조합이 있습니다.',
   'error.password_blocklisted.common': '가장 흔히 쓰이는 비밀번호 가운데 하나입니다. 다른 비밀번호를 고르세요.',
   'error.password_blocklisted.repetitive': '짧은 패턴을 되풀이하는 비밀번호입니다. 다른 비밀번호를 고르세요.',
-  'error.password_blocklisted.sequential': '"abcd", "1234", 키보드 줄처럼 순서를 따르는 비밀번호입니다. 다른 비밀번호를 고르세요.',
-  'error.password_blocklisted.context': '사용자 이름이나 이 서비스의 이름을 바탕으로 한 비밀번호입니다. 다른 비밀번호를 고르세요.',
+  'error.password_blocklisted.sequential':
+    '"abcd", "1234", 키보드 줄처럼 순서를 따르는 비밀번호입니다. 다른 비밀번호를 고르세요.',
+  'error.password_blocklisted.context':
+    '사용자 이름이나 이 서비스의 이름을 바탕으로 한 비밀번호입니다. 다른 비밀번호를 고르세요.',
   'error.rate_limited': '시도가 너무 많습니다. {seconds}초 뒤에 다시 시도하세요.',
   'error.validation_failed': '빠졌거나 올바르지 않은 항목이 있습니다.',
 
   'errorPage.title': '문제가 생겼습니다',
   'errorPage.notFound': '이 주소에는 페이지가 없습니다.',
   'errorPage.forbidden': '이 계정으로는 이 페이지를 열 수 없습니다.',
-  'errorPage.csrf': '이 양식은 다른 사이트에서 전송되었거나 만료되었습니다. 뒤로 가서 페이지를 새로 고친 뒤 다시 시도하세요.',
+  'errorPage.csrf':
+    '이 양식은 다른 사이트에서 전송되었거나 만료되었습니다. 뒤로 가서 페이지를 새로 고친 뒤 다시 시도하세요.',
   'errorPage.unavailable': '지금은 서비스를 이용할 수 없습니다. 잠시 뒤에 다시 시도하세요.',
   'errorPage.internal': '예상하지 못한 오류가 일어났습니다. 나중에 다시 시도하세요.',
   'errorPage.badRequest': '요청이 올바르지 않습니다.',
-  'errorPage.returnTo': '이 링크는 이 서버가 허용하지 않는 주소로 보내 달라고 요청합니다. 처음 열었던 애플리케이션을 다시 여세요.',
+  'errorPage.returnTo':
+    '이 링크는 이 서버가 허용하지 않는 주소로 보내 달라고 요청합니다. 처음 열었던 애플리케이션을 다시 여세요.',
   'errorPage.rateLimited': '시도가 너무 많습니다. {seconds}초 뒤에 다시 시도하세요.',
   'errorPage.reference': '참조 번호: {id}',
   'errorPage.home': '첫 페이지로 가기',
@@ -216,7 +226,8 @@ export const korean: Record<MessageKey, string> = {
   'audit.chartHeading': '지난 24시간 동안 시간별 로그인 실패',
   'audit.chartFailed': '잘못된 자격 증명',
   'audit.chartThrottled': '제한으로 거부됨',
-  'audit.chartSummary': '지난 24시간 동안 로그인 실패 {failed}건, 거부 {throttled}건. 가장 많았던 시간은 {hour}(UTC)에 시작했습니다.',
+  'audit.chartSummary':
+    '지난 24시간 동안 로그인 실패 {failed}건, 거부 {throttled}건. 가장 많았던 시간은 {hour}(UTC)에 시작했습니다.',
   'audit.chartQuiet': '지난 24시간 동안 로그인 실패가 없습니다.',
   'audit.chartHour': '{hour}(UTC): 실패 {failed}건, 거부 {throttled}건',
 
@@ -233,7 +244,8 @@ export const korean: Record<MessageKey, string> = {
   'alerts.next': '이전 경보',
 
   'keys.heading': '서명 키',
-  'keys.intro': '액세스 토큰은 활성 키로 서명됩니다. 교체하면 새 키가 바로 공개되고, 활성화 지연 뒤에 서명을 시작하므로 검증기는 이미 그 키를 갖고 있습니다.',
+  'keys.intro':
+    '액세스 토큰은 활성 키로 서명됩니다. 교체하면 새 키가 바로 공개되고, 활성화 지연 뒤에 서명을 시작하므로 검증기는 이미 그 키를 갖고 있습니다.',
   'keys.table': '공개된 키',
   'keys.kid': '키 ID',
   'keys.algorithm': '알고리즘',
@@ -246,11 +258,13 @@ export const korean: Record<MessageKey, string> = {
   'keys.rotate': '키 교체',
   'keys.rotated': '새 키 {kid}을(를) 공개했습니다.',
   'keys.emergencyHeading': '긴급 교체',
-  'keys.emergencyIntro': '키가 유출되었을 수 있을 때: 새 키가 바로 서명하고 다른 모든 키는 바로 폐기됩니다. 유통 중인 모든 액세스 토큰이 더는 통하지 않으며, 세션은 유지되어 다음 갱신 때 새 토큰을 받습니다.',
+  'keys.emergencyIntro':
+    '키가 유출되었을 수 있을 때: 새 키가 바로 서명하고 다른 모든 키는 바로 폐기됩니다. 유통 중인 모든 액세스 토큰이 더는 통하지 않으며, 세션은 유지되어 다음 갱신 때 새 토큰을 받습니다.',
   'keys.emergency': '긴급 교체…',
   'keys.confirmTitle': '긴급 교체 확인',
   'keys.confirmHeading': '지금 모든 서명 키를 폐기할까요?',
-  'keys.confirmIntro': '지금까지 서명된 모든 액세스 토큰이 Tessera에서는 바로, 검증기에서는 다음 키 갱신 때 거부됩니다. 확인하려면 ROTATE를 입력하세요.',
+  'keys.confirmIntro':
+    '지금까지 서명된 모든 액세스 토큰이 Tessera에서는 바로, 검증기에서는 다음 키 갱신 때 거부됩니다. 확인하려면 ROTATE를 입력하세요.',
   'keys.confirmLabel': 'ROTATE 입력',
   'keys.confirmWord': 'ROTATE',
   'keys.confirmWrong': '확인하려면 ROTATE를 대문자로 입력하세요.',
@@ -276,7 +290,8 @@ export const korean: Record<MessageKey, string> = {
   'clients.nameTaken': '같은 이름의 클라이언트가 있습니다.',
   'clients.nameInvalid': '이름은 영문 소문자나 숫자로 시작하는 영문 소문자, 숫자, ".", "_", "-" 1~64자입니다.',
   'clients.createdHeading': '클라이언트 {name}을(를) 만들었습니다',
-  'clients.secretOnce': '지금 비밀 값을 복사하세요. 이번 한 번만 보이며 다시 볼 수 없습니다. Tessera는 SHA-256 값만 보관합니다.',
+  'clients.secretOnce':
+    '지금 비밀 값을 복사하세요. 이번 한 번만 보이며 다시 볼 수 없습니다. Tessera는 SHA-256 값만 보관합니다.',
   'clients.secret': '클라이언트 비밀 값',
   'clients.copy': '복사',
   'clients.copied': '복사했습니다',
@@ -315,7 +330,8 @@ export const korean: Record<MessageKey, string> = {
   'passkeys.notAccepted': '이 패스키는 받아들여지지 않았습니다. 다시 시도하거나 코드를 사용하세요.',
   'passkeys.title': '패스키',
   'passkeys.heading': '내 패스키',
-  'passkeys.intro': '패스키를 쓰면 비밀번호 없이 기기의 화면 잠금이나 보안 키로 로그인합니다. 비밀번호 다음의 2단계 인증으로도 쓸 수 있습니다.',
+  'passkeys.intro':
+    '패스키를 쓰면 비밀번호 없이 기기의 화면 잠금이나 보안 키로 로그인합니다. 비밀번호 다음의 2단계 인증으로도 쓸 수 있습니다.',
   'passkeys.name': '이름',
   'passkeys.created': '추가 (UTC)',
   'passkeys.lastUsed': '마지막 사용 (UTC)',
@@ -355,7 +371,8 @@ export const korean: Record<MessageKey, string> = {
   'mfa.confirmWrong': '코드가 올바르지 않습니다. 휴대폰의 시간이 맞는지 확인하고 지금 코드를 입력하세요.',
   'mfa.setupExpired': '이 설정은 만료되었습니다. 다시 시작하세요.',
   'mfa.codesHeading': '복구 코드',
-  'mfa.codesIntro': '2단계 인증이 켜졌습니다. 이 복구 코드를 안전한 곳에 보관하세요. 휴대폰을 잃어버리면 코드마다 한 번씩 로그인할 수 있습니다. 지금 한 번만 보여 줍니다.',
+  'mfa.codesIntro':
+    '2단계 인증이 켜졌습니다. 이 복구 코드를 안전한 곳에 보관하세요. 휴대폰을 잃어버리면 코드마다 한 번씩 로그인할 수 있습니다. 지금 한 번만 보여 줍니다.',
   'mfa.codesRegenerated': '새 복구 코드입니다. 이전 코드는 더 이상 쓸 수 없습니다. 지금 한 번만 보여 줍니다.',
   'mfa.codesLabel': '내 복구 코드',
   'mfa.codesDone': '코드를 저장했습니다',

@@ -35,7 +35,9 @@ export function chooseFromAcceptLanguage(header: string | undefined): Language {
     .split(',')
     .map((part, index) => {
       const [range = '', ...parameters] = part.trim().split(';')
-      const quality = parameters.map((parameter) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/i.exec(parameter)?.[1]).find(Boolean)
+      const quality = parameters
+        .map((parameter) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/i.exec(parameter)?.[1])
+        .find(Boolean)
       return { range: range.trim().toLowerCase(), quality: quality === undefined ? 1 : Number(quality), index }
     })
     .filter((entry) => entry.quality > 0)

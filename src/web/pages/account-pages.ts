@@ -18,7 +18,10 @@ function renderNotice(message: string | null): SafeHtml {
   return message === null ? html`` : html`<p class="notice" role="status">${message}</p>`
 }
 
-export function renderAccountPage(context: PageContext, state: { deleteErrors: FieldErrors; notice: string | null }): SafeHtml {
+export function renderAccountPage(
+  context: PageContext,
+  state: { deleteErrors: FieldErrors; notice: string | null },
+): SafeHtml {
   const { t } = context
   const { user, session } = requireViewer(context)
   return renderPage(context, {
@@ -46,14 +49,25 @@ ${renderNotice(state.notice)}
     errors: state.deleteErrors,
     submitLabel: t('account.delete'),
     submitClass: 'danger',
-    fields: [{ name: 'password', label: t('account.deletePassword'), type: 'password', autocomplete: 'current-password', isRequired: true }],
+    fields: [
+      {
+        name: 'password',
+        label: t('account.deletePassword'),
+        type: 'password',
+        autocomplete: 'current-password',
+        isRequired: true,
+      },
+    ],
   })}
   </div>
 </section>`,
   })
 }
 
-export function renderPasswordPage(context: PageContext, state: { errors: FieldErrors; notice: string | null; passwordMinLength: number }): SafeHtml {
+export function renderPasswordPage(
+  context: PageContext,
+  state: { errors: FieldErrors; notice: string | null; passwordMinLength: number },
+): SafeHtml {
   const { t } = context
   return renderPage(context, {
     title: t('password.title'),
@@ -70,9 +84,28 @@ export function renderPasswordPage(context: PageContext, state: { errors: FieldE
     submitLabel: t('password.submit'),
     submitClass: '',
     fields: [
-      { name: 'current_password', label: t('password.current'), type: 'password', autocomplete: 'current-password', isRequired: true },
-      { name: 'new_password', label: t('password.new'), hint: t('register.passwordHint', { min: state.passwordMinLength }), type: 'password', autocomplete: 'new-password', isRequired: true },
-      { name: 'new_password_repeat', label: t('password.repeat'), type: 'password', autocomplete: 'new-password', isRequired: true },
+      {
+        name: 'current_password',
+        label: t('password.current'),
+        type: 'password',
+        autocomplete: 'current-password',
+        isRequired: true,
+      },
+      {
+        name: 'new_password',
+        label: t('password.new'),
+        hint: t('register.passwordHint', { min: state.passwordMinLength }),
+        type: 'password',
+        autocomplete: 'new-password',
+        isRequired: true,
+      },
+      {
+        name: 'new_password_repeat',
+        label: t('password.repeat'),
+        type: 'password',
+        autocomplete: 'new-password',
+        isRequired: true,
+      },
     ],
   })}
   </div>
@@ -98,7 +131,10 @@ function renderSessionRow(context: PageContext, session: SessionRecord, isCurren
 </tr>`
 }
 
-export function renderSessionsPage(context: PageContext, state: { sessions: readonly SessionRecord[]; notice: string | null }): SafeHtml {
+export function renderSessionsPage(
+  context: PageContext,
+  state: { sessions: readonly SessionRecord[]; notice: string | null },
+): SafeHtml {
   const { t } = context
   const { session: current } = requireViewer(context)
   const others = state.sessions.filter((session) => session.id !== current.id)
@@ -116,9 +152,11 @@ export function renderSessionsPage(context: PageContext, state: { sessions: read
     <tbody>${state.sessions.map((session) => renderSessionRow(context, session, session.id === current.id))}</tbody>
   </table></div>
   <div class="actions">
-    ${others.length > 0
-      ? html`<form method="post" action="/account/sessions/end-others">${hiddenFormToken(context)}<button type="submit">${t('sessions.endOthers')}</button></form>`
-      : html`<p class="muted">${t('sessions.none')}</p>`}
+    ${
+      others.length > 0
+        ? html`<form method="post" action="/account/sessions/end-others">${hiddenFormToken(context)}<button type="submit">${t('sessions.endOthers')}</button></form>`
+        : html`<p class="muted">${t('sessions.none')}</p>`
+    }
   </div>
 </section>`,
   })

@@ -13,11 +13,15 @@ import { adminScripts } from './admin-user-pages.ts'
 function renderAlgorithmSelect(context: PageContext, id: string, current: string): SafeHtml {
   return html`<div class="field"><label for="${id}">${context.t('keys.algorithmLabel')}</label>
   <select id="${id}" name="algorithm">${signingAlgorithms.map(
-    (algorithm) => html`<option value="${algorithm}" ${algorithm === current ? html`selected` : ''}>${algorithm}</option>`,
+    (algorithm) =>
+      html`<option value="${algorithm}" ${algorithm === current ? html`selected` : ''}>${algorithm}</option>`,
   )}</select></div>`
 }
 
-export function renderKeysPage(context: PageContext, state: { keys: readonly SigningKeyView[]; notice: string | null; algorithm: string }): SafeHtml {
+export function renderKeysPage(
+  context: PageContext,
+  state: { keys: readonly SigningKeyView[]; notice: string | null; algorithm: string },
+): SafeHtml {
   const { t } = context
   return renderPage(context, {
     title: t('keys.heading'),
@@ -30,12 +34,14 @@ ${state.notice === null ? '' : html`<p class="notice" role="status">${state.noti
   <div class="table-wrap"><table>
     <caption class="visually-hidden">${t('keys.table')}</caption>
     <thead><tr><th scope="col">${t('keys.kid')}</th><th scope="col">${t('keys.algorithm')}</th><th scope="col">${t('keys.state')}</th><th scope="col">${t('keys.created')}</th><th scope="col">${t('keys.activates')}</th><th scope="col">${t('keys.retires')}</th></tr></thead>
-    <tbody>${state.keys.map((key) => html`<tr>
+    <tbody>${state.keys.map(
+      (key) => html`<tr>
       <td class="mono">${key.kid}</td><td>${key.algorithm}</td>
       <td><span class="tag ${key.state === 'active' ? 'current' : ''}">${t(`keys.state.${key.state}`)}</span></td>
       <td>${renderTableTime(context, key.createdAt)}</td><td>${renderTableTime(context, key.activatesAt)}</td>
       <td>${key.retiresAt === null ? '—' : renderTableTime(context, key.retiresAt)}</td>
-    </tr>`)}</tbody>
+    </tr>`,
+    )}</tbody>
   </table></div>
 </section>
 <section class="card" aria-labelledby="rotate-heading">
@@ -53,9 +59,18 @@ ${state.notice === null ? '' : html`<p class="notice" role="status">${state.noti
   })
 }
 
-export function renderEmergencyConfirmation(context: PageContext, state: { errors: FieldErrors; algorithm: string }): SafeHtml {
+export function renderEmergencyConfirmation(
+  context: PageContext,
+  state: { errors: FieldErrors; algorithm: string },
+): SafeHtml {
   const { t } = context
-  const confirmField = { name: 'confirmation', label: t('keys.confirmLabel'), isRequired: true, maxLength: 16, hasInitialFocus: true }
+  const confirmField = {
+    name: 'confirmation',
+    label: t('keys.confirmLabel'),
+    isRequired: true,
+    maxLength: 16,
+    hasInitialFocus: true,
+  }
   const focus = 'confirmation'
   return renderPage(context, {
     title: t('keys.confirmTitle'),
@@ -92,7 +107,10 @@ export function renderClientsPage(context: PageContext, state: ClientsPageState)
     scripts: [...adminScripts, 'web/assets/copy-button.ts'],
     main: html`<h1>${t('clients.heading')}</h1>
 ${state.notice === null ? '' : html`<p class="notice" role="status">${state.notice}</p>`}
-${created === null ? '' : html`<section class="card" aria-labelledby="created-heading">
+${
+  created === null
+    ? ''
+    : html`<section class="card" aria-labelledby="created-heading">
   <h2 id="created-heading" tabindex="-1" autofocus>${t('clients.createdHeading', { name: created.client.name })}</h2>
   <p>${t('clients.secretOnce')}</p>
   <dl class="facts"><dt>${t('clients.id')}</dt><dd class="mono">${created.client.id}</dd></dl>
@@ -101,17 +119,24 @@ ${created === null ? '' : html`<section class="card" aria-labelledby="created-he
     <button type="button" class="secondary" data-copy="client-secret" data-copied="${t('clients.copied')}" hidden>${t('clients.copy')}</button></div>
   <p id="client-secret-status" role="status" class="muted small"></p>
   <p><a href="/admin/clients">${t('clients.done')}</a></p>
-</section>`}
+</section>`
+}
 <section class="card">
   <p>${t('clients.intro')}</p>
-  ${state.clients.length === 0 ? html`<p class="muted">${t('clients.none')}</p>` : html`<div class="table-wrap"><table>
+  ${
+    state.clients.length === 0
+      ? html`<p class="muted">${t('clients.none')}</p>`
+      : html`<div class="table-wrap"><table>
     <caption class="visually-hidden">${t('clients.table')}</caption>
     <thead><tr><th scope="col">${t('clients.name')}</th><th scope="col">${t('clients.id')}</th><th scope="col">${t('clients.created')}</th><th scope="col"><span class="visually-hidden">${t('clients.delete')}</span></th></tr></thead>
-    <tbody>${state.clients.map((client) => html`<tr>
+    <tbody>${state.clients.map(
+      (client) => html`<tr>
       <td>${client.name}</td><td class="mono">${client.id}</td><td>${renderTableTime(context, client.createdAt)}</td>
       <td><a href="/admin/clients/${client.id}/delete" aria-label="${t('clients.deleteNamed', { name: client.name })}">${t('clients.delete')}</a></td>
-    </tr>`)}</tbody>
-  </table></div>`}
+    </tr>`,
+    )}</tbody>
+  </table></div>`
+  }
 </section>
 <section class="card" aria-labelledby="create-heading">
   <h2 id="create-heading">${t('clients.createHeading')}</h2>
@@ -120,7 +145,16 @@ ${created === null ? '' : html`<section class="card" aria-labelledby="created-he
     errors: state.errors,
     submitLabel: t('clients.create'),
     submitClass: '',
-    fields: [{ name: 'name', label: t('clients.nameLabel'), hint: t('clients.nameHint'), value: state.name, maxLength: 64, isRequired: true }],
+    fields: [
+      {
+        name: 'name',
+        label: t('clients.nameLabel'),
+        hint: t('clients.nameHint'),
+        value: state.name,
+        maxLength: 64,
+        isRequired: true,
+      },
+    ],
   })}
 </section>`,
   })

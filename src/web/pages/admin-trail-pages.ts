@@ -18,14 +18,17 @@ export function renderEventTableHead(context: PageContext): SafeHtml {
 }
 
 function renderUserLink(userId: string | null): SafeHtml {
-  return userId === null ? html`<span class="muted">—</span>` : html`<a class="mono" href="/admin/users/${userId}">${userId.slice(0, 8)}</a>`
+  return userId === null
+    ? html`<span class="muted">—</span>`
+    : html`<a class="mono" href="/admin/users/${userId}">${userId.slice(0, 8)}</a>`
 }
 
 export function renderEventRows(context: PageContext, events: readonly AuditEventRecord[]): SafeHtml {
   const { t } = context
   if (events.length === 0) return html`<tr><td colspan="7" class="muted">${t('audit.none')}</td></tr>`
   // Each cell names its column (data-label), for the narrow layout where rows stack (pages.css).
-  return html`${events.map((event) => html`<tr>
+  return html`${events.map(
+    (event) => html`<tr>
   <td data-label="${t('audit.time')}">${renderTableTime(context, event.occurredAt)}</td>
   <td data-label="${t('audit.event')}"><span class="tag ${event.outcome === 'failure' ? 'failure' : ''}">${event.type}</span></td>
   <td data-label="${t('audit.reason')}">${event.reason ?? html`<span class="muted">—</span>`}</td>
@@ -33,7 +36,8 @@ export function renderEventRows(context: PageContext, events: readonly AuditEven
   <td data-label="${t('audit.subject')}">${renderUserLink(event.subjectUserId)}${event.username && !event.subjectUserId ? html` <span class="mono small">${event.username.slice(0, 24)}</span>` : ''}</td>
   <td data-label="${t('audit.ip')}" class="mono nowrap">${event.ip ?? '—'}</td>
   <td data-label="${t('audit.details')}" class="small mono">${Object.entries(event.details).map(([key, value]) => html`${key}=${String(value)} `)}</td>
-</tr>`)}`
+</tr>`,
+  )}`
 }
 
 export interface AuditFilterValues {
@@ -47,7 +51,13 @@ export interface AuditFilterValues {
 
 export function renderAuditPage(
   context: PageContext,
-  state: { filters: AuditFilterValues; errors: FieldErrors; events: readonly AuditEventRecord[]; nextPageUrl: string | null; chart: readonly FailedSignInHour[] },
+  state: {
+    filters: AuditFilterValues
+    errors: FieldErrors
+    events: readonly AuditEventRecord[]
+    nextPageUrl: string | null
+    chart: readonly FailedSignInHour[]
+  },
 ): SafeHtml {
   const { t } = context
   const { filters } = state
@@ -94,7 +104,10 @@ export function renderAuditPage(
   })
 }
 
-export function renderAlertsPage(context: PageContext, state: { alerts: readonly AlertRecord[]; nextPageUrl: string | null }): SafeHtml {
+export function renderAlertsPage(
+  context: PageContext,
+  state: { alerts: readonly AlertRecord[]; nextPageUrl: string | null },
+): SafeHtml {
   const { t } = context
   return renderPage(context, {
     title: t('alerts.heading'),
@@ -103,18 +116,24 @@ export function renderAlertsPage(context: PageContext, state: { alerts: readonly
     main: html`<h1>${t('alerts.heading')}</h1>
 <section class="card">
   <p>${t('alerts.intro')}</p>
-  ${state.alerts.length === 0 ? html`<p class="muted">${t('alerts.none')}</p>` : html`<div class="table-wrap"><table>
+  ${
+    state.alerts.length === 0
+      ? html`<p class="muted">${t('alerts.none')}</p>`
+      : html`<div class="table-wrap"><table>
     <caption class="visually-hidden">${t('alerts.table')}</caption>
     <thead><tr><th scope="col">${t('alerts.raised')}</th><th scope="col">${t('alerts.rule')}</th><th scope="col">${t('alerts.severity')}</th><th scope="col">${t('alerts.summary')}</th><th scope="col">${t('alerts.addresses')}</th><th scope="col">${t('alerts.delivery')}</th></tr></thead>
-    <tbody>${state.alerts.map((alert) => html`<tr>
+    <tbody>${state.alerts.map(
+      (alert) => html`<tr>
       <td>${renderTableTime(context, alert.raisedAt)}</td>
       <td class="mono">${alert.rule}</td>
       <td><span class="tag ${alert.severity === 'high' ? 'high' : ''}">${alert.severity}</span></td>
       <td>${alert.summary}</td>
       <td class="mono small">${alert.evidence.ips.slice(0, 5).join(', ')}</td>
       <td class="small">${alert.deliveryState}</td>
-    </tr>`)}</tbody>
-  </table></div>`}
+    </tr>`,
+    )}</tbody>
+  </table></div>`
+  }
   ${state.nextPageUrl === null ? '' : html`<nav class="pager" aria-label="${t('alerts.table')}"><a href="${state.nextPageUrl}" rel="next">${t('alerts.next')}</a></nav>`}
 </section>`,
   })

@@ -36,16 +36,22 @@ export function renderUsersPage(
   <form method="get" action="/admin/users" role="search" class="inline-form">${renderField(searchField, [], null)}<button type="submit" class="secondary">${t('users.searchSubmit')}</button></form>
 </section>
 <section class="card">
-  ${state.users.length === 0 ? html`<p>${state.query === '' ? t('users.none') : t('users.noMatch')}</p>` : html`<div class="table-wrap"><table>
+  ${
+    state.users.length === 0
+      ? html`<p>${state.query === '' ? t('users.none') : t('users.noMatch')}</p>`
+      : html`<div class="table-wrap"><table>
     <caption class="visually-hidden">${t('users.table')}</caption>
     <thead><tr><th scope="col">${t('users.username')}</th><th scope="col">${t('users.roles')}</th><th scope="col">${t('users.status')}</th><th scope="col">${t('users.created')} (UTC)</th></tr></thead>
-    <tbody>${state.users.map((user) => html`<tr>
+    <tbody>${state.users.map(
+      (user) => html`<tr>
       <td><a href="/admin/users/${user.id}">${user.username}</a></td>
       <td>${user.roles.map((role) => html`<span class="tag">${role}</span> `)}</td>
       <td>${renderStatus(context, user)}</td>
       <td>${renderTableTime(context, user.createdAt)}</td>
-    </tr>`)}</tbody>
-  </table></div>`}
+    </tr>`,
+    )}</tbody>
+  </table></div>`
+  }
   <nav class="pager" aria-label="${t('users.table')}">
     ${state.isFirstPage ? '' : html`<a href="/admin/users${pageQuery === '' ? '' : `?${pageQuery.slice(1)}`}">${t('users.first')}</a>`}
     ${state.nextCursor === null ? '' : html`<a href="/admin/users?cursor=${state.nextCursor}${pageQuery}" rel="next">${t('users.next')}</a>`}
@@ -69,17 +75,25 @@ export interface UserPageState {
 function renderActions(context: PageContext, state: UserPageState): SafeHtml {
   const { t } = context
   const { user } = state
-  const passwordField = { name: 'new_password', label: t('user.newPassword'), hint: t('user.newPasswordHint'), type: 'password' as const, autocomplete: 'new-password' }
+  const passwordField = {
+    name: 'new_password',
+    label: t('user.newPassword'),
+    hint: t('user.newPasswordHint'),
+    type: 'password' as const,
+    autocomplete: 'new-password',
+  }
   const noteField = { name: 'note', label: t('user.disableNote'), maxLength: 200 }
   const focus = state.passwordErrors.length > 0 ? 'new_password' : null
   return html`<section class="card" aria-labelledby="actions-heading">
   <h2 id="actions-heading">${t('user.actionsHeading')}</h2>
   <p>${t('user.kickIntro')}</p>
   <form method="post" action="/admin/users/${user.id}/kick">${hiddenFormToken(context)}<button type="submit" class="secondary">${t('user.kick')}</button></form>
-  ${user.disabledAt === null
-    ? html`<form method="post" action="/admin/users/${user.id}/disable" class="actions" novalidate>${hiddenFormToken(context)}
+  ${
+    user.disabledAt === null
+      ? html`<form method="post" action="/admin/users/${user.id}/disable" class="actions" novalidate>${hiddenFormToken(context)}
       <div class="inline-form">${renderField(noteField, [], null)}<button type="submit" class="danger">${t('user.disable')}</button></div></form>`
-    : html`<form method="post" action="/admin/users/${user.id}/enable" class="actions">${hiddenFormToken(context)}<button type="submit">${t('user.enable')}</button></form>`}
+      : html`<form method="post" action="/admin/users/${user.id}/enable" class="actions">${hiddenFormToken(context)}<button type="submit">${t('user.enable')}</button></form>`
+  }
 </section>
 <section class="card" aria-labelledby="password-heading">
   <h2 id="password-heading">${t('user.passwordHeading')}</h2>
@@ -101,15 +115,28 @@ function renderRoles(context: PageContext, state: UserPageState): SafeHtml {
   const { t } = context
   const { user } = state
   const stamp = user.updatedAt.toISOString()
-  const grantField = { name: 'role', label: t('user.grantLabel'), hint: t('user.grantHint'), value: state.roleValue, maxLength: 32, isRequired: true }
+  const grantField = {
+    name: 'role',
+    label: t('user.grantLabel'),
+    hint: t('user.grantHint'),
+    value: state.roleValue,
+    maxLength: 32,
+    isRequired: true,
+  }
   const focus = state.roleErrors.length > 0 ? 'role' : null
   return html`<section class="card" aria-labelledby="roles-heading">
   <h2 id="roles-heading">${t('user.rolesHeading')}</h2>
-  ${user.roles.length === 0 ? html`<p class="muted">${t('user.noRoles')}</p>` : html`<ul class="role-list">${user.roles.map(
-    (role) => html`<li>${role}<form method="post" action="/admin/users/${user.id}/roles">${hiddenFormToken(context)}
+  ${
+    user.roles.length === 0
+      ? html`<p class="muted">${t('user.noRoles')}</p>`
+      : html`<ul class="role-list">${user.roles.map(
+          (
+            role,
+          ) => html`<li>${role}<form method="post" action="/admin/users/${user.id}/roles">${hiddenFormToken(context)}
       <input type="hidden" name="action" value="revoke"><input type="hidden" name="role" value="${role}"><input type="hidden" name="updated_at" value="${stamp}">
       <button type="submit" class="secondary small" aria-label="${t('user.revokeNamed', { role })}">${t('user.revoke')}</button></form></li>`,
-  )}</ul>`}
+        )}</ul>`
+  }
   <form method="post" action="/admin/users/${user.id}/roles" novalidate>
     ${hiddenFormToken(context)}
     <input type="hidden" name="action" value="grant"><input type="hidden" name="updated_at" value="${stamp}">
@@ -123,15 +150,21 @@ function renderUserSessions(context: PageContext, sessions: readonly SessionReco
   const { t } = context
   return html`<section class="card" aria-labelledby="sessions-heading">
   <h2 id="sessions-heading">${t('user.sessionsHeading')}</h2>
-  ${sessions.length === 0 ? html`<p class="muted">${t('user.noSessions')}</p>` : html`<div class="table-wrap"><table>
+  ${
+    sessions.length === 0
+      ? html`<p class="muted">${t('user.noSessions')}</p>`
+      : html`<div class="table-wrap"><table>
     <thead><tr><th scope="col">${t('sessions.device')}</th><th scope="col">${t('sessions.address')}</th><th scope="col">${t('sessions.started')} (UTC)</th><th scope="col">${t('sessions.lastActive')} (UTC)</th></tr></thead>
-    <tbody>${sessions.map((session) => html`<tr>
+    <tbody>${sessions.map(
+      (session) => html`<tr>
       <td>${describeDevice(context, session.userAgent)} <span class="muted small">(${session.transport === 'cookie' ? t('sessions.kindCookie') : t('sessions.kindToken')})</span></td>
       <td class="mono nowrap">${session.ip}</td>
       <td>${renderTableTime(context, session.createdAt)}</td>
       <td>${renderTableTime(context, session.lastSeenAt)}</td>
-    </tr>`)}</tbody>
-  </table></div>`}
+    </tr>`,
+    )}</tbody>
+  </table></div>`
+  }
 </section>`
 }
 

@@ -13,7 +13,14 @@ import type { MessageKey } from '../i18n/en.ts'
 const fragmentScripts = ['web/assets/fragment-token.ts'] as const
 
 /** A card with a heading, one or more paragraphs and a link on: the answers of these pages. */
-function renderMessagePage(context: PageContext, content: { title: MessageKey; paragraphs: readonly SafeHtml[] | readonly string[]; link: { href: string; label: MessageKey } }): SafeHtml {
+function renderMessagePage(
+  context: PageContext,
+  content: {
+    title: MessageKey
+    paragraphs: readonly SafeHtml[] | readonly string[]
+    link: { href: string; label: MessageKey }
+  },
+): SafeHtml {
   const { t } = context
   return renderPage(context, {
     title: t(content.title),
@@ -25,7 +32,10 @@ function renderMessagePage(context: PageContext, content: { title: MessageKey; p
   })
 }
 
-export function renderForgotPasswordPage(context: PageContext, state: { account: string; errors: FieldErrors }): SafeHtml {
+export function renderForgotPasswordPage(
+  context: PageContext,
+  state: { account: string; errors: FieldErrors },
+): SafeHtml {
   const { t } = context
   return renderPage(context, {
     title: t('forgot.title'),
@@ -37,7 +47,16 @@ export function renderForgotPasswordPage(context: PageContext, state: { account:
     errors: state.errors,
     submitLabel: t('forgot.submit'),
     fields: [
-      { name: 'account', label: t('forgot.account'), hint: t('forgot.accountHint'), value: state.account, autocomplete: 'username', isRequired: true, hasInitialFocus: true, maxLength: 320 },
+      {
+        name: 'account',
+        label: t('forgot.account'),
+        hint: t('forgot.accountHint'),
+        value: state.account,
+        autocomplete: 'username',
+        isRequired: true,
+        hasInitialFocus: true,
+        maxLength: 320,
+      },
     ],
   })}
   <p class="aside-link"><a href="/login">${t('forgot.backToSignIn')}</a></p>
@@ -61,7 +80,10 @@ export function renderResetUnavailablePage(context: PageContext): SafeHtml {
   })
 }
 
-export function renderPasswordResetPage(context: PageContext, state: { token: string; errors: FieldErrors; passwordMinLength: number }): SafeHtml {
+export function renderPasswordResetPage(
+  context: PageContext,
+  state: { token: string; errors: FieldErrors; passwordMinLength: number },
+): SafeHtml {
   const { t } = context
   const form = renderForm(context, {
     action: '/password-reset',
@@ -69,8 +91,22 @@ export function renderPasswordResetPage(context: PageContext, state: { token: st
     errors: state.errors,
     submitLabel: t('reset.submit'),
     fields: [
-      { name: 'password', label: t('reset.password'), hint: t('register.passwordHint', { min: state.passwordMinLength }), type: 'password', autocomplete: 'new-password', isRequired: true, hasInitialFocus: true },
-      { name: 'password_repeat', label: t('register.passwordRepeat'), type: 'password', autocomplete: 'new-password', isRequired: true },
+      {
+        name: 'password',
+        label: t('reset.password'),
+        hint: t('register.passwordHint', { min: state.passwordMinLength }),
+        type: 'password',
+        autocomplete: 'new-password',
+        isRequired: true,
+        hasInitialFocus: true,
+      },
+      {
+        name: 'password_repeat',
+        label: t('register.passwordRepeat'),
+        type: 'password',
+        autocomplete: 'new-password',
+        isRequired: true,
+      },
     ],
   })
   return renderPage(context, {
@@ -86,7 +122,9 @@ export function renderPasswordResetPage(context: PageContext, state: { token: st
 
 /** Wraps the page's form as the one whose hidden `token` the fragment fills (fragment-token.ts). */
 function markFragmentForm(form: SafeHtml, isAutoSubmitted: boolean): SafeHtml {
-  return isAutoSubmitted ? html`<div data-fragment-token data-auto-submit>${form}</div>` : html`<div data-fragment-token>${form}</div>`
+  return isAutoSubmitted
+    ? html`<div data-fragment-token data-auto-submit>${form}</div>`
+    : html`<div data-fragment-token>${form}</div>`
 }
 
 export function renderPasswordResetDonePage(context: PageContext): SafeHtml {

@@ -12,7 +12,12 @@ const height = 220
 const margin = { top: 12, right: 8, bottom: 28, left: 40 }
 
 function formatHour(context: PageContext, at: Date): string {
-  return new Intl.DateTimeFormat(context.language, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' }).format(at)
+  return new Intl.DateTimeFormat(context.language, {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone: 'UTC',
+  }).format(at)
 }
 
 /** A round upper bound for the axis: 1, 2, 5 × 10ⁿ. */
@@ -38,7 +43,11 @@ export function renderFailedSignInChart(context: PageContext, hours: readonly Fa
     const x = margin.left + index * slot + (slot - barWidth) / 2
     const failedTop = y(hour.failed)
     const totalTop = y(hour.failed + hour.throttled)
-    const label = t('audit.chartHour', { hour: formatHour(context, hour.startsAt), failed: hour.failed, throttled: hour.throttled })
+    const label = t('audit.chartHour', {
+      hour: formatHour(context, hour.startsAt),
+      failed: hour.failed,
+      throttled: hour.throttled,
+    })
     return html`<g><title>${label}</title>
   <rect class="bar-failed" x="${x.toFixed(1)}" y="${failedTop.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(y(0) - failedTop).toFixed(1)}"></rect>
   <rect class="bar-throttled" x="${x.toFixed(1)}" y="${totalTop.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(failedTop - totalTop).toFixed(1)}"></rect>
@@ -53,13 +62,18 @@ export function renderFailedSignInChart(context: PageContext, hours: readonly Fa
     (best, hour) => (best === null || hour.failed + hour.throttled > best.failed + best.throttled ? hour : best),
     null,
   )
-  const summary = failed + throttled === 0 || busiest === null
-    ? t('audit.chartQuiet')
-    : t('audit.chartSummary', { failed, throttled, hour: formatHour(context, busiest.startsAt) })
+  const summary =
+    failed + throttled === 0 || busiest === null
+      ? t('audit.chartQuiet')
+      : t('audit.chartSummary', { failed, throttled, hour: formatHour(context, busiest.startsAt) })
   return html`<figure class="chart" aria-labelledby="chart-heading">
   <svg viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-heading chart-summary" focusable="false">
-    ${ticks.map((tick) => html`<line class="axis" x1="${margin.left}" x2="${width - margin.right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}"></line>
-    <text x="${margin.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${Math.round(tick)}</text>`)}
+    ${ticks.map(
+      (
+        tick,
+      ) => html`<line class="axis" x1="${margin.left}" x2="${width - margin.right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}"></line>
+    <text x="${margin.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${Math.round(tick)}</text>`,
+    )}
     ${bars}
     ${labels}
   </svg>

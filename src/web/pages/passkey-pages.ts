@@ -30,7 +30,14 @@ export function renderPasskeysPage(
   state: { passkeys: readonly PasskeyRecord[]; notice: string | null; errors: FieldErrors; name: string },
 ): SafeHtml {
   const { t } = context
-  const nameField: FieldSpec = { name: 'name', label: t('passkeys.addName'), hint: t('passkeys.addNameHint'), value: state.name, maxLength: 64, isRequired: true }
+  const nameField: FieldSpec = {
+    name: 'name',
+    label: t('passkeys.addName'),
+    hint: t('passkeys.addNameHint'),
+    value: state.name,
+    maxLength: 64,
+    isRequired: true,
+  }
   const focus = state.errors.some((error) => error.field === 'name') ? 'name' : null
   return renderPage(context, {
     title: t('passkeys.title'),
@@ -40,11 +47,15 @@ export function renderPasskeysPage(
 <section class="card">
   ${state.notice === null || state.errors.length > 0 ? '' : html`<p class="notice" role="status">${state.notice}</p>`}
   <p>${t('passkeys.intro')}</p>
-  ${state.passkeys.length === 0 ? html`<p class="muted">${t('passkeys.none')}</p>` : html`<div class="table-wrap"><table>
+  ${
+    state.passkeys.length === 0
+      ? html`<p class="muted">${t('passkeys.none')}</p>`
+      : html`<div class="table-wrap"><table>
     <caption class="visually-hidden">${t('passkeys.heading')}</caption>
     <thead><tr><th scope="col">${t('passkeys.name')}</th><th scope="col">${t('passkeys.kind')}</th><th scope="col">${t('passkeys.created')}</th><th scope="col">${t('passkeys.lastUsed')}</th><th scope="col"><span class="visually-hidden">${t('passkeys.remove')}</span></th></tr></thead>
     <tbody>${state.passkeys.map((passkey) => renderPasskeyRow(context, passkey))}</tbody>
-  </table></div>`}
+  </table></div>`
+  }
 </section>
 <section class="card" aria-labelledby="add-heading">
   <h2 id="add-heading">${t('passkeys.addHeading')}</h2>

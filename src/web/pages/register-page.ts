@@ -20,9 +20,31 @@ export function renderRegisterPage(
     errors: state.errors,
     submitLabel: t('register.submit'),
     fields: [
-      { name: 'username', label: t('register.username'), hint: t('register.usernameHint'), value: state.username, autocomplete: 'username', isRequired: true, hasInitialFocus: true, maxLength: 64 },
-      { name: 'password', label: t('register.password'), hint: t('register.passwordHint', { min: state.passwordMinLength }), type: 'password', autocomplete: 'new-password', isRequired: true },
-      { name: 'password_repeat', label: t('register.passwordRepeat'), type: 'password', autocomplete: 'new-password', isRequired: true },
+      {
+        name: 'username',
+        label: t('register.username'),
+        hint: t('register.usernameHint'),
+        value: state.username,
+        autocomplete: 'username',
+        isRequired: true,
+        hasInitialFocus: true,
+        maxLength: 64,
+      },
+      {
+        name: 'password',
+        label: t('register.password'),
+        hint: t('register.passwordHint', { min: state.passwordMinLength }),
+        type: 'password',
+        autocomplete: 'new-password',
+        isRequired: true,
+      },
+      {
+        name: 'password_repeat',
+        label: t('register.passwordRepeat'),
+        type: 'password',
+        autocomplete: 'new-password',
+        isRequired: true,
+      },
     ],
   })}
   <p class="aside-link">${t('register.haveAccount')} <a href="${signInLink}">${t('register.signIn')}</a></p>

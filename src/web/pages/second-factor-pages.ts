@@ -17,7 +17,10 @@ function renderNotice(message: string | null): SafeHtml {
   return message === null ? html`` : html`<p class="notice" role="status">${message}</p>`
 }
 
-export function renderSecondFactorPage(context: PageContext, state: { status: SecondFactorStatus; notice: string | null; errors: FieldErrors }): SafeHtml {
+export function renderSecondFactorPage(
+  context: PageContext,
+  state: { status: SecondFactorStatus; notice: string | null; errors: FieldErrors },
+): SafeHtml {
   const { t } = context
   const { status } = state
   const facts = html`<dl class="facts">
@@ -53,7 +56,12 @@ function groupKey(secret: string): string {
 }
 
 const confirmField = (context: PageContext): FieldSpec => ({
-  name: 'code', label: context.t('secondStep.code'), hint: context.t('secondStep.codeHint'), isOneTimeCode: true, isRequired: true, maxLength: 16,
+  name: 'code',
+  label: context.t('secondStep.code'),
+  hint: context.t('secondStep.codeHint'),
+  isOneTimeCode: true,
+  isRequired: true,
+  maxLength: 16,
 })
 
 /** The QR code (a data: image, which this page's policy alone allows) and the key, then the confirming code. */
@@ -69,11 +77,15 @@ export function renderTotpSetupPage(
     scripts: accountScripts,
     main: html`<h1>${t('mfa.setupHeading')}</h1>
 <section class="card">
-  ${enrolment === null ? '' : html`<p>${t('mfa.setupScan')}</p>
+  ${
+    enrolment === null
+      ? ''
+      : html`<p>${t('mfa.setupScan')}</p>
   <img class="qr" src="${enrolment.qrCode}" alt="${t('mfa.qrAlt')}" width="256" height="256">
   <p id="key-label">${t('mfa.secretIntro')}</p>
   <p><output class="key" aria-labelledby="key-label">${groupKey(enrolment.secret)}</output></p>
-  <p>${t('mfa.setupConfirm', { minutes: Math.round(enrolment.expiresInSeconds / 60) })}</p>`}
+  <p>${t('mfa.setupConfirm', { minutes: Math.round(enrolment.expiresInSeconds / 60) })}</p>`
+  }
   <div class="narrow-form">
   ${renderForm(context, {
     action: '/account/second-factor/totp/confirm',
@@ -83,14 +95,19 @@ export function renderTotpSetupPage(
     fields: [{ ...confirmField(context), hasInitialFocus: true }],
   })}
   </div>
-  ${enrolment === null
-    ? html`<form method="post" action="/account/second-factor/totp" class="actions">${hiddenFormToken(context)}<button type="submit" class="secondary">${t('mfa.setUp')}</button></form>`
-    : ''}
+  ${
+    enrolment === null
+      ? html`<form method="post" action="/account/second-factor/totp" class="actions">${hiddenFormToken(context)}<button type="submit" class="secondary">${t('mfa.setUp')}</button></form>`
+      : ''
+  }
 </section>`,
   })
 }
 
-export function renderRecoveryCodesPage(context: PageContext, state: { codes: readonly string[]; isNewEnrolment: boolean }): SafeHtml {
+export function renderRecoveryCodesPage(
+  context: PageContext,
+  state: { codes: readonly string[]; isNewEnrolment: boolean },
+): SafeHtml {
   const { t } = context
   return renderPage(context, {
     title: t('mfa.codesHeading'),
@@ -115,7 +132,16 @@ export function renderReauthenticationPage(
   state: { asksForCode: boolean; returnTo: string; errors: FieldErrors },
 ): SafeHtml {
   const { t } = context
-  const fields: FieldSpec[] = [{ name: 'password', label: t('signIn.password'), type: 'password', autocomplete: 'current-password', isRequired: true, hasInitialFocus: true }]
+  const fields: FieldSpec[] = [
+    {
+      name: 'password',
+      label: t('signIn.password'),
+      type: 'password',
+      autocomplete: 'current-password',
+      isRequired: true,
+      hasInitialFocus: true,
+    },
+  ]
   if (state.asksForCode) fields.push(confirmField(context))
   return renderPage(context, {
     title: t('reauth.title'),

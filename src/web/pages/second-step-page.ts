@@ -33,8 +33,21 @@ function focusOf(field: FieldSpec, errors: FieldErrors, isFirst: boolean): strin
 
 export function renderSecondStepPage(context: PageContext, state: SecondStepState): SafeHtml {
   const { t } = context
-  const codeField: FieldSpec = { name: 'code', label: t('secondStep.code'), hint: t('secondStep.codeHint'), isOneTimeCode: true, isRequired: true, maxLength: 16 }
-  const recoveryField: FieldSpec = { name: 'recovery_code', label: t('secondStep.recoveryCode'), hint: t('secondStep.recoveryHint'), isRequired: true, maxLength: 64 }
+  const codeField: FieldSpec = {
+    name: 'code',
+    label: t('secondStep.code'),
+    hint: t('secondStep.codeHint'),
+    isOneTimeCode: true,
+    isRequired: true,
+    maxLength: 16,
+  }
+  const recoveryField: FieldSpec = {
+    name: 'recovery_code',
+    label: t('secondStep.recoveryCode'),
+    hint: t('secondStep.recoveryHint'),
+    isRequired: true,
+    maxLength: 64,
+  }
   const codeErrors = state.errors.filter((error) => error.field !== 'recovery_code')
   const recoveryErrors = state.errors.filter((error) => error.field === 'recovery_code')
   return renderPage(context, {
@@ -49,8 +62,9 @@ export function renderSecondStepPage(context: PageContext, state: SecondStepStat
     ${renderField(codeField, codeErrors, focusOf(codeField, codeErrors, recoveryErrors.length === 0))}
     <button type="submit" class="block">${t('secondStep.submit')}</button>
   </form>
-  ${state.allowsPasskey
-    ? html`<div class="passkey-option" data-passkey-ceremony="second-step" data-options-url="/v1/auth/mfa/passkey-options" data-failed="${t('passkeys.failed')}" hidden>
+  ${
+    state.allowsPasskey
+      ? html`<div class="passkey-option" data-passkey-ceremony="second-step" data-options-url="/v1/auth/mfa/passkey-options" data-failed="${t('passkeys.failed')}" hidden>
     <p class="divider"><span>${t('secondStep.or')}</span></p>
     <form method="post" action="/login/second-step">
       ${renderHidden(context, state)}
@@ -59,7 +73,8 @@ export function renderSecondStepPage(context: PageContext, state: SecondStepStat
     </form>
     <p class="field-error passkey-status" aria-live="assertive" data-passkey-status></p>
   </div>`
-    : ''}
+      : ''
+  }
   <details class="recovery" ${recoveryErrors.length > 0 ? html`open` : ''}>
     <summary>${t('secondStep.useRecovery')}</summary>
     <form method="post" action="/login/second-step" novalidate>

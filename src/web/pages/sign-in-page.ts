@@ -7,7 +7,14 @@ import type { MessageKey } from '../i18n/en.ts'
 import { hiddenFormToken } from '../forms.ts'
 import { passkeyScripts } from './second-step-page.ts'
 
-export const signInNotices = ['signed_out', 'ended', 'registered', 'password_changed', 'second_step_expired', 'deleted'] as const
+export const signInNotices = [
+  'signed_out',
+  'ended',
+  'registered',
+  'password_changed',
+  'second_step_expired',
+  'deleted',
+] as const
 export type SignInNotice = (typeof signInNotices)[number]
 
 const noticeMessages: Record<SignInNotice, MessageKey> = {
@@ -21,10 +28,17 @@ const noticeMessages: Record<SignInNotice, MessageKey> = {
 
 export function renderSignInPage(
   context: PageContext,
-  state: { username: string; errors: FieldErrors; returnTo: string | null; notice: SignInNotice | null; canResetPassword?: boolean },
+  state: {
+    username: string
+    errors: FieldErrors
+    returnTo: string | null
+    notice: SignInNotice | null
+    canResetPassword?: boolean
+  },
 ): SafeHtml {
   const { t } = context
-  const registerLink = state.returnTo === null ? '/register' : `/register?return_to=${encodeURIComponent(state.returnTo)}`
+  const registerLink =
+    state.returnTo === null ? '/register' : `/register?return_to=${encodeURIComponent(state.returnTo)}`
   return renderPage(context, {
     title: t('signIn.title'),
     scripts: passkeyScripts,
@@ -37,8 +51,22 @@ export function renderSignInPage(
     errors: state.errors,
     submitLabel: t('signIn.submit'),
     fields: [
-      { name: 'username', label: t('signIn.username'), value: state.username, autocomplete: 'username', isRequired: true, hasInitialFocus: true, maxLength: 256 },
-      { name: 'password', label: t('signIn.password'), type: 'password', autocomplete: 'current-password', isRequired: true },
+      {
+        name: 'username',
+        label: t('signIn.username'),
+        value: state.username,
+        autocomplete: 'username',
+        isRequired: true,
+        hasInitialFocus: true,
+        maxLength: 256,
+      },
+      {
+        name: 'password',
+        label: t('signIn.password'),
+        type: 'password',
+        autocomplete: 'current-password',
+        isRequired: true,
+      },
     ],
   })}
   ${state.canResetPassword ? html`<p class="aside-link"><a href="/forgot-password">${t('signIn.forgotPassword')}</a></p>` : ''}

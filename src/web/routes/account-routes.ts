@@ -54,7 +54,10 @@ export function createSignedInCheck(kit: PageKit) {
   }
 }
 
-export interface AccountRouteDeps extends Pick<Application, 'mySessions' | 'secondFactor' | 'mfaSignIn' | 'passkeys' | 'accountLifecycle'> {
+export interface AccountRouteDeps extends Pick<
+  Application,
+  'mySessions' | 'secondFactor' | 'mfaSignIn' | 'passkeys' | 'accountLifecycle'
+> {
   kit: PageKit
 }
 
@@ -64,11 +67,15 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps
   app.decorateRequest('pageViewer', null)
   app.addHook('onRequest', createSignedInCheck(kit))
 
-  app.get<{ Querystring: NoticeQuery }>('/account', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
-    const context = contexts.create(request, reply, viewerOf(request))
-    const notice = request.query.notice === 'reauthenticated' ? context.t('reauth.done') : null
-    return sendPage(reply, 200, renderAccountPage(context, { deleteErrors: [], notice }))
-  })
+  app.get<{ Querystring: NoticeQuery }>(
+    '/account',
+    { schema: { ...hiddenRoute, querystring: noticeQuery } },
+    async (request, reply) => {
+      const context = contexts.create(request, reply, viewerOf(request))
+      const notice = request.query.notice === 'reauthenticated' ? context.t('reauth.done') : null
+      return sendPage(reply, 200, renderAccountPage(context, { deleteErrors: [], notice }))
+    },
+  )
 
   app.post<{ Body: FormBody }>(
     '/account/delete',
@@ -86,7 +93,8 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps
         await deps.accountLifecycle.deleteMyAccount(viewer, password, readClientContext(request))
       } catch (error) {
         if (isReauthenticationRequired(error)) return redirectToReauthentication(reply, '/account')
-        if (error instanceof TesseraError && error.code === 'invalid_credentials') return render(401, [{ field: 'password', message: t('password.currentWrong') }])
+        if (error instanceof TesseraError && error.code === 'invalid_credentials')
+          return render(401, [{ field: 'password', message: t('password.currentWrong') }])
         const refusal = describeRefusal(t, error, {})
         if (refusal === null) throw error
         return render(statusOfRefusal(reply, error), [refusal])
@@ -96,35 +104,63 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps
     },
   )
 
-  app.get<{ Querystring: NoticeQuery }>('/account/password', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
-    const context = contexts.create(request, reply, viewerOf(request))
-    const notices: Partial<Record<string, string>> = {
-      changed: context.t('password.changed'),
-      reauthenticated: context.t('reauth.done'),
-      required: context.t('password.required'),
-    }
-    const notice = request.query.notice === undefined ? null : notices[request.query.notice] ?? null
-    return sendPage(reply, 200, renderPasswordPage(context, { errors: [], notice, passwordMinLength: kit.settings.passwordMinLength }))
-  })
+  app.get<{ Querystring: NoticeQuery }>(
+    '/account/password',
+    { schema: { ...hiddenRoute, querystring: noticeQuery } },
+    async (request, reply) => {
+      const context = contexts.create(request, reply, viewerOf(request))
+      const notices: Partial<Record<string, string>> = {
+        changed: context.t('password.changed'),
+        reauthenticated: context.t('reauth.done'),
+        required: context.t('password.required'),
+      }
+      const notice = request.query.notice === undefined ? null : (notices[request.query.notice] ?? null)
+      return sendPage(
+        reply,
+        200,
+        renderPasswordPage(context, { errors: [], notice, passwordMinLength: kit.settings.passwordMinLength }),
+      )
+    },
+  )
 
   app.post<{ Body: FormBody }>(
     '/account/password',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'current_password', 'new_password', 'new_password_repeat']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: {
+        ...hiddenRoute,
+        body: formBodySchema(['csrf_token', 'current_password', 'new_password', 'new_password_repeat']),
+      },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)
-      const { current_password: currentPassword = '', new_password: newPassword = '', new_password_repeat: repeat = '' } = request.body
+      const {
+        current_password: currentPassword = '',
+        new_password: newPassword = '',
+        new_password_repeat: repeat = '',
+      } = request.body
       const context = contexts.create(request, reply, viewer)
       const { t } = context
       const render = (status: number, errors: Array<{ field: string; message: string }>) =>
-        sendPage(reply, status, renderPasswordPage(context, { errors, notice: null, passwordMinLength: kit.settings.passwordMinLength }))
+        sendPage(
+          reply,
+          status,
+          renderPasswordPage(context, { errors, notice: null, passwordMinLength: kit.settings.passwordMinLength }),
+        )
       const errors: Array<{ field: string; message: string }> = []
       if (currentPassword === '') errors.push({ field: 'current_password', message: t('password.currentMissing') })
       if (newPassword === '') errors.push({ field: 'new_password', message: t('password.newMissing') })
-      else if (repeat !== newPassword) errors.push({ field: 'new_password_repeat', message: t('register.passwordMismatch') })
+      else if (repeat !== newPassword)
+        errors.push({ field: 'new_password_repeat', message: t('register.passwordMismatch') })
       if (errors.length > 0) return render(400, errors)
       try {
-        const changed = await signIn.changePassword(viewer, { currentPassword, newPassword, transport: 'cookie', ...readClientContext(request) })
+        const changed = await signIn.changePassword(viewer, {
+          currentPassword,
+          newPassword,
+          transport: 'cookie',
+          ...readClientContext(request),
+        })
         if (changed.sessionToken === null) throw new TypeError('a cookie password change without a session token')
         // Every session ended with the old password; this browser continues on a new one.
         setSessionCookie(reply, changed.sessionToken, kit.settings.absoluteTimeoutSeconds)
@@ -142,26 +178,33 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps
     },
   )
 
-  app.get<{ Querystring: NoticeQuery }>('/account/sessions', { schema: { ...hiddenRoute, querystring: noticeQuery } }, async (request, reply) => {
-    const viewer = viewerOf(request)
-    const context = contexts.create(request, reply, viewer)
-    const { t } = context
-    const sessions = await mySessions.listMySessions({ userId: viewer.user.id, sessionId: viewer.session.id })
-    const notices = {
-      ended: t('sessions.ended'),
-      gone: t('sessions.gone'),
-      ended_others: t('sessions.endedOthers', { count: request.query.count ?? 0 }),
-      changed: null,
-      required: null,
-      reauthenticated: t('reauth.done'),
-    }
-    const notice = request.query.notice === undefined ? null : notices[request.query.notice]
-    return sendPage(reply, 200, renderSessionsPage(context, { sessions, notice }))
-  })
+  app.get<{ Querystring: NoticeQuery }>(
+    '/account/sessions',
+    { schema: { ...hiddenRoute, querystring: noticeQuery } },
+    async (request, reply) => {
+      const viewer = viewerOf(request)
+      const context = contexts.create(request, reply, viewer)
+      const { t } = context
+      const sessions = await mySessions.listMySessions({ userId: viewer.user.id, sessionId: viewer.session.id })
+      const notices = {
+        ended: t('sessions.ended'),
+        gone: t('sessions.gone'),
+        ended_others: t('sessions.endedOthers', { count: request.query.count ?? 0 }),
+        changed: null,
+        required: null,
+        reauthenticated: t('reauth.done'),
+      }
+      const notice = request.query.notice === undefined ? null : notices[request.query.notice]
+      return sendPage(reply, 200, renderSessionsPage(context, { sessions, notice }))
+    },
+  )
 
   app.post<{ Body: FormBody }>(
     '/account/sessions/end',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'session_id'], ['session_id']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'session_id'], ['session_id']) },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)

@@ -10,7 +10,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AccountAdministration } from '../../core/application/account-admin.ts'
 import type { AuditTrailOperations } from '../../core/application/audit-trail.ts'
 import type { TokenAdministration } from '../../core/application/token-administration.ts'
-import { isAuditEventType, isAuditOutcome, signingAlgorithms, type AuditEventFilter, type SigningAlgorithm } from '../../core/application/types.ts'
+import {
+  isAuditEventType,
+  isAuditOutcome,
+  signingAlgorithms,
+  type AuditEventFilter,
+  type SigningAlgorithm,
+} from '../../core/application/types.ts'
 import { TesseraError } from '../../core/errors.ts'
 import { readClientContext } from '../../http/request-context.ts'
 import { decodeTimeCursor, encodeTimeCursor, toAuditCursor } from '../../http/schemas/audit.ts'
@@ -18,7 +24,12 @@ import { formBodySchema, hiddenRoute, pageBodyLimitBytes, type PageKit } from '.
 import { redirectTo, sendPage } from '../page-reply.ts'
 import type { PageContext } from '../page-context.ts'
 import { renderAlertsPage, renderAuditPage, type AuditFilterValues } from '../pages/admin-trail-pages.ts'
-import { renderClientDeleteConfirmation, renderClientsPage, renderEmergencyConfirmation, renderKeysPage } from '../pages/admin-token-pages.ts'
+import {
+  renderClientDeleteConfirmation,
+  renderClientsPage,
+  renderEmergencyConfirmation,
+  renderKeysPage,
+} from '../pages/admin-token-pages.ts'
 import { renderUserPage, renderUsersPage, type UserPageState } from '../pages/admin-user-pages.ts'
 import { createSignedInCheck, viewerOf } from './account-routes.ts'
 
@@ -35,8 +46,16 @@ const usersPerPage = 50
 const eventsPerPage = 50
 const rolePattern = /^[a-z][a-z0-9_:-]{0,31}$/
 const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
-const idParams = { type: 'object', properties: { id: { type: 'string', pattern: uuidPattern } }, required: ['id'] } as const
-const clientIdParams = { type: 'object', properties: { id: { type: 'string', maxLength: 128 } }, required: ['id'] } as const
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: uuidPattern } },
+  required: ['id'],
+} as const
+const clientIdParams = {
+  type: 'object',
+  properties: { id: { type: 'string', maxLength: 128 } },
+  required: ['id'],
+} as const
 const languageOnly = { lang: { type: 'string', maxLength: 8 } } as const
 const dateTimeLocalPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?$/
 
@@ -59,7 +78,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
   app.addHook('onRequest', async (request, reply) => {
     await requireSignedIn(request, reply)
     if (reply.sent) return reply
-    if (!viewerOf(request).user.roles.includes('admin')) throw new TesseraError('forbidden', 'Your account may not do this.')
+    if (!viewerOf(request).user.roles.includes('admin'))
+      throw new TesseraError('forbidden', 'Your account may not do this.')
     return undefined
   })
 
@@ -72,8 +92,10 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     formGuard.checkForm(request, request.body.csrf_token, viewerOf(request).session.id)
   }
 
-  app.get('/admin', { schema: { ...hiddenRoute, querystring: { type: 'object', properties: languageOnly } } }, async (_request, reply) =>
-    redirectTo(reply, '/admin/users'),
+  app.get(
+    '/admin',
+    { schema: { ...hiddenRoute, querystring: { type: 'object', properties: languageOnly } } },
+    async (_request, reply) => redirectTo(reply, '/admin/users'),
   )
 
   app.get<{ Querystring: { cursor?: string; q?: string } }>(
@@ -81,24 +103,43 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     {
       schema: {
         ...hiddenRoute,
-        querystring: { type: 'object', properties: { cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$' }, q: { type: 'string', maxLength: 64 }, ...languageOnly } },
+        querystring: {
+          type: 'object',
+          properties: {
+            cursor: { type: 'string', maxLength: 512, pattern: '^[A-Za-z0-9_-]*$' },
+            q: { type: 'string', maxLength: 64 },
+            ...languageOnly,
+          },
+        },
       },
     },
     async (request, reply) => {
       const { cursor } = request.query
       const query = (request.query.q ?? '').trim()
       const after = cursor === undefined ? null : Buffer.from(cursor, 'base64url').toString('utf8')
-      const page = query === ''
-        ? await accountAdmin.listUsers({ after, limit: usersPerPage + 1 })
-        : await accountAdmin.searchUsers({ query, after, limit: usersPerPage + 1 })
+      const page =
+        query === ''
+          ? await accountAdmin.listUsers({ after, limit: usersPerPage + 1 })
+          : await accountAdmin.searchUsers({ query, after, limit: usersPerPage + 1 })
       const users = page.slice(0, usersPerPage)
       const last = users.at(-1)
-      const nextCursor = page.length > usersPerPage && last ? Buffer.from(last.usernameKey, 'utf8').toString('base64url') : null
-      return sendPage(reply, 200, renderUsersPage(contextOf(request, reply), { users, nextCursor, isFirstPage: cursor === undefined, query }))
+      const nextCursor =
+        page.length > usersPerPage && last ? Buffer.from(last.usernameKey, 'utf8').toString('base64url') : null
+      return sendPage(
+        reply,
+        200,
+        renderUsersPage(contextOf(request, reply), { users, nextCursor, isFirstPage: cursor === undefined, query }),
+      )
     },
   )
 
-  async function renderUser(request: FastifyRequest, reply: FastifyReply, userId: string, status: number, state: Partial<UserPageState>) {
+  async function renderUser(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    userId: string,
+    status: number,
+    state: Partial<UserPageState>,
+  ) {
     const user = await accountAdmin.findUser(userId)
     if (!user) throw new TesseraError('not_found', 'No such user.')
     const [sessions, events, secondFactorStatus] = await Promise.all([
@@ -106,17 +147,21 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
       auditTrail.queryUserEvents(user.id, { after: null, limit: 15 }),
       deps.secondFactor.describeUser(user.id),
     ])
-    return sendPage(reply, status, renderUserPage(contextOf(request, reply), {
-      user,
-      sessions,
-      events: events.events,
-      secondFactor: secondFactorStatus,
-      roleErrors: [],
-      roleValue: '',
-      passwordErrors: [],
-      notice: null,
-      ...state,
-    }))
+    return sendPage(
+      reply,
+      status,
+      renderUserPage(contextOf(request, reply), {
+        user,
+        sessions,
+        events: events.events,
+        secondFactor: secondFactorStatus,
+        roleErrors: [],
+        roleValue: '',
+        passwordErrors: [],
+        notice: null,
+        ...state,
+      }),
+    )
   }
 
   app.get<{ Params: { id: string }; Querystring: { notice?: string; role?: string; count?: number } }>(
@@ -145,7 +190,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
         revoked: t('user.revoked', { role }),
         unlocked: t('user.unlocked', { count }),
       }
-      const text = notice === undefined ? null : notices[notice] ?? describeUserActionNotice(context, notice, count)
+      const text = notice === undefined ? null : (notices[notice] ?? describeUserActionNotice(context, notice, count))
       return renderUser(request, reply, request.params.id, 200, { notice: text })
     },
   )
@@ -154,7 +199,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     '/admin/users/:id/roles',
     {
       bodyLimit: pageBodyLimitBytes,
-      schema: { ...hiddenRoute, params: idParams, body: formBodySchema(['csrf_token', 'action', 'role', 'updated_at'], ['action', 'updated_at']) },
+      schema: {
+        ...hiddenRoute,
+        params: idParams,
+        body: formBodySchema(['csrf_token', 'action', 'role', 'updated_at'], ['action', 'updated_at']),
+      },
     },
     async (request, reply) => {
       checkForm(request)
@@ -173,13 +222,19 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
       if (action === 'grant' && user.roles.includes(role)) return roleError(t('user.roleHeld'))
       const roles = action === 'grant' ? [...user.roles, role] : user.roles.filter((held) => held !== role)
       await accountAdmin.replaceUserRoles(userId, roles, actorOf(request))
-      return redirectTo(reply, `/admin/users/${userId}?notice=${action === 'grant' ? 'granted' : 'revoked'}&role=${role}`)
+      return redirectTo(
+        reply,
+        `/admin/users/${userId}?notice=${action === 'grant' ? 'granted' : 'revoked'}&role=${role}`,
+      )
     },
   )
 
   app.post<{ Params: { id: string }; Body: FormBody }>(
     '/admin/users/:id/unlock',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, params: idParams, body: formBodySchema(['csrf_token']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, params: idParams, body: formBodySchema(['csrf_token']) },
+    },
     async (request, reply) => {
       checkForm(request)
       const { clearedCounters } = await accountAdmin.unlockUser(request.params.id, actorOf(request))
@@ -193,7 +248,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     checkForm,
     accountLifecycle: deps.accountLifecycle,
     secondFactor: deps.secondFactor,
-    renderPasswordErrors: (request, reply, userId, errors) => renderUser(request, reply, userId, 400, { passwordErrors: errors }),
+    renderPasswordErrors: (request, reply, userId, errors) =>
+      renderUser(request, reply, userId, 400, { passwordErrors: errors }),
   })
 
   app.get<{ Querystring: Partial<AuditFilterValues> & { cursor?: string } }>(
@@ -252,7 +308,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
         else filter[bound] = at
       }
       const decoded = decodeTimeCursor(query.cursor)
-      if (query.cursor !== undefined && decoded === null) throw new TesseraError('validation_failed', 'The cursor is not valid.')
+      if (query.cursor !== undefined && decoded === null)
+        throw new TesseraError('validation_failed', 'The cursor is not valid.')
       const chart = await auditTrail.countFailedSignInsPerHour(24)
       if (errors.length > 0) {
         return sendPage(reply, 400, renderAuditPage(context, { filters, errors, events: [], nextPageUrl: null, chart }))
@@ -264,18 +321,38 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
         next.set('cursor', encodeTimeCursor(page.nextCursor.occurredAt, page.nextCursor.id))
         nextPageUrl = `/admin/audit?${next}`
       }
-      return sendPage(reply, 200, renderAuditPage(context, { filters, errors, events: page.events, nextPageUrl, chart }))
+      return sendPage(
+        reply,
+        200,
+        renderAuditPage(context, { filters, errors, events: page.events, nextPageUrl, chart }),
+      )
     },
   )
 
   app.get<{ Querystring: { cursor?: string } }>(
     '/admin/alerts',
-    { schema: { ...hiddenRoute, querystring: { type: 'object', properties: { cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]*$' }, ...languageOnly } } } },
+    {
+      schema: {
+        ...hiddenRoute,
+        querystring: {
+          type: 'object',
+          properties: { cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]*$' }, ...languageOnly },
+        },
+      },
+    },
     async (request, reply) => {
       const decoded = decodeTimeCursor(request.query.cursor)
-      if (request.query.cursor !== undefined && decoded === null) throw new TesseraError('validation_failed', 'The cursor is not valid.')
-      const page = await auditTrail.listAlerts({ since: null, rule: null, after: decoded && { raisedAt: decoded.at, id: decoded.id }, limit: eventsPerPage })
-      const nextPageUrl = page.nextCursor ? `/admin/alerts?cursor=${encodeTimeCursor(page.nextCursor.raisedAt, page.nextCursor.id)}` : null
+      if (request.query.cursor !== undefined && decoded === null)
+        throw new TesseraError('validation_failed', 'The cursor is not valid.')
+      const page = await auditTrail.listAlerts({
+        since: null,
+        rule: null,
+        after: decoded && { raisedAt: decoded.at, id: decoded.id },
+        limit: eventsPerPage,
+      })
+      const nextPageUrl = page.nextCursor
+        ? `/admin/alerts?cursor=${encodeTimeCursor(page.nextCursor.raisedAt, page.nextCursor.id)}`
+        : null
       return sendPage(reply, 200, renderAlertsPage(contextOf(request, reply), { alerts: page.alerts, nextPageUrl }))
     },
   )
@@ -286,21 +363,38 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     return algorithm
   }
 
-  const currentAlgorithm = () => tokenAdmin.listSigningKeys().find((key) => key.state === 'active')?.algorithm ?? 'EdDSA'
+  const currentAlgorithm = () =>
+    tokenAdmin.listSigningKeys().find((key) => key.state === 'active')?.algorithm ?? 'EdDSA'
 
   app.get<{ Querystring: { notice?: string; kid?: string } }>(
     '/admin/keys',
     {
       schema: {
         ...hiddenRoute,
-        querystring: { type: 'object', properties: { notice: { type: 'string', enum: ['rotated', 'emergency'] }, kid: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }, ...languageOnly } },
+        querystring: {
+          type: 'object',
+          properties: {
+            notice: { type: 'string', enum: ['rotated', 'emergency'] },
+            kid: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' },
+            ...languageOnly,
+          },
+        },
       },
     },
     async (request, reply) => {
       const context = contextOf(request, reply)
       const { notice, kid = '' } = request.query
-      const message = notice === 'rotated' ? context.t('keys.rotated', { kid }) : notice === 'emergency' ? context.t('keys.emergencyDone', { kid }) : null
-      return sendPage(reply, 200, renderKeysPage(context, { keys: tokenAdmin.listSigningKeys(), notice: message, algorithm: currentAlgorithm() }))
+      const message =
+        notice === 'rotated'
+          ? context.t('keys.rotated', { kid })
+          : notice === 'emergency'
+            ? context.t('keys.emergencyDone', { kid })
+            : null
+      return sendPage(
+        reply,
+        200,
+        renderKeysPage(context, { keys: tokenAdmin.listSigningKeys(), notice: message, algorithm: currentAlgorithm() }),
+      )
     },
   )
 
@@ -309,34 +403,70 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'algorithm']) } },
     async (request, reply) => {
       checkForm(request)
-      const key = await tokenAdmin.rotateSigningKeys({ algorithm: readAlgorithm(request.body.algorithm) }, actorOf(request))
+      const key = await tokenAdmin.rotateSigningKeys(
+        { algorithm: readAlgorithm(request.body.algorithm) },
+        actorOf(request),
+      )
       return redirectTo(reply, `/admin/keys?notice=rotated&kid=${encodeURIComponent(key.kid)}`)
     },
   )
 
-  app.get('/admin/keys/emergency', { schema: { ...hiddenRoute, querystring: { type: 'object', properties: languageOnly } } }, async (request, reply) =>
-    sendPage(reply, 200, renderEmergencyConfirmation(contextOf(request, reply), { errors: [], algorithm: currentAlgorithm() })),
+  app.get(
+    '/admin/keys/emergency',
+    { schema: { ...hiddenRoute, querystring: { type: 'object', properties: languageOnly } } },
+    async (request, reply) =>
+      sendPage(
+        reply,
+        200,
+        renderEmergencyConfirmation(contextOf(request, reply), { errors: [], algorithm: currentAlgorithm() }),
+      ),
   )
 
   app.post<{ Body: FormBody }>(
     '/admin/keys/emergency',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'algorithm', 'confirmation']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'algorithm', 'confirmation']) },
+    },
     async (request, reply) => {
       checkForm(request)
       const context = contextOf(request, reply)
       const algorithm = readAlgorithm(request.body.algorithm)
       // A typed word, not a second click: an emergency rotation signs every user's tokens out.
       if (request.body.confirmation !== context.t('keys.confirmWord')) {
-        return sendPage(reply, 400, renderEmergencyConfirmation(context, { errors: [{ field: 'confirmation', message: context.t('keys.confirmWrong') }], algorithm }))
+        return sendPage(
+          reply,
+          400,
+          renderEmergencyConfirmation(context, {
+            errors: [{ field: 'confirmation', message: context.t('keys.confirmWrong') }],
+            algorithm,
+          }),
+        )
       }
       const key = await tokenAdmin.rotateSigningKeys({ algorithm, emergency: true }, actorOf(request))
       return redirectTo(reply, `/admin/keys?notice=emergency&kid=${encodeURIComponent(key.kid)}`)
     },
   )
 
-  async function renderClients(request: FastifyRequest, reply: FastifyReply, status: number, state: Partial<Parameters<typeof renderClientsPage>[1]>) {
+  async function renderClients(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    state: Partial<Parameters<typeof renderClientsPage>[1]>,
+  ) {
     const clients = await tokenAdmin.listServiceClients()
-    return sendPage(reply, status, renderClientsPage(contextOf(request, reply), { clients, errors: [], name: '', notice: null, created: null, ...state }))
+    return sendPage(
+      reply,
+      status,
+      renderClientsPage(contextOf(request, reply), {
+        clients,
+        errors: [],
+        name: '',
+        notice: null,
+        created: null,
+        ...state,
+      }),
+    )
   }
 
   app.get<{ Querystring: { notice?: string; name?: string } }>(
@@ -344,13 +474,21 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
     {
       schema: {
         ...hiddenRoute,
-        querystring: { type: 'object', properties: { notice: { type: 'string', enum: ['deleted', 'gone'] }, name: { type: 'string', maxLength: 64, pattern: '^[a-z0-9._-]+$' }, ...languageOnly } },
+        querystring: {
+          type: 'object',
+          properties: {
+            notice: { type: 'string', enum: ['deleted', 'gone'] },
+            name: { type: 'string', maxLength: 64, pattern: '^[a-z0-9._-]+$' },
+            ...languageOnly,
+          },
+        },
       },
     },
     async (request, reply) => {
       const { t } = contextOf(request, reply)
       const { notice, name = '' } = request.query
-      const message = notice === 'deleted' ? t('clients.deleted', { name }) : notice === 'gone' ? t('clients.gone') : null
+      const message =
+        notice === 'deleted' ? t('clients.deleted', { name }) : notice === 'gone' ? t('clients.gone') : null
       return renderClients(request, reply, 200, { notice: message })
     },
   )
@@ -362,15 +500,24 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
       checkForm(request)
       const { t } = contextOf(request, reply)
       const name = request.body.name ?? ''
-      if (name === '') return renderClients(request, reply, 400, { errors: [{ field: 'name', message: t('clients.nameMissing') }] })
+      if (name === '')
+        return renderClients(request, reply, 400, { errors: [{ field: 'name', message: t('clients.nameMissing') }] })
       try {
         // Answered with a page, not a redirect: the secret is in this answer (no-store) and never in a URL.
         const created = await tokenAdmin.createServiceClient(name, actorOf(request))
         return await renderClients(request, reply, 201, { created })
       } catch (error) {
         if (!(error instanceof TesseraError)) throw error
-        if (error.code === 'client_name_taken') return renderClients(request, reply, 409, { name, errors: [{ field: 'name', message: t('clients.nameTaken') }] })
-        if (error.code === 'validation_failed') return renderClients(request, reply, 400, { name, errors: [{ field: 'name', message: t('clients.nameInvalid') }] })
+        if (error.code === 'client_name_taken')
+          return renderClients(request, reply, 409, {
+            name,
+            errors: [{ field: 'name', message: t('clients.nameTaken') }],
+          })
+        if (error.code === 'validation_failed')
+          return renderClients(request, reply, 400, {
+            name,
+            errors: [{ field: 'name', message: t('clients.nameInvalid') }],
+          })
         throw error
       }
     },
@@ -388,11 +535,19 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminPageDeps): Pr
 
   app.post<{ Params: { id: string }; Body: FormBody }>(
     '/admin/clients/:id/delete',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, params: clientIdParams, body: formBodySchema(['csrf_token']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, params: clientIdParams, body: formBodySchema(['csrf_token']) },
+    },
     async (request, reply) => {
       checkForm(request)
       const deleted = await tokenAdmin.deleteServiceClient(request.params.id, actorOf(request))
-      return redirectTo(reply, deleted ? `/admin/clients?notice=deleted&name=${encodeURIComponent(deleted.name)}` : '/admin/clients?notice=gone')
+      return redirectTo(
+        reply,
+        deleted
+          ? `/admin/clients?notice=deleted&name=${encodeURIComponent(deleted.name)}`
+          : '/admin/clients?notice=gone',
+      )
     },
   )
 }

@@ -39,11 +39,19 @@ export async function adminUserActionRoutes(
     idParams: object
     checkForm(request: FastifyRequest<{ Body: FormBody }>): void
     /** Renders the user's page with errors in its password form. */
-    renderPasswordErrors(request: FastifyRequest, reply: import('fastify').FastifyReply, userId: string, errors: FieldErrors): Promise<unknown>
+    renderPasswordErrors(
+      request: FastifyRequest,
+      reply: import('fastify').FastifyReply,
+      userId: string,
+      errors: FieldErrors,
+    ): Promise<unknown>
   },
 ): Promise<void> {
   const { accountLifecycle, secondFactor, kit, idParams, checkForm } = deps
-  const actorOf = (request: FastifyRequest) => ({ actorUserId: viewerOf(request).user.id, context: readClientContext(request) })
+  const actorOf = (request: FastifyRequest) => ({
+    actorUserId: viewerOf(request).user.id,
+    context: readClientContext(request),
+  })
   const back = (userId: string, notice: string, count?: number) =>
     `/admin/users/${userId}?notice=${notice}${count === undefined ? '' : `&count=${count}`}`
   const routeOptions = (fields: string[]) => ({
@@ -51,51 +59,82 @@ export async function adminUserActionRoutes(
     schema: { ...hiddenRoute, params: idParams, body: formBodySchema(['csrf_token', ...fields]) },
   })
 
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/kick', routeOptions([]), async (request, reply) => {
-    checkForm(request)
-    const ended = await accountLifecycle.endUserSessions(request.params.id, actorOf(request))
-    return redirectTo(reply, back(request.params.id, 'kicked', ended.endedSessions))
-  })
+  app.post<{ Params: { id: string }; Body: FormBody }>(
+    '/admin/users/:id/kick',
+    routeOptions([]),
+    async (request, reply) => {
+      checkForm(request)
+      const ended = await accountLifecycle.endUserSessions(request.params.id, actorOf(request))
+      return redirectTo(reply, back(request.params.id, 'kicked', ended.endedSessions))
+    },
+  )
 
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/disable', routeOptions(['note']), async (request, reply) => {
-    checkForm(request)
-    const note = (request.body.note ?? '').trim()
-    try {
-      const ended = await accountLifecycle.disableUser(request.params.id, note === '' ? null : note.slice(0, 200), actorOf(request))
-      return redirectTo(reply, back(request.params.id, 'disabled', ended.endedSessions))
-    } catch (error) {
-      if (error instanceof TesseraError && error.code === 'last_admin') return redirectTo(reply, back(request.params.id, 'last_admin'))
-      throw error
-    }
-  })
+  app.post<{ Params: { id: string }; Body: FormBody }>(
+    '/admin/users/:id/disable',
+    routeOptions(['note']),
+    async (request, reply) => {
+      checkForm(request)
+      const note = (request.body.note ?? '').trim()
+      try {
+        const ended = await accountLifecycle.disableUser(
+          request.params.id,
+          note === '' ? null : note.slice(0, 200),
+          actorOf(request),
+        )
+        return redirectTo(reply, back(request.params.id, 'disabled', ended.endedSessions))
+      } catch (error) {
+        if (error instanceof TesseraError && error.code === 'last_admin')
+          return redirectTo(reply, back(request.params.id, 'last_admin'))
+        throw error
+      }
+    },
+  )
 
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/enable', routeOptions([]), async (request, reply) => {
-    checkForm(request)
-    await accountLifecycle.enableUser(request.params.id, actorOf(request))
-    return redirectTo(reply, back(request.params.id, 'enabled'))
-  })
+  app.post<{ Params: { id: string }; Body: FormBody }>(
+    '/admin/users/:id/enable',
+    routeOptions([]),
+    async (request, reply) => {
+      checkForm(request)
+      await accountLifecycle.enableUser(request.params.id, actorOf(request))
+      return redirectTo(reply, back(request.params.id, 'enabled'))
+    },
+  )
 
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/password', routeOptions(['new_password', 'require_change']), async (request, reply) => {
-    checkForm(request)
-    const { t } = kit.contexts.create(request, reply, viewerOf(request))
-    const password = request.body.new_password ?? ''
-    const isChangeRequired = request.body.require_change === 'on'
-    if (password === '' && !isChangeRequired) {
-      return deps.renderPasswordErrors(request, reply, request.params.id, [{ field: 'new_password', message: t('user.passwordNothing') }])
-    }
-    try {
-      await accountLifecycle.setUserPassword(request.params.id, { password: password === '' ? null : password, isChangeRequired }, actorOf(request))
-    } catch (error) {
-      const refusal = describeRefusal(t, error, { password: 'new_password' })
-      if (refusal === null) throw error
-      return deps.renderPasswordErrors(request, reply, request.params.id, [refusal])
-    }
-    return redirectTo(reply, back(request.params.id, 'password_saved'))
-  })
+  app.post<{ Params: { id: string }; Body: FormBody }>(
+    '/admin/users/:id/password',
+    routeOptions(['new_password', 'require_change']),
+    async (request, reply) => {
+      checkForm(request)
+      const { t } = kit.contexts.create(request, reply, viewerOf(request))
+      const password = request.body.new_password ?? ''
+      const isChangeRequired = request.body.require_change === 'on'
+      if (password === '' && !isChangeRequired) {
+        return deps.renderPasswordErrors(request, reply, request.params.id, [
+          { field: 'new_password', message: t('user.passwordNothing') },
+        ])
+      }
+      try {
+        await accountLifecycle.setUserPassword(
+          request.params.id,
+          { password: password === '' ? null : password, isChangeRequired },
+          actorOf(request),
+        )
+      } catch (error) {
+        const refusal = describeRefusal(t, error, { password: 'new_password' })
+        if (refusal === null) throw error
+        return deps.renderPasswordErrors(request, reply, request.params.id, [refusal])
+      }
+      return redirectTo(reply, back(request.params.id, 'password_saved'))
+    },
+  )
 
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/reset-mfa', routeOptions([]), async (request, reply) => {
-    checkForm(request)
-    const { removedPasskeys } = await secondFactor.resetUser(request.params.id, actorOf(request))
-    return redirectTo(reply, back(request.params.id, 'mfa_reset', removedPasskeys))
-  })
+  app.post<{ Params: { id: string }; Body: FormBody }>(
+    '/admin/users/:id/reset-mfa',
+    routeOptions([]),
+    async (request, reply) => {
+      checkForm(request)
+      const { removedPasskeys } = await secondFactor.resetUser(request.params.id, actorOf(request))
+      return redirectTo(reply, back(request.params.id, 'mfa_reset', removedPasskeys))
+    },
+  )
 }

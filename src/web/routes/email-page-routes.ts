@@ -71,7 +71,9 @@ export async function emailPageRoutes(
       await attempt.recordFailure()
       throw error
     }
-    await attempt.recordSuccess().catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
+    await attempt
+      .recordSuccess()
+      .catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
     return result
   }
 
@@ -85,11 +87,15 @@ export async function emailPageRoutes(
   const unavailable = (request: FastifyRequest, reply: FastifyReply) =>
     sendPage(reply, 501, renderResetUnavailablePage(contexts.create(request, reply, null)))
 
-  app.get('/forgot-password', { schema: { ...hiddenRoute, querystring: languageQuerySchema } }, async (request, reply) => {
-    const context = contexts.create(request, reply, null)
-    if (!email.isMailEnabled) return sendPage(reply, 200, renderResetUnavailablePage(context))
-    return sendPage(reply, 200, renderForgotPasswordPage(context, { account: '', errors: [] }))
-  })
+  app.get(
+    '/forgot-password',
+    { schema: { ...hiddenRoute, querystring: languageQuerySchema } },
+    async (request, reply) => {
+      const context = contexts.create(request, reply, null)
+      if (!email.isMailEnabled) return sendPage(reply, 200, renderResetUnavailablePage(context))
+      return sendPage(reply, 200, renderForgotPasswordPage(context, { account: '', errors: [] }))
+    },
+  )
 
   app.post<{ Body: FormBody }>(
     '/forgot-password',
@@ -100,7 +106,14 @@ export async function emailPageRoutes(
       const context = contexts.create(request, reply, null)
       const account = (request.body.account ?? '').trim()
       if (account === '') {
-        return sendPage(reply, 400, renderForgotPasswordPage(context, { account, errors: [{ field: 'account', message: context.t('forgot.accountMissing') }] }))
+        return sendPage(
+          reply,
+          400,
+          renderForgotPasswordPage(context, {
+            account,
+            errors: [{ field: 'account', message: context.t('forgot.accountMissing') }],
+          }),
+        )
       }
       // Counted like POST /v1/auth/password-reset: every request from the address.
       await requestLimits.admitRequest('password_reset', request.ip)
@@ -111,28 +124,51 @@ export async function emailPageRoutes(
     },
   )
 
-  app.get<{ Querystring: { token?: string } }>('/password-reset', { schema: { ...hiddenRoute, querystring: tokenQuerySchema } }, async (request, reply) => {
-    if (!email.isMailEnabled) return unavailable(request, reply)
-    const context = contexts.create(request, reply, null)
-    return sendPage(reply, 200, renderPasswordResetPage(context, { token: request.query.token ?? '', errors: [], passwordMinLength: kit.settings.passwordMinLength }))
-  })
+  app.get<{ Querystring: { token?: string } }>(
+    '/password-reset',
+    { schema: { ...hiddenRoute, querystring: tokenQuerySchema } },
+    async (request, reply) => {
+      if (!email.isMailEnabled) return unavailable(request, reply)
+      const context = contexts.create(request, reply, null)
+      return sendPage(
+        reply,
+        200,
+        renderPasswordResetPage(context, {
+          token: request.query.token ?? '',
+          errors: [],
+          passwordMinLength: kit.settings.passwordMinLength,
+        }),
+      )
+    },
+  )
 
   app.post<{ Body: FormBody }>(
     '/password-reset',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'token', 'password', 'password_repeat']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'token', 'password', 'password_repeat']) },
+    },
     async (request, reply) => {
       const { token = '', password = '', password_repeat: repeat = '' } = request.body
       formGuard.checkForm(request, request.body.csrf_token, null)
       if (!email.isMailEnabled) return unavailable(request, reply)
       const context = contexts.create(request, reply, null)
       const { t } = context
-      if (token === '' || token.length > maxTokenLength) return sendPage(reply, 400, renderResetLinkRefusedPage(context))
+      if (token === '' || token.length > maxTokenLength)
+        return sendPage(reply, 400, renderResetLinkRefusedPage(context))
       const render = (status: number, errors: FieldErrors) =>
-        sendPage(reply, status, renderPasswordResetPage(context, { token, errors, passwordMinLength: kit.settings.passwordMinLength }))
+        sendPage(
+          reply,
+          status,
+          renderPasswordResetPage(context, { token, errors, passwordMinLength: kit.settings.passwordMinLength }),
+        )
       if (password === '') return render(400, [{ field: 'password', message: t('register.passwordMissing') }])
-      if (repeat !== password) return render(400, [{ field: 'password_repeat', message: t('register.passwordMismatch') }])
+      if (repeat !== password)
+        return render(400, [{ field: 'password_repeat', message: t('register.passwordMismatch') }])
       try {
-        await spendToken(request, () => email.confirmPasswordReset({ token, newPassword: password }, readClientContext(request)))
+        await spendToken(request, () =>
+          email.confirmPasswordReset({ token, newPassword: password }, readClientContext(request)),
+        )
       } catch (error) {
         if (isInvalidToken(error)) return sendPage(reply, 400, renderResetLinkRefusedPage(context))
         if (isMailDisabled(error)) return unavailable(request, reply)
@@ -144,11 +180,15 @@ export async function emailPageRoutes(
     },
   )
 
-  app.get<{ Querystring: { token?: string } }>('/verify-email', { schema: { ...hiddenRoute, querystring: tokenQuerySchema } }, async (request, reply) => {
-    if (!email.isMailEnabled) return unavailable(request, reply)
-    const context = contexts.create(request, reply, null)
-    return sendPage(reply, 200, renderVerifyEmailPage(context, { token: request.query.token ?? '' }))
-  })
+  app.get<{ Querystring: { token?: string } }>(
+    '/verify-email',
+    { schema: { ...hiddenRoute, querystring: tokenQuerySchema } },
+    async (request, reply) => {
+      if (!email.isMailEnabled) return unavailable(request, reply)
+      const context = contexts.create(request, reply, null)
+      return sendPage(reply, 200, renderVerifyEmailPage(context, { token: request.query.token ?? '' }))
+    },
+  )
 
   app.post<{ Body: FormBody }>(
     '/verify-email',
@@ -158,7 +198,8 @@ export async function emailPageRoutes(
       formGuard.checkForm(request, request.body.csrf_token, null)
       if (!email.isMailEnabled) return unavailable(request, reply)
       const context = contexts.create(request, reply, null)
-      if (token === '' || token.length > maxTokenLength) return sendPage(reply, 400, renderVerifyLinkRefusedPage(context))
+      if (token === '' || token.length > maxTokenLength)
+        return sendPage(reply, 400, renderVerifyLinkRefusedPage(context))
       try {
         const verified = await spendToken(request, () => email.verifyEmail(token, readClientContext(request)))
         return sendPage(reply, 200, renderEmailVerifiedPage(context, { address: verified.address }))

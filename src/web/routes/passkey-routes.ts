@@ -24,19 +24,35 @@ type PasskeyNotice = (typeof passkeyNotices)[number]
 /** As the API's rename and registration: 1 to 64 characters, no control characters. */
 const namePattern = /^[^\u0000-\u001f\u007f]{1,64}$/u
 
-export async function passkeyRoutes(app: FastifyInstance, deps: { kit: PageKit; passkeys: PasskeyOperations }): Promise<void> {
+export async function passkeyRoutes(
+  app: FastifyInstance,
+  deps: { kit: PageKit; passkeys: PasskeyOperations },
+): Promise<void> {
   const { kit, passkeys } = deps
   const { formGuard, contexts } = kit
   const here = '/account/passkeys'
 
   app.get<{ Querystring: { notice?: PasskeyNotice } }>(
     here,
-    { schema: { ...hiddenRoute, querystring: { type: 'object', properties: { notice: { type: 'string', enum: [...passkeyNotices] }, lang: { type: 'string', maxLength: 8 } } } } },
+    {
+      schema: {
+        ...hiddenRoute,
+        querystring: {
+          type: 'object',
+          properties: { notice: { type: 'string', enum: [...passkeyNotices] }, lang: { type: 'string', maxLength: 8 } },
+        },
+      },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       const context = contexts.create(request, reply, viewer)
       const { t } = context
-      const notices = { added: t('passkeys.added'), removed: t('passkeys.removed'), gone: t('passkeys.gone'), reauthenticated: t('reauth.done') }
+      const notices = {
+        added: t('passkeys.added'),
+        removed: t('passkeys.removed'),
+        gone: t('passkeys.gone'),
+        reauthenticated: t('reauth.done'),
+      }
       const list = await passkeys.listMyPasskeys(viewer)
       const notice = request.query.notice ? notices[request.query.notice] : null
       return sendPage(reply, 200, renderPasskeysPage(context, { passkeys: list, notice, errors: [], name: '' }))
@@ -45,7 +61,13 @@ export async function passkeyRoutes(app: FastifyInstance, deps: { kit: PageKit; 
 
   app.post<{ Body: FormBody }>(
     here,
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'name', 'credential'], [], { credential: passkeyFieldMaxLength }) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: {
+        ...hiddenRoute,
+        body: formBodySchema(['csrf_token', 'name', 'credential'], [], { credential: passkeyFieldMaxLength }),
+      },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)
@@ -53,7 +75,11 @@ export async function passkeyRoutes(app: FastifyInstance, deps: { kit: PageKit; 
       const { t } = context
       const name = (request.body.name ?? '').trim()
       const render = async (status: number, errors: FieldErrors) =>
-        sendPage(reply, status, renderPasskeysPage(context, { passkeys: await passkeys.listMyPasskeys(viewer), notice: null, errors, name }))
+        sendPage(
+          reply,
+          status,
+          renderPasskeysPage(context, { passkeys: await passkeys.listMyPasskeys(viewer), notice: null, errors, name }),
+        )
       if (name === '') return render(400, [{ field: 'name', message: t('passkeys.nameMissing') }])
       if (!namePattern.test(name)) return render(400, [{ field: 'name', message: t('passkeys.nameInvalid') }])
       const credential = readPasskeyField(request.body.credential)
@@ -62,7 +88,8 @@ export async function passkeyRoutes(app: FastifyInstance, deps: { kit: PageKit; 
         await passkeys.registerPasskey(viewer, { response: credential, name }, readClientContext(request))
       } catch (error) {
         if (isReauthenticationRequired(error)) return redirectToReauthentication(reply, here)
-        if (error instanceof TesseraError && error.code === 'passkey_rejected') return render(400, [{ field: 'form', message: t('passkeys.notAccepted') }])
+        if (error instanceof TesseraError && error.code === 'passkey_rejected')
+          return render(400, [{ field: 'form', message: t('passkeys.notAccepted') }])
         throw error
       }
       return redirectTo(reply, `${here}?notice=added`)
@@ -71,7 +98,10 @@ export async function passkeyRoutes(app: FastifyInstance, deps: { kit: PageKit; 
 
   app.post<{ Body: FormBody }>(
     `${here}/remove`,
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'passkey_id'], ['passkey_id']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'passkey_id'], ['passkey_id']) },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)

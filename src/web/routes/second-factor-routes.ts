@@ -56,14 +56,37 @@ export async function secondFactorRoutes(
 
   app.get<{ Querystring: { notice?: SecondFactorNotice } }>(
     here,
-    { schema: { ...hiddenRoute, querystring: { type: 'object', properties: { notice: { type: 'string', enum: [...secondFactorNotices] }, lang: { type: 'string', maxLength: 8 } } } } },
+    {
+      schema: {
+        ...hiddenRoute,
+        querystring: {
+          type: 'object',
+          properties: {
+            notice: { type: 'string', enum: [...secondFactorNotices] },
+            lang: { type: 'string', maxLength: 8 },
+          },
+        },
+      },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       const context = contexts.create(request, reply, viewer)
       const { t } = context
-      const notices = { disabled: t('mfa.disabled'), setup_expired: t('mfa.setupExpired'), reauthenticated: t('reauth.done') }
+      const notices = {
+        disabled: t('mfa.disabled'),
+        setup_expired: t('mfa.setupExpired'),
+        reauthenticated: t('reauth.done'),
+      }
       const status = await secondFactor.getStatus(viewer)
-      return sendPage(reply, 200, renderSecondFactorPage(context, { status, notice: request.query.notice ? notices[request.query.notice] : null, errors: [] }))
+      return sendPage(
+        reply,
+        200,
+        renderSecondFactorPage(context, {
+          status,
+          notice: request.query.notice ? notices[request.query.notice] : null,
+          errors: [],
+        }),
+      )
     },
   )
 
@@ -84,7 +107,14 @@ export async function secondFactorRoutes(
       const qrCode = await renderQrCodeDataUrl(enrolment.otpauthUri)
       allowDataImages(reply)
       const context = contexts.create(request, reply, viewer)
-      return sendPage(reply, 200, renderTotpSetupPage(context, { enrolment: { secret: enrolment.secret, qrCode, expiresInSeconds: enrolment.expiresInSeconds }, errors: [] }))
+      return sendPage(
+        reply,
+        200,
+        renderTotpSetupPage(context, {
+          enrolment: { secret: enrolment.secret, qrCode, expiresInSeconds: enrolment.expiresInSeconds },
+          errors: [],
+        }),
+      )
     },
   )
 
@@ -96,15 +126,18 @@ export async function secondFactorRoutes(
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)
       const context = contexts.create(request, reply, viewer)
       const { t } = context
-      const render = (status: number, errors: FieldErrors) => sendPage(reply, status, renderTotpSetupPage(context, { enrolment: null, errors }))
+      const render = (status: number, errors: FieldErrors) =>
+        sendPage(reply, status, renderTotpSetupPage(context, { enrolment: null, errors }))
       const code = (request.body.code ?? '').replace(/\s/g, '')
       if (code === '') return render(400, [{ field: 'code', message: t('secondStep.codeMissing') }])
       try {
         const { recoveryCodes } = await secondFactor.confirmTotpEnrolment(viewer, code, readClientContext(request))
         return sendPage(reply, 200, renderRecoveryCodesPage(context, { codes: recoveryCodes, isNewEnrolment: true }))
       } catch (error) {
-        if (error instanceof TesseraError && error.code === 'invalid_mfa_code') return render(401, [{ field: 'code', message: t('mfa.confirmWrong') }])
-        if (error instanceof TesseraError && error.code === 'not_found') return redirectTo(reply, `${here}?notice=setup_expired`)
+        if (error instanceof TesseraError && error.code === 'invalid_mfa_code')
+          return render(401, [{ field: 'code', message: t('mfa.confirmWrong') }])
+        if (error instanceof TesseraError && error.code === 'not_found')
+          return redirectTo(reply, `${here}?notice=setup_expired`)
         const refusal = describeRefusal(t, error, {})
         if (refusal === null) throw error
         return render(statusOfRefusal(reply, error), [refusal])
@@ -120,7 +153,11 @@ export async function secondFactorRoutes(
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)
       try {
         const codes = await secondFactor.regenerateRecoveryCodes(viewer, readClientContext(request))
-        return sendPage(reply, 200, renderRecoveryCodesPage(contexts.create(request, reply, viewer), { codes, isNewEnrolment: false }))
+        return sendPage(
+          reply,
+          200,
+          renderRecoveryCodesPage(contexts.create(request, reply, viewer), { codes, isNewEnrolment: false }),
+        )
       } catch (error) {
         if (isReauthenticationRequired(error)) return redirectToReauthentication(reply, here)
         if (error instanceof TesseraError && error.code === 'not_found') return redirectTo(reply, here)
@@ -147,19 +184,34 @@ export async function secondFactorRoutes(
 
   app.get<{ Querystring: { return_to?: string } }>(
     '/account/reauthenticate',
-    { schema: { ...hiddenRoute, querystring: { type: 'object', properties: { return_to: { type: 'string', maxLength: 256 }, lang: { type: 'string', maxLength: 8 } } } } },
+    {
+      schema: {
+        ...hiddenRoute,
+        querystring: {
+          type: 'object',
+          properties: { return_to: { type: 'string', maxLength: 256 }, lang: { type: 'string', maxLength: 8 } },
+        },
+      },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       const returnTo = isAccountPath(request.query.return_to) ? request.query.return_to : '/account'
       const status = await secondFactor.getStatus(viewer)
       const context = contexts.create(request, reply, viewer)
-      return sendPage(reply, 200, renderReauthenticationPage(context, { asksForCode: status.isEnabled, returnTo, errors: [] }))
+      return sendPage(
+        reply,
+        200,
+        renderReauthenticationPage(context, { asksForCode: status.isEnabled, returnTo, errors: [] }),
+      )
     },
   )
 
   app.post<{ Body: FormBody }>(
     '/account/reauthenticate',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'password', 'code', 'return_to']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'password', 'code', 'return_to']) },
+    },
     async (request, reply) => {
       const viewer = viewerOf(request)
       formGuard.checkForm(request, request.body.csrf_token, viewer.session.id)
@@ -176,10 +228,16 @@ export async function secondFactorRoutes(
       if (status.isEnabled && code === '') errors.push({ field: 'code', message: t('secondStep.codeMissing') })
       if (errors.length > 0) return render(400, errors)
       try {
-        await mfaSignIn.reauthenticate(viewer, { password, ...(status.isEnabled ? { proof: { kind: 'totp', code } } : {}), ...readClientContext(request) })
+        await mfaSignIn.reauthenticate(viewer, {
+          password,
+          ...(status.isEnabled ? { proof: { kind: 'totp', code } } : {}),
+          ...readClientContext(request),
+        })
       } catch (error) {
-        if (error instanceof TesseraError && error.code === 'invalid_credentials') return render(401, [{ field: 'password', message: t('password.currentWrong') }])
-        if (error instanceof TesseraError && error.code === 'invalid_mfa_code') return render(401, [{ field: 'code', message: t('secondStep.codeWrong') }])
+        if (error instanceof TesseraError && error.code === 'invalid_credentials')
+          return render(401, [{ field: 'password', message: t('password.currentWrong') }])
+        if (error instanceof TesseraError && error.code === 'invalid_mfa_code')
+          return render(401, [{ field: 'code', message: t('secondStep.codeWrong') }])
         const refusal = describeRefusal(t, error, {})
         if (refusal === null) throw error
         return render(statusOfRefusal(reply, error), [refusal])

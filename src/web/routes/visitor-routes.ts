@@ -30,7 +30,10 @@ type FormBody = Record<string, string | undefined>
 
 function requireReturnTo(kit: PageKit, value: string | undefined): ReturnTo | undefined {
   const returnTo = readReturnTo(kit, value)
-  if (returnTo === null) throw new TesseraError('validation_failed', 'return_to is not an allowed address.', { details: { field: 'return_to' } })
+  if (returnTo === null)
+    throw new TesseraError('validation_failed', 'return_to is not an allowed address.', {
+      details: { field: 'return_to' },
+    })
   return returnTo
 }
 
@@ -67,7 +70,10 @@ function readProof(body: FormBody): { proof: SecondFactorProof | null; field: st
     return { proof: credential === null ? null : { kind: 'passkey', response: credential }, field: 'form' }
   }
   if (body.recovery_code !== undefined) {
-    return { proof: body.recovery_code.trim() === '' ? null : { kind: 'recovery_code', code: body.recovery_code }, field: 'recovery_code' }
+    return {
+      proof: body.recovery_code.trim() === '' ? null : { kind: 'recovery_code', code: body.recovery_code },
+      field: 'recovery_code',
+    }
   }
   const code = (body.code ?? '').replace(/\s/g, '')
   return { proof: code === '' ? null : { kind: 'totp', code }, field: 'code' }
@@ -86,33 +92,58 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
   }
 
   /** Signs the browser in on the cookie transport and sends it on (throws `mfa_required` for a second step). */
-  async function completeSignIn(request: FastifyRequest, reply: FastifyReply, credentials: { username: string; password: string }, returnTo: ReturnTo | undefined) {
+  async function completeSignIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    credentials: { username: string; password: string },
+    returnTo: ReturnTo | undefined,
+  ) {
     const signedIn = await signIn.signIn({ ...credentials, transport: 'cookie', ...readClientContext(request) })
     return enter(reply, signedIn, returnTo)
   }
 
-  app.get('/', { schema: { ...hiddenRoute, querystring: { type: 'object', properties: { lang: { type: 'string', maxLength: 8 } } } } }, async (request, reply) => {
-    const viewer = await readViewer(request, signIn)
-    return redirectTo(reply, viewer ? '/account' : '/login')
-  })
+  app.get(
+    '/',
+    {
+      schema: {
+        ...hiddenRoute,
+        querystring: { type: 'object', properties: { lang: { type: 'string', maxLength: 8 } } },
+      },
+    },
+    async (request, reply) => {
+      const viewer = await readViewer(request, signIn)
+      return redirectTo(reply, viewer ? '/account' : '/login')
+    },
+  )
 
-  app.get<{ Querystring: SignInQuery }>('/login', { schema: { ...hiddenRoute, querystring: signInQuerySchema } }, async (request, reply) => {
-    const returnTo = requireReturnTo(kit, request.query.return_to)
-    const viewer = await readViewer(request, signIn)
-    if (viewer && request.query.notice === undefined) return redirectTo(reply, destination(returnTo))
-    const context = contexts.create(request, reply, null)
-    return sendPage(reply, 200, renderSignInPage(context, {
-      username: '',
-      errors: [],
-      returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
-      notice: request.query.notice ?? null,
-      canResetPassword: kit.settings.isMailEnabled,
-    }))
-  })
+  app.get<{ Querystring: SignInQuery }>(
+    '/login',
+    { schema: { ...hiddenRoute, querystring: signInQuerySchema } },
+    async (request, reply) => {
+      const returnTo = requireReturnTo(kit, request.query.return_to)
+      const viewer = await readViewer(request, signIn)
+      if (viewer && request.query.notice === undefined) return redirectTo(reply, destination(returnTo))
+      const context = contexts.create(request, reply, null)
+      return sendPage(
+        reply,
+        200,
+        renderSignInPage(context, {
+          username: '',
+          errors: [],
+          returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
+          notice: request.query.notice ?? null,
+          canResetPassword: kit.settings.isMailEnabled,
+        }),
+      )
+    },
+  )
 
   app.post<{ Body: FormBody }>(
     '/login',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'username', 'password', 'return_to']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'username', 'password', 'return_to']) },
+    },
     async (request, reply) => {
       const { username = '', password = '', return_to: rawReturnTo } = request.body
       formGuard.checkForm(request, request.body.csrf_token, null)
@@ -123,24 +154,32 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
       if (username === '') errors.push({ field: 'username', message: t('signIn.usernameMissing') })
       if (password === '') errors.push({ field: 'password', message: t('signIn.passwordMissing') })
       const render = (status: number, fieldErrors: FieldErrors) =>
-        sendPage(reply, status, renderSignInPage(context, {
-          username,
-          errors: fieldErrors,
-          returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
-          notice: null,
-          canResetPassword: kit.settings.isMailEnabled,
-        }))
+        sendPage(
+          reply,
+          status,
+          renderSignInPage(context, {
+            username,
+            errors: fieldErrors,
+            returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
+            notice: null,
+            canResetPassword: kit.settings.isMailEnabled,
+          }),
+        )
       if (errors.length > 0) return render(400, errors)
       try {
         return await completeSignIn(request, reply, { username, password }, returnTo)
       } catch (error) {
         const secondStep = readSecondStep(error)
         if (secondStep !== null) {
-          return sendPage(reply, 200, renderSecondStepPage(context, {
-            ...secondStep,
-            returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
-            errors: [],
-          }))
+          return sendPage(
+            reply,
+            200,
+            renderSecondStepPage(context, {
+              ...secondStep,
+              returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
+              errors: [],
+            }),
+          )
         }
         if (error instanceof TesseraError && error.code === 'invalid_credentials') {
           // One message for every wrong credential, as the API's one code: it names no field.
@@ -157,7 +196,10 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
     '/login/passkey',
     {
       bodyLimit: pageBodyLimitBytes,
-      schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'credential', 'return_to'], [], { credential: passkeyFieldMaxLength }) },
+      schema: {
+        ...hiddenRoute,
+        body: formBodySchema(['csrf_token', 'credential', 'return_to'], [], { credential: passkeyFieldMaxLength }),
+      },
     },
     async (request, reply) => {
       formGuard.checkForm(request, request.body.csrf_token, null)
@@ -165,15 +207,29 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
       const context = contexts.create(request, reply, null)
       const { t } = context
       const render = (status: number, errors: FieldErrors) =>
-        sendPage(reply, status, renderSignInPage(context, { username: '', errors, returnTo: returnTo === undefined ? null : describeReturnTo(returnTo), notice: null }))
+        sendPage(
+          reply,
+          status,
+          renderSignInPage(context, {
+            username: '',
+            errors,
+            returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
+            notice: null,
+          }),
+        )
       const credential = readPasskeyField(request.body.credential)
       if (credential === null) return render(400, [{ field: 'form', message: t('signIn.passkeyInvalid') }])
       try {
         // A passkey that verified its user is a whole sign-in: no second step follows it.
-        const signedIn = await passkeys.signInWithPasskey({ response: credential, transport: 'cookie', ...readClientContext(request) })
+        const signedIn = await passkeys.signInWithPasskey({
+          response: credential,
+          transport: 'cookie',
+          ...readClientContext(request),
+        })
         return enter(reply, signedIn, returnTo)
       } catch (error) {
-        if (error instanceof TesseraError && error.code === 'invalid_credentials') return render(401, [{ field: 'form', message: t('signIn.passkeyInvalid') }])
+        if (error instanceof TesseraError && error.code === 'invalid_credentials')
+          return render(401, [{ field: 'form', message: t('signIn.passkeyInvalid') }])
         const refusal = describeRefusal(t, error, {})
         if (refusal === null) throw error
         return render(statusOfRefusal(reply, error), [refusal])
@@ -187,7 +243,11 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
       bodyLimit: pageBodyLimitBytes,
       schema: {
         ...hiddenRoute,
-        body: formBodySchema(['csrf_token', 'challenge', 'code', 'recovery_code', 'passkey', 'passkey_offered', 'return_to'], ['challenge'], { passkey: passkeyFieldMaxLength }),
+        body: formBodySchema(
+          ['csrf_token', 'challenge', 'code', 'recovery_code', 'passkey', 'passkey_offered', 'return_to'],
+          ['challenge'],
+          { passkey: passkeyFieldMaxLength },
+        ),
       },
     },
     async (request, reply) => {
@@ -197,15 +257,23 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
       const { t } = context
       const challenge = request.body.challenge ?? ''
       const render = (status: number, errors: FieldErrors) =>
-        sendPage(reply, status, renderSecondStepPage(context, {
-          challenge,
-          allowsPasskey: request.body.passkey_offered === 'true',
-          returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
-          errors,
-        }))
+        sendPage(
+          reply,
+          status,
+          renderSecondStepPage(context, {
+            challenge,
+            allowsPasskey: request.body.passkey_offered === 'true',
+            returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
+            errors,
+          }),
+        )
       const { proof, field } = readProof(request.body)
       if (proof === null) {
-        const missing = { code: 'secondStep.codeMissing', recovery_code: 'secondStep.recoveryMissing', form: 'passkeys.notAccepted' } as const
+        const missing = {
+          code: 'secondStep.codeMissing',
+          recovery_code: 'secondStep.recoveryMissing',
+          form: 'passkeys.notAccepted',
+        } as const
         return render(400, [{ field, message: t(missing[field as keyof typeof missing]) }])
       }
       try {
@@ -219,7 +287,10 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
           return redirectTo(reply, `/login?${query}`)
         }
         if (error instanceof TesseraError && error.code === 'invalid_mfa_code') {
-          const message = proof.kind === 'passkey' ? t('passkeys.notAccepted') : t(proof.kind === 'totp' ? 'secondStep.codeWrong' : 'secondStep.recoveryWrong')
+          const message =
+            proof.kind === 'passkey'
+              ? t('passkeys.notAccepted')
+              : t(proof.kind === 'totp' ? 'secondStep.codeWrong' : 'secondStep.recoveryWrong')
           return render(401, [{ field, message }])
         }
         const refusal = describeRefusal(t, error, {})
@@ -236,18 +307,28 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
       const returnTo = requireReturnTo(kit, request.query.return_to)
       if (await readViewer(request, signIn)) return redirectTo(reply, destination(returnTo))
       const context = contexts.create(request, reply, null)
-      return sendPage(reply, 200, renderRegisterPage(context, {
-        username: '',
-        errors: [],
-        returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
-        passwordMinLength: kit.settings.passwordMinLength,
-      }))
+      return sendPage(
+        reply,
+        200,
+        renderRegisterPage(context, {
+          username: '',
+          errors: [],
+          returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
+          passwordMinLength: kit.settings.passwordMinLength,
+        }),
+      )
     },
   )
 
   app.post<{ Body: FormBody }>(
     '/register',
-    { bodyLimit: pageBodyLimitBytes, schema: { ...hiddenRoute, body: formBodySchema(['csrf_token', 'username', 'password', 'password_repeat', 'return_to']) } },
+    {
+      bodyLimit: pageBodyLimitBytes,
+      schema: {
+        ...hiddenRoute,
+        body: formBodySchema(['csrf_token', 'username', 'password', 'password_repeat', 'return_to']),
+      },
+    },
     async (request, reply) => {
       const { username = '', password = '', password_repeat: repeat = '', return_to: rawReturnTo } = request.body
       formGuard.checkForm(request, request.body.csrf_token, null)
@@ -255,12 +336,16 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
       const context = contexts.create(request, reply, null)
       const { t } = context
       const render = (status: number, errors: FieldErrors) =>
-        sendPage(reply, status, renderRegisterPage(context, {
-          username,
-          errors,
-          returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
-          passwordMinLength: kit.settings.passwordMinLength,
-        }))
+        sendPage(
+          reply,
+          status,
+          renderRegisterPage(context, {
+            username,
+            errors,
+            returnTo: returnTo === undefined ? null : describeReturnTo(returnTo),
+            passwordMinLength: kit.settings.passwordMinLength,
+          }),
+        )
       const errors: Array<{ field: string; message: string }> = []
       if (username === '') errors.push({ field: 'username', message: t('register.usernameMissing') })
       if (password === '') errors.push({ field: 'password', message: t('register.passwordMissing') })
@@ -279,7 +364,8 @@ export async function visitorRoutes(app: FastifyInstance, deps: VisitorRouteDeps
         return await completeSignIn(request, reply, { username, password }, returnTo)
       } catch (error) {
         // The account exists; a sign-in refused now (a throttle) is for the sign-in page to tell.
-        if (!(error instanceof TesseraError) || error.code === 'service_unavailable' || error.code === 'server_busy') throw error
+        if (!(error instanceof TesseraError) || error.code === 'service_unavailable' || error.code === 'server_busy')
+          throw error
         const query = new URLSearchParams({ notice: 'registered' })
         if (returnTo !== undefined) query.set('return_to', describeReturnTo(returnTo))
         return redirectTo(reply, `/login?${query}`)

@@ -1,8 +1,17 @@
 // A strict TypeScript project using the installed tessera-client: it must type-check against the
 // package's declarations alone, in a browser setting (no Node types).
-import { createTesseraClient, memoryTokenStorage, TesseraError, type SignedIn, type TesseraClient } from 'tessera-client'
+import {
+  createTesseraClient,
+  memoryTokenStorage,
+  TesseraError,
+  type SignedIn,
+  type TesseraClient,
+} from 'tessera-client'
 
-const client: TesseraClient = createTesseraClient({ baseUrl: 'https://auth.example.com', storage: memoryTokenStorage() })
+const client: TesseraClient = createTesseraClient({
+  baseUrl: 'https://auth.example.com',
+  storage: memoryTokenStorage(),
+})
 
 export async function signInOrExplain(username: string, password: string): Promise<SignedIn | string> {
   try {

@@ -6,7 +6,9 @@
  */
 import type { components, operations, paths } from './tessera-api.d.ts'
 
-type JsonBody<Operation> = Operation extends { requestBody: { content: { 'application/json': infer Body } } } ? Body : never
+type JsonBody<Operation> = Operation extends { requestBody: { content: { 'application/json': infer Body } } }
+  ? Body
+  : never
 type JsonAnswer<Operation, Status extends number> = Operation extends {
   responses: { [status in Status]: { content: { 'application/json': infer Answer } } }
 }
@@ -31,7 +33,11 @@ export class ProblemError extends Error {
   }
 }
 
-async function send<Answer>(baseUrl: string, path: string, init: { method: string; body?: unknown; bearer?: string }): Promise<Answer> {
+async function send<Answer>(
+  baseUrl: string,
+  path: string,
+  init: { method: string; body?: unknown; bearer?: string },
+): Promise<Answer> {
   const headers: Record<string, string> = {}
   if (init.body !== undefined) headers['content-type'] = 'application/json'
   if (init.bearer !== undefined) headers.authorization = `Bearer ${init.bearer}`
@@ -85,7 +91,10 @@ if (import.meta.main) {
   const user = await register(baseUrl, { username, password })
   const signedIn = await signIn(baseUrl, { username, password, mode: 'token' })
   const sessions = await listMySessions(baseUrl, signedIn.access_token ?? '')
-  const refused = await signIn(baseUrl, { username, password: 'wrong horse battery staple' }).then(() => null, readProblemCode)
+  const refused = await signIn(baseUrl, { username, password: 'wrong horse battery staple' }).then(
+    () => null,
+    readProblemCode,
+  )
   const metadata = await readMetadata(baseUrl)
   process.stdout.write(
     JSON.stringify({

@@ -3,9 +3,19 @@
  * declarations of the installed tessera-verifier package, with `"module": "nodenext"` and strict
  * settings. The repository's own tsconfig leaves this directory out: it cannot resolve the package.
  */
-import { createFastifyAuthHook, createVerifier, VerifierError, type Principal, type VerifierErrorCode } from 'tessera-verifier'
+import {
+  createFastifyAuthHook,
+  createVerifier,
+  VerifierError,
+  type Principal,
+  type VerifierErrorCode,
+} from 'tessera-verifier'
 
-const verifier = createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['EdDSA'] })
+const verifier = createVerifier({
+  issuer: 'https://auth.example',
+  audience: 'https://game.example',
+  algorithms: ['EdDSA'],
+})
 
 export const requireAdmin = createFastifyAuthHook(verifier, { roles: ['admin'] })
 
@@ -22,4 +32,5 @@ export function readRefusalCode(error: unknown): VerifierErrorCode | null {
 // @ts-expect-error the issuer is a string
 export const numericIssuer = () => createVerifier({ issuer: 1, audience: 'https://game.example' })
 // @ts-expect-error the algorithms are EdDSA, ES256 and RS256 only
-export const symmetric = () => createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['HS256'] })
+export const symmetric = () =>
+  createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['HS256'] })

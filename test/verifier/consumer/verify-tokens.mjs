@@ -16,8 +16,10 @@ for (const token of tokens) {
     results.push({ code: error.code })
   }
 }
-process.stdout.write(JSON.stringify({
-  resolved: import.meta.resolve('tessera-verifier'),
-  exports: Object.fromEntries(Object.entries(verifierModule).map(([name, value]) => [name, typeof value])),
-  results,
-}))
+process.stdout.write(
+  JSON.stringify({
+    resolved: import.meta.resolve('tessera-verifier'),
+    exports: Object.fromEntries(Object.entries(verifierModule).map(([name, value]) => [name, typeof value])),
+    results,
+  }),
+)
