@@ -452,8 +452,11 @@ describe('a required password change on the hosted pages', () => {
     const { username, id } = await registerUser(server)
     await server.request(`/v1/admin/users/${id}/password`, { method: 'PUT', body: {}, bearer: admin.access_token })
     const { cookie } = await logInWithCookie(server, username)
-    const account = await server.request('/account', { cookie })
-    assert.equal(account.status, 403)
+    // Every other page sends the browser to the password page; the API refuses with the code.
+    const account = await fetch(`${server.url}/account`, { headers: { cookie }, redirect: 'manual' })
+    assert.equal(account.status, 303)
+    assert.equal(account.headers.get('location'), '/account/password?notice=required')
+    assert.equal((await server.request('/v1/sessions', { cookie })).json?.code, 'password_change_required')
     assert.equal((await server.request('/account/password', { cookie })).status, 200)
   })
 })
