@@ -45,7 +45,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   email_taken: { status: 409, title: 'The email address is taken' },
   email_not_set: { status: 409, title: 'The account has no email address' },
   invalid_email_token: { status: 400, title: 'Invalid or expired link' },
-  mail_disabled: { status: 501, title: 'This server sends no mail' },
+  mail_disabled: { status: 404, title: 'This server sends no mail' },
   session_limit_reached: { status: 409, title: 'Too many sessions' },
   precondition_required: { status: 428, title: 'If-Match required' },
   precondition_failed: { status: 412, title: 'The data changed since it was read' },

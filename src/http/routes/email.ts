@@ -75,7 +75,7 @@ export async function passwordResetRoutes(app: FastifyInstance, deps: Pick<Email
         summary: 'Ask for a password-reset mail',
         operationId: 'requestPasswordReset',
         description:
-          "Names the account by `username` or by `email` (one of them). Answers 202 with the same body at once, whether or not an account matches; a mail goes to the account's verified address, in the language of Accept-Language (English or Korean). `mail_disabled` (501) when the server sends no mail.",
+          "Names the account by `username` or by `email` (one of them). Answers 202 with the same body at once, whether or not an account matches; a mail goes to the account's verified address, in the language of Accept-Language (English or Korean). `mail_disabled` (404: the route is off) when the server sends no mail.",
         tags: ['auth'],
         security: [],
         body: {
@@ -85,7 +85,7 @@ export async function passwordResetRoutes(app: FastifyInstance, deps: Pick<Email
           maxProperties: 1,
           additionalProperties: false,
         },
-        response: { 202: acceptedAnswer, ...problemResponses(400, 413, 415, 429, 501) },
+        response: { 202: acceptedAnswer, ...problemResponses(400, 404, 413, 415, 429) },
       },
     },
     async (request, reply) => {
@@ -119,7 +119,7 @@ export async function passwordResetRoutes(app: FastifyInstance, deps: Pick<Email
           required: ['token', 'new_password'],
           additionalProperties: false,
         },
-        response: { 204: { type: 'null' }, ...problemResponses(400, 413, 415, 429, 501, 503) },
+        response: { 204: { type: 'null' }, ...problemResponses(400, 404, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -195,7 +195,7 @@ export async function myEmailRoutes(app: FastifyInstance, deps: EmailRouteDeps):
         description: 'Replaces any earlier link. Nothing is sent for an address verified already.',
         tags: ['account'],
         security: authSecurity,
-        response: { 202: acceptedAnswer, ...problemResponses(400, 401, 403, 409, 501) },
+        response: { 202: acceptedAnswer, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -221,7 +221,7 @@ export async function myEmailRoutes(app: FastifyInstance, deps: EmailRouteDeps):
           required: ['token'],
           additionalProperties: false,
         },
-        response: { 200: emailAnswer, ...problemResponses(400, 413, 415, 429, 501, 503) },
+        response: { 200: emailAnswer, ...problemResponses(400, 404, 413, 415, 429, 503) },
       },
     },
     async (request) => viewEmail(await email.verifyEmail(request.body.token, readClientContext(request))),

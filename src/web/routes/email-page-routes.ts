@@ -85,7 +85,7 @@ export async function emailPageRoutes(
   })
 
   const unavailable = (request: FastifyRequest, reply: FastifyReply) =>
-    sendPage(reply, 501, renderResetUnavailablePage(contexts.create(request, reply, null)))
+    sendPage(reply, 404, renderResetUnavailablePage(contexts.create(request, reply, null)))
 
   app.get(
     '/forgot-password',
