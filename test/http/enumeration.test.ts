@@ -62,7 +62,7 @@ describe('username enumeration', () => {
   it('takes the same time for an unknown user as for a wrong password (median difference under 10 %)', async (t) => {
     const server = await startTestServer(t, roomyThrottle, { realArgon2: true })
     const { username } = await registerUser(server)
-    const ghost = uniqueUsername('ghost')
+    let ghost = uniqueUsername('ghost')
     const timeLogin = async (name: string) => {
       const started = performance.now()
       const response = await server.request('/v1/auth/login', {
@@ -104,10 +104,8 @@ describe('username enumeration', () => {
         actorUserId: null,
         context: { ip: null, userAgent: 'test', requestId: null },
       })
-      await server.application.accountAdmin.unlockUsername(ghost, {
-        actorUserId: null,
-        context: { ip: null, userAgent: 'test', requestId: null },
-      })
+      // Nothing unlocks a name no account holds: the next round asks with a fresh unknown name.
+      ghost = uniqueUsername('ghost')
     }
     assert.ok(
       differences.some((difference) => difference < 0.1),

@@ -31,6 +31,6 @@ export function readRefusalCode(error: unknown): VerifierErrorCode | null {
 // Declarations that had decayed to `any` would accept both.
 // @ts-expect-error the issuer is a string
 export const numericIssuer = () => createVerifier({ issuer: 1, audience: 'https://game.example' })
-// @ts-expect-error the algorithms are EdDSA, ES256 and RS256 only
 export const symmetric = () =>
+  // @ts-expect-error the algorithms are EdDSA, ES256 and RS256 only
   createVerifier({ issuer: 'https://auth.example', audience: 'https://game.example', algorithms: ['HS256'] })
