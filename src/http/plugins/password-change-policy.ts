@@ -28,10 +28,17 @@ export function registerPasswordChangePolicy(
   app: FastifyInstance,
   accountLifecycle: Pick<AccountLifecycleOperations, 'requireNoPendingPasswordChange'>,
 ): void {
-  app.addHook('preHandler', async (request) => {
+  // A callback hook on every authenticated request: no promise, and the route is named only for
+  // the rare account that has a pending change.
+  app.addHook('preHandler', (request, _reply, done) => {
     const auth = request.auth
-    if (!auth) return
-    const route = `${request.method} ${request.routeOptions.url ?? ''}`.replace(/\/$/, '')
-    if (!routesOpenBeforePasswordChange.has(route)) accountLifecycle.requireNoPendingPasswordChange(auth)
+    if (!auth) return done()
+    try {
+      accountLifecycle.requireNoPendingPasswordChange(auth)
+    } catch (error) {
+      const route = `${request.method} ${request.routeOptions.url ?? ''}`.replace(/\/$/, '')
+      if (!routesOpenBeforePasswordChange.has(route)) return done(error as Error)
+    }
+    done()
   })
 }
