@@ -125,7 +125,10 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
     accounts: gateStore(bound.accounts, gate),
     revokedSessions: gateStore(bound.revokedSessions, gate),
     // The sweep deletes in batches, each of which waits its own turn.
-    sessions: gateStore(createSqliteSessionStore(db, gate.callInTurn), gate),
+    sessions: gateStore(
+      createSqliteSessionStore(db, gate.callInTurn, checkpointer ? () => checkpointer.checkpointNow() : undefined),
+      gate,
+    ),
     signingKeys: gateStore(bound.signingKeys, gate),
     audit: gateStore(bound.audit, gate),
     alerts: gateStore(bound.alerts, gate),
