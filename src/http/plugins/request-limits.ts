@@ -4,9 +4,10 @@
  * refresh counts only when it fails, so clients that refresh often are never slowed down. Each
  * request counts as a failure while it runs (so a burst cannot outrun the limit) and is settled
  * when its answer is sent.
- * Routes are listed by method and path so an endpoint added later needs one line here.
+ * Routes are listed by method and path so an endpoint added later needs one line here; the
+ * listed routes get the hooks when they are registered, so register this before the routes.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify'
 import type { Application } from '../../core/application/application.ts'
 import type { RequestAttempt, RequestKind } from '../../core/application/types.ts'
 
@@ -30,41 +31,50 @@ function isFailedAttempt(kind: RequestKind, statusCode: number, payload: unknown
   return kind === 'introspection' && payload === inactiveAnswer
 }
 
+/** A route's own hooks of one kind as a list (Fastify takes one hook or several). */
+function asList(hooks: RouteOptions['onRequest'] | RouteOptions['onSend']): unknown[] {
+  if (hooks === undefined) return []
+  return Array.isArray(hooks) ? hooks : [hooks]
+}
+
 export function registerRequestLimits(app: FastifyInstance, throttle: Application['requestLimits']): void {
-  const attempts = new WeakMap<FastifyRequest, { kind: RequestKind; attempt: RequestAttempt }>()
-  // Callback hooks: most requests are on no limited route and must not pay for a promise here.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const kind = limitedRoutes[`${request.method} ${request.routeOptions.url}`]
-    if (kind === undefined) {
-      done()
-      return
+  // The hooks go on the limited routes only: every other request passes no hook of this module.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const kind = methods.map((method) => limitedRoutes[`${method} ${route.url}`]).find((found) => found !== undefined)
+    if (kind === undefined) return
+    const attempts = new WeakMap<FastifyRequest, RequestAttempt>()
+    const admit: onRequestHookHandler = (request, _reply, done) => {
+      throttle.admitRequest(kind, request.ip).then(
+        (attempt) => {
+          attempts.set(request, attempt)
+          done()
+        },
+        (error: unknown) => done(error as Error),
+      )
     }
-    throttle.admitRequest(kind, request.ip).then(
-      (attempt) => {
-        attempts.set(request, { kind, attempt })
-        done()
-      },
-      (error: unknown) => done(error as Error),
-    )
-  })
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const limited = attempts.get(request)
-    if (limited === undefined) {
-      done(null, payload)
-      return
+    const settle: onSendHookHandler = (request, reply, payload, done) => {
+      const attempt = attempts.get(request)
+      if (attempt === undefined) {
+        done(null, payload)
+        return
+      }
+      attempts.delete(request)
+      const settled = isFailedAttempt(kind, reply.statusCode, payload)
+        ? attempt.recordFailure()
+        : // The request counted as a failure while it ran; one that did not fail gives it back. A
+          // refund the store cannot take leaves it counted (the stricter side) and must not turn a
+          // done refresh into an error whose client never sees its new token.
+          attempt
+            .recordSuccess()
+            .catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
+      settled.then(
+        () => done(null, payload),
+        (error: unknown) => done(error as Error),
+      )
     }
-    attempts.delete(request)
-    const settled = isFailedAttempt(limited.kind, reply.statusCode, payload)
-      ? limited.attempt.recordFailure()
-      : // The request counted as a failure while it ran; one that did not fail gives it back. A
-        // refund the store cannot take leaves it counted (the stricter side) and must not turn a
-        // done refresh into an error whose client never sees its new token.
-        limited.attempt
-          .recordSuccess()
-          .catch((error: unknown) => request.log.warn({ err: error }, 'request limit refund failed'))
-    settled.then(
-      () => done(null, payload),
-      (error: unknown) => done(error as Error),
-    )
+    // Counted before the route's own checks (authentication), as when this was a hook of every route.
+    route.onRequest = [admit, ...asList(route.onRequest)] as RouteOptions['onRequest']
+    route.onSend = [...asList(route.onSend), settle] as RouteOptions['onSend']
   })
 }
