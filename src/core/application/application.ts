@@ -5,6 +5,7 @@
  * can change state around the audit trail or the caches. Knows nothing of HTTP, of any database
  * driver or of the environment.
  */
+import { singleFlight } from '../single-flight.ts'
 import { createAccounts } from '../accounts/accounts.ts'
 import { createAlerts } from '../alerts/alerts.ts'
 import { createAlertDelivery, type AlertDelivery, type WebhookPoster } from '../alerts/webhook-delivery.ts'
@@ -439,16 +440,23 @@ export async function createApplication(deps: {
       countActiveSessions: () => sessions.countActiveSessions(),
     },
     maintenance: {
+      // A sweep still running when its next turn comes is not started a second time.
       sweeps: [
-        { name: 'expired-session', run: () => sessions.deleteExpiredSessions() },
-        { name: 'expired-throttle', run: () => throttle.deleteExpiredThrottles() },
-        { name: 'retired-key', run: () => keyRing.deleteRetiredKeys() },
-        { name: 'refusal-summary', run: () => refusals.flushRefusals() },
-        { name: 'expired-mfa-challenge', run: () => stores.secondFactors.deleteExpiredMfaChallenges(clock.now()) },
-        { name: 'expired-webauthn-challenge', run: () => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now()) },
-        { name: 'expired-email-token', run: () => stores.emails.deleteExpiredEmailTokens(clock.now()) },
-        { name: 'expired-ticket', run: () => stores.tickets.deleteExpiredTickets(clock.now()) },
-        { name: 'unused-guest', run: () => devices.pruneUnusedGuests() },
+        { name: 'expired-session', run: singleFlight(() => sessions.deleteExpiredSessions()) },
+        { name: 'expired-throttle', run: singleFlight(() => throttle.deleteExpiredThrottles()) },
+        { name: 'retired-key', run: singleFlight(() => keyRing.deleteRetiredKeys()) },
+        { name: 'refusal-summary', run: singleFlight(() => refusals.flushRefusals()) },
+        {
+          name: 'expired-mfa-challenge',
+          run: singleFlight(() => stores.secondFactors.deleteExpiredMfaChallenges(clock.now())),
+        },
+        {
+          name: 'expired-webauthn-challenge',
+          run: singleFlight(() => stores.passkeys.deleteExpiredWebAuthnChallenges(clock.now())),
+        },
+        { name: 'expired-email-token', run: singleFlight(() => stores.emails.deleteExpiredEmailTokens(clock.now())) },
+        { name: 'expired-ticket', run: singleFlight(() => stores.tickets.deleteExpiredTickets(clock.now())) },
+        { name: 'unused-guest', run: singleFlight(() => devices.pruneUnusedGuests()) },
       ],
       async reloadSigningKeys() {
         await keyRing.loadKeys()
