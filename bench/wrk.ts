@@ -30,7 +30,12 @@ export function findWrk(): string | null {
 }
 
 export interface WrkChain {
-  /** One refresh token per chain; each connection takes one and carries its successor on. */
+  /**
+   * One refresh token per chain, plus one: each connection takes one and carries its successor
+   * on, and wrk calls `request()` once more before the run, to check the script's request
+   * (script_verify_request), which takes the first token and never sends it. Without the spare
+   * token the last connection finds none left and asks with a GET (405) for the whole run.
+   */
   refreshTokens: readonly string[]
 }
 

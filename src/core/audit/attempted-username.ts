@@ -14,7 +14,7 @@
  *
  * Usernames never contain `~`, so a digest cannot be mistaken for an account's name.
  */
-import { createHmac } from 'node:crypto'
+import { createHmac, createSecretKey } from 'node:crypto'
 import type { AccountStore } from '../accounts/store.ts'
 import { normalizeUsername } from '../accounts/username.ts'
 
@@ -39,7 +39,8 @@ export function createAttemptedUsernames(deps: {
   /** The account store, where a name is looked up unless the caller names another. */
   accounts: AccountNameLookup
 }): AttemptedUsernames {
-  const { secret } = deps
+  // Imported once: keying each HMAC with the raw bytes would import them again every time.
+  const secret = createSecretKey(deps.secret)
 
   function digest(text: string): string {
     return `~${createHmac('sha256', secret).update(text, 'utf8').digest('base64url').slice(0, digestLength)}`

@@ -405,7 +405,8 @@ export function createSessions(deps: {
     },
 
     async rotateRefreshToken(refreshToken, context) {
-      const invalidGrant = new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
+      // Made only when refused: an Error captures its stack, a cost every refresh would pay.
+      const invalidGrant = () => new TesseraError('invalid_grant', 'The refresh token is invalid or expired.')
       // Taken before the owner is read: a disable or sign-out everywhere committed between that
       // read and the rotation must keep the copy read before it out of the cache.
       const mark = cache.readMark()
@@ -424,13 +425,13 @@ export function createSessions(deps: {
         // Ended in the durable store: nothing to rotate, whatever the hot store still holds.
         await load(found.session, clock.now().getTime(), cache.readMark(), found.owner)
         await audit.record(describeRefresh('missing', null, context))
-        throw invalidGrant
+        throw invalidGrant()
       }
       const now = clock.now()
       const rotation = await refreshTokens.rotateRefreshToken(refreshToken)
       if (rotation.outcome === 'missing') {
         await audit.record(describeRefresh('missing', null, context))
-        throw invalidGrant
+        throw invalidGrant()
       }
       const { session } = rotation
       // The owner read before may be cached only if nothing but this rotation's own drop came since.
@@ -442,13 +443,13 @@ export function createSessions(deps: {
         await announce({ kind: 'session', sessionId: session.id })
         await announceEnds([session], 'refresh_reuse')
         await audit.record(describeRefresh('reused', session, context))
-        throw invalidGrant
+        throw invalidGrant()
       }
       if (hasTimedOut(session, now.getTime())) {
         await sessionStore.deleteSession(session.id)
         await audit.record(describeRefresh('expired', session, context))
         await announce({ kind: 'session', sessionId: session.id })
-        throw invalidGrant
+        throw invalidGrant()
       }
       const owner = found?.session.id === session.id ? found.owner : null
       const active = await load(
@@ -457,7 +458,7 @@ export function createSessions(deps: {
         owner === null ? cache.readMark() : ownerMark,
         owner,
       )
-      if (!active) throw invalidGrant
+      if (!active) throw invalidGrant()
       await audit.record(describeRefresh(rotation.outcome, session, context))
       return { active, refreshToken: rotation.refreshToken }
     },

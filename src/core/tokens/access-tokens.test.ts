@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, pbkdf2, randomBytes } from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
 import {
   decodeJwt,
@@ -7,6 +7,7 @@ import {
   FlattenedSign,
   generateKeyPair,
   GeneralSign,
+  jwtVerify,
   SignJWT,
   type JWTPayload,
 } from 'jose'
@@ -15,6 +16,7 @@ import { createManualClock } from '../../../test/helpers/manual-clock.ts'
 import { createAccessTokens, type AccessTokenSettings } from './access-tokens.ts'
 import { createKeyProtector } from './key-protection.ts'
 import { createKeyRing } from './signing-keys.ts'
+import type { SigningAlgorithm } from './store.ts'
 
 const settings: AccessTokenSettings = {
   issuer: 'https://auth.example',
@@ -25,7 +27,7 @@ const settings: AccessTokenSettings = {
 }
 const subject = { userId: 'b9a1f6c2-0000-4000-8000-000000000001', sessionId: 'session-1', roles: ['admin', 'user'] }
 
-async function setUp(t: TestContext) {
+async function setUp(t: TestContext, signingAlgorithm: SigningAlgorithm = 'EdDSA') {
   const clock = createManualClock()
   const stores = openSqliteStores(':memory:', clock.now())
   t.after(() => stores.close())
@@ -34,7 +36,7 @@ async function setUp(t: TestContext) {
     clock,
     protector: createKeyProtector(randomBytes(32)),
     settings: {
-      signingAlgorithm: 'EdDSA',
+      signingAlgorithm,
       keyActivationDelaySeconds: 600,
       accessTokenTtlSeconds: 600,
       leewaySeconds: 5,
@@ -117,6 +119,73 @@ describe('access tokens', () => {
     const without = await accessTokens.verifyAccessToken((await accessTokens.issueAccessToken(subject)).accessToken)
     assert.deepEqual([without?.authTime, without?.amr], [null, []])
   })
+
+  for (const algorithm of ['EdDSA', 'RS256'] as const) {
+    it(`issueAccessToken() writes with an ${algorithm} key the very token jose's SignJWT writes for the same claims`, async (t) => {
+      const { accessTokens, signingKey } = await setUp(t, algorithm)
+      const authenticatedAt = new Date('2026-01-01T00:00:00Z')
+      const { accessToken } = await accessTokens.issueAccessToken({
+        ...subject,
+        username: 'Ålice',
+        authentication: { authenticatedAt, amr: ['swk'] },
+      })
+      // Both signatures are deterministic (RFC 8032; RSASSA-PKCS1-v1_5): same input, same bytes.
+      const claims = decodeJwt(accessToken)
+      const expected = await new SignJWT({
+        sid: subject.sessionId,
+        roles: subject.roles,
+        client_id: settings.clientId,
+        preferred_username: 'Ålice',
+        auth_time: authenticatedAt.getTime() / 1000,
+        amr: ['swk'],
+      })
+        .setProtectedHeader({ alg: algorithm, kid: signingKey.kid, typ: 'at+jwt' })
+        .setIssuer(settings.issuer)
+        .setAudience(settings.audience)
+        .setSubject(subject.userId)
+        .setIssuedAt(Number(claims.iat))
+        .setExpirationTime(Number(claims.exp))
+        .setJti(String(claims.jti))
+        .sign(signingKey.privateKey)
+      assert.equal(accessToken, expected)
+    })
+  }
+
+  it('issueAccessToken() signs with an ES256 key a token that jose verifies, its signature the raw 64 bytes JWS uses', async (t) => {
+    const { accessTokens, keyRing, signingKey } = await setUp(t, 'ES256')
+    const { accessToken } = await accessTokens.issueAccessToken(subject)
+    assert.deepEqual(decodeProtectedHeader(accessToken), { alg: 'ES256', kid: signingKey.kid, typ: 'at+jwt' })
+    assert.equal(Buffer.from(accessToken.split('.')[2] ?? '', 'base64url').length, 64)
+    const publicKey = keyRing.findVerificationKey(signingKey.kid)?.publicKey
+    assert.ok(publicKey)
+    const { payload } = await jwtVerify(accessToken, publicKey, { algorithms: ['ES256'], typ: 'at+jwt' })
+    assert.equal(payload.sid, subject.sessionId)
+    assert.equal((await accessTokens.verifyAccessToken(accessToken))?.sub, subject.userId)
+  })
+
+  for (const algorithm of ['EdDSA', 'ES256'] as const) {
+    it(`issueAccessToken() with an ${algorithm} key does not wait behind password hashes that fill the thread pool`, async (t) => {
+      const { accessTokens } = await setUp(t, algorithm)
+      // Twice as many slow jobs as libuv has threads (4 unless UV_THREADPOOL_SIZE says more).
+      const poolSize = Math.max(4, Number(process.env.UV_THREADPOOL_SIZE ?? 4))
+      let settledJobs = 0
+      const jobs = Array.from(
+        { length: poolSize * 2 },
+        () =>
+          new Promise<void>((resolve, reject) =>
+            pbkdf2('password', 'salt', 200_000, 32, 'sha512', (error) => {
+              settledJobs += 1
+              if (error) reject(error)
+              else resolve()
+            }),
+          ),
+      )
+      t.after(() => Promise.all(jobs))
+      const { accessToken } = await accessTokens.issueAccessToken(subject)
+      assert.equal(settledJobs, 0)
+      assert.equal((await accessTokens.verifyAccessToken(accessToken))?.sid, subject.sessionId)
+    })
+  }
 
   it('issueAccessToken() gives every token its own jti', async (t) => {
     const { accessTokens } = await setUp(t)

@@ -1,13 +1,17 @@
 /**
- * Access tokens: short-lived JWTs (RFC 9068 profile, `typ: at+jwt`) signed and verified with
- * jose. Verification pins the algorithm of the key named by `kid`, the issuer and the audience,
- * and requires every claim Tessera puts in. A bounded cache of already-verified tokens (found by
- * signature, matched on the exact token text, dropped at `exp`) keeps repeat checks off the
- * signature path (and off libuv's pool, which password hashing also uses).
+ * Access tokens: short-lived JWTs (RFC 9068 profile, `typ: at+jwt`), verified with jose and
+ * signed with it too, except Ed25519 and P-256 tokens, signed on the event loop (compact-jws.ts:
+ * cheaper than jose's WebCrypto round trip through the thread pool, and never queued behind
+ * password hashes there). Verification pins the algorithm of the key named by `kid`, the
+ * issuer and the audience, and requires every claim Tessera puts in. A bounded cache of
+ * already-verified tokens (found by signature, matched on the exact token text, dropped at
+ * `exp`) keeps repeat checks off the signature path (and off libuv's pool, which password
+ * hashing also uses).
  */
 import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
+import { isSignedInPlace, signCompactJws } from './compact-jws.ts'
 import type { KeyRing } from './signing-keys.ts'
 import { signingAlgorithms } from './store.ts'
 
@@ -136,21 +140,41 @@ export function createAccessTokens(deps: {
         : {}
       // A guest has no username to show.
       const nameClaim = username === undefined || username === '' ? {} : { preferred_username: username }
-      const accessToken = await new SignJWT({
+      const { algorithm, kid } = key
+      const header = { alg: algorithm, kid, typ: 'at+jwt' }
+      const privateClaims = {
         sid: sessionId,
         roles: [...roles],
         client_id: settings.clientId,
         ...nameClaim,
         ...authenticationClaims,
-      })
-        .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: 'at+jwt' })
-        .setIssuer(settings.issuer)
-        .setAudience(settings.audience)
-        .setSubject(userId)
-        .setIssuedAt(issuedAt)
-        .setExpirationTime(issuedAt + settings.accessTokenTtlSeconds)
-        .setJti(randomUUID())
-        .sign(key.privateKey)
+      }
+      const expiresAt = issuedAt + settings.accessTokenTtlSeconds
+      const jti = randomUUID()
+      const accessToken = isSignedInPlace(algorithm)
+        ? signCompactJws(
+            { ...header, alg: algorithm },
+            // In the order SignJWT writes them: the same claims give the same bytes either way.
+            {
+              ...privateClaims,
+              iss: settings.issuer,
+              aud: settings.audience,
+              sub: userId,
+              iat: issuedAt,
+              exp: expiresAt,
+              jti,
+            },
+            key.privateKeyObject,
+          )
+        : await new SignJWT(privateClaims)
+            .setProtectedHeader(header)
+            .setIssuer(settings.issuer)
+            .setAudience(settings.audience)
+            .setSubject(userId)
+            .setIssuedAt(issuedAt)
+            .setExpirationTime(expiresAt)
+            .setJti(jti)
+            .sign(key.privateKey)
       return { accessToken, expiresInSeconds: settings.accessTokenTtlSeconds }
     },
 

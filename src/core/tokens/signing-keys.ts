@@ -11,7 +11,7 @@
  * up by `kid` in a Map, never in an object, a file or a query, so a hostile `kid` can only miss.
  */
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
-import { randomUUID } from 'node:crypto'
+import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto'
 import type { Clock } from '../clock.ts'
 import type { KeyProtector } from './key-protection.ts'
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyStore } from './store.ts'
@@ -26,6 +26,8 @@ export interface SigningKey {
   kid: string
   algorithm: SigningAlgorithm
   privateKey: CryptoKey
+  /** The same private key for node:crypto, which signs without the thread pool (compact-jws.ts). */
+  privateKeyObject: KeyObject
 }
 
 export interface KeyRingSettings {
@@ -92,6 +94,7 @@ interface LoadedKey {
   publicJwk: PublicJwk
   publicKey: CryptoKey
   privateKey: CryptoKey
+  privateKeyObject: KeyObject
 }
 
 /** Key generation per algorithm. RSA keys are 2048-bit: the floor of RFC 7518 §3.3, and what gateways expect. */
@@ -152,6 +155,7 @@ export function createKeyRing(deps: {
       publicJwk,
       publicKey: (await importJWK(publicJwk, record.algorithm)) as CryptoKey,
       privateKey: (await importJWK(privateJwk, record.algorithm)) as CryptoKey,
+      privateKeyObject: createPrivateKey({ key: privateJwk, format: 'jwk' }),
     }
   }
 
@@ -187,7 +191,8 @@ export function createKeyRing(deps: {
     currentSigningKey() {
       const key = findSigningKey(clock.now().getTime())
       if (!key) throw new TypeError('loadKeys() must run before signing')
-      return { kid: key.record.kid, algorithm: key.record.algorithm, privateKey: key.privateKey }
+      const { record, privateKey, privateKeyObject } = key
+      return { kid: record.kid, algorithm: record.algorithm, privateKey, privateKeyObject }
     },
 
     findVerificationKey(kid) {
