@@ -78,6 +78,19 @@ describe('introspection', () => {
     })
   })
 
+  it("describes a guest's tokens without a username member, since a guest has none (RFC 7662 makes it optional)", async (t) => {
+    const server = await startTestServer(t)
+    const client = await createIntrospectionClient(server)
+    const guest = await server.request('/v1/auth/device', { body: { device_id: `device-${crypto.randomUUID()}` } })
+    assert.equal(guest.status, 200, guest.text)
+    for (const token of [guest.json.access_token, guest.json.refresh_token]) {
+      const response = await introspect(server, client, token)
+      assert.equal(response.json.active, true)
+      assert.deepEqual(response.json.roles, ['guest'])
+      assert.equal('username' in response.json, false, JSON.stringify(response.json))
+    }
+  })
+
   it('describes the current refresh token of a live family, and not a replaced one', async (t) => {
     const server = await startTestServer(t)
     const client = await createIntrospectionClient(server)

@@ -10,6 +10,7 @@ import type { AccessTokenClaims, AccessTokens } from './access-tokens.ts'
 import type { RefreshTokens } from './refresh-tokens.ts'
 import type { SessionRecord } from '../sessions/store.ts'
 import { computeSessionEndsAt } from '../sessions/session-lifetime.ts'
+import { isGuest } from '../devices/store.ts'
 
 export type TokenType = 'access_token' | 'refresh_token'
 
@@ -17,7 +18,8 @@ export interface ActiveToken {
   active: true
   tokenType: TokenType
   userId: string
-  username: string
+  /** Null for a guest account, which has none. */
+  username: string | null
   sessionId: string
   roles: string[]
   /** The application the token was issued to (`client_id`). */
@@ -74,7 +76,7 @@ export function createTokenIntrospection(deps: {
       active: true,
       tokenType: 'access_token',
       userId: active.user.id,
-      username: active.user.username,
+      username: isGuest(active.user) ? null : active.user.username,
       sessionId: active.session.id,
       roles: active.user.roles,
       clientId: claims.clientId,
@@ -93,7 +95,7 @@ export function createTokenIntrospection(deps: {
       active: true,
       tokenType: 'refresh_token',
       userId: active.user.id,
-      username: active.user.username,
+      username: isGuest(active.user) ? null : active.user.username,
       sessionId: active.session.id,
       roles: active.user.roles,
       clientId: settings.clientId,

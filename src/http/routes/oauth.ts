@@ -92,7 +92,8 @@ export async function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): P
         active: true,
         token_type: answer.tokenType,
         sub: answer.userId,
-        username: answer.username,
+        // RFC 7662 makes it optional: a guest account has no username, so the member is left out.
+        ...(answer.username === null ? {} : { username: answer.username }),
         sid: answer.sessionId,
         roles: answer.roles,
         client_id: answer.clientId,
