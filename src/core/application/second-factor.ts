@@ -92,6 +92,12 @@ export interface SecondFactorOperations {
    * not use it.
    */
   enforceRolePolicy(principal: Principal): Promise<void>
+  /**
+   * Whether TESSERA_MFA_REQUIRED_ROLES has anything to say about this principal (a required role,
+   * in a session that did not use a second factor): answered without a store read, so the other
+   * requests, nearly all of them, pass the policy without waiting for anything.
+   */
+  isBoundByRolePolicy(principal: Principal): boolean
   /** An admin's view of a user; throws `not_found`. */
   describeUser(userId: string): Promise<SecondFactorStatus>
   /**
@@ -179,6 +185,10 @@ export function createSecondFactorOperations(deps: {
       }
       throw error
     }
+  }
+
+  function isBoundByRolePolicy({ user, session }: Principal): boolean {
+    return user.roles.some((role) => settings.requiredRoles.includes(role)) && !isMultiFactor(session.amr)
   }
 
   return {
@@ -316,8 +326,11 @@ export function createSecondFactorOperations(deps: {
     requireRecentAuthentication: (principal) => stepUp.requireRecentAuthentication(principal),
     requireRecentSecondFactor: (principal) => stepUp.requireRecentSecondFactor(principal),
 
-    async enforceRolePolicy({ user, session }) {
-      if (!user.roles.some((role) => settings.requiredRoles.includes(role)) || isMultiFactor(session.amr)) return
+    isBoundByRolePolicy,
+
+    async enforceRolePolicy(principal) {
+      if (!isBoundByRolePolicy(principal)) return
+      const { user } = principal
       const totp = await store.findTotp(user.id)
       if (totp?.confirmedAt) {
         throw new TesseraError(

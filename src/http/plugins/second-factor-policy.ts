@@ -26,8 +26,9 @@ export const routesOpenBeforeEnrolment: ReadonlySet<string> = new Set([
 export function registerSecondFactorPolicy(app: FastifyInstance, secondFactor: SecondFactorOperations): void {
   app.addHook('preHandler', (request, _reply, done) => {
     const auth = request.auth
-    // A callback hook: anonymous requests pass without a promise.
-    if (!auth) {
+    // A callback hook: anonymous requests pass without a promise, and so do signed-in ones that
+    // neither rule concerns (a safe method, and no role the policy binds).
+    if (!auth || (!isUnsafeMethod(request.method) && !secondFactor.isBoundByRolePolicy(auth))) {
       done()
       return
     }
