@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
-import { createAdmin, startPageServer } from '../helpers/page-browser.ts'
+import { createAdmin, pageActionTimeoutMs, startPageServer } from '../helpers/page-browser.ts'
 import { registerUser, strongPassword } from '../helpers/test-server.ts'
 
 let browser: Browser | null = null
@@ -52,7 +52,7 @@ describe("pages at a phone's width, in Chromium", { skip: skipUnlessChromium() }
     const context = await browser.newContext({ locale: 'ko-KR', viewport: { width: 375, height: 740 } })
     t.after(() => context.close())
     const page = await context.newPage()
-    page.setDefaultTimeout(5000)
+    page.setDefaultTimeout(pageActionTimeoutMs)
     await page.goto(`${server.url}/login`)
     await page.locator('#username').fill(admin.username)
     await page.locator('#password').fill(strongPassword)

@@ -16,7 +16,7 @@ import { skipUnlessPostgresAndRedis, testPostgresUrl, testRedisUrl, uniqueTestNa
 import { dataOf, openStreamClient } from '../helpers/event-stream-client.ts'
 import { dropTestSchema } from '../helpers/postgres.ts'
 import { deleteTestKeys } from '../helpers/redis.ts'
-import { startTesseraProcess, type TesseraProcess } from '../helpers/tessera-process.ts'
+import { startTesseraProcess, startTesseraProcesses, type TesseraProcess } from '../helpers/tessera-process.ts'
 import { basicAuthorization } from '../helpers/token-lifecycle.ts'
 
 const skip = await skipUnlessPostgresAndRedis()
@@ -80,7 +80,7 @@ before(async () => {
     }
   }
   nodes.push(await startTesseraProcess(settingsFor(1)))
-  nodes.push(...(await Promise.all([startTesseraProcess(settingsFor(2)), startTesseraProcess(settingsFor(3))])))
+  nodes.push(...(await startTesseraProcesses([settingsFor(2), settingsFor(3)])))
   adminToken = (await call(node(0), '/v1/auth/login', { body: { username: 'root', password } })).json.access_token
   const created = await call(node(0), '/v1/admin/clients', { body: { name: 'game-server' }, bearer: adminToken })
   assert.equal(created.status, 201)

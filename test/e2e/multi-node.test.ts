@@ -22,7 +22,12 @@ import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessPostgresAndRedis, testPostgresUrl, testRedisUrl, uniqueTestName } from '../helpers/backends.ts'
 import { dropTestSchema } from '../helpers/postgres.ts'
 import { deleteTestKeys } from '../helpers/redis.ts'
-import { cleanProcessEnv, startTesseraProcess, type TesseraProcess } from '../helpers/tessera-process.ts'
+import {
+  cleanProcessEnv,
+  startTesseraProcess,
+  startTesseraProcesses,
+  type TesseraProcess,
+} from '../helpers/tessera-process.ts'
 
 const skip = await skipUnlessPostgresAndRedis()
 const password = 'correct horse battery staple'
@@ -176,7 +181,7 @@ before(async () => {
   sharedSettings = settingsFor(0)
   // The first node migrates the schema, creates the admin and the first signing key.
   nodes.push(await startTesseraProcess(settingsFor(1)))
-  nodes.push(...(await Promise.all([startTesseraProcess(settingsFor(2)), startTesseraProcess(settingsFor(3))])))
+  nodes.push(...(await startTesseraProcesses([settingsFor(2), settingsFor(3)])))
 })
 
 after(async () => {

@@ -38,9 +38,16 @@ interface Answer {
   isProblem: boolean
 }
 
+/**
+ * How long a client waits before it counts a request as unanswered. A node that hangs never
+ * answers; one that is up answers within the backend timeout plus a sign-in's password hash,
+ * which a machine busy with other test files can stretch to seconds.
+ */
+const unansweredAfterMs = 15_000
+
 async function send(url: string, init: RequestInit = {}): Promise<Answer> {
   try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) })
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(unansweredAfterMs) })
     const text = await response.text()
     let code: string | null = null
     try {

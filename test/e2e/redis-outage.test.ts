@@ -85,9 +85,18 @@ describe('Redis outage under load', { skip }, () => {
     // 2. The outage was felt, and answered quickly.
     const unavailable = records.filter((record) => record.status === 503)
     assert.ok(unavailable.length > 0, 'some requests met the outage')
+    // Quick: within the backend timeout (1 s), plus what the machine's load adds to any answer,
+    // measured in this run: the slowest answer of the healthy time before the kill (1.5 s at least).
+    const backendTimeoutMs = 1000
+    const healthySlowest = Math.max(
+      ...records.filter((record) => record.sentAtMs + record.latencyMs < killAtMs).map((record) => record.latencyMs),
+    )
+    const allowedMs = backendTimeoutMs + Math.max(1500, healthySlowest)
     const slowest = Math.max(...unavailable.map((record) => record.latencyMs))
-    t.diagnostic(`503 answers: ${unavailable.length}, slowest ${slowest.toFixed(0)} ms`)
-    assert.ok(slowest < 2500, `a 503 took ${slowest.toFixed(0)} ms`)
+    t.diagnostic(
+      `503 answers: ${unavailable.length}, slowest ${slowest.toFixed(0)} ms; slowest healthy answer ${healthySlowest.toFixed(0)} ms`,
+    )
+    assert.ok(slowest < allowedMs, `a 503 took ${slowest.toFixed(0)} ms, allowed ${allowedMs.toFixed(0)} ms`)
     assert.deepEqual(readyDuringOutage, [503, 503])
     // 3. Within 5 s of the restart every kind succeeds again, and keeps succeeding.
     assertRecoveredWithinFiveSeconds(records, restartAtMs)

@@ -34,7 +34,13 @@ export async function startTwoNodes(root: string, backendSettings: Record<string
   }
   // One after the other: the first migrates the schema.
   const first = await startTesseraProcess(settingsFor(1))
-  return [first, await startTesseraProcess(settingsFor(2))]
+  try {
+    return [first, await startTesseraProcess(settingsFor(2))]
+  } catch (error) {
+    // A node left running would keep the test file alive.
+    await first.stop()
+    throw error
+  }
 }
 
 export async function readiness(node: TesseraProcess): Promise<number> {

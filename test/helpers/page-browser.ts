@@ -24,6 +24,13 @@ export async function startPageServer(
   return startTestServer(t, { TESSERA_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, { ...options, port })
 }
 
+/**
+ * How long a tab waits for an element, a navigation or a script. Pages answer in milliseconds
+ * here, so this is no grace for a slow page: a missing element is a failure either way. It allows
+ * for Chromium sharing the machine with the other test files running beside it.
+ */
+export const pageActionTimeoutMs = 30_000
+
 export interface WatchedPage {
   page: Page
   context: BrowserContext
@@ -50,8 +57,7 @@ export async function openWatchedPage(
 ): Promise<WatchedPage> {
   const context = options.context ?? (await openBrowserContextWithLocale(t, browser, options.locale ?? 'en-US'))
   const page = await context.newPage()
-  // Pages answer in milliseconds here: a missing element is a failure, not something to wait for.
-  page.setDefaultTimeout(5000)
+  page.setDefaultTimeout(pageActionTimeoutMs)
   const seen: string[] = []
   await page.addInitScript(() => {
     const globals = globalThis as ViolationGlobals

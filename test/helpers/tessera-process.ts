@@ -99,3 +99,17 @@ export function startTesseraProcess(
     })
   })
 }
+
+/**
+ * Starts one process per settings, side by side. When one fails to start, the others are
+ * stopped before the error is thrown: a process left running would keep the test file alive.
+ */
+export async function startTesseraProcesses(
+  settingsList: ReadonlyArray<Record<string, string>>,
+): Promise<TesseraProcess[]> {
+  const started = await Promise.allSettled(settingsList.map((settings) => startTesseraProcess(settings)))
+  const failure = started.find((result) => result.status === 'rejected')
+  if (failure === undefined) return started.map((result) => (result as PromiseFulfilledResult<TesseraProcess>).value)
+  await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)))
+  throw failure.reason
+}

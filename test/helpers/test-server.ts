@@ -64,7 +64,10 @@ export async function startTestServer(
     logLines?: string[]
   } = {},
 ): Promise<TestServer> {
-  const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', ...env })
+  // A request here may wait behind a burst of a hundred password hashes on a machine busy with
+  // the test files beside this one: the default 3 s request timeout, and the socket's 13 s of
+  // silence that go with it, would cut it off unanswered. The timeout tests set their own.
+  const loaded = loadConfig({ TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'silent', TESSERA_REQUEST_TIMEOUT: '30s', ...env })
   const config: Config = options.realArgon2
     ? loaded
     : { ...loaded, passwords: { ...loaded.passwords, argon2: { memoryKiB: 1024, passes: 1, parallelism: 1 } } }
