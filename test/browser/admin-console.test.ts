@@ -227,6 +227,8 @@ describe('admin console in Chromium', { skip: skipUnlessChromium() }, () => {
     assert.match(secret, /^[A-Za-z0-9_-]{43}$/)
     await assertAccessible(page)
     await page.getByRole('button', { name: 'Copy' }).click()
+    // The status is written once the clipboard has taken the secret: wait for it, as a reader would.
+    await page.locator('#client-secret-status', { hasText: 'Copied' }).waitFor()
     assert.equal(await page.locator('#client-secret-status').textContent(), 'Copied')
     assert.equal(
       await page.evaluate(() =>
