@@ -31,14 +31,18 @@ try {
   const flood = await runWrk(server, login, { connections: 16, durationSeconds: 5, warmupSeconds: 0 })
   report(`after ${flood.successCount} logins (16 connections)`)
   const chains: string[] = []
-  for (let index = 0; index < 32; index += 1) {
-    const response = await fetch(`${server.url}/v1/auth/login`, {
-      method: 'POST',
-      headers: login.headers,
-      body: login.body,
-    })
-    chains.push(((await response.json()) as { refresh_token: string }).refresh_token)
+  /** Signs in 32 times: each refresh token starts a chain. */
+  async function startChains(into: string[]): Promise<void> {
+    for (let index = 0; index < 32; index += 1) {
+      const response = await fetch(`${server.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: login.headers,
+        body: login.body,
+      })
+      into.push(((await response.json()) as { refresh_token: string }).refresh_token)
+    }
   }
+  await startChains(chains)
   const refresh = { method: 'POST' as const, path: '/v1/auth/refresh', headers: { 'content-type': 'application/json' } }
   let refreshed = 0
   const started = Date.now()
@@ -52,14 +56,7 @@ try {
     )
     refreshed += tally.successCount
     // The chains' last tokens are lost with the run: new chains for the next one.
-    for (let index = 0; index < 32; index += 1) {
-      const response = await fetch(`${server.url}/v1/auth/login`, {
-        method: 'POST',
-        headers: login.headers,
-        body: login.body,
-      })
-      chains.push(((await response.json()) as { refresh_token: string }).refresh_token)
-    }
+    await startChains(chains)
   }
   report(`after ${refreshed} refreshes`)
 } finally {

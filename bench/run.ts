@@ -20,7 +20,6 @@
  * fails or answers with errors where none are expected.
  */
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { measureArgon2, measureArgon2MedianMs } from './argon2-timing.ts'
@@ -37,7 +36,7 @@ import {
 import { describeMachine } from './machine.ts'
 import { readResidentMemory } from './memory.ts'
 import { formatJsonReport, formatTextReport, type BenchReport } from './report.ts'
-import { startServerProcess, type ServerProcess } from './server-process.ts'
+import { findFreePort, startServerProcess, type ServerProcess } from './server-process.ts'
 import { readArgon2Parameters, readServerSettings } from './server-settings.ts'
 import { evaluateScenarios, type Scenario } from './targets.ts'
 import { findWrk, runWrk, type WrkChain } from './wrk.ts'
@@ -106,17 +105,6 @@ function chooseGenerator(): { name: string; run: Generator } {
       return runLoad(target, request, options)
     },
   }
-}
-
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 interface FloorServer extends LoadTarget {

@@ -19,7 +19,6 @@ import autocannon from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHistogram } from 'node:perf_hooks'
@@ -32,6 +31,7 @@ import { loadOrCreateMasterKey } from '../src/storage/master-key.ts'
 import { openRedisConnection } from '../src/storage/redis/connection.ts'
 import { createRedisSessionStore } from '../src/storage/redis/sessions.ts'
 import { openSqliteStores, sqliteFileName } from '../src/storage/sqlite/open.ts'
+import { findFreePort } from './server-process.ts'
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))
 const isJson = process.argv.includes('--json')
@@ -50,24 +50,13 @@ function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`)
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
 async function waitForExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   await new Promise((resolve) => child.once('exit', resolve))
 }
 
 async function startRedisServer(): Promise<string> {
-  const port = await freePort()
+  const port = await findFreePort()
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-redis-'))
   const child = spawn(
     'redis-server',

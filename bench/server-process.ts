@@ -23,7 +23,8 @@ const startTimeoutMs = 20_000
 const stopTimeoutMs = 5_000
 const maxOutputChars = 64 * 1024
 
-function findFreePort(): Promise<number> {
+/** A port nothing listens on now, on 127.0.0.1. */
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer()
     probe.once('error', reject)

@@ -5,26 +5,15 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { findFreePort } from './server-process.ts'
 
 const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 const runs = Number(process.argv[2] ?? '5')
 const compileCache =
   process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 /** CPU seconds (user + system, all threads) the process has used so far; 0 off Linux. */
 function cpuSecondsOf(pid: number | undefined): number {
@@ -43,7 +32,7 @@ interface StartTiming {
 }
 
 async function timeStart(dataDir: string): Promise<StartTiming> {
-  const port = await freePort()
+  const port = await findFreePort()
   const started = performance.now()
   const child = spawn(process.execPath, [entry], {
     // As `npm start` runs it, with Node's compile cache (the first run of all fills it).
