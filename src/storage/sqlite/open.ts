@@ -19,6 +19,7 @@ import { createSqliteAlertStore } from './alerts.ts'
 import { createSqliteAuditStore } from './audit.ts'
 import { createSqliteSchedulerLockStore } from './scheduler-leases.ts'
 import { createTransactionGate, gateStore } from './transaction-gate.ts'
+import { createSharedCommits, withSharedCommits } from './shared-commits.ts'
 import { migrateSqlite } from './migrate.ts'
 import { fallbackCheckpointPages, startCheckpointer } from './checkpointer.ts'
 import { createSqliteSessionStore } from './sessions.ts'
@@ -99,34 +100,41 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
       : null
   if (checkpointer) db.exec(`PRAGMA wal_autocheckpoint = ${fallbackCheckpointPages}`)
   const healthCheck = db.prepare('SELECT 1')
-  const gate = createTransactionGate(db, options.timeoutMs ?? defaultWaitLimitMs)
+  const shared = createSharedCommits(db)
+  // The stores write through `connection`, so the writes of one turn share one commit.
+  const connection = withSharedCommits(db, shared)
+  const gate = createTransactionGate(db, options.timeoutMs ?? defaultWaitLimitMs, shared)
   // The stores a unit of work uses run on the connection it holds; every other call waits for it.
   const bound: StoreSet = {
-    accounts: createSqliteAccountStore(db),
-    revokedSessions: createSqliteRevokedSessionStore(db),
+    accounts: createSqliteAccountStore(connection),
+    revokedSessions: createSqliteRevokedSessionStore(connection),
     // Inside a unit of work the connection is its own: batches run without waiting.
-    sessions: createSqliteSessionStore(db, runAtOnce),
-    signingKeys: createSqliteSigningKeyStore(db),
-    audit: createSqliteAuditStore(db),
-    alerts: createSqliteAlertStore(db),
-    schedulerLocks: createSqliteSchedulerLockStore(db),
-    throttles: createSqliteThrottleStore(db),
-    refreshTokens: createSqliteRefreshTokenStore(db),
-    serviceClients: createSqliteServiceClientStore(db),
-    secondFactors: createSqliteSecondFactorStore(db),
-    passkeys: createSqlitePasskeyStore(db),
-    emails: createSqliteEmailStore(db),
-    playerData: createSqliteDocumentStore(db, playerDataTable),
-    sessionData: createSqliteDocumentStore(db, sessionDataTable),
-    tickets: createSqliteTicketStore(db),
-    devices: createSqliteDeviceStore(db),
+    sessions: createSqliteSessionStore(connection, runAtOnce),
+    signingKeys: createSqliteSigningKeyStore(connection),
+    audit: createSqliteAuditStore(connection),
+    alerts: createSqliteAlertStore(connection),
+    schedulerLocks: createSqliteSchedulerLockStore(connection),
+    throttles: createSqliteThrottleStore(connection),
+    refreshTokens: createSqliteRefreshTokenStore(connection),
+    serviceClients: createSqliteServiceClientStore(connection),
+    secondFactors: createSqliteSecondFactorStore(connection),
+    passkeys: createSqlitePasskeyStore(connection),
+    emails: createSqliteEmailStore(connection),
+    playerData: createSqliteDocumentStore(connection, playerDataTable),
+    sessionData: createSqliteDocumentStore(connection, sessionDataTable),
+    tickets: createSqliteTicketStore(connection),
+    devices: createSqliteDeviceStore(connection),
   }
   return {
     accounts: gateStore(bound.accounts, gate),
     revokedSessions: gateStore(bound.revokedSessions, gate),
     // The sweep deletes in batches, each of which waits its own turn.
     sessions: gateStore(
-      createSqliteSessionStore(db, gate.callInTurn, checkpointer ? () => checkpointer.checkpointNow() : undefined),
+      createSqliteSessionStore(
+        connection,
+        gate.callInTurn,
+        checkpointer ? () => checkpointer.checkpointNow() : undefined,
+      ),
       gate,
     ),
     signingKeys: gateStore(bound.signingKeys, gate),
@@ -148,6 +156,7 @@ export function openSqliteStores(dataDir: string, now: Date, options: SqliteOpen
       await gate.callInTurn(() => healthCheck.get())
     },
     async close() {
+      if (db.isOpen) shared.commitNow()
       await checkpointer?.stop()
       if (db.isOpen) db.close()
     },

@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite'
 import type { SessionRecord, SessionStore } from '../../core/sessions/store.ts'
 import type { TransactionGate } from './transaction-gate.ts'
+import { runAtomically } from './transaction.ts'
 
 /** Runs a step once no unit of work holds the connection (see transaction-gate.ts). */
 type TakeTurn = TransactionGate['callInTurn']
@@ -107,16 +108,10 @@ export function createSqliteSessionStore(
       const held = listHeldPlaces.all(session.userId, now.getTime()).map((row) => String(row.id))
       if (held.length >= limit.maxSessions && limit.onFull === 'refuse') return { admitted: false }
       const ending = held.slice(0, Math.max(0, held.length - limit.maxSessions + 1))
-      db.exec('SAVEPOINT limited_session')
-      try {
+      runAtomically(db, () => {
         for (const id of ending) markEnded.run(id)
         insertRow(session)
-        db.exec('RELEASE limited_session')
-      } catch (error) {
-        db.exec('ROLLBACK TO limited_session')
-        db.exec('RELEASE limited_session')
-        throw error
-      }
+      })
       return { admitted: true, endedSessionIds: ending }
     },
 

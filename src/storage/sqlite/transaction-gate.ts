@@ -10,15 +10,23 @@
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { createStoreUnavailableError } from '../store-unavailable.ts'
+import type { SharedCommits } from './shared-commits.ts'
 
 export interface TransactionGate {
-  /** Calls `call` once no transaction is open; the check and the call are one synchronous step. */
+  /**
+   * Calls `call` once no unit of work is open; the check and the call are one synchronous step.
+   * A call that ran inside the turn's shared transaction settles once that has committed.
+   */
   callInTurn<T>(call: () => T): Promise<Awaited<T>>
   /** Runs `work` inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on a throw), one at a time. */
   runInTransaction<T>(work: () => Promise<T>): Promise<T>
 }
 
-export function createTransactionGate(db: DatabaseSync, waitLimitMs: number): TransactionGate {
+export function createTransactionGate(
+  db: DatabaseSync,
+  waitLimitMs: number,
+  shared: SharedCommits | null = null,
+): TransactionGate {
   let open: Promise<void> | null = null
 
   async function waitForTurn(): Promise<void> {
@@ -37,12 +45,19 @@ export function createTransactionGate(db: DatabaseSync, waitLimitMs: number): Tr
   return {
     async callInTurn<T>(call: () => T): Promise<Awaited<T>> {
       if (open !== null) await waitForTurn()
-      return await call()
+      const result = call()
+      const commit = shared?.pendingCommit() ?? null
+      if (commit === null) return await result
+      const value = await result
+      await commit
+      return value
     },
 
     async runInTransaction(work) {
       // Checked again after each wait: another transaction may have opened in between.
       while (open !== null) await waitForTurn()
+      // The turn's shared writes commit first: the unit of work starts a transaction of its own.
+      shared?.commitNow()
       let release = () => {}
       open = new Promise<void>((resolve) => (release = resolve))
       try {

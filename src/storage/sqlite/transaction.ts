@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite'
+import { sharedCommitsOf } from './shared-commits.ts'
 
 let savepointCounter = 0
 
@@ -7,9 +8,11 @@ let savepointCounter = 0
  * IMMEDIATE`, which takes the write lock first, so another process (a CLI beside the server)
  * cannot change the rows between the reads and the writes. Inside a transaction (a unit of work
  * holding the connection) it nests as a savepoint, so a failing step undoes only itself and the
- * caller decides about the rest.
+ * caller decides about the rest. On a connection whose writes share their turn's commit
+ * (shared-commits.ts), it joins that transaction as a savepoint.
  */
 export function runAtomically<T>(db: DatabaseSync, work: () => T): T {
+  if (!db.isTransaction) sharedCommitsOf(db)?.openForWrite()
   if (!db.isTransaction) {
     db.exec('BEGIN IMMEDIATE')
     try {

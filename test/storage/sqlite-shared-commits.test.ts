@@ -1,0 +1,138 @@
+/**
+ * The writes of one turn of the event loop share one commit (src/storage/sqlite/shared-commits.ts):
+ * what they wrote is on disk, for every connection, before any of their calls settles; a failed
+ * commit fails every call of the turn and leaves nothing behind; a unit of work waits for the
+ * turn's commit and then runs in a transaction of its own.
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { describe, it, type TestContext } from 'node:test'
+import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
+import { createSharedCommits, withSharedCommits } from '../../src/storage/sqlite/shared-commits.ts'
+import { createSqliteThrottleStore } from '../../src/storage/sqlite/throttles.ts'
+import { createSqliteTicketStore } from '../../src/storage/sqlite/tickets.ts'
+import { createTransactionGate, gateStore } from '../../src/storage/sqlite/transaction-gate.ts'
+import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
+import { contractEpoch } from '../../src/storage/contract/records.ts'
+
+function createDataDir(t: TestContext): string {
+  const root = mkdtempSync(join(tmpdir(), 'tessera-shared-commits-'))
+  t.after(() => rmSync(root, { recursive: true, force: true }))
+  return join(root, 'data')
+}
+
+/** A second connection to the same file, as another process would have. */
+function openObserver(t: TestContext, dataDir: string) {
+  const observer = new DatabaseSync(join(dataDir, sqliteFileName))
+  t.after(() => observer.close())
+  const countThrottles = observer.prepare('SELECT count(*) AS n FROM throttles')
+  return { throttleRows: () => Number(countThrottles.get()?.n) }
+}
+
+const increment = (key: string) => [{ key, expiresAt: null }]
+
+describe('writes sharing the commit of their turn (SQLite)', () => {
+  it('commits the writes of one turn together, before any of their calls settles', async (t) => {
+    const dataDir = createDataDir(t)
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    const observer = openObserver(t, dataDir)
+
+    const writes = Array.from({ length: 20 }, (_, index) =>
+      stores.throttles.incrementThrottles(increment(`key-${index}`), contractEpoch),
+    )
+    // A read of the same turn sees the turn's writes, so it settles with their commit too.
+    const read = stores.throttles.readThrottles(['key-0'], contractEpoch)
+    // Every statement has run, in one transaction not yet committed: another connection sees none.
+    assert.equal(observer.throttleRows(), 0)
+    const settled: number[] = []
+    for (const write of writes) void write.then(() => settled.push(observer.throttleRows()))
+    const [readRecord] = await read
+    assert.equal(readRecord?.count, 1)
+    assert.equal(observer.throttleRows(), 20)
+    await Promise.all(writes)
+    // Each call settled after the commit: all twenty rows were visible to every one of them.
+    assert.deepEqual(
+      settled,
+      Array.from({ length: 20 }, () => 20),
+    )
+  })
+
+  it('fails every call of a turn whose commit fails, and keeps none of its writes', async (t) => {
+    const dataDir = createDataDir(t)
+    mkdirSync(dataDir)
+    const db = new DatabaseSync(join(dataDir, 'direct.db'))
+    t.after(() => db.close())
+    migrateSqlite(db, contractEpoch)
+    const shared = createSharedCommits(db)
+    const connection = withSharedCommits(db, shared)
+    const gate = createTransactionGate(db, 1000, shared)
+    const throttles = gateStore(createSqliteThrottleStore(connection), gate)
+    const tickets = gateStore(createSqliteTicketStore(connection), gate)
+    // Foreign keys checked at COMMIT: a ticket of a session that does not exist fails the commit
+    // (not its own statement), as a disk that fills up at the commit would.
+    db.exec('PRAGMA defer_foreign_keys = ON')
+
+    const counted = throttles.incrementThrottles(increment('network-a'), contractEpoch)
+    const orphan = tickets.insertTicket({
+      ticketHash: 'hash-of-a-ticket',
+      sessionId: 'no-such-session',
+      userId: 'no-such-user',
+      audience: 'game',
+      issuedAt: contractEpoch,
+      expiresAt: new Date(contractEpoch.getTime() + 30_000),
+    })
+    const outcomes = await Promise.allSettled([counted, orphan])
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, 'rejected')
+      assert.equal((outcome.reason as { code?: string }).code, 'service_unavailable')
+    }
+    assert.equal(db.isTransaction, false, 'the failed turn was rolled back')
+    assert.deepEqual(await throttles.readThrottles(['network-a'], contractEpoch), [null])
+
+    // The next turn starts afresh.
+    assert.deepEqual(await throttles.incrementThrottles(increment('network-a'), contractEpoch), [1])
+  })
+
+  it('lets a statement that fails undo only itself, and the rest of its turn commit', async (t) => {
+    const dataDir = createDataDir(t)
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    const observer = openObserver(t, dataDir)
+    const ticket = {
+      ticketHash: 'twice',
+      sessionId: 'no-such-session',
+      userId: 'no-such-user',
+      audience: 'game',
+      issuedAt: contractEpoch,
+      expiresAt: new Date(contractEpoch.getTime() + 30_000),
+    }
+    const counted = stores.throttles.incrementThrottles(increment('network-b'), contractEpoch)
+    const refused = stores.tickets.insertTicket(ticket)
+    await assert.rejects(refused, /FOREIGN KEY/)
+    assert.deepEqual(await counted, [1])
+    assert.equal(observer.throttleRows(), 1)
+  })
+
+  it('commits the open turn before a unit of work starts its own transaction', async (t) => {
+    const dataDir = createDataDir(t)
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    const observer = openObserver(t, dataDir)
+
+    const before = stores.throttles.incrementThrottles(increment('before'), contractEpoch)
+    const work = stores.runUnitOfWork(async (bound) => {
+      // The turn's write is committed already: the unit of work's transaction is its own.
+      assert.equal(observer.throttleRows(), 1)
+      await bound.throttles.incrementThrottles(increment('inside'), contractEpoch)
+      throw new Error('roll the unit of work back')
+    })
+    await assert.rejects(work, /roll the unit of work back/)
+    assert.deepEqual(await before, [1])
+    assert.equal(observer.throttleRows(), 1)
+    assert.deepEqual(await stores.throttles.readThrottles(['inside'], contractEpoch), [null])
+  })
+})
