@@ -5,8 +5,10 @@
  * same server (target ≥ 0.5× for both), each with the server CPU time per answer (steadier than
  * req/s on a shared machine). Each device sign-in opens a session (token transport:
  * an access token signed and a refresh token stored) and is audited, as a login is.
- * Tickets are issued just before their run (each redemption spends one): about a few seconds'
- * worth at the floor's rate, so all are redeemed within their 30 seconds. Reports, never fails.
+ * Tickets are issued just before their run (each redemption spends one): as many as the floor's
+ * rate would redeem in the run (so running short shows as unexpected answers), all redeemed within
+ * their 30 seconds. Loads run with wrk when it is installed (a C load generator leaves more of the
+ * two cores to the server), else with autocannon. Reports, never fails.
  *
  * Run: node bench/game-sessions.ts [--duration S] [--connections N]
  */
@@ -18,7 +20,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { measureCpuUsage, takeCpuSnapshot } from './cpu-usage.ts'
 import { createBenchCredentials } from './credentials.ts'
-import { runLoad, summarizeLoad, type LoadOptions } from './load.ts'
+import { runLoad, summarizeLoad, type LoadOptions, type LoadRequest, type LoadTally } from './load.ts'
+import { findWrk, runWrk, type WrkOneUseBodies } from './wrk.ts'
 import { startServerProcess } from './server-process.ts'
 import { readServerSettings } from './server-settings.ts'
 
@@ -64,7 +67,20 @@ async function issueTickets(url: string, authorization: string, count: number) {
   return { tickets, perSecond: result['2xx'] / result.duration }
 }
 
-/** Redeems every ticket once; redemptions per second answered 200, any other answer, and server CPU. */
+const wrkVersion = findWrk()
+
+/** One load against the server, with wrk when it is installed. */
+function load(
+  target: { url: string; pid: number },
+  request: LoadRequest,
+  oneUse?: WrkOneUseBodies,
+): Promise<LoadTally> {
+  if (wrkVersion !== null) return runWrk(target, request, loadOptions, oneUse ?? null)
+  if (oneUse !== undefined) throw new Error('one-use bodies need wrk')
+  return runLoad(target, request, loadOptions)
+}
+
+/** Redeems every ticket once (autocannon, without wrk); redemptions per second answered 200, any other answer, and server CPU. */
 async function redeemTickets(url: string, pid: number, tickets: string[], authorization: string) {
   let next = 0
   const cpuAtStart = takeCpuSnapshot(pid)
@@ -104,6 +120,42 @@ function ratio(value: number, floor: number): string {
   return floor > 0 ? `${(value / floor).toFixed(2)}×` : 'n/a'
 }
 
+/**
+ * Ticket redemptions per second. With wrk: as many tickets as the floor's rate would redeem in the
+ * warm-up and the run, each sent once. Without: a fixed number through autocannon.
+ */
+async function measureRedemption(floorPerSecond: number, playerAuthorization: string, basic: string) {
+  const target = { url: server.url, pid: server.pid }
+  if (wrkVersion === null) {
+    const count = Math.max(connections * 10, Math.min(20_000, Math.ceil(floorPerSecond * Math.min(durationSeconds, 5))))
+    const issued = await issueTickets(server.url, playerAuthorization, count)
+    const result = await redeemTickets(server.url, server.pid, issued.tickets, basic)
+    return { ...result, issued: issued.tickets.length, issuedPerSecond: issued.perSecond }
+  }
+  const warmupCount = Math.ceil(floorPerSecond * loadOptions.warmupSeconds)
+  const count = Math.min(80_000, Math.ceil(floorPerSecond * durationSeconds))
+  const issued = await issueTickets(server.url, playerAuthorization, warmupCount + count)
+  const bodies = issued.tickets.map((ticket) => JSON.stringify({ ticket, audience: 'bench' }))
+  const request: LoadRequest = {
+    method: 'POST',
+    path: '/v1/tickets/redeem',
+    headers: { 'content-type': 'application/json', authorization: basic },
+  }
+  const tally = await load(target, request, {
+    warmupBodies: bodies.slice(0, warmupCount),
+    bodies: bodies.slice(warmupCount),
+  })
+  const summary = summarizeLoad(tally, loadOptions)
+  return {
+    perSecond: summary.requestsPerSecond,
+    non2xx: summary.completed - tally.successCount,
+    redeemed: tally.successCount,
+    serverCpuMsPerRequest: summary.serverCpuMsPerRequest,
+    issued: bodies.length - warmupCount,
+    issuedPerSecond: issued.perSecond,
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-game-'))
 const passwordFile = join(dir, 'admin-password')
 writeFileSync(passwordFile, adminPassword, { mode: 0o600 })
@@ -136,36 +188,36 @@ try {
   const device = await postJson(`${server.url}/v1/auth/device`, { device_id: 'bench-device-0001' })
   const deviceBody = JSON.stringify({ device_id: 'bench-device-0001', device_secret: device.device_secret })
   const deviceSignIn = summarizeLoad(
-    await runLoad(
-      server,
-      { method: 'POST', path: '/v1/auth/device', headers: { 'content-type': 'application/json' }, body: deviceBody },
-      loadOptions,
-    ),
+    await load(server, {
+      method: 'POST',
+      path: '/v1/auth/device',
+      headers: { 'content-type': 'application/json' },
+      body: deviceBody,
+    }),
     loadOptions,
   )
 
-  const floor = summarizeLoad(await runLoad(server, { method: 'GET', path: '/healthz' }, loadOptions), loadOptions)
+  const floor = summarizeLoad(await load(server, { method: 'GET', path: '/healthz' }), loadOptions)
   const data = summarizeLoad(
-    await runLoad(server, { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }, loadOptions),
+    await load(server, { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }),
     loadOptions,
   )
-  // About `durationSeconds` of redemptions at the floor's rate, all issued and redeemed within their 30 s.
-  const ticketCount = Math.max(
-    connections * 10,
-    Math.min(20_000, Math.ceil(floor.requestsPerSecond * Math.min(durationSeconds, 5))),
-  )
-  const issued = await issueTickets(server.url, bearer.authorization, ticketCount)
-  const redemption = await redeemTickets(server.url, server.pid, issued.tickets, basic)
+  const redemption = await measureRedemption(floor.requestsPerSecond, bearer.authorization, basic)
 
   const lines = [
     `POST /v1/auth/device (sign-in)        ${deviceSignIn.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${deviceSignIn.latencyP99Ms.toFixed(2)} ms  ${formatCpu(deviceSignIn.serverCpuMsPerRequest)}  (target ≥ 2000/s)${deviceSignIn.unexpectedCount > 0 ? `; ${deviceSignIn.unexpectedCount} not 200` : ''}`,
     `GET /healthz (floor)                  ${floor.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${floor.latencyP99Ms.toFixed(2)} ms  ${formatCpu(floor.serverCpuMsPerRequest)}`,
     `GET /v1/sessions/current/data         ${data.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${data.latencyP99Ms.toFixed(2)} ms  ${formatCpu(data.serverCpuMsPerRequest)}  ${ratio(data.requestsPerSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×)`,
-    `POST /v1/tickets/redeem               ${redemption.perSecond.toFixed(0).padStart(7)} req/s  ${formatCpu(redemption.serverCpuMsPerRequest)}  ${ratio(redemption.perSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×); ${redemption.redeemed} of ${issued.tickets.length} redeemed, ${redemption.non2xx} refused`,
-    `POST /v1/tickets (issuing)            ${issued.perSecond.toFixed(0).padStart(7)} req/s`,
+    `POST /v1/tickets/redeem               ${redemption.perSecond.toFixed(0).padStart(7)} req/s  ${formatCpu(redemption.serverCpuMsPerRequest)}  ${ratio(redemption.perSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×); ${redemption.redeemed} of ${redemption.issued} redeemed, ${redemption.non2xx} other answers`,
+    `POST /v1/tickets (issuing)            ${redemption.issuedPerSecond.toFixed(0).padStart(7)} req/s`,
   ]
   if (data.unexpectedCount > 0) lines.push(`warning: ${data.unexpectedCount} session-data reads did not answer 200`)
-  console.log(['game sessions (SQLite, one node)', ...lines.map((line) => `  ${line}`)].join('\n'))
+  console.log(
+    [
+      `game sessions (SQLite, one node; ${wrkVersion === null ? 'autocannon' : `wrk ${wrkVersion}`})`,
+      ...lines.map((line) => `  ${line}`),
+    ].join('\n'),
+  )
 } finally {
   await server.stop()
   rmSync(dir, { recursive: true, force: true })

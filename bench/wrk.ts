@@ -39,13 +39,52 @@ export interface WrkChain {
   refreshTokens: readonly string[]
 }
 
+/**
+ * Request bodies each sent once, in order (one-time tickets): the warm-up run sends its own, so
+ * the measured run never repeats one. A run that uses them all sends a GET instead (a 405 the
+ * report counts as unexpected), so running short shows in the figures.
+ */
+export interface WrkOneUseBodies {
+  warmupBodies: readonly string[]
+  bodies: readonly string[]
+}
+
+export type WrkFeed = WrkChain | WrkOneUseBodies
+
 const percentiles = [...Array.from({ length: 99 }, (_, index) => index + 1), 99.5, 99.9, 99.99, 100]
 
 function luaString(value: string): string {
   return JSON.stringify(value)
 }
 
-function buildScript(request: LoadRequest, chain: WrkChain | null): string {
+/** A Lua list too long for one function's constants (LuaJIT allows 65,536), built in chunks. */
+function luaList(name: string, values: readonly string[]): string {
+  const chunkLength = 10_000
+  const chunks: string[] = []
+  for (let start = 0; start < values.length; start += chunkLength) {
+    const items = values
+      .slice(start, start + chunkLength)
+      .map(luaString)
+      .join(', ')
+    chunks.push(`for _, value in ipairs((function() return { ${items} } end)()) do table.insert(${name}, value) end`)
+  }
+  return `local ${name} = {}\n${chunks.join('\n')}`
+}
+
+function oneUsePart(bodies: readonly string[]): string {
+  return `
+${luaList('bodies', bodies)}
+local used = 0
+request = function()
+  used = used + 1
+  local body = bodies[used]
+  if body == nil then return wrk.format("GET") end
+  return wrk.format(nil, nil, nil, body)
+end
+`
+}
+
+function buildScript(request: LoadRequest, chain: WrkChain | null, oneUse: readonly string[] | null = null): string {
   const headers = Object.entries(request.headers ?? {})
     .map(([name, value]) => `wrk.headers[${luaString(name)}] = ${luaString(value)}`)
     .join('\n')
@@ -81,6 +120,7 @@ statuses = {}
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
 ${chainPart}
+${oneUse === null ? '' : oneUsePart(oneUse)}
 response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   ${chain === null ? '' : 'if status == 200 then chain_response(body) end'}
@@ -132,25 +172,29 @@ export async function runWrk(
   target: LoadTarget,
   request: LoadRequest,
   options: LoadOptions,
-  chain: WrkChain | null = null,
+  feed: WrkFeed | null = null,
 ): Promise<LoadTally> {
   const directory = mkdtempSync(join(tmpdir(), 'tessera-wrk-'))
   try {
+    const chain = feed !== null && 'refreshTokens' in feed ? feed : null
+    const oneUse = feed !== null && 'bodies' in feed ? feed : null
     const script = join(directory, 'load.lua')
-    writeFileSync(script, buildScript(request, chain))
+    const warmupScript = join(directory, 'warmup.lua')
+    writeFileSync(script, buildScript(request, chain, oneUse?.bodies ?? null))
+    writeFileSync(warmupScript, buildScript(request, chain, oneUse?.warmupBodies ?? null))
     const url = `${target.url}${request.path}`
-    const argsFor = (seconds: number) => [
+    const argsFor = (seconds: number, scriptFile = script) => [
       '-t1',
       `-c${options.connections}`,
       `-d${seconds}s`,
       '--timeout',
       '10s',
       '-s',
-      script,
+      scriptFile,
       url,
     ]
     if (options.warmupSeconds > 0)
-      await runWrkProcess(argsFor(options.warmupSeconds), (options.warmupSeconds + 20) * 1000)
+      await runWrkProcess(argsFor(options.warmupSeconds, warmupScript), (options.warmupSeconds + 20) * 1000)
     const cpuAtStart = takeCpuSnapshot(target.pid)
     const output = await runWrkProcess(argsFor(options.durationSeconds), (options.durationSeconds + 20) * 1000)
     const cpu = measureCpuUsage(cpuAtStart, takeCpuSnapshot(target.pid))
