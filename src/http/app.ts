@@ -18,6 +18,7 @@ import { meRoutes } from './routes/me.ts'
 import { publicRoutes } from './routes/public.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import { sharedSchemas } from './schemas/shared.ts'
+import { createLazySerializerFactory } from './serialization.ts'
 import { createValidatorCompiler } from './validation.ts'
 import { scrubLogObject } from './log-scrubbing.ts'
 import { createRequestLogger, mixinRequestId } from './request-logger.ts'
@@ -134,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Answered by registerStoppingAnswers instead, as a problem document with the usual headers.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    schemaController: { compilersFactory: { buildSerializer: createLazySerializerFactory() } },
     frameworkErrors: (error, request, reply) => {
       // Routing errors are answered outside the hooks: the headers every answer carries are set here.
       setSecurityHeaders(reply)
