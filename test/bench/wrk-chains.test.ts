@@ -67,3 +67,36 @@ describe('wrk refresh chains', { skip: findWrk() === null ? 'wrk is not installe
     assert.equal(tally.statusCounts['400'], undefined)
   })
 })
+
+/** A server that accepts each of `bodies` once (a one-time ticket) and refuses any other. */
+async function startOneUseServer(t: TestContext, bodies: readonly string[]) {
+  const unused = new Set(bodies)
+  const server = createServer((request, response) => {
+    if (request.method !== 'POST') {
+      response.writeHead(405).end()
+      return
+    }
+    void readBody(request).then((body) => response.writeHead(unused.delete(body) ? 200 : 400).end())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+describe('wrk one-use bodies', { skip: findWrk() === null ? 'wrk is not installed' : false }, () => {
+  it('sends each body once, the warm-up its own, and a GET once they are spent', async (t) => {
+    const bodies = Array.from({ length: 20_500 }, (_, index) => `{"ticket":"ticket-${index}"}`)
+    const url = await startOneUseServer(t, bodies)
+    const tally = await runWrk(
+      { url, pid: process.pid },
+      { method: 'POST', path: '/v1/tickets/redeem', headers: { 'content-type': 'application/json' } },
+      { connections, durationSeconds: 1, warmupSeconds: 1 },
+      { warmupBodies: bodies.slice(0, 20_000), bodies: bodies.slice(20_000) },
+    )
+    // None twice (no 400), across warm-up and run; the run outlasts its 500 bodies (wrk spends
+    // the first on checking its script) and then asks with GET.
+    assert.equal(tally.statusCounts['400'], undefined)
+    assert.equal(tally.statusCounts['200'], 499)
+    assert.ok((tally.statusCounts['405'] ?? 0) > 0)
+  })
+})
