@@ -26,12 +26,17 @@ type Validator = ((data: unknown, context?: object) => boolean) & { errors?: unk
  * of the start. The validator Fastify holds hands on the compiled function's errors.
  */
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
-  const strictAjv = addFormats(new Ajv({ ...commonOptions, coerceTypes: false }))
-  const coercingAjv = addFormats(new Ajv({ ...commonOptions, coerceTypes: 'array' }))
+  // Made on first use too: an Ajv instance compiles its meta-schemas when it is made.
+  let strictAjv: Ajv | null = null
+  let coercingAjv: Ajv | null = null
+  const ajvFor = (httpPart: string | undefined): Ajv =>
+    httpPart === 'body'
+      ? (strictAjv ??= addFormats(new Ajv({ ...commonOptions, coerceTypes: false })))
+      : (coercingAjv ??= addFormats(new Ajv({ ...commonOptions, coerceTypes: 'array' })))
   return ({ schema, httpPart }) => {
     let compiled: Validator | null = null
     const validate: Validator = (data, context) => {
-      compiled ??= (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object) as Validator
+      compiled ??= ajvFor(httpPart).compile(schema as object) as Validator
       const isValid = compiled(data, context)
       validate.errors = compiled.errors
       return isValid
