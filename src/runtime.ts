@@ -11,7 +11,6 @@ import type { Stores } from './core/stores.ts'
 import { toApplicationSettings } from './config/application-settings.ts'
 import type { CoreObserver } from './core/observer.ts'
 import { createWebhookPoster } from './background/webhook-poster.ts'
-import { createSmtpMailer } from './background/smtp-mailer.ts'
 import { deriveSecret, WrongMasterKeyError } from './core/tokens/key-protection.ts'
 import { DataDirectoryError, openDataDirectory, type OpenedDataDirectory } from './storage/data-directory.ts'
 import { sqliteFileName } from './storage/sqlite/open.ts'
@@ -53,7 +52,10 @@ export async function openRuntime(
   const { stores, invalidationBus } = backends
   try {
     const skeletonBackfill = await fillMissingUsernameSkeletons(stores.accounts)
-    const mailer = config.mail.smtp ? createSmtpMailer(config.mail.smtp) : null
+    // Nodemailer is loaded only where mail is configured: it is a good part of a start's imports.
+    const mailer = config.mail.smtp
+      ? (await import('./background/smtp-mailer.ts')).createSmtpMailer(config.mail.smtp)
+      : null
     const application = await createApplication({
       stores,
       clock,
