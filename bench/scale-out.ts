@@ -8,7 +8,7 @@
  *   2. The cost of one session lookup in the store, at 10k and at 1M stored sessions, on SQLite
  *      and on Redis: p99 at 1M within 1.2x of p99 at 10k.
  *
- * Usage: node bench/scale-out.ts [--json]. Env: BENCH_DURATION_SECONDS (default 2, per HTTP
+ * Usage: node bench/scale-out.ts [--json] [--lookups-only] (the second skips part 1). Env: BENCH_DURATION_SECONDS (default 2, per HTTP
  * scenario and round; 7 rounds), BENCH_LARGE_SESSIONS (default 1000000), BENCH_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test), BENCH_SEED_LIMIT_SECONDS (default 300: filling stops
  * there and the lookups are measured at the count reached). Every server it starts is stopped, every schema,
@@ -35,6 +35,7 @@ import { findFreePort } from './server-process.ts'
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))
 const isJson = process.argv.includes('--json')
+const isLookupsOnly = process.argv.includes('--lookups-only')
 const durationSeconds = Number(process.env.BENCH_DURATION_SECONDS ?? '2')
 /** Rounds of floor, cookie and bearer per setting; odd, so the median is one round's ratio. */
 const roundCount = 7
@@ -371,7 +372,7 @@ function createSqliteBulkInsert(dataDir: string): { insert: InsertSessions; clos
 
 async function main(): Promise<void> {
   const redisUrl = await startRedisServer()
-  const httpRows = await benchHttp(redisUrl)
+  const httpRows = isLookupsOnly ? [] : await benchHttp(redisUrl)
 
   const lookupRows: LookupRow[] = []
   const sqliteDir = mkdtempSync(join(tmpdir(), 'tessera-bench-sqlite-'))
