@@ -239,6 +239,81 @@ for (const backend of backends) {
       assert.equal((await server.request(`/v1/me/devices/${linked.json.id}`, { method: 'DELETE', bearer })).status, 404)
     })
 
+    it('unlinking a device ends the sessions it signed in, and only those', async (t) => {
+      const server = await start(t, backend)
+      const { username } = await registerUser(server)
+      const password = await logInWithToken(server, username)
+      const deviceId = newDeviceId()
+      const linked = await server.request('/v1/me/devices', {
+        body: { device_id: deviceId },
+        bearer: password.access_token,
+      })
+      assert.equal(linked.status, 201, linked.text)
+      const secret = { device_id: deviceId, device_secret: linked.json.device_secret }
+      const byToken = await signInWithDevice(server, secret)
+      const byCookie = await signInWithDevice(server, { ...secret, mode: 'cookie' })
+      assert.equal(byToken.status, 200, byToken.text)
+      assert.equal(byCookie.status, 200, byCookie.text)
+      const cookie = String(byCookie.headers.get('set-cookie')).split(';')[0] ?? ''
+      assert.equal((await server.request('/v1/me', { cookie })).status, 200)
+
+      const unlinked = await server.request(`/v1/me/devices/${linked.json.id}`, {
+        method: 'DELETE',
+        bearer: password.access_token,
+      })
+      assert.equal(unlinked.status, 204)
+      assert.equal((await server.request('/v1/me', { bearer: byToken.json.access_token })).status, 401)
+      assert.equal((await server.request('/v1/me', { cookie })).status, 401)
+      const refreshed = await server.request('/v1/auth/refresh', {
+        body: { refresh_token: byToken.json.refresh_token },
+      })
+      assert.equal(refreshed.json.code, 'invalid_grant', refreshed.text)
+      // The password session is not the device's: it goes on.
+      assert.equal((await server.request('/v1/me', { bearer: password.access_token })).status, 200)
+      const sessions = await server.request('/v1/sessions', { bearer: password.access_token })
+      assert.deepEqual(
+        sessions.json.sessions.map((session: { id: string }) => session.id),
+        [password.session_id],
+      )
+    })
+
+    it('sign-ins racing the unlink of their device leave no session alive', async (t) => {
+      const server = await start(t, backend)
+      const { username } = await registerUser(server)
+      const password = await logInWithToken(server, username)
+      const deviceId = newDeviceId()
+      const linked = await server.request('/v1/me/devices', {
+        body: { device_id: deviceId },
+        bearer: password.access_token,
+      })
+      const secret = { device_id: deviceId, device_secret: linked.json.device_secret }
+      const racing = Array.from({ length: 20 }, () => signInWithDevice(server, secret))
+      const unlinked = server.request(`/v1/me/devices/${linked.json.id}`, {
+        method: 'DELETE',
+        bearer: password.access_token,
+      })
+      const answers = await Promise.all(racing)
+      assert.equal((await unlinked).status, 204)
+      for (const answer of answers) {
+        if (answer.status !== 200) {
+          // Refused for the device being gone, or told to sign in again when the unlink ended the
+          // session while it was being started.
+          assert.ok(['invalid_credentials', 'service_unavailable'].includes(answer.json.code), answer.text)
+          continue
+        }
+        assert.equal((await server.request('/v1/me', { bearer: answer.json.access_token })).status, 401)
+        const refreshed = await server.request('/v1/auth/refresh', {
+          body: { refresh_token: answer.json.refresh_token },
+        })
+        assert.equal(refreshed.json.code, 'invalid_grant', refreshed.text)
+      }
+      const sessions = await server.request('/v1/sessions', { bearer: password.access_token })
+      assert.deepEqual(
+        sessions.json.sessions.map((session: { id: string }) => session.id),
+        [password.session_id],
+      )
+    })
+
     it('refuses malformed device ids and unknown fields', async (t) => {
       const server = await start(t, backend)
       for (const body of [

@@ -62,7 +62,10 @@ export interface DeviceOperations {
   /** Links a new device to the caller's account; `device_taken` when the id is linked already. */
   linkDevice(principal: Principal, deviceId: string, context: RequestContext): Promise<LinkedDevice>
   listMyDevices(userId: string): Promise<DeviceRecord[]>
-  /** Unlinks one of the caller's devices; its secret is refused from then on. False when none. */
+  /**
+   * Unlinks one of the caller's devices: its secret is refused from then on, and the sessions it
+   * signed in end (`device_unlinked`). False when the caller has no such device.
+   */
   unlinkDevice(principal: Principal, id: string, context: RequestContext): Promise<boolean>
   /**
    * Gives a guest a username and password (the same checks as registration); it keeps its id,
@@ -130,7 +133,15 @@ export function createDeviceOperations(deps: {
       ip: client.ip,
       userAgent: client.userAgent,
       authentication,
+      deviceId: device.id,
     })
+    // Unlinking a device ends its sessions (unlinkDevice). A sign-in that raced the unlink looks
+    // again once its session is stored: either it finds the device gone and is refused, or its
+    // session was stored before the unlink looked for the device's sessions, and is ended there.
+    if ((await store.findDeviceByDeviceId(device.deviceId))?.id !== device.id) {
+      await sessions.discardSession(started.session).catch(() => {})
+      throw refused()
+    }
     try {
       const event = describeSessionStart(user, started.session, client)
       await audit.record({ ...event, details: { ...event.details, method: 'device', device: device.id } })
@@ -244,19 +255,31 @@ export function createDeviceOperations(deps: {
     listMyDevices: (userId) => store.listUserDevices(userId),
 
     async unlinkDevice(principal, id, context) {
-      return unitOfWork.run(async (change) => {
-        if (!(await change.stores.devices.deleteUserDevice(principal.user.id, id))) return false
+      const userId = principal.user.id
+      const openedBy = async () =>
+        (await sessions.listLiveSessions(userId)).filter((session) => session.deviceId === id)
+      const ending = await openedBy()
+      const isUnlinked = await unitOfWork.run(async (change) => {
+        if (!(await change.stores.devices.deleteUserDevice(userId, id))) return false
+        await sessions.endSessionsIn(change, ending, 'device_unlinked')
         change.record({
           type: 'device_unlinked',
           outcome: 'success',
-          actorUserId: principal.user.id,
-          subjectUserId: principal.user.id,
+          actorUserId: userId,
+          subjectUserId: userId,
           sessionId: principal.session.id,
-          details: { device: id },
+          details: { device: id, sessions: ending.length },
           context,
         })
         return true
       })
+      if (!isUnlinked) return false
+      // A sign-in with the device that stored its session after the first look and found the
+      // device still there (see openSession) is ended now; one that looks later is refused.
+      const known = new Set(ending.map((session) => session.id))
+      const late = (await openedBy()).filter((session) => !known.has(session.id))
+      if (late.length > 0) await unitOfWork.run((change) => sessions.endSessionsIn(change, late, 'device_unlinked'))
+      return true
     },
 
     async addCredentials(principal, { username, password }, context) {

@@ -19,6 +19,7 @@ export const sessionEndReasons = [
   'deleted',
   'password_set',
   'password_reset',
+  'device_unlinked',
 ] as const
 
 export type SessionEndReason = (typeof sessionEndReasons)[number]

@@ -74,6 +74,8 @@ export interface Sessions {
     ip: string
     userAgent: string
     authentication?: SessionAuthentication
+    /** The linked device that signs in (a device sign-in): unlinking it ends the session. */
+    deviceId?: string
   }): Promise<StartedSession>
   /**
    * Records a re-authentication in the session (its id stays); copies are dropped here and on
@@ -305,7 +307,7 @@ export function createSessions(deps: {
   }
 
   return {
-    async startSession({ user, transport, ip, userAgent, authentication }) {
+    async startSession({ user, transport, ip, userAgent, authentication, deviceId }) {
       const now = clock.now()
       const sessionToken = transport === 'cookie' ? createRandomToken(sessionTokenBytes) : null
       const session: SessionRecord = {
@@ -321,6 +323,7 @@ export function createSessions(deps: {
         userAgent,
         authenticatedAt: authentication?.authenticatedAt ?? now,
         amr: [...(authentication?.amr ?? ['pwd'])],
+        ...(deviceId === undefined ? {} : { deviceId }),
       }
       const limit = limitFor(user.roles)
       let endedIds: string[] = []

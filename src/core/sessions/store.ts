@@ -40,6 +40,8 @@ export interface SessionRecord {
   amr: string[]
   /** Set when the session was ended by the session limit and is kept to tell its holder why. */
   endedNotice?: EndedSessionNotice
+  /** The linked device (its record id) that signed in, for a device sign-in: unlinking it ends the session. */
+  deviceId?: string
 }
 
 export interface SessionStore {

@@ -207,7 +207,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps):
         summary: 'Unlink one of my devices',
         operationId: 'unlinkMyDevice',
         description:
-          "The device's secret is refused from then on. Answers 404 alike for a device that does not exist and one of another user.",
+          "The device's secret is refused from then on, and the sessions it signed in end (their holders are told `session_ended`, reason `device_unlinked`, on the event stream). Answers 404 alike for a device that does not exist and one of another user.",
         tags: ['me'],
         security: authSecurity,
         params: {

@@ -18,6 +18,7 @@ export function toSession(row: Row): SessionRecord {
     authenticatedAt: row.authenticated_at as Date,
     amr: String(row.amr).split(' '),
     ...(row.ended_notice === 'signed_in_elsewhere' ? { endedNotice: 'signed_in_elsewhere' as const } : {}),
+    ...(typeof row.device_id === 'string' ? { deviceId: row.device_id } : {}),
   }
 }
 
@@ -33,8 +34,8 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
   async function insertRow(on: SqlSession, session: SessionRecord): Promise<void> {
     await on.query(
       `INSERT INTO sessions (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at,
-         absolute_expires_at, ip, user_agent, authenticated_at, amr, ended_notice)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+         absolute_expires_at, ip, user_agent, authenticated_at, amr, ended_notice, device_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
         session.id,
         session.tokenHash,
@@ -49,6 +50,7 @@ export function createPostgresSessionStore(db: SqlSession): SessionStore {
         session.authenticatedAt,
         session.amr.join(' '),
         session.endedNotice ?? null,
+        session.deviceId ?? null,
       ],
     )
   }

@@ -64,6 +64,7 @@ function toFields(session: SessionRecord): string[] {
     ['authenticatedAt', String(session.authenticatedAt.getTime())],
     ['amr', session.amr.join(' ')],
     ['endedNotice', session.endedNotice ?? null],
+    ['deviceId', session.deviceId ?? null],
   ]
   return fields.flatMap(([name, value]) => (value === null ? [] : [name, value]))
 }
@@ -91,6 +92,7 @@ export function toSession(reply: readonly unknown[]): SessionRecord | null {
     authenticatedAt: fields.has('authenticatedAt') ? instant('authenticatedAt') : instant('createdAt'),
     amr: (fields.get('amr') ?? 'pwd').split(' '),
     ...(fields.get('endedNotice') === 'signed_in_elsewhere' ? { endedNotice: 'signed_in_elsewhere' as const } : {}),
+    ...(fields.has('deviceId') ? { deviceId: String(fields.get('deviceId')) } : {}),
   }
 }
 

@@ -39,6 +39,7 @@ export function toSession(row: Record<string, unknown>): SessionRecord {
     authenticatedAt: new Date(Number(row.authenticated_at)),
     amr: String(row.amr).split(' '),
     ...(row.ended_notice === 'signed_in_elsewhere' ? { endedNotice: 'signed_in_elsewhere' as const } : {}),
+    ...(typeof row.device_id === 'string' ? { deviceId: row.device_id } : {}),
   }
 }
 
@@ -53,8 +54,8 @@ export function createSqliteSessionStore(
 ): SessionStore {
   const insert = db.prepare(`INSERT INTO sessions
     (id, token_hash, user_id, user_epoch, transport, created_at, last_seen_at, absolute_expires_at, ip, user_agent,
-     authenticated_at, amr, ended_notice)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+     authenticated_at, amr, ended_notice, device_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   // A session holds a place under the limit until it ends (marked, or deleted) or expires.
   const listHeldPlaces = db.prepare(`SELECT id FROM sessions
     WHERE user_id = ? AND ended_notice IS NULL AND absolute_expires_at > ? ORDER BY created_at, id`)
@@ -94,6 +95,7 @@ export function createSqliteSessionStore(
       session.authenticatedAt.getTime(),
       session.amr.join(' '),
       session.endedNotice ?? null,
+      session.deviceId ?? null,
     )
   }
 
