@@ -2,7 +2,7 @@
  * The admin console in a real Chromium, on users: roles granted and revoked (and carried by the
  * user's next token), a role form made stale by another change, and a sign-in lock-out lifted.
  * Each action's effect is checked through the API. The other actions are in
- * admin-console-operations.test.ts, and the sweep of every page in admin-console-pages.test.ts.
+ * admin-console-operations.test.ts, and the sweep of every page in admin-console-pages-*.test.ts.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
