@@ -140,8 +140,11 @@ export async function assertAccessible(page: Page): Promise<AxeViolation[]> {
   return violations
 }
 
-/** Signs in through the sign-in form, as a person would (in whichever language the page speaks). */
-export async function signInThroughForm(
+/**
+ * Fills in and sends the sign-in form, as a person would (in whichever language the page speaks),
+ * without waiting for where it leads: for a sign-in that is sent elsewhere than the account page.
+ */
+export async function submitSignInForm(
   page: Page,
   server: TestServer,
   username: string,
@@ -151,6 +154,16 @@ export async function signInThroughForm(
   await page.locator('#username').fill(username)
   await page.locator('#password').fill(password)
   await page.locator('main form[action="/login"] button[type="submit"]').click()
+}
+
+/** Signs in through the sign-in form and waits for the account page it leads to. */
+export async function signInThroughForm(
+  page: Page,
+  server: TestServer,
+  username: string,
+  password = strongPassword,
+): Promise<void> {
+  await submitSignInForm(page, server, username, password)
   await page.waitForURL(`${server.url}/account`)
 }
 

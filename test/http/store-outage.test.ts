@@ -32,36 +32,35 @@ function withOutage<T extends object>(store: T, isDown: () => boolean): T {
   return wrapped as T
 }
 
-/**
- * `outage: 'all'` takes every store down; `'durable'` only those PostgreSQL holds beside Redis
- * (users, keys, clients, audit, alerts), as when PostgreSQL fails and Redis does not.
- */
-async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | 'durable' = 'all') {
-  let isDown = false
+/** Wraps one store (`isHot`: one Redis would hold beside PostgreSQL) for a test's fault. */
+type StoreWrapper = <T extends object>(store: T, name: string, isHot: boolean) => T
+
+/** A server on in-memory SQLite stores, each passed through `wrap`. */
+async function startServerWithStores(t: TestContext, wrap: StoreWrapper) {
   const clock = createManualClock()
   const sqlite = openSqliteStores(':memory:', clock.now())
-  const down = () => isDown
-  const hotDown = () => isDown && outage === 'all'
+  const durable = <T extends object>(store: T, name: string) => wrap(store, name, false)
+  const hot = <T extends object>(store: T, name: string) => wrap(store, name, true)
   const stores: Stores = {
-    accounts: withOutage(sqlite.accounts, down),
-    revokedSessions: withOutage(sqlite.revokedSessions, down),
-    sessions: withOutage(sqlite.sessions, hotDown),
-    signingKeys: withOutage(sqlite.signingKeys, down),
-    refreshTokens: withOutage(sqlite.refreshTokens, hotDown),
-    serviceClients: withOutage(sqlite.serviceClients, down),
-    throttles: withOutage(sqlite.throttles, hotDown),
-    audit: withOutage(sqlite.audit, down),
-    alerts: withOutage(sqlite.alerts, down),
-    secondFactors: withOutage(sqlite.secondFactors, down),
-    passkeys: withOutage(sqlite.passkeys, down),
-    emails: withOutage(sqlite.emails, down),
-    playerData: withOutage(sqlite.playerData, down),
-    devices: withOutage(sqlite.devices, down),
-    sessionData: withOutage(sqlite.sessionData, hotDown),
-    tickets: withOutage(sqlite.tickets, hotDown),
-    schedulerLocks: withOutage(sqlite.schedulerLocks, hotDown),
-    runUnitOfWork: withOutage({ runUnitOfWork: sqlite.runUnitOfWork }, down).runUnitOfWork,
-    checkHealth: withOutage({ checkHealth: sqlite.checkHealth }, down).checkHealth,
+    accounts: durable(sqlite.accounts, 'accounts'),
+    revokedSessions: durable(sqlite.revokedSessions, 'revokedSessions'),
+    sessions: hot(sqlite.sessions, 'sessions'),
+    signingKeys: durable(sqlite.signingKeys, 'signingKeys'),
+    refreshTokens: hot(sqlite.refreshTokens, 'refreshTokens'),
+    serviceClients: durable(sqlite.serviceClients, 'serviceClients'),
+    throttles: hot(sqlite.throttles, 'throttles'),
+    audit: durable(sqlite.audit, 'audit'),
+    alerts: durable(sqlite.alerts, 'alerts'),
+    secondFactors: durable(sqlite.secondFactors, 'secondFactors'),
+    passkeys: durable(sqlite.passkeys, 'passkeys'),
+    emails: durable(sqlite.emails, 'emails'),
+    playerData: durable(sqlite.playerData, 'playerData'),
+    devices: durable(sqlite.devices, 'devices'),
+    sessionData: hot(sqlite.sessionData, 'sessionData'),
+    tickets: hot(sqlite.tickets, 'tickets'),
+    schedulerLocks: hot(sqlite.schedulerLocks, 'schedulerLocks'),
+    runUnitOfWork: durable({ runUnitOfWork: sqlite.runUnitOfWork }, 'runUnitOfWork').runUnitOfWork,
+    checkHealth: durable({ checkHealth: sqlite.checkHealth }, 'checkHealth').checkHealth,
     close: () => sqlite.close(),
   }
   // No session copies: every request must reach the stores.
@@ -91,7 +90,19 @@ async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | '
       },
       ...(init.body === undefined ? {} : { payload: JSON.stringify(init.body) }),
     })
-  return { request, clock, setDown: (next: boolean) => void (isDown = next) }
+  return { request, clock }
+}
+
+/**
+ * `outage: 'all'` takes every store down; `'durable'` only those PostgreSQL holds beside Redis
+ * (users, keys, clients, audit, alerts), as when PostgreSQL fails and Redis does not.
+ */
+async function startServerWithSwitchableStores(t: TestContext, outage: 'all' | 'durable' = 'all') {
+  let isDown = false
+  const server = await startServerWithStores(t, (store, _name, isHot) =>
+    withOutage(store, () => isDown && (outage === 'all' || !isHot)),
+  )
+  return { ...server, setDown: (next: boolean) => void (isDown = next) }
 }
 
 function assertUnavailable(response: { statusCode: number; headers: Record<string, unknown>; body: string }): void {
@@ -161,4 +172,49 @@ describe('requests while the stores are down', () => {
     const accessToken = JSON.parse(refreshed.body).access_token as string
     assert.equal((await server.request('GET', '/v1/me', { bearer: accessToken })).statusCode, 200)
   })
+
+  it(
+    'a sign-in failed by an outage answers 503 without waiting for its undo steps, which a hung store would hold',
+    { timeout: 10_000 },
+    async (t) => {
+      // The audit write fails, then the hot stores hang: what the request sends them from then on
+      // (discarding the unissued session, refunding the throttle charge) stays unanswered.
+      let phase: 'up' | 'audit fails' | 'hung' = 'up'
+      const held: Array<() => void> = []
+      const server = await startServerWithStores(t, (store, name, isHot) => {
+        const wrapped: Record<string, unknown> = {}
+        for (const [method, member] of Object.entries(store)) {
+          wrapped[method] =
+            typeof member === 'function'
+              ? async (...args: unknown[]) => {
+                  if (phase === 'audit fails' && name === 'audit') {
+                    phase = 'hung'
+                    throw createStoreUnavailableError(new Error('PostgreSQL did not answer within 1000 ms'))
+                  }
+                  if (phase === 'hung' && isHot) {
+                    return new Promise((_resolve, reject) => {
+                      held.push(() => reject(createStoreUnavailableError(new Error('Redis did not answer'))))
+                    })
+                  }
+                  return member.apply(store, args)
+                }
+              : member
+        }
+        return wrapped as typeof store
+      })
+      t.after(() => held.forEach((fail) => fail()))
+      assert.equal(
+        (await server.request('POST', '/v1/auth/register', { body: { username: 'erin', password } })).statusCode,
+        201,
+      )
+      phase = 'audit fails'
+      assertUnavailable(await server.request('POST', '/v1/auth/login', { body: { username: 'erin', password } }))
+      assert.equal(phase, 'hung', 'the audit write failed the sign-in')
+      assert.ok(held.length >= 1, 'the undo steps were sent, and are still unanswered')
+      held.splice(0).forEach((fail) => fail())
+      phase = 'up'
+      const login = await server.request('POST', '/v1/auth/login', { body: { username: 'erin', password } })
+      assert.equal(login.statusCode, 200, login.body)
+    },
+  )
 })

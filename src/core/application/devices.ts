@@ -11,6 +11,7 @@
  * throttled per network (the `device` request limit, at the HTTP edge); creating a guest counts
  * as a registration of the network.
  */
+import { undoAfterFailure } from '../undo-after-failure.ts'
 import { recordSessionsEndedByLimit } from './session-limit.ts'
 import { defaultRoles, type Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
@@ -146,7 +147,7 @@ export function createDeviceOperations(deps: {
       const event = describeSessionStart(user, started.session, client)
       await audit.record({ ...event, details: { ...event.details, method: 'device', device: device.id } })
     } catch (error) {
-      await sessions.discardSession(started.session).catch(() => {})
+      await undoAfterFailure(error, () => sessions.discardSession(started.session).catch(() => {}))
       throw error
     }
     await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)

@@ -4,6 +4,7 @@
  * is a multi-factor authentication by itself (`amr` hwk or swk, user, mfa). Registering and
  * removing a passkey are sensitive (step-up); renaming is not.
  */
+import { undoAfterFailure } from '../undo-after-failure.ts'
 import { recordSessionsEndedByLimit } from './session-limit.ts'
 import type { Accounts } from '../accounts/accounts.ts'
 import type { Audit } from '../audit/audit.ts'
@@ -182,7 +183,7 @@ export function createPasskeyOperations(deps: {
         const start = describeSessionStart(user, started.session, client)
         await audit.record({ ...start, details: { ...start.details, method: 'passkey' } })
       } catch (error) {
-        await sessions.discardSession(started.session).catch(() => {})
+        await undoAfterFailure(error, () => sessions.discardSession(started.session).catch(() => {}))
         throw error
       }
       await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)

@@ -15,6 +15,7 @@
  * Re-authentication renews the authentication time and methods of the caller's session (its id
  * and tokens stay), with the password, a second factor or both, as the account requires.
  */
+import { undoAfterFailure } from '../undo-after-failure.ts'
 import { recordSessionsEndedByLimit } from './session-limit.ts'
 import type { Accounts } from '../accounts/accounts.ts'
 import type { UserRecord } from '../accounts/store.ts'
@@ -241,7 +242,7 @@ export function createSecondFactorSignIn(deps: {
           requireUserVerification: false,
         })
       } catch (error) {
-        await attempt.cancel()
+        await undoAfterFailure(error, () => attempt.cancel())
         if (error instanceof TesseraError && error.code === 'invalid_mfa_challenge')
           await refusals.recordRefusal(failure('challenge_invalid'))
         throw error
@@ -269,11 +270,11 @@ export function createSecondFactorSignIn(deps: {
           change.record({ ...start, details: { ...start.details, method: verified.method } })
         })
       } catch (error) {
-        await sessions.discardSession(started.session).catch(() => {})
+        await undoAfterFailure(error, () => sessions.discardSession(started.session).catch(() => {}))
         if (error instanceof TesseraError && error.code === 'invalid_mfa_code') {
           return recordRefusal(attempt, failure(verified.method === 'totp' ? 'code_replayed' : 'bad_code'))
         }
-        await attempt.cancel()
+        await undoAfterFailure(error, () => attempt.cancel())
         throw error
       }
       await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)

@@ -26,6 +26,7 @@ import type { SessionAuthentication, Sessions, StartedSession } from '../session
 import type { EndedSessionNotice, SessionRecord, SessionTransport } from '../sessions/store.ts'
 import type { SignInAttempt, SignInThrottle } from '../throttle/sign-in-throttle.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
+import { undoAfterFailure } from '../undo-after-failure.ts'
 import type { UnitOfWork } from '../unit-of-work.ts'
 import type { StepUp } from '../auth/step-up.ts'
 import type { SecondFactorGate } from './second-factor-sign-in.ts'
@@ -128,7 +129,7 @@ async function settleAttempt<T>(attempt: SignInAttempt, work: () => Promise<T>):
     result = await work()
   } catch (error) {
     if (error instanceof TesseraError && error.code === 'invalid_credentials') await attempt.recordFailure()
-    else await attempt.cancel()
+    else await undoAfterFailure(error, () => attempt.cancel())
     throw error
   }
   await attempt.recordSuccess()
@@ -205,7 +206,7 @@ export function createSignInOperations(deps: {
     try {
       await audit.record(describeSessionStart(user, started.session, client, cause))
     } catch (error) {
-      await sessions.discardSession(started.session).catch(() => {})
+      await undoAfterFailure(error, () => sessions.discardSession(started.session).catch(() => {}))
       throw error
     }
     await recordSessionsEndedByLimit({ sessions, unitOfWork }, started, client)

@@ -24,6 +24,7 @@ import type { RealtimeEvents } from '../realtime/event-feed.ts'
 import type { RequestContext } from '../request-context.ts'
 import { createRandomToken, hashToken } from '../secrets.ts'
 import type { RefreshTokens } from '../tokens/refresh-tokens.ts'
+import { isServiceUnavailable } from '../undo-after-failure.ts'
 import type { Change } from '../unit-of-work.ts'
 import { createSessionCache, type ActiveSession } from './session-cache.ts'
 import { describeExpiry, describeRefresh } from './session-events.ts'
@@ -350,6 +351,8 @@ export function createSessions(deps: {
       try {
         refreshToken = transport === 'token' ? await refreshTokens.startFamily(session.id) : null
       } catch (error) {
+        // An outage answers the same either way: asking the store again would only add its timeout.
+        if (isServiceUnavailable(error)) throw error
         // A kick, disable or password change of the user, committed meanwhile, deleted the new
         // session before its family began: it is over already, and the sign-in has to start again.
         if ((await sessionStore.findSessionById(session.id)) === null) {
