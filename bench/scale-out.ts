@@ -419,7 +419,8 @@ async function main(): Promise<void> {
   }
   const verdict = (ratio: number, target: number | null, isAtLeast: boolean) =>
     target === null ? '' : (isAtLeast ? ratio >= target : ratio <= target) ? 'ok' : 'MISS'
-  process.stdout.write(`\nHTTP (${durationSeconds} s per scenario, 32 connections, median of ${roundCount} rounds)\n`)
+  if (httpRows.length > 0)
+    process.stdout.write(`\nHTTP (${durationSeconds} s per scenario, 32 connections, median of ${roundCount} rounds)\n`)
   for (const row of httpRows) {
     const target = row.target === null ? '' : `target >= ${row.target}x`
     process.stdout.write(
