@@ -117,6 +117,30 @@ describe('writes sharing the commit of their turn (SQLite)', () => {
     assert.equal(observer.throttleRows(), 1)
   })
 
+  it('never runs a call that waited for one unit of work inside the next one', async (t) => {
+    const dataDir = createDataDir(t)
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    let releaseFirst = () => {}
+    const held = new Promise<void>((resolve) => (releaseFirst = resolve))
+    const first = stores.runUnitOfWork(() => held)
+    // Queued behind the first unit of work: a second one (which rolls back) before a plain write.
+    const second = stores.runUnitOfWork(async (bound) => {
+      await bound.throttles.incrementThrottles(increment('rolled-back'), contractEpoch)
+      await new Promise((resolve) => setImmediate(resolve))
+      throw new Error('roll the second unit of work back')
+    })
+    const write = stores.throttles.incrementThrottles(increment('kept'), contractEpoch)
+    releaseFirst()
+    await first
+    await assert.rejects(second, /roll the second unit of work back/)
+    // The write settled as done: it must not have run inside the second unit of work.
+    assert.deepEqual(await write, [1])
+    const [kept, rolledBack] = await stores.throttles.readThrottles(['kept', 'rolled-back'], contractEpoch)
+    assert.equal(kept?.count, 1)
+    assert.equal(rolledBack, null)
+  })
+
   it('commits the open turn before a unit of work starts its own transaction', async (t) => {
     const dataDir = createDataDir(t)
     const stores = openSqliteStores(dataDir, contractEpoch)

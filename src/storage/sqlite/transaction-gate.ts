@@ -44,7 +44,10 @@ export function createTransactionGate(
 
   return {
     async callInTurn<T>(call: () => T): Promise<Awaited<T>> {
-      if (open !== null) await waitForTurn()
+      // Checked again after each wait, as a unit of work does: the wait ends a step before this
+      // resumes, and a unit of work waiting too may have begun in that step; the call would
+      // then run inside its transaction, and be rolled back with it.
+      while (open !== null) await waitForTurn()
       const result = call()
       const commit = shared?.pendingCommit() ?? null
       if (commit === null) return await result
