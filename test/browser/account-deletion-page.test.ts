@@ -5,9 +5,9 @@
  * findings.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import {
   assertAccessible,
   assertNoProblems,
@@ -17,18 +17,11 @@ import {
 } from '../helpers/page-browser.ts'
 import { registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 describe("deleting one's own account, in Chromium", { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it('asks for the password first, then the account is gone', async (t) => {
     const server = await startPageServer(t)

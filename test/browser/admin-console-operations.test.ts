@@ -4,9 +4,9 @@
  * client whose secret works once shown. Each action's effect is checked through the API.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import {
   assertAccessible,
   assertNoProblems,
@@ -17,12 +17,8 @@ import {
 } from '../helpers/page-browser.ts'
 import { logInWithToken, registerUser } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
@@ -32,10 +28,7 @@ describe(
   'admin console in Chromium: audit trail, signing keys and service clients',
   { skip: skipUnlessChromium() },
   () => {
-    before(async () => {
-      browser = await launchChromium()
-    })
-    after(() => browser?.close())
+    sharedChromium.startForSuite()
 
     it('filters the audit trail and charts the failed sign-ins of the last day', async (t) => {
       const server = await startPageServer(t)

@@ -5,9 +5,9 @@
  * admin-console-operations.test.ts, and the sweep of every page in admin-console-pages-*.test.ts.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import {
   assertAccessible,
   assertNoProblems,
@@ -18,18 +18,11 @@ import {
 } from '../helpers/page-browser.ts'
 import { logInWithToken, registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 describe('admin console in Chromium: roles and lock-outs', { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it("grants and revokes roles, and the user's next token carries them", async (t) => {
     const server = await startPageServer(t)

@@ -4,9 +4,9 @@
  * require a new password. A user deleting their own account is in account-deletion-page.test.ts.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import {
   assertAccessible,
   assertNoProblems,
@@ -19,18 +19,11 @@ import {
 import { enrolTotp } from '../helpers/second-factor.ts'
 import { logInWithToken, registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 describe("the console's user actions, in Chromium", { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it('finds a user, signs them out, disables and enables, sets a password, resets the second factor and requires a new password', async (t) => {
     const server = await startPageServer(t)

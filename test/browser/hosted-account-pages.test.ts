@@ -5,9 +5,9 @@
  * errors, and serious axe-core findings.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import {
   assertAccessible,
   assertNoProblems,
@@ -17,18 +17,11 @@ import {
 } from '../helpers/page-browser.ts'
 import { logInWithToken, registerUser, strongPassword } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 describe('account pages in Chromium', { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it('changes the password: other sessions end, this browser stays signed in, and the new password works', async (t) => {
     const server = await startPageServer(t)

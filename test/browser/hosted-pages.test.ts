@@ -7,18 +7,14 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { after, before, describe, it, type TestContext } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import { assertAccessible, assertNoProblems, openWatchedPage, startPageServer } from '../helpers/page-browser.ts'
 import { registerUser, strongPassword, uniqueUsername } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 /** A page of an app on another origin, where a sign-in may return to. */
 async function startAppOrigin(t: TestContext): Promise<string> {
@@ -31,10 +27,7 @@ async function startAppOrigin(t: TestContext): Promise<string> {
 }
 
 describe('sign-in and registration pages in Chromium', { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it('signs in with the keyboard alone, and the sign-in and account pages are accessible', async (t) => {
     const server = await startPageServer(t)

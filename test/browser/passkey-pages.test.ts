@@ -7,9 +7,9 @@
  * domain for its relying-party id, so this server's public URL is on `localhost`.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it, type TestContext } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import { assertAccessible, assertNoProblems, openWatchedPage } from '../helpers/page-browser.ts'
 import { findFreePort } from '../helpers/redis.ts'
 import { enrolTotp } from '../helpers/second-factor.ts'
@@ -21,12 +21,8 @@ import {
   type TestServer,
 } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 async function startLocalhostServer(t: TestContext): Promise<{ server: TestServer; base: string }> {
   const port = await findFreePort()
@@ -51,10 +47,7 @@ async function signOut(page: Page): Promise<void> {
 }
 
 describe('passkeys on the pages, in Chromium', { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it('registers a passkey from the account page, signs in with it alone and as a second step, and removes it', async (t) => {
     const { server, base } = await startLocalhostServer(t)

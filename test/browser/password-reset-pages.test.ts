@@ -5,9 +5,9 @@
  * link refused the second time. No page may raise a CSP violation or a script error.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import {
   assertAccessible,
   assertNoProblems,
@@ -19,12 +19,8 @@ import { startTestSmtpServer, type ReceivedMail } from '../helpers/smtp-server.t
 import { strongPassword, uniqueUsername, type TestServer } from '../helpers/test-server.ts'
 
 const newPassword = 'a brand new passphrase for this account'
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 /** The link of a mail, as the person clicks it: this server's page, the token in the fragment. */
 function readLink(server: TestServer, mail: ReceivedMail, page: 'password-reset' | 'verify-email'): string {
@@ -34,10 +30,7 @@ function readLink(server: TestServer, mail: ReceivedMail, page: 'password-reset'
 }
 
 describe('password reset pages in Chromium', { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it('confirms the address, mails a reset link that sets a new password once, and signs in with it', async (t) => {
     const smtp = await startTestSmtpServer(t)

@@ -5,9 +5,9 @@
  * when the session's authentication is too old. Effects are checked through the API.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { launchChromium, skipUnlessChromium } from '../helpers/browser.ts'
+import { createSharedChromium, skipUnlessChromium } from '../helpers/browser.ts'
 import {
   assertAccessible,
   assertNoProblems,
@@ -19,12 +19,8 @@ import { decodeBase32 } from '../../src/core/second-factor/totp.ts'
 import { describeTotp, enrolTotp } from '../helpers/second-factor.ts'
 import { logInWithToken, registerUser, strongPassword, type TestServer } from '../helpers/test-server.ts'
 
-let browser: Browser | null = null
-
-function requireBrowser(): Browser {
-  if (browser === null) throw new TypeError('the browser is not started')
-  return browser
-}
+const sharedChromium = createSharedChromium()
+const requireBrowser = (): Browser => sharedChromium.require()
 
 const activeId = (page: Page) =>
   page.evaluate(
@@ -48,10 +44,7 @@ function wrongCode(codeAt: (offset?: number) => string): string {
 }
 
 describe('the second factor on the pages, in Chromium', { skip: skipUnlessChromium() }, () => {
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(() => browser?.close())
+  sharedChromium.startForSuite()
 
   it('asks for the second step after the password: errors tied to the field, a code or a recovery code, then the session', async (t) => {
     const server = await startPageServer(t)

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { it, type TestContext } from 'node:test'
+import { after, before, it, type TestContext } from 'node:test'
 import { chromium, type Browser, type BrowserContext } from 'playwright-core'
 
 export const chromiumPath = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium'
@@ -46,6 +46,26 @@ export function skipUnlessChromium(): string | false {
  */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: launchFlags, timeout: 60_000 })
+}
+
+/**
+ * One Chromium shared by the tests of a suite: `startForSuite()`, called in the suite, launches it
+ * before its tests and closes it after them; `require()` hands it to a test (or a helper of one).
+ */
+export function createSharedChromium(): { startForSuite(): void; require(): Browser } {
+  let browser: Browser | null = null
+  return {
+    startForSuite() {
+      before(async () => {
+        browser = await launchChromium()
+      })
+      after(() => browser?.close())
+    },
+    require() {
+      if (browser === null) throw new TypeError('the browser is not started')
+      return browser
+    },
+  }
 }
 
 /**
