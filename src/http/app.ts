@@ -8,7 +8,7 @@ import type { Config } from '../config/load.ts'
 import type { Application } from '../core/application/application.ts'
 import { createAuthenticate } from './plugins/authenticate.ts'
 import { registerCors } from './plugins/cors.ts'
-import { collectRoutes, registerMethodFallbacks } from './plugins/method-not-allowed.ts'
+import { answerUnknownAddresses, answerUnservedMethods, collectRoutes } from './plugins/method-not-allowed.ts'
 import { registerOpenApi } from './plugins/openapi.ts'
 import { registerSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.ts'
 import { answerFrameworkError, registerProblemHandlers } from './problem.ts'
@@ -117,6 +117,7 @@ export function createLoggerOptions(level: string): FastifyServerOptions['logger
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, application } = deps
+  const routerOptions = { ignoreTrailingSlash: true, maxParamLength: 200 }
   const app = Fastify({
     logger: deps.logger,
     genReqId: () => randomUUID(),
@@ -134,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     // Answered by registerStoppingAnswers instead, as a problem document with the usual headers.
     return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions,
     schemaController: { compilersFactory: { buildSerializer: createLazySerializerFactory() } },
     frameworkErrors: (error, request, reply) => {
       // Routing errors are answered outside the hooks: the headers every answer carries are set here.
@@ -147,12 +148,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(createValidatorCompiler())
   app.removeAllContentTypeParsers()
   registerJsonParser(app, 'application/json')
+  const routes = collectRoutes(app, routerOptions)
+  answerUnknownAddresses(app, routes)
   registerProblemHandlers(app)
   registerStoppingAnswers(app)
   registerSecurityHeaders(app)
   registerStrictTransport(app, config.server.isHttps)
   // Before the request limits, so a throttled answer carries CORS headers and its Retry-After can be read.
-  const cors = await registerCors(app, config.server.allowedOrigins)
+  await registerCors(app, config.server.allowedOrigins, routes)
   registerRequestLimits(app, application.requestLimits)
   app.decorateRequest('auth', null)
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -160,7 +163,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuditedDenials(app, application.auditTrail)
   await app.register(cookie)
   await registerOpenApi(app, config.tokens.issuer)
-  const routes = collectRoutes(app)
   if (deps.metrics) registerMetrics(app, deps.metrics, config.metrics.token)
 
   const { signIn, mySessions, accountAdmin, tokenAdmin, oauth, auditTrail, health } = application
@@ -243,7 +245,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('cache-control', 'public, max-age=300')
     return app.swagger()
   })
-  cors.registerPreflightRoutes(routes)
-  registerMethodFallbacks(app, routes)
+  answerUnservedMethods(app, routes)
   return app
 }

@@ -182,14 +182,8 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     }
     return sendProblem(reply, code, detail, errors ? { errors } : {})
   })
-  // Unknown addresses are answered before their body is read: nobody, signed in or not, gets a
-  // body parsed or buffered by sending it where no route takes one. When a body was announced,
-  // the connection closes after the answer rather than reading it to keep the connection.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.is404) return
-    if (hasAnnouncedBody(request)) reply.header('connection', 'close')
-    return sendProblem(reply, 'not_found', 'No resource at this address.')
-  })
+  // Unknown addresses are answered in an onRequest hook, before any body is read (see
+  // registerUnmatchedAnswers); this is for callNotFound.
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'not_found', 'No resource at this address.'))
 }
 

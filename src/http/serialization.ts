@@ -10,10 +10,12 @@ export function createLazySerializerFactory(
   buildSerializerCompiler: SerializerFactory = SerializerSelector(),
 ): SerializerFactory {
   return (externalSchemas, options) => {
-    const compile = buildSerializerCompiler(externalSchemas, options)
+    // The compiler itself (an Ajv instance for the shared schemas) is made with the first serialiser.
+    let compile: ReturnType<typeof buildSerializerCompiler> | null = null
     return (route) => {
       let serialize: ((document: unknown) => string) | null = null
-      return (document) => (serialize ??= compile(route))(document)
+      return (document) =>
+        (serialize ??= (compile ??= buildSerializerCompiler(externalSchemas, options))(route))(document)
     }
   }
 }

@@ -6,7 +6,7 @@
  * relative imports (`../../client/index.ts`) resolve as they do in the repository.
  *
  * TypeScript is served as JavaScript, its types erased by Node (`module.stripTypeScriptTypes`)
- * on the first request for it, never at start.
+ * on the first request for it, never at start; the files are read and hashed on the first page.
  */
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -86,11 +86,38 @@ function lazily<T>(compute: () => T): () => T {
   }
 }
 
-export function createAssetTable(options: {
+interface AssetOptions {
   brandStylesheet: string
   brandIcon: string
   logo: LogoSource
-}): AssetTable {
+}
+
+/**
+ * The table, made on its first use (the first page or asset asked for): reading and hashing every
+ * served file is no work for the start, which most requests never need. The logo file is read at
+ * once, so a logo that went missing fails the start, as the check of the setting does.
+ */
+export function createAssetTable(options: AssetOptions): AssetTable {
+  const logoBytes = options.logo?.kind === 'file' ? readLogo(options.logo.path) : null
+  const table = lazily(() => buildAssetTable(options, logoBytes))
+  return {
+    urlOf: (path) => table().urlOf(path),
+    find: (urlPath) => table().find(urlPath),
+    get logoUrl() {
+      return table().logoUrl
+    },
+  }
+}
+
+function readLogo(path: string): { bytes: Uint8Array; type: string } {
+  // Checked at start (config/branding.ts); read once more here, so what is served is what was hashed.
+  const bytes = new Uint8Array(readFileSync(path))
+  const type = detectLogoType(bytes)
+  if (type === null) throw new TypeError('the logo file is no longer an image')
+  return { bytes, type }
+}
+
+function buildAssetTable(options: AssetOptions, logo: { bytes: Uint8Array; type: string } | null): AssetTable {
   const sources = new Map<string, Asset>()
   const hash = createHash('sha256')
   // Known once every file is hashed; bodies are made on first request, after that.
@@ -116,14 +143,10 @@ export function createAssetTable(options: {
   sources.set('icon.svg', { contentType: 'image/svg+xml', body: () => options.brandIcon })
   hash.update(`icon.svg\n${options.brandIcon}\n`)
   let logoPath: string | null = null
-  if (options.logo?.kind === 'file') {
-    // Checked at start (config/branding.ts); read once more here, so what is served is what was hashed.
-    const bytes = new Uint8Array(readFileSync(options.logo.path))
-    const type = detectLogoType(bytes)
-    if (type === null) throw new TypeError('the logo file is no longer an image')
+  if (logo !== null) {
     logoPath = 'logo'
-    sources.set(logoPath, { contentType: type, body: () => bytes })
-    hash.update(bytes)
+    sources.set(logoPath, { contentType: logo.type, body: () => logo.bytes })
+    hash.update(logo.bytes)
   }
   prefix = `/assets/${hash.digest('base64url').slice(0, 16)}/`
   const urlOf = (path: string) => {

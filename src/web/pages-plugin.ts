@@ -91,12 +91,15 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRouteDeps): Pro
     brandIcon: renderBrandIcon(config.pages.colors),
     logo: config.pages.logo,
   })
+  // Only a logo on another origin widens the policy; one served here is 'self' (and asking the
+  // table for its URL would read and hash every asset at start).
+  const foreignLogoUrl = config.pages.logo?.kind === 'url' ? config.pages.logo.url : null
   const contentSecurityPolicy = buildContentSecurityPolicy({
-    logoUrl: assets.logoUrl,
+    logoUrl: foreignLogoUrl,
     allowedOrigins: config.server.allowedOrigins,
   })
   const policyWithDataImages = buildContentSecurityPolicy({
-    logoUrl: assets.logoUrl,
+    logoUrl: foreignLogoUrl,
     allowedOrigins: config.server.allowedOrigins,
     allowsDataImages: true,
   })

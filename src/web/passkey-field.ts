@@ -10,7 +10,8 @@ import { publicKeyCredentialSchema } from '../http/schemas/webauthn.ts'
 /** An attestation with its certificate chain stays well below this; an assertion is ~1 KiB. */
 export const passkeyFieldMaxLength = 12 * 1024
 
-const isCredential = new Ajv({ strict: false, allErrors: false }).compile(publicKeyCredentialSchema)
+// Compiled on the first passkey form, not at start: most servers never see one.
+let isCredential: ((value: unknown) => boolean) | null = null
 
 /** The credential in a form field, or null when the field is absent, empty or not a credential. */
 export function readPasskeyField(value: string | undefined): unknown {
@@ -21,5 +22,6 @@ export function readPasskeyField(value: string | undefined): unknown {
   } catch {
     return null
   }
+  isCredential ??= new Ajv({ strict: false, allErrors: false }).compile(publicKeyCredentialSchema)
   return isCredential(parsed) ? parsed : null
 }

@@ -4,6 +4,9 @@
  * Their flows in a real browser are in test/browser/.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { startPageServer } from '../helpers/page-browser.ts'
 import {
@@ -93,6 +96,28 @@ describe('hosted pages over HTTP', () => {
     assert.doesNotMatch(await sdk.text(), /import type|: string/, 'types are erased')
     assert.equal((await fetch(`${server.url}/assets/0000000000000000/web/assets/pages.css`)).status, 404)
     assert.equal((await fetch(`${server.url}${stylesheet.replace('pages.css', '../../config/load.ts')}`)).status, 404)
+  })
+
+  it('serve a logo file under the hashed URLs, and let only a logo on another origin widen the CSP', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-logo-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const logoFile = join(dir, 'logo.svg')
+    const logo = '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>'
+    writeFileSync(logoFile, logo)
+    const server = await startPageServer(t, { TESSERA_PAGES_LOGO_FILE: logoFile })
+    const page = await fetch(`${server.url}/login`)
+    assert.match(page.headers.get('content-security-policy') ?? '', /img-src 'self'(;|$)/)
+    const logoUrl = /<img src="(\/assets\/[^"]+\/logo)"/.exec(await page.text())?.[1]
+    assert.ok(logoUrl, 'the page shows the logo')
+    const served = await fetch(`${server.url}${logoUrl}`)
+    assert.equal(served.status, 200)
+    assert.match(served.headers.get('content-type') ?? '', /^image\/svg\+xml/)
+    assert.equal(await served.text(), logo)
+
+    const elsewhere = await startPageServer(t, { TESSERA_PAGES_LOGO_URL: 'https://cdn.example/brand/logo.png' })
+    const other = await fetch(`${elsewhere.url}/login`)
+    assert.match(other.headers.get('content-security-policy') ?? '', /img-src 'self' https:\/\/cdn\.example(;|$)/)
+    assert.match(await other.text(), /<img src="https:\/\/cdn\.example\/brand\/logo\.png"/)
   })
 
   it("refuse a form without its token, with another browser's token, or from another site", async (t) => {

@@ -74,6 +74,25 @@ describe('errors and response hygiene', () => {
     assert.equal(patchMe.headers.get('allow'), 'GET, HEAD, DELETE')
   })
 
+  it('matches the 405 and 404 answers to paths as the router does: parameters, trailing slashes, queries and pages', async (t) => {
+    const server = await startTestServer(t)
+    const cases: Array<[string, string, number, string | null]> = [
+      ['PUT', '/v1/sessions/3b2f0c6e-0000-4000-8000-000000000000', 405, 'DELETE'],
+      ['PUT', '/v1/sessions/3b2f0c6e-0000-4000-8000-000000000000/', 405, 'DELETE'],
+      ['PATCH', '/v1/me?fields=all', 405, 'GET, HEAD, DELETE'],
+      ['DELETE', '/login', 405, 'GET, HEAD, POST'],
+      ['PUT', '/v1/sessions/3b2f0c6e-0000-4000-8000-000000000000/more', 404, null],
+      ['GET', '/v1/me/nothing', 404, null],
+      ['HEAD', '/v1/auth/logout', 405, 'POST'],
+      ['HEAD', '/v1/nothing-here', 404, null],
+    ]
+    for (const [method, path, status, allow] of cases) {
+      const response = await server.request(path, { method })
+      assert.equal(response.status, status, `${method} ${path}`)
+      assert.equal(response.headers.get('allow'), allow, `${method} ${path}`)
+    }
+  })
+
   it('puts the security headers on every response, errors included', async (t) => {
     const server = await startTestServer(t)
     const { username } = await registerUser(server)

@@ -58,12 +58,15 @@ function coveredBy(scripts: readonly Script[]): RegExp {
   return new RegExp(`^[${classes}]*$`, 'u')
 }
 
-const allowedMixtures: readonly RegExp[] = [
-  ...recommendedScripts.filter((script) => !hanBased.flat().includes(script)).map((script) => coveredBy([script])),
-  ...hanBased.map((scripts) => coveredBy(['Latn', ...scripts])),
-]
+// Made on the first new username, not at start: compiling the Unicode property classes costs
+// milliseconds that most starts never need.
+let allowedMixtures: readonly RegExp[] | null = null
 
 /** True when the name keeps to one script, or to Latin with Japanese, Chinese or Korean writing. */
 export function isHighlyRestrictive(name: string): boolean {
+  allowedMixtures ??= [
+    ...recommendedScripts.filter((script) => !hanBased.flat().includes(script)).map((script) => coveredBy([script])),
+    ...hanBased.map((scripts) => coveredBy(['Latn', ...scripts])),
+  ]
   return allowedMixtures.some((pattern) => pattern.test(name))
 }

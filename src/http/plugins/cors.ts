@@ -13,6 +13,7 @@
 import cors from '@fastify/cors'
 import type { FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { pathOf, type RouteTable } from './method-not-allowed.ts'
 
 /** The request headers Tessera reads; any other header in a preflight is not allowed. */
 const allowedRequestHeaders = ['authorization', 'content-type', 'x-csrf-token', 'if-match']
@@ -29,27 +30,24 @@ const sharedOptions = {
   strictPreflight: false,
 } satisfies FastifyCorsOptions
 
-export interface Cors {
-  /**
-   * Answers preflights on each path of `methodsByUrl` with the methods served there. Call it
-   * once every route is registered, and before routes that answer only to say "not allowed".
-   */
-  registerPreflightRoutes(methodsByUrl: ReadonlyMap<string, ReadonlySet<string>>): void
-}
-
-export async function registerCors(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<Cors> {
+export async function registerCors(
+  app: FastifyInstance,
+  allowedOrigins: readonly string[],
+  routes: RouteTable,
+): Promise<void> {
   const listed = new Set(allowedOrigins)
-  const methodsByPreflightUrl = new Map<string, string[]>()
 
   function resolveOptions(request: FastifyRequest): FastifyCorsOptions {
     const origin = request.headers.origin
     // `false` keeps the plugin silent: no header, no preflight answer.
     if (origin === undefined || !listed.has(origin)) return { origin: false }
     if (request.method !== 'OPTIONS') return { ...sharedOptions, origin }
-    const methods = methodsByPreflightUrl.get(request.routeOptions.url ?? '')
-    // An OPTIONS that is no preflight, or aims at no API path, is answered as before (404).
-    if (methods === undefined || request.headers['access-control-request-method'] === undefined)
-      return { origin: false }
+    // An OPTIONS that is no preflight, or aims at no API path, is answered as before (404); so is
+    // one at a path that answers OPTIONS itself.
+    if (request.headers['access-control-request-method'] === undefined) return { origin: false }
+    const served = routes.methodsAt(pathOf(request))
+    if (served.size === 0 || served.has('OPTIONS')) return { origin: false }
+    const methods = [...served].sort()
     return { ...sharedOptions, origin, methods }
   }
 
@@ -57,15 +55,4 @@ export async function registerCors(app: FastifyInstance, allowedOrigins: readonl
     hideOptionsRoute: true,
     delegator: (request, callback) => callback(null, resolveOptions(request)),
   })
-
-  return {
-    registerPreflightRoutes(methodsByUrl) {
-      for (const [url, served] of methodsByUrl) {
-        if (url === '*' || served.has('OPTIONS')) continue
-        methodsByPreflightUrl.set(url, [...served].sort())
-        // Reached only when the CORS hook did not answer: no listed origin, or no preflight.
-        app.options(url, { schema: { hide: true } }, async (_request, reply) => reply.callNotFound())
-      }
-    },
-  }
 }
