@@ -55,28 +55,42 @@ export async function openTestPostgresStores(options: {
  * One schema and one pool for a whole contract file: migrated at the first opening, emptied
  * (every table but the migration record) at each later one, closed and dropped when the file
  * ends. Creating and migrating a schema per test case took most of the time of the PostgreSQL
- * contract suites.
+ * contract suites; emptying the tables with DELETE, children before the tables they refer to,
+ * takes under a millisecond where TRUNCATE of the same empty-ish tables took about 45 ms.
  */
 export function sharePostgresSchema(options: { now: Date }): {
   openStores: () => Promise<PostgresStores>
   dropSchema(): Promise<void>
 } {
   const settings = createTestPostgresSettings()
-  let shared: Promise<{ stores: PostgresStores; tables: string }> | null = null
+  let shared: Promise<{ stores: PostgresStores; emptyTables: string }> | null = null
   async function open() {
     const stores = await openPostgresStores(settings, { timeoutMs: 5000, now: options.now })
-    const rows = await stores.database.query(
+    const tables = await stores.database.query(
       `SELECT table_name FROM information_schema.tables
        WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'`,
       [settings.schema],
     )
-    return { stores, tables: rows.map((row) => `"${String(row.table_name)}"`).join(', ') }
+    const references = await stores.database.query(
+      `SELECT child.relname AS child, parent.relname AS parent
+       FROM pg_constraint
+       JOIN pg_class child ON child.oid = pg_constraint.conrelid
+       JOIN pg_class parent ON parent.oid = pg_constraint.confrelid
+       JOIN pg_namespace ON pg_namespace.oid = child.relnamespace
+       WHERE pg_constraint.contype = 'f' AND pg_namespace.nspname = $1`,
+      [settings.schema],
+    )
+    const order = childrenFirst(
+      tables.map((row) => String(row.table_name)),
+      references.map((row) => ({ child: String(row.child), parent: String(row.parent) })),
+    )
+    return { stores, emptyTables: order.map((table) => `DELETE FROM "${table}"`).join('; ') }
   }
   return {
     async openStores() {
       shared ??= open()
-      const { stores, tables } = await shared
-      await stores.database.query(`TRUNCATE ${tables}`)
+      const { stores, emptyTables } = await shared
+      await stores.database.query(emptyTables)
       // The pool outlives each test; the file closes it.
       return { ...stores, async close() {} }
     },
@@ -85,6 +99,25 @@ export function sharePostgresSchema(options: { now: Date }): {
       await dropTestSchema(settings.schema)
     },
   }
+}
+
+/** The tables ordered so that each comes before every table it refers to by a foreign key. */
+function childrenFirst(
+  tables: readonly string[],
+  references: ReadonlyArray<{ child: string; parent: string }>,
+): string[] {
+  const ordered: string[] = []
+  const placed = new Set<string>()
+  const place = (table: string, path: ReadonlySet<string>) => {
+    if (placed.has(table) || path.has(table)) return
+    const inner = new Set([...path, table])
+    // Every table that refers to this one is emptied first.
+    for (const { child, parent } of references) if (parent === table && child !== table) place(child, inner)
+    placed.add(table)
+    ordered.push(table)
+  }
+  for (const table of tables) place(table, new Set())
+  return ordered
 }
 
 export interface OwnPostgresServer {
