@@ -16,34 +16,14 @@ import { randomBytes } from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
 import type { AuditEventType } from '../../src/core/audit/events.ts'
 import type { Stores } from '../../src/core/stores.ts'
-import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
-import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
-import { loopbackAddresses, sendBurst, sendInSequence, type BurstRequest } from '../helpers/burst.ts'
-import { openTestPostgresStores } from '../helpers/postgres.ts'
-import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
-import {
-  logInWithToken,
-  registerUser,
-  startTestServer,
-  uniqueUsername,
-  type TestServer,
-} from '../helpers/test-server.ts'
+import { loopbackAddresses, sendBurst, sendInSequence, type BurstRequest } from './burst.ts'
+import { logInWithToken, registerUser, startTestServer, uniqueUsername, type TestServer } from './test-server.ts'
 
-interface Backend {
+export interface GuessingBackend {
   name: string
   skip: string | false
   openStores(now: Date): Promise<Stores>
 }
-
-const backends: Backend[] = [
-  { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
-  { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
-  {
-    name: 'Redis',
-    skip: await skipUnlessRedis(),
-    openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
-  },
-]
 
 type Flow = 'sign-in' | 'password change' | 'registration' | 'refresh'
 
@@ -146,7 +126,7 @@ interface Run {
   elapsedMs: number
 }
 
-async function run(t: TestContext, backend: Backend, scenario: Scenario, send: typeof sendBurst): Promise<Run> {
+async function run(t: TestContext, backend: GuessingBackend, scenario: Scenario, send: typeof sendBurst): Promise<Run> {
   const server = await startTestServer(t, {}, { realArgon2: true, openStores: backend.openStores })
   const requests = await scenario.build(server)
   const started = performance.now()
@@ -160,7 +140,12 @@ async function run(t: TestContext, backend: Backend, scenario: Scenario, send: t
   return { admitted, elapsedMs }
 }
 
-async function compare(t: TestContext, backend: Backend, scenario: Scenario, sequentialCount: number): Promise<void> {
+async function compare(
+  t: TestContext,
+  backend: GuessingBackend,
+  scenario: Scenario,
+  sequentialCount: number,
+): Promise<void> {
   const sequential = await run(t, backend, scenario, sendInSequence)
   const parallel = await run(t, backend, scenario, sendBurst)
   t.diagnostic(
@@ -177,7 +162,8 @@ async function compare(t: TestContext, backend: Backend, scenario: Scenario, seq
 const oneAddress = loopbackAddresses(1)
 const tenAddresses = loopbackAddresses(10)
 
-for (const backend of backends) {
+/** The whole suite against one backend; each backend has its own file, so the three run side by side. */
+export function describeParallelGuessing(backend: GuessingBackend): void {
   describe(`parallel guessing with counters in ${backend.name}`, { skip: backend.skip }, () => {
     it('40 simultaneous wrong passwords for one account from one address get no more checks than 40 in sequence', async (t) => {
       await compare(t, backend, guessPasswords(40, oneAddress), 5)
