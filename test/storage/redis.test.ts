@@ -18,10 +18,11 @@ import { testSchedulerLockStore } from '../../src/storage/contract/scheduler-lea
 import { testThrottleStore } from '../../src/storage/contract/throttles.ts'
 import { testSessionDataStore } from '../../src/storage/contract/documents.ts'
 import { testTicketStore } from '../../src/storage/contract/tickets.ts'
-import { openRedisConnection } from '../../src/storage/redis/connection.ts'
+import { openRedisConnection, type RedisConnection } from '../../src/storage/redis/connection.ts'
 import { openRedisInvalidationBus } from '../../src/storage/redis/invalidation-bus.ts'
 import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-leases.ts'
-import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
+import { createRedisSessionStore, createSessionKeys } from '../../src/storage/redis/sessions.ts'
+import { insertSessionScript } from '../../src/storage/redis/session-scripts.ts'
 import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backends.ts'
 import { createTestRedisSettings, deleteTestKeys, openTestRedisStores, startOwnRedisServer } from '../helpers/redis.ts'
@@ -66,6 +67,43 @@ describe('Redis session layout', { skip }, () => {
       const ttl = await stores.connection.command<number>(key, ['PTTL', key])
       assert.ok(ttl > 3_590_000 && ttl <= 3_600_000, `${key} TTL ${ttl}`)
     }
+  })
+
+  it('a sign-in whose place is taken between its place and its insert ends itself: never one session over the limit', async (t) => {
+    const stores = await openTestRedisStores(createTestRedisSettings(), contractEpoch)
+    t.after(() => stores.close())
+    const user = await insertTestUser(stores.accounts)
+    const expiresAt = new Date(contractEpoch.getTime() + 3_600_000)
+    const first = buildSessionRecord({ userId: user.id, absoluteExpiresAt: expiresAt })
+    const second = buildSessionRecord({ userId: user.id, absoluteExpiresAt: new Date(expiresAt.getTime() + 1000) })
+    // The first sign-in's store stops just before it writes its session, as a slow node would.
+    let releaseInsert = () => {}
+    const insertHeld = new Promise<void>((resolve) => (releaseInsert = resolve))
+    let reachedInsert = () => {}
+    const atInsert = new Promise<void>((resolve) => (reachedInsert = resolve))
+    const slowConnection: RedisConnection = {
+      ...stores.connection,
+      command: (key, args) => stores.connection.command(key, args),
+      async runScript(script, keys, args) {
+        if (script === insertSessionScript && args.includes(first.id)) {
+          reachedInsert()
+          await insertHeld
+        }
+        return stores.connection.runScript(script, keys, args)
+      },
+    }
+    const slowStore = createRedisSessionStore(slowConnection, stores.keyPrefix)
+    const limit = { maxSessions: 1, onFull: 'end_oldest' as const }
+    const firstSignIn = slowStore.insertLimitedSession(first, limit, contractEpoch)
+    await atInsert
+    const secondSignIn = await stores.sessions.insertLimitedSession(second, limit, contractEpoch)
+    releaseInsert()
+    const firstResult = await firstSignIn
+    assert.equal((await stores.sessions.findSessionById(first.id))?.endedNotice, 'signed_in_elsewhere')
+    assert.equal((await stores.sessions.findSessionById(second.id))?.endedNotice, undefined)
+    // Its end is reported once, by the call that marked it.
+    const reported = [firstResult, secondSignIn].flatMap((result) => (result.admitted ? result.endedSessionIds : []))
+    assert.deepEqual(reported, [first.id])
   })
 
   it("session data sits in its session's slot, expires with it, and is deleted with it", async (t) => {

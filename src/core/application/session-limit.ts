@@ -29,7 +29,8 @@ export async function recordSessionsEndedByLimit(
           actorUserId: session.userId,
           subjectUserId: session.userId,
           sessionId: session.id,
-          details: { replaced_by_session: started.session.id },
+          // A session ended by a parallel sign-in before it was handed out names no replacement.
+          details: session.id === started.session.id ? {} : { replaced_by_session: started.session.id },
           context,
         })
       }

@@ -52,6 +52,8 @@ export interface SessionStore {
    * neither ended nor past their absolute expiry at `now`; when they hold that many, either
    * refuses (nothing changes) or marks the oldest as ended (`endedNotice`) to make room. The
    * count and the insertion are one atomic step: parallel sign-ins never exceed the limit.
+   * `endedSessionIds` names each session this call ended, once across all calls; it may name
+   * the new session itself, when a parallel sign-in took its place before it was stored.
    */
   insertLimitedSession(session: SessionRecord, limit: SessionLimit, now: Date): Promise<LimitedInsertion>
   /** Returns the session with this public id, or null. */

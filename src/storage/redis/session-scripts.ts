@@ -94,9 +94,14 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[6]) then redis.call('PEXPIRE', KE
 return {1, unpack(ended)}
 `)
 
-/** KEYS: session. ARGV: notice → marks the session ended (kept to tell its holder why); 1 when it exists. */
+/**
+ * KEYS: session. ARGV: notice → marks the session ended (kept to tell its holder why); 1 when
+ * this call marked it, 0 when the session does not exist or was marked already (whoever marked
+ * it reports its end, so it is reported once).
+ */
 export const markSessionEndedScript = defineRedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'endedNotice') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'endedNotice', ARGV[1])
 return 1
 `)

@@ -164,7 +164,8 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
     return id === null ? null : readSession(id)
   }
 
-  async function insertSession(session: SessionRecord): Promise<void> {
+  /** `hasPlace`: the session's place was taken already (insertLimitedSession's script). */
+  async function insertSession(session: SessionRecord, hasPlace = false): Promise<void> {
     const ttlMs = remainingMs(session, session.lastSeenAt)
     const inserted = await redis.runScript<number>(
       insertSessionScript,
@@ -189,8 +190,10 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       ),
       redis.command(keys.byLastSeen, ['ZADD', keys.byLastSeen, String(session.lastSeenAt.getTime()), session.id]),
       redis.command(keys.byExpiry, ['ZADD', keys.byExpiry, String(session.absoluteExpiresAt.getTime()), session.id]),
-      // Every session holds a place, limited or not: a limit counts the sessions started before it applied.
-      session.endedNotice === undefined
+      // Every session holds a place, limited or not: a limit counts the sessions started before it
+      // applied. A limited one took its place in the script, and a later sign-in may have taken it
+      // away since: given again here, the session would live beside that one.
+      session.endedNotice === undefined && !hasPlace
         ? redis.runScript(
             indexUserSessionScript,
             [keys.sessionPlaces(session.userId)],
@@ -201,7 +204,7 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
   }
 
   return {
-    insertSession,
+    insertSession: (session) => insertSession(session),
 
     async insertLimitedSession(session, limit, now) {
       const placesKey = keys.sessionPlaces(session.userId)
@@ -220,7 +223,7 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       if (admitted !== 1) return { admitted: false }
       const endedSessionIds = ending.map(String)
       try {
-        await insertSession(session)
+        await insertSession(session, true)
       } catch (error) {
         await redis.command(placesKey, ['ZREM', placesKey, session.id]).catch(() => {
           // The place is taken until the session's expiry at worst; the sign-in fails either way.
@@ -229,12 +232,22 @@ export function createRedisSessionStore(redis: RedisConnection, keyPrefix: strin
       }
       // Each in its own slot, after the decision: the places were given up in the script, and
       // the core records the ends in the durable store too, so a failure here ends them anyway.
-      await Promise.all(
-        endedSessionIds.map((id) =>
-          redis.runScript(markSessionEndedScript, [keys.session(id)], ['signed_in_elsewhere']),
-        ),
-      )
-      return { admitted: true, endedSessionIds }
+      const markEnded = (id: string) =>
+        redis.runScript<number>(markSessionEndedScript, [keys.session(id)], ['signed_in_elsewhere'])
+      const marked = await Promise.all(endedSessionIds.map(markEnded))
+      // Another sign-in may have taken this session's place between the script and the insert
+      // above, and found no session to mark: without this look the session would live beside the
+      // later one, one more than the limit. It ends itself then, unless that sign-in marked it
+      // after all; whichever call marks a session reports its end.
+      const place = await redis.command<string | null>(placesKey, ['ZSCORE', placesKey, session.id])
+      const isEndedItself = place === null && (await markEnded(session.id)) === 1
+      return {
+        admitted: true,
+        endedSessionIds: [
+          ...endedSessionIds.filter((_id, index) => marked[index] === 1),
+          ...(isEndedItself ? [session.id] : []),
+        ],
+      }
     },
 
     findSessionById: (id) => readSession(id),
