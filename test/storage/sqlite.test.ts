@@ -1,3 +1,7 @@
+/**
+ * The SQLite database file, its migrations, the master key file and secrets at rest. The store
+ * contract runs in sqlite-contract-*.test.ts, one file per way of opening, side by side.
+ */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -7,8 +11,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { after, describe, it } from 'node:test'
 import { createApplication } from '../../src/core/application/application.ts'
 import { hashToken } from '../../src/core/secrets.ts'
-import { buildAuditEventRecord, contractEpoch, insideUnitOfWork } from '../../src/storage/contract/records.ts'
-import { testDurableBackendStores } from '../../src/storage/contract/backend-stores.ts'
+import { buildAuditEventRecord, contractEpoch } from '../../src/storage/contract/records.ts'
 import { loadOrCreateMasterKey } from '../../src/storage/master-key.ts'
 import { migrateSqlite } from '../../src/storage/sqlite/migrate.ts'
 import { openSqliteStores, sqliteFileName } from '../../src/storage/sqlite/open.ts'
@@ -30,19 +33,6 @@ function readMode(path: string): number {
 const argon2PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{22,}\$[A-Za-z0-9+/]{43,}$/
 
 const coreSettings = buildTestApplicationSettings()
-
-describe('SQLite stores in memory', () => {
-  testDurableBackendStores(async () => openSqliteStores(':memory:', contractEpoch), { isInsideUnitOfWork: false })
-})
-
-describe('SQLite stores in a file', () => {
-  testDurableBackendStores(async () => openSqliteStores(createDataDir(), contractEpoch), { isInsideUnitOfWork: false })
-})
-
-describe('SQLite stores inside one unit of work', () => {
-  const openStores = async () => openSqliteStores(createDataDir(), contractEpoch)
-  testDurableBackendStores(insideUnitOfWork(openStores), { isInsideUnitOfWork: true })
-})
 
 describe('SQLite database file', () => {
   it('openSqliteStores() creates the data directory 0700 and the database file 0600', async (t) => {
