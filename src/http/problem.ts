@@ -183,7 +183,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     return sendProblem(reply, code, detail, errors ? { errors } : {})
   })
   // Unknown addresses are answered in an onRequest hook, before any body is read (see
-  // registerUnmatchedAnswers); this is for callNotFound.
+  // answerUnknownAddresses in plugins/method-not-allowed.ts); this is for callNotFound.
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'not_found', 'No resource at this address.'))
 }
 
