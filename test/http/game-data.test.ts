@@ -90,6 +90,15 @@ for (const backend of backends) {
         const read = await server.request(place.path, { bearer })
         assert.deepEqual(read.json, { cart: ['sword'], gold: 10 })
         assert.equal(read.headers.get('etag'), '"1"')
+        // The stored text is answered as it is, as JSON, whatever its members.
+        assert.equal(read.headers.get('content-type'), 'application/json; charset=utf-8')
+        assert.equal(read.text, '{"cart":["sword"],"gold":10}')
+        const odd = { 'a"b': '</script>\u2028', n: 1e21, nested: { list: [null, true, -0.5] } }
+        const oddPut = await write(server, place.path, 'PUT', odd, { 'if-match': '"1"' }, bearer)
+        assert.equal(oddPut.text, JSON.stringify(odd))
+        const oddRead = await server.request(place.path, { bearer })
+        assert.equal(oddRead.text, JSON.stringify(odd))
+        assert.deepEqual(oddRead.json, odd)
       })
 
       it('PATCH applies a JSON Merge Patch: null removes a member, objects merge, arrays replace', async (t) => {

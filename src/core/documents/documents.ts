@@ -9,11 +9,12 @@ import { TesseraError } from '../errors.ts'
 import { applyMergePatch } from './merge-patch.ts'
 import type { DocumentRecord, DocumentStore } from './store.ts'
 
-export interface VersionedDocument {
-  data: Record<string, unknown>
-  /** 0 while nothing was written. */
-  version: number
-}
+/**
+ * A document with its version (0 while nothing was written). Its JSON text is the one stored,
+ * always an object written by `JSON.stringify` below, so a reader sends it on as it is instead
+ * of parsing it and serialising it again.
+ */
+export type VersionedDocument = DocumentRecord
 
 /**
  * The versions a write may replace, from `If-Match`; null when the request named none (the
@@ -34,9 +35,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function toDocument(record: DocumentRecord | null): VersionedDocument {
-  if (record === null) return { data: {}, version: 0 }
-  return { data: JSON.parse(record.json) as Record<string, unknown>, version: record.version }
+const emptyDocument: VersionedDocument = { json: '{}', version: 0 }
+
+function parseDocument(document: VersionedDocument): Record<string, unknown> {
+  return JSON.parse(document.json) as Record<string, unknown>
 }
 
 export function createDocuments(deps: {
@@ -80,13 +82,13 @@ export function createDocuments(deps: {
     const outcome = await store.writeDocument(ownerId, json, version)
     if (outcome.outcome === 'missing') throw new TesseraError('not_found', 'No such owner.')
     if (outcome.outcome === 'stale') throw stale()
-    return { data: JSON.parse(json) as Record<string, unknown>, version: outcome.version }
+    return { json, version: outcome.version }
   }
 
   async function readCurrent(ownerId: string): Promise<VersionedDocument> {
     const record = await store.readDocument(ownerId)
     if (record === null && !(await hasOwner(ownerId))) throw new TesseraError('not_found', 'No such owner.')
-    return toDocument(record)
+    return record ?? emptyDocument
   }
 
   return {
@@ -110,7 +112,7 @@ export function createDocuments(deps: {
       serialize(patch)
       const current = await readCurrent(ownerId)
       if (!versions.includes(current.version)) throw stale()
-      return write(ownerId, serialize(applyMergePatch(current.data, patch)), current.version)
+      return write(ownerId, serialize(applyMergePatch(parseDocument(current), patch)), current.version)
     },
   }
 }

@@ -44,9 +44,10 @@ export function readExpectedVersions(header: string | undefined): ExpectedVersio
   return versions
 }
 
-function sendDocument(reply: FastifyReply, document: VersionedDocument): Record<string, unknown> {
-  reply.header('etag', `"${document.version}"`)
-  return document.data
+/** Answers the stored JSON text as it is: a JSON string payload skips Fastify's serialiser. */
+function sendDocument(reply: FastifyReply, document: VersionedDocument): string {
+  reply.header('etag', `"${document.version}"`).type('application/json; charset=utf-8')
+  return document.json
 }
 
 function readMediaType(request: FastifyRequest): string {
