@@ -2,7 +2,8 @@
  * The writes of one turn of the event loop share one commit (src/storage/sqlite/shared-commits.ts):
  * what they wrote is on disk, for every connection, before any of their calls settles; a failed
  * commit fails every call of the turn and leaves nothing behind; a unit of work waits for the
- * turn's commit and then runs in a transaction of its own.
+ * turn's commit and then runs in a transaction of its own. The reads of a turn share one
+ * snapshot, which a write of the turn ends first and which never outlives the turn.
  */
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -33,6 +34,16 @@ function openObserver(t: TestContext, dataDir: string) {
 }
 
 const increment = (key: string) => [{ key, expiresAt: null }]
+
+/** Throttle rows written by another connection at once, as a CLI beside the server would. */
+function openOtherWriter(t: TestContext, dataDir: string) {
+  const other = new DatabaseSync(join(dataDir, sqliteFileName))
+  other.exec('PRAGMA busy_timeout = 1000')
+  t.after(() => other.close())
+  return createSqliteThrottleStore(other)
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 describe('writes sharing the commit of their turn (SQLite)', () => {
   it('commits the writes of one turn together, before any of their calls settles', async (t) => {
@@ -158,5 +169,82 @@ describe('writes sharing the commit of their turn (SQLite)', () => {
     assert.deepEqual(await before, [1])
     assert.equal(observer.throttleRows(), 1)
     assert.deepEqual(await stores.throttles.readThrottles(['inside'], contractEpoch), [null])
+  })
+})
+
+describe('reads sharing the snapshot of their turn (SQLite)', () => {
+  it('reads one snapshot in a turn and the newest data in the next one', async (t) => {
+    const dataDir = createDataDir(t)
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    const other = openOtherWriter(t, dataDir)
+    await other.incrementThrottles(increment('k'), contractEpoch)
+    await nextTurn()
+
+    const [first] = await stores.throttles.readThrottles(['k'], contractEpoch)
+    await other.incrementThrottles(increment('k'), contractEpoch)
+    const [sameTurn] = await stores.throttles.readThrottles(['k'], contractEpoch)
+    assert.equal(first?.count, 1)
+    assert.equal(sameTurn?.count, 1, 'a read of the same turn keeps its snapshot')
+    await nextTurn()
+    const [nextTurnRead] = await stores.throttles.readThrottles(['k'], contractEpoch)
+    assert.equal(nextTurnRead?.count, 2)
+  })
+
+  it('ends the snapshot before a write of its turn, so the write counts from the newest data', async (t) => {
+    const dataDir = createDataDir(t)
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    const other = openOtherWriter(t, dataDir)
+    await other.incrementThrottles(increment('k'), contractEpoch)
+    await nextTurn()
+
+    const [read] = await stores.throttles.readThrottles(['k'], contractEpoch)
+    assert.equal(read?.count, 1)
+    assert.deepEqual(await other.incrementThrottles(increment('k'), contractEpoch), [2])
+    // In the stale snapshot this write would fail (SQLite cannot upgrade it to a write).
+    assert.deepEqual(await stores.throttles.incrementThrottles(increment('k'), contractEpoch), [3])
+  })
+
+  it('starts a unit of work on the newest data after a read of its turn', async (t) => {
+    const dataDir = createDataDir(t)
+    const stores = openSqliteStores(dataDir, contractEpoch)
+    t.after(() => stores.close())
+    const other = openOtherWriter(t, dataDir)
+    await other.incrementThrottles(increment('k'), contractEpoch)
+    await nextTurn()
+
+    await stores.throttles.readThrottles(['k'], contractEpoch)
+    await other.incrementThrottles(increment('k'), contractEpoch)
+    const seen = await stores.runUnitOfWork(async (bound) => {
+      const [record] = await bound.throttles.readThrottles(['k'], contractEpoch)
+      await bound.throttles.incrementThrottles(increment('k'), contractEpoch)
+      return record?.count
+    })
+    assert.equal(seen, 2)
+    const [after] = await stores.throttles.readThrottles(['k'], contractEpoch)
+    assert.equal(after?.count, 3)
+  })
+
+  it('keeps no snapshot past its turn', async (t) => {
+    const dataDir = createDataDir(t)
+    mkdirSync(dataDir)
+    const db = new DatabaseSync(join(dataDir, 'direct.db'))
+    t.after(() => db.close())
+    db.exec('PRAGMA journal_mode = WAL')
+    migrateSqlite(db, contractEpoch)
+    const shared = createSharedCommits(db)
+    const throttles = gateStore(
+      createSqliteThrottleStore(withSharedCommits(db, shared)),
+      createTransactionGate(db, 1000, shared),
+    )
+
+    await throttles.readThrottles(['k'], contractEpoch)
+    assert.equal(db.isTransaction, true, "the read opened the turn's snapshot")
+    await nextTurn()
+    assert.equal(db.isTransaction, false)
+    // With no reader left, a checkpoint can copy the whole log back and empty it.
+    const checkpoint = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get()
+    assert.equal(checkpoint?.busy, 0)
   })
 })

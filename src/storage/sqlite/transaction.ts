@@ -12,7 +12,8 @@ let savepointCounter = 0
  * (shared-commits.ts), it joins that transaction as a savepoint.
  */
 export function runAtomically<T>(db: DatabaseSync, work: () => T): T {
-  if (!db.isTransaction) sharedCommitsOf(db)?.openForWrite()
+  // Ends the turn's read snapshot too: this must take the write lock, not upgrade a snapshot.
+  sharedCommitsOf(db)?.openForWrite()
   if (!db.isTransaction) {
     db.exec('BEGIN IMMEDIATE')
     try {
