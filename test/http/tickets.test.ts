@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
+import { ticketKeyOf } from '../../src/core/application/tickets.ts'
 import type { Stores } from '../../src/core/stores.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
@@ -70,7 +71,9 @@ for (const backend of backends) {
       assert.equal(issued.status, 201)
       assert.equal(issued.json.audience, 'match-server')
       assert.equal(issued.json.expires_in, 30)
-      assert.match(issued.json.ticket, /^[A-Za-z0-9_-]{43}$/)
+      // The issue time in milliseconds (12 hex digits), then 256 random bits.
+      assert.match(issued.json.ticket, /^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/)
+      assert.equal(parseInt(issued.json.ticket.slice(0, 12), 16), server.clock.now().getTime())
       assert.equal(Date.parse(issued.json.expires_at), server.clock.now().getTime() + 30_000)
       assert.equal(issued.headers.get('cache-control'), 'no-store')
 
@@ -99,6 +102,26 @@ for (const backend of backends) {
       assertRefused(await redeem(server, client, ofEndedSession), 'ended session')
 
       assertRefused(await redeem(server, client, 'A'.repeat(43)), 'unknown')
+    })
+
+    it('keeps tickets under keys in issue order, and refuses a ticket whose time was changed', async (t) => {
+      const { server, tokens, client } = await startWithPlayer(t, backend)
+      const tickets: string[] = []
+      for (let index = 0; index < 5; index += 1) {
+        tickets.push((await issue(server, tokens.access_token)).json.ticket)
+        server.clock.advanceSeconds(1)
+      }
+      const keys = tickets.map(ticketKeyOf)
+      assert.deepEqual([...keys].sort(), keys)
+      for (const [index, key] of keys.entries()) assert.ok(!key.includes(tickets[index]!.slice(12)), 'no secret part')
+
+      const [first] = tickets as [string]
+      const earlier = (parseInt(first.slice(0, 12), 16) - 1).toString(16).padStart(12, '0')
+      assertRefused(await redeem(server, client, earlier + first.slice(12)), 'time changed')
+      assertRefused(await redeem(server, client, first.slice(0, 12)), 'time alone')
+      assertRefused(await redeem(server, client, 'x'), 'shorter than a time')
+      // The forged ones spent nothing: the real ticket still redeems.
+      assert.equal((await redeem(server, client, first)).status, 200)
     })
 
     it('only a service client redeems, and only a signed-in player gets a ticket', async (t) => {

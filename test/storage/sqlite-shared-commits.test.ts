@@ -89,7 +89,7 @@ describe('writes sharing the commit of their turn (SQLite)', () => {
 
     const counted = throttles.incrementThrottles(increment('network-a'), contractEpoch)
     const orphan = tickets.insertTicket({
-      ticketHash: 'hash-of-a-ticket',
+      ticketKey: 'hash-of-a-ticket',
       sessionId: 'no-such-session',
       userId: 'no-such-user',
       audience: 'game',
@@ -114,7 +114,7 @@ describe('writes sharing the commit of their turn (SQLite)', () => {
     t.after(() => stores.close())
     const observer = openObserver(t, dataDir)
     const ticket = {
-      ticketHash: 'twice',
+      ticketKey: 'twice',
       sessionId: 'no-such-session',
       userId: 'no-such-user',
       audience: 'game',

@@ -1,8 +1,9 @@
 /**
  * One-time tickets for game-server and WebSocket handshakes. A signed-in player asks for a
  * ticket for one audience (a game server's name); the game server redeems it once, with its
- * service-client credentials, and learns who the player is. A ticket is 256 random bits of which
- * the store keeps the SHA-256; it lives 30 seconds, is bound to its session (an ended session's
+ * service-client credentials, and learns who the player is. A ticket is its issue time (12 hex
+ * digits of milliseconds) followed by 256 random bits; the store keeps the time and the SHA-256 of
+ * the whole ticket (`ticketKeyOf`). It lives 30 seconds, is bound to its session (an ended session's
  * ticket is refused) and to its audience. Redemption removes it first, atomically: of many
  * simultaneous redemptions exactly one can succeed, and a ticket presented with the wrong
  * audience is spent too. Every refusal is the same `invalid_ticket`, so a caller learns nothing
@@ -17,6 +18,23 @@ import { isGuest } from '../devices/store.ts'
 
 export const ticketLifetimeSeconds = 30
 const ticketBytes = 32
+const issueTimeDigits = 12
+
+function createTicket(issuedAt: Date): string {
+  return issuedAt.getTime().toString(16).padStart(issueTimeDigits, '0') + createRandomToken(ticketBytes)
+}
+
+/**
+ * The store's key of a ticket: the issue time it begins with, then the SHA-256 of the whole
+ * ticket. Keyed by the hash alone, every issue and every redemption changed a random page of the
+ * table and of its index by session (two 4 KiB pages written to the log per ticket); tickets
+ * issued together now sort together, and a turn's redemptions change a few shared pages. The
+ * time is no secret (the answer gives the expiry), and the hash keeps the ticket out of the store:
+ * a ticket with a forged time has a key that was never issued.
+ */
+export function ticketKeyOf(ticket: string): string {
+  return `${ticket.slice(0, issueTimeDigits)}.${hashToken(ticket)}`
+}
 
 export interface IssuedTicket {
   ticket: string
@@ -49,11 +67,11 @@ export function createTicketOperations(deps: {
 
   return {
     async issueTicket(caller, audience) {
-      const ticket = createRandomToken(ticketBytes)
       const issuedAt = clock.now()
+      const ticket = createTicket(issuedAt)
       const expiresAt = new Date(issuedAt.getTime() + ticketLifetimeSeconds * 1000)
       await store.insertTicket({
-        ticketHash: hashToken(ticket),
+        ticketKey: ticketKeyOf(ticket),
         sessionId: caller.sessionId,
         userId: caller.userId,
         audience,
@@ -64,7 +82,7 @@ export function createTicketOperations(deps: {
     },
 
     async redeemTicket(ticket, audience) {
-      const record = await store.consumeTicket(hashToken(ticket))
+      const record = await store.consumeTicket(ticketKeyOf(ticket))
       if (record === null) throw refused()
       if (record.expiresAt.getTime() <= clock.now().getTime() || record.audience !== audience) throw refused()
       const active = await sessions.resolveSessionId(record.sessionId)

@@ -19,7 +19,7 @@ import {
 
 function buildTicket(overrides: Partial<TicketRecord> & { sessionId: string; userId: string }): TicketRecord {
   return {
-    ticketHash: `ticket-hash-${randomUUID()}`,
+    ticketKey: `ticket-hash-${randomUUID()}`,
     audience: 'match-server',
     issuedAt: contractEpoch,
     expiresAt: secondsAfterEpoch(30),
@@ -41,8 +41,8 @@ export function testTicketStore(openStores: OpenStores, options: { expiresByItse
       const { tickets, sessionId, userId } = await openWithSession(t)
       const ticket = buildTicket({ sessionId, userId })
       await tickets.insertTicket(ticket)
-      assert.deepEqual(await tickets.consumeTicket(ticket.ticketHash), ticket)
-      assert.equal(await tickets.consumeTicket(ticket.ticketHash), null)
+      assert.deepEqual(await tickets.consumeTicket(ticket.ticketKey), ticket)
+      assert.equal(await tickets.consumeTicket(ticket.ticketKey), null)
     })
 
     it('consumeTicket() of an unknown hash is null', async (t) => {
@@ -55,14 +55,14 @@ export function testTicketStore(openStores: OpenStores, options: { expiresByItse
       const ticket = buildTicket({ sessionId, userId })
       await tickets.insertTicket(ticket)
       await assert.rejects(tickets.insertTicket({ ...ticket, audience: 'other' }))
-      assert.equal((await tickets.consumeTicket(ticket.ticketHash))?.audience, 'match-server')
+      assert.equal((await tickets.consumeTicket(ticket.ticketKey))?.audience, 'match-server')
     })
 
     it('of 100 simultaneous consumeTicket() calls exactly one gets the ticket', async (t) => {
       const { tickets, sessionId, userId } = await openWithSession(t)
       const ticket = buildTicket({ sessionId, userId })
       await tickets.insertTicket(ticket)
-      const results = await Promise.all(Array.from({ length: 100 }, () => tickets.consumeTicket(ticket.ticketHash)))
+      const results = await Promise.all(Array.from({ length: 100 }, () => tickets.consumeTicket(ticket.ticketKey)))
       assert.equal(results.filter((result) => result !== null).length, 1)
     })
 
@@ -76,8 +76,8 @@ export function testTicketStore(openStores: OpenStores, options: { expiresByItse
         await tickets.insertTicket(expired)
         await tickets.insertTicket(live)
         assert.equal(await tickets.deleteExpiredTickets(secondsAfterEpoch(10)), 1)
-        assert.equal(await tickets.consumeTicket(expired.ticketHash), null)
-        assert.deepEqual(await tickets.consumeTicket(live.ticketHash), live)
+        assert.equal(await tickets.consumeTicket(expired.ticketKey), null)
+        assert.deepEqual(await tickets.consumeTicket(live.ticketKey), live)
       },
     )
   })

@@ -3,7 +3,7 @@ import type { Row, SqlSession } from './database.ts'
 
 function toTicket(row: Row): TicketRecord {
   return {
-    ticketHash: String(row.ticket_hash),
+    ticketKey: String(row.ticket_key),
     sessionId: String(row.session_id),
     userId: String(row.user_id),
     audience: String(row.audience),
@@ -16,19 +16,19 @@ export function createPostgresTicketStore(db: SqlSession): TicketStore {
   return {
     async insertTicket(ticket) {
       await db.query(
-        `INSERT INTO tickets (ticket_hash, session_id, user_id, audience, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [ticket.ticketHash, ticket.sessionId, ticket.userId, ticket.audience, ticket.issuedAt, ticket.expiresAt],
+        `INSERT INTO tickets (ticket_key, session_id, user_id, audience, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [ticket.ticketKey, ticket.sessionId, ticket.userId, ticket.audience, ticket.issuedAt, ticket.expiresAt],
       )
     },
 
-    async consumeTicket(ticketHash) {
+    async consumeTicket(ticketKey) {
       // The row lock makes one DELETE win; a concurrent one finds the row gone and returns nothing.
-      const [row] = await db.query('DELETE FROM tickets WHERE ticket_hash = $1 RETURNING *', [ticketHash])
+      const [row] = await db.query('DELETE FROM tickets WHERE ticket_key = $1 RETURNING *', [ticketKey])
       return row ? toTicket(row) : null
     },
 
     async deleteExpiredTickets(now) {
-      return (await db.query('DELETE FROM tickets WHERE expires_at <= $1 RETURNING ticket_hash', [now])).length
+      return (await db.query('DELETE FROM tickets WHERE expires_at <= $1 RETURNING ticket_key', [now])).length
     },
   }
 }

@@ -3,7 +3,7 @@ import type { TicketRecord, TicketStore } from '../../core/tickets/store.ts'
 
 function toTicket(row: Record<string, unknown>): TicketRecord {
   return {
-    ticketHash: String(row.ticket_hash),
+    ticketKey: String(row.ticket_key),
     sessionId: String(row.session_id),
     userId: String(row.user_id),
     audience: String(row.audience),
@@ -13,16 +13,16 @@ function toTicket(row: Record<string, unknown>): TicketRecord {
 }
 
 export function createSqliteTicketStore(db: DatabaseSync): TicketStore {
-  const insert = db.prepare(`INSERT INTO tickets (ticket_hash, session_id, user_id, audience, issued_at, expires_at)
+  const insert = db.prepare(`INSERT INTO tickets (ticket_key, session_id, user_id, audience, issued_at, expires_at)
     VALUES (?, ?, ?, ?, ?, ?)`)
   // One statement removes and returns: the single use is decided by whichever call deletes the row.
-  const consume = db.prepare('DELETE FROM tickets WHERE ticket_hash = ? RETURNING *')
+  const consume = db.prepare('DELETE FROM tickets WHERE ticket_key = ? RETURNING *')
   const deleteExpired = db.prepare('DELETE FROM tickets WHERE expires_at <= ?')
 
   return {
     async insertTicket(ticket) {
       insert.run(
-        ticket.ticketHash,
+        ticket.ticketKey,
         ticket.sessionId,
         ticket.userId,
         ticket.audience,
@@ -31,8 +31,8 @@ export function createSqliteTicketStore(db: DatabaseSync): TicketStore {
       )
     },
 
-    async consumeTicket(ticketHash) {
-      const row = consume.get(ticketHash)
+    async consumeTicket(ticketKey) {
+      const row = consume.get(ticketKey)
       return row ? toTicket(row) : null
     },
 
