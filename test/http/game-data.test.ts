@@ -1,16 +1,22 @@
 /**
- * Session data and player data over real HTTP, on SQLite, PostgreSQL and Redis: ETag and
+ * Session data and player data over real HTTP, on SQLite, PostgreSQL, Redis and a Redis Cluster
+ * of three masters (started from redis-server on free loopback ports): ETag and
  * If-Match (428 without, 412 when stale), JSON Merge Patch, the size limit (413), service-client
  * access, data that ends with its session, and simultaneous writers of one version of which
  * exactly one wins.
  */
 import assert from 'node:assert/strict'
-import { describe, it, type TestContext } from 'node:test'
+import { after, before, describe, it, type TestContext } from 'node:test'
 import type { Stores } from '../../src/core/stores.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
-import { skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts'
+import { skipUnlessPostgres, skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backends.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
-import { createTestRedisSettings, openTestRedisStores } from '../helpers/redis.ts'
+import {
+  createTestRedisSettings,
+  openTestRedisStores,
+  startOwnRedisCluster,
+  type OwnRedisCluster,
+} from '../helpers/redis.ts'
 import {
   logInWithCookie,
   logInWithToken,
@@ -27,6 +33,15 @@ interface Backend {
   openStores(now: Date): Promise<Stores>
 }
 
+const clusterSkip = skipUnlessRedisServerProgram()
+let cluster: OwnRedisCluster | null = null
+before(async () => {
+  if (!clusterSkip) cluster = await startOwnRedisCluster()
+})
+after(async () => {
+  await cluster?.stop()
+})
+
 const backends: Backend[] = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
   { name: 'PostgreSQL', skip: await skipUnlessPostgres(), openStores: (now) => openTestPostgresStores({ now }) },
@@ -34,6 +49,15 @@ const backends: Backend[] = [
     name: 'Redis',
     skip: await skipUnlessRedis(),
     openStores: (now) => openTestRedisStores(createTestRedisSettings(), now),
+  },
+  {
+    // Each session's keys hash to its own slot: the data's scripts run where the session is.
+    name: 'Redis Cluster',
+    skip: clusterSkip,
+    openStores: async (now) => {
+      if (!cluster) throw new Error('the cluster did not start')
+      return openTestRedisStores(createTestRedisSettings({ urls: cluster.urls, isCluster: true }), now)
+    },
   },
 ]
 
