@@ -45,6 +45,17 @@ function openOtherWriter(t: TestContext, dataDir: string) {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/** The stores, and another connection that has counted 'k' once, in an earlier turn. */
+async function openWithOtherWriter(t: TestContext) {
+  const dataDir = createDataDir(t)
+  const stores = openSqliteStores(dataDir, contractEpoch)
+  t.after(() => stores.close())
+  const other = openOtherWriter(t, dataDir)
+  await other.incrementThrottles(increment('k'), contractEpoch)
+  await nextTurn()
+  return { stores, other }
+}
+
 describe('writes sharing the commit of their turn (SQLite)', () => {
   it('commits the writes of one turn together, before any of their calls settles', async (t) => {
     const dataDir = createDataDir(t)
@@ -174,12 +185,7 @@ describe('writes sharing the commit of their turn (SQLite)', () => {
 
 describe('reads sharing the snapshot of their turn (SQLite)', () => {
   it('reads one snapshot in a turn and the newest data in the next one', async (t) => {
-    const dataDir = createDataDir(t)
-    const stores = openSqliteStores(dataDir, contractEpoch)
-    t.after(() => stores.close())
-    const other = openOtherWriter(t, dataDir)
-    await other.incrementThrottles(increment('k'), contractEpoch)
-    await nextTurn()
+    const { stores, other } = await openWithOtherWriter(t)
 
     const [first] = await stores.throttles.readThrottles(['k'], contractEpoch)
     await other.incrementThrottles(increment('k'), contractEpoch)
@@ -192,12 +198,7 @@ describe('reads sharing the snapshot of their turn (SQLite)', () => {
   })
 
   it('ends the snapshot before a write of its turn, so the write counts from the newest data', async (t) => {
-    const dataDir = createDataDir(t)
-    const stores = openSqliteStores(dataDir, contractEpoch)
-    t.after(() => stores.close())
-    const other = openOtherWriter(t, dataDir)
-    await other.incrementThrottles(increment('k'), contractEpoch)
-    await nextTurn()
+    const { stores, other } = await openWithOtherWriter(t)
 
     const [read] = await stores.throttles.readThrottles(['k'], contractEpoch)
     assert.equal(read?.count, 1)
@@ -207,12 +208,7 @@ describe('reads sharing the snapshot of their turn (SQLite)', () => {
   })
 
   it('starts a unit of work on the newest data after a read of its turn', async (t) => {
-    const dataDir = createDataDir(t)
-    const stores = openSqliteStores(dataDir, contractEpoch)
-    t.after(() => stores.close())
-    const other = openOtherWriter(t, dataDir)
-    await other.incrementThrottles(increment('k'), contractEpoch)
-    await nextTurn()
+    const { stores, other } = await openWithOtherWriter(t)
 
     await stores.throttles.readThrottles(['k'], contractEpoch)
     await other.incrementThrottles(increment('k'), contractEpoch)
