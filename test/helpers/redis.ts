@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TestContext } from 'node:test'
+import { after, before, type TestContext } from 'node:test'
 import { promisify } from 'node:util'
 import type { RedisSettings } from '../../src/config/backends.ts'
 import type { BackendStores } from '../../src/core/stores.ts'
@@ -236,4 +236,27 @@ export async function startOwnRedisCluster(): Promise<OwnRedisCluster> {
     throw error
   }
   return { ports, urls: ports.map((port) => `redis://127.0.0.1:${port}`), stop }
+}
+
+/**
+ * A Redis Cluster of the calling file's own: started before its tests (unless `skip` says why
+ * not) and stopped after them. `settings()` connects to it, and throws when it did not start.
+ */
+export function useOwnRedisCluster(skip: string | false) {
+  let cluster: OwnRedisCluster | null = null
+  before(async () => {
+    if (!skip) cluster = await startOwnRedisCluster()
+  })
+  after(async () => {
+    await cluster?.stop()
+  })
+  return {
+    get cluster(): OwnRedisCluster | null {
+      return cluster
+    },
+    settings(): RedisSettings {
+      if (!cluster) throw new Error('the cluster did not start')
+      return createTestRedisSettings({ urls: cluster.urls, isCluster: true })
+    },
+  }
 }

@@ -6,17 +6,12 @@
  * exactly one wins.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it, type TestContext } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import type { Stores } from '../../src/core/stores.ts'
 import { openSqliteStores } from '../../src/storage/sqlite/open.ts'
 import { skipUnlessPostgres, skipUnlessRedis, skipUnlessRedisServerProgram } from '../helpers/backends.ts'
 import { openTestPostgresStores } from '../helpers/postgres.ts'
-import {
-  createTestRedisSettings,
-  openTestRedisStores,
-  startOwnRedisCluster,
-  type OwnRedisCluster,
-} from '../helpers/redis.ts'
+import { createTestRedisSettings, openTestRedisStores, useOwnRedisCluster } from '../helpers/redis.ts'
 import {
   logInWithCookie,
   logInWithToken,
@@ -34,13 +29,7 @@ interface Backend {
 }
 
 const clusterSkip = skipUnlessRedisServerProgram()
-let cluster: OwnRedisCluster | null = null
-before(async () => {
-  if (!clusterSkip) cluster = await startOwnRedisCluster()
-})
-after(async () => {
-  await cluster?.stop()
-})
+const ownCluster = useOwnRedisCluster(clusterSkip)
 
 const backends: Backend[] = [
   { name: 'SQLite', skip: false, openStores: async (now) => openSqliteStores(':memory:', now) },
@@ -54,10 +43,7 @@ const backends: Backend[] = [
     // Each session's keys hash to its own slot: the data's scripts run where the session is.
     name: 'Redis Cluster',
     skip: clusterSkip,
-    openStores: async (now) => {
-      if (!cluster) throw new Error('the cluster did not start')
-      return openTestRedisStores(createTestRedisSettings({ urls: cluster.urls, isCluster: true }), now)
-    },
+    openStores: (now) => openTestRedisStores(ownCluster.settings(), now),
   },
 ]
 

@@ -3,7 +3,7 @@
  * free loopback ports and stops at the end.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { testInvalidationBus } from '../../src/storage/contract/invalidation-bus.ts'
@@ -25,32 +25,22 @@ import { createSchedulerLeaseKey } from '../../src/storage/redis/scheduler-lease
 import { createSessionKeys } from '../../src/storage/redis/sessions.ts'
 import { createThrottleKeys } from '../../src/storage/redis/throttles.ts'
 import { skipUnlessRedisServerProgram } from '../helpers/backends.ts'
-import {
-  createTestRedisSettings,
-  openTestRedisStores,
-  startOwnRedisCluster,
-  type OwnRedisCluster,
-} from '../helpers/redis.ts'
+import { openTestRedisStores, useOwnRedisCluster } from '../helpers/redis.ts'
 
 const run = promisify(execFile)
 const skip = skipUnlessRedisServerProgram()
-let cluster: OwnRedisCluster | null = null
-
-before(async () => {
-  if (!skip) cluster = await startOwnRedisCluster()
-})
-after(async () => {
-  await cluster?.stop()
-})
-
-function clusterSettings() {
-  if (!cluster) throw new Error('the cluster did not start')
-  return createTestRedisSettings({ urls: cluster.urls, isCluster: true })
-}
+const ownCluster = useOwnRedisCluster(skip)
+const clusterSettings = () => ownCluster.settings()
 
 /** The port of the master serving `slot`. */
 async function masterOf(slot: number): Promise<number> {
-  const { stdout } = await run('redis-cli', ['-p', String(cluster?.ports[0] ?? 0), '--json', 'CLUSTER', 'SLOTS'])
+  const { stdout } = await run('redis-cli', [
+    '-p',
+    String(ownCluster.cluster?.ports[0] ?? 0),
+    '--json',
+    'CLUSTER',
+    'SLOTS',
+  ])
   const ranges = JSON.parse(stdout) as Array<[number, number, [string, number, ...unknown[]]]>
   const range = ranges.find(([first, last]) => slot >= first && slot <= last)
   if (!range) throw new Error(`no master serves slot ${slot}`)
@@ -58,7 +48,7 @@ async function masterOf(slot: number): Promise<number> {
 }
 
 async function slotOf(key: string): Promise<number> {
-  const port = cluster?.ports[0] ?? 0
+  const port = ownCluster.cluster?.ports[0] ?? 0
   return Number((await run('redis-cli', ['-p', String(port), 'CLUSTER', 'KEYSLOT', key])).stdout.trim())
 }
 
@@ -91,7 +81,7 @@ describe('Redis Cluster key layout', { skip }, () => {
     for (const session of sessions) await stores.sessions.insertSession(session)
     const keys = createSessionKeys(stores.keyPrefix)
     const slots = await Promise.all(sessions.map((session) => slotOf(keys.session(session.id))))
-    const ranges = (await run('redis-cli', ['-p', String(cluster?.ports[0]), 'CLUSTER', 'SLOTS'])).stdout
+    const ranges = (await run('redis-cli', ['-p', String(ownCluster.cluster?.ports[0]), 'CLUSTER', 'SLOTS'])).stdout
     assert.ok(ranges.length > 0)
     assert.ok(new Set(slots).size > 3, 'sessions spread over many slots')
     assert.equal((await stores.sessions.listUserSessions(user.id)).length, 30)
