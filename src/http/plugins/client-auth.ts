@@ -4,6 +4,7 @@
  * present but wrong, malformed or other-scheme Authorization header is always refused; whether
  * a missing one is acceptable is the route's decision.
  */
+import { isUtf8 } from 'node:buffer'
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { OAuthOperations } from '../../core/application/token-administration.ts'
 import type { ServiceClientRecord } from '../../core/application/types.ts'
@@ -24,6 +25,8 @@ export interface BasicCredentials {
 const basicPattern = /^Basic ([A-Za-z0-9+/]+={0,2})$/i
 
 function decodeFormComponent(text: string): string | null {
+  // Most ids and secrets (base64url) need no decoding: skip the decoder's work for them.
+  if (!text.includes('%') && !text.includes('+')) return text
   try {
     return decodeURIComponent(text.replaceAll('+', ' '))
   } catch {
@@ -35,12 +38,10 @@ function decodeFormComponent(text: string): string | null {
 export function readBasicCredentials(header: string): BasicCredentials | null {
   const encoded = basicPattern.exec(header)?.[1]
   if (encoded === undefined) return null
-  let decoded: string
-  try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(encoded, 'base64'))
-  } catch {
-    return null
-  }
+  const bytes = Buffer.from(encoded, 'base64')
+  // Strict UTF-8: bytes that are not are refused rather than turned into U+FFFD.
+  if (!isUtf8(bytes)) return null
+  const decoded = bytes.toString('utf8')
   const separator = decoded.indexOf(':')
   if (separator === -1) return null
   const clientId = decodeFormComponent(decoded.slice(0, separator))
