@@ -73,10 +73,14 @@ function servedBesides(request: FastifyRequest, routes: RouteTable): ReadonlySet
  * connection. Register it before every other hook.
  */
 export function answerUnknownAddresses(app: FastifyInstance, routes: RouteTable): void {
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!request.is404 || servedBesides(request, routes) !== null) return
+  // Callback hooks, as in stopping.ts: every request passes here, and nearly all go on at once.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (!request.is404 || servedBesides(request, routes) !== null) {
+      done()
+      return
+    }
     if (hasAnnouncedBody(request)) reply.header('connection', 'close')
-    return sendProblem(reply, 'not_found', 'No resource at this address.')
+    sendProblem(reply, 'not_found', 'No resource at this address.')
   })
 }
 
@@ -86,14 +90,16 @@ export function answerUnknownAddresses(app: FastifyInstance, routes: RouteTable)
  * Register it after every other hook.
  */
 export function answerUnservedMethods(app: FastifyInstance, routes: RouteTable): void {
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!request.is404) return
-    const served = servedBesides(request, routes)
-    if (served === null) return
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+    const served = request.is404 ? servedBesides(request, routes) : null
+    if (served === null) {
+      done()
+      return
+    }
     if (hasAnnouncedBody(request)) reply.header('connection', 'close')
     // OPTIONS answers CORS preflights only; it is no method of the resource itself.
     const allow = [...served].filter((method) => method !== 'OPTIONS' && (method !== 'HEAD' || served.has('GET')))
     reply.header('allow', allow.join(', '))
-    throw new TesseraError('method_not_allowed', 'This method is not allowed here.')
+    done(new TesseraError('method_not_allowed', 'This method is not allowed here.'))
   })
 }
