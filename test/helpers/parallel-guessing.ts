@@ -164,37 +164,54 @@ const tenAddresses = loopbackAddresses(10)
 
 /** The whole suite against one backend; each backend has its own file, so the three run side by side. */
 export function describeParallelGuessing(backend: GuessingBackend): void {
+  // [the test, its scenario, how many the limits let through when it is sent in sequence]
+  const cases: Array<[string, Scenario, number]> = [
+    [
+      '40 simultaneous wrong passwords for one account from one address get no more checks than 40 in sequence',
+      guessPasswords(40, oneAddress),
+      5,
+    ],
+    [
+      '100 simultaneous wrong passwords for one account from one address get no more checks than 100 in sequence',
+      guessPasswords(100, oneAddress),
+      5,
+    ],
+    [
+      '100 simultaneous wrong passwords for one account from ten addresses get no more checks than 100 in sequence',
+      guessPasswords(100, tenAddresses),
+      10,
+    ],
+    [
+      '60 usernames sprayed at once from one address get no more checks than 60 in sequence',
+      sprayUsernames(60, '127.0.0.2'),
+      20,
+    ],
+    [
+      '100 simultaneous password changes with a wrong current password from one address get no more checks than 100 in sequence',
+      guessCurrentPasswords(100, oneAddress),
+      5,
+    ],
+    [
+      '100 simultaneous password changes with a wrong current password from ten addresses get no more checks than 100 in sequence',
+      guessCurrentPasswords(100, tenAddresses),
+      10,
+    ],
+    [
+      '100 simultaneous registrations from one address create no more accounts than 100 in sequence',
+      registerAccounts(100, '127.0.0.2'),
+      10,
+    ],
+    [
+      '100 simultaneous unknown refresh tokens from one address get no more looked up than 100 in sequence',
+      redeemUnknownRefreshTokens(100, '127.0.0.2'),
+      30,
+    ],
+  ]
   describe(`parallel guessing with counters in ${backend.name}`, { skip: backend.skip }, () => {
-    it('40 simultaneous wrong passwords for one account from one address get no more checks than 40 in sequence', async (t) => {
-      await compare(t, backend, guessPasswords(40, oneAddress), 5)
-    })
-
-    it('100 simultaneous wrong passwords for one account from one address get no more checks than 100 in sequence', async (t) => {
-      await compare(t, backend, guessPasswords(100, oneAddress), 5)
-    })
-
-    it('100 simultaneous wrong passwords for one account from ten addresses get no more checks than 100 in sequence', async (t) => {
-      await compare(t, backend, guessPasswords(100, tenAddresses), 10)
-    })
-
-    it('60 usernames sprayed at once from one address get no more checks than 60 in sequence', async (t) => {
-      await compare(t, backend, sprayUsernames(60, '127.0.0.2'), 20)
-    })
-
-    it('100 simultaneous password changes with a wrong current password from one address get no more checks than 100 in sequence', async (t) => {
-      await compare(t, backend, guessCurrentPasswords(100, oneAddress), 5)
-    })
-
-    it('100 simultaneous password changes with a wrong current password from ten addresses get no more checks than 100 in sequence', async (t) => {
-      await compare(t, backend, guessCurrentPasswords(100, tenAddresses), 10)
-    })
-
-    it('100 simultaneous registrations from one address create no more accounts than 100 in sequence', async (t) => {
-      await compare(t, backend, registerAccounts(100, '127.0.0.2'), 10)
-    })
-
-    it('100 simultaneous unknown refresh tokens from one address get no more looked up than 100 in sequence', async (t) => {
-      await compare(t, backend, redeemUnknownRefreshTokens(100, '127.0.0.2'), 30)
-    })
+    for (const [name, scenario, sequentialCount] of cases) {
+      it(name, async (t) => {
+        await compare(t, backend, scenario, sequentialCount)
+      })
+    }
   })
 }
