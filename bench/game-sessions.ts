@@ -5,12 +5,17 @@
  * same server (target ≥ 0.5× for both), each with the server CPU time per answer (steadier than
  * req/s on a shared machine). Each device sign-in opens a session (token transport:
  * an access token signed and a refresh token stored) and is audited, as a login is.
- * Tickets are issued just before their run (each redemption spends one): as many as the floor's
- * rate would redeem in the run (so running short shows as unexpected answers), all redeemed within
- * their 30 seconds. Loads run with wrk when it is installed (a C load generator leaves more of the
- * two cores to the server), else with autocannon. Reports, never fails.
+ * The reads and the redemptions are measured in pairs with the floor: a floor slice and the
+ * route's slice back to back (the floor first in one pair, last in the next), several times; each
+ * pair gives a ratio, and the figure is the median pair (a shared virtual machine's speed drifts by
+ * half within a minute, and a floor taken once, twenty seconds before, moved the ratio by as
+ * much). Each pair's tickets are issued just before it (each redemption spends one): a quarter
+ * more than the floor's rate would redeem in the slice (running short shows as unexpected
+ * answers), all redeemed within their 30 seconds. Loads run with wrk when it is installed (a C
+ * load generator leaves more of the two cores to the server),
+ * else with autocannon. Reports, never fails.
  *
- * Run: node bench/game-sessions.ts [--duration S] [--connections N]
+ * Run: node bench/game-sessions.ts [--duration S (sign-ins)] [--connections N] [--pairs N] [--slice S (each slice)]
  */
 import autocannon from 'autocannon'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -26,11 +31,18 @@ import { startServerProcess } from './server-process.ts'
 import { readServerSettings } from './server-settings.ts'
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '4' }, connections: { type: 'string', default: '32' } },
+  options: {
+    duration: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '32' },
+    pairs: { type: 'string', default: '5' },
+    slice: { type: 'string', default: '2' },
+  },
 })
 const durationSeconds = Number(values.duration)
 const connections = Number(values.connections)
+const pairCount = Number(values.pairs)
 const loadOptions: LoadOptions = { connections, durationSeconds, warmupSeconds: 1 }
+const sliceOptions: LoadOptions = { connections, durationSeconds: Number(values.slice), warmupSeconds: 1 }
 const adminPassword = 'bench admin passphrase for game sessions'
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
@@ -73,11 +85,12 @@ const wrkVersion = findWrk()
 function load(
   target: { url: string; pid: number },
   request: LoadRequest,
+  options: LoadOptions = loadOptions,
   oneUse?: WrkOneUseBodies,
 ): Promise<LoadTally> {
-  if (wrkVersion !== null) return runWrk(target, request, loadOptions, oneUse ?? null)
+  if (wrkVersion !== null) return runWrk(target, request, options, oneUse ?? null)
   if (oneUse !== undefined) throw new Error('one-use bodies need wrk')
-  return runLoad(target, request, loadOptions)
+  return runLoad(target, request, options)
 }
 
 /** Redeems every ticket once (autocannon, without wrk); redemptions per second answered 200, any other answer, and server CPU. */
@@ -116,48 +129,97 @@ function formatCpu(serverCpuMsPerRequest: number | null): string {
   return serverCpuMsPerRequest === null ? 'CPU n/a' : `${(serverCpuMsPerRequest * 1000).toFixed(0)} µs CPU/req`
 }
 
-function ratio(value: number, floor: number): string {
-  return floor > 0 ? `${(value / floor).toFixed(2)}×` : 'n/a'
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+/** One slice of a route, and the floor slice run just before or after it. */
+interface PairedSlice {
+  floor: { perSecond: number; serverCpuMsPerRequest: number | null }
+  route: { perSecond: number; serverCpuMsPerRequest: number | null; p99Ms: number | null }
+}
+
+/** The pairs in one line: median rate, CPU and ratio, and the ratios' range. */
+function describePairs(pairs: readonly PairedSlice[]) {
+  const ratios = pairs.map((pair) => (pair.floor.perSecond > 0 ? pair.route.perSecond / pair.floor.perSecond : 0))
+  const cpu = (values: (number | null)[]) => {
+    const known = values.filter((value): value is number => value !== null)
+    return known.length === 0 ? null : median(known)
+  }
+  const p99s = pairs.map((pair) => pair.route.p99Ms).filter((value): value is number => value !== null)
+  return {
+    perSecond: median(pairs.map((pair) => pair.route.perSecond)),
+    p99: p99s.length === 0 ? '' : `p99 ${median(p99s).toFixed(2)} ms  `,
+    cpu: formatCpu(cpu(pairs.map((pair) => pair.route.serverCpuMsPerRequest))),
+    ratio: `${median(ratios).toFixed(2)}× the floor (median of ${pairs.length} pairs, ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×)`,
+  }
+}
+
+const floorRequest: LoadRequest = { method: 'GET', path: '/healthz' }
+
+/** The floor's and the route's slice of one pair, the floor first in even pairs and last in odd ones. */
+async function inTurn<F, R>(pair: number, floor: () => Promise<F>, route: () => Promise<R>): Promise<[F, R]> {
+  if (pair % 2 === 0) {
+    const floorResult = await floor()
+    return [floorResult, await route()]
+  }
+  const routeResult = await route()
+  return [await floor(), routeResult]
+}
+
+/** One floor slice. */
+async function measureFloorSlice(): Promise<PairedSlice['floor']> {
+  const summary = summarizeLoad(await load(server, floorRequest, sliceOptions), sliceOptions)
+  return { perSecond: summary.requestsPerSecond, serverCpuMsPerRequest: summary.serverCpuMsPerRequest }
 }
 
 /**
- * Ticket redemptions per second. With wrk: as many tickets as the floor's rate would redeem in the
- * warm-up and the run, each sent once. Without: a fixed number through autocannon.
+ * One pair of ticket redemptions: tickets issued, a pause, then a floor slice and the redemption
+ * slice. With wrk: as many tickets as the last floor's rate would redeem in the warm-up and the
+ * slice (a quarter more), each sent once. Without: a fixed number through autocannon.
  */
-async function measureRedemption(floorPerSecond: number, playerAuthorization: string, basic: string) {
-  const target = { url: server.url, pid: server.pid }
-  if (wrkVersion === null) {
-    const count = Math.max(connections * 10, Math.min(20_000, Math.ceil(floorPerSecond * Math.min(durationSeconds, 5))))
-    const issued = await issueTickets(server.url, playerAuthorization, count)
-    const result = await redeemTickets(server.url, server.pid, issued.tickets, basic)
-    return { ...result, issued: issued.tickets.length, issuedPerSecond: issued.perSecond }
-  }
-  const warmupCount = Math.ceil(floorPerSecond * loadOptions.warmupSeconds)
+async function measureRedemptionPair(pair: number, floorPerSecond: number, playerAuthorization: string, basic: string) {
+  const withWrk = wrkVersion !== null
+  // A quarter more than the last floor's rate: the machine may have sped up since.
+  const supply = floorPerSecond * 1.25
+  const warmupCount = withWrk ? Math.ceil(supply * sliceOptions.warmupSeconds) : 0
   // Bounded so that issuing them all takes well under their 30 seconds.
-  const count = Math.min(80_000, Math.ceil(floorPerSecond * durationSeconds))
+  const count = withWrk
+    ? Math.min(80_000, Math.ceil(supply * sliceOptions.durationSeconds))
+    : Math.max(connections * 10, Math.min(20_000, Math.ceil(floorPerSecond * sliceOptions.durationSeconds)))
   const issued = await issueTickets(server.url, playerAuthorization, warmupCount + count)
   // The background checkpoint of the issues' log runs on for a moment after them; its CPU belongs
-  // to the issuing, not to the redemptions measured next (all still well within their 30 s).
+  // to the issuing, not to the loads measured next (all still well within the tickets' 30 s).
   await new Promise((resolve) => setTimeout(resolve, 2000))
+  const issuedCounts = { issued: count, issuedPerSecond: issued.perSecond }
+  if (!withWrk) {
+    const [floor, result] = await inTurn(pair, measureFloorSlice, () =>
+      redeemTickets(server.url, server.pid, issued.tickets, basic),
+    )
+    const route = { perSecond: result.perSecond, serverCpuMsPerRequest: result.serverCpuMsPerRequest, p99Ms: null }
+    return { floor, route, non2xx: result.non2xx, redeemed: result.redeemed, ...issuedCounts }
+  }
   const bodies = issued.tickets.map((ticket) => JSON.stringify({ ticket, audience: 'bench' }))
   const request: LoadRequest = {
     method: 'POST',
     path: '/v1/tickets/redeem',
     headers: { 'content-type': 'application/json', authorization: basic },
   }
-  const tally = await load(target, request, {
-    warmupBodies: bodies.slice(0, warmupCount),
-    bodies: bodies.slice(warmupCount),
-  })
-  const summary = summarizeLoad(tally, loadOptions)
-  return {
+  const redeem = () =>
+    load(server, request, sliceOptions, {
+      warmupBodies: bodies.slice(0, warmupCount),
+      bodies: bodies.slice(warmupCount),
+    })
+  const [floor, tally] = await inTurn(pair, measureFloorSlice, redeem)
+  const summary = summarizeLoad(tally, sliceOptions)
+  const route = {
     perSecond: summary.requestsPerSecond,
-    non2xx: summary.completed - tally.successCount,
-    redeemed: tally.successCount,
     serverCpuMsPerRequest: summary.serverCpuMsPerRequest,
-    issued: bodies.length - warmupCount,
-    issuedPerSecond: issued.perSecond,
+    p99Ms: summary.latencyP99Ms,
   }
+  return { floor, route, non2xx: summary.completed - tally.successCount, redeemed: tally.successCount, ...issuedCounts }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-game-'))
@@ -201,21 +263,46 @@ try {
     loadOptions,
   )
 
-  const floor = summarizeLoad(await load(server, { method: 'GET', path: '/healthz' }), loadOptions)
-  const data = summarizeLoad(
-    await load(server, { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }),
-    loadOptions,
-  )
-  const redemption = await measureRedemption(floor.requestsPerSecond, bearer.authorization, basic)
+  const dataRequest: LoadRequest = { method: 'GET', path: '/v1/sessions/current/data', headers: bearer }
+  const dataPairs: PairedSlice[] = []
+  let dataUnexpected = 0
+  for (let pair = 0; pair < pairCount; pair += 1) {
+    const measureData = async () => summarizeLoad(await load(server, dataRequest, sliceOptions), sliceOptions)
+    const [floor, data] = await inTurn(pair, measureFloorSlice, measureData)
+    dataUnexpected += data.unexpectedCount
+    const route = {
+      perSecond: data.requestsPerSecond,
+      serverCpuMsPerRequest: data.serverCpuMsPerRequest,
+      p99Ms: data.latencyP99Ms,
+    }
+    dataPairs.push({ floor, route })
+  }
 
+  const redemptionPairs: Awaited<ReturnType<typeof measureRedemptionPair>>[] = []
+  for (let pair = 0; pair < pairCount; pair += 1) {
+    const lastFloor = (redemptionPairs.at(-1) ?? dataPairs.at(-1))?.floor.perSecond ?? 0
+    redemptionPairs.push(await measureRedemptionPair(pair, lastFloor, bearer.authorization, basic))
+  }
+
+  const floors = [...dataPairs, ...redemptionPairs].map((pair) => pair.floor)
+  const floorCpu = floors.map((floor) => floor.serverCpuMsPerRequest).filter((value): value is number => value !== null)
+  const data = describePairs(dataPairs)
+  const redemption = describePairs(redemptionPairs)
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0)
   const lines = [
     `POST /v1/auth/device (sign-in)        ${deviceSignIn.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${deviceSignIn.latencyP99Ms.toFixed(2)} ms  ${formatCpu(deviceSignIn.serverCpuMsPerRequest)}  (target ≥ 2000/s)${deviceSignIn.unexpectedCount > 0 ? `; ${deviceSignIn.unexpectedCount} not 200` : ''}`,
-    `GET /healthz (floor)                  ${floor.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${floor.latencyP99Ms.toFixed(2)} ms  ${formatCpu(floor.serverCpuMsPerRequest)}`,
-    `GET /v1/sessions/current/data         ${data.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${data.latencyP99Ms.toFixed(2)} ms  ${formatCpu(data.serverCpuMsPerRequest)}  ${ratio(data.requestsPerSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×)`,
-    `POST /v1/tickets/redeem               ${redemption.perSecond.toFixed(0).padStart(7)} req/s  ${formatCpu(redemption.serverCpuMsPerRequest)}  ${ratio(redemption.perSecond, floor.requestsPerSecond)} the floor (target ≥ 0.5×); ${redemption.redeemed} of ${redemption.issued} redeemed, ${redemption.non2xx} other answers`,
-    `POST /v1/tickets (issuing)            ${redemption.issuedPerSecond.toFixed(0).padStart(7)} req/s`,
+    `GET /healthz (floor)                  ${median(floors.map((floor) => floor.perSecond))
+      .toFixed(0)
+      .padStart(
+        7,
+      )} req/s  ${formatCpu(floorCpu.length === 0 ? null : median(floorCpu))}  (median of ${floors.length} slices, ${Math.min(...floors.map((floor) => floor.perSecond)).toFixed(0)}–${Math.max(...floors.map((floor) => floor.perSecond)).toFixed(0)} req/s)`,
+    `GET /v1/sessions/current/data         ${data.perSecond.toFixed(0).padStart(7)} req/s  ${data.p99}${data.cpu}  ${data.ratio} (target ≥ 0.5×)`,
+    `POST /v1/tickets/redeem               ${redemption.perSecond.toFixed(0).padStart(7)} req/s  ${redemption.p99}${redemption.cpu}  ${redemption.ratio} (target ≥ 0.5×); ${sum(redemptionPairs.map((pair) => pair.redeemed))} of ${sum(redemptionPairs.map((pair) => pair.issued))} redeemed, ${sum(redemptionPairs.map((pair) => pair.non2xx))} other answers`,
+    `POST /v1/tickets (issuing)            ${median(redemptionPairs.map((pair) => pair.issuedPerSecond))
+      .toFixed(0)
+      .padStart(7)} req/s`,
   ]
-  if (data.unexpectedCount > 0) lines.push(`warning: ${data.unexpectedCount} session-data reads did not answer 200`)
+  if (dataUnexpected > 0) lines.push(`warning: ${dataUnexpected} session-data reads did not answer 200`)
   console.log(
     [
       `game sessions (SQLite, one node; ${wrkVersion === null ? 'autocannon' : `wrk ${wrkVersion}`})`,
