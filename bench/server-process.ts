@@ -8,6 +8,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { allocatorSettings } from '../bin/allocator-settings.js'
 
 export interface ServerProcess {
   url: string
@@ -73,7 +74,7 @@ export async function startServerProcess(options: {
       TESSERA_DATA_DIR: dataDir,
       TESSERA_LOG_LEVEL: 'warn',
       // As npm start and the tessera command run the server (see bin/tessera.js).
-      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576',
+      ...allocatorSettings(process.env),
       NODE_COMPILE_CACHE:
         process.env.NODE_COMPILE_CACHE ??
         fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url)),

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { allocatorSettings } from './allocator-settings.js'
 
 const minimumNode = [24, 7]
 const cliPath = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
@@ -43,10 +44,8 @@ if (nodeBinary === null) {
 // Node keeps the compiled (and type-stripped) modules here, which shortens every start after the first.
 const compileCache =
   process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/node-compile', import.meta.url))
-// glibc would keep each freed argon2id buffer (19 MiB) in its heap once its dynamic mmap threshold
-// has grown past that size: after a login burst, hundreds of MiB stay resident for nothing. A
-// fixed threshold makes such buffers mmap-backed, so they go back to the system when freed.
-const mallocSettings = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576' }
+// How glibc's allocator should treat argon2id's 19 MiB buffers (see allocator-settings.js).
+const mallocSettings = allocatorSettings(process.env)
 const child = spawn(nodeBinary, [cliPath, ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: { ...process.env, ...mallocSettings, NODE_COMPILE_CACHE: compileCache },

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { allocatorSettings, defaultAllocatorSettings } from '../../bin/allocator-settings.js'
 import { cleanProcessEnv } from '../helpers/tessera-process.ts'
 
 const projectRoot = new URL('../..', import.meta.url).pathname
@@ -195,5 +196,32 @@ describe('stopping the README start command', () => {
     assert.notEqual(await started.exited, 0)
     assert.match(started.output(), /did not finish within 1 s \(TESSERA_SHUTDOWN_TIMEOUT\)/)
     assert.equal(await isPortOpen(started.port), false)
+  })
+})
+
+/** The environment of the server process of an `npm start` group (the node running src/main.ts). */
+function readServerEnvironment(groupId: number): Map<string, string> {
+  const processes = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(groupId)], { encoding: 'utf8' })
+  const server = processes.split('\n').find((line) => line.includes('src/main.ts'))
+  const pid = server?.trim().split(/\s+/)[0]
+  assert.ok(pid, `no server process in the group:\n${processes}`)
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean)
+  return new Map(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]))
+}
+
+describe("glibc's allocator settings of the README start command", () => {
+  it('runs the server with the settings bin/tessera.js and the benchmarks use, and keeps an operator’s own', async (t) => {
+    const started = await startWithNpm(t)
+    const environment = readServerEnvironment(started.npm.pid ?? 0)
+    // The defaults, unless this test's own environment sets either (then that one wins, as below).
+    for (const [name, value] of Object.entries(allocatorSettings(process.env)))
+      assert.equal(environment.get(name), value)
+    assert.deepEqual(allocatorSettings({}), defaultAllocatorSettings)
+
+    const operatorOwn = { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2', MALLOC_MMAP_THRESHOLD_: '4194304' }
+    const tuned = await startWithNpm(t, operatorOwn)
+    const tunedEnvironment = readServerEnvironment(tuned.npm.pid ?? 0)
+    for (const [name, value] of Object.entries(operatorOwn)) assert.equal(tunedEnvironment.get(name), value)
+    assert.deepEqual(allocatorSettings(operatorOwn), operatorOwn)
   })
 })
