@@ -5,6 +5,7 @@
  */
 import { argon2, randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
+import { median } from './statistics.ts'
 
 export interface Argon2Parameters {
   memoryKiB: number
@@ -49,11 +50,6 @@ function deriveOnce(parameters: Argon2Parameters): Promise<number> {
       (error) => (error ? reject(error) : resolve(performance.now() - startedAt)),
     )
   })
-}
-
-function median(sorted: readonly number[]): number {
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
 }
 
 async function measureParallelThroughput(

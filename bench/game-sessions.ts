@@ -29,6 +29,7 @@ import { runLoad, summarizeLoad, type LoadOptions, type LoadRequest, type LoadTa
 import { findWrk, runWrk, type WrkOneUseBodies } from './wrk.ts'
 import { startServerProcess } from './server-process.ts'
 import { readServerSettings } from './server-settings.ts'
+import { median } from './statistics.ts'
 
 const { values } = parseArgs({
   options: {
@@ -127,12 +128,6 @@ async function redeemTickets(url: string, pid: number, tickets: string[], author
 /** Server CPU per answer in microseconds, the steadier cost figure on a shared machine. */
 function formatCpu(serverCpuMsPerRequest: number | null): string {
   return serverCpuMsPerRequest === null ? 'CPU n/a' : `${(serverCpuMsPerRequest * 1000).toFixed(0)} µs CPU/req`
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
 }
 
 /** One slice of a route, and the floor slice run just before or after it. */

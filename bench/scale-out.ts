@@ -32,6 +32,7 @@ import { openRedisConnection } from '../src/storage/redis/connection.ts'
 import { createRedisSessionStore } from '../src/storage/redis/sessions.ts'
 import { openSqliteStores, sqliteFileName } from '../src/storage/sqlite/open.ts'
 import { findFreePort } from './server-process.ts'
+import { median } from './statistics.ts'
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))
 const isJson = process.argv.includes('--json')
@@ -198,7 +199,6 @@ async function benchHttp(redisUrl: string): Promise<HttpRow[]> {
         measured[name] = (await measurements[name]()).requestsPerSecond
       rounds.push(measured)
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
     const cookieRatio = median(rounds.map((round) => round.cookie / round.floor))
     const bearerRatio = median(rounds.map((round) => round.bearer / round.floor))
     const floor = { requestsPerSecond: median(rounds.map((round) => round.floor)) }

@@ -20,6 +20,7 @@ import Fastify from 'fastify'
 import { loadConfig } from '../src/config/load.ts'
 import { startServer } from '../src/main.ts'
 import { createFastifyAuthHook, createVerifier, sendVerifierError, type Verifier } from '../src/verifier/index.ts'
+import { median } from './statistics.ts'
 
 interface AutocannonResult {
   requests: { average: number; total: number }
@@ -215,7 +216,6 @@ export async function benchVerifier(
             rounds.plain.push(await load(plainPort, true))
           }
         }
-        const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
         const rps = (results: LoadResult[]) => median(results.map((result) => result.requests.average))
         const cpu = (results: LoadResult[]) => median(results.map((result) => result.cpuMicrosPerRequest))
         const pairedRatio = median(
