@@ -9,6 +9,8 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findFreePort } from './server-process.ts'
+import { allocatorSettings } from '../bin/allocator-settings.js'
+import { median } from './statistics.ts'
 
 const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 const runs = Number(process.argv[2] ?? '5')
@@ -35,9 +37,10 @@ async function timeStart(dataDir: string): Promise<StartTiming> {
   const port = await findFreePort()
   const started = performance.now()
   const child = spawn(process.execPath, [entry], {
-    // As `npm start` runs it, with Node's compile cache (the first run of all fills it).
+    // As `npm start` runs it: its allocator settings, and Node's compile cache (the first run of all fills it).
     env: {
       ...process.env,
+      ...allocatorSettings(process.env),
       NODE_COMPILE_CACHE: compileCache,
       TESSERA_HOST: '127.0.0.1',
       TESSERA_PORT: String(port),
@@ -66,7 +69,6 @@ async function timeStart(dataDir: string): Promise<StartTiming> {
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 const fresh: StartTiming[] = []
 const restart: StartTiming[] = []
 for (let run = 0; run < runs; run += 1) {
