@@ -19,7 +19,7 @@ import {
 
 function buildTicket(overrides: Partial<TicketRecord> & { sessionId: string; userId: string }): TicketRecord {
   return {
-    ticketKey: `ticket-hash-${randomUUID()}`,
+    ticketKey: `ticket-key-${randomUUID()}`,
     audience: 'match-server',
     issuedAt: contractEpoch,
     expiresAt: secondsAfterEpoch(30),
@@ -45,7 +45,7 @@ export function testTicketStore(openStores: OpenStores, options: { expiresByItse
       assert.equal(await tickets.consumeTicket(ticket.ticketKey), null)
     })
 
-    it('consumeTicket() of an unknown hash is null', async (t) => {
+    it('consumeTicket() of an unknown key is null', async (t) => {
       const { tickets } = await openWithSession(t)
       assert.equal(await tickets.consumeTicket('never-issued'), null)
     })
