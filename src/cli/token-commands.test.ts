@@ -135,6 +135,7 @@ describe('tessera client', () => {
     const created = await run(io, ['client', 'create', 'chat'])
     assert.match(created.stdout, /client id:\s+\S+\n\s+client secret:\s+[A-Za-z0-9_-]{43}\n/)
     assert.match(created.stdout, /shown only now/)
+    assert.match(created.stdout, /ticket redemption, session and player data, and the event stream/)
   })
 
   it('refuses a taken or invalid name with exit code 1 and a missing one with 2', async (t) => {

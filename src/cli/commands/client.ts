@@ -44,7 +44,8 @@ async function createClient(args: string[], io: Io): Promise<number> {
         `  client id:     ${client.id}\n` +
         `  client secret: ${secret}\n` +
         'The secret is shown only now; Tessera keeps only its hash. Use both with HTTP Basic\n' +
-        'authentication on POST /v1/oauth/introspect.\n',
+        'authentication on the service-client endpoints: token introspection and revocation,\n' +
+        'ticket redemption, session and player data, and the event stream.\n',
     )
   }
   return exitCodes.success
