@@ -131,6 +131,8 @@ describe(
       await signInThroughForm(page, server, admin.username)
       await page.goto(`${server.url}/admin/clients`)
       await assertAccessible(page)
+      // The page says what a client's credentials open, game servers' ticket redemption included.
+      await page.getByText('redeem tickets, read and write session and player data').waitFor()
       await page.getByLabel('Name', { exact: true }).fill('game-server')
       await page.getByRole('button', { name: 'Create client' }).click()
       const secret = (await page.locator('#client-secret').textContent()) ?? ''

@@ -280,7 +280,8 @@ export const english = {
   'keys.state.retiring': 'retiring',
 
   'clients.heading': 'Service clients',
-  'clients.intro': 'Resource servers that call token introspection with HTTP Basic authentication.',
+  'clients.intro':
+    'Game servers and other services that use HTTP Basic authentication to introspect and revoke tokens, redeem tickets, read and write session and player data, and follow the event stream.',
   'clients.table': 'Service clients, by name',
   'clients.name': 'Name',
   'clients.id': 'Client id',

@@ -276,7 +276,8 @@ export const korean: Record<MessageKey, string> = {
   'keys.state.retiring': '폐기 예정',
 
   'clients.heading': '서비스 클라이언트',
-  'clients.intro': 'HTTP Basic 인증으로 토큰 검사(introspection)를 호출하는 리소스 서버입니다.',
+  'clients.intro':
+    'HTTP Basic 인증으로 토큰을 검사(introspection)하거나 폐기하고, 티켓을 사용하고, 세션·플레이어 데이터를 읽고 쓰고, 이벤트 스트림을 받는 게임 서버와 서비스입니다.',
   'clients.table': '이름순 서비스 클라이언트',
   'clients.name': '이름',
   'clients.id': '클라이언트 ID',
